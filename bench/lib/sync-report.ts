@@ -1,0 +1,119 @@
+/**
+ * The table of bench/sync.ts: one row per number of issue 2 point 6, annosync beside the
+ * reference, their ratio and the issue's target; context rows (prefixed ·) explain the others.
+ *
+ *   const rows = tableRows({ annosync, reference });
+ *   printTable(rows);
+ */
+import type { ServerKind } from './server-process.ts';
+import type { CpuWindow, FanOutResult, ReconnectResult, RssResult, ThroughputResult } from './sync-scenarios.ts';
+
+export interface InitialSyncSummary {
+  annotations: number;
+  stateBytes: number;
+  syncedMs: number;
+  receivedMs: number;
+  samples: number[];
+}
+
+export interface ServerResults {
+  fanOut: FanOutResult[];
+  throughput?: ThroughputResult;
+  initialSync?: InitialSyncSummary;
+  reconnect?: ReconnectResult;
+  rss?: RssResult;
+}
+
+interface Row {
+  name: string;
+  unit: string;
+  pick: (r: ServerResults) => number | null | undefined;
+  /** 'max': the ratio must be ≤ ratio; 'min': ≥ ratio (issue 2, "Numbers to reach"). */
+  target?: { kind: 'max' | 'min'; ratio: number };
+}
+
+export interface TableRow {
+  scenario: string;
+  annosync: number | null;
+  reference: number | null;
+  ratio: number | null;
+  target: string | null;
+  met: boolean | null;
+}
+
+const fan = (r: ServerResults, clients: number): FanOutResult | undefined => r.fanOut.find((f) => f.clients === clients);
+const busy = (w: CpuWindow | undefined, part: 'serverCpuMs' | 'clientCpuMs' | 'otherCpuMs'): number | undefined =>
+  w === undefined ? undefined : (100 * w[part]) / w.elapsedMs;
+const perDelivery = (w: (CpuWindow & { deliveries: number }) | undefined): number | undefined =>
+  w === undefined ? undefined : (w.serverCpuMs * 1000) / w.deliveries;
+
+const ROWS: Row[] = [
+  ...[2, 10, 50].flatMap((n): Row[] => [
+    { name: `fan-out p50, ${n} clients`, unit: 'ms', pick: (r) => fan(r, n)?.p50Ms },
+    {
+      name: `fan-out p99, ${n} clients`,
+      unit: 'ms',
+      pick: (r) => fan(r, n)?.p99Ms,
+      ...(n === 50 ? { target: { kind: 'max' as const, ratio: 0.8 } } : {}),
+    },
+  ]),
+  { name: 'throughput, 100 docs × 2 clients', unit: 'deliveries/s', pick: (r) => r.throughput?.perSecond, target: { kind: 'min', ratio: 1.2 } },
+  { name: 'server CPU per delivery (fan-out 50)', unit: 'µs', pick: (r) => perDelivery(fan(r, 50)), target: { kind: 'max', ratio: 0.8 } },
+  { name: 'initial sync, 10 000 annotations', unit: 'ms', pick: (r) => r.initialSync?.syncedMs, target: { kind: 'max', ratio: 0.7 } },
+  { name: 'reconnect, 200 clients / 20 docs', unit: 'ms', pick: (r) => r.reconnect?.ms, target: { kind: 'max', ratio: 1.0 } },
+  {
+    name: 'RSS per loaded 100-annotation doc',
+    unit: 'KiB',
+    pick: (r) => (r.rss === undefined ? undefined : r.rss.bytesPerDoc / 1024),
+    target: { kind: 'max', ratio: 1.0 },
+  },
+  { name: '· initial sync: state received', unit: 'ms', pick: (r) => r.initialSync?.receivedMs },
+  { name: '· server CPU per delivery (throughput)', unit: 'µs', pick: (r) => perDelivery(r.throughput) },
+  { name: '· server CPU busy (throughput)', unit: '%', pick: (r) => busy(r.throughput, 'serverCpuMs') },
+  { name: '· bench-process CPU busy (throughput)', unit: '%', pick: (r) => busy(r.throughput, 'clientCpuMs') },
+  { name: '· bench-process CPU busy (fan-out 50)', unit: '%', pick: (r) => busy(fan(r, 50), 'clientCpuMs') },
+  { name: '· other processes CPU busy (fan-out 50)', unit: '%', pick: (r) => busy(fan(r, 50), 'otherCpuMs') },
+  { name: '· other processes CPU busy (throughput)', unit: '%', pick: (r) => busy(r.throughput, 'otherCpuMs') },
+  { name: '· server CPU per reconnect round', unit: 'ms', pick: (r) => r.reconnect?.serverCpuMs },
+  { name: '· RSS after all clients left', unit: 'MiB', pick: (r) => (r.rss === undefined ? undefined : r.rss.rssAfterLeaveBytes / 2 ** 20) },
+  { name: '· docs loaded with 1 client each (/health)', unit: 'docs', pick: (r) => r.rss?.documentsLoaded },
+  { name: '· docs loaded after all left (/health)', unit: 'docs', pick: (r) => r.rss?.documentsAfterLeave },
+];
+
+export function tableRows(results: Partial<Record<ServerKind, ServerResults>>): TableRow[] {
+  return ROWS.map((row) => {
+    const a = results.annosync === undefined ? null : (row.pick(results.annosync) ?? null);
+    const r = results.reference === undefined ? null : (row.pick(results.reference) ?? null);
+    const ratio = a !== null && r !== null && r !== 0 && !Number.isNaN(a) && !Number.isNaN(r) ? a / r : null;
+    let met: boolean | null = null;
+    if (row.target !== undefined && ratio !== null) met = row.target.kind === 'max' ? ratio <= row.target.ratio : ratio >= row.target.ratio;
+    const target = row.target === undefined ? null : `${row.target.kind === 'max' ? '≤' : '≥'} ${row.target.ratio}×`;
+    return { scenario: `${row.name} (${row.unit})`, annosync: a, reference: r, ratio, target, met };
+  });
+}
+
+function format(v: number | null): string {
+  if (v === null || Number.isNaN(v)) return '–';
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+export function printTable(rows: readonly TableRow[], write: (line: string) => void = console.log): void {
+  const cells = [
+    ['scenario', 'annosync', 'reference', 'ratio', 'target'],
+    ...rows.map((row) => [
+      row.scenario,
+      format(row.annosync),
+      format(row.reference),
+      row.ratio === null ? '–' : `${row.ratio.toFixed(2)}×`,
+      row.target === null ? '' : `${row.target}${row.met === null ? '' : row.met ? ' met' : ' NOT met'}`,
+    ]),
+  ];
+  const widths = (cells[0] ?? []).map((_, c) => Math.max(...cells.map((line) => (line[c] ?? '').length)));
+  const line = (values: string[]): string =>
+    values.map((v, c) => (c === 0 ? v.padEnd(widths[c] ?? 0) : v.padStart(widths[c] ?? 0))).join(' | ');
+  write(line(cells[0] ?? []));
+  write(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const values of cells.slice(1)) write(line(values));
+}

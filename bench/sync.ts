@@ -1,0 +1,278 @@
+/**
+ * Sync benchmark of issue 2 point 6: annosync against the reference y-websocket server
+ * (@y/websocket-server 0.1.1), in the same run, with the same stock WebsocketProvider clients.
+ *
+ *   npm run bench:sync                      # full run, both servers, embedded PGlite (~3-5 min)
+ *   npx tsx bench/sync.ts --quick           # ~1 min smoke run
+ *   npx tsx bench/sync.ts --only reference  # one server
+ *   npx tsx bench/sync.ts --postgres        # annosync on postgres://postgres@127.0.0.1:5432/test
+ *   npx tsx bench/sync.ts --env IDLE_UNLOAD_MS=2000   # extra env for annosync (repeatable)
+ *   npx tsx bench/sync.ts --scenarios fanout,throughput   # of fanout,throughput,initial,reconnect,rss
+ *   npx tsx bench/sync.ts --idle-wait 20    # seconds to wait for idle documents to unload
+ *   npx tsx bench/sync.ts --annosync-main ../other/server/main.ts   # another build of annosync
+ *   npx tsx bench/sync.ts --workers 2       # fan-out receivers in 2 child processes
+ *
+ * Both servers run as child processes (CPU and RSS read from /proc per server); the clients run
+ * in this process, on the same 2 cores. Prints a table and, last, one JSON line.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { annosyncAvailable, killAllSync, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
+import type { BenchServer, ServerKind } from './lib/server-process.ts';
+import { fanOut, joinFresh, openReconnectGroup, populateSession, rssPerDoc, throughput } from './lib/sync-scenarios.ts';
+import type { FanOutResult, JoinResult, ThroughputResult } from './lib/sync-scenarios.ts';
+import { printTable, tableRows } from './lib/sync-report.ts';
+import type { ServerResults } from './lib/sync-report.ts';
+import { median } from './lib/stats.ts';
+
+const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
+/**
+ * annosync settings for the bench (each overridable with --env): the per-connection message
+ * rate limit is meant for people, and a bench writer sends over 1 000 updates/s on one socket;
+ * idle documents unload after 3 s instead of 30 s so the run can see them leave.
+ */
+const ANNOSYNC_ENV: Record<string, string> = {
+  MESSAGES_PER_SECOND: '1000000',
+  MESSAGE_BURST: '1000000',
+  IDLE_UNLOAD_MS: '3000',
+};
+// Measured on the 2-core machine (reference, fan-out 50): receivers in the bench process gave
+// p50 1.35 ms / 160 ms wall for 60 updates; split over 2 child processes p50 2.58 ms / 339 ms,
+// because three busy processes then contend for two cores and IPC adds work. So: in-process.
+const DEFAULT_WORKERS = 0;
+const SCENARIOS = ['fanout', 'throughput', 'initial', 'reconnect', 'rss'];
+
+// Timed parts run `reps` times, alternating the servers, and report the median repetition, so a
+// burst of load from elsewhere on the machine spoils one repetition rather than one server.
+// Warm-ups are generous: with a cold JIT the first server measured came out 1.5× slower than
+// the same server measured second.
+const FULL = {
+  reps: 3,
+  fanOut: { clients: [2, 10, 50], updates: 1000, warmup: 100 },
+  throughput: { docs: 100, updates: 600, warmup: 30, window: 4 },
+  initialSync: { annotations: 10_000, batch: 250, fresh: 9 },
+  reconnect: { docs: 20, perDoc: 10, annotations: 100, rounds: 7 },
+  rss: { docs: 200, annotations: 100 },
+};
+const QUICK: typeof FULL = {
+  reps: 3,
+  fanOut: { clients: [2, 10, 50], updates: 150, warmup: 50 },
+  throughput: { docs: 100, updates: 60, warmup: 15, window: 4 },
+  initialSync: { annotations: 10_000, batch: 250, fresh: 3 },
+  reconnect: { docs: 20, perDoc: 10, annotations: 100, rounds: 3 },
+  rss: { docs: 100, annotations: 100 },
+};
+
+interface Args {
+  quick: boolean;
+  only: ServerKind | null;
+  postgres: boolean;
+  env: Record<string, string>;
+  idleWaitMs: number;
+  /** Child processes for the fan-out receivers; 0 keeps them in the bench process. */
+  workers: number;
+  annosyncMain: string | undefined;
+  scenarios: Set<string>;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = {
+    quick: false,
+    only: null,
+    postgres: false,
+    env: {},
+    idleWaitMs: -1,
+    workers: DEFAULT_WORKERS,
+    annosyncMain: undefined,
+    scenarios: new Set(SCENARIOS),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--quick') args.quick = true;
+    else if (arg === '--postgres') args.postgres = true;
+    else if (arg === '--only') {
+      const v = value();
+      if (v !== 'annosync' && v !== 'reference') throw new Error('--only takes annosync or reference');
+      args.only = v;
+    } else if (arg === '--env') {
+      const [k, ...rest] = value().split('=');
+      if (k === undefined || k === '' || rest.length === 0) throw new Error('--env takes KEY=VALUE');
+      args.env[k] = rest.join('=');
+    } else if (arg === '--idle-wait') args.idleWaitMs = Number(value()) * 1000;
+    else if (arg === '--workers') args.workers = Number(value());
+    else if (arg === '--annosync-main') args.annosyncMain = resolve(value());
+    else if (arg === '--scenarios') {
+      args.scenarios = new Set(value().split(','));
+      for (const name of args.scenarios) {
+        if (!SCENARIOS.includes(name)) throw new Error(`--scenarios takes some of ${SCENARIOS.join(',')}`);
+      }
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  if (args.idleWaitMs < 0) args.idleWaitMs = args.quick ? 10_000 : 20_000;
+  return args;
+}
+
+/** Median repetition by `key`, with CPU and deliveries summed over all repetitions (finer ticks). */
+function combine<T extends FanOutResult | ThroughputResult>(runs: T[], key: (r: T) => number): T {
+  const sorted = [...runs].sort((a, b) => key(a) - key(b));
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (mid === undefined) throw new Error('no repetitions');
+  const sum = (f: (r: T) => number): number => runs.reduce((s, r) => s + f(r), 0);
+  return {
+    ...mid,
+    serverCpuMs: sum((r) => r.serverCpuMs),
+    clientCpuMs: sum((r) => r.clientCpuMs),
+    otherCpuMs: sum((r) => r.otherCpuMs),
+    elapsedMs: sum((r) => r.elapsedMs),
+    deliveries: sum((r) => r.deliveries),
+  };
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench:sync] ${message}\n`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const plan = args.quick ? QUICK : FULL;
+  const run = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  let kinds: ServerKind[] = args.only === null ? ['annosync', 'reference'] : [args.only];
+  if (kinds.includes('annosync') && !annosyncAvailable(args.annosyncMain)) {
+    if (args.only === 'annosync') throw new Error('server/main.ts does not exist yet');
+    log('server/main.ts does not exist yet: running the reference alone');
+    kinds = kinds.filter((k) => k !== 'annosync');
+  }
+  const servers: BenchServer[] = [];
+  for (const kind of kinds) {
+    const server = await startServer({
+      kind,
+      env: { ...ANNOSYNC_ENV, ...args.env },
+      ...(args.postgres ? { databaseUrl: POSTGRES_URL } : {}),
+      ...(args.annosyncMain === undefined ? {} : { main: args.annosyncMain }),
+    });
+    log(`${kind} pid ${server.pid} at ${server.serverUrl}`);
+    servers.push(server);
+  }
+  const results: Partial<Record<ServerKind, ServerResults>> = {};
+  for (const s of servers) results[s.kind] = { fanOut: [] };
+  const res = (s: BenchServer): ServerResults => results[s.kind] ?? { fanOut: [] };
+  const room = (scenario: string): string => `session:bench-${run}-${scenario}`;
+  const started = performance.now();
+
+  // Alternates which server goes first on every call, so drift (of the machine, or of this
+  // process's JIT) hits both alike.
+  let turn = 0;
+  const each = async <T>(label: string, body: (s: BenchServer) => Promise<T>): Promise<Map<BenchServer, T>> => {
+    const out = new Map<BenchServer, T>();
+    const order = turn++ % 2 === 0 ? servers : [...servers].reverse();
+    for (const s of order) {
+      const t0 = performance.now();
+      out.set(s, await body(s));
+      log(`${label} on ${s.kind}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    return out;
+  };
+  const repeated = async <T>(label: string, body: (s: BenchServer, rep: number) => Promise<T>): Promise<Map<BenchServer, T[]>> => {
+    const out = new Map<BenchServer, T[]>(servers.map((s) => [s, []]));
+    for (let rep = 0; rep < plan.reps; rep++) {
+      const once = await each(`${label} #${rep + 1}`, (s) => body(s, rep));
+      for (const [s, r] of once) out.get(s)?.push(r);
+    }
+    return out;
+  };
+  const want = (name: string): boolean => args.scenarios.has(name);
+
+  await each('warm-up', async (s) => {
+    await fanOut(s, { room: room('warm-fan'), clients: 10, updates: 1, warmup: 300, processes: 0 });
+    await throughput(s, { roomPrefix: room('warm-tp'), docs: 100, updates: 1, warmup: 50, window: 4 });
+  });
+  for (const clients of want('fanout') ? plan.fanOut.clients : []) {
+    const runs = await repeated(`fan-out ${clients}`, (s, rep) =>
+      fanOut(s, { ...plan.fanOut, room: room(`fan${clients}-${rep}`), clients, processes: clients > 2 ? args.workers : 0 }),
+    );
+    for (const [s, r] of runs) res(s).fanOut.push(combine(r, (f) => f.p99Ms));
+  }
+  if (want('throughput')) {
+    const runs = await repeated('throughput', (s, rep) => throughput(s, { ...plan.throughput, roomPrefix: room(`tp${rep}`) }));
+    for (const [s, r] of runs) res(s).throughput = combine(r, (t) => t.perSecond);
+  }
+  if (want('initial')) {
+    const { annotations, batch, fresh } = plan.initialSync;
+    await each('initial sync: populate', (s) => populateSession(s, { room: room('init'), annotations, batch }));
+    await each('initial sync: warm-up join', (s) => joinFresh(s, room('init'), annotations));
+    const joins = new Map<BenchServer, JoinResult[]>(servers.map((s) => [s, []]));
+    for (let i = 0; i < fresh; i++) {
+      const once = await each(`initial sync: join #${i + 1}`, (s) => joinFresh(s, room('init'), annotations));
+      for (const [s, r] of once) joins.get(s)?.push(r);
+    }
+    for (const [s, j] of joins) {
+      res(s).initialSync = {
+        annotations,
+        stateBytes: j[0]?.stateBytes ?? 0,
+        syncedMs: median(j.map((x) => x.syncedMs)),
+        receivedMs: median(j.map((x) => x.receivedMs)),
+        samples: j.map((x) => x.syncedMs),
+      };
+    }
+  }
+  if (want('reconnect')) {
+    const { rounds, ...shape } = plan.reconnect;
+    const groups = await each('reconnect: connect', (s) => openReconnectGroup(s, { ...shape, roomPrefix: room('rc') }));
+    try {
+      await each('reconnect: warm-up round', (s) => groups.get(s)!.round());
+      const samples = new Map<BenchServer, { ms: number; serverCpuMs: number }[]>(servers.map((s) => [s, []]));
+      for (let i = 0; i < rounds; i++) {
+        const once = await each(`reconnect: round #${i + 1}`, (s) => groups.get(s)!.round());
+        for (const [s, r] of once) samples.get(s)?.push(r);
+      }
+      for (const [s, r] of samples) {
+        res(s).reconnect = {
+          clients: groups.get(s)?.clients ?? 0,
+          docs: shape.docs,
+          ms: median(r.map((x) => x.ms)),
+          samples: r.map((x) => x.ms),
+          serverCpuMs: median(r.map((x) => x.serverCpuMs)),
+        };
+      }
+    } finally {
+      for (const g of groups.values()) g.close();
+    }
+  }
+  if (want('rss')) {
+    const out = await each('rss', (s) => rssPerDoc(s, { ...plan.rss, roomPrefix: room('rss'), idleWaitMs: args.idleWaitMs }));
+    for (const [s, r] of out) res(s).rss = r;
+  }
+
+  for (const s of servers) await stopServer(s);
+  removeTempDirs();
+  const rows = tableRows(results);
+  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  console.log('');
+  console.log(`bench:sync ${args.quick ? 'quick' : 'full'} run ${run}, annosync on ${args.postgres ? 'Postgres' : 'PGlite'}, ${seconds} s`);
+  printTable(rows);
+  console.log(JSON.stringify({ bench: 'sync', run, quick: args.quick, postgres: args.postgres, rows, results }));
+}
+
+// Every WebsocketProvider adds a process 'exit' listener; 200 of them are expected here.
+process.setMaxListeners(0);
+process.on('exit', killAllSync);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllSync();
+    process.exit(130);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    killAllSync();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,122 @@
+/**
+ * Durable acknowledgements for a stock `WebsocketProvider` (browser-safe, no Node APIs).
+ *
+ * Connect with `params: { acks: '1' }` and the server sends, after each commit, how many of this
+ * connection's update messages are now in the database (message type 100, a varUint count). This
+ * helper counts the update messages the provider sends, listens for those counts, and tells the
+ * frontend how many local edits are not yet safely stored — so it can show "saved" truthfully and
+ * keep unacknowledged work locally (e.g. y-indexeddb) until they are.
+ *
+ *   const provider = new WebsocketProvider(url, 'session:' + id, ydoc, { params: { token, acks: '1' } })
+ *   const acks = trackDurableAcks(provider)
+ *   acks.on('change', (unsaved) => badge.textContent = unsaved === 0 ? 'saved' : `${unsaved} unsaved`)
+ */
+import * as decoding from 'lib0/decoding';
+import type * as Y from 'yjs';
+
+/** The message type the server uses; above y-protocols' 0–3 (see server/wire.ts). */
+export const DURABLE_ACK_MESSAGE_TYPE = 100;
+
+const SYNC = 0;
+const SYNC_STEP2 = 1;
+const SYNC_UPDATE = 2;
+
+/** The parts of y-websocket's WebsocketProvider this helper uses. */
+export interface ProviderLike {
+  doc: Y.Doc;
+  ws: { send(data: Uint8Array | ArrayBuffer | string): void } | null;
+  wsconnected: boolean;
+  messageHandlers: Array<(encoder: unknown, decoder: decoding.Decoder, provider: unknown, emitSynced: boolean, type: number) => void>;
+  on(event: 'status', handler: (event: { status: string }) => void): void;
+  off(event: 'status', handler: (event: { status: string }) => void): void;
+}
+
+export interface DurableAcks {
+  /** Local edits not yet known to be stored. */
+  readonly unsavedCount: number;
+  /** 'change' on every count change; 'saved' each time the count reaches 0. */
+  on(event: 'change' | 'saved', handler: (unsavedCount: number) => void): void;
+  off(event: 'change' | 'saved', handler: (unsavedCount: number) => void): void;
+  destroy(): void;
+}
+
+export function trackDurableAcks(provider: ProviderLike): DurableAcks {
+  const handlers = { change: new Set<(n: number) => void>(), saved: new Set<(n: number) => void>() };
+  /** Local edits made since the last update message that carried them. */
+  let notSent = 0;
+  /** For each update message sent on the current socket (index = its 1-based number - 1): the edits it carried. */
+  let inFlight: number[] = [];
+  let acked = 0;
+  let unsaved = 0;
+
+  const emit = () => {
+    for (const handler of handlers.change) handler(unsaved);
+    if (unsaved === 0) for (const handler of handlers.saved) handler(0);
+  };
+
+  const onLocalUpdate = (_update: Uint8Array, origin: unknown) => {
+    if (origin === provider) return; // remote content, not ours to save
+    // Connected, the provider has already sent it as one update message (its listener runs first);
+    // offline, it waits for the step 2 of the next connection.
+    if (!provider.wsconnected) notSent++;
+    unsaved++;
+    emit();
+  };
+
+  /** Counts update messages on their way out, as the server counts them on their way in. */
+  const patchSocket = () => {
+    const ws = provider.ws;
+    if (!ws || (ws as { __annosyncAcks?: boolean }).__annosyncAcks) return;
+    (ws as { __annosyncAcks?: boolean }).__annosyncAcks = true;
+    const send = ws.send.bind(ws);
+    ws.send = (data) => {
+      if (data instanceof Uint8Array && data[0] === SYNC && (data[1] === SYNC_STEP2 || data[1] === SYNC_UPDATE)) {
+        // An update message carries one local edit; a step 2 carries every edit made offline.
+        inFlight.push(data[1] === SYNC_UPDATE ? 1 : notSent);
+        if (data[1] === SYNC_STEP2) notSent = 0;
+      }
+      send(data);
+    };
+  };
+
+  const onStatus = ({ status }: { status: string }) => {
+    if (status === 'connected') {
+      patchSocket();
+      return;
+    }
+    if (status === 'disconnected') {
+      // Whatever the old socket did not get acknowledged goes out again in the next step 2.
+      for (const edits of inFlight.slice(acked)) notSent += edits;
+      inFlight = [];
+      acked = 0;
+    }
+  };
+
+  provider.messageHandlers[DURABLE_ACK_MESSAGE_TYPE] = (_encoder, decoder) => {
+    const count = decoding.readVarUint(decoder);
+    let saved = 0;
+    for (let i = acked; i < Math.min(count, inFlight.length); i++) saved += inFlight[i]!;
+    acked = Math.max(acked, Math.min(count, inFlight.length));
+    if (saved > 0) {
+      unsaved = Math.max(0, unsaved - saved);
+      emit();
+    }
+  };
+
+  provider.doc.on('update', onLocalUpdate);
+  provider.on('status', onStatus);
+  patchSocket();
+
+  return {
+    get unsavedCount() {
+      return unsaved;
+    },
+    on: (event, handler) => void handlers[event].add(handler),
+    off: (event, handler) => void handlers[event].delete(handler),
+    destroy: () => {
+      provider.doc.off('update', onLocalUpdate);
+      provider.off('status', onStatus);
+      delete provider.messageHandlers[DURABLE_ACK_MESSAGE_TYPE];
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The format registry the export/import routes use (issue 4): one entry per `?format=`, with the
+ * content types and file name the response needs.
+ *
+ *   const f = formats[format]
+ *   const loss = emptyLoss(format)
+ *   ctx.type = f.contentType; ctx.attachment(f.fileName(sessionId))
+ *   for (const chunk of f.export(content, opts, loss)) res.write(chunk)
+ *   res.setHeader('X-Annosync-Loss', lossSummary(loss)) // trailer, or after buffering: see loss.ts
+ *   const { content, warnings, errors, frameRule } = f.parse(body, ctx)
+ */
+import type { ExportOptions, ImportContext, ImportResult, SessionContent } from './content.ts';
+import { exportCoco } from './coco.ts';
+import { parseCoco } from './coco-import.ts';
+import type { LossReport } from './loss.ts';
+import { exportNativeJson, parseNativeJson } from './native-json.ts';
+import { exportUltralytics } from './ultralytics.ts';
+import { exportVoc, parseVoc } from './voc.ts';
+import { exportYolo } from './yolo.ts';
+import { parseYolo } from './yolo-import.ts';
+
+export interface FormatEntry {
+  /** Response content type of an export. */
+  contentType: string;
+  /** Request content types an import accepts. */
+  importTypes: string[];
+  /** The export's Content-Disposition file name. */
+  fileName: (base: string) => string;
+  export: (content: SessionContent, opts: ExportOptions, loss: LossReport) => Iterable<Uint8Array>;
+  parse: (input: Uint8Array, ctx: ImportContext) => ImportResult;
+  /** True when the export is a zip (a `loss.json` goes inside). */
+  zip: boolean;
+}
+
+export type FormatName = 'coco' | 'yolo' | 'ultralytics' | 'voc' | 'json';
+
+export const formats: Record<FormatName, FormatEntry> = {
+  coco: {
+    contentType: 'application/json',
+    importTypes: ['application/json'],
+    fileName: (b) => `${b}-coco.json`,
+    export: exportCoco,
+    parse: parseCoco,
+    zip: false,
+  },
+  yolo: {
+    contentType: 'application/zip',
+    importTypes: ['application/zip'],
+    fileName: (b) => `${b}-yolo.zip`,
+    export: exportYolo,
+    parse: parseYolo,
+    zip: true,
+  },
+  ultralytics: {
+    contentType: 'application/zip',
+    importTypes: ['application/zip'],
+    fileName: (b) => `${b}-ultralytics.zip`,
+    export: exportUltralytics,
+    parse: parseYolo, // one importer recognises both layouts
+    zip: true,
+  },
+  voc: {
+    contentType: 'application/zip',
+    importTypes: ['application/zip', 'application/xml', 'text/xml'],
+    fileName: (b) => `${b}-voc.zip`,
+    export: exportVoc,
+    parse: parseVoc,
+    zip: true,
+  },
+  json: {
+    contentType: 'application/json',
+    importTypes: ['application/json'],
+    fileName: (b) => `${b}-annosync.json`,
+    export: exportNativeJson,
+    parse: parseNativeJson,
+    zip: false,
+  },
+};
+
+export const isFormatName = (v: string): v is FormatName => Object.hasOwn(formats, v);
+
+export type { ExportOptions, FrameRule, ImportContext, ImportedAnnotation, ImportedContent, ImportResult, SessionContent } from './content.ts';
+export { exportCocoProject } from './coco.ts';
+export { walkFrames, labelOrder, type ExportBox, type FrameBoxes } from './frame-walk.ts';
+export { frameName, frameFromName, mapFrames } from './frames.ts';
+export { emptyLoss, lossSummary, isLossless, type LossReport } from './loss.ts';
+export { InputTooLargeError, UnsafeInputError, type Problem } from './problems.ts';
+export { parseSafeJson, SAFE_JSON_DEFAULTS, type SafeJsonLimits } from './safe-json.ts';
+export { parseSafeXml, SAFE_XML_DEFAULTS, type SafeXmlLimits } from './safe-xml.ts';
+export { readZip, SAFE_ZIP_DEFAULTS, type SafeZipLimits } from './safe-zip.ts';
+export { zipChunks, collect } from './zip-writer.ts';

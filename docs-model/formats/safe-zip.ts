@@ -1,0 +1,172 @@
+/**
+ * Unzipping untrusted archives (issue 4, "Safety"). The central directory is read by hand so
+ * that every name and its external attributes are checked before one byte is inflated: `..`,
+ * absolute paths, drive letters, backslashes, NUL, duplicates and symlinks are refused (zip-slip,
+ * CVE-2018-1002200 family), all found problems at once. Inflation then counts the bytes it
+ * produces as it produces them and stops past the per-entry or total cap: declared sizes are
+ * never trusted (zip bombs declare small sizes). Nothing touches a disk.
+ *
+ *   const files = readZip(bytes, { want: (n) => n.endsWith('.txt') }) // Map name → bytes
+ */
+import { Inflate } from 'fflate';
+import { InputTooLargeError, problem, UnsafeInputError, type Problem } from './problems.ts';
+
+export interface SafeZipLimits {
+  /** Most entries in the central directory (directories included). Default 200 000. */
+  maxEntries?: number;
+  /** Most inflated bytes of one entry. Default 64 MiB. */
+  maxEntryBytes?: number;
+  /** Most inflated bytes over all inflated entries. Default 256 MiB. */
+  maxTotalBytes?: number;
+}
+
+export const SAFE_ZIP_DEFAULTS: Required<SafeZipLimits> = {
+  maxEntries: 200_000,
+  maxEntryBytes: 64 * 1024 * 1024,
+  maxTotalBytes: 256 * 1024 * 1024,
+};
+
+export interface ReadZipOptions extends SafeZipLimits {
+  /** Entries to inflate (names are checked for all). Default: every file. Images need not be. */
+  want?: (name: string) => boolean;
+}
+
+interface CentralEntry {
+  name: string;
+  method: number;
+  flags: number;
+  compressedSize: number;
+  localOffset: number;
+}
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+const CHUNK = 64 * 1024;
+
+const bad = (code: string, message: string, name: string): UnsafeInputError =>
+  new UnsafeInputError([problem(code, message, name)]);
+
+/** Why this entry name is unsafe, or null. */
+export const unsafeEntryName = (name: string): string | null => {
+  if (name.includes('\\')) return 'a backslash in an entry name';
+  if (name.includes('\0')) return 'a NUL in an entry name';
+  if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) return 'an absolute entry path';
+  if (name.split('/').includes('..')) return 'a ".." segment in an entry name';
+  return null;
+};
+
+const readCentralDirectory = (bytes: Uint8Array, maxEntries: number): CentralEntry[] => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let eocd = -1;
+  for (let p = bytes.length - 22; p >= Math.max(0, bytes.length - 22 - 0xffff); p--) {
+    if (view.getUint32(p, true) === 0x06054b50) {
+      eocd = p;
+      break;
+    }
+  }
+  if (eocd < 0) throw bad('zip_invalid', 'not a zip archive (no end of central directory)', '');
+  const count = view.getUint16(eocd + 10, true);
+  const cdOffset = view.getUint32(eocd + 16, true);
+  if (count === 0xffff || cdOffset === 0xffffffff) throw bad('zip64_unsupported', 'zip64 archives are not accepted', '');
+  if (count > maxEntries) {
+    throw new InputTooLargeError('zip_too_many_entries', `more than ${maxEntries} zip entries`, '', maxEntries);
+  }
+  const decoder = new TextDecoder('utf-8');
+  const out: CentralEntry[] = [];
+  let p = cdOffset;
+  for (let k = 0; k < count; k++) {
+    if (p + 46 > bytes.length || view.getUint32(p, true) !== 0x02014b50) {
+      throw bad('zip_invalid', 'corrupt central directory', `entry ${k}`);
+    }
+    const nameLen = view.getUint16(p + 28, true);
+    const extraLen = view.getUint16(p + 30, true);
+    const commentLen = view.getUint16(p + 32, true);
+    const external = view.getUint32(p + 38, true);
+    const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLen));
+    const mode = external >>> 16;
+    if ((mode & S_IFMT) === S_IFLNK) out.push({ name: `\0symlink:${name}`, method: -1, flags: 0, compressedSize: 0, localOffset: 0 });
+    else {
+      out.push({
+        name,
+        method: view.getUint16(p + 10, true),
+        flags: view.getUint16(p + 8, true),
+        compressedSize: view.getUint32(p + 20, true),
+        localOffset: view.getUint32(p + 42, true),
+      });
+    }
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+};
+
+const inflateCounted = (data: Uint8Array, name: string, entryCap: number, spent: { total: number; cap: number }): Uint8Array => {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let done = false;
+  const inflater = new Inflate((chunk, final) => {
+    size += chunk.length;
+    spent.total += chunk.length;
+    if (size > entryCap) throw new InputTooLargeError('zip_entry_too_large', `${name} inflates past ${entryCap} bytes`, name, entryCap);
+    if (spent.total > spent.cap) throw new InputTooLargeError('zip_too_large', `the archive inflates past ${spent.cap} bytes`, name, spent.cap);
+    parts.push(chunk);
+    if (final) done = true;
+  });
+  for (let off = 0; off < data.length && !done; off += CHUNK) {
+    inflater.push(data.subarray(off, Math.min(data.length, off + CHUNK)), off + CHUNK >= data.length);
+  }
+  if (!done) throw bad('zip_invalid', 'truncated deflate stream', name);
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+};
+
+/** Checks every entry, then inflates the wanted ones. Directories are skipped. */
+export const readZip = (bytes: Uint8Array, options: ReadZipOptions = {}): Map<string, Uint8Array> => {
+  const { maxEntries, maxEntryBytes, maxTotalBytes } = { ...SAFE_ZIP_DEFAULTS, ...options };
+  const want = options.want ?? (() => true);
+  const entries = readCentralDirectory(bytes, maxEntries);
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (e.name.startsWith('\0symlink:')) {
+      const name = e.name.slice(9);
+      problems.push(problem('zip_symlink', 'symbolic links are refused', name));
+      continue;
+    }
+    const why = unsafeEntryName(e.name);
+    if (why) problems.push(problem('zip_unsafe_name', `${why} is refused`, e.name));
+    const key = e.name.replace(/^(\.\/)+/, '');
+    if (seen.has(key)) problems.push(problem('zip_duplicate_name', 'duplicate entry name', e.name));
+    seen.add(key);
+    if (e.flags & 1) problems.push(problem('zip_encrypted', 'encrypted entries are not accepted', e.name));
+    else if (e.method !== 0 && e.method !== 8) problems.push(problem('zip_method', `compression method ${e.method} is not supported`, e.name));
+  }
+  if (problems.length) throw new UnsafeInputError(problems);
+
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const spent = { total: 0, cap: maxTotalBytes };
+  const files = new Map<string, Uint8Array>();
+  for (const e of entries) {
+    if (e.name.endsWith('/') || !want(e.name)) continue;
+    const p = e.localOffset;
+    if (p + 30 > bytes.length || view.getUint32(p, true) !== 0x04034b50) throw bad('zip_invalid', 'corrupt local header', e.name);
+    const start = p + 30 + view.getUint16(p + 26, true) + view.getUint16(p + 28, true);
+    const data = bytes.subarray(start, Math.min(bytes.length, start + e.compressedSize));
+    if (e.method === 0) {
+      spent.total += data.length;
+      if (data.length > maxEntryBytes) throw new InputTooLargeError('zip_entry_too_large', `${e.name} is past ${maxEntryBytes} bytes`, e.name, maxEntryBytes);
+      if (spent.total > maxTotalBytes) throw new InputTooLargeError('zip_too_large', `the archive is past ${maxTotalBytes} bytes`, e.name, maxTotalBytes);
+      files.set(e.name, data);
+    } else files.set(e.name, inflateCounted(data, e.name, maxEntryBytes, spent));
+  }
+  return files;
+};
+
+/** True when the bytes start like a zip (local header or empty archive). */
+export const looksLikeZip = (bytes: Uint8Array): boolean =>
+  bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5);

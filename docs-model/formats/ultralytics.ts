@@ -1,0 +1,35 @@
+/**
+ * Ultralytics YOLO out (issue 4): `data.yaml` with `names` as an index map, and
+ * `labels/train/<frame>.txt` (images go in `images/train/`, which the user fills from the video),
+ * plus `loss.json`. The same label lines as Darknet.
+ *
+ *   for (const chunk of exportUltralytics(content, {}, loss)) res.write(chunk)
+ */
+import type { ExportOptions, SessionContent } from './content.ts';
+import { labelOrder } from './frame-walk.ts';
+import { emptyLoss, type LossReport } from './loss.ts';
+import { yoloLabelFiles } from './yolo.ts';
+import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
+
+export const dataYaml = (classes: string[]): string =>
+  [
+    '# annosync export: put the frames in images/train/ (frame_000000.jpg …)',
+    'path: .',
+    'train: images/train',
+    'val: images/train',
+    `nc: ${classes.length}`,
+    'names:',
+    // JSON strings are valid YAML double-quoted scalars, so any label name survives.
+    ...classes.map((c, k) => `  ${k}: ${JSON.stringify(c)}`),
+    '',
+  ].join('\n');
+
+export function* exportUltralytics(content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('ultralytics')): Generator<Uint8Array> {
+  const classes = labelOrder(content);
+  function* entries(): Generator<ZipEntryInput> {
+    yield { name: 'data.yaml', data: [dataYaml(classes)] };
+    yield* yoloLabelFiles(content, opts, loss, classes, 'labels/train/', []);
+    yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
+  }
+  yield* zipChunks(entries());
+}

@@ -1,0 +1,172 @@
+/**
+ * Pascal VOC out and in (issue 4): one XML per frame in a zip (`Annotations/`,
+ * `ImageSets/Main/default.txt`, `loss.json`).
+ *
+ * Coordinates: with `vocOffset: 0` (default) xmin = x, ymin = y, xmax = x + w, ymax = y + h,
+ * as-is in pixels — the convention CVAT, Datumaro and FiftyOne read and write. With
+ * `vocOffset: 1`, xmin = x + 1 and ymin = y + 1 (the VOC devkit's 1-based pixel indices,
+ * xmax/ymax unchanged): use it for tools that subtract 1 on reading (the original devkit,
+ * torchvision's VOC readers, mmdetection's `VOCDataset`). The importer takes the same option.
+ * Track ids, annotation ids, statuses and user attributes travel CVAT-style in `<attributes>`.
+ *
+ *   for (const chunk of exportVoc(content, { vocOffset: 1 }, loss)) res.write(chunk)
+ */
+import type { Attributes } from '../types.ts';
+import type { ExportOptions, ImportContext, ImportResult, SessionContent } from './content.ts';
+import { walkFrames, type ExportBox } from './frame-walk.ts';
+import { frameName, mapFrames } from './frames.ts';
+import { buildContent, clipBox, parseNumberText, STATUSES, type FlatBox } from './imported.ts';
+import { addNote, emptyLoss, type LossReport } from './loss.ts';
+import { problem, problemsOf, type Problem } from './problems.ts';
+import { looksLikeZip, readZip, type SafeZipLimits } from './safe-zip.ts';
+import { parseSafeXml, type SafeXmlLimits } from './safe-xml.ts';
+import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
+
+const esc = (s: string): string => (!/[&<>"]/.test(s) ? s : s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'));
+const FIELD_KEYS = new Set(['trackId', 'track_id', 'annotationId', 'keyframe', 'status', 'detectionId', 'trackInterpolation']);
+
+const objectXml = (b: ExportBox, offset: number, interpolationNone: boolean, loss: LossReport): string => {
+  const [x, y, w, h] = b.bbox;
+  const attrs: [string, string][] = [];
+  for (const [k, v] of Object.entries(b.attributes)) {
+    if (typeof v !== 'string') loss.attributesDropped++;
+    attrs.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  }
+  if (b.trackId !== null) attrs.push(['trackId', b.trackId], ['keyframe', String(b.keyframe)]);
+  if (interpolationNone && b.keyframe) attrs.push(['trackInterpolation', 'none']);
+  if (b.annotationId !== null) attrs.push(['annotationId', b.annotationId]);
+  if (b.status !== null) attrs.push(['status', b.status]);
+  if (b.detectionId !== null) attrs.push(['detectionId', b.detectionId]);
+  return (
+    `  <object>\n    <name>${esc(b.label)}</name>\n    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n    <difficult>0</difficult>\n` +
+    `    <occluded>${b.occluded ? 1 : 0}</occluded>\n` +
+    `    <bndbox><xmin>${x + offset}</xmin><ymin>${y + offset}</ymin><xmax>${x + w}</xmax><ymax>${y + h}</ymax></bndbox>\n` +
+    (attrs.length ? `    <attributes>${attrs.map(([k, v]) => `<attribute><name>${esc(k)}</name><value>${esc(v)}</value></attribute>`).join('')}</attributes>\n` : '') +
+    '  </object>\n'
+  );
+};
+
+export function* exportVoc(content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('voc')): Generator<Uint8Array> {
+  const offset = opts.vocOffset ?? 0;
+  const ext = opts.imageExt ?? '.jpg';
+  const { width, height, videoId } = content.meta;
+  const none = new Set(content.tracks.filter((t) => t.interpolation === 'none').map((t) => t.id));
+  loss.trackFieldsDropped += content.tracks.filter((t) => Object.keys(t.attributes).length).length;
+  loss.outsideKeyframes += content.annotations.filter((a) => a.outside).length;
+  loss.metaDropped = Object.values(content.labels).some((d) => d.color !== undefined || d.attributes !== undefined);
+  if (offset) addNote(loss, 'vocOffset=1: xmin/ymin are written 1-based (devkit convention)');
+  const listed: string[] = [];
+  function* entries(): Generator<ZipEntryInput> {
+    for (const { frame, boxes } of walkFrames(content, opts)) {
+      if (!boxes.length && !opts.allFrames) continue;
+      const name = frameName(frame, opts.videoPrefix ?? '');
+      listed.push(name);
+      const head =
+        `<?xml version="1.0" encoding="utf-8"?>\n<annotation>\n  <folder>${esc(videoId)}</folder>\n  <filename>${esc(name + ext)}</filename>\n` +
+        `  <source><database>annosync</database></source>\n  <size><width>${width}</width><height>${height}</height><depth>3</depth></size>\n  <segmented>0</segmented>\n`;
+      const objects = boxes.map((b) => objectXml(b, offset, b.trackId !== null && none.has(b.trackId), loss)).join('');
+      yield { name: `Annotations/${name}.xml`, data: [head + objects + '</annotation>\n'] };
+    }
+    yield { name: 'ImageSets/Main/default.txt', data: [listed.map((n) => n + '\n').join('')] };
+    yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
+  }
+  yield* zipChunks(entries());
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+
+/** A single VOC XML, or a zip of them (any folder; `Annotations/` as written by every tool). */
+export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, limits: SafeZipLimits & SafeXmlLimits = {}): ImportResult => {
+  const warnings: Problem[] = [];
+  const errors: Problem[] = [];
+  let files: Map<string, Uint8Array | string>;
+  try {
+    files =
+      typeof input !== 'string' && looksLikeZip(input)
+        ? new Map([...readZip(input, { ...limits, want: (n) => /\.xml$/i.test(n) })])
+        : new Map([['annotation.xml', input]]);
+  } catch (e) {
+    errors.push(...problemsOf(e));
+    return { content: { labels: {}, addedLabels: [], tracks: [], annotations: [] }, warnings, errors, frameRule: 'name_order' };
+  }
+  const docs: { file: string; root: Obj; name: string }[] = [];
+  for (const [file, bytes] of files) {
+    let tree: unknown;
+    try {
+      tree = parseSafeXml(bytes, file, limits, ['object', 'attribute']);
+    } catch (e) {
+      errors.push(...problemsOf(e));
+      continue;
+    }
+    const root = isObj(tree) ? tree.annotation : undefined;
+    if (!isObj(root)) {
+      errors.push(problem('voc_invalid', 'no <annotation> root element', file));
+      continue;
+    }
+    docs.push({ file, root, name: text(root.filename) ?? file });
+  }
+  const { rule, frames } = mapFrames(docs.map((d) => ({ key: d.file, name: d.name })));
+  const offset = ctx.vocOffset ?? 0;
+  const boxes: FlatBox[] = [];
+  for (const { file, root } of docs) {
+    const size = isObj(root.size) ? root.size : {};
+    const width = parseNumberText(text(size.width) ?? '') || ctx.meta?.width || null;
+    const height = parseNumberText(text(size.height) ?? '') || ctx.meta?.height || null;
+    const objects = Array.isArray(root.object) ? root.object : [];
+    objects.forEach((o: unknown, k) => {
+      const at = `${file}:/annotation/object/${k}`;
+      if (!isObj(o) || !text(o.name)) return void errors.push(problem('voc_invalid', 'an object needs a <name>', at));
+      if (!isObj(o.bndbox)) {
+        const shape = o.polygon !== undefined ? 'a polygon' : o.keypoints !== undefined ? 'keypoints' : 'an object without <bndbox>';
+        return void errors.push(problem('unsupported_shape', `${shape} is unsupported unless converted explicitly`, at));
+      }
+      const bb = o.bndbox;
+      const num = (key: string): number | null => {
+        const raw = text(bb[key]) ?? '';
+        const v = parseNumberText(raw.trim());
+        if (v === null) errors.push(problem('bad_number', `<${key}> "${raw}" is not a finite number`, `${at}/bndbox/${key}`));
+        return v;
+      };
+      const [xmin, ymin, xmax, ymax] = ['xmin', 'ymin', 'xmax', 'ymax'].map(num);
+      if (xmin === null || ymin === null || xmax === null || ymax === null) return;
+      const x = xmin! - offset;
+      const y = ymin! - offset;
+      let bbox: [number, number, number, number] = [x, y, xmax! - x, ymax! - y];
+      if (bbox[2] <= 0 || bbox[3] <= 0) return void errors.push(problem('bad_bbox', 'xmax/ymax must be past xmin/ymin', `${at}/bndbox`));
+      if (width && height) {
+        const clipped = clipBox(bbox, width, height);
+        if (!clipped) return void errors.push(problem('box_outside', 'the box lies outside the image', `${at}/bndbox`));
+        if (clipped.some((v, i) => v !== bbox[i])) {
+          warnings.push(problem('box_clipped', 'the box reached outside the image and was clipped', `${at}/bndbox`));
+          bbox = clipped;
+        }
+      }
+      const attrs: Record<string, string> = {};
+      const list = isObj(o.attributes) && Array.isArray(o.attributes.attribute) ? o.attributes.attribute : [];
+      for (const a of list) if (isObj(a) && text(a.name)) attrs[text(a.name)!] = text(a.value) ?? '';
+      const user: Attributes = {};
+      for (const [key, v] of Object.entries(attrs)) if (!FIELD_KEYS.has(key)) user[key] = v;
+      for (const flag of ['truncated', 'difficult'] as const) if (text(o[flag]) === '1') user[flag] = true;
+      const box: FlatBox = {
+        id: attrs.annotationId || `voc:${file}:${k}`,
+        frame: frames.get(file)!,
+        bbox,
+        label: text(o.name)!,
+        trackId: attrs.trackId || attrs.track_id || null,
+        keyframe: attrs.keyframe === undefined ? null : attrs.keyframe === 'true',
+        occluded: text(o.occluded) === '1' || attrs.occluded === 'true',
+        detectionId: attrs.detectionId || null,
+        attributes: user,
+        place: at,
+      };
+      if (attrs.status !== undefined && STATUSES.includes(attrs.status)) box.status = attrs.status as FlatBox['status'] & string;
+      if (attrs.trackInterpolation === 'none') box.interpolation = 'none';
+      boxes.push(box);
+    });
+  }
+  let frameEnd = ctx.meta?.frameCount ?? 0;
+  for (const f of frames.values()) frameEnd = Math.max(frameEnd, f + 1);
+  return { content: buildContent(boxes, ctx, frameEnd, warnings, errors), warnings, errors, frameRule: rule };
+};

@@ -1,0 +1,59 @@
+/**
+ * docs-model: the shape of a session document and pure functions over it. Imports only yjs and
+ * lib0, so it runs unchanged in a browser (test/docs-model/browser-bundle.test.ts checks).
+ *
+ *   import * as Y from 'yjs'
+ *   import { initSession, addAnnotation, listAnnotations } from './docs-model/index.ts'
+ *   const doc = new Y.Doc()
+ *   initSession(doc, meta, { car: { color: '#f00' } })
+ *   addAnnotation(doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, 'alice')
+ *   listAnnotations(doc, { label: 'car' }) // → [{ id, frame: 0, … }]
+ */
+export type * from './types.ts';
+export {
+  DocModelError,
+  type DocModelErrorCode,
+} from './errors.ts';
+export { getMeta, setMeta, validateMeta } from './meta.ts';
+export { getLabels, hasLabel, removeLabel, setLabel, validateLabel } from './labels.ts';
+export {
+  checkBbox,
+  validateAnnotationInput,
+  type LabelNames,
+  type TrackIds,
+  type ValidateAnnotationOptions,
+} from './annotation-validation.ts';
+export {
+  addAnnotation,
+  addAnnotations,
+  deleteAnnotation,
+  getAnnotation,
+  listAnnotations,
+  updateAnnotation,
+  validateAnnotationInputs,
+  validateAnnotationPatch,
+  type AnnotationWriteOptions,
+  type BulkAnnotationOptions,
+  type IndexedError,
+} from './annotations.ts';
+export {
+  addTrack,
+  deleteTrack,
+  getTrack,
+  listTracks,
+  trackKeyframes,
+  updateTrack,
+  validateTrackInput,
+} from './tracks.ts';
+export { boxesAtFrame, expandTrack, orderKeyframes, type ExpandTrackOptions } from './interpolation.ts';
+export {
+  initSession,
+  readSession,
+  writeSession,
+  type AnnotationImport,
+  type SessionContent,
+  type SessionContentInput,
+  type WriteCounts,
+  type WriteSessionOptions,
+  type WriteSessionResult,
+} from './session.ts';

@@ -1,0 +1,117 @@
+/**
+ * The plain-data shapes of a session document (see shared/DESIGN.md, "The documents").
+ * These are what the pure functions of docs-model take and return; the Y.Map keys behind them
+ * are known only to docs-model.
+ *
+ *   import { addAnnotation, listAnnotations } from './index.ts'
+ *   addAnnotation(doc, { frame: 3, bbox: [10, 10, 40, 30], label: 'car' }, 'alice')
+ *   listAnnotations(doc, { frame: 3 }) // → [{ id, frame: 3, bbox: [10, 10, 40, 30], … }]
+ */
+
+/** [x, y, w, h] in pixels, top-left origin. Stored as one atomic array. */
+export type BBox = [x: number, y: number, w: number, h: number];
+
+export type AnnotationStatus = 'draft' | 'validated' | 'rejected';
+export type AnnotationSource = 'manual' | 'import' | 'model';
+export type Interpolation = 'linear' | 'none';
+
+export type Attributes = Record<string, unknown>;
+
+export interface Annotation {
+  id: string;
+  /** 0-based frame index. */
+  frame: number;
+  bbox: BBox;
+  label: string;
+  trackId: string | null;
+  /** The model detection this annotation confirms or corrects. */
+  detectionId: string | null;
+  attributes: Attributes;
+  occluded: boolean;
+  /** On a track keyframe: the object has left the view from this frame on. */
+  outside: boolean;
+  status: AnnotationStatus;
+  source: AnnotationSource;
+  createdBy: string;
+  updatedBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What a caller supplies to create an annotation; everything else gets a default. */
+export interface AnnotationInput {
+  id?: string;
+  frame: number;
+  bbox: BBox;
+  label: string;
+  trackId?: string | null;
+  detectionId?: string | null;
+  attributes?: Attributes;
+  occluded?: boolean;
+  outside?: boolean;
+  status?: AnnotationStatus;
+  source?: AnnotationSource;
+}
+
+/** Fields a caller may change on an existing annotation. */
+export type AnnotationPatch = Partial<
+  Pick<
+    Annotation,
+    'frame' | 'bbox' | 'label' | 'trackId' | 'detectionId' | 'attributes' | 'occluded' | 'outside' | 'status'
+  >
+>;
+
+export interface AnnotationFilter {
+  frame?: number;
+  fromFrame?: number;
+  toFrame?: number;
+  label?: string;
+  trackId?: string;
+  detectionId?: string;
+  status?: AnnotationStatus;
+}
+
+export interface Track {
+  id: string;
+  label: string;
+  attributes: Attributes;
+  interpolation: Interpolation;
+}
+
+export interface TrackInput {
+  id?: string;
+  label: string;
+  attributes?: Attributes;
+  interpolation?: Interpolation;
+}
+
+export type TrackPatch = Partial<Pick<Track, 'label' | 'attributes' | 'interpolation'>>;
+
+export interface LabelDef {
+  color?: string;
+  attributes?: Attributes;
+}
+
+export interface SessionMeta {
+  sessionId: string;
+  projectId: string;
+  videoId: string;
+  width: number;
+  height: number;
+  fps: number;
+  frameCount: number;
+}
+
+/** A box of a track on one frame: a keyframe as drawn, or interpolated between two keyframes. */
+export interface TrackFrameBox {
+  trackId: string;
+  frame: number;
+  bbox: BBox;
+  label: string;
+  /** True when a person drew this box; false when it was interpolated. */
+  keyframe: boolean;
+  /** The keyframe annotation's id when `keyframe`, else null. */
+  annotationId: string | null;
+  occluded: boolean;
+  attributes: Attributes;
+}

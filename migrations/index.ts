@@ -1,0 +1,16 @@
+/**
+ * Every migration, in order. Listed statically (not discovered from the directory) so they run the
+ * same under tsx, in a bundle and in tests. Append new ones at the end; never reorder or rename a
+ * migration that has shipped: its name is the key recorded in `knex_migrations`.
+ */
+import type { Knex } from 'knex';
+import * as yjsDocuments from './20261124_0001_yjs_documents.ts';
+import * as platform from './20261124_0002_platform.ts';
+
+export interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const migrations: Migration[] = [yjsDocuments, platform];

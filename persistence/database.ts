@@ -1,0 +1,126 @@
+/**
+ * The database: Postgres when a `databaseUrl` is given, else embedded PGlite (Postgres compiled to
+ * WebAssembly) in `dataDir`. Opening connects and runs every migration, so callers get a ready
+ * schema; the same SQL serves both.
+ *
+ *   const db = await openDatabase({ dataDir: 'memory://' })
+ *   await db.knex('yjs_updates').count()
+ *   await db.close()
+ */
+import { mkdirSync } from 'node:fs';
+// knex is CommonJS: under Node's ESM loader only its default export exists (a named import fails at start).
+import knexModule from 'knex';
+import type { Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import { migrateLatest, retryWhileContended } from './migrate.ts';
+import { silentLogger, type Logger } from './logger.ts';
+
+const createKnex = knexModule.knex;
+
+export interface DatabaseConfig {
+  /** postgres://… → Postgres (pg); unset → embedded PGlite. */
+  databaseUrl?: string;
+  /** PGlite directory (default './data/pglite'); 'memory://' → an in-memory PGlite. */
+  dataDir?: string;
+  /** Postgres schema put first on the search_path (tests use one each); created if missing. */
+  schema?: string;
+  /** Postgres pool size (default 10). PGlite always has exactly one connection. */
+  poolMax?: number;
+  /** Where knex's own warnings go (default: nowhere). */
+  logger?: Logger;
+}
+
+export interface Database {
+  knex: Knex;
+  kind: 'pglite' | 'postgres';
+  /** Destroys the pool (and closes PGlite). Idempotent. */
+  close(): Promise<void>;
+}
+
+export class DatabaseConfigError extends Error {
+  readonly code = 'database_config_invalid';
+  override readonly name = 'DatabaseConfigError';
+}
+
+export const defaultDataDir = './data/pglite';
+export const memoryDataDir = 'memory://';
+
+/** Quoted with `??` anyway; the check keeps a typo from creating a schema nobody means. */
+const schemaName = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+function knexLog(logger: Logger): Knex.Config['log'] {
+  return {
+    warn: (message: string) => logger.warn({ source: 'knex' }, message),
+    error: (message: string) => logger.error({ source: 'knex' }, message),
+    deprecate: (message: string) => logger.warn({ source: 'knex' }, message),
+    debug: (message: string) => logger.debug({ source: 'knex' }, message),
+  };
+}
+
+function knexConfig(config: DatabaseConfig): { kind: Database['kind']; options: Knex.Config } {
+  const log = knexLog(config.logger ?? silentLogger);
+  const searchPath = config.schema ? [config.schema] : undefined;
+  if (config.databaseUrl) {
+    return {
+      kind: 'postgres',
+      options: {
+        client: 'pg',
+        connection: config.databaseUrl,
+        pool: { min: 0, max: config.poolMax ?? 10 },
+        ...(searchPath ? { searchPath } : {}),
+        log,
+      },
+    };
+  }
+  const dataDir = config.dataDir ?? defaultDataDir;
+  if (dataDir !== memoryDataDir) mkdirSync(dataDir, { recursive: true });
+  return {
+    kind: 'pglite',
+    options: {
+      // knex-pglite pins the pool to one connection (PGlite has only one) and refuses a `pool`
+      // option. So a transaction holds the whole database until it ends: code inside one must use
+      // its `trx` only — a query on the bare knex there waits for the pool forever (see
+      // update-log.ts and doc-store.ts, which never nest).
+      client: ClientPgLite,
+      connection: dataDir === memoryDataDir ? {} : { filename: dataDir },
+      ...(searchPath ? { searchPath } : {}),
+      log,
+    },
+  };
+}
+
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  if (config.schema !== undefined && !schemaName.test(config.schema)) {
+    throw new DatabaseConfigError(`schema ${JSON.stringify(config.schema)} is not a plain SQL identifier`);
+  }
+  const { kind, options } = knexConfig(config);
+  const knex = createKnex(options);
+  let closing: Promise<void> | null = null;
+  const db: Database = { knex, kind, close: () => (closing ??= knex.destroy()) };
+  try {
+    const { schema } = config;
+    if (schema) await retryWhileContended(() => knex.raw('create schema if not exists ??', [schema]));
+    await migrateLatest(knex);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** `select 1` within `timeoutMs` (for GET /health); never throws. */
+export async function isReachable(db: Database, timeoutMs = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const probe = db.knex.raw('select 1').then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([probe, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Keyset pagination for the platform's lists: an opaque cursor carries the sort key of the last
+ * row handed out, so rows inserted or deleted between pages never shift a page (unlike OFFSET) and
+ * every row that exists throughout is seen exactly once.
+ *
+ *   const page = await repo.list({ limit: 50, cursor })   // → { items, nextCursor }
+ */
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** The sort key of a row: a timestamp (or a number) and the id that breaks ties. */
+export type CursorKey = [string | number, string];
+
+export function encodeCursor(key: CursorKey): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+/** The key a cursor carries, or null when it is not one of ours. */
+export function decodeCursor(cursor: string): CursorKey | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      (typeof value[0] === 'string' || (typeof value[0] === 'number' && Number.isFinite(value[0]))) &&
+      typeof value[1] === 'string'
+    ) {
+      return [value[0], value[1]];
+    }
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+/** Thrown by a repository handed a cursor it did not make (the API answers 400). */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not valid');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** Splits `limit + 1` fetched rows into a page. */
+export function toPage<T>(rows: T[], limit: number, keyOf: (item: T) => CursorKey): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null };
+}

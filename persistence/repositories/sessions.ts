@@ -1,0 +1,109 @@
+/**
+ * The `sessions` table: one row per annotation session; its content lives in the document
+ * `doc_name`. Deleting a session archives it (`archived_at`), so its document and history stay.
+ *
+ *   const sessions = createSessionRepository({ knex })
+ *   await sessions.create({ id, projectId, videoId, name, docName: `session:${id}`, createdBy })
+ */
+import type { Knex } from 'knex';
+import { sessionFromRow, toColumns, type SessionRecord, type SessionRow, type SessionStatus } from '../rows.ts';
+import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+
+export type NewSession = Pick<SessionRecord, 'id' | 'projectId' | 'videoId' | 'name' | 'docName' | 'createdBy'> & {
+  status?: SessionStatus;
+};
+
+export type SessionPatch = Partial<Pick<SessionRecord, 'name' | 'status'>>;
+
+export interface SessionListOptions {
+  limit: number;
+  cursor?: string;
+  status?: SessionStatus;
+  videoId?: string;
+  includeArchived?: boolean;
+}
+
+export interface SessionRepository {
+  create(session: NewSession): Promise<SessionRecord>;
+  /** The session, archived ones included (callers decide what an archived one means). */
+  get(id: string): Promise<SessionRecord | null>;
+  listByProject(projectId: string, opts: SessionListOptions): Promise<Page<SessionRecord>>;
+  /** Every session of the project that is not archived (ground-truth status). */
+  listActive(projectId: string): Promise<SessionRecord[]>;
+  update(id: string, patch: SessionPatch): Promise<SessionRecord | null>;
+  archive(id: string): Promise<SessionRecord | null>;
+  /** Removes the row for good (undoing a creation that failed half-way). */
+  remove(id: string): Promise<boolean>;
+  /** True while the video has a session in the project that is neither archived nor complete. */
+  hasOpenSession(projectId: string, videoId: string): Promise<boolean>;
+  /** True when any session (archived or not) annotates the video. */
+  videoHasSessions(videoId: string): Promise<boolean>;
+}
+
+export function createSessionRepository({ knex }: { knex: Knex }): SessionRepository {
+  const table = () => knex<SessionRow>('sessions');
+  return {
+    async create(session) {
+      const now = new Date();
+      const [row] = await table()
+        .insert({ ...toColumns('session', { status: 'open', ...session }), created_at: now, updated_at: now } as never)
+        .returning('*');
+      return sessionFromRow(row as SessionRow);
+    },
+    async get(id) {
+      const row = (await table().where({ id }).first()) as SessionRow | undefined;
+      return row ? sessionFromRow(row) : null;
+    },
+    async listByProject(projectId, opts) {
+      const query = table()
+        .where({ project_id: projectId })
+        .orderBy([{ column: 'created_at' }, { column: 'id' }])
+        .limit(opts.limit + 1);
+      if (!opts.includeArchived) query.whereNull('archived_at');
+      if (opts.status !== undefined) query.andWhere({ status: opts.status });
+      if (opts.videoId !== undefined) query.andWhere({ video_id: opts.videoId });
+      if (opts.cursor !== undefined) {
+        const key = decodeCursor(opts.cursor);
+        if (!key) throw new InvalidCursorError();
+        query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
+      }
+      const rows = (await query) as SessionRow[];
+      return toPage(rows.map(sessionFromRow), opts.limit, (s) => [s.createdAt, s.id]);
+    },
+    async listActive(projectId) {
+      const rows = (await table().where({ project_id: projectId }).whereNull('archived_at').orderBy('created_at')) as SessionRow[];
+      return rows.map(sessionFromRow);
+    },
+    async update(id, patch) {
+      const [row] = await table()
+        .where({ id })
+        .whereNull('archived_at')
+        .update({ ...toColumns('session', patch), updated_at: new Date() } as never)
+        .returning('*');
+      return row ? sessionFromRow(row as SessionRow) : null;
+    },
+    async archive(id) {
+      const now = new Date();
+      const [row] = await table()
+        .where({ id })
+        .whereNull('archived_at')
+        .update({ archived_at: now, updated_at: now } as never)
+        .returning('*');
+      return row ? sessionFromRow(row as SessionRow) : null;
+    },
+    async remove(id) {
+      return (await table().where({ id }).delete()) > 0;
+    },
+    async hasOpenSession(projectId, videoId) {
+      const row = await table()
+        .where({ project_id: projectId, video_id: videoId })
+        .whereNull('archived_at')
+        .whereNot({ status: 'complete' })
+        .first('id');
+      return row !== undefined;
+    },
+    async videoHasSessions(videoId) {
+      return (await table().where({ video_id: videoId }).first('id')) !== undefined;
+    },
+  };
+}

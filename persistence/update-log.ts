@@ -1,0 +1,231 @@
+/**
+ * The Yjs update log with group commit (DESIGN.md "Persistence"): every update is queued, and each
+ * tick writes everything pending — across all documents — with ONE INSERT, so the database sees a
+ * few statements a second however many clients type. A caller's promise resolves only once the
+ * INSERT holding its update committed (a REST write answers after that).
+ *
+ *   const log = createUpdateLog({ knex })
+ *   await log.append('session:1', update)   // durable now
+ *   await log.close()                       // flushes
+ *
+ * Commits happen strictly in arrival order: a failed batch stays at the head of the queue and is
+ * retried (with capped backoff) before anything queued behind it. So "committed" is a prefix of
+ * everything appended, and flush() only waits for a counter to pass a target.
+ */
+import type { Knex } from 'knex';
+import { silentLogger, type Logger } from './logger.ts';
+
+export interface UpdateLog {
+  /** Queue one update; resolves once the INSERT containing it committed. Rejects only on close() without success. */
+  append(docName: string, update: Uint8Array): Promise<void>;
+  /** Commit everything queued now (and wait for an in-flight commit). */
+  flush(): Promise<void>;
+  /** Updates queued or in flight for one document (the registry refuses to unload a doc while > 0). */
+  pending(docName: string): number;
+  /** Flush, stop the timer; idempotent. Rejects with UpdateLogClosedError if updates could not be stored. */
+  close(): Promise<void>;
+}
+
+export interface CommitInfo {
+  rows: number;
+  bytes: number;
+  ms: number;
+}
+
+export interface UpdateLogOptions {
+  knex: Knex;
+  /** How long an update waits for others to share its INSERT (default 20 ms). */
+  intervalMs?: number;
+  /** Rows per INSERT (default 10 000); a longer queue is written over consecutive, immediate ticks. */
+  maxBatchRows?: number;
+  /** Update bytes per INSERT (default 32 MiB; pg sends bytea[] as hex text, twice that on the wire). */
+  maxBatchBytes?: number;
+  /** Cap of the retry backoff after a failed INSERT (default 5 s). */
+  maxRetryDelayMs?: number;
+  /** How long close() keeps retrying a failing INSERT before giving the updates up (default 10 s). */
+  closeTimeoutMs?: number;
+  logger?: Logger;
+  onCommit?: (info: CommitInfo) => void;
+}
+
+/** The log was closed before these updates could be stored. */
+export class UpdateLogClosedError extends Error {
+  readonly code = 'update_log_closed';
+  override readonly name = 'UpdateLogClosedError';
+  readonly lostUpdates: number;
+  constructor(message: string, lostUpdates: number) {
+    super(message);
+    this.lostUpdates = lostUpdates;
+  }
+}
+
+interface Entry {
+  docName: string;
+  update: Uint8Array;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+interface Waiter {
+  /** Resolves once this many updates (counted from the first append) have committed. */
+  target: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+// unnest() keeps the statement at two bind parameters however many rows it carries, so the
+// bind-parameter limit (65 535) never applies, and Postgres parses one short statement per tick.
+// Rows come out of unnest in array order, so one document's seq values follow its append order.
+const insertSql = 'insert into yjs_updates (doc_name, "update") select * from unnest(?::text[], ?::bytea[])';
+
+/** A Buffer view of the same bytes (no copy): what knex's binding types name, and both drivers encode. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
+  const { knex } = opts;
+  const intervalMs = opts.intervalMs ?? 20;
+  const maxBatchRows = opts.maxBatchRows ?? 10_000;
+  const maxBatchBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
+  const maxRetryDelayMs = opts.maxRetryDelayMs ?? 5000;
+  const closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
+  const logger = opts.logger ?? silentLogger;
+
+  /** Everything not yet committed, oldest first; the in-flight batch is its head. */
+  let queue: Entry[] = [];
+  const perDoc = new Map<string, number>();
+  let appended = 0;
+  let committed = 0;
+  let waiters: Waiter[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let inFlight: Promise<void> | null = null;
+  let failures = 0;
+  /** No more appends (close() called). */
+  let closed = false;
+  /** No more commits either (close() gave up). */
+  let stopped = false;
+  let closing: Promise<void> | null = null;
+
+  function schedule(delayMs: number): void {
+    if (timer || inFlight || stopped || queue.length === 0) return;
+    timer = setTimeout(() => {
+      timer = null;
+      inFlight = commitHead().finally(() => {
+        inFlight = null;
+        afterCommit();
+      });
+    }, delayMs);
+  }
+
+  function afterCommit(): void {
+    if (queue.length === 0) return;
+    if (failures > 0) {
+      schedule(Math.min(maxRetryDelayMs, Math.max(intervalMs, 10) * 2 ** (failures - 1)));
+    } else if (waiters.length > 0 || closed || queue.length >= maxBatchRows) {
+      schedule(0); // someone is waiting for it, or a backlog: no reason to wait for company
+    } else {
+      schedule(intervalMs);
+    }
+  }
+
+  function takeBatch(): Entry[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < queue.length && n < maxBatchRows) {
+      const size = queue[n]!.update.byteLength;
+      if (n > 0 && bytes + size > maxBatchBytes) break;
+      bytes += size;
+      n++;
+    }
+    return queue.slice(0, n);
+  }
+
+  /** Never rejects: a failure is logged and leaves the batch at the head of the queue. */
+  async function commitHead(): Promise<void> {
+    const batch = takeBatch();
+    if (batch.length === 0) return;
+    const started = performance.now();
+    const bytes = batch.reduce((sum, entry) => sum + entry.update.byteLength, 0);
+    try {
+      await knex.raw(insertSql, [batch.map((entry) => entry.docName), batch.map((entry) => asBuffer(entry.update))]);
+    } catch (err) {
+      failures++;
+      logger.error({ err, rows: batch.length, bytes, attempt: failures }, 'update log commit failed; will retry');
+      return;
+    }
+    if (failures > 0) logger.info({ rows: batch.length, attempts: failures + 1 }, 'update log commit recovered');
+    failures = 0;
+    queue = queue.slice(batch.length);
+    committed += batch.length;
+    for (const entry of batch) {
+      const left = (perDoc.get(entry.docName) ?? 1) - 1;
+      if (left === 0) perDoc.delete(entry.docName);
+      else perDoc.set(entry.docName, left);
+      entry.resolve();
+    }
+    waiters = waiters.filter((waiter) => {
+      if (waiter.target > committed) return true;
+      waiter.resolve();
+      return false;
+    });
+    try {
+      opts.onCommit?.({ rows: batch.length, bytes, ms: performance.now() - started });
+    } catch (err) {
+      logger.warn({ err }, 'update log onCommit hook threw');
+    }
+  }
+
+  function flush(): Promise<void> {
+    if (committed >= appended) return Promise.resolve();
+    if (stopped) return Promise.reject(new UpdateLogClosedError('the update log is closed', appended - committed));
+    const done = new Promise<void>((resolve, reject) => waiters.push({ target: appended, resolve, reject }));
+    // Hurry the pending tick, unless backing off from a failure (hammering a sick database helps nobody).
+    if (timer && failures === 0) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    schedule(0);
+    return done;
+  }
+
+  async function shutDown(): Promise<void> {
+    closed = true;
+    let deadline: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<false>((resolve) => {
+      deadline = setTimeout(() => resolve(false), closeTimeoutMs);
+    });
+    const flushed = await Promise.race([flush().then(() => true), gaveUp]);
+    clearTimeout(deadline);
+    if (flushed) return;
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const lost = queue.length;
+    // An INSERT still in flight may yet commit; its callers hear "lost" although it was stored,
+    // which is the safe direction: a Yjs client re-sends, and applying an update twice is harmless.
+    const error = new UpdateLogClosedError(`update log closed with ${lost} updates not stored`, lost);
+    logger.error({ lost }, 'update log closed before it could store every update');
+    for (const entry of queue) entry.reject(error);
+    for (const waiter of waiters) waiter.reject(error);
+    queue = [];
+    waiters = [];
+    perDoc.clear();
+    throw error;
+  }
+
+  return {
+    append(docName, update) {
+      if (closed) return Promise.reject(new UpdateLogClosedError('the update log is closed', 1));
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ docName, update, resolve, reject });
+        appended++;
+        perDoc.set(docName, (perDoc.get(docName) ?? 0) + 1);
+        schedule(intervalMs);
+      });
+    },
+    flush,
+    pending: (docName) => perDoc.get(docName) ?? 0,
+    close: () => (closing ??= shutDown()),
+  };
+}

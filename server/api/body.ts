@@ -1,0 +1,109 @@
+/**
+ * Reading request bodies with raw-body: a size limit per content type (413 past it, before a byte
+ * more is buffered when Content-Length says so), 415 for a type the route does not take, 400 for
+ * JSON that does not parse, and 422 naming each field a schema refuses.
+ *
+ *   const input = await readJson(ctx, ProjectCreate, { limitBytes: 1 << 20 })
+ */
+import getRawBody from 'raw-body';
+import type { Context } from 'koa';
+import type { z } from 'zod';
+import {
+  BadRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  type ErrorDetail,
+} from '../errors.ts';
+
+/** Content type (without parameters) → largest body accepted, in bytes. */
+export type BodyLimits = Readonly<Record<string, number>>;
+
+export const DEFAULT_JSON_LIMIT = 1024 * 1024;
+
+function errorType(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const type = (err as { type?: unknown }).type;
+  return typeof type === 'string' ? type : undefined;
+}
+
+/** The raw body of one of the accepted content types. */
+export async function readRaw(ctx: Context, limits: BodyLimits): Promise<{ type: string; body: Buffer }> {
+  const type = ctx.request.type.toLowerCase();
+  const limit = limits[type];
+  if (limit === undefined) {
+    const accepted = Object.keys(limits).join(', ');
+    throw new UnsupportedMediaTypeError(`send the body as ${accepted}${type ? `, not ${type}` : ''}`);
+  }
+  const encoding = (ctx.get('Content-Encoding') || 'identity').toLowerCase();
+  if (encoding !== 'identity') throw new UnsupportedMediaTypeError(`Content-Encoding ${encoding} is not supported`);
+  const declared = ctx.get('Content-Length');
+  try {
+    const body = await getRawBody(ctx.req, { limit, ...(declared ? { length: declared } : {}) });
+    return { type, body };
+  } catch (err) {
+    const kind = errorType(err);
+    if (kind === 'entity.too.large') {
+      throw new PayloadTooLargeError(`the body is larger than ${limit} bytes`, { limitBytes: limit });
+    }
+    if (kind === 'request.size.invalid') throw new BadRequestError('the body is shorter or longer than Content-Length');
+    if (kind === 'request.aborted') throw new BadRequestError('the request was aborted');
+    throw err;
+  }
+}
+
+/** zod issues as `details`: one entry per problem, `field` as a dotted path (`bbox.2`, `[3].frame`). */
+export function issueDetails(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // Report the branch the input was meant for: the one that did not fail at its root type
+      // (an object sent where one-or-many annotations are allowed is an annotation, not an array).
+      const branches = issue.errors.filter((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+      const chosen = branches.length === 1 ? branches[0] : undefined;
+      if (chosen) {
+        out.push(...issueDetails(chosen, path));
+        continue;
+      }
+    }
+    out.push({ field: formatPath(path), code: issue.code, message: issue.message });
+  }
+  return out;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+/** Parses with `schema`; a refusal becomes a 422 naming the fields. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, what = 'body'): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const details = issueDetails(result.error.issues);
+  const first = details[0];
+  const where = first?.field ? ` (${first.field}: ${first.message})` : first ? ` (${first.message})` : '';
+  throw new ValidationError(`the ${what} is not valid${where}`, details);
+}
+
+/** A JSON body parsed by `schema`. */
+export async function readJson<T extends z.ZodType>(
+  ctx: Context,
+  schema: T,
+  opts: { limitBytes?: number } = {},
+): Promise<z.output<T>> {
+  const limit = opts.limitBytes ?? DEFAULT_JSON_LIMIT;
+  const { body } = await readRaw(ctx, { 'application/json': limit });
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new BadRequestError(`the body is not valid JSON: ${err instanceof Error ? err.message : 'parse error'}`, undefined, 'malformed_json');
+  }
+  return parseInput(schema, value);
+}

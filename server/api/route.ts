@@ -1,0 +1,142 @@
+/**
+ * A REST route as data: method, path, the schemas of its params, query and body, its responses,
+ * and a thin handler. The router mounts these and `openapi.ts` documents the same list, so every
+ * mounted route is documented with exactly the schemas that check it.
+ *
+ *   export const getProject = defineRoute({
+ *     method: 'get', path: '/api/projects/:projectId', tag: 'projects', summary: 'Get a project',
+ *     params: ProjectParams, responses: { 200: { description: 'the project', schema: Project } },
+ *     errors: [404],
+ *     handle: async ({ params }) => ({ body: await load(params.projectId) }),
+ *   })
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { BadRequestError, NotFoundError } from '../errors.ts';
+import { issueDetails, readJson } from './body.ts';
+
+export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Default application/json. */
+  contentType?: string;
+}
+
+export interface Reply {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteInput<P, Q, B> {
+  params: Out<P>;
+  query: Out<Q>;
+  body: Out<B>;
+  ctx: Context;
+}
+
+export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined> {
+  method: Method;
+  /** Koa style (`/api/projects/:projectId`); OpenAPI gets `{projectId}`. */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  params?: P;
+  query?: Q;
+  /** A JSON body parsed by this schema. */
+  body?: B;
+  /** Largest JSON body, bytes (default 1 MiB). */
+  bodyLimitBytes?: number;
+  responses: Record<number, ResponseSpec>;
+  /** Error statuses this route answers with the `Error` body (400, 413, 415, 422 are added for bodies). */
+  errors?: number[];
+  handle(input: RouteInput<P, Q, B>): Promise<Reply> | Reply;
+}
+
+/** A route with its types erased, as the router and the OpenAPI generator see it. */
+export interface Route {
+  method: Method;
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  bodyLimitBytes?: number;
+  responses: Record<number, ResponseSpec>;
+  errors: number[];
+  run(ctx: Context): Promise<Reply>;
+}
+
+export function defineRoute<
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+>(def: RouteDef<P, Q, B>): Route {
+  const errors = new Set(def.errors ?? []);
+  if (def.query) errors.add(400);
+  if (def.body) for (const status of [400, 413, 415, 422]) errors.add(status);
+  return {
+    method: def.method,
+    path: def.path,
+    tag: def.tag,
+    summary: def.summary,
+    ...(def.description === undefined ? {} : { description: def.description }),
+    ...(def.params ? { params: def.params } : {}),
+    ...(def.query ? { query: def.query } : {}),
+    ...(def.body ? { body: def.body } : {}),
+    ...(def.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: def.bodyLimitBytes }),
+    responses: def.responses,
+    errors: [...errors].sort(),
+    run: async (ctx) => {
+      const params = def.params ? parseParams(def.params, ctx.params) : undefined;
+      const query = def.query ? parseQuery(def.query, ctx.query) : undefined;
+      const body = def.body ? await readJson(ctx, def.body, { ...(def.bodyLimitBytes ? { limitBytes: def.bodyLimitBytes } : {}) }) : undefined;
+      return def.handle({ params, query, body, ctx } as RouteInput<P, Q, B>);
+    },
+  };
+}
+
+/** A path id that cannot exist (wrong alphabet, too long) is simply not found. */
+function parseParams<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new NotFoundError('no such resource');
+  return result.data;
+}
+
+/** A query that does not parse is bad input (400), each problem naming its parameter. */
+function parseQuery<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const details = issueDetails(result.error.issues);
+  const first = details[0];
+  throw new BadRequestError(
+    `invalid query${first?.field ? ` parameter ${first.field}: ${first.message}` : first ? `: ${first.message}` : ''}`,
+    details,
+    'invalid_query',
+  );
+}
+
+/** Mounts routes on a new router, each answering with its reply. */
+export function routerFor(routes: readonly Route[]): Router {
+  const router = new Router();
+  for (const route of routes) {
+    router[route.method](route.path, async (ctx) => {
+      const reply = await route.run(ctx);
+      if (reply.headers) ctx.set(reply.headers);
+      ctx.status = reply.status ?? 200;
+      if (reply.body !== undefined) ctx.body = reply.body;
+    });
+  }
+  return router;
+}
+
+/** `/api/projects/:projectId` → `/api/projects/{projectId}`. */
+export const openApiPath = (path: string): string => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

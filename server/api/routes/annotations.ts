@@ -1,0 +1,200 @@
+/**
+ * `/api/sessions/:sessionId/annotations`: reads answer from the live document's read index;
+ * writes go through the live document (loaded if needed), so connected annotators see them at
+ * once, and answer only after the update is committed. Bulk creates are all or nothing, in one
+ * document transaction.
+ */
+import {
+  addAnnotations,
+  deleteAnnotation,
+  expandTrack,
+  getMeta,
+  listTracks,
+  updateAnnotation,
+  type Annotation,
+  type AnnotationFilter,
+  type TrackFrameBox,
+} from '../../../docs-model/index.ts';
+import { BadRequestError, NotFoundError, ValidationError, type ErrorDetail } from '../../errors.ts';
+import { actorOf, requireRole } from '../access.ts';
+import { changeSessionDoc, findSession, paged, readSessionDoc, type ApiDeps } from '../context.ts';
+import { defineRoute, type Route } from '../route.ts';
+import {
+  Annotation as AnnotationSchema,
+  AnnotationCreate,
+  AnnotationListQuery,
+  AnnotationPage,
+  AnnotationParams,
+  AnnotationPatch,
+  ClipQuery,
+  MAX_BULK_ANNOTATIONS,
+  SessionParams,
+  listOf,
+} from '../schemas.ts';
+
+const tag = 'annotations';
+
+/** 10 000 annotations as JSON are about 2 MB; leave room for attributes. */
+export const ANNOTATIONS_BODY_LIMIT = 16 * 1024 * 1024;
+/** Interpolated boxes one list call may expand (frames in the window × tracks). */
+export const MAX_TRACK_BOXES = 200_000;
+
+/** A single create reports fields as `frame`, not `[0].frame`. */
+function unwrapSingle(err: unknown): unknown {
+  if (!(err instanceof ValidationError) || !Array.isArray(err.details)) return err;
+  const details = (err.details as ErrorDetail[]).map(({ index: _index, ...d }) => ({
+    ...d,
+    ...(typeof d.field === 'string' ? { field: d.field.replace(/^\[0\]\./, '') } : {}),
+  }));
+  const first = details[0];
+  return new ValidationError(first ? `${first.field}: ${first.message}` : err.message, details);
+}
+
+function trackBoxes(
+  ydoc: Parameters<typeof listTracks>[0],
+  all: Iterable<Annotation>,
+  query: { frame?: number; fromFrame?: number; toFrame?: number; trackId?: string; label?: string },
+): TrackFrameBox[] {
+  const frameCount = getMeta(ydoc)?.frameCount;
+  const from = query.frame ?? query.fromFrame ?? 0;
+  const to = query.frame ?? query.toFrame ?? (frameCount === undefined ? from : frameCount - 1);
+  const tracks = listTracks(ydoc).filter(
+    (t) => (query.trackId === undefined || t.id === query.trackId) && (query.label === undefined || t.label === query.label),
+  );
+  if ((to - from + 1) * tracks.length > MAX_TRACK_BOXES) {
+    throw new BadRequestError(
+      `expand=tracks over ${to - from + 1} frames and ${tracks.length} tracks exceeds ${MAX_TRACK_BOXES} boxes; narrow fromFrame/toFrame`,
+      [{ field: 'toFrame', code: 'window_too_large', message: 'narrow the frame window' }],
+      'invalid_query',
+    );
+  }
+  const keyframes = new Map<string, Annotation[]>();
+  for (const a of all) {
+    if (a.trackId === null) continue;
+    const list = keyframes.get(a.trackId);
+    if (list) list.push(a);
+    else keyframes.set(a.trackId, [a]);
+  }
+  return tracks.flatMap((t) =>
+    expandTrack(t, keyframes.get(t.id) ?? [], { fromFrame: from, toFrame: to, ...(frameCount === undefined ? {} : { frameCount }) }),
+  );
+}
+
+export function annotationRoutes(deps: ApiDeps): Route[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/api/sessions/:sessionId/annotations',
+      tag,
+      summary: 'List annotations by frame, then id',
+      description:
+        'Filters combine (AND); frame ranges are inclusive. Cursor pagination: pass nextCursor back as cursor. With expand=tracks the first page also carries the interpolated boxes of the tracks within the frame window.',
+      params: SessionParams,
+      query: AnnotationListQuery,
+      responses: { 200: { description: 'one page', schema: AnnotationPage } },
+      errors: [404],
+      handle: async ({ params, query, ctx }) => {
+        const session = await findSession(deps, params.sessionId);
+        await requireRole(ctx, session.projectId, 'viewer');
+        const filter: AnnotationFilter = {};
+        for (const key of ['frame', 'fromFrame', 'toFrame', 'label', 'trackId', 'detectionId', 'status'] as const) {
+          if (query[key] !== undefined) Object.assign(filter, { [key]: query[key] });
+        }
+        const body = await paged(() =>
+          readSessionDoc(deps, session, (ydoc, index) => {
+            const page = index.query(filter, { limit: query.limit, ...(query.cursor === undefined ? {} : { cursor: query.cursor }) });
+            if (query.expand !== 'tracks' || query.cursor !== undefined) return page;
+            return { ...page, trackBoxes: trackBoxes(ydoc, index.all(), filter) };
+          }),
+        );
+        return { body };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/sessions/:sessionId/annotations',
+      tag,
+      summary: `Create one annotation, or up to ${MAX_BULK_ANNOTATIONS} at once (all or nothing)`,
+      description:
+        'Refused with 422 naming the field: a frame outside 0..frameCount-1, a box with w or h <= 0, a label not in the session, an unknown trackId, a box outside the frame (clipped instead with clip=true). An id that exists: 409. Answers after the change is committed.',
+      params: SessionParams,
+      query: ClipQuery,
+      body: AnnotationCreate,
+      bodyLimitBytes: ANNOTATIONS_BODY_LIMIT,
+      responses: {
+        201: { description: 'the annotation (single) or { items } (array), as stored', schema: AnnotationSchema.or(listOf(AnnotationSchema)) },
+      },
+      errors: [404, 409],
+      handle: async ({ params, query, body, ctx }) => {
+        const session = await findSession(deps, params.sessionId);
+        await requireRole(ctx, session.projectId, 'annotator');
+        const actor = actorOf(ctx);
+        const single = !Array.isArray(body);
+        const inputs = Array.isArray(body) ? body : [body];
+        try {
+          const created = await changeSessionDoc(deps, session, actor, (ydoc, origin) =>
+            addAnnotations(ydoc, inputs, actor, { clip: query.clip ?? false }, origin),
+          );
+          return { status: 201, body: single ? created[0] : { items: created } };
+        } catch (err) {
+          throw single ? unwrapSingle(err) : err;
+        }
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/sessions/:sessionId/annotations/:annotationId',
+      tag,
+      summary: 'Get one annotation',
+      params: AnnotationParams,
+      responses: { 200: { description: 'the annotation', schema: AnnotationSchema } },
+      errors: [404],
+      handle: async ({ params, ctx }) => {
+        const session = await findSession(deps, params.sessionId);
+        await requireRole(ctx, session.projectId, 'viewer');
+        const annotation = await readSessionDoc(deps, session, (_ydoc, index) => index.get(params.annotationId));
+        if (!annotation) throw new NotFoundError(`no annotation '${params.annotationId}'`);
+        return { body: annotation };
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/api/sessions/:sessionId/annotations/:annotationId',
+      tag,
+      summary: 'Change fields of one annotation',
+      description: 'Only the given fields are written, so a concurrent edit of another field survives. Same 422s as create.',
+      params: AnnotationParams,
+      query: ClipQuery,
+      body: AnnotationPatch,
+      responses: { 200: { description: 'the annotation', schema: AnnotationSchema } },
+      errors: [404],
+      handle: async ({ params, query, body, ctx }) => {
+        const session = await findSession(deps, params.sessionId);
+        await requireRole(ctx, session.projectId, 'annotator');
+        const actor = actorOf(ctx);
+        const annotation = await changeSessionDoc(deps, session, actor, (ydoc, origin) =>
+          updateAnnotation(ydoc, params.annotationId, body, actor, Date.now(), { clip: query.clip ?? false }, origin),
+        );
+        return { body: annotation };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/sessions/:sessionId/annotations/:annotationId',
+      tag,
+      summary: 'Delete one annotation',
+      params: AnnotationParams,
+      responses: { 204: { description: 'deleted' } },
+      errors: [404],
+      handle: async ({ params, ctx }) => {
+        const session = await findSession(deps, params.sessionId);
+        await requireRole(ctx, session.projectId, 'annotator');
+        const deleted = await changeSessionDoc(deps, session, actorOf(ctx), (ydoc, origin) =>
+          deleteAnnotation(ydoc, params.annotationId, origin),
+        );
+        if (!deleted) throw new NotFoundError(`no annotation '${params.annotationId}'`);
+        return { status: 204 };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,183 @@
+/**
+ * An in-memory read index of one live session document: every annotation as plain data, by id and
+ * by frame, kept current by a deep observer that re-reads only the annotations a transaction
+ * touched. REST reads answer from it (one frame of a 10 000-box session without walking 10 000
+ * Y.Maps: issue 3 asks p99 < 20 ms under 50 concurrent readers), and the projection learns from
+ * it which rows to write.
+ *
+ * It reads the document only through docs-model (`getAnnotation`, `listAnnotations`); the one
+ * structural fact it uses is that annotations live in one Y.Map per id (`annotationsMap`).
+ *
+ *   const index = sessionIndex(ydoc)
+ *   index.query({ frame: 12 }, { limit: 100 })  // → { items, nextCursor }
+ */
+import type * as Y from 'yjs';
+import { getAnnotation, listAnnotations, type Annotation, type AnnotationFilter } from '../../docs-model/index.ts';
+import { annotationsMap } from '../../docs-model/annotations.ts';
+import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../../persistence/page.ts';
+
+export type ChangeListener = (changedIds: ReadonlySet<string>) => void;
+
+const byFrameThenId = (a: Annotation, b: Annotation): number => a.frame - b.frame || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** First index in `sorted` whose (frame, id) is after `key` (or at/after `frame` when id is null). */
+function lowerBound(sorted: readonly Annotation[], frame: number, afterId: string | null): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const a = sorted[mid] as Annotation;
+    const before = a.frame < frame || (a.frame === frame && afterId !== null && a.id <= afterId);
+    if (before) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class SessionIndex {
+  private readonly byId = new Map<string, Annotation>();
+  private readonly byFrame = new Map<number, Map<string, Annotation>>();
+  private sorted: Annotation[] | null = null;
+  private readonly listeners = new Set<ChangeListener>();
+  private readonly ydoc: Y.Doc;
+
+  constructor(ydoc: Y.Doc) {
+    this.ydoc = ydoc;
+    for (const annotation of listAnnotations(ydoc)) this.put(annotation);
+    annotationsMap(ydoc).observeDeep(this.onEvents);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): Annotation | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): IterableIterator<Annotation> {
+    return this.byId.values();
+  }
+
+  /** Called after every transaction that changed annotations, with the ids it touched. */
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private readonly onEvents = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>): void => {
+    const root = annotationsMap(this.ydoc);
+    const changed = new Set<string>();
+    for (const event of events) {
+      if (event.target === root) for (const key of (event as Y.YMapEvent<unknown>).keysChanged) changed.add(key);
+      else if (typeof event.path[0] === 'string') changed.add(event.path[0]);
+    }
+    if (changed.size === 0) return;
+    for (const id of changed) {
+      this.remove(id);
+      const current = getAnnotation(this.ydoc, id);
+      if (current) this.put(current);
+    }
+    for (const listener of this.listeners) listener(changed);
+  };
+
+  private put(annotation: Annotation): void {
+    this.byId.set(annotation.id, annotation);
+    let frame = this.byFrame.get(annotation.frame);
+    if (!frame) this.byFrame.set(annotation.frame, (frame = new Map()));
+    frame.set(annotation.id, annotation);
+    this.sorted = null;
+  }
+
+  private remove(id: string): void {
+    const old = this.byId.get(id);
+    if (!old) return;
+    this.byId.delete(id);
+    const frame = this.byFrame.get(old.frame);
+    frame?.delete(id);
+    if (frame?.size === 0) this.byFrame.delete(old.frame);
+    this.sorted = null;
+  }
+
+  private sortedAll(): Annotation[] {
+    return (this.sorted ??= [...this.byId.values()].sort(byFrameThenId));
+  }
+
+  /** Counts by status, as the projection will show them. */
+  counts(): { total: number; byStatus: Record<string, number> } {
+    const byStatus: Record<string, number> = {};
+    for (const a of this.byId.values()) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
+    return { total: this.byId.size, byStatus };
+  }
+
+  /**
+   * Annotations matching the filter, sorted by frame then id, one page at a time. The cursor is
+   * the (frame, id) of the last item handed out, so edits between pages never repeat or skip an
+   * annotation that exists throughout.
+   */
+  query(filter: AnnotationFilter, page: { limit: number; cursor?: string }): Page<Annotation> {
+    let after: [number, string] | null = null;
+    if (page.cursor !== undefined) {
+      const key = decodeCursor(page.cursor);
+      if (!key || typeof key[0] !== 'number') throw new InvalidCursorError();
+      after = [key[0], key[1]];
+    }
+    const matches = (a: Annotation): boolean =>
+      (filter.label === undefined || a.label === filter.label) &&
+      (filter.trackId === undefined || a.trackId === filter.trackId) &&
+      (filter.detectionId === undefined || a.detectionId === filter.detectionId) &&
+      (filter.status === undefined || a.status === filter.status);
+    let from = filter.fromFrame ?? 0;
+    let to = filter.toFrame ?? Number.POSITIVE_INFINITY;
+    if (filter.frame !== undefined) {
+      from = Math.max(from, filter.frame);
+      to = Math.min(to, filter.frame);
+    }
+    const items: Annotation[] = [];
+    let more = false;
+    const take = (a: Annotation): boolean => {
+      if (!matches(a)) return true;
+      if (items.length === page.limit) {
+        more = true;
+        return false;
+      }
+      items.push(a);
+      return true;
+    };
+    if (from === to) {
+      // One frame: only its annotations, not a walk over the session.
+      const frame = this.byFrame.get(from);
+      const candidates = frame ? [...frame.values()].sort(byFrameThenId) : [];
+      for (const a of candidates) {
+        if (after && (a.frame < after[0] || (a.frame === after[0] && a.id <= after[1]))) continue;
+        if (!take(a)) break;
+      }
+    } else if (from <= to) {
+      const sorted = this.sortedAll();
+      const start = after && after[0] >= from ? lowerBound(sorted, after[0], after[1]) : lowerBound(sorted, from, null);
+      for (let i = start; i < sorted.length; i++) {
+        const a = sorted[i] as Annotation;
+        if (a.frame > to) break;
+        if (!take(a)) break;
+      }
+    }
+    const last = items[items.length - 1];
+    return { items, nextCursor: more && last ? encodeCursor([last.frame, last.id]) : null };
+  }
+
+  /** The keyframes of one track (annotations carrying its id), by frame. */
+  keyframes(trackId: string): Annotation[] {
+    const out: Annotation[] = [];
+    for (const a of this.byId.values()) if (a.trackId === trackId) out.push(a);
+    return out.sort(byFrameThenId);
+  }
+}
+
+const indexes = new WeakMap<Y.Doc, SessionIndex>();
+
+/** The index of a live document, built on first use and kept current from then on. */
+export function sessionIndex(ydoc: Y.Doc): SessionIndex {
+  let index = indexes.get(ydoc);
+  if (!index) indexes.set(ydoc, (index = new SessionIndex(ydoc)));
+  return index;
+}

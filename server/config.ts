@@ -1,0 +1,144 @@
+/**
+ * Configuration: read from the environment once, at start, and checked; a bad value stops the
+ * process with a message naming the variable. Tests build a Config with `makeConfig({ … })`.
+ */
+import { z } from 'zod';
+
+export interface Limits {
+  /** Largest WebSocket frame accepted (ws `maxPayload`); past it the socket closes with 1009. */
+  maxMessageBytes: number;
+  /** Largest decoded Yjs update inside a message (1009). */
+  maxUpdateBytes: number;
+  /** Largest awareness state of one client, as JSON (1008). */
+  maxAwarenessBytes: number;
+  /**
+   * Deepest nesting of an awareness state (1008). The reference server dies on a deeply nested
+   * state when a new client joins (JSON.stringify recursion); we refuse it on arrival.
+   */
+  maxAwarenessDepth: number;
+  /** Sustained messages per second per connection (token bucket refill; 1008 past it). */
+  messagesPerSecond: number;
+  /** Token bucket size: how many messages a connection may send in a burst. */
+  messageBurst: number;
+  /** Documents held in memory; idle ones are unloaded first, then new loads are refused (1013). */
+  maxDocuments: number;
+  /** Connections on one document (1013 past it). */
+  maxConnectionsPerDocument: number;
+  /** How long a document with no connections stays in memory after its last write committed. */
+  idleUnloadMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** postgres://… uses Postgres; unset uses embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Where PGlite (and the generated auth secret) live. */
+  dataDir: string;
+  /** Postgres schema (search_path); tests use one per suite. */
+  databaseSchema: string | undefined;
+  redisUrl: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Group-commit interval of the update log (DESIGN.md: every few tens of milliseconds). */
+  commitIntervalMs: number;
+  /** Compact a document's log into its snapshot once it has this many rows. */
+  compactAfterRows: number;
+  limits: Limits;
+}
+
+export const defaultLimits: Limits = {
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxUpdateBytes: 8 * 1024 * 1024,
+  maxAwarenessBytes: 32 * 1024,
+  maxAwarenessDepth: 32,
+  messagesPerSecond: 200,
+  messageBurst: 1000,
+  maxDocuments: 10_000,
+  maxConnectionsPerDocument: 500,
+  idleUnloadMs: 30_000,
+};
+
+export const defaultConfig: Config = {
+  port: 1234,
+  host: '127.0.0.1',
+  databaseUrl: undefined,
+  dataDir: './data',
+  databaseSchema: undefined,
+  redisUrl: undefined,
+  logLevel: 'info',
+  commitIntervalMs: 20,
+  compactAfterRows: 500,
+  limits: defaultLimits,
+};
+
+export type ConfigOverrides = Partial<Omit<Config, 'limits'>> & { limits?: Partial<Limits> };
+
+export function makeConfig(overrides: ConfigOverrides = {}): Config {
+  return { ...defaultConfig, ...overrides, limits: { ...defaultLimits, ...overrides.limits } };
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** Environment variable → config path. One table, also rendered in README.md. */
+const envSchema = z.object({
+  PORT: int(0, 65535).default(defaultConfig.port),
+  HOST: z.string().min(1).default(defaultConfig.host),
+  DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: 'must be a postgres:// URL',
+  }),
+  DATA_DIR: z.string().min(1).default(defaultConfig.dataDir),
+  DATABASE_SCHEMA: optionalString,
+  REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
+    message: 'must be a redis:// URL',
+  }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  COMMIT_INTERVAL_MS: int(1, 1000).default(defaultConfig.commitIntervalMs),
+  COMPACT_AFTER_ROWS: int(2).default(defaultConfig.compactAfterRows),
+  MAX_MESSAGE_BYTES: int(1024).default(defaultLimits.maxMessageBytes),
+  MAX_UPDATE_BYTES: int(1024).default(defaultLimits.maxUpdateBytes),
+  MAX_AWARENESS_BYTES: int(64).default(defaultLimits.maxAwarenessBytes),
+  MAX_AWARENESS_DEPTH: int(1, 1000).default(defaultLimits.maxAwarenessDepth),
+  MESSAGES_PER_SECOND: int(1).default(defaultLimits.messagesPerSecond),
+  MESSAGE_BURST: int(1).default(defaultLimits.messageBurst),
+  MAX_DOCUMENTS: int(1).default(defaultLimits.maxDocuments),
+  MAX_CONNECTIONS_PER_DOCUMENT: int(1).default(defaultLimits.maxConnectionsPerDocument),
+  IDLE_UNLOAD_MS: int(0).default(defaultLimits.idleUnloadMs),
+});
+
+export class ConfigError extends Error {}
+
+/** Reads and checks the environment; throws ConfigError naming every bad variable. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return makeConfig({
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    databaseSchema: e.DATABASE_SCHEMA,
+    redisUrl: e.REDIS_URL,
+    logLevel: e.LOG_LEVEL,
+    commitIntervalMs: e.COMMIT_INTERVAL_MS,
+    compactAfterRows: e.COMPACT_AFTER_ROWS,
+    limits: {
+      maxMessageBytes: e.MAX_MESSAGE_BYTES,
+      maxUpdateBytes: e.MAX_UPDATE_BYTES,
+      maxAwarenessBytes: e.MAX_AWARENESS_BYTES,
+      maxAwarenessDepth: e.MAX_AWARENESS_DEPTH,
+      messagesPerSecond: e.MESSAGES_PER_SECOND,
+      messageBurst: e.MESSAGE_BURST,
+      maxDocuments: e.MAX_DOCUMENTS,
+      maxConnectionsPerDocument: e.MAX_CONNECTIONS_PER_DOCUMENT,
+      idleUnloadMs: e.IDLE_UNLOAD_MS,
+    },
+  });
+}

@@ -1,0 +1,242 @@
+/**
+ * One socket on one document: decodes y-websocket messages, applies them to the live document, and
+ * answers. Anything it cannot decode closes this connection only (1007), with the code of the
+ * typed error otherwise; the process keeps serving everyone else.
+ */
+import * as Y from 'yjs';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import type { WebSocket } from 'ws';
+import { AuthMessageType, CloseCode, MessageType, SyncMessageType, type CloseCodeValue } from './wire.ts';
+import { AppError, InvalidMessageError, MessageTooBigError, PolicyViolationError, toAppError } from './errors.ts';
+import type { LiveDocument, Peer } from './live-document.ts';
+import type { Limits } from './config.ts';
+import type { Logger } from '../persistence/logger.ts';
+
+export interface Principal {
+  /** The token's subject; 'anonymous' before auth is configured. */
+  id: string;
+  name: string;
+  /** Viewers sync read-only: their document updates are never applied. */
+  readOnly: boolean;
+}
+
+export interface ConnectionOptions {
+  principal: Principal;
+  /** `?acks=1`: the client wants durable acknowledgements (MessageType.durableAck). */
+  wantsAcks: boolean;
+  limits: Limits;
+  logger: Logger;
+  onClose(connection: Connection): void;
+}
+
+let nextConnectionId = 1;
+
+/** Decoding past the end, an integer above 2^53, a bad length: all mean "not y-websocket". */
+function decodeError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return new InvalidMessageError(err instanceof Error ? err.message : 'undecodable message');
+}
+
+export class Connection implements Peer {
+  readonly kind = 'connection' as const;
+  readonly id = nextConnectionId++;
+  readonly principalId: string;
+  readonly ws: WebSocket;
+  readonly doc: LiveDocument;
+  private readonly opts: ConnectionOptions;
+  /** Update messages received (sync step 2 and update), for durable acknowledgements. */
+  private updatesReceived = 0;
+  private updatesAcked = 0;
+  private deniedOnce = false;
+  private tokens: number;
+  private tokensAt = Date.now();
+  private closed = false;
+
+  constructor(ws: WebSocket, doc: LiveDocument, opts: ConnectionOptions) {
+    this.ws = ws;
+    this.doc = doc;
+    this.opts = opts;
+    this.principalId = opts.principal.id;
+    this.tokens = opts.limits.messageBurst;
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('close', () => this.onSocketClosed());
+    ws.on('error', (err) => {
+      // `ws` reports frame-level problems (RSV1 without an extension, oversize frames) here and
+      // closes the socket itself with 1002/1009; we only log.
+      opts.logger.debug({ err: err.message, doc: doc.name, connection: this.id }, 'socket error');
+    });
+  }
+
+  /** The greeting y-websocket servers send: our state vector and everyone's presence. */
+  start(): void {
+    this.send(this.doc.syncStep1());
+    const presence = this.doc.awareness.encodeAll();
+    if (presence) this.send(presence);
+  }
+
+  send(message: Uint8Array): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(message, { binary: true });
+  }
+
+  close(code: CloseCodeValue, reason = ''): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason.slice(0, 120));
+    this.opts.onClose(this);
+  }
+
+  private onSocketClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.opts.onClose(this);
+  }
+
+  private onMessage(data: unknown, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!isBinary || !Buffer.isBuffer(data)) {
+      this.close(CloseCode.invalidPayload, 'binary y-websocket messages only');
+      return;
+    }
+    if (!this.takeToken()) {
+      this.close(CloseCode.policyViolation, 'message rate limit exceeded');
+      return;
+    }
+    try {
+      this.handle(data);
+    } catch (err) {
+      const appError = toAppError(err);
+      if (appError.closeCode === CloseCode.internalError) {
+        this.opts.logger.error({ err, doc: this.doc.name, connection: this.id }, 'bug while handling a message');
+      }
+      this.close(appError.closeCode, appError.expose ? appError.message : 'internal error');
+    }
+  }
+
+  /** Token bucket: `messageBurst` at once, refilled at `messagesPerSecond`. */
+  private takeToken(): boolean {
+    const { messagesPerSecond, messageBurst } = this.opts.limits;
+    const now = Date.now();
+    this.tokens = Math.min(messageBurst, this.tokens + ((now - this.tokensAt) * messagesPerSecond) / 1000);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private handle(message: Uint8Array): void {
+    const decoder = decoding.createDecoder(message);
+    let type: number;
+    try {
+      type = decoding.readVarUint(decoder);
+    } catch (err) {
+      throw decodeError(err);
+    }
+    switch (type) {
+      case MessageType.sync:
+        this.handleSync(decoder);
+        return;
+      case MessageType.awareness: {
+        let update: Uint8Array;
+        try {
+          update = decoding.readVarUint8Array(decoder);
+          this.doc.applyAwareness(this, update);
+        } catch (err) {
+          throw decodeError(err);
+        }
+        return;
+      }
+      case MessageType.queryAwareness: {
+        const presence = this.doc.awareness.encodeAll();
+        if (presence) this.send(presence);
+        return;
+      }
+      case MessageType.auth:
+        return; // clients never send auth messages that mean anything to us
+      default:
+        throw new InvalidMessageError(`unknown message type ${type}`);
+    }
+  }
+
+  private handleSync(decoder: decoding.Decoder): void {
+    let subType: number;
+    let payload: Uint8Array;
+    try {
+      subType = decoding.readVarUint(decoder);
+      payload = decoding.readVarUint8Array(decoder);
+    } catch (err) {
+      throw decodeError(err);
+    }
+    switch (subType) {
+      case SyncMessageType.step1:
+        try {
+          Y.decodeStateVector(payload);
+        } catch (err) {
+          throw decodeError(err);
+        }
+        this.send(this.doc.syncStep2For(payload));
+        return;
+      case SyncMessageType.step2:
+      case SyncMessageType.update:
+        this.receiveUpdate(payload, subType === SyncMessageType.update);
+        return;
+      default:
+        throw new InvalidMessageError(`unknown sync message type ${subType}`);
+    }
+  }
+
+  private receiveUpdate(payload: Uint8Array, isUpdate: boolean): void {
+    if (this.opts.principal.readOnly) {
+      // Viewers: a reply to our sync step 1 is dropped quietly; an edit is refused once, the
+      // y-protocols way, so the client can tell its user.
+      if (isUpdate && !this.deniedOnce) {
+        this.deniedOnce = true;
+        const encoder = encoding.createEncoder();
+        encoding.writeVarUint(encoder, MessageType.auth);
+        encoding.writeVarUint(encoder, AuthMessageType.permissionDenied);
+        encoding.writeVarString(encoder, 'read-only: your role cannot edit this document');
+        this.send(encoding.toUint8Array(encoder));
+      }
+      return;
+    }
+    if (payload.length > this.opts.limits.maxUpdateBytes) {
+      throw new MessageTooBigError(`update of ${payload.length} bytes exceeds the limit of ${this.opts.limits.maxUpdateBytes}`);
+    }
+    // Copy: the payload is a view into the socket's buffer, and Yjs may keep references to it.
+    const update = Uint8Array.prototype.slice.call(payload);
+    try {
+      Y.applyUpdate(this.doc.ydoc, update, this);
+    } catch (err) {
+      throw new InvalidMessageError(`update could not be applied: ${err instanceof Error ? err.message : 'invalid'}`);
+    }
+    if (this.doc.ydoc.store.pendingStructs !== null || this.doc.ydoc.store.pendingDs !== null) {
+      // An update whose dependencies never arrive would sit in memory for ever. Stock clients
+      // send causally complete updates; a gap means a broken or hostile client.
+      const pending = this.doc.ydoc.store.pendingStructs?.update.length ?? 0;
+      if (pending > this.opts.limits.maxUpdateBytes) {
+        throw new PolicyViolationError('too much update content waiting for missing dependencies');
+      }
+    }
+    this.updatesReceived++;
+    if (this.opts.wantsAcks) this.ackWhenDurable(this.updatesReceived);
+  }
+
+  /**
+   * Once the latest commit of the document resolves, everything this client sent up to now is
+   * durable: either its own update was in that commit or in an earlier one, or it changed nothing.
+   */
+  private ackWhenDurable(count: number): void {
+    this.doc.lastCommit.then(
+      () => {
+        if (count <= this.updatesAcked || this.closed) return;
+        this.updatesAcked = count;
+        const encoder = encoding.createEncoder();
+        encoding.writeVarUint(encoder, MessageType.durableAck);
+        encoding.writeVarUint(encoder, count);
+        this.send(encoding.toUint8Array(encoder));
+      },
+      () => undefined,
+    );
+  }
+}

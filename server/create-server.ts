@@ -1,0 +1,135 @@
+/**
+ * `createServer(config)`: builds the whole process — database, update log, document registry,
+ * HTTP app and sync endpoint — without listening. `listen()` binds; `close()` stops accepting,
+ * flushes every pending write, closes sockets with 1001 and releases the database. Nothing here
+ * runs at import.
+ *
+ *   const server = await createServer(makeConfig({ port: 0, dataDir: 'memory://' }))
+ *   const { port } = await server.listen()
+ *   …
+ *   await server.close()
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import * as Y from 'yjs';
+import { openDatabase, isReachable, type Database } from '../persistence/database.ts';
+import { createUpdateLog, type UpdateLog } from '../persistence/update-log.ts';
+import { createDocStore, type DocStore } from '../persistence/doc-store.ts';
+import type { Logger } from '../persistence/logger.ts';
+import type { Config } from './config.ts';
+import { createLogger } from './logger.ts';
+import { DocRegistry } from './doc-registry.ts';
+import { SyncEndpoint, allowEveryone, type Authorize } from './sync-endpoint.ts';
+import { createApp } from './http/app.ts';
+
+export interface ServerOptions {
+  /** Replaces the logger built from `config.logLevel` (tests pass a silent one). */
+  logger?: Logger;
+  /** Who may open which document; everyone when unset. */
+  authorize?: Authorize;
+}
+
+export interface AnnosyncServer {
+  readonly config: Config;
+  readonly db: Database;
+  readonly log: UpdateLog;
+  readonly store: DocStore;
+  readonly registry: DocRegistry;
+  readonly sync: SyncEndpoint;
+  readonly http: http.Server;
+  listen(): Promise<{ host: string; port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Snapshots are written by loading the stored updates into a Y.Doc and encoding it again, rather
+ * than with Y.mergeUpdates: a document's garbage collection then drops deleted content, so the
+ * snapshot stays as small as the live document and loads as fast.
+ */
+async function mergeThroughDoc(updates: Uint8Array[]): Promise<Uint8Array> {
+  const doc = new Y.Doc({ gc: true });
+  try {
+    Y.transact(doc, () => {
+      for (const update of updates) Y.applyUpdate(doc, update);
+    });
+    return Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.destroy();
+  }
+}
+
+export async function createServer(config: Config, options: ServerOptions = {}): Promise<AnnosyncServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db = await openDatabase({
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    dataDir: config.dataDir === 'memory://' ? 'memory://' : path.join(config.dataDir, 'pglite'),
+    ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+  });
+  const log = createUpdateLog({ knex: db.knex, intervalMs: config.commitIntervalMs, logger });
+  const store = createDocStore({ knex: db.knex, logger, merge: mergeThroughDoc });
+  const registry = new DocRegistry({
+    store,
+    log,
+    limits: config.limits,
+    compactAfterRows: config.compactAfterRows,
+    logger,
+  });
+  const sync = new SyncEndpoint({
+    registry,
+    limits: config.limits,
+    logger,
+    authorize: options.authorize ?? allowEveryone,
+  });
+  const app = createApp({
+    logger,
+    health: async () => {
+      const reachable = await isReachable(db);
+      return {
+        ok: reachable,
+        database: { kind: db.kind, reachable },
+        documents: registry.size,
+        connections: sync.connections.size,
+      };
+    },
+  });
+  const server = http.createServer(app.callback());
+  server.on('upgrade', sync.handleUpgrade);
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    db,
+    log,
+    store,
+    registry,
+    sync,
+    http: server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve({ host: address.address, port: address.port, url: `http://${host}:${address.port}` });
+        });
+      }),
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        // Flush first, so the 1001 a client gets means "everything you sent is stored".
+        await log.flush();
+        sync.closeAll();
+        await registry.close();
+        await log.close();
+        server.closeAllConnections();
+        await stopped;
+        await db.close();
+      })()),
+  };
+}

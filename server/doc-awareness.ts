@@ -1,0 +1,208 @@
+/**
+ * Presence on one document, as the server keeps it: the awareness protocol of y-protocols, but
+ * lean and strict.
+ *
+ * - Each connection owns exactly one awareness client id: the first one it announces (a stock
+ *   y-websocket client always announces its own state first). It can never change another's state.
+ *   Stock clients echo every remote state they learn, and forward other tabs' states through
+ *   BroadcastChannel, so foreign entries are dropped silently rather than closing the socket;
+ *   claiming an id that another live connection owns is a policy breach (1008).
+ * - States are kept as the JSON text they arrived in, checked for size and depth before they are
+ *   parsed: the reference server accepts a state nested 100 000 deep and then dies with a stack
+ *   overflow when it stringifies it for the next joiner. We never stringify client data.
+ * - The clock other clients see is the server's own, per client id, always increasing, so a client
+ *   that reconnects with an old clock reappears at once instead of after its next 15 s renewal.
+ * - No per-document timer (y-protocols' Awareness keeps a setInterval per document); the registry
+ *   sweeps outdated states of all documents with one timer.
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { MessageType } from './wire.ts';
+import { PolicyViolationError } from './errors.ts';
+
+/** y-protocols' outdatedTimeout: a state not renewed for this long is removed. */
+export const AWARENESS_TIMEOUT_MS = 30_000;
+
+export interface AwarenessOwner {
+  /** Who is behind the connection (the token's subject); a client id moves only between one user's connections. */
+  readonly principalId: string;
+}
+
+interface Entry {
+  /** The JSON text of the state, as received; never null here (a null state is a removal). */
+  json: string;
+  clientClock: number;
+  owner: AwarenessOwner | null;
+  updatedAt: number;
+}
+
+export interface AwarenessLimits {
+  maxAwarenessBytes: number;
+  maxAwarenessDepth: number;
+}
+
+/**
+ * Deepest bracket nesting of a JSON text, counted without parsing (so without recursion).
+ * Stops early once past `limit`.
+ */
+export function jsonDepth(json: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+export class DocAwareness {
+  private readonly entries = new Map<number, Entry>();
+  /** Server clock per client id, kept after removal so clocks never go back. */
+  private readonly clocks = new Map<number, number>();
+  private readonly owners = new Map<AwarenessOwner, number>();
+  private readonly limits: AwarenessLimits;
+
+  constructor(limits: AwarenessLimits) {
+    this.limits = limits;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The client id a connection announced, if any. */
+  clientIdOf(owner: AwarenessOwner): number | undefined {
+    return this.owners.get(owner);
+  }
+
+  /**
+   * Applies an awareness update sent by `owner`. Returns the message to broadcast to everyone
+   * else (null when nothing changed). Throws InvalidMessage-free: decoding errors propagate as
+   * lib0 errors for the caller to map; policy breaches throw PolicyViolationError.
+   */
+  applyFrom(owner: AwarenessOwner, update: Uint8Array, now: number): Uint8Array | null {
+    const decoder = decoding.createDecoder(update);
+    const count = decoding.readVarUint(decoder);
+    let changed: Array<[clientId: number, json: string | null]> | null = null;
+    for (let i = 0; i < count; i++) {
+      const clientId = decoding.readVarUint(decoder);
+      const clock = decoding.readVarUint(decoder);
+      const json = decoding.readVarString(decoder);
+      const bound = this.owners.get(owner);
+      if (bound === undefined) {
+        if (json === 'null') continue; // nothing to own yet
+        const entry = this.entries.get(clientId);
+        if (entry?.owner && entry.owner !== owner) {
+          // A client that reconnects before the server noticed its old socket died announces the
+          // same id again: the same user's newest connection takes it over. Anyone else: 1008.
+          if (entry.owner.principalId !== owner.principalId) {
+            throw new PolicyViolationError(`awareness client ${clientId} belongs to another connection`, 'awareness_not_yours');
+          }
+          this.owners.delete(entry.owner);
+          entry.owner = owner;
+          entry.clientClock = -1;
+        }
+        this.owners.set(owner, clientId);
+      } else if (bound !== clientId) {
+        continue; // an echo or a BroadcastChannel forward: never applied, never forwarded
+      }
+      const accepted = this.applyOwn(owner, clientId, clock, json, now);
+      if (accepted !== undefined) (changed ??= []).push([clientId, accepted]);
+    }
+    return changed ? this.encode(changed) : null;
+  }
+
+  private applyOwn(owner: AwarenessOwner, clientId: number, clock: number, json: string, now: number): string | null | undefined {
+    const entry = this.entries.get(clientId);
+    if (json === 'null') {
+      if (!entry || clock < entry.clientClock) return undefined;
+      this.entries.delete(clientId);
+      this.bumpClock(clientId);
+      return null;
+    }
+    if (entry && clock <= entry.clientClock) return undefined;
+    if (json.length > this.limits.maxAwarenessBytes) {
+      throw new PolicyViolationError(
+        `awareness state of ${json.length} bytes exceeds the limit of ${this.limits.maxAwarenessBytes}`,
+        'awareness_too_large',
+      );
+    }
+    if (jsonDepth(json, this.limits.maxAwarenessDepth) > this.limits.maxAwarenessDepth) {
+      throw new PolicyViolationError(`awareness state nested deeper than ${this.limits.maxAwarenessDepth}`, 'awareness_too_deep');
+    }
+    // Depth is bounded now, so parsing cannot blow the stack; it proves the text is JSON for the
+    // other clients, which JSON.parse it without a try.
+    JSON.parse(json);
+    this.entries.set(clientId, { json, clientClock: clock, owner, updatedAt: now });
+    this.bumpClock(clientId);
+    return json;
+  }
+
+  private bumpClock(clientId: number): void {
+    this.clocks.set(clientId, (this.clocks.get(clientId) ?? 0) + 1);
+  }
+
+  /** Removes the state a connection owned (on close). Returns the message telling the others. */
+  removeOwner(owner: AwarenessOwner): Uint8Array | null {
+    const clientId = this.owners.get(owner);
+    this.owners.delete(owner);
+    if (clientId === undefined || !this.entries.has(clientId)) return null;
+    if (this.entries.get(clientId)?.owner !== owner) return null;
+    this.entries.delete(clientId);
+    this.bumpClock(clientId);
+    return this.encode([[clientId, null]]);
+  }
+
+  /** Removes states not renewed within the timeout; returns the message telling everyone. */
+  sweep(now: number): Uint8Array | null {
+    let removed: Array<[number, null]> | null = null;
+    for (const [clientId, entry] of this.entries) {
+      if (now - entry.updatedAt >= AWARENESS_TIMEOUT_MS) {
+        this.entries.delete(clientId);
+        this.bumpClock(clientId);
+        (removed ??= []).push([clientId, null]);
+      }
+    }
+    return removed ? this.encode(removed) : null;
+  }
+
+  /** Every current state, as one awareness message for a new joiner (null when there is none). */
+  encodeAll(): Uint8Array | null {
+    if (this.entries.size === 0) return null;
+    return this.encode(Array.from(this.entries, ([clientId, entry]) => [clientId, entry.json]));
+  }
+
+  /** Current states, parsed (for REST participants and dashboards). */
+  states(): Array<{ clientId: number; state: unknown; updatedAt: number }> {
+    return Array.from(this.entries, ([clientId, entry]) => ({
+      clientId,
+      state: JSON.parse(entry.json) as unknown,
+      updatedAt: entry.updatedAt,
+    }));
+  }
+
+  private encode(changes: Array<[clientId: number, json: string | null]>): Uint8Array {
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MessageType.awareness);
+    const inner = encoding.createEncoder();
+    encoding.writeVarUint(inner, changes.length);
+    for (const [clientId, json] of changes) {
+      encoding.writeVarUint(inner, clientId);
+      encoding.writeVarUint(inner, this.clocks.get(clientId) ?? 0);
+      encoding.writeVarString(inner, json ?? 'null');
+    }
+    encoding.writeVarUint8Array(encoder, encoding.toUint8Array(inner));
+    return encoding.toUint8Array(encoder);
+  }
+}

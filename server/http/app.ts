@@ -1,0 +1,45 @@
+/**
+ * The Koa application: request ids, the one error mapper, and the routers. `app.callback()` is a
+ * plain request handler, so tests of routes need no port; the server factory mounts it.
+ */
+import Koa from 'koa';
+import Router from '@koa/router';
+import { randomUUID } from 'node:crypto';
+import { errorMiddleware } from './error-middleware.ts';
+import type { Logger } from '../../persistence/logger.ts';
+
+export interface HealthReport {
+  ok: boolean;
+  database: { kind: string; reachable: boolean };
+  documents: number;
+  connections: number;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  health(): Promise<HealthReport>;
+  /** Routers mounted under the app (the REST API adds its own). */
+  routers?: Router[];
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.use(async (ctx, next) => {
+    const incoming = ctx.get('X-Request-Id');
+    ctx.state.requestId = /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    ctx.set('X-Request-Id', String(ctx.state.requestId));
+    await next();
+  });
+  app.use(errorMiddleware(deps.logger));
+
+  const root = new Router();
+  root.get('/health', async (ctx) => {
+    const report = await deps.health();
+    ctx.status = report.ok ? 200 : 503;
+    ctx.body = report;
+  });
+  app.use(root.routes()).use(root.allowedMethods());
+  for (const router of deps.routers ?? []) app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,162 @@
+/**
+ * One document held in memory: its Y.Doc, its presence, the peers connected to it, and the
+ * encodings many joiners share. It owns no sockets: peers are anything that can `send`.
+ *
+ * Every change goes through `onUpdate`, which switches on the typed origin: stored in the update
+ * log unless it came from the database, sent to every peer but the one it came from.
+ */
+import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
+import { MessageType, SyncMessageType, type DocName } from './wire.ts';
+import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
+import type { UpdateLog } from '../persistence/update-log.ts';
+
+export interface Peer extends ConnectionOrigin, AwarenessOwner {
+  send(message: Uint8Array): void;
+}
+
+export interface LiveDocumentHooks {
+  /** After a change was applied and queued for storage (projection, Redis, dashboards). */
+  onChange?(doc: LiveDocument, update: Uint8Array, origin: ChangeOrigin): void;
+  /** After a presence change was sent to the local peers. */
+  onAwareness?(doc: LiveDocument, message: Uint8Array): void;
+}
+
+/** Joiners with an empty document all get the same full state; keep a few other state vectors too. */
+const STEP2_CACHE_ENTRIES = 4;
+const EMPTY_STATE_VECTOR_KEY = '\u0000';
+
+export function encodeSyncMessage(type: number, payload: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.sync);
+  encoding.writeVarUint(encoder, type);
+  encoding.writeVarUint8Array(encoder, payload);
+  return encoding.toUint8Array(encoder);
+}
+
+export class LiveDocument {
+  readonly name: string;
+  readonly kind: DocName['kind'];
+  readonly id: string;
+  readonly ydoc: Y.Doc;
+  readonly awareness: DocAwareness;
+  readonly peers = new Set<Peer>();
+  /** Callers (a connecting socket, a REST request) that need the document to stay loaded. */
+  holds = 0;
+  /** The commit of the latest stored update: once it resolves, everything before it is durable too. */
+  lastCommit: Promise<void> = Promise.resolve();
+  /** Log rows written since the document's last compaction (or since load). */
+  rowsSinceCompaction = 0;
+  unloadTimer: NodeJS.Timeout | null = null;
+  destroyed = false;
+
+  private readonly log: UpdateLog;
+  private readonly hooks: LiveDocumentHooks;
+  private step1Message: Uint8Array | null = null;
+  private readonly step2Cache = new Map<string, Uint8Array>();
+
+  constructor(docName: DocName, deps: { log: UpdateLog; limits: AwarenessLimits; hooks?: LiveDocumentHooks }) {
+    this.name = docName.name;
+    this.kind = docName.kind;
+    this.id = docName.id;
+    this.log = deps.log;
+    this.hooks = deps.hooks ?? {};
+    this.ydoc = new Y.Doc({ gc: true });
+    this.awareness = new DocAwareness(deps.limits);
+    this.ydoc.on('update', this.onUpdate);
+  }
+
+  get inUse(): boolean {
+    return this.holds > 0 || this.peers.size > 0;
+  }
+
+  /** Applies what the database holds (snapshot, then log rows) as one transaction. */
+  applyStored(updates: Uint8Array[]): void {
+    if (updates.length === 0) return;
+    Y.transact(
+      this.ydoc,
+      () => {
+        for (const update of updates) Y.applyUpdate(this.ydoc, update);
+      },
+      persistenceOrigin,
+    );
+  }
+
+  private readonly onUpdate = (update: Uint8Array, rawOrigin: unknown): void => {
+    this.step1Message = null;
+    this.step2Cache.clear();
+    const origin = asChangeOrigin(rawOrigin);
+    if (origin.kind === 'persistence') return;
+    const commit = this.log.append(this.name, update);
+    this.lastCommit = commit;
+    this.rowsSinceCompaction++;
+    if (origin.kind === 'server') origin.commits.push(commit);
+    const message = encodeSyncMessage(SyncMessageType.update, update);
+    for (const peer of this.peers) {
+      if (peer !== origin) peer.send(message);
+    }
+    this.hooks.onChange?.(this, update, origin);
+  };
+
+  /** Our state vector as sync step 1, shared by every joiner until the document changes. */
+  syncStep1(): Uint8Array {
+    return (this.step1Message ??= encodeSyncMessage(SyncMessageType.step1, Y.encodeStateVector(this.ydoc)));
+  }
+
+  /** What a client with `stateVector` lacks, as sync step 2; cached so a crowd of joiners shares one encoding. */
+  syncStep2For(stateVector: Uint8Array): Uint8Array {
+    const key = stateVector.length === 1 && stateVector[0] === 0 ? EMPTY_STATE_VECTOR_KEY : Buffer.from(stateVector).toString('latin1');
+    let message = this.step2Cache.get(key);
+    if (!message) {
+      message = encodeSyncMessage(SyncMessageType.step2, Y.encodeStateAsUpdate(this.ydoc, stateVector));
+      if (this.step2Cache.size >= STEP2_CACHE_ENTRIES) {
+        const oldest = this.step2Cache.keys().next().value;
+        if (oldest !== undefined) this.step2Cache.delete(oldest);
+      }
+      this.step2Cache.set(key, message);
+    }
+    return message;
+  }
+
+  /** Sends to every peer but `except`. */
+  broadcast(message: Uint8Array, except?: Peer): void {
+    for (const peer of this.peers) {
+      if (peer !== except) peer.send(message);
+    }
+  }
+
+  /** Presence from a peer: applied, then sent to the others. Throws on a policy breach. */
+  applyAwareness(from: Peer, update: Uint8Array): void {
+    const message = this.awareness.applyFrom(from, update, Date.now());
+    if (message) this.publishAwareness(message, from);
+  }
+
+  removePeer(peer: Peer): void {
+    if (!this.peers.delete(peer)) return;
+    const message = this.awareness.removeOwner(peer);
+    if (message) this.publishAwareness(message);
+  }
+
+  sweepAwareness(now: number): void {
+    const message = this.awareness.sweep(now);
+    if (message) this.publishAwareness(message);
+  }
+
+  private publishAwareness(message: Uint8Array, except?: Peer): void {
+    this.broadcast(message, except);
+    this.hooks.onAwareness?.(this, message);
+  }
+
+  /** Drops every cache and the Y.Doc. The registry calls it only once the log holds everything. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (this.unloadTimer) clearTimeout(this.unloadTimer);
+    this.unloadTimer = null;
+    this.step1Message = null;
+    this.step2Cache.clear();
+    this.ydoc.off('update', this.onUpdate);
+    this.ydoc.destroy();
+  }
+}

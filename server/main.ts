@@ -1,0 +1,59 @@
+/**
+ * The process entry (`npm start`): read the configuration, build the server, listen, and stop
+ * cleanly on SIGTERM/SIGINT (stop accepting, flush, close sockets with 1001, exit 0).
+ */
+import { configFromEnv, ConfigError } from './config.ts';
+import { createServer } from './create-server.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = configFromEnv(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const server = await createServer(config);
+  const { url } = await server.listen();
+  const wsUrl = url.replace(/^http/, 'ws');
+  const database = config.databaseUrl ? 'postgres (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`;
+  process.stdout.write(
+    [
+      `annosync listening on ${url}`,
+      `  database: ${database}`,
+      `  sync:     ${wsUrl}/sync/<docName>   (docName = session:<id> | test-run:<id> | dashboard:<id>)`,
+      `  frontend: new WebsocketProvider('${wsUrl}/sync', 'session:<id>', ydoc)`,
+      `  health:   ${url}/health`,
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`annosync: ${signal}, flushing and closing\n`);
+    const deadline = setTimeout(() => {
+      process.stderr.write('annosync: shutdown took longer than 10 s, exiting\n');
+      process.exit(1);
+    }, 10_000);
+    deadline.unref();
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`annosync: error during shutdown: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`annosync failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+/**
+ * Every change to a live document carries one of these as its Yjs transaction origin, so "store
+ * it? broadcast it? to whom? publish it?" is a switch on `origin.kind` (as Hocuspocus does).
+ */
+
+/** A socket's update: stored, broadcast to every other connection, published. */
+export interface ConnectionOrigin {
+  readonly kind: 'connection';
+  readonly id: number;
+}
+
+/** A change the server makes (REST, import, test-run progress): stored, broadcast to all, published. */
+export interface ServerOrigin {
+  readonly kind: 'server';
+  /** Who asked for it, for logs and activity. */
+  readonly actor: string;
+  /** The commits of the updates this change produced; a REST write awaits them before answering. */
+  readonly commits: Promise<void>[];
+}
+
+/** Content read back from the database while loading: neither stored again nor broadcast. */
+export interface PersistenceOrigin {
+  readonly kind: 'persistence';
+}
+
+/** An update another process published: stored (the log is idempotent), broadcast locally, not republished. */
+export interface RedisOrigin {
+  readonly kind: 'redis';
+}
+
+export type ChangeOrigin = ConnectionOrigin | ServerOrigin | PersistenceOrigin | RedisOrigin;
+
+export const persistenceOrigin: PersistenceOrigin = { kind: 'persistence' };
+export const redisOrigin: RedisOrigin = { kind: 'redis' };
+
+export function serverOrigin(actor: string): ServerOrigin {
+  return { kind: 'server', actor, commits: [] };
+}
+
+/** Yjs hands back whatever origin a transaction was given; anything unknown counts as the server's. */
+export function asChangeOrigin(origin: unknown): ChangeOrigin {
+  if (typeof origin === 'object' && origin !== null && 'kind' in origin) {
+    const kind = (origin as { kind: unknown }).kind;
+    if (kind === 'connection' || kind === 'server' || kind === 'persistence' || kind === 'redis') {
+      return origin as ChangeOrigin;
+    }
+  }
+  return serverOrigin('unknown');
+}

@@ -1,0 +1,82 @@
+/**
+ * Every constant that crosses the socket, in one place.
+ *
+ * Message types 0–3 are y-protocols' (as y-websocket numbers them); ours start at 100 so they can
+ * never collide with a future y-protocols type, and stock clients — which ignore unknown types
+ * with a console warning — only receive them when they asked for them (`?acks=1`).
+ */
+
+/** y-websocket top-level message types. */
+export const MessageType = {
+  sync: 0,
+  awareness: 1,
+  auth: 2,
+  queryAwareness: 3,
+  /** annosync: "N of your update messages are now durable in the database" (varUint N, cumulative). */
+  durableAck: 100,
+} as const;
+
+/** y-protocols sync sub-messages. */
+export const SyncMessageType = {
+  step1: 0,
+  step2: 1,
+  update: 2,
+} as const;
+
+/** y-protocols auth sub-messages: `permissionDenied` carries a reason string. */
+export const AuthMessageType = {
+  permissionDenied: 0,
+} as const;
+
+/**
+ * WebSocket close codes. 1xxx are RFC 6455's; 4xxx are ours and mirror HTTP statuses so a browser
+ * (which cannot read the HTTP status of a refused upgrade) can tell why it was refused.
+ */
+export const CloseCode = {
+  /** Server shutting down, after pending writes were flushed. Clients reconnect elsewhere/later. */
+  goingAway: 1001,
+  /** A broken WebSocket frame (e.g. RSV1 set without an extension); sent by `ws` itself. */
+  protocolError: 1002,
+  /** A message that cannot be decoded as y-websocket (bad varint, unknown type, bad update). */
+  invalidPayload: 1007,
+  /** A policy breach: speaking for another client's awareness, exceeding the message rate, a state too deep. */
+  policyViolation: 1008,
+  /** A frame or decoded update larger than the configured limit. */
+  messageTooBig: 1009,
+  /** A bug on our side; the process keeps serving the others. */
+  internalError: 1011,
+  /** Too many connections on this document or for this user right now; retry later. */
+  tryAgainLater: 1013,
+  /** The document name is not `session:`, `test-run:` or `dashboard:` followed by a safe id. */
+  badDocumentName: 4400,
+  /** No token, or a token that does not verify. */
+  unauthorized: 4401,
+  /** A valid token without a role on the document's project. */
+  forbidden: 4403,
+  /** No such document (e.g. a session that was never created, or was deleted). */
+  notFound: 4404,
+  /** The document could not be loaded from the database; the client should retry. */
+  unavailable: 4503,
+} as const;
+
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Document name kinds, as `kind:id`. */
+export const DOC_KINDS = ['session', 'test-run', 'dashboard'] as const;
+export type DocKind = (typeof DOC_KINDS)[number];
+
+/** Ids are what our REST API mints (uuids) or what a user could reasonably pick: no separators, no paths. */
+const DOC_NAME = /^(session|test-run|dashboard):([A-Za-z0-9_-]{1,64})$/;
+
+export interface DocName {
+  name: string;
+  kind: DocKind;
+  id: string;
+}
+
+/** Parses `session:<id>` and friends; returns null for anything else. */
+export function parseDocName(name: string): DocName | null {
+  const match = DOC_NAME.exec(name);
+  if (!match) return null;
+  return { name, kind: match[1] as DocKind, id: match[2] as string };
+}

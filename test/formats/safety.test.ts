@@ -1,0 +1,124 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { strToU8, Zip, ZipPassThrough, zipSync, type Zippable } from 'fflate';
+import { InputTooLargeError, UnsafeInputError } from '../../docs-model/formats/problems.ts';
+import { parseSafeJson } from '../../docs-model/formats/safe-json.ts';
+import { checkXml, parseSafeXml } from '../../docs-model/formats/safe-xml.ts';
+import { readZip } from '../../docs-model/formats/safe-zip.ts';
+import { parseYolo } from '../../docs-model/formats/yolo-import.ts';
+
+const codes = (e: unknown): string[] => (e instanceof UnsafeInputError ? e.problems.map((p) => p.code) : [String(e)]);
+const thrown = (fn: () => unknown): unknown => {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+};
+const rawZip = (entries: [string, string][]): Uint8Array => {
+  const parts: Uint8Array[] = [];
+  const z = new Zip((err, chunk) => {
+    if (err) throw err;
+    parts.push(chunk);
+  });
+  for (const [name, data] of entries) {
+    const f = new ZipPassThrough(name);
+    z.add(f);
+    f.push(strToU8(data), true);
+  }
+  z.end();
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+};
+
+const zip = suite('safe zip');
+
+zip('traversal, absolute paths, backslashes and duplicates are all refused at once, by name', () => {
+  const e = thrown(() => readZip(rawZip([['../evil.txt', 'x'], ['/etc/passwd', 'x'], ['a\\b.txt', 'x'], ['C:/x.txt', 'x'], ['ok.txt', '1'], ['ok.txt', '2'], ['x/../../y', 'x']])));
+  assert.instance(e, UnsafeInputError);
+  assert.equal(codes(e), ['zip_unsafe_name', 'zip_unsafe_name', 'zip_unsafe_name', 'zip_unsafe_name', 'zip_duplicate_name', 'zip_unsafe_name']);
+});
+
+zip('symlinks are refused from their external attributes', () => {
+  const files: Zippable = { 'link.txt': [strToU8('/etc/passwd'), { os: 3, attrs: (0o120777 << 16) >>> 0 }], 'ok.txt': strToU8('fine') };
+  const e = thrown(() => readZip(zipSync(files)));
+  assert.equal(codes(e), ['zip_symlink']);
+  assert.is((e as UnsafeInputError).problems[0]!.place, 'link.txt');
+});
+
+zip('a zip bomb stops while inflating, past the per-entry and the total caps, whatever the declared size', () => {
+  const bomb = zipSync({ 'a.txt': new Uint8Array(8 * 1024 * 1024), 'b.txt': new Uint8Array(8 * 1024 * 1024) }, { level: 9 });
+  assert.ok(bomb.length < 64 * 1024);
+  // Lie in the central directory: declare 10 bytes uncompressed for each entry.
+  const view = new DataView(bomb.buffer);
+  for (let p = 0; p < bomb.length - 4; p++) if (view.getUint32(p, true) === 0x02014b50) view.setUint32(p + 24, 10, true);
+  const one = thrown(() => readZip(bomb, { maxEntryBytes: 1024 * 1024 }));
+  assert.instance(one, InputTooLargeError);
+  assert.is((one as InputTooLargeError).code, 'zip_entry_too_large');
+  const total = thrown(() => readZip(bomb, { maxEntryBytes: 9 * 1024 * 1024, maxTotalBytes: 12 * 1024 * 1024 }));
+  assert.is((total as InputTooLargeError).code, 'zip_too_large');
+  assert.is((total as InputTooLargeError).status, 413);
+  assert.is(readZip(bomb).get('a.txt')!.length, 8 * 1024 * 1024);
+});
+
+zip('the entry count is capped before anything is inflated', () => {
+  const many: Zippable = Object.fromEntries(Array.from({ length: 50 }, (_, k) => [`f${k}.txt`, strToU8('x')]));
+  assert.is((thrown(() => readZip(zipSync(many), { maxEntries: 10 })) as InputTooLargeError).code, 'zip_too_many_entries');
+  assert.is(readZip(zipSync(many)).size, 50);
+});
+
+zip('an importer turns unsafe entries into errors and imports nothing', () => {
+  const r = parseYolo(rawZip([['classes.txt', 'car\n'], ['../labels/frame_000000.txt', '0 0.5 0.5 0.1 0.1\n']]), { meta: { width: 10, height: 10 } });
+  assert.equal(r.errors.map((p) => p.code), ['zip_unsafe_name']);
+  assert.is(r.content.annotations.length, 0);
+});
+
+const xml = suite('safe xml');
+
+xml('DOCTYPE and ENTITY are refused before parsing, with the line', () => {
+  assert.equal(codes(thrown(() => parseSafeXml('<?xml version="1.0"?>\n<!DOCTYPE x SYSTEM "file:///etc/passwd"><x/>', 'a.xml'))), ['xml_doctype']);
+  assert.is((thrown(() => checkXml('<a>\n<!ENTITY x "y"></a>', 'b.xml')) as UnsafeInputError).problems[0]!.place, 'b.xml:2');
+});
+
+xml('depth and size are capped', () => {
+  const deep = '<a>'.repeat(40) + '</a>'.repeat(40);
+  assert.equal(codes(thrown(() => parseSafeXml(deep, 'd.xml'))), ['xml_too_deep']);
+  assert.ok(parseSafeXml(deep, 'd.xml', { maxDepth: 50 }));
+  assert.instance(thrown(() => parseSafeXml('<a>' + 'x'.repeat(100) + '</a>', 's.xml', { maxLength: 50 })), InputTooLargeError);
+});
+
+const json = suite('safe json');
+
+json('__proto__, constructor and prototype keys never reach an object', () => {
+  const { value, problems } = parseSafeJson('{"a":{"__proto__":{"admin":true},"constructor":{"prototype":{"x":1}},"ok":1}}');
+  assert.equal(value, { a: { ok: 1 } });
+  assert.equal(problems.map((p) => `${p.code} ${p.place}`), ['forbidden_key /a/__proto__', 'forbidden_key /a/constructor/prototype', 'forbidden_key /a/constructor']);
+  assert.is(Object.getPrototypeOf((value as { a: object }).a), Object.prototype);
+});
+
+json('nesting deeper than the cap is refused without recursing further', () => {
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  assert.equal(parseSafeJson(deep).problems.map((p) => p.code), ['json_too_deep']);
+  assert.equal(parseSafeJson('[[[1]]]', { maxDepth: 3 }).value, [[[1]]]);
+});
+
+json('NaN, Infinity, 1e309 and 12abc are not numbers', () => {
+  for (const bad of ['[NaN]', '[Infinity]', '[-Infinity]', '[1e309]', '[12abc]', '[1.]', '[01]']) {
+    const { problems } = parseSafeJson(bad);
+    assert.ok(problems.length === 1 && (problems[0]!.code === 'bad_number' || problems[0]!.code === 'json_syntax'), bad);
+    assert.is(problems[0]!.place, '/0', bad);
+  }
+  assert.equal(parseSafeJson('\uFEFF{"a":[1.5e3,-0,"\\u00e9\\n"]}').value, { a: [1500, -0, 'é\n'] });
+});
+
+json('matches JSON.parse on ordinary documents', () => {
+  const doc = { s: 'quote " backslash \\ tab \t', n: [0, -1.25, 3e-7, 12345678901234], b: [true, false, null], o: { 'k/~': {} } };
+  assert.equal(parseSafeJson(JSON.stringify(doc, null, 2)).value, doc);
+});
+
+zip.run();
+xml.run();
+json.run();

@@ -1,0 +1,126 @@
+/**
+ * Test servers: the real `createServer` on port 0, on a fresh PGlite directory or a fresh Postgres
+ * schema, through the real migrations; or the real `npm start` entry as a child process, for the
+ * SIGTERM / SIGKILL tests.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createServer, type AnnosyncServer } from '../../server/create-server.ts';
+import { makeConfig, type Config, type ConfigOverrides } from '../../server/config.ts';
+import { silentLogger } from '../../persistence/logger.ts';
+import { openDatabase } from '../../persistence/database.ts';
+import type { DatabaseKind } from './databases.ts';
+
+export interface TestServer {
+  server: AnnosyncServer;
+  url: string;
+  config: Config;
+  /** Closes the server (flushing), keeping its data for a restart. */
+  stop(): Promise<void>;
+}
+
+export interface TestStorage {
+  kind: DatabaseKind;
+  /** Config fields that point a server at this storage. */
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databaseSchema'>;
+  /** Env variables for a child-process server on this storage. */
+  env: Record<string, string>;
+  /** Drops the schema / removes the directory. */
+  cleanup(): Promise<void>;
+}
+
+let pgliteTemplate: Promise<string> | null = null;
+
+/**
+ * A migrated, closed PGlite directory made once per test process: creating a PGlite database
+ * (initdb in WebAssembly) takes seconds, copying a closed one takes milliseconds.
+ */
+function migratedPgliteTemplate(): Promise<string> {
+  pgliteTemplate ??= (async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'annosync-template-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const db = await openDatabase({ dataDir: path.join(dir, 'pglite') });
+    await db.close();
+    return dir;
+  })();
+  return pgliteTemplate;
+}
+
+/** A fresh, empty storage: a temp PGlite directory or a new Postgres schema. */
+export async function createTestStorage(kind: DatabaseKind): Promise<TestStorage> {
+  if (kind === 'pglite') {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'annosync-test-'));
+    cpSync(await migratedPgliteTemplate(), dataDir, { recursive: true });
+    return {
+      kind,
+      config: { databaseUrl: undefined, dataDir, databaseSchema: undefined },
+      env: { DATA_DIR: dataDir },
+      cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is not set');
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'annosync-test-'));
+  return {
+    kind,
+    config: { databaseUrl, dataDir, databaseSchema: schema },
+    env: { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema, DATA_DIR: dataDir },
+    cleanup: async () => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startTestServer(storage: TestStorage, overrides: ConfigOverrides = {}): Promise<TestServer> {
+  const config = makeConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', ...storage.config, ...overrides });
+  const server = await createServer(config, { logger: silentLogger });
+  const { url } = await server.listen();
+  return { server, url, config, stop: () => server.close() };
+}
+
+export interface ChildServer {
+  process: ChildProcess;
+  url: string;
+  /** Resolves with the exit code (or signal) once the process ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}
+
+/** Starts `server/main.ts` as `npm start` would, and resolves once it prints where it listens. */
+export function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: path.resolve(import.meta.dirname, '../..'),
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (match?.[1]) {
+        child.stdout?.off('data', onData);
+        child.stdout?.on('data', (more: Buffer) => (out += more.toString()));
+        resolve({ process: child, url: match[1], exited, output: () => out });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    void exited.then(({ code }) => reject(new Error(`server exited (${code}) before listening:\n${out}`)));
+  });
+}

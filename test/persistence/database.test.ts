@@ -1,0 +1,78 @@
+/**
+ * openDatabase: both drivers hand bytea back as the same bytes (as plain Uint8Arrays), PGlite
+ * keeps its data in its directory across a reopen, health probing, idempotent close, and a bad
+ * schema name refused before anything is created.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openDatabase, isReachable, DatabaseConfigError } from '../../persistence/database.ts';
+import { createDocStore } from '../../persistence/doc-store.ts';
+import { createUpdateLog } from '../../persistence/update-log.ts';
+import { databaseKinds, openTestDatabase } from '../helpers/databases.ts';
+
+for (const kind of databaseKinds()) {
+  const test = suite(`database (${kind})`);
+
+  test('bytea round-trips every byte value, empty and large values, as plain Uint8Arrays', async () => {
+    const t = await openTestDatabase(kind, { memory: true });
+    try {
+      const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+      const large = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7919) & 0xff);
+      const values = [all, new Uint8Array(0), large, Buffer.from([0, 1, 0])];
+      const log = createUpdateLog({ knex: t.db.knex });
+      await Promise.all(values.map((value) => log.append('bytes', value)));
+      await log.close();
+      const loaded = await createDocStore({ knex: t.db.knex }).load('bytes');
+      assert.equal(loaded.length, values.length);
+      loaded.forEach((bytes, i) => {
+        assert.is(bytes.constructor, Uint8Array, `value ${i} comes back as a plain Uint8Array`);
+        assert.equal([...bytes], [...values[i]!], `value ${i} round-trips`);
+      });
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('isReachable says yes while open and no once closed; close is idempotent', async () => {
+    const t = await openTestDatabase(kind, { memory: true });
+    try {
+      assert.is(await isReachable(t.db), true);
+      assert.is(t.db.kind, kind);
+      await Promise.all([t.db.close(), t.db.close()]);
+      await t.db.close();
+      assert.is(await isReachable(t.db), false);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a schema name that is not a plain identifier is refused', async () => {
+    const err = await openDatabase({ ...(kind === 'postgres' ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: 'memory://' }), schema: 'x"; drop table y; --' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.instance(err, DatabaseConfigError);
+  });
+
+  if (kind === 'pglite') {
+    test('a PGlite directory keeps its documents across a reopen', async () => {
+      const t = await openTestDatabase(kind);
+      try {
+        const log = createUpdateLog({ knex: t.db.knex });
+        await log.append('kept', new Uint8Array([1, 2, 3]));
+        await log.close();
+        await t.db.close();
+        const again = await openDatabase(t.config);
+        try {
+          assert.equal((await createDocStore({ knex: again.knex }).load('kept')).map((b) => [...b]), [[1, 2, 3]]);
+        } finally {
+          await again.close();
+        }
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+
+  test.run();
+}

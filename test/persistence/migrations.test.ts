@@ -1,0 +1,79 @@
+/**
+ * The migrations run up, all the way down (every `down` leaves nothing behind) and up again, on
+ * each database kind; and processes starting together on one Postgres both end up migrated.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Knex } from 'knex';
+import { migrateLatest, migrateRollbackAll } from '../../persistence/migrate.ts';
+import { openDatabase } from '../../persistence/database.ts';
+import { migrations } from '../../migrations/index.ts';
+import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/databases.ts';
+
+/** knex's own bookkeeping, which rolling back does not remove. */
+const bookkeeping = ['knex_migrations', 'knex_migrations_lock'];
+
+async function tables(knex: Knex): Promise<string[]> {
+  const result = await knex.raw<{ rows: Array<{ name: string }> }>(
+    `select table_name as name from information_schema.tables
+     where table_schema = current_schema() order by table_name`,
+  );
+  return result.rows.map((row) => row.name).filter((name) => !bookkeeping.includes(name));
+}
+
+async function applied(knex: Knex): Promise<string[]> {
+  const rows = await knex('knex_migrations').select('name').orderBy('id');
+  return rows.map((row: { name: string }) => row.name);
+}
+
+for (const kind of databaseKinds()) {
+  const test = suite<{ t: TestDatabase }>(`migrations (${kind})`);
+
+  test.before.each(async (ctx) => {
+    ctx.t = await openTestDatabase(kind, { memory: true });
+  });
+  test.after.each(async (ctx) => {
+    await ctx.t.cleanup();
+  });
+
+  test('opening a database applies every migration, in the listed order', async ({ t }) => {
+    assert.equal(await applied(t.db.knex), migrations.map((m) => m.name));
+    const present = await tables(t.db.knex);
+    assert.ok(present.includes('yjs_updates') && present.includes('yjs_snapshots'), present.join());
+  });
+
+  test('migrating again when up to date changes nothing', async ({ t }) => {
+    await migrateLatest(t.db.knex);
+    assert.equal(await applied(t.db.knex), migrations.map((m) => m.name));
+  });
+
+  test('rolling everything back leaves no table but knex bookkeeping, and up works again', async ({ t }) => {
+    const migrated = await tables(t.db.knex);
+    await migrateRollbackAll(t.db.knex);
+    assert.equal(await tables(t.db.knex), []);
+    assert.equal(await applied(t.db.knex), []);
+
+    await migrateLatest(t.db.knex);
+    assert.equal(await tables(t.db.knex), migrated);
+    await t.db.knex.raw(`insert into yjs_updates (doc_name, "update") values ('d', '\\x01')`);
+    const rows = await t.db.knex('yjs_updates').select('doc_name');
+    assert.equal(rows, [{ doc_name: 'd' }]);
+  });
+
+  if (kind === 'postgres') {
+    test('processes starting together on one fresh schema all end up migrated', async ({ t }) => {
+      // A schema nobody migrated yet: every process races to create knex's tables and take its lock.
+      const schema = `${t.config.schema}_race`;
+      const config = { ...t.config, schema };
+      const opened = await Promise.all([1, 2, 3, 4].map(() => openDatabase(config)));
+      try {
+        for (const db of opened) assert.equal(await applied(db.knex), migrations.map((m) => m.name));
+      } finally {
+        await Promise.all(opened.map((db) => db.close()));
+        await t.db.knex.raw('drop schema if exists ?? cascade', [schema]);
+      }
+    });
+  }
+
+  test.run();
+}

@@ -1,0 +1,156 @@
+/**
+ * Hostile or broken input closes the one connection that sent it, with a code that says why, and
+ * the process keeps serving everyone else (the reference server dies on several of these).
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import net from 'node:net';
+import { randomUUID } from 'node:crypto';
+import * as encoding from 'lib0/encoding';
+import { connectClient, closed, rawSocket, synced, type TestClient } from '../helpers/clients.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
+import { waitFor } from '../helpers/databases.ts';
+
+/** A deterministic byte source (mulberry32), so a failing case can be replayed. */
+function seededBytes(seed: number, length: number): Uint8Array {
+  let state = seed >>> 0;
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (t ^ (t >>> 14)) & 0xff;
+  }
+  return out;
+}
+
+const message = (write: (encoder: encoding.Encoder) => void) => {
+  const encoder = encoding.createEncoder();
+  write(encoder);
+  return encoding.toUint8Array(encoder);
+};
+
+const test = suite<{ storage: TestStorage; app: TestServer; clients: TestClient[] }>('malformed messages');
+
+test.before(async (ctx) => {
+  ctx.storage = await createTestStorage('pglite');
+  ctx.app = await startTestServer(ctx.storage);
+  ctx.clients = [];
+});
+
+test.after(async (ctx) => {
+  for (const client of ctx.clients) client.destroy();
+  await ctx.app.stop();
+  await ctx.storage.cleanup();
+});
+
+/** A stock client still joins, edits and is heard by another. */
+async function assertStillServing(ctx: { app: TestServer; clients: TestClient[] }, name: string) {
+  const a = connectClient(ctx.app.url, name);
+  const b = connectClient(ctx.app.url, name);
+  ctx.clients.push(a, b);
+  await Promise.all([synced(a.provider), synced(b.provider)]);
+  const key = randomUUID();
+  a.doc.getMap('probe').set(key, 1);
+  await waitFor(() => b.doc.getMap('probe').get(key) === 1, { message: 'the server still relays updates' });
+}
+
+const cases: Array<[string, Uint8Array, number]> = [
+  ['a truncated varint', new Uint8Array([0x80]), 1007],
+  ['a varint above 2^53', new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), 1007],
+  [
+    'a 4 GiB length prefix',
+    message((e) => {
+      encoding.writeVarUint(e, 0);
+      encoding.writeVarUint(e, 2);
+      encoding.writeVarUint(e, 2 ** 32);
+      encoding.writeUint8Array(e, new Uint8Array(16));
+    }),
+    1007,
+  ],
+  ['an unknown message type', new Uint8Array([42, 1, 2, 3]), 1007],
+  [
+    'an update of random bytes (seed 7)',
+    message((e) => {
+      encoding.writeVarUint(e, 0);
+      encoding.writeVarUint(e, 2);
+      encoding.writeVarUint8Array(e, seededBytes(7, 256));
+    }),
+    1007,
+  ],
+];
+
+for (const [label, bytes, expected] of cases) {
+  test(`${label} closes that connection with ${expected} and the server keeps serving`, async (ctx) => {
+    const name = `session:${randomUUID()}`;
+    const ws = await rawSocket(ctx.app.url, name);
+    const closing = closed(ws);
+    ws.send(bytes);
+    const { code } = await closing;
+    assert.is(code, expected);
+    await assertStillServing(ctx, name);
+  });
+}
+
+test('a raw frame with the RSV1 bit set closes with 1002 and the server keeps serving', async (ctx) => {
+  const name = `session:${randomUUID()}`;
+  const { port } = new URL(ctx.app.url);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  const received: Buffer[] = [];
+  socket.on('data', (chunk) => received.push(chunk));
+  const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.write(
+    `GET /sync/${name} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await waitFor(() => Buffer.concat(received).includes('\r\n\r\n'), { message: 'upgrade answered' });
+  // FIN + RSV1 + binary, masked, 1-byte payload; no extension was negotiated, so RSV1 is illegal.
+  socket.write(Buffer.from([0xc2, 0x81, 1, 2, 3, 4, 0x00 ^ 1]));
+  await ended;
+  const all = Buffer.concat(received);
+  const headerEnd = all.indexOf('\r\n\r\n') + 4;
+  const frames = all.subarray(headerEnd);
+  // Skip the greeting frames (sync step 1) and find the close frame (opcode 8).
+  let offset = 0;
+  let closeCode = -1;
+  while (offset < frames.length) {
+    const opcode = frames[offset]! & 0x0f;
+    const length = frames[offset + 1]! & 0x7f;
+    if (opcode === 8) closeCode = frames.readUInt16BE(offset + 2);
+    offset += 2 + length;
+  }
+  assert.is(closeCode, 1002);
+  await assertStillServing(ctx, name);
+});
+
+test('an awareness state nested 100 000 levels deep closes with 1008, and a new joiner is served', async (ctx) => {
+  const name = `session:${randomUUID()}`;
+  const ws = await rawSocket(ctx.app.url, name);
+  const closing = closed(ws);
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  const inner = message((e) => {
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint(e, 4242);
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarString(e, deep);
+  });
+  ws.send(
+    message((e) => {
+      encoding.writeVarUint(e, 1);
+      encoding.writeVarUint8Array(e, inner);
+    }),
+  );
+  assert.is((await closing).code, 1008);
+  await assertStillServing(ctx, name);
+});
+
+test('a document name that is not session:, test-run: or dashboard: is refused with 4400', async (ctx) => {
+  const ws = await rawSocket(ctx.app.url, 'other:abc');
+  assert.is((await closed(ws)).code, 4400);
+  const traversal = await rawSocket(ctx.app.url, 'session:..%2F..%2Fetc');
+  assert.is((await closed(traversal)).code, 4400);
+});
+
+test.run();
