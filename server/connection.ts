@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import type { WebSocket } from 'ws';
+import { sendPrebuilt } from './frames.ts';
 import { AuthMessageType, CloseCode, MessageType, SyncMessageType, type CloseCodeValue } from './wire.ts';
 import { AppError, InvalidMessageError, MessageTooBigError, PolicyViolationError, toAppError } from './errors.ts';
 import type { LiveDocument, Peer } from './live-document.ts';
@@ -75,9 +76,10 @@ export class Connection implements Peer {
     if (presence) this.send(presence);
   }
 
-  send(message: Uint8Array): void {
+  send(message: Uint8Array, frame?: Buffer): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(message, { binary: true });
+    if (frame) sendPrebuilt(this.ws, frame, message);
+    else this.ws.send(message, { binary: true });
   }
 
   close(code: CloseCodeValue, reason = ''): void {

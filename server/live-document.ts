@@ -7,13 +7,15 @@
  */
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
+import { binaryFrame } from './frames.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
 import { MessageType, SyncMessageType, type DocName } from './wire.ts';
 import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
 import type { UpdateLog } from '../persistence/update-log.ts';
 
 export interface Peer extends ConnectionOrigin, AwarenessOwner {
-  send(message: Uint8Array): void;
+  /** `frame`, when given, is `message` already framed for the wire (see frames.ts). */
+  send(message: Uint8Array, frame?: Buffer): void;
 }
 
 export interface LiveDocumentHooks {
@@ -92,10 +94,7 @@ export class LiveDocument {
     this.lastCommit = commit;
     this.rowsSinceCompaction++;
     if (origin.kind === 'server') origin.commits.push(commit);
-    const message = encodeSyncMessage(SyncMessageType.update, update);
-    for (const peer of this.peers) {
-      if (peer !== origin) peer.send(message);
-    }
+    this.broadcast(encodeSyncMessage(SyncMessageType.update, update), origin.kind === 'connection' ? origin : undefined);
     this.hooks.onChange?.(this, update, origin);
   };
 
@@ -119,10 +118,13 @@ export class LiveDocument {
     return message;
   }
 
-  /** Sends to every peer but `except`. */
-  broadcast(message: Uint8Array, except?: Peer): void {
+  /** Sends to every peer but `except`; the frame is built once when there are several receivers. */
+  broadcast(message: Uint8Array, except?: ConnectionOrigin): void {
+    const receivers = this.peers.size - (except && this.peers.has(except as Peer) ? 1 : 0);
+    if (receivers <= 0) return;
+    const frame = receivers > 1 ? binaryFrame(message) : undefined;
     for (const peer of this.peers) {
-      if (peer !== except) peer.send(message);
+      if (peer !== except) peer.send(message, frame);
     }
   }
 

@@ -39,7 +39,7 @@ export function createProjectVideoRepository({ knex }: { knex: Knex }): ProjectV
       return inserted.map(projectVideoFromRow);
     },
     async unassign(projectId, videoId) {
-      return (await table().where({ project_id: projectId, video_id: videoId }).delete()) > 0;
+      return (await table().where({ project_id: projectId, video_id: videoId }).delete().returning('video_id')).length > 0;
     },
     async get(projectId, videoId) {
       const row = (await table().where({ project_id: projectId, video_id: videoId }).first()) as ProjectVideoRow | undefined;

@@ -63,7 +63,7 @@ export function createProjectRepository({ knex }: { knex: Knex }): ProjectReposi
       return row ? projectFromRow(row as ProjectRow) : null;
     },
     async delete(id) {
-      return (await table().where({ id }).delete()) > 0;
+      return (await table().where({ id }).delete().returning('id')).length > 0;
     },
   };
 }

@@ -92,7 +92,7 @@ export function createSessionRepository({ knex }: { knex: Knex }): SessionReposi
       return row ? sessionFromRow(row as SessionRow) : null;
     },
     async remove(id) {
-      return (await table().where({ id }).delete()) > 0;
+      return (await table().where({ id }).delete().returning('id')).length > 0;
     },
     async hasOpenSession(projectId, videoId) {
       const row = await table()

@@ -102,7 +102,7 @@ export function createVideoRepository({ knex }: { knex: Knex }): VideoRepository
       return row ? videoFromRow(row as VideoRow) : null;
     },
     async delete(id) {
-      return (await table().where({ id }).delete()) > 0;
+      return (await table().where({ id }).delete().returning('id')).length > 0;
     },
   };
 }

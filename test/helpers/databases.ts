@@ -14,8 +14,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import knexModule from 'knex';
-const createKnex = knexModule.knex;
 import { openDatabase, memoryDataDir, type Database, type DatabaseConfig } from '../../persistence/database.ts';
+
+const createKnex = knexModule.knex;
 
 export type DatabaseKind = 'pglite' | 'postgres';
 

@@ -5,53 +5,56 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { openDatabase, isReachable, DatabaseConfigError } from '../../persistence/database.ts';
+import { openDatabase, isReachable, DatabaseConfigError, type DatabaseConfig } from '../../persistence/database.ts';
 import { createDocStore } from '../../persistence/doc-store.ts';
 import { createUpdateLog } from '../../persistence/update-log.ts';
-import { databaseKinds, openTestDatabase } from '../helpers/databases.ts';
+import { databaseKinds, openTestDatabase, type DatabaseKind, type TestDatabase } from '../helpers/databases.ts';
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
+
+const storageOf = (kind: DatabaseKind): DatabaseConfig =>
+  kind === 'postgres' ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: 'memory://' };
 
 for (const kind of databaseKinds()) {
-  const test = suite(`database (${kind})`);
+  const test = suite<{ t: TestDatabase }>(`database (${kind})`);
 
-  test('bytea round-trips every byte value, empty and large values, as plain Uint8Arrays', async () => {
-    const t = await openTestDatabase(kind, { memory: true });
-    try {
-      const all = Uint8Array.from({ length: 256 }, (_, i) => i);
-      const large = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7919) & 0xff);
-      const values = [all, new Uint8Array(0), large, Buffer.from([0, 1, 0])];
-      const log = createUpdateLog({ knex: t.db.knex });
-      await Promise.all(values.map((value) => log.append('bytes', value)));
-      await log.close();
-      const loaded = await createDocStore({ knex: t.db.knex }).load('bytes');
-      assert.equal(loaded.length, values.length);
-      loaded.forEach((bytes, i) => {
-        assert.is(bytes.constructor, Uint8Array, `value ${i} comes back as a plain Uint8Array`);
-        assert.equal([...bytes], [...values[i]!], `value ${i} round-trips`);
-      });
-    } finally {
-      await t.cleanup();
-    }
+  // One database per suite (a PGlite start takes seconds); the last test closes it.
+  test.before(async (ctx) => {
+    ctx.t = await openTestDatabase(kind, { memory: true });
+  });
+  test.after(async (ctx) => {
+    await ctx.t.cleanup();
   });
 
-  test('isReachable says yes while open and no once closed; close is idempotent', async () => {
-    const t = await openTestDatabase(kind, { memory: true });
-    try {
-      assert.is(await isReachable(t.db), true);
-      assert.is(t.db.kind, kind);
-      await Promise.all([t.db.close(), t.db.close()]);
-      await t.db.close();
-      assert.is(await isReachable(t.db), false);
-    } finally {
-      await t.cleanup();
-    }
+  test('bytea round-trips every byte value, empty and large values, as plain Uint8Arrays', async ({ t }) => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const large = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7919) & 0xff);
+    const values = [all, new Uint8Array(0), large, Buffer.from([0, 1, 0]), all.subarray(10, 20)];
+    const log = createUpdateLog({ knex: t.db.knex });
+    await Promise.all(values.map((value) => log.append('bytes', value)));
+    await log.close();
+    const loaded = await createDocStore({ knex: t.db.knex }).load('bytes');
+    assert.is(loaded.length, values.length);
+    loaded.forEach((bytes, i) => {
+      assert.is(bytes.constructor, Uint8Array, `value ${i} comes back as a plain Uint8Array`);
+      assert.ok(sameBytes(bytes, values[i]!), `value ${i} round-trips`);
+    });
   });
 
   test('a schema name that is not a plain identifier is refused', async () => {
-    const err = await openDatabase({ ...(kind === 'postgres' ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: 'memory://' }), schema: 'x"; drop table y; --' }).then(
+    const err = await openDatabase({ ...storageOf(kind), schema: 'x"; drop table y; --' }).then(
       () => null,
       (e: unknown) => e,
     );
     assert.instance(err, DatabaseConfigError);
+  });
+
+  test('isReachable says yes while open and no once closed; close is idempotent', async ({ t }) => {
+    assert.is(await isReachable(t.db), true);
+    assert.is(t.db.kind, kind);
+    await Promise.all([t.db.close(), t.db.close()]);
+    await t.db.close();
+    assert.is(await isReachable(t.db), false);
   });
 
   if (kind === 'pglite') {
@@ -64,7 +67,8 @@ for (const kind of databaseKinds()) {
         await t.db.close();
         const again = await openDatabase(t.config);
         try {
-          assert.equal((await createDocStore({ knex: again.knex }).load('kept')).map((b) => [...b]), [[1, 2, 3]]);
+          const loaded = await createDocStore({ knex: again.knex }).load('kept');
+          assert.equal(loaded.map((bytes) => [...bytes]), [[1, 2, 3]]);
         } finally {
           await again.close();
         }

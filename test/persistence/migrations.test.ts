@@ -29,10 +29,11 @@ async function applied(knex: Knex): Promise<string[]> {
 for (const kind of databaseKinds()) {
   const test = suite<{ t: TestDatabase }>(`migrations (${kind})`);
 
-  test.before.each(async (ctx) => {
+  // One database per suite (a PGlite start takes seconds); the tests run in order on it.
+  test.before(async (ctx) => {
     ctx.t = await openTestDatabase(kind, { memory: true });
   });
-  test.after.each(async (ctx) => {
+  test.after(async (ctx) => {
     await ctx.t.cleanup();
   });
 

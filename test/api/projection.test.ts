@@ -1,0 +1,106 @@
+/**
+ * The `annotations` table follows a live session document: adds, edits and deletes land within
+ * the coalescing window, a document seen for the first time is re-projected in full, and sessions
+ * that do not exist in `sessions` are left alone.
+ */
+import { suite } from 'uvu';
+import * as Y from 'yjs';
+import * as assert from 'uvu/assert';
+import { addAnnotation, addAnnotations, deleteAnnotation, initSession, listAnnotations, updateAnnotation } from '../../docs-model/index.ts';
+import { createUpdateLog, type UpdateLog } from '../../persistence/update-log.ts';
+import { silentLogger } from '../../persistence/logger.ts';
+import { LiveDocument } from '../../server/live-document.ts';
+import { parseDocName } from '../../server/wire.ts';
+import { defaultLimits } from '../../server/config.ts';
+import { serverOrigin } from '../../server/origins.ts';
+import { createProjection, toProjectionRecord, type Projection } from '../../server/api/projection.ts';
+import { createRepositories, type Repositories } from '../../server/api/context.ts';
+import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../helpers/databases.ts';
+
+interface Ctx {
+  t: TestDatabase;
+  repos: Repositories;
+  log: UpdateLog;
+  projection: Projection;
+  docs: LiveDocument[];
+}
+
+const meta = { sessionId: 's1', projectId: 'p', videoId: 'v', width: 640, height: 480, fps: 25, frameCount: 100 };
+
+function open(ctx: Ctx, name: string, hooks = true): LiveDocument {
+  const doc = new LiveDocument(parseDocName(name)!, { log: ctx.log, limits: defaultLimits, ...(hooks ? { hooks: ctx.projection.hooks } : {}) });
+  ctx.docs.push(doc);
+  return doc;
+}
+
+async function rowsMatch(ctx: Ctx, doc: LiveDocument, sessionId = 's1'): Promise<boolean> {
+  const rows = await ctx.repos.annotations.list(sessionId);
+  const expected = listAnnotations(doc.ydoc).map((a) => toProjectionRecord(sessionId, a));
+  return JSON.stringify(rows) === JSON.stringify(expected);
+}
+
+for (const kind of databaseKinds()) {
+  const test = suite<Ctx>(`annotations projection (${kind})`);
+  test.before.each(async (ctx) => {
+    ctx.t = await openTestDatabase(kind, { memory: true });
+    ctx.repos = createRepositories(ctx.t.db);
+    ctx.log = createUpdateLog({ knex: ctx.t.db.knex, intervalMs: 5 });
+    ctx.projection = createProjection({ annotations: ctx.repos.annotations, sessions: ctx.repos.sessions, logger: silentLogger, windowMs: 10 });
+    ctx.docs = [];
+    await ctx.repos.projects.create({ id: 'p', name: 'P' });
+    await ctx.repos.videos.create({ id: 'v', name: 'v', uri: 'u', width: 640, height: 480, fps: 25, frameCount: 100, durationSec: 4 });
+    await ctx.repos.sessions.create({ id: 's1', projectId: 'p', videoId: 'v', name: 's', docName: 'session:s1', createdBy: 'x' });
+  });
+  test.after.each(async (ctx) => {
+    await ctx.projection.close();
+    for (const doc of ctx.docs) doc.destroy();
+    await ctx.log.close();
+    await ctx.t.cleanup();
+  });
+
+  test('adds, edits and deletes reach the table', async (ctx) => {
+    const doc = open(ctx, 'session:s1');
+    const origin = serverOrigin('test');
+    initSession(doc.ydoc, meta, { car: {}, person: {} }, origin);
+    const many = addAnnotations(doc.ydoc, Array.from({ length: 50 }, (_, i) => ({ frame: i, bbox: [i, 1, 5, 5], label: 'car' })), 'alice', {}, origin);
+    await waitFor(() => rowsMatch(ctx, doc), { message: 'adds projected' });
+    updateAnnotation(doc.ydoc, many[3]!.id, { label: 'person', status: 'validated', bbox: [1.25, 2, 3, 4] }, 'bob', Date.now(), {}, origin);
+    deleteAnnotation(doc.ydoc, many[7]!.id, origin);
+    await waitFor(() => rowsMatch(ctx, doc), { message: 'edit and delete projected' });
+    const rows = await ctx.repos.annotations.list('s1');
+    assert.is(rows.length, 49);
+    assert.equal(rows.find((r) => r.annotationId === many[3]!.id)?.x, 1.25);
+  });
+
+  test('flush() writes what was marked, without waiting for the window', async (ctx) => {
+    const doc = open(ctx, 'session:s1');
+    initSession(doc.ydoc, meta, { car: {} }, serverOrigin('t'));
+    addAnnotation(doc.ydoc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, 'a', Date.now(), {}, serverOrigin('t'));
+    await ctx.projection.flush();
+    assert.ok(await rowsMatch(ctx, doc));
+  });
+
+  test('a document seen for the first time is re-projected in full (what a crash left behind is repaired)', async (ctx) => {
+    // Content written while nobody projected (the process died before its flush).
+    const before = open(ctx, 'session:s1', false);
+    initSession(before.ydoc, meta, { car: {} }, serverOrigin('t'));
+    addAnnotations(before.ydoc, Array.from({ length: 20 }, (_, i) => ({ frame: i, bbox: [0, 0, 5, 5], label: 'car' })), 'a', {}, serverOrigin('t'));
+    await ctx.repos.annotations.apply('s1', { upsert: [toProjectionRecord('s1', { ...listAnnotations(before.ydoc)[0]!, id: 'stale' })], remove: [] });
+    // The restarted process loads it.
+    const loaded = open(ctx, 'session:s1');
+    loaded.applyStored([Y.encodeStateAsUpdate(before.ydoc)]);
+    ctx.projection.hooks.onLoad(loaded);
+    await ctx.projection.flush();
+    assert.ok(await rowsMatch(ctx, loaded), 'stale row removed, missing rows written');
+  });
+
+  test('a document without a session row is not projected', async (ctx) => {
+    const doc = open(ctx, 'session:unknown');
+    initSession(doc.ydoc, { ...meta, sessionId: 'unknown' }, { car: {} }, serverOrigin('t'));
+    addAnnotation(doc.ydoc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, 'a', Date.now(), {}, serverOrigin('t'));
+    await ctx.projection.flush();
+    assert.equal(await ctx.repos.annotations.list('unknown'), []);
+  });
+
+  test.run();
+}

@@ -1,0 +1,119 @@
+/**
+ * The read index of a session document follows every change (local, remote, delete) and answers
+ * queries exactly as `listAnnotations` would, one page at a time.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as Y from 'yjs';
+import {
+  addAnnotation,
+  addAnnotations,
+  deleteAnnotation,
+  initSession,
+  listAnnotations,
+  updateAnnotation,
+  type AnnotationFilter,
+  type AnnotationInput,
+} from '../../docs-model/index.ts';
+import { SessionIndex, sessionIndex } from '../../server/api/session-index.ts';
+import { seededRandom } from '../../bench/lib/stats.ts';
+
+const meta = { sessionId: 's', projectId: 'p', videoId: 'v', width: 640, height: 480, fps: 25, frameCount: 50 };
+const LABELS = ['car', 'person', 'bike'];
+
+function newDoc(): Y.Doc {
+  const doc = new Y.Doc();
+  initSession(doc, meta, Object.fromEntries(LABELS.map((l) => [l, {}])));
+  return doc;
+}
+
+function randomInputs(random: () => number, count: number): AnnotationInput[] {
+  return Array.from({ length: count }, () => ({
+    frame: Math.floor(random() * meta.frameCount),
+    bbox: [Math.floor(random() * 300), Math.floor(random() * 200), 10 + Math.floor(random() * 50), 10 + Math.floor(random() * 50)],
+    label: LABELS[Math.floor(random() * LABELS.length)] as string,
+    detectionId: random() < 0.3 ? `d${Math.floor(random() * 5)}` : null,
+    status: (['draft', 'validated', 'rejected'] as const)[Math.floor(random() * 3)],
+  }));
+}
+
+function seed(name: string): number {
+  const value = Number(process.env.SEED ?? Date.now() % 1_000_000);
+  console.log(`  ${name}: seed ${value} (replay with SEED=${value})`);
+  return value;
+}
+
+const test = suite('session index');
+
+test('follows adds, field edits, deletes and remote updates', () => {
+  const doc = newDoc();
+  const index = sessionIndex(doc);
+  const seen: string[][] = [];
+  index.onChange((ids) => seen.push([...ids].sort()));
+  const a = addAnnotation(doc, { frame: 3, bbox: [0, 0, 10, 10], label: 'car' }, 'alice');
+  assert.is(index.get(a.id)?.frame, 3);
+  updateAnnotation(doc, a.id, { frame: 7, label: 'person' }, 'bob');
+  assert.equal(index.query({ frame: 3 }, { limit: 10 }).items, []);
+  assert.equal(index.query({ frame: 7 }, { limit: 10 }).items.map((x) => x.label), ['person']);
+
+  const remote = new Y.Doc();
+  Y.applyUpdate(remote, Y.encodeStateAsUpdate(doc));
+  const b = addAnnotation(remote, { frame: 7, bbox: [5, 5, 10, 10], label: 'bike' }, 'carol');
+  updateAnnotation(remote, a.id, { status: 'validated' }, 'carol');
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(remote, Y.encodeStateVector(doc)));
+  assert.is(index.get(b.id)?.label, 'bike');
+  assert.is(index.get(a.id)?.status, 'validated');
+
+  deleteAnnotation(doc, a.id);
+  assert.is(index.get(a.id), undefined);
+  assert.is(index.size, 1);
+  assert.equal(seen, [[a.id], [a.id], [a.id, b.id].sort(), [a.id]]);
+  assert.is(sessionIndex(doc), index, 'one index per document');
+});
+
+test('queries agree with listAnnotations for every filter', () => {
+  const s = seed('queries');
+  const random = seededRandom(s);
+  const doc = newDoc();
+  addAnnotations(doc, randomInputs(random, 400), 'x');
+  const index = new SessionIndex(doc);
+  const filters: AnnotationFilter[] = [
+    {},
+    { frame: 4 },
+    { fromFrame: 10, toFrame: 20 },
+    { fromFrame: 45 },
+    { toFrame: 3, label: 'car' },
+    { detectionId: 'd1' },
+    { status: 'rejected', fromFrame: 5, toFrame: 5 },
+    { frame: 9, fromFrame: 10 },
+  ];
+  for (const filter of filters) {
+    const expected = listAnnotations(doc, filter).map((a) => a.id);
+    assert.equal(index.query(filter, { limit: 10_000 }).items.map((a) => a.id), expected, `seed ${s}, ${JSON.stringify(filter)}`);
+  }
+});
+
+test('pages cover every annotation that exists throughout exactly once, despite edits between pages', () => {
+  const s = seed('pages');
+  const random = seededRandom(s);
+  const doc = newDoc();
+  const initial = addAnnotations(doc, randomInputs(random, 300), 'x').map((a) => a.id);
+  const index = sessionIndex(doc);
+  for (const filter of [{}, { fromFrame: 10, toFrame: 30 }, { frame: 12 }] as AnnotationFilter[]) {
+    const stable = new Set(listAnnotations(doc, filter).map((a) => a.id));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = index.query(filter, { limit: 1 + Math.floor(random() * 40), ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((a) => a.id));
+      cursor = page.nextCursor ?? undefined;
+      // Someone else adds boxes while we page; what existed from the start must still come once.
+      addAnnotations(doc, randomInputs(random, 3), 'y');
+    } while (cursor);
+    assert.is(seen.length, new Set(seen).size, `seed ${s}: no annotation twice`);
+    for (const id of stable) assert.ok(seen.includes(id), `seed ${s}: ${id} seen`);
+  }
+  assert.ok(initial.length === 300);
+});
+
+test.run();

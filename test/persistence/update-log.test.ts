@@ -1,0 +1,188 @@
+/**
+ * The group-committed update log: one INSERT per tick for every document, a caller's promise
+ * resolving only once its row is readable, arrival order kept, real failures retried without
+ * losing anything, and close() flushing — or, when it cannot, rejecting instead of lying.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Knex } from 'knex';
+import { createUpdateLog, UpdateLogClosedError, type CommitInfo } from '../../persistence/update-log.ts';
+import type { Logger } from '../../persistence/logger.ts';
+import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../helpers/databases.ts';
+
+/** A logger that keeps what it is told, to wait for "commit failed" without sleeping. */
+function recordingLogger(): Logger & { errors: string[] } {
+  const errors: string[] = [];
+  const keep = () => {};
+  return { debug: keep, info: keep, warn: keep, error: (_obj, msg) => errors.push(msg ?? ''), errors };
+}
+
+async function storedRows(knex: Knex, docName: string): Promise<number[][]> {
+  const rows = await knex('yjs_updates').select('update').where({ doc_name: docName }).orderBy('seq');
+  return rows.map((row: { update: Uint8Array }) => [...row.update]);
+}
+
+/** Makes every INSERT fail for real until `restore()`: the table is not where the log looks. */
+async function breakTable(knex: Knex): Promise<{ restore(): Promise<void> }> {
+  await knex.raw('alter table yjs_updates rename to yjs_updates_away');
+  return { restore: () => knex.raw('alter table yjs_updates_away rename to yjs_updates').then(() => {}) };
+}
+
+/** Tracks whether a promise settled yet, synchronously readable. */
+function track(promise: Promise<void>): { settled: () => boolean } {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return { settled: () => settled };
+}
+
+let docCounter = 0;
+const freshDoc = () => `session:log-${process.pid}-${++docCounter}`;
+
+for (const kind of databaseKinds()) {
+  const test = suite<{ t: TestDatabase }>(`update log (${kind})`);
+
+  // One database per suite (a PGlite start takes seconds); every test uses its own document names.
+  test.before(async (ctx) => {
+    ctx.t = await openTestDatabase(kind, { memory: true });
+  });
+  test.after(async (ctx) => {
+    await ctx.t.cleanup();
+  });
+
+  test('updates to many documents appended together are written by one INSERT', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({ knex: t.db.knex, onCommit: (info) => commits.push(info) });
+    const docs = [freshDoc(), freshDoc(), freshDoc()];
+    const appends: Array<Promise<void>> = [];
+    for (let i = 0; i < 300; i++) appends.push(log.append(docs[i % 3]!, new Uint8Array([i % 3, i >> 8, i & 0xff])));
+    await Promise.all(appends);
+    assert.is(commits.length, 1, 'one commit');
+    assert.is(commits[0]!.rows, 300);
+    assert.is(commits[0]!.bytes, 900);
+    for (const [d, docName] of docs.entries()) {
+      const expected = Array.from({ length: 100 }, (_, k) => 3 * k + d).map((i) => [d, i >> 8, i & 0xff]);
+      assert.equal(await storedRows(t.db.knex, docName), expected, `${docName} in append order`);
+    }
+    await log.close();
+  });
+
+  test('an append resolves only once its row is readable; pending counts it until then', async ({ t }) => {
+    // An interval no test outlives: nothing commits until flush() asks.
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000 });
+    const doc = freshDoc();
+    const other = freshDoc();
+    const append = log.append(doc, new Uint8Array([7]));
+    const state = track(append);
+    const otherAppend = log.append(other, new Uint8Array([8]));
+    assert.is(log.pending(doc), 1);
+    assert.is(log.pending(other), 1);
+    assert.equal(await storedRows(t.db.knex, doc), [], 'not written yet');
+    assert.is(state.settled(), false, 'not resolved before it is written');
+
+    await log.flush();
+    assert.is(state.settled(), true, 'flush resolved it');
+    await Promise.all([append, otherAppend]);
+    assert.equal(await storedRows(t.db.knex, doc), [[7]]);
+    assert.is(log.pending(doc), 0);
+    assert.is(log.pending(other), 0);
+    await log.close();
+  });
+
+  test('a queue longer than maxBatchRows is written in consecutive INSERTs, in order', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({ knex: t.db.knex, maxBatchRows: 10, onCommit: (info) => commits.push(info) });
+    const doc = freshDoc();
+    await Promise.all(Array.from({ length: 25 }, (_, i) => log.append(doc, new Uint8Array([i]))));
+    assert.equal(
+      commits.map((c) => c.rows),
+      [10, 10, 5],
+    );
+    assert.equal(await storedRows(t.db.knex, doc), Array.from({ length: 25 }, (_, i) => [i]));
+    await log.close();
+  });
+
+  test('flush and close are idempotent; close flushes; appending after close is refused', async ({ t }) => {
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000 });
+    await log.flush(); // nothing queued
+    const doc = freshDoc();
+    const append = log.append(doc, new Uint8Array([1]));
+    await Promise.all([log.flush(), log.flush()]);
+    const late = log.append(doc, new Uint8Array([2]));
+    const first = log.close();
+    assert.is(log.close(), first, 'the same close');
+    await first;
+    await Promise.all([append, late]);
+    assert.equal(await storedRows(t.db.knex, doc), [[1], [2]]);
+    await log.flush();
+    const refused = await log.append(doc, new Uint8Array([3])).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    assert.instance(refused, UpdateLogClosedError);
+  });
+
+  test('a failing INSERT is retried until it commits, losing and reordering nothing', async ({ t }) => {
+    const logger = recordingLogger();
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({
+      knex: t.db.knex,
+      intervalMs: 5,
+      maxRetryDelayMs: 20,
+      logger,
+      onCommit: (info) => commits.push(info),
+    });
+    const doc = freshDoc();
+    const broken = await breakTable(t.db.knex);
+    let restored = false;
+    try {
+      const first = [log.append(doc, new Uint8Array([1])), log.append(doc, new Uint8Array([2]))];
+      const states = first.map(track);
+      await waitFor(() => logger.errors.length >= 2, { message: 'the failed commit was not retried' });
+      const later = log.append(doc, new Uint8Array([3]));
+      assert.ok(
+        states.every((s) => !s.settled()),
+        'callers keep waiting while the commit fails',
+      );
+      assert.is(log.pending(doc), 3);
+      await broken.restore();
+      restored = true;
+      await Promise.all([...first, later]);
+    } finally {
+      if (!restored) await broken.restore();
+    }
+    assert.equal(await storedRows(t.db.knex, doc), [[1], [2], [3]]);
+    assert.is(
+      commits.reduce((sum, c) => sum + c.rows, 0),
+      3,
+    );
+    assert.is(log.pending(doc), 0);
+    await log.close();
+  });
+
+  test('close gives up on a database that keeps failing: appends and close reject, typed', async ({ t }) => {
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 5, maxRetryDelayMs: 20, closeTimeoutMs: 200 });
+    const doc = freshDoc();
+    const broken = await breakTable(t.db.knex);
+    try {
+      const append = log.append(doc, new Uint8Array([1])).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      const closeErr = await log.close().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      assert.instance(closeErr, UpdateLogClosedError);
+      assert.is((closeErr as UpdateLogClosedError).lostUpdates, 1);
+      assert.instance(await append, UpdateLogClosedError);
+      assert.is(log.pending(doc), 0);
+    } finally {
+      await broken.restore();
+    }
+  });
+
+  test.run();
+}
