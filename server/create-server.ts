@@ -22,6 +22,8 @@ import { createLogger } from './logger.ts';
 import { DocRegistry } from './doc-registry.ts';
 import { SyncEndpoint, allowEveryone, type Authorize } from './sync-endpoint.ts';
 import { createApp } from './http/app.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import type { LiveDocumentHooks } from './live-document.ts';
 
 export interface ServerOptions {
   /** Replaces the logger built from `config.logLevel` (tests pass a silent one). */
@@ -38,6 +40,7 @@ export interface AnnosyncServer {
   readonly registry: DocRegistry;
   readonly sync: SyncEndpoint;
   readonly http: http.Server;
+  readonly metrics: Metrics;
   listen(): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
 }
@@ -66,23 +69,50 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     dataDir: config.dataDir === 'memory://' ? 'memory://' : path.join(config.dataDir, 'pglite'),
     ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
   });
-  const log = createUpdateLog({ knex: db.knex, intervalMs: config.commitIntervalMs, logger });
+  // The gauges read the registry and endpoint lazily, on scrape.
+  let registryRef: DocRegistry | null = null;
+  let syncRef: SyncEndpoint | null = null;
+  const metrics = createMetrics({
+    connections: () => syncRef?.connections.size ?? 0,
+    documents: () => registryRef?.size ?? 0,
+  });
+  const log = createUpdateLog({
+    knex: db.knex,
+    intervalMs: config.commitIntervalMs,
+    logger,
+    onCommit: ({ rows, ms }) => {
+      metrics.commitSeconds.observe(ms / 1000);
+      metrics.commitBatchRows.observe(rows);
+    },
+  });
   const store = createDocStore({ knex: db.knex, logger, merge: mergeThroughDoc });
+  const metricsHooks: LiveDocumentHooks = {
+    onChange: (doc, _update, origin) => {
+      metrics.updatesIn.inc();
+      const receivers = doc.peers.size - (origin.kind === 'connection' ? 1 : 0);
+      if (receivers > 0) metrics.updatesOut.inc(receivers);
+    },
+  };
   const registry = new DocRegistry({
     store,
     log,
     limits: config.limits,
     compactAfterRows: config.compactAfterRows,
     logger,
+    hooks: metricsHooks,
   });
   const sync = new SyncEndpoint({
     registry,
     limits: config.limits,
     logger,
     authorize: options.authorize ?? allowEveryone,
+    onClose: (code) => metrics.closes.inc({ code: String(code) }),
   });
+  registryRef = registry;
+  syncRef = sync;
   const app = createApp({
     logger,
+    metrics,
     health: async () => {
       const reachable = await isReachable(db);
       return {
@@ -108,6 +138,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     registry,
     sync,
     http: server,
+    metrics,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import { randomUUID } from 'node:crypto';
 import { errorMiddleware } from './error-middleware.ts';
 import type { Logger } from '../../persistence/logger.ts';
+import type { Metrics } from '../metrics.ts';
 
 export interface HealthReport {
   ok: boolean;
@@ -18,6 +19,7 @@ export interface HealthReport {
 export interface AppDeps {
   logger: Logger;
   health(): Promise<HealthReport>;
+  metrics: Metrics;
   /** Routers mounted under the app (the REST API adds its own). */
   routers?: Router[];
 }
@@ -31,6 +33,13 @@ export function createApp(deps: AppDeps): Koa {
     ctx.set('X-Request-Id', String(ctx.state.requestId));
     await next();
   });
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      deps.metrics.httpRequests.inc({ method: ctx.method, status: String(ctx.status) });
+    }
+  });
   app.use(errorMiddleware(deps.logger));
 
   const root = new Router();
@@ -38,6 +47,10 @@ export function createApp(deps: AppDeps): Koa {
     const report = await deps.health();
     ctx.status = report.ok ? 200 : 503;
     ctx.body = report;
+  });
+  root.get('/metrics', async (ctx) => {
+    ctx.type = deps.metrics.registry.contentType;
+    ctx.body = await deps.metrics.registry.metrics();
   });
   app.use(root.routes()).use(root.allowedMethods());
   for (const router of deps.routers ?? []) app.use(router.routes()).use(router.allowedMethods());

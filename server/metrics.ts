@@ -1,0 +1,80 @@
+/**
+ * Prometheus metrics (`GET /metrics`). One registry per server instance, never prom-client's
+ * global one, so several servers in one test process do not collide and nothing registers at import.
+ */
+import client from 'prom-client';
+
+export interface Metrics {
+  readonly registry: client.Registry;
+  updatesIn: client.Counter;
+  updatesOut: client.Counter;
+  commitSeconds: client.Histogram;
+  commitBatchRows: client.Histogram;
+  closes: client.Counter<'code'>;
+  authRefused: client.Counter<'reason'>;
+  httpRequests: client.Counter<'method' | 'status'>;
+}
+
+export function createMetrics(gauges: { connections(): number; documents(): number }): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'annosync_process_' });
+  new client.Gauge({
+    name: 'annosync_connections',
+    help: 'Open sync connections',
+    registers: [registry],
+    collect() {
+      this.set(gauges.connections());
+    },
+  });
+  new client.Gauge({
+    name: 'annosync_documents_loaded',
+    help: 'Documents held in memory',
+    registers: [registry],
+    collect() {
+      this.set(gauges.documents());
+    },
+  });
+  return {
+    registry,
+    updatesIn: new client.Counter({
+      name: 'annosync_updates_in_total',
+      help: 'Document updates applied (from sockets, REST and Redis)',
+      registers: [registry],
+    }),
+    updatesOut: new client.Counter({
+      name: 'annosync_updates_out_total',
+      help: 'Update messages sent to peers',
+      registers: [registry],
+    }),
+    commitSeconds: new client.Histogram({
+      name: 'annosync_commit_seconds',
+      help: 'Duration of one group-commit INSERT of the update log',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    commitBatchRows: new client.Histogram({
+      name: 'annosync_commit_batch_rows',
+      help: 'Updates written by one group-commit INSERT',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 10000],
+      registers: [registry],
+    }),
+    closes: new client.Counter({
+      name: 'annosync_socket_closes_total',
+      help: 'Sync sockets closed, by close code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    authRefused: new client.Counter({
+      name: 'annosync_auth_refused_total',
+      help: 'Requests and sockets refused by authentication or authorisation',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    httpRequests: new client.Counter({
+      name: 'annosync_http_requests_total',
+      help: 'HTTP requests answered, by method and status',
+      labelNames: ['method', 'status'],
+      registers: [registry],
+    }),
+  };
+}
