@@ -23,7 +23,8 @@ import { DocRegistry } from './doc-registry.ts';
 import { SyncEndpoint, allowEveryone, type Authorize } from './sync-endpoint.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import type { LiveDocumentHooks } from './live-document.ts';
+import { composeHooks, type LiveDocumentHooks } from './live-document.ts';
+import { createApi, type Api } from './api/index.ts';
 
 export interface ServerOptions {
   /** Replaces the logger built from `config.logLevel` (tests pass a silent one). */
@@ -41,6 +42,7 @@ export interface AnnosyncServer {
   readonly sync: SyncEndpoint;
   readonly http: http.Server;
   readonly metrics: Metrics;
+  readonly api: Api;
   listen(): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
 }
@@ -93,13 +95,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       if (receivers > 0) metrics.updatesOut.inc(receivers);
     },
   };
-  const registry = new DocRegistry({
+  const api = createApi({ db, registry: () => registry, logger, config });
+  const registry: DocRegistry = new DocRegistry({
     store,
     log,
     limits: config.limits,
     compactAfterRows: config.compactAfterRows,
     logger,
-    hooks: metricsHooks,
+    hooks: composeHooks(metricsHooks, api.hooks),
   });
   const sync = new SyncEndpoint({
     registry,
@@ -113,6 +116,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const app = createApp({
     logger,
     metrics,
+    routers: api.routers,
     health: async () => {
       const reachable = await isReachable(db);
       return {
@@ -139,6 +143,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     sync,
     http: server,
     metrics,
+    api,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -157,6 +162,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         await log.flush();
         sync.closeAll();
         await registry.close();
+        await api.close();
         await log.close();
         server.closeAllConnections();
         await stopped;

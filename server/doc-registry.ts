@@ -143,6 +143,11 @@ export class DocRegistry {
     }
     doc.rowsSinceCompaction = updates.length;
     this.docs.set(docName.name, doc);
+    try {
+      this.deps.hooks?.onLoad?.(doc);
+    } catch (err) {
+      this.deps.logger.error({ err, doc: docName.name }, 'onLoad hook failed');
+    }
     return doc;
   }
 
@@ -154,6 +159,7 @@ export class DocRegistry {
         outer.onChange?.(doc, update, origin);
       },
       ...(outer.onAwareness ? { onAwareness: outer.onAwareness } : {}),
+      ...(outer.onLoad ? { onLoad: outer.onLoad } : {}),
     };
   }
 

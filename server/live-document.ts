@@ -19,6 +19,8 @@ export interface Peer extends ConnectionOrigin, AwarenessOwner {
 }
 
 export interface LiveDocumentHooks {
+  /** Once, after the document was loaded from the database and before anyone uses it. */
+  onLoad?(doc: LiveDocument): void;
   /** After a change was applied and queued for storage (projection, Redis, dashboards). */
   onChange?(doc: LiveDocument, update: Uint8Array, origin: ChangeOrigin): void;
   /** After a presence change was sent to the local peers. */
@@ -28,6 +30,15 @@ export interface LiveDocumentHooks {
 /** Joiners with an empty document all get the same full state; keep a few other state vectors too. */
 const STEP2_CACHE_ENTRIES = 4;
 const EMPTY_STATE_VECTOR_KEY = '\u0000';
+
+/** Calls every hook set in order; a hook that throws is the caller's bug and propagates. */
+export function composeHooks(...all: LiveDocumentHooks[]): LiveDocumentHooks {
+  return {
+    onLoad: (doc) => all.forEach((hooks) => hooks.onLoad?.(doc)),
+    onChange: (doc, update, origin) => all.forEach((hooks) => hooks.onChange?.(doc, update, origin)),
+    onAwareness: (doc, message) => all.forEach((hooks) => hooks.onAwareness?.(doc, message)),
+  };
+}
 
 export function encodeSyncMessage(type: number, payload: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder();

@@ -114,6 +114,8 @@ export function fromDocModelError(err: unknown): unknown {
       message,
       index,
     }));
+    // Ids that exist already are a conflict with the document's state, not invalid input.
+    if (details.every((d) => d.code === 'duplicate_id')) return new ConflictError(err.message, details, 'duplicate_id');
     return new ValidationError(err.message, details);
   }
   const detail: ErrorDetail = { field: err.field, code: err.code, message: err.message };

@@ -15,7 +15,7 @@ import {
   type AnnotationFilter,
   type TrackFrameBox,
 } from '../../../docs-model/index.ts';
-import { BadRequestError, NotFoundError, ValidationError, type ErrorDetail } from '../../errors.ts';
+import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../../errors.ts';
 import { actorOf, requireRole } from '../access.ts';
 import { changeSessionDoc, findSession, paged, readSessionDoc, type ApiDeps } from '../context.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -41,13 +41,14 @@ export const MAX_TRACK_BOXES = 200_000;
 
 /** A single create reports fields as `frame`, not `[0].frame`. */
 function unwrapSingle(err: unknown): unknown {
-  if (!(err instanceof ValidationError) || !Array.isArray(err.details)) return err;
+  if (!(err instanceof ValidationError || err instanceof ConflictError) || !Array.isArray(err.details)) return err;
   const details = (err.details as ErrorDetail[]).map(({ index: _index, ...d }) => ({
     ...d,
     ...(typeof d.field === 'string' ? { field: d.field.replace(/^\[0\]\./, '') } : {}),
   }));
   const first = details[0];
-  return new ValidationError(first ? `${first.field}: ${first.message}` : err.message, details);
+  const message = first ? `${first.field}: ${first.message}` : err.message;
+  return err instanceof ConflictError ? new ConflictError(message, details, err.code) : new ValidationError(message, details);
 }
 
 function trackBoxes(
