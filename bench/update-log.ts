@@ -50,9 +50,8 @@ async function sustained(db: Database, rate: number): Promise<Outcome> {
       for (; produced < due; produced++) {
         const at = performance.now();
         const docName = `session:bench-${produced % documents}`;
-        pending.push(log.append(docName, payloads[produced % payloads.length]!).then(() => {
-          latencies.push(performance.now() - at);
-        }));
+        const append = log.append(docName, payloads[produced % payloads.length]!);
+        pending.push(append.then(() => void latencies.push(performance.now() - at)));
       }
       if (produced >= rate * seconds) {
         clearInterval(timer);
@@ -78,9 +77,10 @@ async function burst(db: Database, count: number): Promise<{ perSecond: number; 
   let commits = 0;
   const log = createUpdateLog({ knex: db.knex, onCommit: () => commits++ });
   const start = performance.now();
-  await Promise.all(
-    Array.from({ length: count }, (_, i) => log.append(`session:burst-${i % documents}`, payloads[i % payloads.length]!)),
+  const appends = Array.from({ length: count }, (_, i) =>
+    log.append(`session:burst-${i % documents}`, payloads[i % payloads.length]!),
   );
+  await Promise.all(appends);
   const perSecond = count / ((performance.now() - start) / 1000);
   await log.close();
   return { perSecond, commits };

@@ -101,6 +101,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> | null = null;
   let failures = 0;
+  let lastCommitStarted = 0;
   /** No more appends (close() called). */
   let closed = false;
   /** No more commits either (close() gave up). */
@@ -125,7 +126,8 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     } else if (waiters.length > 0 || closed || queue.length >= maxBatchRows) {
       schedule(0); // someone is waiting for it, or a backlog: no reason to wait for company
     } else {
-      schedule(intervalMs);
+      // One commit per interval: what queued up while the last INSERT ran has waited already.
+      schedule(Math.max(0, intervalMs - (performance.now() - lastCommitStarted)));
     }
   }
 
@@ -145,7 +147,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   async function commitHead(): Promise<void> {
     const batch = takeBatch();
     if (batch.length === 0) return;
-    const started = performance.now();
+    const started = (lastCommitStarted = performance.now());
     const bytes = batch.reduce((sum, entry) => sum + entry.update.byteLength, 0);
     try {
       await knex.raw(insertSql, [batch.map((entry) => entry.docName), batch.map((entry) => asBuffer(entry.update))]);

@@ -161,12 +161,16 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         // Flush first, so the 1001 a client gets means "everything you sent is stored".
         await log.flush();
         sync.closeAll();
-        await registry.close();
-        await api.close();
-        await log.close();
-        server.closeAllConnections();
-        await stopped;
-        await db.close();
+        try {
+          await registry.close();
+          await api.close();
+          await log.close();
+        } finally {
+          // Even when the database stayed down past the log's close timeout: release everything.
+          server.closeAllConnections();
+          await stopped;
+          await db.close();
+        }
       })()),
   };
 }

@@ -1,0 +1,165 @@
+/**
+ * REST numbers of issue 3, against the real server (`server/main.ts` as a child process, embedded
+ * PGlite or DATABASE_URL), so the load generator does not share the server's CPU:
+ *
+ * 1. bulk create: 10 000 annotations in one POST, timed until the answer (= committed);
+ * 2. GET the annotations of one frame of that 10 000-annotation session, 50 concurrent
+ *    keep-alive connections: p50 / p99 / max;
+ * 3. projection lag: 1 000 live edits from a WebsocketProvider (one transaction each), then the
+ *    time until the `annotations` table shows all of them (read through the session's counts).
+ *
+ *   npx tsx bench/rest.ts            # targets: p99 < 20 ms, bulk < 1 s, lag < 1 s
+ */
+import http from 'node:http';
+import { updateAnnotation } from '../docs-model/index.ts';
+import { percentile, seededRandom } from './lib/stats.ts';
+import { killAllSync, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { closeClient, openClient, waitSynced } from './lib/clients.ts';
+
+const ANNOTATIONS = 10_000;
+const FRAMES = 3_000;
+const CONNECTIONS = 50;
+const REQUESTS = 20_000;
+const LIVE_EDITS = 1_000;
+const BULK_RUNS = 3;
+const SEED = Number(process.env.SEED ?? 20261124);
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+/** Headers a request needs (a bearer token once auth lands). */
+const authHeaders = (): Record<string, string> => ({});
+
+function request(agent: http.Agent, server: BenchServer, method: string, path: string, body?: unknown): Promise<Reply> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: server.host,
+        port: server.port,
+        method,
+        path,
+        agent,
+        headers: { ...authHeaders(), ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function json<T>(agent: http.Agent, server: BenchServer, method: string, path: string, body?: unknown, expect = 200): Promise<T> {
+  const reply = await request(agent, server, method, path, body);
+  if (reply.status !== expect) throw new Error(`${method} ${path}: ${reply.status} ${reply.body.slice(0, 300)}`);
+  return JSON.parse(reply.body) as T;
+}
+
+function fixture(random: () => number, count: number): unknown[] {
+  const labels = ['car', 'pedestrian', 'cyclist', 'truck'];
+  return Array.from({ length: count }, (_, i) => ({
+    frame: i % FRAMES,
+    bbox: [Math.round(random() * 1700), Math.round(random() * 860), 20 + Math.round(random() * 200), 20 + Math.round(random() * 200)],
+    label: labels[Math.floor(random() * labels.length)],
+    detectionId: random() < 0.3 ? `d-${i}` : null,
+  }));
+}
+
+async function newSession(agent: http.Agent, server: BenchServer, projectId: string, videoId: string): Promise<{ id: string; docName: string }> {
+  return json(agent, server, 'POST', `/api/projects/${projectId}/sessions`, { videoId }, 201);
+}
+
+async function main(): Promise<void> {
+  process.on('exit', killAllSync);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+  const random = seededRandom(SEED);
+  console.log(`bench:rest  seed ${SEED}  ${process.env.DATABASE_URL ? 'postgres' : 'pglite'}  node ${process.version}`);
+  const server = await startServer({ kind: 'annosync', env: { LOG_LEVEL: 'warn' }, ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}) });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  try {
+    const project = await json<{ id: string }>(agent, server, 'POST', '/api/projects', {
+      name: 'bench',
+      labels: ['car', 'pedestrian', 'cyclist', 'truck'].map((name) => ({ name })),
+    }, 201);
+    const video = await json<{ id: string }>(agent, server, 'POST', '/api/videos', {
+      name: 'bench.mp4', uri: 'file:///bench.mp4', width: 1920, height: 1080, fps: 30, frameCount: FRAMES,
+    }, 201);
+    await json(agent, server, 'POST', `/api/projects/${project.id}/videos`, { videoIds: [video.id] });
+
+    // 1. Bulk create, committed when the answer arrives.
+    const bulkMs: number[] = [];
+    let session = { id: '', docName: '' };
+    for (let run = 0; run < BULK_RUNS; run++) {
+      session = await newSession(agent, server, project.id, video.id);
+      const body = fixture(random, ANNOTATIONS);
+      const started = performance.now();
+      const created = await json<{ items: unknown[] }>(agent, server, 'POST', `/api/sessions/${session.id}/annotations`, body, 201);
+      bulkMs.push(performance.now() - started);
+      if (created.items.length !== ANNOTATIONS) throw new Error('bulk create lost annotations');
+    }
+    console.log(`bulk create ${ANNOTATIONS} in one request (committed): ${bulkMs.map((ms) => ms.toFixed(0)).join(' / ')} ms  (target < 1000)`);
+
+    // 2. One frame of the last 10 000-annotation session, 50 concurrent connections.
+    const framePath = () => `/api/sessions/${session.id}/annotations?frame=${Math.floor(random() * FRAMES)}`;
+    for (let i = 0; i < 500; i++) await request(agent, server, 'GET', framePath());
+    const latencies: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (next < REQUESTS) {
+          next++;
+          const t0 = performance.now();
+          const reply = await request(agent, server, 'GET', framePath());
+          latencies.push(performance.now() - t0);
+          if (reply.status !== 200) throw new Error(`GET frame: ${reply.status}`);
+        }
+      }),
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    console.log(
+      `GET one frame of a ${ANNOTATIONS}-annotation session, ${CONNECTIONS} connections, ${REQUESTS} requests: ` +
+        `p50 ${percentile(latencies, 50).toFixed(2)} ms  p99 ${percentile(latencies, 99).toFixed(2)} ms  max ${percentile(latencies, 100).toFixed(2)} ms  ` +
+        `${Math.round(REQUESTS / elapsed)} req/s  (target p99 < 20)`,
+    );
+
+    // 3. Projection lag after a burst of live edits.
+    type Detail = { annotations: { total: number; byStatus: Record<string, number> } };
+    await (async function waitProjected() {
+      for (;;) {
+        const d = await json<Detail>(agent, server, 'GET', `/api/sessions/${session.id}`);
+        if (d.annotations.total === ANNOTATIONS) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const client = openClient(server, session.docName);
+    try {
+      await waitSynced(client);
+      const ids = (await json<{ items: Array<{ id: string }> }>(agent, server, 'GET', `/api/sessions/${session.id}/annotations?limit=${LIVE_EDITS}`)).items.map((a) => a.id);
+      for (const id of ids) updateAnnotation(client.doc, id, { status: 'validated' }, 'bench');
+      const sent = performance.now();
+      for (;;) {
+        const d = await json<Detail>(agent, server, 'GET', `/api/sessions/${session.id}`);
+        if ((d.annotations.byStatus.validated ?? 0) >= LIVE_EDITS) break;
+        if (performance.now() - sent > 30_000) throw new Error('projection did not catch up within 30 s');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      console.log(`projection lag after ${LIVE_EDITS} live edits: ${(performance.now() - sent).toFixed(0)} ms  (target < 1000)`);
+    } finally {
+      closeClient(client);
+    }
+  } finally {
+    agent.destroy();
+    await stopServer(server);
+    removeTempDirs();
+  }
+}
+
+await main();
