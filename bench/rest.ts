@@ -21,6 +21,7 @@ const FRAMES = 3_000;
 const CONNECTIONS = 50;
 const REQUESTS = 20_000;
 const LIVE_EDITS = 1_000;
+const EDITORS = 10;
 const BULK_RUNS = 3;
 const SEED = Number(process.env.SEED ?? 20261124);
 
@@ -139,21 +140,27 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    const client = openClient(server, session.docName);
+    // Ten annotators, a hundred edits each (one per-connection burst stays within the server's
+    // message-rate allowance); each edit is its own transaction, so its own update message.
+    const clients = Array.from({ length: EDITORS }, () => openClient(server, session.docName));
     try {
-      await waitSynced(client);
+      await Promise.all(clients.map((c) => waitSynced(c)));
       const ids = (await json<{ items: Array<{ id: string }> }>(agent, server, 'GET', `/api/sessions/${session.id}/annotations?limit=${LIVE_EDITS}`)).items.map((a) => a.id);
-      for (const id of ids) updateAnnotation(client.doc, id, { status: 'validated' }, 'bench');
+      const started = performance.now();
+      ids.forEach((id, i) => updateAnnotation((clients[i % EDITORS] as (typeof clients)[number]).doc, id, { status: 'validated' }, 'bench'));
       const sent = performance.now();
       for (;;) {
         const d = await json<Detail>(agent, server, 'GET', `/api/sessions/${session.id}`);
         if ((d.annotations.byStatus.validated ?? 0) >= LIVE_EDITS) break;
         if (performance.now() - sent > 30_000) throw new Error('projection did not catch up within 30 s');
-        await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, 10));
       }
-      console.log(`projection lag after ${LIVE_EDITS} live edits: ${(performance.now() - sent).toFixed(0)} ms  (target < 1000)`);
+      console.log(
+        `projection lag after ${LIVE_EDITS} live edits (${EDITORS} clients, sent in ${(sent - started).toFixed(0)} ms): ` +
+          `${(performance.now() - sent).toFixed(0)} ms after the last one  (target < 1000)`,
+      );
     } finally {
-      closeClient(client);
+      for (const c of clients) closeClient(c);
     }
   } finally {
     agent.destroy();

@@ -24,6 +24,10 @@ export interface Limits {
   maxDocuments: number;
   /** Connections on one document (1013 past it). */
   maxConnectionsPerDocument: number;
+  /** Sync connections of one user (token subject) across documents (1013 past it). */
+  maxConnectionsPerUser: number;
+  /** REST requests per token (or per address without one) per minute (429 with Retry-After). */
+  requestsPerMinute: number;
   /** How long a document with no connections stays in memory after its last write committed. */
   idleUnloadMs: number;
 }
@@ -38,6 +42,10 @@ export interface Config {
   /** Postgres schema (search_path); tests use one per suite. */
   databaseSchema: string | undefined;
   redisUrl: string | undefined;
+  /** HS256 secret of the bearer tokens; unset: made on first start and kept in `dataDir`. */
+  authSecret: string | undefined;
+  /** Browser origins allowed by CORS and on the socket upgrade; empty: any origin (tokens still apply). */
+  allowedOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Group-commit interval of the update log (DESIGN.md: every few tens of milliseconds). */
   commitIntervalMs: number;
@@ -55,6 +63,8 @@ export const defaultLimits: Limits = {
   messageBurst: 1000,
   maxDocuments: 10_000,
   maxConnectionsPerDocument: 500,
+  maxConnectionsPerUser: 100,
+  requestsPerMinute: 6000,
   idleUnloadMs: 30_000,
 };
 
@@ -65,6 +75,8 @@ export const defaultConfig: Config = {
   dataDir: './data',
   databaseSchema: undefined,
   redisUrl: undefined,
+  authSecret: undefined,
+  allowedOrigins: [],
   logLevel: 'info',
   commitIntervalMs: 20,
   compactAfterRows: 500,
@@ -95,6 +107,12 @@ const envSchema = z.object({
   REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
     message: 'must be a redis:// URL',
   }),
+  AUTH_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
+    message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
+  }),
+  ALLOWED_ORIGINS: optionalString.transform((v) =>
+    v === undefined ? [] : v.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   COMMIT_INTERVAL_MS: int(1, 1000).default(defaultConfig.commitIntervalMs),
   COMPACT_AFTER_ROWS: int(2).default(defaultConfig.compactAfterRows),
@@ -106,6 +124,8 @@ const envSchema = z.object({
   MESSAGE_BURST: int(1).default(defaultLimits.messageBurst),
   MAX_DOCUMENTS: int(1).default(defaultLimits.maxDocuments),
   MAX_CONNECTIONS_PER_DOCUMENT: int(1).default(defaultLimits.maxConnectionsPerDocument),
+  MAX_CONNECTIONS_PER_USER: int(1).default(defaultLimits.maxConnectionsPerUser),
+  REQUESTS_PER_MINUTE: int(1).default(defaultLimits.requestsPerMinute),
   IDLE_UNLOAD_MS: int(0).default(defaultLimits.idleUnloadMs),
 });
 
@@ -126,6 +146,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     databaseSchema: e.DATABASE_SCHEMA,
     redisUrl: e.REDIS_URL,
+    authSecret: e.AUTH_SECRET,
+    allowedOrigins: e.ALLOWED_ORIGINS,
     logLevel: e.LOG_LEVEL,
     commitIntervalMs: e.COMMIT_INTERVAL_MS,
     compactAfterRows: e.COMPACT_AFTER_ROWS,
@@ -138,6 +160,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       messageBurst: e.MESSAGE_BURST,
       maxDocuments: e.MAX_DOCUMENTS,
       maxConnectionsPerDocument: e.MAX_CONNECTIONS_PER_DOCUMENT,
+      maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
+      requestsPerMinute: e.REQUESTS_PER_MINUTE,
       idleUnloadMs: e.IDLE_UNLOAD_MS,
     },
   });

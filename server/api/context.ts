@@ -23,6 +23,7 @@ import type { ChangeOrigin } from '../origins.ts';
 import { parseDocName, type DocName } from '../wire.ts';
 import type { Projection } from './projection.ts';
 import type { SessionIndex } from './session-index.ts';
+import type { SessionCache } from './session-cache.ts';
 
 export interface Repositories {
   projects: ProjectRepository;
@@ -45,6 +46,7 @@ export function createRepositories(db: Database): Repositories {
 
 export interface ApiDeps {
   repos: Repositories;
+  sessionCache: SessionCache;
   registry: DocRegistry;
   projection: Projection;
   logger: Logger;
@@ -65,7 +67,7 @@ export async function findVideo(deps: ApiDeps, id: string): Promise<VideoRecord>
 
 /** A session that is not archived (a deleted session is gone from the API). */
 export async function findSession(deps: ApiDeps, id: string): Promise<SessionRecord> {
-  const session = await deps.repos.sessions.get(id);
+  const session = await deps.sessionCache.get(id);
   if (!session || session.archivedAt !== null) throw new NotFoundError(`no session '${id}'`);
   return session;
 }

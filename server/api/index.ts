@@ -16,6 +16,7 @@ import type { Database } from '../../persistence/database.ts';
 import type { Logger } from '../../persistence/logger.ts';
 import { createRepositories, type ApiDeps } from './context.ts';
 import { docsRoutes } from './openapi.ts';
+import { createSessionCache } from './session-cache.ts';
 import { createProjection, type Projection, type ProjectionHooks } from './projection.ts';
 import { routerFor, type Route } from './route.ts';
 import { annotationRoutes } from './routes/annotations.ts';
@@ -51,6 +52,7 @@ export function createApi(deps: CreateApiDeps): Api {
   const registryOf = typeof deps.registry === 'function' ? deps.registry : () => deps.registry as DocRegistry;
   const apiDeps: ApiDeps = {
     repos,
+    sessionCache: createSessionCache(repos.sessions),
     get registry() {
       return registryOf();
     },

@@ -118,6 +118,7 @@ export function projectRoutes(deps: ApiDeps): Route[] {
           });
         }
         await deps.repos.projects.delete(params.projectId);
+        for (const session of active) deps.sessionCache.forget(session.id);
         return { status: 204 };
       },
     }),

@@ -92,6 +92,7 @@ export function sessionRoutes(deps: ApiDeps): Route[] {
         } catch (err) {
           // A session whose document has no meta would refuse every annotation: undo the row.
           await deps.repos.sessions.remove(id).catch(() => undefined);
+          deps.sessionCache.forget(id);
           throw err;
         }
         return { status: 201, body: session, headers: { Location: `/api/sessions/${id}` } };
@@ -124,7 +125,11 @@ export function sessionRoutes(deps: ApiDeps): Route[] {
         const session = await findSession(deps, params.sessionId);
         await requireRole(ctx, session.projectId, body.status === undefined ? 'annotator' : 'manager');
         const updated = await deps.repos.sessions.update(session.id, body);
-        if (!updated) throw new NotFoundError(`no session '${session.id}'`);
+        if (!updated) {
+          deps.sessionCache.forget(session.id);
+          throw new NotFoundError(`no session '${session.id}'`);
+        }
+        deps.sessionCache.set(updated);
         return { body: updated };
       },
     }),
@@ -140,7 +145,9 @@ export function sessionRoutes(deps: ApiDeps): Route[] {
       handle: async ({ params, ctx }) => {
         const session = await findSession(deps, params.sessionId);
         await requireRole(ctx, session.projectId, 'manager');
-        if (!(await deps.repos.sessions.archive(session.id))) throw new NotFoundError(`no session '${session.id}'`);
+        const archived = await deps.repos.sessions.archive(session.id);
+        deps.sessionCache.forget(session.id);
+        if (!archived) throw new NotFoundError(`no session '${session.id}'`);
         return { status: 204 };
       },
     }),

@@ -1,0 +1,58 @@
+/**
+ * Session rows as the annotation routes see them, cached for a moment: every annotation request
+ * needs its session (archived? which project?), and one frame of a busy session is read
+ * thousands of times a second (issue 3: p99 < 20 ms with 50 concurrent readers), where a database
+ * round trip per request would queue behind the projection's writes on PGlite's one connection.
+ *
+ * Writes through this process update the cache at once; another process's change (archive,
+ * status) is seen within `ttlMs`. Concurrent misses share one query. Absent rows are not cached,
+ * so a session created elsewhere is found immediately.
+ *
+ *   const session = await cache.get(id)   // SessionRecord | null
+ *   cache.set(updated)                    // after a write
+ */
+import type { SessionRecord } from '../../persistence/rows.ts';
+import type { SessionRepository } from '../../persistence/repositories/sessions.ts';
+
+export interface SessionCache {
+  get(id: string): Promise<SessionRecord | null>;
+  set(session: SessionRecord): void;
+  forget(id: string): void;
+}
+
+export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: number; maxEntries?: number } = {}): SessionCache {
+  const ttlMs = opts.ttlMs ?? 2_000;
+  const maxEntries = opts.maxEntries ?? 10_000;
+  const entries = new Map<string, { session: SessionRecord; at: number }>();
+  const loading = new Map<string, Promise<SessionRecord | null>>();
+
+  const set = (session: SessionRecord): void => {
+    entries.delete(session.id);
+    if (entries.size >= maxEntries) {
+      const oldest = entries.keys().next().value;
+      if (oldest !== undefined) entries.delete(oldest);
+    }
+    entries.set(session.id, { session, at: Date.now() });
+  };
+
+  return {
+    async get(id) {
+      const hit = entries.get(id);
+      if (hit && Date.now() - hit.at < ttlMs) return hit.session;
+      let load = loading.get(id);
+      if (!load) {
+        load = repo.get(id).then((session) => {
+          if (session) set(session);
+          else entries.delete(id);
+          return session;
+        });
+        loading.set(id, load);
+        const done = () => loading.delete(id);
+        load.then(done, done);
+      }
+      return load;
+    },
+    set,
+    forget: (id) => void entries.delete(id),
+  };
+}

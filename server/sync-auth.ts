@@ -1,0 +1,52 @@
+/**
+ * Who may open which document over the socket (issue 5). Runs while the upgrade request waits,
+ * before any document is loaded or any frame read:
+ * - the Origin must be allowed (when ALLOWED_ORIGINS is set)   → 4403
+ * - `?token=` must verify                                       → 4401
+ * - the document must exist: a session created over REST and not archived, a test run, a project
+ *   for its dashboard                                           → 4404
+ * - the caller needs a role on the document's project          → 4403
+ * Viewers sync sessions read-only; test-run and dashboard documents are written by the server only,
+ * so every client syncs them read-only.
+ */
+import type { IncomingMessage } from 'node:http';
+import { roleOn, type TokenService } from './auth.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from './errors.ts';
+import type { Principal } from './connection.ts';
+import type { Authorize } from './sync-endpoint.ts';
+import type { DocName } from './wire.ts';
+
+/** Finds the project a document belongs to; null when the document does not exist. */
+export type DocumentProjectLookup = (docName: DocName) => Promise<string | null>;
+
+export function originAllowed(allowedOrigins: readonly string[], origin: string | undefined): boolean {
+  // Non-browser clients send no Origin; a browser always does, and that is what the list governs.
+  return allowedOrigins.length === 0 || origin === undefined || allowedOrigins.includes(origin);
+}
+
+export function createSyncAuthorizer(deps: {
+  tokens: TokenService;
+  projectOf: DocumentProjectLookup;
+  allowedOrigins: readonly string[];
+  onRefused?(reason: string): void;
+}): Authorize {
+  return async (request: IncomingMessage, docName: DocName, url: URL): Promise<Principal> => {
+    try {
+      if (!originAllowed(deps.allowedOrigins, request.headers.origin)) {
+        throw new ForbiddenError(`origin ${request.headers.origin ?? ''} is not allowed`);
+      }
+      const token = url.searchParams.get('token');
+      if (!token) throw new UnauthorizedError('missing token: connect with params: { token }');
+      const identity = await deps.tokens.verify(token);
+      const projectId = await deps.projectOf(docName);
+      if (projectId === null) throw new NotFoundError(`no document ${docName.name}`);
+      const role = roleOn(identity, projectId);
+      if (role === null) throw new ForbiddenError(`no role on project ${projectId}`);
+      const readOnly = docName.kind !== 'session' || role === 'viewer';
+      return { id: identity.id, name: identity.name, readOnly };
+    } catch (err) {
+      deps.onRefused?.(err instanceof Error ? err.constructor.name : 'unknown');
+      throw err;
+    }
+  };
+}
