@@ -98,7 +98,10 @@ export function mutate(message: Uint8Array, random: () => number, pool: Uint8Arr
         break;
       }
       case 6:
-        if (bytes.length) bytes[Math.min(bytes.length - 1, at())] ^= 1 << Math.floor(random() * 8);
+        if (bytes.length) {
+          const i = Math.min(bytes.length - 1, at());
+          bytes[i] = (bytes[i] ?? 0) ^ (1 << Math.floor(random() * 8));
+        }
         break;
       default:
         bytes.splice(at(), 0, ...bytes.slice(at(), at()));
