@@ -97,17 +97,47 @@ export const COCO_IOU_THRESHOLDS: readonly number[] = Array.from({ length: 10 },
 /** Recall 0:0.01:1 as numpy.linspace(0, 1, 101) gives them. */
 export const COCO_RECALL_THRESHOLDS: readonly number[] = Array.from({ length: 101 }, (_, i) => (i === 100 ? 1 : i * (1 / 100)));
 
+/**
+ * Boxes packed as x1, y1, x2, y2, area; area 0 marks a box that overlaps nothing (w or h ≤ 0,
+ * or a non-finite coordinate). Packing once keeps the IoU loop on typed arrays.
+ */
+const STRIDE = 5;
+function packBoxes(boxes: readonly { bbox: BBox }[]): Float64Array {
+  const out = new Float64Array(boxes.length * STRIDE);
+  for (let i = 0; i < boxes.length; i++) packBox(boxes[i]!.bbox, out, i * STRIDE);
+  return out;
+}
+function packBox(b: BBox, out: Float64Array, at: number): void {
+  const x = b[0];
+  const y = b[1];
+  const w = b[2];
+  const h = b[3];
+  const ok = w > 0 && h > 0 && Number.isFinite(x) && Number.isFinite(y) && Number.isFinite(w) && Number.isFinite(h);
+  out[at] = x;
+  out[at + 1] = y;
+  out[at + 2] = x + w;
+  out[at + 3] = y + h;
+  out[at + 4] = ok ? w * h : 0;
+}
+function packedIou(a: Float64Array, i: number, b: Float64Array, j: number): number {
+  const areaA = a[i + 4]!;
+  const areaB = b[j + 4]!;
+  if (areaA === 0 || areaB === 0) return 0;
+  const iw = Math.min(a[i + 2]!, b[j + 2]!) - Math.max(a[i]!, b[j]!);
+  if (!(iw > 0)) return 0;
+  const ih = Math.min(a[i + 3]!, b[j + 3]!) - Math.max(a[i + 1]!, b[j + 1]!);
+  if (!(ih > 0)) return 0;
+  const inter = iw * ih;
+  const out = inter / (areaA + areaB - inter);
+  return Number.isFinite(out) ? out : 0;
+}
+
 /** Intersection over union of two [x, y, w, h] boxes; 0 for degenerate or non-finite boxes. */
 export function iou(a: BBox, b: BBox): number {
-  const [ax, ay, aw, ah] = a;
-  const [bx, by, bw, bh] = b;
-  if (!(aw > 0 && ah > 0 && bw > 0 && bh > 0)) return 0;
-  const iw = Math.min(ax + aw, bx + bw) - Math.max(ax, bx);
-  const ih = Math.min(ay + ah, by + bh) - Math.max(ay, by);
-  if (!(iw > 0 && ih > 0)) return 0;
-  const inter = iw * ih;
-  const out = inter / (aw * ah + bw * bh - inter);
-  return Number.isFinite(out) ? out : 0;
+  const packed = new Float64Array(2 * STRIDE);
+  packBox(a, packed, 0);
+  packBox(b, packed, STRIDE);
+  return packedIou(packed, 0, packed, STRIDE);
 }
 
 /** One frame of one label: indices into the (filtered) ground truth and the detections. */
@@ -132,29 +162,59 @@ const metrics = (tp: number, fp: number, fn: number, ap50: number, ap: number): 
 
 /**
  * Greedy matching of one group at every threshold; sets bit t of `matched[d]` when detection d
- * is a tp at thresholds[t]. The IoU matrix is computed once and reused for every threshold.
+ * is a tp at thresholds[t]. IoUs are computed once; only pairs at or above the lowest threshold
+ * are kept (in ground-truth order, which the tie rule needs), so each threshold's pass walks a
+ * detection's few candidates instead of every box of the frame.
  */
-function matchGroup(group: Group, gt: readonly GroundTruthBox[], dets: readonly DetectionBox[], thresholds: readonly number[], matched: Uint32Array): void {
+function matchGroup(group: Group, gtBoxes: Float64Array, dtBoxes: Float64Array, thresholds: readonly number[], lowest: number, matched: Uint32Array): void {
   const ng = group.gt.length;
   const nd = group.dt.length;
   if (ng === 0 || nd === 0) return;
-  const ious = new Float64Array(nd * ng);
+  const first = new Int32Array(nd + 1);
+  const candidate: number[] = [];
+  const overlap: number[] = [];
+  // The group's boxes side by side, so the nd × ng loop reads contiguous memory.
+  const local = new Float64Array(ng * STRIDE);
+  for (let g = 0; g < ng; g++) local.set(gtBoxes.subarray(group.gt[g]! * STRIDE, group.gt[g]! * STRIDE + STRIDE), g * STRIDE);
   for (let d = 0; d < nd; d++) {
-    const db = dets[group.dt[d]!]!.bbox;
-    for (let g = 0; g < ng; g++) ious[d * ng + g] = iou(db, gt[group.gt[g]!]!.bbox);
+    const di = group.dt[d]! * STRIDE;
+    const ax1 = dtBoxes[di]!;
+    const ay1 = dtBoxes[di + 1]!;
+    const ax2 = dtBoxes[di + 2]!;
+    const ay2 = dtBoxes[di + 3]!;
+    const areaA = dtBoxes[di + 4]!;
+    if (areaA > 0) {
+      for (let g = 0, gi = 0; g < ng; g++, gi += STRIDE) {
+        const iw = Math.min(ax2, local[gi + 2]!) - Math.max(ax1, local[gi]!);
+        if (!(iw > 0)) continue;
+        const ih = Math.min(ay2, local[gi + 3]!) - Math.max(ay1, local[gi + 1]!);
+        if (!(ih > 0)) continue;
+        const areaB = local[gi + 4]!;
+        if (areaB === 0) continue;
+        const inter = iw * ih;
+        const v = inter / (areaA + areaB - inter);
+        if (v >= lowest) {
+          candidate.push(g);
+          overlap.push(v);
+        }
+      }
+    }
+    first[d + 1] = candidate.length;
   }
+  if (candidate.length === 0) return;
   const taken = new Uint8Array(ng);
   for (let t = 0; t < thresholds.length; t++) {
     taken.fill(0);
-    // pycocotools: iou = min([t, 1 - 1e-10]), so a threshold of 1 accepts a float-exact overlap.
-    const threshold = Math.min(thresholds[t]!, 1 - 1e-10);
+    const threshold = thresholds[t]!;
     for (let d = 0; d < nd; d++) {
+      // pycocotools' loop: a box replaces the best so far unless its IoU is lower, so among
+      // equal IoUs the later box wins.
       let best = threshold;
       let m = -1;
-      const row = d * ng;
-      for (let g = 0; g < ng; g++) {
+      for (let c = first[d]!; c < first[d + 1]!; c++) {
+        const g = candidate[c]!;
         if (taken[g]) continue;
-        const v = ious[row + g]!;
+        const v = overlap[c]!;
         if (v < best) continue;
         best = v;
         m = g;
@@ -226,22 +286,23 @@ export function evaluateDetections(groundTruth: readonly GroundTruthBox[], detec
   const thresholds = [...COCO_IOU_THRESHOLDS];
   let countAt = thresholds.indexOf(iouThreshold);
   if (countAt < 0) countAt = thresholds.push(iouThreshold) - 1;
+  // pycocotools: iou = min([t, 1 - 1e-10]), so a threshold of 1 accepts a float-exact overlap.
+  const clamped = thresholds.map((t) => Math.min(t, 1 - 1e-10));
+  const lowest = Math.min(...clamped);
 
   const gt = groundTruth.filter((g) => g.status !== 'rejected');
   // Score descending, then frame, then input order: within a frame that is pycocotools'
   // per-image order, across frames its accumulate order (images sorted by id, mergesort).
-  const order = Array.from(detections.keys()).sort((a, b) => {
-    const da = detections[a]!;
-    const db = detections[b]!;
-    return db.score - da.score || da.frame - db.frame || a - b;
-  });
+  const scores = Float64Array.from(detections, (d) => d.score);
+  const frames = Float64Array.from(detections, (d) => d.frame);
+  const order = Array.from(detections.keys()).sort((a, b) => scores[b]! - scores[a]! || frames[a]! - frames[b]! || a - b);
 
   const groups = new Map<string, Map<number, Group>>();
   const groupOf = (label: string, frame: number): Group => {
-    let frames = groups.get(label);
-    if (!frames) groups.set(label, (frames = new Map()));
-    let group = frames.get(frame);
-    if (!group) frames.set(frame, (group = { gt: [], dt: [] }));
+    let byFrame = groups.get(label);
+    if (!byFrame) groups.set(label, (byFrame = new Map()));
+    let group = byFrame.get(frame);
+    if (!group) byFrame.set(frame, (group = { gt: [], dt: [] }));
     return group;
   };
   const groundTruthCount = new Map<string, number>();
@@ -260,7 +321,9 @@ export function evaluateDetections(groundTruth: readonly GroundTruthBox[], detec
   }
 
   const matched = new Uint32Array(detections.length);
-  for (const frames of groups.values()) for (const group of frames.values()) matchGroup(group, gt, detections, thresholds, matched);
+  const gtBoxes = packBoxes(gt);
+  const dtBoxes = packBoxes(detections);
+  for (const byFrame of groups.values()) for (const group of byFrame.values()) matchGroup(group, gtBoxes, dtBoxes, clamped, lowest, matched);
 
   const countBit = 1 << countAt;
   const labels = [...groups.keys()].sort(compareStrings);
