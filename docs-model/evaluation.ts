@@ -119,17 +119,16 @@ function packBox(b: BBox, out: Float64Array, at: number): void {
   out[at + 3] = y + h;
   out[at + 4] = ok ? w * h : 0;
 }
-function packedIou(a: Float64Array, i: number, b: Float64Array, j: number): number {
-  const areaA = a[i + 4]!;
-  const areaB = b[j + 4]!;
+/** IoU of two packed boxes, given as scalars so the hot loop keeps them in registers. */
+function overlap(ax1: number, ay1: number, ax2: number, ay2: number, areaA: number, bx1: number, by1: number, bx2: number, by2: number, areaB: number): number {
   if (areaA === 0 || areaB === 0) return 0;
-  const iw = Math.min(a[i + 2]!, b[j + 2]!) - Math.max(a[i]!, b[j]!);
+  const iw = Math.min(ax2, bx2) - Math.max(ax1, bx1);
   if (!(iw > 0)) return 0;
-  const ih = Math.min(a[i + 3]!, b[j + 3]!) - Math.max(a[i + 1]!, b[j + 1]!);
+  const ih = Math.min(ay2, by2) - Math.max(ay1, by1);
   if (!(ih > 0)) return 0;
   const inter = iw * ih;
-  const out = inter / (areaA + areaB - inter);
-  return Number.isFinite(out) ? out : 0;
+  // Overflowing areas give NaN here; NaN never reaches a threshold, and iou() reports 0.
+  return inter / (areaA + areaB - inter);
 }
 
 /** Intersection over union of two [x, y, w, h] boxes; 0 for degenerate or non-finite boxes. */
@@ -137,7 +136,8 @@ export function iou(a: BBox, b: BBox): number {
   const packed = new Float64Array(2 * STRIDE);
   packBox(a, packed, 0);
   packBox(b, packed, STRIDE);
-  return packedIou(packed, 0, packed, STRIDE);
+  const out = overlap(packed[0]!, packed[1]!, packed[2]!, packed[3]!, packed[4]!, packed[5]!, packed[6]!, packed[7]!, packed[8]!, packed[9]!);
+  return Number.isFinite(out) ? out : 0;
 }
 
 /** One frame of one label: indices into the (filtered) ground truth and the detections. */
@@ -172,7 +172,7 @@ function matchGroup(group: Group, gtBoxes: Float64Array, dtBoxes: Float64Array, 
   if (ng === 0 || nd === 0) return;
   const first = new Int32Array(nd + 1);
   const candidate: number[] = [];
-  const overlap: number[] = [];
+  const candidateIou: number[] = [];
   // The group's boxes side by side, so the nd × ng loop reads contiguous memory.
   const local = new Float64Array(ng * STRIDE);
   for (let g = 0; g < ng; g++) local.set(gtBoxes.subarray(group.gt[g]! * STRIDE, group.gt[g]! * STRIDE + STRIDE), g * STRIDE);
@@ -183,19 +183,12 @@ function matchGroup(group: Group, gtBoxes: Float64Array, dtBoxes: Float64Array, 
     const ax2 = dtBoxes[di + 2]!;
     const ay2 = dtBoxes[di + 3]!;
     const areaA = dtBoxes[di + 4]!;
-    if (areaA > 0) {
+    if (areaA !== 0) {
       for (let g = 0, gi = 0; g < ng; g++, gi += STRIDE) {
-        const iw = Math.min(ax2, local[gi + 2]!) - Math.max(ax1, local[gi]!);
-        if (!(iw > 0)) continue;
-        const ih = Math.min(ay2, local[gi + 3]!) - Math.max(ay1, local[gi + 1]!);
-        if (!(ih > 0)) continue;
-        const areaB = local[gi + 4]!;
-        if (areaB === 0) continue;
-        const inter = iw * ih;
-        const v = inter / (areaA + areaB - inter);
+        const v = overlap(ax1, ay1, ax2, ay2, areaA, local[gi]!, local[gi + 1]!, local[gi + 2]!, local[gi + 3]!, local[gi + 4]!);
         if (v >= lowest) {
           candidate.push(g);
-          overlap.push(v);
+          candidateIou.push(v);
         }
       }
     }
@@ -214,7 +207,7 @@ function matchGroup(group: Group, gtBoxes: Float64Array, dtBoxes: Float64Array, 
       for (let c = first[d]!; c < first[d + 1]!; c++) {
         const g = candidate[c]!;
         if (taken[g]) continue;
-        const v = overlap[c]!;
+        const v = candidateIou[c]!;
         if (v < best) continue;
         best = v;
         m = g;

@@ -57,3 +57,4 @@ export {
   type WriteSessionOptions,
   type WriteSessionResult,
 } from './session.ts';
+export * from './evaluation.ts';

@@ -3,7 +3,7 @@ import { createTestStorage } from '../helpers/server.ts';
 import { startApiServer, linkedSession } from '../helpers/api.ts';
 import { connectClient, synced } from '../helpers/clients.ts';
 const storage = await createTestStorage('pglite');
-const t = await startApiServer(storage);
+const t = await startApiServer(storage, process.env.NOCOMPACT ? { compactAfterRows: 1_000_000 } : {});
 const { session } = await linkedSession(t.http, { video: { frameCount: 3000, width: 1920, height: 1080 } });
 const inputs = Array.from({ length: 10000 }, (_, i) => ({ frame: i % 3000, bbox: [1, 1, 20, 20], label: 'car' }));
 let t0 = performance.now();
