@@ -64,9 +64,11 @@ const url = `http://127.0.0.1:${port}`;
 const docName = `session:${randomUUID()}`;
 const editors: Editor[] = [];
 for (let i = 0; i < clientCount; i++) {
-  const client = connectClient(url, docName, { params: { acks: '1' } });
-  await synced(client.provider);
+  // The handler is registered before connecting, so no acknowledgement arrives unhandled.
+  const client = connectClient(url, docName, { params: { acks: '1' }, connect: false });
   const acks = trackDurableAcks(client.provider as unknown as Parameters<typeof trackDurableAcks>[0]);
+  client.provider.connect();
+  await synced(client.provider);
   const editor: Editor = { client, acks, ids: [], acked: 0, timer: null };
   acks.on('change', (unsaved) => {
     editor.acked = Math.max(editor.acked, editor.ids.length - unsaved);
@@ -102,6 +104,10 @@ const ackedBeforeEnd = editors.reduce((sum, editor) => sum + editor.acked, 0);
 await waitFor(() => editors.every((editor) => editor.acks.unsavedCount === 0), {
   timeoutMs: 60_000,
   message: 'every edit acknowledged after the last restart',
+}).catch((err: unknown) => {
+  const state = editors.map((editor) => `${editor.acks.unsavedCount}/${editor.ids.length}${editor.client.provider.wsconnected ? '' : ' offline'}`);
+  process.stderr.write(`unsaved per client: ${state.join(', ')}\n`);
+  throw err;
 });
 const acknowledged = editors.map((editor) => editor.ids.slice(0, editor.acked));
 for (const editor of editors) {
