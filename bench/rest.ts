@@ -15,7 +15,7 @@ import http from 'node:http';
 import pg from 'pg';
 import { updateAnnotation } from '../docs-model/index.ts';
 import { percentile, seededRandom } from './lib/stats.ts';
-import { killAllSync, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { killAllSync, readCpuMs, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
 import { closeClient, openClient, waitSynced } from './lib/clients.ts';
 
 const ANNOTATIONS = 10_000;
@@ -132,6 +132,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 500; i++) await request(agent, server, 'GET', framePath());
     const latencies: number[] = [];
     let next = 0;
+    const cpuBefore = readCpuMs(server.pid);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: CONNECTIONS }, async () => {
@@ -145,10 +146,11 @@ async function main(): Promise<void> {
       }),
     );
     const elapsed = (performance.now() - started) / 1000;
+    const serverCpuUs = ((readCpuMs(server.pid) - cpuBefore) * 1000) / REQUESTS;
     console.log(
       `GET one frame of a ${ANNOTATIONS}-annotation session, ${CONNECTIONS} connections, ${REQUESTS} requests: ` +
         `p50 ${percentile(latencies, 50).toFixed(2)} ms  p99 ${percentile(latencies, 99).toFixed(2)} ms  max ${percentile(latencies, 100).toFixed(2)} ms  ` +
-        `${Math.round(REQUESTS / elapsed)} req/s  (target p99 < 20)`,
+        `${Math.round(REQUESTS / elapsed)} req/s  server CPU ${serverCpuUs.toFixed(0)} µs/request  (target p99 < 20)`,
     );
 
     // 3. Projection lag after a burst of live edits. A fresh agent: the read phase's idle
