@@ -26,7 +26,8 @@ const contentionTimeoutMs = 30_000;
 function isContention(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  return code === '42P07' || code === '23505' || err.message.includes('Migration table is already locked');
+  // 42P07 duplicate table, 42710 duplicate object (a table's row type), 23505 unique violation in the catalog.
+  return code === '42P07' || code === '42710' || code === '23505' || err.message.includes('Migration table is already locked');
 }
 
 export async function retryWhileContended(run: () => Promise<unknown>): Promise<void> {

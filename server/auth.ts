@@ -101,8 +101,10 @@ export function bearerToken(header: string | undefined): string | null {
  * The secret in use: `AUTH_SECRET`, or one made on first start and kept in DATA_DIR (mode 0600)
  * so tokens survive restarts. `generated` tells main to bind to loopback and print an admin token.
  */
-export function resolveAuthSecret(configured: string | undefined, dataDir: string): { secret: string; generated: boolean } {
+export function resolveAuthSecret(configured: string | undefined, dataDir: string | null): { secret: string; generated: boolean } {
   if (configured) return { secret: configured, generated: false };
+  // An in-memory server keeps nothing, its secret included.
+  if (dataDir === null) return { secret: randomBytes(32).toString('base64url'), generated: true };
   const file = path.join(dataDir, 'auth-secret');
   try {
     const existing = readFileSync(file, 'utf8').trim();

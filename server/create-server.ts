@@ -20,7 +20,11 @@ import type { Logger } from '../persistence/logger.ts';
 import type { Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { DocRegistry } from './doc-registry.ts';
-import { SyncEndpoint, allowEveryone, type Authorize } from './sync-endpoint.ts';
+import { SyncEndpoint, type Authorize } from './sync-endpoint.ts';
+import { createTokenService, resolveAuthSecret, type TokenService } from './auth.ts';
+import { createSyncAuthorizer } from './sync-auth.ts';
+import { authMiddleware } from './http/auth-middleware.ts';
+import { corsMiddleware } from './http/cors.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { composeHooks, type LiveDocumentHooks } from './live-document.ts';
@@ -29,7 +33,7 @@ import { createApi, type Api } from './api/index.ts';
 export interface ServerOptions {
   /** Replaces the logger built from `config.logLevel` (tests pass a silent one). */
   logger?: Logger;
-  /** Who may open which document; everyone when unset. */
+  /** Who may open which document; the token and project roles when unset. */
   authorize?: Authorize;
 }
 
@@ -43,6 +47,9 @@ export interface AnnosyncServer {
   readonly http: http.Server;
   readonly metrics: Metrics;
   readonly api: Api;
+  readonly tokens: TokenService;
+  /** True when no AUTH_SECRET was configured and the server made (or reused) one in DATA_DIR. */
+  readonly generatedSecret: boolean;
   listen(): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
 }
@@ -104,11 +111,23 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logger,
     hooks: composeHooks(metricsHooks, api.hooks),
   });
+  const { secret, generated: generatedSecret } = resolveAuthSecret(
+    config.authSecret,
+    config.dataDir === 'memory://' ? null : config.dataDir,
+  );
+  const tokens = createTokenService(secret);
   const sync = new SyncEndpoint({
     registry,
     limits: config.limits,
     logger,
-    authorize: options.authorize ?? allowEveryone,
+    authorize:
+      options.authorize ??
+      createSyncAuthorizer({
+        tokens,
+        allowedOrigins: config.allowedOrigins,
+        projectOf: (docName) => api.projectOf(docName),
+        onRefused: (reason) => metrics.authRefused.inc({ reason }),
+      }),
     onClose: (code) => metrics.closes.inc({ code: String(code) }),
   });
   registryRef = registry;
@@ -117,6 +136,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logger,
     metrics,
     routers: api.routers,
+    middleware: [
+      corsMiddleware(config.allowedOrigins),
+      authMiddleware({
+        tokens,
+        requestsPerMinute: config.limits.requestsPerMinute,
+        onRefused: (reason) => metrics.authRefused.inc({ reason }),
+      }),
+    ],
     health: async () => {
       const reachable = await isReachable(db);
       return {
@@ -144,6 +171,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     http: server,
     metrics,
     api,
+    tokens,
+    generatedSecret,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

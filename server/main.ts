@@ -5,6 +5,10 @@
 import { configFromEnv, ConfigError } from './config.ts';
 import { createServer } from './create-server.ts';
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -15,6 +19,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     throw err;
+  }
+  if (!config.authSecret && !isLoopback(config.host)) {
+    // A secret we made ourselves and an admin token printed to a console are for one machine only.
+    process.stderr.write(`annosync: no AUTH_SECRET, so binding to 127.0.0.1 instead of ${config.host}\n`);
+    config = { ...config, host: '127.0.0.1' };
   }
   const server = await createServer(config);
   const { url } = await server.listen();
@@ -27,9 +36,22 @@ async function main(): Promise<void> {
       `  sync:     ${wsUrl}/sync/<docName>   (docName = session:<id> | test-run:<id> | dashboard:<id>)`,
       `  frontend: new WebsocketProvider('${wsUrl}/sync', 'session:<id>', ydoc)`,
       `  health:   ${url}/health`,
+      `  REST API: ${url}/api (docs at ${url}/docs)`,
       '',
     ].join('\n'),
   );
+  if (server.generatedSecret) {
+    const adminToken = await server.tokens.sign({ sub: 'admin', name: 'admin', admin: true }, { expiresIn: '30d' });
+    process.stdout.write(
+      [
+        `  no AUTH_SECRET set: using a secret kept in ${config.dataDir}/auth-secret, bound to loopback`,
+        `  admin token (30 days): ${adminToken}`,
+        `    REST:   curl -H 'Authorization: Bearer <token>' ${url}/api/projects`,
+        `    socket: new WebsocketProvider('${wsUrl}/sync', 'session:<id>', ydoc, { params: { token } })`,
+        '',
+      ].join('\n'),
+    );
+  }
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -37,6 +37,8 @@ export class SyncEndpoint {
   private readonly wss: WebSocketServer;
   private readonly deps: SyncEndpointDeps;
   readonly connections = new Set<Connection>();
+  /** Open connections per principal (token subject), for the per-user limit. */
+  private readonly perUser = new Map<string, number>();
   private accepting = true;
 
   constructor(deps: SyncEndpointDeps) {
@@ -93,6 +95,9 @@ export class SyncEndpoint {
       if (doc.peers.size >= this.deps.limits.maxConnectionsPerDocument) {
         throw new TooManyRequestsError(`${doc.peers.size} connections on this document, the limit`);
       }
+      if ((this.perUser.get(principal.id) ?? 0) >= this.deps.limits.maxConnectionsPerUser) {
+        throw new TooManyRequestsError(`${this.deps.limits.maxConnectionsPerUser} connections of this user, the limit`);
+      }
       if (socket.destroyed || !this.accepting) return;
       this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, doc, principal, url));
     } catch (err) {
@@ -111,11 +116,15 @@ export class SyncEndpoint {
       logger: this.deps.logger,
       onClose: (closed) => {
         this.connections.delete(closed);
+        const left = (this.perUser.get(principal.id) ?? 1) - 1;
+        if (left <= 0) this.perUser.delete(principal.id);
+        else this.perUser.set(principal.id, left);
         this.deps.registry.detach(closed.doc, closed);
       },
     });
     ws.on('close', (code) => this.deps.onClose?.(code));
     this.connections.add(connection);
+    this.perUser.set(principal.id, (this.perUser.get(principal.id) ?? 0) + 1);
     this.deps.registry.attach(doc, connection);
     connection.start();
   }

@@ -1,30 +1,37 @@
 /**
- * The authorisation seam of the REST API. Every route that touches a project calls `requireRole`
- * before it reads or writes; today it allows everyone (issue 3), and the security issue replaces
- * this module's body with the JWT roles of DESIGN.md "Auth" without touching the routes.
+ * The authorisation checks of the REST API (DESIGN.md "Auth", issue 5). Every route that touches
+ * a project calls `requireRole` before it reads or writes; the identity comes from the bearer
+ * token, verified once per request by `server/http/auth-middleware.ts`.
+ *
+ *   viewer: read · annotator: edit annotations and tracks · manager: also the project, its labels,
+ *   links, sessions and imports · admin: everything, including creating projects and videos.
  *
  *   await requireRole(ctx, project.id, 'annotator')
  */
 import type { Context } from 'koa';
+import { assertAdmin, assertRole, type Identity, type Role } from '../auth.ts';
+import { UnauthorizedError } from '../errors.ts';
 
-export type Role = 'viewer' | 'annotator' | 'manager';
+export type { Role };
+
+function identityOf(ctx: Context): Identity {
+  const identity = ctx.state.identity as Identity | undefined;
+  if (!identity) throw new UnauthorizedError('missing bearer token');
+  return identity;
+}
 
 /** Throws ForbiddenError / UnauthorizedError when the caller lacks `role` on the project. */
-export async function requireRole(_ctx: Context, _projectId: string, _role: Role): Promise<void> {
-  // Allows everything until auth lands (DESIGN.md "Auth").
+export async function requireRole(ctx: Context, projectId: string, role: Role): Promise<void> {
+  assertRole(identityOf(ctx), projectId, role);
 }
 
 /** Only admins may manage the video catalogue and create projects. */
-export async function requireAdmin(_ctx: Context): Promise<void> {
-  // Allows everything until auth lands.
+export async function requireAdmin(ctx: Context): Promise<void> {
+  assertAdmin(identityOf(ctx));
 }
 
 /** Who is calling, for `assignedBy`, `createdBy` and annotation authorship. */
 export function actorOf(ctx: Context): string {
-  const principal: unknown = ctx.state.principal;
-  if (typeof principal === 'object' && principal !== null && 'id' in principal) {
-    const id = (principal as { id: unknown }).id;
-    if (typeof id === 'string' && id !== '') return id;
-  }
-  return 'anonymous';
+  const identity = ctx.state.identity as Identity | undefined;
+  return identity?.id ?? 'anonymous';
 }

@@ -11,6 +11,7 @@
  */
 import type Router from '@koa/router';
 import type { Config } from '../config.ts';
+import type { DocName } from '../wire.ts';
 import type { DocRegistry } from '../doc-registry.ts';
 import type { Database } from '../../persistence/database.ts';
 import type { Logger } from '../../persistence/logger.ts';
@@ -35,6 +36,8 @@ export interface Api {
   /** Every route, documented ones included (tests compare it with the OpenAPI document). */
   routes: readonly Route[];
   projection: Projection;
+  /** The project a document belongs to, or null when there is no such document (sync auth, 4404). */
+  projectOf(docName: DocName): Promise<string | null>;
   /** Flushes the projection. Call after `registry.close()` and before `db.close()`. Idempotent. */
   close(): Promise<void>;
 }
@@ -74,6 +77,18 @@ export function createApi(deps: CreateApiDeps): Api {
     hooks: projection.hooks,
     routes,
     projection,
+    projectOf: async (docName) => {
+      switch (docName.kind) {
+        case 'session': {
+          const session = await repos.sessions.get(docName.id);
+          return session && session.archivedAt === null ? session.projectId : null;
+        }
+        case 'dashboard':
+          return (await repos.projects.get(docName.id)) ? docName.id : null;
+        case 'test-run':
+          return null; // test runs arrive with their own issue
+      }
+    },
     close: () => projection.close(),
   };
 }

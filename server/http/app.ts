@@ -22,6 +22,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Routers mounted under the app (the REST API adds its own). */
   routers?: Router[];
+  /** Run before the routers, after the error mapper (CORS, authentication). */
+  middleware?: Koa.Middleware[];
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -53,6 +55,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = await deps.metrics.registry.metrics();
   });
   app.use(root.routes()).use(root.allowedMethods());
+  for (const middleware of deps.middleware ?? []) app.use(middleware);
   for (const router of deps.routers ?? []) app.use(router.routes()).use(router.allowedMethods());
   return app;
 }

@@ -55,7 +55,7 @@ for (const kind of databaseKinds()) {
     await t.http.delete(`/api/sessions/${session.id}/annotations/${created[1]!.id}`);
     await follows(t, session.id, 'REST patch and delete projected');
 
-    const c = connectClient(t.url, session.docName);
+    const c = connectClient(t.url, session.docName, { params: { token: t.adminToken } });
     try {
       await synced(c.provider);
       const drawn = addAnnotation(c.doc, { frame: 99, bbox: [1, 1, 2, 2], label: 'bike' }, 'browser');

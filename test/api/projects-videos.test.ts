@@ -128,7 +128,7 @@ for (const kind of databaseKinds()) {
     const v2 = await createVideo(t.http);
     const assigned = await t.http.post<{ assigned: LinkBody[]; alreadyLinked: string[] }>(`/api/projects/${project.id}/videos`, { videoIds: [v1.id, v2.id] });
     assert.is(assigned.status, 200);
-    assert.equal(assigned.body.assigned.map((l) => [l.videoId, l.assignedBy]).sort(), [[v1.id, 'anonymous'], [v2.id, 'anonymous']].sort());
+    assert.equal(assigned.body.assigned.map((l) => [l.videoId, l.assignedBy]).sort(), [[v1.id, 'test-admin'], [v2.id, 'test-admin']].sort());
     assert.ok(Date.parse(assigned.body.assigned[0]!.assignedAt) > 0);
     const again = await t.http.post<{ assigned: LinkBody[]; alreadyLinked: string[] }>(`/api/projects/${project.id}/videos`, { videoIds: [v1.id] });
     assert.equal(again.body, { assigned: [], alreadyLinked: [v1.id] });

@@ -49,7 +49,7 @@ for (const kind of databaseKinds()) {
   });
 
   const client = (ctx: Ctx, docName: string): TestClient => {
-    const c = connectClient(ctx.t.url, docName);
+    const c = connectClient(ctx.t.url, docName, { params: { token: ctx.t.adminToken } });
     ctx.clients.push(c);
     return c;
   };
@@ -140,7 +140,7 @@ for (const kind of databaseKinds()) {
 
     const patched = await http.patch<AnnotationBody>(`/api/sessions/${session.id}/annotations/${drawn.id}`, { status: 'validated', bbox: [2, 2, 3, 4] });
     assert.is(patched.status, 200);
-    assert.is(patched.body.updatedBy, 'anonymous');
+    assert.is(patched.body.updatedBy, 'test-admin');
     await waitFor(() => getAnnotation(c.doc, drawn.id)?.status === 'validated', { message: 'patch live' });
     assert.is((await http.delete(`/api/sessions/${session.id}/annotations/${drawn.id}`)).status, 204);
     await waitFor(() => getAnnotation(c.doc, drawn.id) === null, { message: 'delete live' });

@@ -7,7 +7,7 @@
  *   await t.http.post(`/api/sessions/${session.id}/annotations`, { frame: 0, bbox: [0, 0, 5, 5], label: 'car' })
  */
 import type { Knex } from 'knex';
-import { startTestServer, type TestStorage } from './server.ts';
+import { startTestServer, type TestServer, type TestStorage } from './server.ts';
 import type { ConfigOverrides } from '../../server/config.ts';
 import type { DocRegistry } from '../../server/doc-registry.ts';
 import type { z } from 'zod';
@@ -26,42 +26,14 @@ export interface ErrorResponse {
   error: { code: string; message: string; details?: Array<{ field?: string; code: string; message: string; index?: number }> };
 }
 
-export interface HttpResult<T = unknown> {
-  status: number;
-  body: T;
-  headers: Headers;
-  text: string;
-}
-
-export interface JsonClient {
-  request<T = unknown>(method: string, path: string, body?: unknown, init?: { headers?: Record<string, string>; raw?: string | Uint8Array }): Promise<HttpResult<T>>;
-  get<T = unknown>(path: string): Promise<HttpResult<T>>;
-  post<T = unknown>(path: string, body?: unknown): Promise<HttpResult<T>>;
-  patch<T = unknown>(path: string, body?: unknown): Promise<HttpResult<T>>;
-  delete<T = unknown>(path: string): Promise<HttpResult<T>>;
-}
-
-export function jsonClient(baseUrl: string): JsonClient {
-  const request = async <T>(method: string, path: string, body?: unknown, init: { headers?: Record<string, string>; raw?: string | Uint8Array } = {}): Promise<HttpResult<T>> => {
-    const headers: Record<string, string> = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };
-    const payload = init.raw ?? (body === undefined ? undefined : JSON.stringify(body));
-    const res = await fetch(baseUrl + path, { method, headers, ...(payload === undefined ? {} : { body: payload as BodyInit }) });
-    const text = await res.text();
-    let parsed: unknown = text;
-    if ((res.headers.get('content-type') ?? '').includes('json') && text !== '') parsed = JSON.parse(text);
-    return { status: res.status, body: parsed as T, headers: res.headers, text };
-  };
-  return {
-    request,
-    get: (path) => request('GET', path),
-    post: (path, body) => request('POST', path, body),
-    patch: (path, body) => request('PATCH', path, body),
-    delete: (path) => request('DELETE', path),
-  };
-}
+export { jsonClient, type HttpResult, type JsonClient } from './http.ts';
+import { jsonClient, type JsonClient } from './http.ts';
 
 export interface ApiTestServer {
   url: string;
+  /** Signs a token with the server's secret (for role tests). */
+  token: TestServer['token'];
+  adminToken: string;
   http: JsonClient;
   knex: Knex;
   registry: DocRegistry;
@@ -71,13 +43,13 @@ export interface ApiTestServer {
 /** The real server (createServer through test/helpers/server.ts), checked to mount the REST API. */
 export async function startApiServer(storage: TestStorage, overrides: ConfigOverrides = {}): Promise<ApiTestServer> {
   const t = await startTestServer(storage, overrides);
-  const http = jsonClient(t.url);
+  const http = jsonClient(t.url, t.adminToken);
   const probe = await http.get('/api/openapi.json');
   if (probe.status !== 200) {
     await t.stop();
     throw new Error('createServer does not mount the REST API (server/api/index.ts createApi) yet');
   }
-  return { url: t.url, http, knex: t.server.db.knex, registry: t.server.registry, stop: t.stop };
+  return { url: t.url, token: t.token, adminToken: t.adminToken, http, knex: t.server.db.knex, registry: t.server.registry, stop: t.stop };
 }
 
 let counter = 0;
@@ -105,4 +77,10 @@ export async function linkedSession(http: JsonClient, opts: { project?: Record<s
   const res = await http.post<SessionBody>(`/api/projects/${project.id}/sessions`, { videoId: video.id });
   if (res.status !== 201) throw new Error(`session: ${res.status} ${res.text}`);
   return { project, video, session: res.body };
+}
+
+/** A new session (project, linked video, session) created over REST; its document name. */
+export async function newSessionDoc(url: string, adminToken: string): Promise<{ docName: string; projectId: string; sessionId: string }> {
+  const { project, session } = await linkedSession(jsonClient(url, adminToken));
+  return { docName: `session:${session.id}`, projectId: project.id, sessionId: session.id };
 }

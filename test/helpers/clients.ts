@@ -36,16 +36,30 @@ export function connectClient(
   };
 }
 
-/** Resolves when the provider has received the server's state (sync step 2). */
-export function synced(provider: WebsocketProvider): Promise<void> {
+/**
+ * Resolves when the provider has received the server's state (sync step 2). Rejects at once when
+ * the server refuses the socket (a 44xx close: the stock client will not retry), and after
+ * `timeoutMs`, so a test fails with a reason instead of hanging.
+ */
+export function synced(provider: WebsocketProvider, timeoutMs = 15_000): Promise<void> {
   if (provider.synced) return Promise.resolve();
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`not synced within ${timeoutMs} ms`)), timeoutMs);
     const onSync = (isSynced: boolean) => {
-      if (!isSynced) return;
+      if (isSynced) finish();
+    };
+    const onClose = (event: CloseEvent | null) => {
+      if (event && event.code >= 4000 && event.code < 4500) finish(new Error(`refused with ${event.code} ${event.reason}`));
+    };
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
       provider.off('sync', onSync);
-      resolve();
+      provider.off('connection-close', onClose);
+      if (err) reject(err);
+      else resolve();
     };
     provider.on('sync', onSync);
+    provider.on('connection-close', onClose);
   });
 }
 

@@ -12,13 +12,24 @@ import pg from 'pg';
 import { createServer, type AnnosyncServer } from '../../server/create-server.ts';
 import { makeConfig, type Config, type ConfigOverrides } from '../../server/config.ts';
 import { silentLogger } from '../../persistence/logger.ts';
+import { createTokenService } from '../../server/auth.ts';
 import { openDatabase } from '../../persistence/database.ts';
 import type { DatabaseKind } from './databases.ts';
+
+/** The secret test servers sign with (AUTH_SECRET); tests mint their own tokens with it. */
+export const TEST_AUTH_SECRET = 'annosync-test-secret-0123456789abcdef';
+
+/** Signs tokens for servers started with TEST_AUTH_SECRET (child processes included). */
+export const testTokens = createTokenService(TEST_AUTH_SECRET);
 
 export interface TestServer {
   server: AnnosyncServer;
   url: string;
   config: Config;
+  /** A token with `admin: true`. */
+  adminToken: string;
+  /** Signs any claims with the server's secret. */
+  token(claims: Parameters<AnnosyncServer['tokens']['sign']>[0], opts?: Parameters<AnnosyncServer['tokens']['sign']>[1]): Promise<string>;
   /** Closes the server (flushing), keeping its data for a restart. */
   stop(): Promise<void>;
 }
@@ -84,10 +95,25 @@ export async function createTestStorage(kind: DatabaseKind): Promise<TestStorage
 }
 
 export async function startTestServer(storage: TestStorage, overrides: ConfigOverrides = {}): Promise<TestServer> {
-  const config = makeConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', ...storage.config, ...overrides });
+  const config = makeConfig({
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    authSecret: TEST_AUTH_SECRET,
+    ...storage.config,
+    ...overrides,
+  });
   const server = await createServer(config, { logger: silentLogger });
   const { url } = await server.listen();
-  return { server, url, config, stop: () => server.close() };
+  const adminToken = await server.tokens.sign({ sub: 'test-admin', name: 'Test Admin', admin: true });
+  return {
+    server,
+    url,
+    config,
+    adminToken,
+    token: (claims, opts) => server.tokens.sign(claims, opts),
+    stop: () => server.close(),
+  };
 }
 
 export interface ChildServer {
@@ -102,7 +128,7 @@ export interface ChildServer {
 export function startChildServer(env: Record<string, string>): Promise<ChildServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: path.resolve(import.meta.dirname, '../..'),
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_SECRET: TEST_AUTH_SECRET, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

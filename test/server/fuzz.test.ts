@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomUUID } from 'node:crypto';
+import { newSessionDoc } from '../helpers/api.ts';
 import { fuzzServer } from '../helpers/fuzz.ts';
 import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
@@ -27,9 +27,9 @@ test.after(async (ctx) => {
 
 test('20 000 mutated messages never crash the server nor hit a bug, and it keeps serving', async (ctx) => {
   const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const name = `session:${randomUUID()}`;
+  const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
   const result = await fuzzServer({
-    url: (docName) => `${ctx.app.url.replace(/^http/, 'ws')}/sync/${docName}`,
+    url: (docName) => `${ctx.app.url.replace(/^http/, 'ws')}/sync/${docName}?token=${ctx.app.adminToken}`,
     docName: name,
     seed,
     count: 20_000,
@@ -38,8 +38,8 @@ test('20 000 mutated messages never crash the server nor hit a bug, and it keeps
   console.log(`  fuzz: seed ${seed} (replay with FUZZ_SEED=${seed}), ${result.tried} messages, closes ${JSON.stringify(result.closes)}`);
   assert.is(result.tried, 20_000);
   assert.not.ok(result.closes[1011], `a message hit a bug (1011); replay with FUZZ_SEED=${seed}`);
-  const a = connectClient(ctx.app.url, name);
-  const b = connectClient(ctx.app.url, name);
+  const a = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
+  const b = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
   ctx.clients.push(a, b);
   await Promise.all([synced(a.provider), synced(b.provider)]);
   a.doc.getMap('after-fuzz').set('ok', true);

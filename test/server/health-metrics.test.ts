@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomUUID } from 'node:crypto';
+import { newSessionDoc } from '../helpers/api.ts';
 import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
 import { waitFor } from '../helpers/databases.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
@@ -29,9 +29,9 @@ test('GET /health answers with the database state and the counts, without auth',
 });
 
 test('GET /metrics counts connections, updates in and out, and commits', async (ctx) => {
-  const name = `session:${randomUUID()}`;
-  const a = connectClient(ctx.app.url, name);
-  const b = connectClient(ctx.app.url, name);
+  const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
+  const a = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
+  const b = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
   ctx.clients.push(a, b);
   await Promise.all([synced(a.provider), synced(b.provider)]);
   a.doc.getMap('probe').set('k', 1);

@@ -10,6 +10,7 @@ import * as encoding from 'lib0/encoding';
 import { connectClient, closed, rawSocket, synced, type TestClient } from '../helpers/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
 import { waitFor } from '../helpers/databases.ts';
+import { newSessionDoc } from '../helpers/api.ts';
 
 /** A deterministic byte source (mulberry32), so a failing case can be replayed. */
 function seededBytes(seed: number, length: number): Uint8Array {
@@ -47,8 +48,9 @@ test.after(async (ctx) => {
 
 /** A stock client still joins, edits and is heard by another. */
 async function assertStillServing(ctx: { app: TestServer; clients: TestClient[] }, name: string) {
-  const a = connectClient(ctx.app.url, name);
-  const b = connectClient(ctx.app.url, name);
+  const params = { token: ctx.app.adminToken };
+  const a = connectClient(ctx.app.url, name, { params });
+  const b = connectClient(ctx.app.url, name, { params });
   ctx.clients.push(a, b);
   await Promise.all([synced(a.provider), synced(b.provider)]);
   const key = randomUUID();
@@ -83,8 +85,8 @@ const cases: Array<[string, Uint8Array, number]> = [
 
 for (const [label, bytes, expected] of cases) {
   test(`${label} closes that connection with ${expected} and the server keeps serving`, async (ctx) => {
-    const name = `session:${randomUUID()}`;
-    const ws = await rawSocket(ctx.app.url, name);
+    const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
+    const ws = await rawSocket(ctx.app.url, name, `?token=${ctx.app.adminToken}`);
     const closing = closed(ws);
     ws.send(bytes);
     const { code } = await closing;
@@ -94,7 +96,7 @@ for (const [label, bytes, expected] of cases) {
 }
 
 test('a raw frame with the RSV1 bit set closes with 1002 and the server keeps serving', async (ctx) => {
-  const name = `session:${randomUUID()}`;
+  const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
   const { port } = new URL(ctx.app.url);
   const socket = net.connect(Number(port), '127.0.0.1');
   const received: Buffer[] = [];
@@ -102,7 +104,7 @@ test('a raw frame with the RSV1 bit set closes with 1002 and the server keeps se
   const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   socket.write(
-    `GET /sync/${name} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `GET /sync/${name}?token=${ctx.app.adminToken} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
   );
   await waitFor(() => Buffer.concat(received).includes('\r\n\r\n'), { message: 'upgrade answered' });
@@ -126,8 +128,8 @@ test('a raw frame with the RSV1 bit set closes with 1002 and the server keeps se
 });
 
 test('an awareness state nested 100 000 levels deep closes with 1008, and a new joiner is served', async (ctx) => {
-  const name = `session:${randomUUID()}`;
-  const ws = await rawSocket(ctx.app.url, name);
+  const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
+  const ws = await rawSocket(ctx.app.url, name, `?token=${ctx.app.adminToken}`);
   const closing = closed(ws);
   const deep = '['.repeat(100_000) + ']'.repeat(100_000);
   const inner = message((e) => {

@@ -4,11 +4,13 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomUUID } from 'node:crypto';
+import { newSessionDoc } from '../helpers/api.ts';
 import { addAnnotation, listAnnotations, setLabel } from '../../docs-model/index.ts';
 import { trackDurableAcks } from '../../docs-model/durable-acks.ts';
 import { connectClient, nextClose, synced, type TestClient } from '../helpers/clients.ts';
-import { createTestStorage, startChildServer, type ChildServer, type TestStorage } from '../helpers/server.ts';
+import { createTestStorage, startChildServer, testTokens, type ChildServer, type TestStorage } from '../helpers/server.ts';
+
+const adminToken = testTokens.sign({ sub: 'test-admin', admin: true });
 import { databaseKinds, waitFor } from '../helpers/databases.ts';
 
 for (const kind of databaseKinds()) {
@@ -36,15 +38,15 @@ for (const kind of databaseKinds()) {
   };
 
   const join = async (ctx: { clients: TestClient[] }, url: string, name: string, params?: Record<string, string>) => {
-    const client = connectClient(url, name, params ? { params } : {});
+    const client = connectClient(url, name, { params: { token: await adminToken, ...params } });
     ctx.clients.push(client);
     await synced(client.provider);
     return client;
   };
 
   test('restart after SIGTERM keeps everything, and clients see 1001', async (ctx) => {
-    const name = `session:${randomUUID()}`;
     const first = await start(ctx);
+    const name = (await newSessionDoc(first.url, await adminToken)).docName;
     const writer = await join(ctx, first.url, name);
     const watcher = await join(ctx, first.url, name);
     setLabel(writer.doc, 'car', {});
@@ -64,8 +66,8 @@ for (const kind of databaseKinds()) {
   });
 
   test('restart after SIGKILL keeps every acknowledged update, with every client gone', async (ctx) => {
-    const name = `session:${randomUUID()}`;
     const first = await start(ctx);
+    const name = (await newSessionDoc(first.url, await adminToken)).docName;
     const writer = await join(ctx, first.url, name, { acks: '1' });
     const acks = trackDurableAcks(writer.provider as unknown as Parameters<typeof trackDurableAcks>[0]);
     setLabel(writer.doc, 'car', {});

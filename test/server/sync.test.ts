@@ -5,13 +5,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
-import { randomUUID } from 'node:crypto';
 import { addAnnotation, getAnnotation, listAnnotations, setLabel, updateAnnotation } from '../../docs-model/index.ts';
 import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
 import { databaseKinds, waitFor } from '../helpers/databases.ts';
+import { newSessionDoc } from '../helpers/api.ts';
 
-const sessionName = () => `session:${randomUUID()}`;
 
 /** The document content as plain JSON, for equality between replicas. */
 const content = (doc: Y.Doc) => ({
@@ -40,15 +39,18 @@ for (const kind of databaseKinds()) {
     await ctx.storage.cleanup();
   });
 
+  /** A session created over REST, as every session document must be. */
+  const sessionName = async (ctx: { app: TestServer }) => (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
+
   const join = async (ctx: { app: TestServer; clients: TestClient[] }, name: string) => {
-    const client = connectClient(ctx.app.url, name);
+    const client = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
     ctx.clients.push(client);
     await synced(client.provider);
     return client;
   };
 
   test('three clients editing one session concurrently converge to identical content', async (ctx) => {
-    const name = sessionName();
+    const name = await sessionName(ctx);
     const [a, b, c] = await Promise.all([join(ctx, name), join(ctx, name), join(ctx, name)]);
     setLabel(a!.doc, 'car', { color: '#f00' });
     await waitFor(() => b!.doc.getMap('labels').has('car') && c!.doc.getMap('labels').has('car'));
@@ -70,7 +72,7 @@ for (const kind of databaseKinds()) {
   });
 
   test('two fields of one annotation edited while both clients are offline both survive', async (ctx) => {
-    const name = sessionName();
+    const name = await sessionName(ctx);
     const a = await join(ctx, name);
     const b = await join(ctx, name);
     setLabel(a.doc, 'car', {});
@@ -94,7 +96,7 @@ for (const kind of databaseKinds()) {
   });
 
   test('awareness reaches the others and disappears when its client disconnects', async (ctx) => {
-    const name = sessionName();
+    const name = await sessionName(ctx);
     const a = await join(ctx, name);
     const b = await join(ctx, name);
     a.provider.awareness.setLocalStateField('user', { name: 'alice', frame: 12 });
@@ -107,7 +109,7 @@ for (const kind of databaseKinds()) {
   });
 
   test("an offline client's edits reach the others and the database when it reconnects", async (ctx) => {
-    const name = sessionName();
+    const name = await sessionName(ctx);
     const a = await join(ctx, name);
     const b = await join(ctx, name);
     setLabel(a.doc, 'person', {});
@@ -126,7 +128,7 @@ for (const kind of databaseKinds()) {
   });
 
   test('after compaction a fresh load equals the live document and the log is short', async (ctx) => {
-    const name = sessionName();
+    const name = await sessionName(ctx);
     const a = await join(ctx, name);
     setLabel(a.doc, 'car', {});
     for (let i = 0; i < 50; i++) addAnnotation(a.doc, { frame: i, bbox: [0, 0, 5, 5], label: 'car' }, 'alice');
@@ -143,14 +145,14 @@ for (const kind of databaseKinds()) {
   });
 
   test('two simultaneous first connections to one document load it once', async (ctx) => {
-    const name = sessionName();
+    const name = await sessionName(ctx);
     const before = ctx.app.server.registry.loads;
     await Promise.all([join(ctx, name), join(ctx, name), join(ctx, name)]);
     assert.is(ctx.app.server.registry.loads - before, 1);
   });
 
   test('an idle document leaves memory once its updates are committed, and loads again with its content', async (ctx) => {
-    const name = sessionName();
+    const name = await sessionName(ctx);
     const a = await join(ctx, name);
     setLabel(a.doc, 'car', {});
     addAnnotation(a.doc, { id: 'kept', frame: 0, bbox: [0, 0, 5, 5], label: 'car' }, 'alice');

@@ -7,6 +7,7 @@ import { setLabel } from '../../../docs-model/index.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import type { LabelSpec } from '../../../persistence/rows.ts';
 import { actorOf, requireAdmin, requireRole } from '../access.ts';
+import { roleOn, type Identity } from '../../auth.ts';
 import { changeSessionDoc, findProject, paged, type ApiDeps } from '../context.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { ForceQuery, PageQuery, Project, ProjectCreate, ProjectLabelsAdd, ProjectParams, ProjectPatch, pageOf } from '../schemas.ts';
@@ -32,7 +33,12 @@ export function projectRoutes(deps: ApiDeps): Route[] {
       summary: 'List projects, oldest first',
       query: PageQuery,
       responses: { 200: { description: 'one page of projects', schema: pageOf(Project) } },
-      handle: async ({ query }) => ({ body: await paged(() => deps.repos.projects.list(query)) }),
+      handle: async ({ query, ctx }) => {
+        const page = await paged(() => deps.repos.projects.list(query));
+        // A page lists only the projects the caller has a role on (admins see all).
+        const identity = ctx.state.identity as Identity | undefined;
+        return { body: { ...page, items: page.items.filter((project) => identity && roleOn(identity, project.id) !== null) } };
+      },
     }),
     defineRoute({
       method: 'post',
