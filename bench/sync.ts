@@ -15,6 +15,7 @@
  * Both servers run as child processes (CPU and RSS read from /proc per server); the clients run
  * in this process, on the same 2 cores. Prints a table and, last, one JSON line.
  */
+import { BENCH_AUTH_SECRET } from './lib/annosync-rooms.ts';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { annosyncAvailable, killAllSync, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
@@ -32,6 +33,9 @@ const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
  * idle documents unload after 3 s instead of 30 s so the run can see them leave.
  */
 const ANNOSYNC_ENV: Record<string, string> = {
+  AUTH_SECRET: BENCH_AUTH_SECRET,
+  // Every bench client is one user; the default of 100 connections per user would refuse most.
+  MAX_CONNECTIONS_PER_USER: '100000',
   MESSAGES_PER_SECOND: '1000000',
   MESSAGE_BURST: '1000000',
   IDLE_UNLOAD_MS: '3000',

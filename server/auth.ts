@@ -27,6 +27,8 @@ export interface Identity {
   name: string;
   admin: boolean;
   projects: Record<string, Role>;
+  /** When the token expires (ms since epoch), if it does. */
+  expiresAt?: number;
 }
 
 const claimsSchema = z.object({
@@ -34,6 +36,7 @@ const claimsSchema = z.object({
   name: z.string().max(200).optional(),
   admin: z.boolean().optional(),
   projects: z.record(z.string().max(100), z.enum(ROLES)).optional(),
+  exp: z.number().optional(),
 });
 
 export interface TokenService {
@@ -41,24 +44,22 @@ export interface TokenService {
   sign(claims: { sub: string; name?: string; admin?: boolean; projects?: Record<string, Role> }, opts?: { expiresIn?: string | number }): Promise<string>;
 }
 
+/** Verified tokens kept, so a crowd reconnecting with one token verifies it once. */
+const VERIFIED_CACHE_ENTRIES = 1_000;
+const VERIFIED_CACHE_MS = 60_000;
+
 export function createTokenService(secret: string): TokenService {
   const key = new TextEncoder().encode(secret);
+  const verified = new Map<string, { identity: Identity; until: number }>();
   return {
     async verify(token) {
-      let payload: unknown;
-      try {
-        ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'] }));
-      } catch (err) {
-        if (err instanceof joseErrors.JWTExpired) throw new UnauthorizedError('token expired');
-        throw new UnauthorizedError('invalid token');
-      }
-      const claims = claimsSchema.safeParse(payload);
-      if (!claims.success) throw new UnauthorizedError('token claims are malformed');
-      const { sub, name, admin, projects } = claims.data;
-      // A prototype-less record, so a project id like `__proto__` can never grant anything.
-      const roles: Record<string, Role> = Object.create(null) as Record<string, Role>;
-      for (const [projectId, role] of Object.entries(projects ?? {})) roles[projectId] = role;
-      return { id: sub, name: name ?? sub, admin: admin ?? false, projects: roles };
+      const hit = verified.get(token);
+      if (hit && hit.until > Date.now()) return hit.identity;
+      verified.delete(token);
+      const identity = await verifyUncached(token);
+      if (verified.size >= VERIFIED_CACHE_ENTRIES) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { identity, until: Math.min(Date.now() + VERIFIED_CACHE_MS, identity.expiresAt ?? Infinity) });
+      return identity;
     },
     async sign(claims, opts = {}) {
       const jwt = new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setSubject(claims.sub);
@@ -66,6 +67,23 @@ export function createTokenService(secret: string): TokenService {
       return jwt.sign(key);
     },
   };
+
+  async function verifyUncached(token: string): Promise<Identity> {
+    let payload: unknown;
+    try {
+      ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'] }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new UnauthorizedError('token expired');
+      throw new UnauthorizedError('invalid token');
+    }
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success) throw new UnauthorizedError('token claims are malformed');
+    const { sub, name, admin, projects, exp } = claims.data;
+    // A prototype-less record, so a project id like `__proto__` can never grant anything.
+    const roles: Record<string, Role> = Object.create(null) as Record<string, Role>;
+    for (const [projectId, role] of Object.entries(projects ?? {})) roles[projectId] = role;
+    return { id: sub, name: name ?? sub, admin: admin ?? false, projects: roles, ...(exp === undefined ? {} : { expiresAt: exp * 1000 }) };
+  }
 }
 
 /** The caller's role on a project; admins count as managers everywhere. */

@@ -12,6 +12,7 @@
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
+import { benchAdminToken, ensureRoom } from './annosync-rooms.ts';
 import type { BenchServer } from './server-process.ts';
 
 /** What a client needs of a server; plain data, so it can be handed to a worker process. */
@@ -31,8 +32,7 @@ export class WaitTimeoutError extends Error {
  * annosync will take `?token=…` once auth lands; the reference takes nothing.
  */
 export function connectParams(server: ServerAddress): Record<string, string> {
-  void server;
-  return {};
+  return server.kind === 'annosync' ? { token: benchAdminToken } : {};
 }
 
 export interface OpenOptions {
@@ -62,7 +62,14 @@ export function openClient(server: ServerAddress, room: string, options: OpenOpt
     // ws implements the browser WebSocket surface the provider uses.
     WebSocketPolyfill: polyfill as typeof globalThis.WebSocket,
     disableBc: true,
+    connect: false,
   });
+  // annosync serves only sessions that exist: create the room first (once; later opens of the
+  // same room connect after a resolved promise, within the same tick).
+  void ensureRoom(server, room).then(
+    () => provider.connect(),
+    (err: unknown) => process.stderr.write(`bench: could not create ${room}: ${String(err)}\n`),
+  );
   return { doc, provider };
 }
 

@@ -80,7 +80,8 @@ export function createApi(deps: CreateApiDeps): Api {
     projectOf: async (docName) => {
       switch (docName.kind) {
         case 'session': {
-          const session = await repos.sessions.get(docName.id);
+          // Through the session cache: a crowd reconnecting at once must not cost a query each.
+          const session = await apiDeps.sessionCache.get(docName.id);
           return session && session.archivedAt === null ? session.projectId : null;
         }
         case 'dashboard':

@@ -226,7 +226,12 @@ export const GroundTruthVideo = z
 
 export const SessionStatus = z.enum(['open', 'review', 'complete']);
 
-export const SessionCreate = z.object({ videoId: Id, name: z.string().min(1).max(200).optional() });
+export const SessionCreate = z.object({
+  videoId: Id,
+  name: z.string().min(1).max(200).optional(),
+  /** A caller-chosen id (e.g. to create sessions idempotently from a script); a uuid otherwise. 409 if taken. */
+  id: Id.optional(),
+});
 export const SessionPatch = z
   .object({ status: SessionStatus.optional(), name: z.string().min(1).max(200).optional() })
   .refine((p) => p.status !== undefined || p.name !== undefined, { message: 'nothing to change' });

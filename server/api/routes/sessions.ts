@@ -67,7 +67,10 @@ export function sessionRoutes(deps: ApiDeps): Route[] {
           throw new ConflictError(`video '${video.id}' is not linked to the project`, [{ field: 'videoId', code: 'not_linked', message: 'link the video first' }], 'not_linked');
         }
         const actor = actorOf(ctx);
-        const id = randomUUID();
+        const id = body.id ?? randomUUID();
+        if (body.id !== undefined && (await deps.repos.sessions.get(body.id))) {
+          throw new ConflictError(`a session '${body.id}' exists already`, [{ field: 'id', code: 'taken', message: 'choose another id' }], 'taken');
+        }
         const session = await deps.repos.sessions.create({
           id,
           projectId: project.id,
