@@ -58,3 +58,5 @@ export {
   type WriteSessionResult,
 } from './session.ts';
 export * from './evaluation.ts';
+export * from './test-run-doc.ts';
+export * from './dashboard-doc.ts';

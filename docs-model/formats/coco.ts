@@ -115,7 +115,8 @@ function* cocoText(sessions: CocoSession[], opts: ExportOptions, loss: LossRepor
   yield ']}';
 }
 
-const countCocoLoss = (content: SessionContent, loss: LossReport): void => {
+/** Everything COCO loses is known from the content alone (loss-pass.ts counts with this too). */
+export const countCocoLoss = (content: SessionContent, loss: LossReport): void => {
   for (const t of content.tracks) if (Object.keys(t.attributes).length) loss.trackFieldsDropped++;
   for (const a of content.annotations) {
     if (a.outside) loss.outsideKeyframes++;

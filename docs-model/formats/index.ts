@@ -6,7 +6,8 @@
  *   const loss = emptyLoss(format)
  *   ctx.type = f.contentType; ctx.attachment(f.fileName(sessionId))
  *   for (const chunk of f.export(content, opts, loss)) res.write(chunk)
- *   res.setHeader('X-Annosync-Loss', lossSummary(loss)) // trailer, or after buffering: see loss.ts
+ *   // headers go first: the route takes the summary from a cheap first pass (loss-pass.ts)
+ *   res.setHeader('X-Annosync-Loss', lossSummary(exportLoss(format, [content], opts)))
  *   const { content, warnings, errors, frameRule } = f.parse(body, ctx)
  */
 import type { ExportOptions, ImportContext, ImportResult, SessionContent } from './content.ts';
@@ -84,6 +85,7 @@ export { exportCocoProject } from './coco.ts';
 export { walkFrames, labelOrder, type ExportBox, type FrameBoxes } from './frame-walk.ts';
 export { frameName, frameFromName, mapFrames } from './frames.ts';
 export { emptyLoss, lossSummary, isLossless, type LossReport } from './loss.ts';
+export { exportLoss } from './loss-pass.ts';
 export { InputTooLargeError, UnsafeInputError, type Problem } from './problems.ts';
 export { parseSafeJson, SAFE_JSON_DEFAULTS, type SafeJsonLimits } from './safe-json.ts';
 export { parseSafeXml, SAFE_XML_DEFAULTS, type SafeXmlLimits } from './safe-xml.ts';

@@ -27,11 +27,9 @@ const FIELD_KEYS = new Set(['trackId', 'track_id', 'annotationId', 'keyframe', '
 
 const objectXml = (b: ExportBox, offset: number, interpolationNone: boolean, loss: LossReport): string => {
   const [x, y, w, h] = b.bbox;
+  countVocBoxLoss(b, loss);
   const attrs: [string, string][] = [];
-  for (const [k, v] of Object.entries(b.attributes)) {
-    if (typeof v !== 'string') loss.attributesDropped++;
-    attrs.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
-  }
+  for (const [k, v] of Object.entries(b.attributes)) attrs.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
   if (b.trackId !== null) attrs.push(['trackId', b.trackId], ['keyframe', String(b.keyframe)]);
   if (interpolationNone && b.keyframe) attrs.push(['trackInterpolation', 'none']);
   if (b.annotationId !== null) attrs.push(['annotationId', b.annotationId]);
@@ -46,15 +44,25 @@ const objectXml = (b: ExportBox, offset: number, interpolationNone: boolean, los
   );
 };
 
+/** What VOC cannot hold of a session, known before the walk (loss-pass.ts counts with this too). */
+export const countVocSessionLoss = (content: SessionContent, opts: ExportOptions, loss: LossReport): void => {
+  loss.trackFieldsDropped += content.tracks.filter((t) => Object.keys(t.attributes).length).length;
+  loss.outsideKeyframes += content.annotations.filter((a) => a.outside).length;
+  loss.metaDropped = Object.values(content.labels).some((d) => d.color !== undefined || d.attributes !== undefined);
+  if (opts.vocOffset) addNote(loss, 'vocOffset=1: xmin/ymin are written 1-based (devkit convention)');
+};
+
+/** VOC attributes are text: values of other types are written as JSON strings. */
+export const countVocBoxLoss = (b: ExportBox, loss: LossReport): void => {
+  for (const v of Object.values(b.attributes)) if (typeof v !== 'string') loss.attributesDropped++;
+};
+
 export function* exportVoc(content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('voc')): Generator<Uint8Array> {
   const offset = opts.vocOffset ?? 0;
   const ext = opts.imageExt ?? '.jpg';
   const { width, height, videoId } = content.meta;
   const none = new Set(content.tracks.filter((t) => t.interpolation === 'none').map((t) => t.id));
-  loss.trackFieldsDropped += content.tracks.filter((t) => Object.keys(t.attributes).length).length;
-  loss.outsideKeyframes += content.annotations.filter((a) => a.outside).length;
-  loss.metaDropped = Object.values(content.labels).some((d) => d.color !== undefined || d.attributes !== undefined);
-  if (offset) addNote(loss, 'vocOffset=1: xmin/ymin are written 1-based (devkit convention)');
+  countVocSessionLoss(content, opts, loss);
   const listed: string[] = [];
   function* entries(): Generator<ZipEntryInput> {
     for (const { frame, boxes } of walkFrames(content, opts)) {

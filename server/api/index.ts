@@ -25,7 +25,9 @@ import { projectRoutes } from './routes/projects.ts';
 import { projectVideoRoutes } from './routes/project-videos.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { trackRoutes } from './routes/tracks.ts';
+import { formatRoutes } from './routes/formats.ts';
 import { videoRoutes } from './routes/videos.ts';
+import { createLiveFeatures } from './live-features.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -63,6 +65,7 @@ export function createApi(deps: CreateApiDeps): Api {
     logger: deps.logger,
     config: deps.config,
   };
+  const live = createLiveFeatures(apiDeps, deps.db);
   const resourceRoutes: Route[] = [
     ...projectRoutes(apiDeps),
     ...videoRoutes(apiDeps),
@@ -70,11 +73,13 @@ export function createApi(deps: CreateApiDeps): Api {
     ...sessionRoutes(apiDeps),
     ...annotationRoutes(apiDeps),
     ...trackRoutes(apiDeps),
+    ...live.routes,
+    ...formatRoutes(apiDeps),
   ];
   const routes = [...resourceRoutes, ...docsRoutes(() => resourceRoutes, API_VERSION)];
   return {
     routers: [routerFor(routes)],
-    hooks: projection.hooks,
+    hooks: live.withHooks(projection.hooks),
     routes,
     projection,
     projectOf: async (docName) => {
@@ -87,9 +92,9 @@ export function createApi(deps: CreateApiDeps): Api {
         case 'dashboard':
           return (await repos.projects.get(docName.id)) ? docName.id : null;
         case 'test-run':
-          return null; // test runs arrive with their own issue
+          return live.projectOfRun(docName.id);
       }
     },
-    close: () => projection.close(),
+    close: () => live.close().then(() => projection.close()),
   };
 }

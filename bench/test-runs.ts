@@ -1,0 +1,298 @@
+/**
+ * Numbers of issue 6, against the real server (`server/main.ts` as a child process, embedded PGlite
+ * in a temp dir, or DATABASE_URL), with the clients in this process:
+ *
+ * 1. progress posted → visible in a connected WebsocketProvider on test-run:<id>: p50 / p99 (target p99 < 50 ms);
+ * 2. 20 runs at once, each posting 200 progress updates per second for DURATION_S: achieved rate and POST p99;
+ * 3. 10 annotators editing one session (each edit stamped), fan-out p99 to the other annotators,
+ *    without and then with 100 clients watching the project's dashboard (target ratio ≤ 1.2);
+ * 4. GET /test-runs/:id/evaluation of 100 000 detections against 100 000 boxes (target < 2 s).
+ *
+ *   npx tsx bench/test-runs.ts
+ *
+ * The server runs with REQUESTS_PER_MINUTE raised: the default per-token limit (6 000 / min =
+ * 100 / s) is below the 200 posts per second one runner makes here.
+ */
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as Y from 'yjs';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import { addAnnotation, getAnnotation, readTestRun, updateAnnotation } from '../docs-model/index.ts';
+import { startChildServer, testTokens, type ChildServer } from '../test/helpers/server.ts';
+import { percentile } from './lib/stats.ts';
+
+const DURATION_S = Number(process.env.DURATION_S ?? 10);
+const RUNS = 20;
+const POSTS_PER_SECOND = 200;
+const WATCHERS = 100;
+const ANNOTATORS = 10;
+const EDITS_PER_SECOND = 10;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+let base = '';
+let admin = '';
+
+function request<T>(method: string, p: string, body?: unknown, token = admin): Promise<{ status: number; body: T }> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const url = new URL(base + p);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: url.pathname + url.search,
+        agent,
+        headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : null) as T });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function must<T>(method: string, p: string, body?: unknown): Promise<T> {
+  const res = await request<T>(method, p, body);
+  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+  return res.body;
+}
+
+function provider(docName: string, doc = new Y.Doc()): { doc: Y.Doc; provider: WebsocketProvider } {
+  const p = new WebsocketProvider(`${base.replace(/^http/, 'ws')}/sync`, docName, doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    disableBc: true,
+    params: { token: admin },
+  });
+  return { doc, provider: p };
+}
+
+const synced = (p: WebsocketProvider): Promise<void> =>
+  p.synced ? Promise.resolve() : new Promise((resolve) => p.once('sync', () => resolve()));
+
+const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function fixture(frameCount = 1000) {
+  const project = await must<{ id: string }>('POST', '/api/projects', { name: 'bench', labels: [{ name: 'car' }, { name: 'person' }, { name: 'bike' }, { name: 'truck' }, { name: 'dog' }] });
+  const video = await must<{ id: string }>('POST', '/api/videos', { name: 'v', uri: 's3://b/v.mp4', width: 1920, height: 1080, fps: 25, frameCount });
+  await must('POST', `/api/projects/${project.id}/videos`, { videoIds: [video.id] });
+  const session = await must<{ id: string }>('POST', `/api/projects/${project.id}/sessions`, { videoId: video.id });
+  return { project, video, session };
+}
+
+async function newRun(f: Awaited<ReturnType<typeof fixture>>): Promise<string> {
+  return (await must<{ id: string }>('POST', `/api/projects/${f.project.id}/test-runs`, { videoId: f.video.id, sessionId: f.session.id, model: { name: 'bench', version: '1' } })).id;
+}
+
+async function progressLatency(f: Awaited<ReturnType<typeof fixture>>): Promise<void> {
+  const id = await newRun(f);
+  const watcher = provider(`test-run:${id}`);
+  await synced(watcher.provider);
+  const seen = new Map<number, number>();
+  watcher.doc.on('update', () => {
+    const n = readTestRun(watcher.doc)?.processedFrames;
+    if (n !== undefined && !seen.has(n)) seen.set(n, performance.now());
+  });
+  const lat: number[] = [];
+  for (let n = 1; n <= 500; n++) {
+    const t0 = performance.now();
+    await must('POST', `/api/test-runs/${id}/progress`, { processedFrames: n, totalFrames: 1000 });
+    while (!seen.has(n)) await sleep(0);
+    lat.push(seen.get(n)! - t0);
+    await sleep(5);
+  }
+  watcher.provider.destroy();
+  if (process.env.VERBOSE) console.log(lat.map((v, i) => [i, Math.round(v)]).filter(([, v]) => v! > 40));
+  console.log(`1. progress → visible in a client (500 posts): p50 ${fmt(percentile(lat, 50))}, p99 ${fmt(percentile(lat, 99))}, max ${fmt(Math.max(...lat))} (target p99 < 50 ms)`);
+}
+
+async function sustained(f: Awaited<ReturnType<typeof fixture>>): Promise<void> {
+  const ids = await Promise.all(Array.from({ length: RUNS }, () => newRun(f)));
+  const lat: number[] = [];
+  let errors = 0;
+  let done = 0;
+  const t0 = performance.now();
+  const end = t0 + DURATION_S * 1000;
+  await Promise.all(
+    ids.map(async (id) => {
+      let n = 0;
+      const inflight = new Set<Promise<void>>();
+      const interval = 1000 / POSTS_PER_SECOND;
+      let next = performance.now();
+      while (performance.now() < end) {
+        const now = performance.now();
+        if (now < next) {
+          await sleep(Math.max(0, next - now));
+          continue;
+        }
+        next += interval;
+        const frames = ++n;
+        const start = performance.now();
+        const p = request('POST', `/api/test-runs/${id}/progress`, { processedFrames: frames, totalFrames: 1_000_000 }).then(
+          (res) => {
+            if (res.status !== 200) errors++;
+            else lat.push(performance.now() - start);
+            done++;
+          },
+          () => {
+            errors++;
+          },
+        );
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+        if (inflight.size > 64) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(
+    `2. ${RUNS} runs × ${POSTS_PER_SECOND} posts/s for ${DURATION_S} s: ${(done / seconds).toFixed(0)} posts/s achieved (target ${RUNS * POSTS_PER_SECOND}), ` +
+      `${errors} errors, POST p50 ${fmt(percentile(lat, 50))}, p99 ${fmt(percentile(lat, 99))}`,
+  );
+}
+
+/** 10 annotators each editing their own annotation EDITS_PER_SECOND times a second; fan-out latency to the others. */
+async function annotatorFanout(f: Awaited<ReturnType<typeof fixture>>, seconds: number): Promise<number[]> {
+  const clients = Array.from({ length: ANNOTATORS }, () => provider(`session:${f.session.id}`));
+  await Promise.all(clients.map((c) => synced(c.provider)));
+  const ids = clients.map((c, i) => addAnnotation(c.doc, { frame: i, bbox: [10, 10, 50, 50], label: 'car', attributes: { stamp: 0 } }, `a${i}`).id);
+  const lat: number[] = [];
+  let measuring = false;
+  clients.forEach((c, me) => {
+    const last = new Map<string, number>();
+    c.doc.on('update', (_u: Uint8Array, origin: unknown) => {
+      if (origin !== c.provider) return;
+      const now = performance.now();
+      for (const [k, id] of ids.entries()) {
+        if (k === me) continue;
+        const stamp = getAnnotation(c.doc, id)?.attributes.stamp;
+        if (typeof stamp === 'number' && stamp !== last.get(id)) {
+          last.set(id, stamp);
+          if (measuring && stamp > 0) lat.push(now - stamp);
+        }
+      }
+    });
+  });
+  await Promise.all(clients.map((c, i) => waitFor(() => ids.every((id) => getAnnotation(c.doc, id) !== null), `annotator ${i} synced`)));
+  measuring = true;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    clients.map(async (c, i) => {
+      let frame = 0;
+      while (performance.now() < end) {
+        updateAnnotation(c.doc, ids[i]!, { bbox: [10 + (frame % 100), 10, 50, 50], attributes: { stamp: performance.now() } }, `a${i}`);
+        c.provider.awareness.setLocalStateField('frame', frame++);
+        await sleep(1000 / EDITS_PER_SECOND);
+      }
+    }),
+  );
+  await sleep(300);
+  measuring = false;
+  for (const c of clients) {
+    c.provider.destroy();
+    c.doc.destroy();
+  }
+  return lat;
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(5);
+  }
+}
+
+async function dashboardFanout(): Promise<void> {
+  const f = await fixture();
+  const seconds = Math.max(5, DURATION_S);
+  await annotatorFanout(f, 2); // warm-up
+  const without = await annotatorFanout(f, seconds);
+  const watchers = Array.from({ length: WATCHERS }, () => provider(`dashboard:${f.project.id}`));
+  await Promise.all(watchers.map((w) => synced(w.provider)));
+  let dashboardUpdates = 0;
+  watchers[0]!.doc.on('update', () => dashboardUpdates++);
+  const withWatchers = await annotatorFanout(f, seconds);
+  for (const w of watchers) w.provider.destroy();
+  const p99a = percentile(without, 99);
+  const p99b = percentile(withWatchers, 99);
+  console.log(
+    `3. ${ANNOTATORS} annotators × ${EDITS_PER_SECOND} edits/s, fan-out p99: ${fmt(p99a)} without watchers (p50 ${fmt(percentile(without, 50))}, n=${without.length}), ` +
+      `${fmt(p99b)} with ${WATCHERS} dashboard watchers (p50 ${fmt(percentile(withWatchers, 50))}, n=${withWatchers.length}): ratio ${(p99b / p99a).toFixed(2)} (target ≤ 1.2); ` +
+      `${(dashboardUpdates / seconds).toFixed(1)} dashboard updates/s per watcher`,
+  );
+}
+
+/** mulberry32, so the scene is the same on every run. */
+const random = (s: number): (() => number) => () => {
+  s = (s + 0x6d2b79f5) | 0;
+  let t = Math.imul(s ^ (s >>> 15), 1 | s);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+};
+
+async function evaluation(): Promise<void> {
+  const f = await fixture(1000);
+  const rnd = random(42);
+  const labels = ['car', 'person', 'bike', 'truck', 'dog'];
+  const boxes = 100_000;
+  const truth: Array<{ frame: number; bbox: number[]; label: string }> = [];
+  for (let i = 0; i < boxes; i++) truth.push({ frame: i % 1000, bbox: [rnd() * 1700, rnd() * 900, 20 + rnd() * 100, 20 + rnd() * 100], label: labels[i % 5]! });
+  for (let i = 0; i < boxes; i += 10_000) await must('POST', `/api/sessions/${f.session.id}/annotations`, truth.slice(i, i + 10_000));
+  const detections = truth.map((g, i) => {
+    if (i % 5 === 4) return { frame: Math.floor(rnd() * 1000), bbox: [rnd() * 1700, rnd() * 900, 30, 30], label: labels[i % 5]!, score: rnd() * 0.7 };
+    const [x, y, w, h] = g.bbox as [number, number, number, number];
+    return { frame: g.frame, bbox: [Math.min(1800, x + (rnd() - 0.5) * 0.2 * w), y, w, h], label: g.label, score: rnd() };
+  });
+  const id = await newRun(f);
+  for (let i = 0; i < detections.length; i += 50_000) await must('POST', `/api/test-runs/${id}/detections?clip=true`, detections.slice(i, i + 50_000));
+  const times: number[] = [];
+  let overall: unknown;
+  for (let k = 0; k < 4; k++) {
+    const t0 = performance.now();
+    const res = await must<{ overall: unknown }>('GET', `/api/test-runs/${id}/evaluation`);
+    times.push(performance.now() - t0);
+    overall = res.overall;
+  }
+  console.log(`4. GET /evaluation, 100 000 detections × 100 000 boxes: first ${fmt(times[0]!)}, then ${times.slice(1).map(fmt).join(', ')} (target < 2 s)`);
+  console.log(`   overall ${JSON.stringify(overall)}`);
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'annosync-bench-runs-'));
+  let server: ChildServer | null = null;
+  try {
+    server = await startChildServer({ DATA_DIR: dataDir, REQUESTS_PER_MINUTE: '10000000', LOG_LEVEL: 'warn' });
+    base = server.url;
+    admin = await testTokens.sign({ sub: 'bench', admin: true });
+    console.log(`node ${process.version}, ${process.env.DATABASE_URL ? 'postgres' : 'pglite'}, server ${base}`);
+    const f = await fixture();
+    const only = process.env.ONLY;
+    if (!only || only.includes('1')) await progressLatency(f);
+    if (!only || only.includes('2')) await sustained(f);
+    if (!only || only.includes('3')) await dashboardFanout();
+    if (!only || only.includes('4')) await evaluation();
+  } finally {
+    agent.destroy();
+    if (server) {
+      server.process.kill('SIGTERM');
+      await server.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,49 @@
+/**
+ * The loss report of an export without producing the export: the same counters the exporters
+ * use, over the same frame walk, with no serialisation and no compression. An HTTP response must
+ * send `X-Annosync-Loss` before its body (trailers are invisible to fetch and browsers), so the
+ * route runs this cheap first pass, then streams (issue 4, "Loss report"). It costs the frame
+ * walk for YOLO and VOC (~0.3 s for 900 000 boxes) and nothing that grows with frames otherwise.
+ *
+ *   const loss = exportLoss('yolo', [content], opts)  // equals the loss.json the export writes
+ */
+import type { ExportOptions, SessionContent } from './content.ts';
+import { countCocoLoss } from './coco.ts';
+import { labelOrder, walkFrames } from './frame-walk.ts';
+import { emptyLoss, type LossReport } from './loss.ts';
+import { countVocBoxLoss, countVocSessionLoss } from './voc.ts';
+import { countYoloLoss, countYoloSessionLoss, yoloLine } from './yolo-lines.ts';
+
+export type LossFormat = 'coco' | 'yolo' | 'ultralytics' | 'voc' | 'json';
+
+/** What exporting `sessions` in `format` with `opts` loses; one session for the per-session exporters. */
+export const exportLoss = (format: LossFormat, sessions: readonly SessionContent[], opts: ExportOptions = {}): LossReport => {
+  const loss = emptyLoss(format);
+  for (const content of sessions) {
+    switch (format) {
+      case 'json':
+        break; // the native format holds everything
+      case 'coco':
+        countCocoLoss(content, loss);
+        break;
+      case 'yolo':
+      case 'ultralytics': {
+        countYoloSessionLoss(content, loss);
+        const index = new Map(labelOrder(content).map((c, k) => [c, k]));
+        const { width, height } = content.meta;
+        for (const { boxes } of walkFrames(content, opts)) {
+          for (const b of boxes) {
+            countYoloLoss(b, loss);
+            yoloLine(index.get(b.label)!, b.bbox, width, height, loss); // counts clipping; the line is dropped
+          }
+        }
+        break;
+      }
+      case 'voc':
+        countVocSessionLoss(content, opts, loss);
+        for (const { boxes } of walkFrames(content, opts)) for (const b of boxes) countVocBoxLoss(b, loss);
+        break;
+    }
+  }
+  return loss;
+};

@@ -1,0 +1,123 @@
+/**
+ * The `detections` table (issue 6): what a model found, per run and frame, kept apart from the
+ * ground truth (which lives in session documents). Appends are one transaction with the run's row
+ * locked, so a run that finished meanwhile takes no more detections and `detection_count` always
+ * equals the rows stored.
+ *
+ *   const detections = createDetectionRepository({ knex })
+ *   await detections.append(runId, [{ frame: 0, bbox: [1, 2, 3, 4], label: 'car', score: 0.9 }])
+ *   await detections.list(runId)   // → DetectionBox[] in insertion order (evaluation input)
+ */
+import type { Knex } from 'knex';
+import type { BBox } from '../../docs-model/index.ts';
+import { TERMINAL_STATUSES, testRunFromRow, type TestRunRecord, type TestRunRow } from './test-runs.ts';
+
+export interface DetectionRecord {
+  frame: number;
+  bbox: BBox;
+  label: string;
+  score: number;
+  detectionId: string | null;
+}
+
+interface DetectionRow {
+  run_id: string;
+  frame: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  label: string;
+  score: number;
+  detection_id: string | null;
+}
+
+export type AppendResult = { run: TestRunRecord } | { conflict: 'finished'; run: TestRunRecord } | null;
+
+export interface DetectionRepository {
+  /** Appends to a run that is not finished; null when there is no such run. */
+  append(runId: string, detections: readonly DetectionRecord[]): Promise<AppendResult>;
+  /** Every detection of the run, in the order they were posted. */
+  list(runId: string): Promise<DetectionRecord[]>;
+  count(runId: string): Promise<number>;
+}
+
+const toRow = (runId: string, d: DetectionRecord): DetectionRow => ({
+  run_id: runId,
+  frame: d.frame,
+  x: d.bbox[0],
+  y: d.bbox[1],
+  w: d.bbox[2],
+  h: d.bbox[3],
+  label: d.label,
+  score: d.score,
+  detection_id: d.detectionId,
+});
+
+/** One json parameter for the whole batch, as the annotations projection does (see its comment). */
+const INSERT_SQL = `
+  insert into detections (run_id, frame, x, y, w, h, label, score, detection_id)
+  select run_id, frame, x, y, w, h, label, score, detection_id
+  from json_populate_recordset(null::detections, ?::json)`;
+
+/** Rows come back as a few parallel arrays: 100 000 row objects cost the drivers far more. */
+const LIST_SQL = `
+  select coalesce(array_agg(frame order by seq), '{}') as frame,
+         coalesce(array_agg(x order by seq), '{}') as x, coalesce(array_agg(y order by seq), '{}') as y,
+         coalesce(array_agg(w order by seq), '{}') as w, coalesce(array_agg(h order by seq), '{}') as h,
+         coalesce(array_agg(label order by seq), '{}') as label, coalesce(array_agg(score order by seq), '{}') as score,
+         coalesce(array_agg(detection_id order by seq), '{}') as detection_id
+  from detections where run_id = ?`;
+
+interface Columns {
+  frame: number[];
+  x: number[];
+  y: number[];
+  w: number[];
+  h: number[];
+  label: string[];
+  score: number[];
+  detection_id: (string | null)[];
+}
+
+export function createDetectionRepository({ knex }: { knex: Knex }): DetectionRepository {
+  return {
+    async append(runId, detections) {
+      return knex.transaction(async (trx) => {
+        const locked = (await trx('test_runs').where({ id: runId }).forUpdate().first()) as TestRunRow | undefined;
+        if (!locked) return null;
+        if (TERMINAL_STATUSES.has(locked.status)) return { conflict: 'finished' as const, run: testRunFromRow(locked) };
+        if (detections.length > 0) await trx.raw(INSERT_SQL, [JSON.stringify(detections.map((d) => toRow(runId, d)))]);
+        const [row] = (await trx('test_runs')
+          .where({ id: runId })
+          .update({
+            detection_count: trx.raw('detection_count + ?', [detections.length]),
+            revision: trx.raw('revision + 1'),
+            updated_at: trx.fn.now(),
+          } as never)
+          .returning('*')) as TestRunRow[];
+        return { run: testRunFromRow(row as TestRunRow) };
+      });
+    },
+    async list(runId) {
+      const result = (await knex.raw(LIST_SQL, [runId])) as { rows: Columns[] };
+      const c = result.rows[0];
+      if (!c) return [];
+      const out: DetectionRecord[] = new Array(c.frame.length);
+      for (let i = 0; i < c.frame.length; i++) {
+        out[i] = {
+          frame: c.frame[i]!,
+          bbox: [Number(c.x[i]), Number(c.y[i]), Number(c.w[i]), Number(c.h[i])],
+          label: c.label[i]!,
+          score: Number(c.score[i]),
+          detectionId: c.detection_id[i] ?? null,
+        };
+      }
+      return out;
+    },
+    async count(runId) {
+      const row = (await knex('detections').where({ run_id: runId }).count({ n: '*' }).first()) as { n: number | string } | undefined;
+      return Number(row?.n ?? 0);
+    },
+  };
+}

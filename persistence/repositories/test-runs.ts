@@ -1,0 +1,222 @@
+/**
+ * The `test_runs` table (issue 6): one row per model run against one session's ground truth.
+ * Status only moves forward (queued → running → completed | failed | cancelled); a change that
+ * would move it back, or touch a finished run, matches no row and reports why, so two runners (or
+ * two processes) racing on one run can never resurrect it. Every change bumps `revision`.
+ *
+ *   const runs = createTestRunRepository({ knex })
+ *   await runs.create({ id, projectId, videoId, sessionId, model: { name: 'yolo', version: '8' }, createdBy })
+ *   await runs.advance(id, { status: 'running', processedFrames: 10, totalFrames: 100 })
+ *   // → { run } or { conflict: 'finished' | 'backwards', run } or null (no such run)
+ */
+import type { Knex } from 'knex';
+import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+
+export const TEST_RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type TestRunStatus = (typeof TEST_RUN_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<TestRunStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+/** Position in the only allowed order; the three endings share the last place. */
+export const statusRank = (status: TestRunStatus): number => (status === 'queued' ? 0 : status === 'running' ? 1 : 2);
+
+export interface ModelRef {
+  name: string;
+  version: string;
+}
+
+export interface TestRunRecord {
+  id: string;
+  projectId: string;
+  videoId: string;
+  sessionId: string;
+  model: ModelRef;
+  status: TestRunStatus;
+  processedFrames: number;
+  totalFrames: number;
+  message: string | null;
+  /** What the runner reported (free-form numbers such as fps). */
+  metrics: Record<string, unknown> | null;
+  /** Our evaluation against the session's ground truth, stored when the run completes. */
+  evaluation: Record<string, unknown> | null;
+  detectionCount: number;
+  revision: number;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface TestRunRow {
+  id: string;
+  project_id: string;
+  video_id: string;
+  session_id: string;
+  model_name: string;
+  model_version: string;
+  status: TestRunStatus;
+  processed_frames: number;
+  total_frames: number;
+  message: string | null;
+  metrics: Record<string, unknown> | string | null;
+  evaluation: Record<string, unknown> | string | null;
+  detection_count: number;
+  revision: number;
+  created_by: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+}
+
+// The conventions of persistence/rows.ts, kept here so that shared file stays untouched.
+const iso = (value: Date | string): string => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
+const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value));
+const jsonOrNull = <T>(value: T | string | null): T | null => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+export const testRunFromRow = (row: TestRunRow): TestRunRecord => ({
+  id: row.id,
+  projectId: row.project_id,
+  videoId: row.video_id,
+  sessionId: row.session_id,
+  model: { name: row.model_name, version: row.model_version },
+  status: row.status,
+  processedFrames: row.processed_frames,
+  totalFrames: row.total_frames,
+  message: row.message,
+  metrics: jsonOrNull(row.metrics),
+  evaluation: jsonOrNull(row.evaluation),
+  detectionCount: Number(row.detection_count),
+  revision: Number(row.revision),
+  createdBy: row.created_by,
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+  startedAt: isoOrNull(row.started_at),
+  finishedAt: isoOrNull(row.finished_at),
+});
+
+export interface NewTestRun {
+  id: string;
+  projectId: string;
+  videoId: string;
+  sessionId: string;
+  model: ModelRef;
+  createdBy: string;
+  totalFrames?: number;
+}
+
+export interface RunAdvance {
+  status?: TestRunStatus;
+  processedFrames?: number;
+  totalFrames?: number;
+  message?: string | null;
+  metrics?: Record<string, unknown> | null;
+  evaluation?: Record<string, unknown> | null;
+  /** Added to `detection_count`. */
+  detectionsAdded?: number;
+}
+
+export type AdvanceResult = { run: TestRunRecord } | { conflict: 'finished' | 'backwards'; run: TestRunRecord } | null;
+
+export interface TestRunListOptions {
+  limit: number;
+  cursor?: string;
+  status?: TestRunStatus;
+  sessionId?: string;
+}
+
+export interface TestRunRepository {
+  create(run: NewTestRun): Promise<TestRunRecord>;
+  get(id: string): Promise<TestRunRecord | null>;
+  listByProject(projectId: string, opts: TestRunListOptions): Promise<Page<TestRunRecord>>;
+  /** Runs of the project not finished yet (dashboards). */
+  listActive(projectId: string): Promise<TestRunRecord[]>;
+  /**
+   * Applies a change if the status stays or moves forward and the run has not finished (a change
+   * that finishes it is the last one allowed). `processedFrames` never decreases: a late post
+   * with a smaller count leaves the bar where it is.
+   */
+  advance(id: string, change: RunAdvance): Promise<AdvanceResult>;
+  /** Stores the evaluation of a finished run (the one write a finished run accepts). */
+  setEvaluation(id: string, evaluation: Record<string, unknown>): Promise<TestRunRecord | null>;
+}
+
+export function createTestRunRepository({ knex }: { knex: Knex }): TestRunRepository {
+  const table = () => knex<TestRunRow>('test_runs');
+  const get = async (id: string) => {
+    const row = (await table().where({ id }).first()) as TestRunRow | undefined;
+    return row ? testRunFromRow(row) : null;
+  };
+  return {
+    async create(run) {
+      const now = new Date();
+      const [row] = await table()
+        .insert({
+          id: run.id,
+          project_id: run.projectId,
+          video_id: run.videoId,
+          session_id: run.sessionId,
+          model_name: run.model.name,
+          model_version: run.model.version,
+          total_frames: run.totalFrames ?? 0,
+          created_by: run.createdBy,
+          created_at: now,
+          updated_at: now,
+        } as never)
+        .returning('*');
+      return testRunFromRow(row as TestRunRow);
+    },
+    get,
+    async listByProject(projectId, opts) {
+      const query = table()
+        .where({ project_id: projectId })
+        .orderBy([{ column: 'created_at' }, { column: 'id' }])
+        .limit(opts.limit + 1);
+      if (opts.status !== undefined) query.andWhere({ status: opts.status });
+      if (opts.sessionId !== undefined) query.andWhere({ session_id: opts.sessionId });
+      if (opts.cursor !== undefined) {
+        const key = decodeCursor(opts.cursor);
+        if (!key) throw new InvalidCursorError();
+        query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
+      }
+      const rows = (await query) as TestRunRow[];
+      return toPage(rows.map(testRunFromRow), opts.limit, (r) => [r.createdAt, r.id]);
+    },
+    async listActive(projectId) {
+      const rows = (await table()
+        .where({ project_id: projectId })
+        .whereIn('status', ['queued', 'running'])
+        .orderBy([{ column: 'created_at' }, { column: 'id' }])) as TestRunRow[];
+      return rows.map(testRunFromRow);
+    },
+    async advance(id, change) {
+      const target = change.status;
+      // Statuses the run may be in for this change to apply: not finished, and not past the target.
+      const from = TEST_RUN_STATUSES.filter((s) => !TERMINAL_STATUSES.has(s) && (target === undefined || statusRank(s) <= statusRank(target)));
+      const set: Record<string, unknown> = { updated_at: knex.fn.now(), revision: knex.raw('revision + 1') };
+      if (target !== undefined) {
+        set.status = target;
+        if (target !== 'queued') set.started_at = knex.raw('coalesce(started_at, now())');
+        if (TERMINAL_STATUSES.has(target)) set.finished_at = knex.fn.now();
+      }
+      if (change.processedFrames !== undefined) set.processed_frames = knex.raw('greatest(processed_frames, ?)', [change.processedFrames]);
+      if (change.totalFrames !== undefined) set.total_frames = change.totalFrames;
+      if (change.message !== undefined) set.message = change.message;
+      if (change.metrics !== undefined) set.metrics = change.metrics === null ? null : JSON.stringify(change.metrics);
+      if (change.evaluation !== undefined) set.evaluation = change.evaluation === null ? null : JSON.stringify(change.evaluation);
+      if (change.detectionsAdded) set.detection_count = knex.raw('detection_count + ?', [change.detectionsAdded]);
+      const [row] = (await table().where({ id }).whereIn('status', from).update(set as never).returning('*')) as TestRunRow[];
+      if (row) return { run: testRunFromRow(row) };
+      const current = await get(id);
+      if (!current) return null;
+      return { conflict: TERMINAL_STATUSES.has(current.status) ? 'finished' : 'backwards', run: current };
+    },
+    async setEvaluation(id, evaluation) {
+      const [row] = (await table()
+        .where({ id })
+        .update({ evaluation: JSON.stringify(evaluation), updated_at: knex.fn.now(), revision: knex.raw('revision + 1') } as never)
+        .returning('*')) as TestRunRow[];
+      return row ? testRunFromRow(row) : null;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Detections posted to a run, checked as annotations are (issue 6): the frame within the video,
+ * a finite box with w, h > 0 inside the frame (clipped instead with `clip`), 0 ≤ score ≤ 1. Every
+ * problem is reported at once (the first MAX_DETAILS), naming `[index].field`; nothing is stored
+ * unless all pass.
+ *
+ * COCO results (`[{ image_id, category_id, bbox, score }]`, what pycocotools' loadRes reads) map
+ * back the way annosync's COCO export numbers things: image_id = frame + 1, category_id = the
+ * label's 1-based position in the session's label order (`labelOrder`).
+ *
+ *   toDetections(body, { format: 'coco', video, labels: ['car', 'person'] })  // → DetectionRecord[]
+ */
+import { checkBbox, type SessionMeta } from '../../docs-model/index.ts';
+import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
+import type { VideoRecord } from '../../persistence/rows.ts';
+import { ValidationError, type ErrorDetail } from '../errors.ts';
+import { parseInput } from './body.ts';
+import { CocoResultList, DetectionList } from './test-run-schemas.ts';
+
+const MAX_DETAILS = 100;
+
+export interface DetectionInputOptions {
+  format: 'native' | 'coco';
+  video: VideoRecord;
+  /** The session's labels in COCO export order (coco only). */
+  labels?: readonly string[];
+  clip?: boolean;
+}
+
+export function toDetections(body: unknown[], opts: DetectionInputOptions): DetectionRecord[] {
+  const { video } = opts;
+  const meta: SessionMeta = { sessionId: '', projectId: '', videoId: video.id, width: video.width, height: video.height, fps: video.fps, frameCount: video.frameCount };
+  const details: ErrorDetail[] = [];
+  const problem = (index: number, field: string, code: string, message: string): void => {
+    if (details.length < MAX_DETAILS) details.push({ field: `[${index}].${field}`, code, message, index });
+  };
+  let raw: Array<{ frame: number; bbox: [number, number, number, number]; label: string | null; score: number; detectionId: string | null }>;
+  if (opts.format === 'coco') {
+    const labels = opts.labels ?? [];
+    raw = parseInput(CocoResultList, body).map((r, i) => {
+      const label = labels[r.category_id - 1] ?? null;
+      if (label === null) problem(i, 'category_id', 'unknown_category', `no category ${r.category_id}: the session's COCO export has ${labels.length}`);
+      return { frame: r.image_id - 1, bbox: r.bbox, label, score: r.score, detectionId: r.id === undefined ? null : String(r.id) };
+    });
+  } else {
+    raw = parseInput(DetectionList, body).map((d) => ({ ...d, detectionId: d.detectionId ?? null }));
+  }
+  const out: DetectionRecord[] = [];
+  for (const [i, d] of raw.entries()) {
+    const frameField = opts.format === 'coco' ? 'image_id' : 'frame';
+    if (d.frame >= video.frameCount) problem(i, frameField, 'invalid_frame', `frame must be < frameCount (${video.frameCount})`);
+    const box = checkBbox(d.bbox, meta, opts.clip ?? false);
+    if (box.error) problem(i, 'bbox', box.error.code, box.error.message);
+    if (box.bbox && d.label !== null && d.frame < video.frameCount) {
+      out.push({ frame: d.frame, bbox: box.bbox, label: d.label, score: d.score, detectionId: d.detectionId });
+    }
+  }
+  if (details.length > 0) {
+    const first = details[0] as ErrorDetail;
+    throw new ValidationError(`detections are not valid (${first.field}: ${first.message})`, details);
+  }
+  return out;
+}

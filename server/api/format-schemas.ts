@@ -1,0 +1,82 @@
+/**
+ * Query and answer schemas of the export/import routes (issue 4), apart from schemas.ts so that
+ * the formats work does not collide with other resources. Query booleans take true/false/1/0.
+ *
+ *   ExportQuery.parse({ format: 'voc', vocOffset: '1' }) // → { format: 'voc', vocOffset: 1, … }
+ */
+import { z } from 'zod';
+import 'zod-openapi';
+
+const FORMAT_NAMES = ['coco', 'yolo', 'ultralytics', 'voc', 'json'] as const;
+
+const QueryBool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1')
+  .optional();
+
+const VocOffset = z
+  .enum(['0', '1'])
+  .transform((v) => (v === '1' ? 1 : 0) as 0 | 1)
+  .optional()
+  .meta({ description: 'VOC only: 0 (default) xmin = x as CVAT, Datumaro and FiftyOne; 1 the devkit’s 1-based pixels' });
+
+export const ExportQuery = z.object({
+  format: z.enum(FORMAT_NAMES).meta({ description: 'coco and json answer JSON; yolo, ultralytics and voc a zip' }),
+  keyframesOnly: QueryBool.meta({ description: 'only what people drew, no interpolated boxes' }),
+  allFrames: QueryBool.meta({ description: 'every frame, also those without boxes' }),
+  vocOffset: VocOffset,
+  report: QueryBool.meta({ description: 'answer the full loss report (JSON) instead of the file' }),
+});
+
+/** Project exports merge sessions into one file: COCO (one images list) or native JSON (one entry per session). */
+export const ProjectExportQuery = ExportQuery.extend({
+  format: z.enum(['coco', 'json']).meta({ description: 'coco: one COCO file, frames named <videoId>/frame_NNNNNN; json: every session natively' }),
+});
+
+export const ImportQuery = z.object({
+  format: z.enum(FORMAT_NAMES),
+  mode: z.enum(['merge', 'replace']).default('merge').meta({
+    description: 'merge upserts by annotation id (or track id + frame); replace swaps the content in one transaction',
+  }),
+  dryRun: QueryBool.meta({ description: 'validate and count without changing the session' }),
+  strictLabels: QueryBool.meta({ description: 'refuse labels the session does not have instead of adding them' }),
+  vocOffset: VocOffset,
+});
+
+export const FormatProblem = z
+  .object({ code: z.string(), message: z.string(), place: z.string().meta({ description: 'file:line, or a JSON pointer' }) })
+  .meta({ id: 'FormatProblem' });
+
+export const ImportAnswer = z
+  .object({
+    format: z.enum(FORMAT_NAMES),
+    mode: z.enum(['merge', 'replace']),
+    dryRun: z.boolean(),
+    frameRule: z.enum(['frame_id', 'file_name_number', 'name_order', 'native']),
+    imported: z.number().int().meta({ description: 'annotations created' }),
+    updated: z.number().int(),
+    skipped: z.number().int().meta({ description: 'annotations already identical' }),
+    deleted: z.number().int().meta({ description: 'annotations removed (replace)' }),
+    tracks: z.object({ created: z.number().int(), updated: z.number().int(), deleted: z.number().int() }),
+    labelsAdded: z.array(z.string()),
+    warnings: z.array(FormatProblem),
+    errors: z.array(FormatProblem),
+  })
+  .meta({ id: 'ImportAnswer' });
+
+export const LossReportBody = z
+  .object({
+    format: z.string(),
+    tracksFlattened: z.number(),
+    trackFieldsDropped: z.number(),
+    attributesDropped: z.number(),
+    statusesDropped: z.number(),
+    fieldsDropped: z.number(),
+    outsideKeyframes: z.number(),
+    boxesClipped: z.number(),
+    roundingBoundPx: z.number(),
+    metaDropped: z.boolean(),
+    notes: z.array(z.string()),
+    summary: z.string().meta({ description: 'the X-Annosync-Loss line' }),
+  })
+  .meta({ id: 'LossReport' });

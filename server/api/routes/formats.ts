@@ -1,0 +1,297 @@
+/**
+ * Ground truth in and out (issue 4): `GET /api/sessions/:id/export`, `GET /api/projects/:id/export`
+ * and `POST /api/sessions/:id/import`, over the pure converters of `docs-model/formats`.
+ *
+ * Exports stream: the session is read once (its keyframes, not its frames), then the converter's
+ * generator feeds the response as the socket drains, so memory does not grow with frame count.
+ * `X-Annosync-Loss` must precede the body, so it comes from a cheap first pass (`exportLoss`: the
+ * exporters' own counters over the frame walk, no serialisation or compression); zips still carry
+ * the exporter's `loss.json`, and `?report=true` answers the full report instead of the file.
+ *
+ * Imports are all or nothing: the body is parsed and checked, then written with ONE `writeSession`
+ * in the live document (connected annotators see it at once; the answer follows the commit). Any
+ * problem, from the file or from the document's rules, is a 422 listing every one, and nothing is
+ * written. `dryRun` applies the same write to a copy of the document.
+ */
+import { Readable } from 'node:stream';
+import * as Y from 'yjs';
+import { DocModelError, getLabels, getMeta, listAnnotations, readSession, writeSession, type LabelDef } from '../../../docs-model/index.ts';
+import {
+  emptyLoss,
+  exportCocoProject,
+  exportLoss,
+  formats,
+  InputTooLargeError,
+  lossSummary,
+  UnsafeInputError,
+  type ExportOptions,
+  type FormatEntry,
+  type FormatName,
+  type ImportedAnnotation,
+  type ImportedContent,
+  type LossReport,
+  type Problem,
+  type SessionContent,
+} from '../../../docs-model/formats/index.ts';
+import type { SessionRecord } from '../../../persistence/rows.ts';
+import { ConflictError, PayloadTooLargeError, ValidationError } from '../../errors.ts';
+import type { ChangeOrigin } from '../../origins.ts';
+import { actorOf, requireRole } from '../access.ts';
+import { readRaw, type BodyLimits } from '../body.ts';
+import { findProject, findSession, sessionDocName, type ApiDeps } from '../context.ts';
+import { ExportQuery, ImportAnswer, ImportQuery, LossReportBody, ProjectExportQuery } from '../format-schemas.ts';
+import { defineRoute, type Reply, type Route } from '../route.ts';
+import { ProjectParams, SessionParams } from '../schemas.ts';
+
+const tag = 'formats';
+const MiB = 1024 * 1024;
+
+/**
+ * Largest import body per content type. JSON: a 900 000-box COCO file is ~150 MB, but an import
+ * that size belongs in several requests; zips: the inflated bytes are capped again by readZip;
+ * XML: one VOC file, the same cap safe-xml applies to its text.
+ */
+export const IMPORT_LIMITS: BodyLimits = {
+  'application/json': 128 * MiB,
+  'application/zip': 64 * MiB,
+  'application/xml': 4 * MiB,
+  'text/xml': 4 * MiB,
+};
+
+const limitsFor = (entry: FormatEntry): BodyLimits =>
+  Object.fromEntries(entry.importTypes.map((type) => [type, IMPORT_LIMITS[type] ?? 4 * MiB]));
+
+const exportOptions = (q: { keyframesOnly?: boolean | undefined; allFrames?: boolean | undefined; vocOffset?: 0 | 1 | undefined }): ExportOptions => {
+  const opts: ExportOptions = {};
+  if (q.keyframesOnly) opts.keyframesOnly = true;
+  if (q.allFrames) opts.allFrames = true;
+  if (q.vocOffset) opts.vocOffset = q.vocOffset;
+  return opts;
+};
+
+async function sessionContent(deps: ApiDeps, session: SessionRecord): Promise<SessionContent> {
+  const content = await deps.registry.read(sessionDocName(session), (ydoc) => readSession(ydoc));
+  const { meta } = content;
+  if (!meta) throw new ConflictError(`session '${session.id}' has no video meta yet`, undefined, 'no_meta');
+  return { ...content, meta };
+}
+
+/** The file as a streamed reply, or the loss report with `report`. */
+function exportReply(
+  format: FormatName,
+  baseName: string,
+  loss: LossReport,
+  report: boolean | undefined,
+  chunks: () => Iterable<Uint8Array>,
+): Reply {
+  const summary = lossSummary(loss);
+  if (report) return { body: { ...loss, summary }, headers: { 'X-Annosync-Loss': summary } };
+  const entry = formats[format];
+  return {
+    headers: {
+      'Content-Type': entry.zip ? entry.contentType : `${entry.contentType}; charset=utf-8`,
+      'Content-Disposition': `attachment; filename="${entry.fileName(baseName)}"`,
+      'X-Annosync-Loss': summary,
+      'Cache-Control': 'no-store',
+    },
+    // objectMode off: chunks are bytes, and the stream buffers ~16 KiB ahead of the socket.
+    body: Readable.from(chunks(), { objectMode: false }),
+  };
+}
+
+/** Native JSON of several sessions: `{ format: 'annosync-project', sessions: [<native export>…] }`. */
+function* nativeProject(projectId: string, contents: SessionContent[]): Generator<Uint8Array> {
+  const text = new TextEncoder();
+  yield text.encode(`{"format":"annosync-project","schemaVersion":1,"projectId":${JSON.stringify(projectId)},"sessions":[`);
+  for (const [k, content] of contents.entries()) {
+    if (k) yield text.encode(',');
+    yield* formats.json.export(content, {}, emptyLoss('json'));
+  }
+  yield text.encode(']}\n');
+}
+
+/** Converter errors as HTTP: sizes past a limit → 413, unsafe input → 422 with its problems. */
+function fromConverterError(err: unknown): unknown {
+  if (err instanceof InputTooLargeError) {
+    return new PayloadTooLargeError(err.message, { code: err.code, place: err.place, limitBytes: err.limit });
+  }
+  if (err instanceof UnsafeInputError) return refused(err.problems);
+  return err;
+}
+
+const refused = (errors: Problem[]): ValidationError =>
+  new ValidationError(
+    `the file was not imported: ${errors.length} problem(s)${errors[0] ? `, first: ${errors[0].message} (${errors[0].place})` : ''}`,
+    errors.map(({ code, message, place }) => ({ code, message, place })),
+    'import_invalid',
+  );
+
+/** writeSession's own refusals (frame outside the video, keyframe clash, …), each placed by annotation. */
+function fromWriteError(err: unknown, content: ImportedContent): unknown {
+  if (!(err instanceof DocModelError) || err.code !== 'invalid_content') return err;
+  const list = (err.details as { errors?: Array<{ part: string; index?: number; name?: string; code: string; field?: string; message: string }> }).errors ?? [];
+  return refused(
+    list.map((e) => {
+      const id = e.part === 'annotations' && e.index !== undefined ? content.annotations[e.index]?.id : undefined;
+      const at = e.index !== undefined ? `/${e.part}/${e.index}` : e.name !== undefined ? `/${e.part}/${e.name}` : `/${e.part}`;
+      return { code: e.code, message: id === undefined ? e.message : `annotation ${id}: ${e.message}`, place: e.field ? `${at}/${e.field}` : at };
+    }),
+  );
+}
+
+/** Merge upserts by id, or by track id + frame: a keyframe the session has on that frame keeps its id. */
+function adoptKeyframeIds(ydoc: Y.Doc, annotations: ImportedAnnotation[]): ImportedAnnotation[] {
+  const existing = new Map<string, string>();
+  for (const a of listAnnotations(ydoc)) if (a.trackId !== null) existing.set(`${a.trackId}\u0000${a.frame}`, a.id);
+  return annotations.map((a) => {
+    const id = typeof a.trackId === 'string' ? existing.get(`${a.trackId}\u0000${a.frame}`) : undefined;
+    return id === undefined || id === a.id ? a : { ...a, id };
+  });
+}
+
+interface ImportPlan {
+  content: ImportedContent;
+  mode: 'merge' | 'replace';
+  native: boolean;
+  actor: string;
+}
+
+function applyImport(ydoc: Y.Doc, plan: ImportPlan, origin?: ChangeOrigin) {
+  const { content, mode, native } = plan;
+  // Only the native format defines a label set; other files' labels join the session's.
+  const labels: Record<string, LabelDef> = mode === 'replace' && !native ? { ...getLabels(ydoc), ...content.labels } : content.labels;
+  const annotations = mode === 'merge' ? adoptKeyframeIds(ydoc, content.annotations) : content.annotations;
+  // Importers clip and report boxes that cross the edge; clip again only the float hairs of
+  // normalised formats. Native content is taken exactly, or refused.
+  return writeSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native }, origin);
+}
+
+export function formatRoutes(deps: ApiDeps): Route[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/api/sessions/:sessionId/export',
+      tag,
+      summary: 'Export a session as COCO, YOLO (Darknet), Ultralytics, Pascal VOC or native JSON',
+      description:
+        'Streams the file with Content-Disposition. Tracks expand to one box per frame (keyframesOnly=true: only drawn boxes). ' +
+        'X-Annosync-Loss sums up what the format could not hold; report=true answers the full loss report as JSON instead. ' +
+        'VOC coordinates are as-is (xmin = x, xmax = x + w) unless vocOffset=1 (devkit, 1-based xmin/ymin).',
+      params: SessionParams,
+      query: ExportQuery,
+      responses: {
+        200: { description: 'the file (application/json or application/zip), or the loss report with report=true', schema: LossReportBody },
+      },
+      errors: [404, 409],
+      handle: async ({ params, query, ctx }) => {
+        const session = await findSession(deps, params.sessionId);
+        await requireRole(ctx, session.projectId, 'viewer');
+        const content = await sessionContent(deps, session);
+        const opts = exportOptions(query);
+        const loss = exportLoss(query.format, [content], opts);
+        return exportReply(query.format, `session-${session.id}`, loss, query.report, () =>
+          formats[query.format].export(content, opts, emptyLoss(query.format)),
+        );
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/projects/:projectId/export',
+      tag,
+      summary: 'Export every session of a project in one file (COCO or native JSON)',
+      description:
+        'COCO: one file; image file names are prefixed by video (<videoId>/frame_000123.jpg; <videoId>/<sessionId>/… when a video has several sessions) so they never collide, with COCO-VID video_id and frame_id. json: every session in the native format.',
+      params: ProjectParams,
+      query: ProjectExportQuery,
+      responses: { 200: { description: 'the file, or the loss report with report=true', schema: LossReportBody } },
+      errors: [404, 409],
+      handle: async ({ params, query, ctx }) => {
+        const project = await findProject(deps, params.projectId);
+        await requireRole(ctx, project.id, 'viewer');
+        const sessions = await deps.repos.sessions.listActive(project.id);
+        const contents: SessionContent[] = [];
+        for (const s of sessions) contents.push(await sessionContent(deps, s));
+        const perVideo = new Map<string, number>();
+        for (const s of sessions) perVideo.set(s.videoId, (perVideo.get(s.videoId) ?? 0) + 1);
+        const opts = exportOptions(query);
+        const loss = exportLoss(query.format, contents, opts);
+        const base = `project-${project.id}`;
+        if (query.format === 'json') return exportReply('json', base, loss, query.report, () => nativeProject(project.id, contents));
+        const coco = contents.map((content, k) => {
+          const s = sessions[k]!;
+          return { content, videoPrefix: perVideo.get(s.videoId)! > 1 ? `${s.videoId}/${s.id}/` : `${s.videoId}/` };
+        });
+        return exportReply('coco', base, loss, query.report, () => exportCocoProject(coco, opts, emptyLoss('coco')));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/sessions/:sessionId/import',
+      tag,
+      summary: 'Import a COCO, YOLO, Ultralytics, Pascal VOC or native JSON file into a session (all or nothing)',
+      description:
+        'The body is the file: application/json for coco and json, application/zip for yolo, ultralytics and voc (application/xml or text/xml for one VOC file). ' +
+        `Limits: JSON ${IMPORT_LIMITS['application/json']! / MiB} MiB, zip ${IMPORT_LIMITS['application/zip']! / MiB} MiB, XML ${IMPORT_LIMITS['application/xml']! / MiB} MiB (413 past them; 415 for another type). ` +
+        'Everything is checked before one document transaction: on any problem the answer is 422 listing every one (code, message, place) and the session is unchanged. ' +
+        'merge upserts by annotation id (or track id + frame); replace swaps annotations and tracks (and, for json, labels). Labels the session lacks are added and reported, or refused with strictLabels=true. dryRun=true answers the same without changing anything.',
+      params: SessionParams,
+      query: ImportQuery,
+      responses: { 200: { description: 'what was (or, with dryRun, would be) imported', schema: ImportAnswer } },
+      errors: [404, 413, 415, 422],
+      handle: async ({ params, query, ctx }) => {
+        const session = await findSession(deps, params.sessionId);
+        await requireRole(ctx, session.projectId, 'manager');
+        const entry = formats[query.format];
+        const { body } = await readRaw(ctx, limitsFor(entry));
+        const docName = sessionDocName(session);
+        const known = await deps.registry.read(docName, (ydoc) => ({ meta: getMeta(ydoc), labels: getLabels(ydoc) }));
+        let parsed;
+        try {
+          parsed = entry.parse(body, {
+            ...(known.meta ? { meta: known.meta } : {}),
+            labels: known.labels,
+            strictLabels: query.strictLabels ?? false,
+            ...(query.vocOffset ? { vocOffset: query.vocOffset } : {}),
+          });
+        } catch (err) {
+          throw fromConverterError(err);
+        }
+        if (parsed.errors.length) throw refused(parsed.errors);
+        const plan: ImportPlan = { content: parsed.content, mode: query.mode, native: query.format === 'json', actor: actorOf(ctx) };
+        let written: ReturnType<typeof applyImport>;
+        try {
+          written = query.dryRun
+            ? await deps.registry.read(docName, (ydoc) => {
+                const copy = new Y.Doc({ gc: false });
+                Y.applyUpdate(copy, Y.encodeStateAsUpdate(ydoc));
+                try {
+                  return applyImport(copy, plan);
+                } finally {
+                  copy.destroy();
+                }
+              })
+            : await deps.registry.transact(docName, plan.actor, (ydoc, origin) => applyImport(ydoc, plan, origin));
+        } catch (err) {
+          throw fromWriteError(err, parsed.content);
+        }
+        const { created, updated, deleted } = written.annotations;
+        return {
+          body: {
+            format: query.format,
+            mode: query.mode,
+            dryRun: query.dryRun ?? false,
+            frameRule: parsed.frameRule,
+            imported: created,
+            updated,
+            skipped: parsed.content.annotations.length - created - updated,
+            deleted,
+            tracks: written.tracks,
+            labelsAdded: parsed.content.addedLabels,
+            warnings: parsed.warnings,
+            errors: [],
+          },
+        };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,250 @@
+/**
+ * `/api/projects/:projectId/test-runs` and `/api/test-runs/:testRunId[/progress|/detections|
+ * /cancel|/evaluation|/events]` (issue 6).
+ *
+ * Roles: reading (runs, evaluation, events) needs viewer. Creating a run and posting its progress,
+ * detections or cancellation needs annotator: a model runner (a CI job) is given an annotator
+ * token on the project — it adds results, as annotators add annotations, and cannot change the
+ * project, its sessions or its imports (manager). Managers and admins can do all of it.
+ *
+ * `GET …/events` is Server-Sent Events: one `data:` line per change of the run, JSON
+ * `{ type, run }`, with `id:` = the run's revision; `Last-Event-ID` (or `?lastEventId=`) resumes
+ * after that id; a `: heartbeat` comment every `heartbeatMs` (15 s by default); the stream ends
+ * after the event that finishes the run (at once for a run that has ended).
+ */
+import { getLabels, listTracks, progressOf, type TestRunView } from '../../../docs-model/index.ts';
+import { labelOrder } from '../../../docs-model/formats/frame-walk.ts';
+import type { TestRunRecord } from '../../../persistence/repositories/test-runs.ts';
+import { parseDocName } from '../../wire.ts';
+import type { LiveDocument } from '../../live-document.ts';
+import { actorOf, requireRole } from '../access.ts';
+import { findProject, findSession, findVideo, paged, readSessionDoc, type ApiDeps } from '../context.ts';
+import { toDetections } from '../detection-input.ts';
+import { defineRoute, type Route } from '../route.ts';
+import { ProjectParams, pageOf } from '../schemas.ts';
+import { isFinished, type RunEvent, type RunEvents } from '../test-run-events.ts';
+import {
+  DETECTIONS_BODY_LIMIT,
+  DetectionsAccepted,
+  DetectionsBody,
+  DetectionsQuery,
+  Evaluation,
+  EvaluationQuery,
+  EventsQuery,
+  TestRun,
+  TestRunCreate,
+  TestRunListQuery,
+  TestRunParams,
+  TestRunProgress,
+} from '../test-run-schemas.ts';
+import { runDocName, toBody, type TestRunService } from '../test-run-service.ts';
+
+const tag = 'test-runs';
+
+const viewOf = (run: TestRunRecord): TestRunView => {
+  const { createdBy: _createdBy, ...rest } = run;
+  return { ...rest, progress: progressOf(run.processedFrames, run.totalFrames) };
+};
+
+const lastEventIdOf = (header: string, fallback: number | undefined): number | undefined => {
+  const n = Number(header);
+  return header !== '' && Number.isSafeInteger(n) && n >= 0 ? n : fallback;
+};
+
+export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: RunEvents): Route[] {
+  const runFor = async (id: string, ctx: Parameters<typeof requireRole>[0], role: 'viewer' | 'annotator'): Promise<TestRunRecord> => {
+    const run = await service.find(id);
+    await requireRole(ctx, run.projectId, role);
+    return run;
+  };
+
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/api/projects/:projectId/test-runs',
+      tag,
+      summary: 'Start a test run of a model against the ground truth of a session',
+      description:
+        'The run starts queued; its live document is test-run:<id> (read-only for every client). 422 when the session annotates another video; 409 for a taken id. Needs annotator.',
+      params: ProjectParams,
+      body: TestRunCreate,
+      responses: { 201: { description: 'the run', schema: TestRun } },
+      errors: [403, 404, 409],
+      handle: async ({ params, body, ctx }) => {
+        await requireRole(ctx, params.projectId, 'annotator');
+        const run = await service.create(params.projectId, body, actorOf(ctx));
+        return { status: 201, body: toBody(run), headers: { Location: `/api/test-runs/${run.id}` } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/projects/:projectId/test-runs',
+      tag,
+      summary: "List the project's test runs, oldest first",
+      params: ProjectParams,
+      query: TestRunListQuery,
+      responses: { 200: { description: 'one page of runs', schema: pageOf(TestRun) } },
+      errors: [403, 404],
+      handle: async ({ params, query, ctx }) => {
+        await requireRole(ctx, params.projectId, 'viewer');
+        await findProject(deps, params.projectId);
+        const page = await paged(() =>
+          service.list(params.projectId, {
+            limit: query.limit,
+            ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+            ...(query.status === undefined ? {} : { status: query.status }),
+            ...(query.sessionId === undefined ? {} : { sessionId: query.sessionId }),
+          }),
+        );
+        return { body: { items: page.items.map(toBody), nextCursor: page.nextCursor } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/test-runs/:testRunId',
+      tag,
+      summary: 'Get a test run',
+      params: TestRunParams,
+      responses: { 200: { description: 'the run', schema: TestRun } },
+      errors: [403, 404],
+      handle: async ({ params, ctx }) => ({ body: toBody(await runFor(params.testRunId, ctx, 'viewer')) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/test-runs/:testRunId/progress',
+      tag,
+      summary: 'Report progress (and status, message, metrics) of a run',
+      description:
+        'Status only moves forward (409 otherwise, and for a run that has ended). processedFrames never goes back: a late post with a smaller count leaves it. Completing the run stores its evaluation. Answers once every watcher of test-run:<id> has been sent the change.',
+      params: TestRunParams,
+      body: TestRunProgress,
+      responses: { 200: { description: 'the run', schema: TestRun } },
+      errors: [403, 404, 409],
+      handle: async ({ params, body, ctx }) => {
+        const run = await runFor(params.testRunId, ctx, 'annotator');
+        return { body: toBody(await service.progress(run, body, actorOf(ctx))) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/test-runs/:testRunId/detections',
+      tag,
+      summary: 'Add detections to a run (all or nothing)',
+      description:
+        "422 naming [index].field: a frame outside the video, a box that is not finite, has w or h <= 0 or leaves the frame (clip=true clips it), a score outside [0, 1]. format=coco takes COCO results: image_id = frame + 1, category_id = the label's id in the session's COCO export. 409 once the run has ended.",
+      params: TestRunParams,
+      query: DetectionsQuery,
+      body: DetectionsBody,
+      bodyLimitBytes: DETECTIONS_BODY_LIMIT,
+      responses: { 200: { description: 'how many were stored, and the run', schema: DetectionsAccepted } },
+      errors: [403, 404, 409],
+      handle: async ({ params, query, body, ctx }) => {
+        const run = await runFor(params.testRunId, ctx, 'annotator');
+        const video = await findVideo(deps, run.videoId);
+        let labels: string[] | undefined;
+        if (query.format === 'coco') {
+          const session = await findSession(deps, run.sessionId);
+          labels = await readSessionDoc(deps, session, (ydoc, index) => {
+            const meta = { sessionId: session.id, projectId: session.projectId, videoId: video.id, width: video.width, height: video.height, fps: video.fps, frameCount: video.frameCount };
+            return labelOrder({ meta, labels: getLabels(ydoc), tracks: listTracks(ydoc), annotations: [...index.all()] });
+          });
+        }
+        const detections = toDetections(body, { format: query.format, video, ...(labels ? { labels } : {}), clip: query.clip ?? false });
+        const updated = await service.addDetections(run, detections, actorOf(ctx));
+        return { body: { accepted: detections.length, run: toBody(updated) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/test-runs/:testRunId/cancel',
+      tag,
+      summary: 'Cancel a run',
+      description: '409 when the run has ended already.',
+      params: TestRunParams,
+      responses: { 200: { description: 'the run', schema: TestRun } },
+      errors: [403, 404, 409],
+      handle: async ({ params, ctx }) => {
+        const run = await runFor(params.testRunId, ctx, 'annotator');
+        return { body: toBody(await service.cancel(run, actorOf(ctx))) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/test-runs/:testRunId/evaluation',
+      tag,
+      summary: "The run's detection metrics against its session's ground truth",
+      description:
+        'Computed now, from the detections stored so far and the live session (tracks expanded per frame, rejected annotations left out): tp, fp, fn, precision, recall, f1 at iouThreshold; AP at IoU 0.5 and averaged over 0.50:0.05:0.95 as pycocotools computes them; per label and overall; with the verdicts of linked detections.',
+      params: TestRunParams,
+      query: EvaluationQuery,
+      responses: { 200: { description: 'the evaluation', schema: Evaluation } },
+      errors: [403, 404],
+      handle: async ({ params, query, ctx }) => {
+        const run = await runFor(params.testRunId, ctx, 'viewer');
+        return { body: await service.evaluate(run, query.iouThreshold === undefined ? {} : { iouThreshold: query.iouThreshold }) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/test-runs/:testRunId/events',
+      tag,
+      summary: "The run's changes as Server-Sent Events",
+      description:
+        'One event per change: `id:` the run revision, `data:` JSON { type, run } with type created | progress | status | detections | evaluation | snapshot. Send Last-Event-ID (or lastEventId) to resume after it; a client further behind than the server keeps gets the current state as one snapshot. A `: heartbeat` comment every heartbeatMs. Ends after the event that finishes the run.',
+      params: TestRunParams,
+      query: EventsQuery,
+      responses: { 200: { description: 'an event stream', schema: TestRun, contentType: 'text/event-stream' } },
+      errors: [403, 404],
+      handle: async ({ params, query, ctx }) => {
+        const run = await runFor(params.testRunId, ctx, 'viewer');
+        const after = lastEventIdOf(ctx.get('Last-Event-ID'), query.lastEventId);
+        // Written to the response directly: Koa's body piping reports every client that goes away
+        // as a premature close, which for an event stream is the normal way to end.
+        const res = ctx.res;
+        ctx.respond = false;
+        res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+        res.socket?.setNoDelay(true);
+        let sent = after ?? -1;
+        let ended = false;
+        const send = (event: RunEvent): void => {
+          if (ended || event.id <= sent) return;
+          sent = event.id;
+          res.write(`id: ${event.id}\ndata: ${JSON.stringify({ type: event.type, run: event.run })}\n\n`);
+          if (isFinished(event.run)) finish();
+        };
+        // Subscribed before reading the state, so a change made in between is not missed.
+        const unsubscribe = events.subscribe(run.id, send);
+        const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), query.heartbeatMs);
+        heartbeat.unref();
+        // Holding the document keeps it loaded, so changes arriving from other processes reach the ring.
+        const docName = parseDocName(runDocName(run.id));
+        let held: LiveDocument | null = null;
+        function finish(): void {
+          if (ended) return;
+          ended = true;
+          clearInterval(heartbeat);
+          unsubscribe();
+          if (held) deps.registry.release(held);
+          held = null;
+          res.end();
+        }
+        res.on('close', finish);
+        res.write('retry: 1000\n\n');
+        try {
+          const doc = docName ? await deps.registry.acquire(docName) : null;
+          if (ended && doc) deps.registry.release(doc);
+          else held = doc;
+          const current = await service.find(run.id);
+          // A client resuming gets what it missed that is still kept; a new one starts from now.
+          if (after !== undefined) for (const event of events.since(run.id, sent)) send(event);
+          if (current.revision > sent) send({ id: current.revision, type: 'snapshot', run: viewOf(current) });
+          if (isFinished(current) && sent >= current.revision) finish();
+        } catch (err) {
+          deps.logger.warn({ err, runId: run.id }, 'event stream failed to start');
+          finish();
+        }
+        return {};
+      },
+    }),
+  ];
+}

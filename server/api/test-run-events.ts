@@ -1,0 +1,108 @@
+/**
+ * The changes of each test run as events, for `GET /test-runs/:id/events` (issue 6). They are read
+ * off the `test-run:<id>` document itself (the registry's onChange hook), so every change that
+ * reaches the document in this process — from a REST call here, or from another process through
+ * Redis — becomes an event, and the document stays the one source of what changed.
+ *
+ * Kept in memory: a bounded ring per run (the last `capacity` events), dropped `retainMs` after
+ * the run ended. An event's id is the run's `revision`, which the database counts, so ids keep
+ * increasing across restarts; a client resuming after an id older than the ring (or after a
+ * restart) receives the current state as one event instead of the ones it missed. Each event
+ * carries the whole run, so nothing a client needs is lost that way.
+ *
+ *   const events = createRunEvents()
+ *   const stop = events.subscribe(runId, (event) => write(event))
+ *   events.since(runId, lastEventId)   // retained events with a greater id, oldest first
+ */
+import { readTestRun, type TestRunView } from '../../docs-model/index.ts';
+import type { LiveDocument } from '../live-document.ts';
+
+export type RunEventType = 'created' | 'progress' | 'status' | 'detections' | 'evaluation' | 'snapshot';
+
+export interface RunEvent {
+  /** The run's revision after this change. */
+  id: number;
+  type: RunEventType;
+  run: TestRunView;
+}
+
+export type RunEventListener = (event: RunEvent) => void;
+
+export interface RunEvents {
+  /** Reads the run off its document after a change; the registry's onChange calls it. */
+  observe(doc: LiveDocument): void;
+  /** Retained events with an id greater than `afterId`, oldest first. */
+  since(runId: string, afterId: number): RunEvent[];
+  subscribe(runId: string, listener: RunEventListener): () => void;
+  close(): void;
+}
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+export const isFinished = (run: Pick<TestRunView, 'status'>): boolean => TERMINAL.has(run.status);
+
+interface Ring {
+  events: RunEvent[];
+  listeners: Set<RunEventListener>;
+  dropTimer: NodeJS.Timeout | null;
+}
+
+function typeOf(previous: TestRunView | undefined, run: TestRunView): RunEventType {
+  if (!previous) return run.revision <= 1 ? 'created' : 'snapshot';
+  if (previous.status !== run.status) return 'status';
+  if (JSON.stringify(previous.evaluation) !== JSON.stringify(run.evaluation)) return 'evaluation';
+  if (previous.detectionCount !== run.detectionCount) return 'detections';
+  return 'progress';
+}
+
+export function createRunEvents(opts: { capacity?: number; retainMs?: number } = {}): RunEvents {
+  const capacity = opts.capacity ?? 512;
+  const retainMs = opts.retainMs ?? 5 * 60_000;
+  const rings = new Map<string, Ring>();
+
+  const ringOf = (runId: string): Ring => {
+    let ring = rings.get(runId);
+    if (!ring) rings.set(runId, (ring = { events: [], listeners: new Set(), dropTimer: null }));
+    return ring;
+  };
+
+  const scheduleDrop = (runId: string, ring: Ring): void => {
+    if (ring.dropTimer) clearTimeout(ring.dropTimer);
+    ring.dropTimer = setTimeout(() => {
+      if (ring.listeners.size === 0) rings.delete(runId);
+    }, retainMs);
+    ring.dropTimer.unref();
+  };
+
+  return {
+    observe(doc) {
+      if (doc.kind !== 'test-run') return;
+      const run = readTestRun(doc.ydoc);
+      if (!run) return;
+      const ring = ringOf(run.id);
+      const last = ring.events[ring.events.length - 1];
+      // A write the document skipped as older produces no change; anything else is new.
+      if (last && last.id >= run.revision) return;
+      const event: RunEvent = { id: run.revision, type: typeOf(last?.run, run), run };
+      ring.events.push(event);
+      if (ring.events.length > capacity) ring.events.splice(0, ring.events.length - capacity);
+      for (const listener of [...ring.listeners]) listener(event);
+      if (isFinished(run)) scheduleDrop(run.id, ring);
+    },
+    since(runId, afterId) {
+      const events = rings.get(runId)?.events ?? [];
+      return events.filter((e) => e.id > afterId);
+    },
+    subscribe(runId, listener) {
+      const ring = ringOf(runId);
+      ring.listeners.add(listener);
+      return () => {
+        ring.listeners.delete(listener);
+        if (ring.listeners.size === 0 && ring.events.length === 0) rings.delete(runId);
+      };
+    },
+    close() {
+      for (const ring of rings.values()) if (ring.dropTimer) clearTimeout(ring.dropTimer);
+      rings.clear();
+    },
+  };
+}

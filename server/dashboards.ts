@@ -1,0 +1,291 @@
+/**
+ * Project dashboards (issue 6): the `dashboard:<projectId>` documents, kept current while someone
+ * has one loaded, and the same content computed on demand for `GET /projects/:id/dashboard`.
+ *
+ * Costs nothing while nobody watches: a change to a session only looks up whether its project's
+ * dashboard document is loaded (one Map lookup). A loaded one is refreshed at most once per
+ * `minIntervalMs` (default 250 ms: a few updates per second whatever the edit rate), and only the
+ * parts that changed are written, so watchers receive a few bytes. Its writes go to the live
+ * document directly rather than through `registry.transact`, which would hold the document and
+ * so keep a dashboard nobody watches loaded (and refreshed) forever; it unloads as any document
+ * does once its last peer left.
+ *
+ * Presence comes from the session documents' awareness: a client id that appears is `joined`, one
+ * that goes (closed socket, timeout) is `left`. The last ACTIVITY_LIMIT events of each project are
+ * kept in memory (a restart forgets them), with the imports and run starts and ends reported
+ * through `record`.
+ *
+ *   const dashboards = createDashboards({ registry: () => registry, sources, logger })
+ *   hooks: dashboards.hooks                 // onLoad, onChange, onAwareness
+ *   dashboards.record(projectId, { type: 'imported', sessionId, user: 'ada' })
+ *   await dashboards.compute(projectId)     // → DashboardState
+ */
+import * as decoding from 'lib0/decoding';
+import {
+  ACTIVITY_LIMIT,
+  getMeta,
+  readPresence,
+  writeDashboard,
+  type ActivityEvent,
+  type DashboardRun,
+  type DashboardState,
+  type Participant,
+} from '../docs-model/index.ts';
+import type { Logger } from '../persistence/logger.ts';
+import type { DocRegistry } from './doc-registry.ts';
+import type { LiveDocument, LiveDocumentHooks } from './live-document.ts';
+import { serverOrigin } from './origins.ts';
+import { MessageType } from './wire.ts';
+
+export interface DashboardSources {
+  sessionsByStatus(projectId: string): Promise<Record<string, number>>;
+  annotationsByLabel(projectId: string): Promise<Record<string, Record<string, number>>>;
+  videosByGroundTruthStatus(projectId: string): Promise<Record<string, number>>;
+  runningRuns(projectId: string): Promise<DashboardRun[]>;
+  /** Resolves once the annotations table holds every change made so far (the projection). */
+  settle(): Promise<void>;
+}
+
+export interface Dashboards {
+  readonly hooks: LiveDocumentHooks;
+  compute(projectId: string): Promise<DashboardState>;
+  /** Who is in a session now (empty when its document is not loaded: nobody is connected). */
+  participants(sessionId: string): Participant[];
+  record(projectId: string, event: Omit<ActivityEvent, 'seq' | 'at'> & { at?: number }): void;
+  /** Something the project's dashboard shows changed (refreshes it if loaded). */
+  touch(projectId: string): void;
+  /** Resolves once every refresh scheduled so far has been written (tests, shutdown). */
+  settled(): Promise<void>;
+  close(): void;
+}
+
+export interface DashboardDeps {
+  registry: () => DocRegistry;
+  sources: DashboardSources;
+  logger: Logger;
+  minIntervalMs?: number;
+}
+
+interface Watched {
+  doc: LiveDocument;
+  timer: NodeJS.Timeout | null;
+  running: Promise<void> | null;
+  again: boolean;
+  lastAt: number;
+}
+
+interface Seen {
+  name: string | null;
+  since: number;
+}
+
+const DASHBOARD_ACTOR = 'dashboard';
+
+/** (clientId, state JSON or null when removed) of an awareness message as DocAwareness encodes it. */
+function awarenessChanges(message: Uint8Array): Array<[number, string | null]> {
+  const outer = decoding.createDecoder(message);
+  if (decoding.readVarUint(outer) !== MessageType.awareness) return [];
+  const inner = decoding.createDecoder(decoding.readVarUint8Array(outer));
+  const count = decoding.readVarUint(inner);
+  const out: Array<[number, string | null]> = [];
+  for (let i = 0; i < count; i++) {
+    const clientId = decoding.readVarUint(inner);
+    decoding.readVarUint(inner); // clock
+    const json = decoding.readVarString(inner);
+    out.push([clientId, json === 'null' ? null : json]);
+  }
+  return out;
+}
+
+export function createDashboards(deps: DashboardDeps): Dashboards {
+  const minIntervalMs = deps.minIntervalMs ?? 250;
+  const watched = new Map<string, Watched>();
+  const activity = new Map<string, { seq: number; events: ActivityEvent[] }>();
+  /** Project of each session document, read once from its meta. */
+  const projectOfDoc = new WeakMap<LiveDocument, string | null>();
+  /** Clients seen per session document, with when they joined. */
+  const present = new WeakMap<LiveDocument, Map<number, Seen>>();
+  let closed = false;
+
+  const projectOf = (doc: LiveDocument): string | null => {
+    let projectId = projectOfDoc.get(doc);
+    if (projectId === undefined) {
+      projectId = getMeta(doc.ydoc)?.projectId ?? null;
+      if (projectId !== null) projectOfDoc.set(doc, projectId);
+    }
+    return projectId;
+  };
+
+  const participantsOf = (doc: LiveDocument): Participant[] => {
+    const seen = present.get(doc);
+    const videoId = getMeta(doc.ydoc)?.videoId ?? null;
+    return doc.awareness.states().map(({ clientId, state, updatedAt }) => {
+      const p = readPresence(state);
+      return {
+        sessionId: doc.id,
+        videoId,
+        clientId,
+        userId: p.userId,
+        name: p.name ?? `client ${clientId}`,
+        frame: p.frame,
+        since: seen?.get(clientId)?.since ?? updatedAt,
+      };
+    });
+  };
+
+  const record: Dashboards['record'] = (projectId, event) => {
+    let log = activity.get(projectId);
+    if (!log) activity.set(projectId, (log = { seq: 0, events: [] }));
+    log.events.push({ ...event, seq: ++log.seq, at: event.at ?? Date.now() });
+    if (log.events.length > ACTIVITY_LIMIT) log.events.splice(0, log.events.length - ACTIVITY_LIMIT);
+    touch(projectId);
+  };
+
+  const compute = async (projectId: string): Promise<DashboardState> => {
+    await deps.sources.settle();
+    const [sessionsByStatus, annotationsByLabel, videosByGroundTruthStatus, runningRuns] = await Promise.all([
+      deps.sources.sessionsByStatus(projectId),
+      deps.sources.annotationsByLabel(projectId),
+      deps.sources.videosByGroundTruthStatus(projectId),
+      deps.sources.runningRuns(projectId),
+    ]);
+    const participants: Participant[] = [];
+    for (const doc of deps.registry().all()) {
+      if (doc.kind === 'session' && !doc.destroyed && doc.awareness.size > 0 && projectOf(doc) === projectId) participants.push(...participantsOf(doc));
+    }
+    participants.sort((a, b) => a.since - b.since || a.clientId - b.clientId);
+    return {
+      projectId,
+      sessionsByStatus,
+      annotationsByLabel,
+      videosByGroundTruthStatus,
+      participants,
+      runningRuns,
+      activity: [...(activity.get(projectId)?.events ?? [])],
+      updatedAt: Date.now(),
+    };
+  };
+
+  const alive = (w: Watched): boolean => !w.doc.destroyed && deps.registry().get(w.doc.name) === w.doc;
+
+  const refresh = async (projectId: string, w: Watched): Promise<void> => {
+    w.timer = null;
+    w.lastAt = Date.now();
+    try {
+      const state = await compute(projectId);
+      if (!alive(w)) return;
+      w.doc.ydoc.transact(() => writeDashboard(w.doc.ydoc, state), serverOrigin(DASHBOARD_ACTOR));
+    } catch (err) {
+      deps.logger.warn({ err, projectId }, 'dashboard refresh failed');
+    }
+  };
+
+  const schedule = (projectId: string, w: Watched): void => {
+    if (closed) return;
+    if (w.running) {
+      w.again = true;
+      return;
+    }
+    if (w.timer) return;
+    const delay = Math.max(0, w.lastAt + minIntervalMs - Date.now());
+    w.timer = setTimeout(() => {
+      const run = refresh(projectId, w).finally(() => {
+        w.running = null;
+        if (!alive(w)) {
+          if (watched.get(projectId) === w) watched.delete(projectId);
+          return;
+        }
+        if (w.again) {
+          w.again = false;
+          schedule(projectId, w);
+        }
+      });
+      w.running = run;
+    }, delay);
+    w.timer.unref();
+  };
+
+  function touch(projectId: string): void {
+    const w = watched.get(projectId);
+    if (!w) return;
+    if (!alive(w)) {
+      if (w.timer) clearTimeout(w.timer);
+      watched.delete(projectId);
+      return;
+    }
+    schedule(projectId, w);
+  }
+
+  const watch = (doc: LiveDocument): void => {
+    const previous = watched.get(doc.id);
+    if (previous?.timer) clearTimeout(previous.timer);
+    const w: Watched = { doc, timer: null, running: null, again: false, lastAt: 0 };
+    watched.set(doc.id, w);
+    schedule(doc.id, w);
+  };
+
+  const onAwareness = (doc: LiveDocument, message: Uint8Array): void => {
+    if (doc.kind !== 'session') return;
+    const projectId = projectOf(doc);
+    if (projectId === null) return;
+    let seen = present.get(doc);
+    if (!seen) present.set(doc, (seen = new Map()));
+    let changed = false;
+    for (const [clientId, json] of awarenessChanges(message)) {
+      const known = seen.get(clientId);
+      if (json === null) {
+        if (!known) continue;
+        seen.delete(clientId);
+        record(projectId, { type: 'left', sessionId: doc.id, ...(known.name ? { user: known.name } : {}), detail: { clientId } });
+        changed = true;
+      } else if (!known) {
+        // Parsed once per join; later updates (cursor moves) are never parsed here.
+        const name = readPresence(JSON.parse(json) as unknown).name;
+        seen.set(clientId, { name, since: Date.now() });
+        record(projectId, { type: 'joined', sessionId: doc.id, ...(name ? { user: name } : {}), detail: { clientId } });
+        changed = true;
+      }
+    }
+    // Joins and leaves touched already (record); a moved cursor changes the "where" column.
+    if (!changed) touch(projectId);
+  };
+
+  return {
+    hooks: {
+      onLoad: (doc) => {
+        if (doc.kind === 'dashboard' && !closed) watch(doc);
+      },
+      onChange: (doc) => {
+        if (doc.kind !== 'session') return;
+        const projectId = projectOf(doc);
+        if (projectId !== null) touch(projectId);
+      },
+      onAwareness: (doc, message) => {
+        try {
+          onAwareness(doc, message);
+        } catch (err) {
+          deps.logger.warn({ err, doc: doc.name }, 'dashboard presence update failed');
+        }
+      },
+    },
+    compute,
+    participants: (sessionId) => {
+      const doc = deps.registry().get(`session:${sessionId}`);
+      return doc && !doc.destroyed ? participantsOf(doc).sort((a, b) => a.since - b.since || a.clientId - b.clientId) : [];
+    },
+    record,
+    touch,
+    settled: async () => {
+      for (let pass = 0; pass < 3; pass++) {
+        const pending = [...watched.values()].map((w) => w.running).filter((p): p is Promise<void> => p !== null);
+        if (pending.length === 0) return;
+        await Promise.all(pending);
+      }
+    },
+    close: () => {
+      closed = true;
+      for (const w of watched.values()) if (w.timer) clearTimeout(w.timer);
+      watched.clear();
+    },
+  };
+}
