@@ -37,11 +37,15 @@ initSession(source, { sessionId: 'cold-load', projectId: 'p', videoId: 'v', widt
 for (let i = 0; i < 10_000; i++) {
   addAnnotation(source, { frame: i % 9000, bbox: [i % 1800, (i * 7) % 1000, 40, 60], label: i % 3 ? 'car' : 'person' }, 'bench');
 }
+process.stdout.write(`built 10 000 annotations\n`);
 await log.flush();
+process.stdout.write(`flushed\n`);
 
 async function coldLoad(): Promise<{ ms: number; annotations: number }> {
   const started = performance.now();
+  process.stdout.write(`loading\n`);
   const updates = await store.load(docName);
+  process.stdout.write(`loaded ${updates.length} rows in ${(performance.now() - started).toFixed(1)} ms\n`);
   const live = new LiveDocument({ name: docName, kind: 'session', id: 'cold-load' }, { log, limits: defaultLimits });
   live.applyStored(updates);
   const ms = performance.now() - started;

@@ -103,7 +103,9 @@ export function createDocStore(opts: DocStoreOptions): DocStore {
         );
         const previous = snapshot.rows[0] ? toBytes(snapshot.rows[0].state) : null;
         const read = await trx.raw<{ rows: Array<{ seq: string; update: Uint8Array }> }>(
-          'select seq::text as seq, "update" from yjs_updates where doc_name = ? order by seq',
+          // Order by the bigint column: the output alias `seq` is text, and ordering by it would put
+          // row 10 before row 9 — Yjs then parks most updates as pending, and merging turns quadratic.
+          'select seq::text as seq, "update" from yjs_updates where doc_name = ? order by yjs_updates.seq',
           [docName],
         );
         const rows = read.rows;
