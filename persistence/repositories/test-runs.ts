@@ -116,6 +116,14 @@ export interface RunAdvance {
   detectionsAdded?: number;
 }
 
+export interface ProgressWrite {
+  processedFrames: number;
+  totalFrames: number;
+  message: string | null;
+  metrics: Record<string, unknown> | null;
+  revision: number;
+}
+
 export type AdvanceResult = { run: TestRunRecord } | { conflict: 'finished' | 'backwards'; run: TestRunRecord } | null;
 
 export interface TestRunListOptions {
@@ -137,6 +145,11 @@ export interface TestRunRepository {
    * with a smaller count leaves the bar where it is.
    */
   advance(id: string, change: RunAdvance): Promise<AdvanceResult>;
+  /**
+   * Writes progress a process accumulated in memory (test-run-service.ts), only while the run is
+   * running; null when it is not (it ended, or another process changed it): the caller reloads.
+   */
+  writeProgress(id: string, progress: ProgressWrite): Promise<TestRunRecord | null>;
   /** Stores the evaluation of a finished run (the one write a finished run accepts). */
   setEvaluation(id: string, evaluation: Record<string, unknown>): Promise<TestRunRecord | null>;
 }
@@ -210,6 +223,20 @@ export function createTestRunRepository({ knex }: { knex: Knex }): TestRunReposi
       const current = await get(id);
       if (!current) return null;
       return { conflict: TERMINAL_STATUSES.has(current.status) ? 'finished' : 'backwards', run: current };
+    },
+    async writeProgress(id, p) {
+      const [row] = (await table()
+        .where({ id, status: 'running' })
+        .update({
+          processed_frames: knex.raw('greatest(processed_frames, ?)', [p.processedFrames]),
+          total_frames: p.totalFrames,
+          message: p.message,
+          metrics: p.metrics === null ? null : JSON.stringify(p.metrics),
+          revision: knex.raw('greatest(revision, ?)', [p.revision]),
+          updated_at: knex.fn.now(),
+        } as never)
+        .returning('*')) as TestRunRow[];
+      return row ? testRunFromRow(row) : null;
     },
     async setEvaluation(id, evaluation) {
       const [row] = (await table()

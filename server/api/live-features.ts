@@ -75,6 +75,7 @@ export function createLiveFeatures(api: ApiDeps, db: Database): LiveFeatures {
       (closing ??= (async () => {
         dashboards.close();
         events.close();
+        await service.flushAll();
       })()),
   };
 }

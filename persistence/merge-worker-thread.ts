@@ -1,0 +1,62 @@
+/**
+ * The worker side of persistence/merge-worker.ts: folds stored updates into one update through a
+ * Y.Doc (as server/create-server.ts's `mergeThroughDoc` did on the main thread), so a merge that
+ * never ends (yjs#687) can be cut off by terminating this thread. Started only by `createMergePool`.
+ *
+ * Protocol: it posts `{ type: 'ready' }` once loaded (the pool starts a request's clock only then,
+ * so a cold start under tsx does not count against the budget); a request is
+ * `{ id, packed: ArrayBuffer, lengths: number[] }` (every update back to back, transferred), and
+ * the answer `{ id, ok: true, merged: ArrayBuffer }` (transferred) or `{ id, ok: false, message }`.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as Y from 'yjs';
+
+export interface MergeRequest {
+  id: number;
+  packed: ArrayBuffer;
+  lengths: number[];
+}
+
+export type MergeReply =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; ok: true; merged: ArrayBuffer }
+  | { type: 'result'; id: number; ok: false; message: string };
+
+function mergeThroughDoc(packed: ArrayBuffer, lengths: number[]): Uint8Array {
+  const doc = new Y.Doc({ gc: true });
+  try {
+    Y.transact(doc, () => {
+      let offset = 0;
+      for (const length of lengths) {
+        Y.applyUpdate(doc, new Uint8Array(packed, offset, length));
+        offset += length;
+      }
+    });
+    return Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.destroy();
+  }
+}
+
+/** An ArrayBuffer holding exactly `bytes`: its own when it is not a view into a larger one. */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
+}
+
+const port = parentPort;
+if (port) {
+  port.on('message', (request: MergeRequest) => {
+    let reply: MergeReply;
+    const transfer: ArrayBuffer[] = [];
+    try {
+      const merged = ownBuffer(mergeThroughDoc(request.packed, request.lengths));
+      transfer.push(merged);
+      reply = { type: 'result', id: request.id, ok: true, merged };
+    } catch (err) {
+      reply = { type: 'result', id: request.id, ok: false, message: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply, transfer);
+  });
+  port.postMessage({ type: 'ready' } satisfies MergeReply);
+}
