@@ -275,8 +275,12 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'annosync-bench-runs-'));
   let server: ChildServer | null = null;
   try {
-    server = await startChildServer({ DATA_DIR: dataDir, REQUESTS_PER_MINUTE: '10000000', LOG_LEVEL: 'warn' });
-    base = server.url;
+    // ANNOSYNC_URL: a server started by hand (e.g. under --cpu-prof), with AUTH_SECRET as the tests'.
+    if (process.env.ANNOSYNC_URL) base = process.env.ANNOSYNC_URL;
+    else {
+      server = await startChildServer({ DATA_DIR: dataDir, REQUESTS_PER_MINUTE: '10000000', LOG_LEVEL: 'warn' });
+      base = server.url;
+    }
     admin = await testTokens.sign({ sub: 'bench', admin: true });
     console.log(`node ${process.version}, ${process.env.DATABASE_URL ? 'postgres' : 'pglite'}, server ${base}`);
     const f = await fixture();

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import * as yjsDocuments from './20261124_0001_yjs_documents.ts';
 import * as platform from './20261124_0002_platform.ts';
 import * as testRuns from './20261124_0003_test_runs.ts';
+import * as quarantine from './20261124_0004_quarantine.ts';
 
 export interface Migration {
   name: string;
@@ -14,4 +15,4 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [yjsDocuments, platform, testRuns];
+export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine];

@@ -6,6 +6,13 @@
  *   const updates = await store.load('session:1')   // apply each to a fresh Y.Doc
  *   await store.compact('session:1')
  *
+ * `loadMerged` returns the same content as ONE update, merged by the injected `merge` (the server
+ * passes persistence/merge-worker.ts: off the event loop, under a time budget). When a merge in
+ * `loadMerged` or `compact` outlives that budget (Yjs can loop forever on crafted updates,
+ * yjs#687), the rows to blame are found by bisection (persistence/quarantine.ts), moved to
+ * `yjs_quarantine` in the same transaction, logged one error line each, and the rest is merged:
+ * one bad row no longer blocks its document's loads and compactions forever (issue 5).
+ *
  * Why `load` reads ALL remaining rows rather than `seq > snapshot.last_seq`: seq values come from
  * a sequence, and with several processes (or several pool connections) inserting, a transaction
  * holding a smaller seq can commit after one holding a larger seq. A compaction that ran in
@@ -18,6 +25,20 @@
 import type { Knex } from 'knex';
 import * as Y from 'yjs';
 import { silentLogger, type Logger } from './logger.ts';
+import { MergeTimeoutError } from './merge-worker.ts';
+import { findCulprits, listQuarantined, moveToQuarantine, type QuarantinedRow } from './quarantine.ts';
+
+export type { QuarantinedRow } from './quarantine.ts';
+
+/** A document as one update, for a registry to apply in one step. */
+export interface MergedDocument {
+  /** Snapshot and every remaining log row merged; null when nothing is stored. */
+  update: Uint8Array | null;
+  /** Log rows merged into `update` (the snapshot not counted). */
+  logRows: number;
+  /** Rows this load set aside in yjs_quarantine. */
+  quarantinedRows: number;
+}
 
 export interface DocStore {
   /** Snapshot (if any) first, then every remaining log row in seq order. [] when nothing is stored. */
@@ -27,10 +48,24 @@ export interface DocStore {
    * transaction, under a per-document advisory lock, so several processes may compact safely.
    * Returns how many rows it merged.
    */
-  compact(docName: string): Promise<{ mergedRows: number; snapshotBytes: number }>;
+  compact(docName: string): Promise<CompactOutcome>;
+  /**
+   * Snapshot + every remaining log row as ONE update, so the caller applies a Yjs-produced,
+   * well-formed update. A snapshot with no log rows is returned as is, without a merge.
+   */
+  loadMerged(docName: string): Promise<MergedDocument>;
+  /** The document's rows set aside because they could not be merged in time, in seq order. */
+  quarantined(docName: string): Promise<QuarantinedRow[]>;
   logLength(docName: string): Promise<number>;
   /** Remove a document's snapshot and log (used when a session is deleted / archived). */
   remove(docName: string): Promise<void>;
+}
+
+export interface CompactOutcome {
+  mergedRows: number;
+  snapshotBytes: number;
+  /** Present (and > 0) only when this compaction set rows aside. */
+  quarantinedRows?: number;
 }
 
 export type MergeUpdates = (updates: Uint8Array[]) => Promise<Uint8Array>;
@@ -40,6 +75,8 @@ export interface DocStoreOptions {
   logger?: Logger;
   /** Folds a snapshot and updates into one update (default Y.mergeUpdates). The seam for moving it off the event loop. */
   merge?: MergeUpdates;
+  /** At most this many rows are set aside per merge; more means the budget is too small. Default 8. */
+  maxQuarantinePerMerge?: number;
   /**
    * Test seam: runs inside the compaction transaction after it read the rows and before it
    * merges, so a test can force an interleaving (e.g. insert a row the compaction did not see).
@@ -69,6 +106,38 @@ function asBuffer(bytes: Uint8Array): Buffer {
  * exists too (verified with @electric-sql/pglite 0.5) and is simply uncontended: one process owns
  * the directory and its single connection already runs transactions one at a time.
  */
+interface SetAside {
+  seq: string;
+  bytes: number;
+  reason: string;
+}
+
+/** Stored rows as read inside a transaction: seq as text (bigint-safe), bytes as plain views. */
+interface LogRow {
+  seq: string;
+  update: Uint8Array;
+}
+
+async function readDocument(
+  trx: Knex.Transaction,
+  docName: string,
+): Promise<{ previous: Uint8Array | null; rows: LogRow[] }> {
+  const snapshot = await trx.raw<{ rows: Array<{ state: Uint8Array }> }>(
+    'select state from yjs_snapshots where doc_name = ?',
+    [docName],
+  );
+  const read = await trx.raw<{ rows: Array<{ seq: string; update: Uint8Array }> }>(
+    // Order by the bigint column: the output alias `seq` is text, and ordering by it would put
+    // row 10 before row 9 — Yjs then parks most updates as pending, and merging turns quadratic.
+    'select seq::text as seq, "update" from yjs_updates where doc_name = ? order by yjs_updates.seq',
+    [docName],
+  );
+  return {
+    previous: snapshot.rows[0] ? toBytes(snapshot.rows[0].state) : null,
+    rows: read.rows.map((row) => ({ seq: row.seq, update: toBytes(row.update) })),
+  };
+}
+
 async function lockDocument(trx: Knex.Transaction, docName: string): Promise<void> {
   await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [docName]);
 }
@@ -78,42 +147,111 @@ export function createDocStore(opts: DocStoreOptions): DocStore {
   const merge = opts.merge ?? defaultMerge;
   const logger = opts.logger ?? silentLogger;
 
+  /** Snapshot and rows in one statement (see `load`): no lock, no transaction. */
+  async function readStored(docName: string): Promise<{ previous: Uint8Array | null; rows: Uint8Array[] }> {
+    // One statement, so one MVCC snapshot: a compaction committing between a separate snapshot
+    // read and log read could otherwise hide rows it merged into a snapshot we did not see.
+    const result = await knex.raw<{ rows: Array<{ part: number; data: Uint8Array }> }>(
+      `select part, data from (
+         select 0 as part, null::bigint as seq, state as data from yjs_snapshots where doc_name = ?
+         union all
+         select 1, seq, "update" from yjs_updates where doc_name = ?
+       ) parts order by part, seq`,
+      [docName, docName],
+    );
+    const first = result.rows[0];
+    const hasSnapshot = first !== undefined && Number(first.part) === 0;
+    const bytes = result.rows.map((row) => toBytes(row.data));
+    return { previous: hasSnapshot ? bytes[0]! : null, rows: hasSnapshot ? bytes.slice(1) : bytes };
+  }
+
+  /**
+   * Merges `previous` + `rows`; when that outlives the budget, moves the culprits to
+   * yjs_quarantine in `trx` (the caller holds the document lock) and merges the rest.
+   */
+  async function mergeOrSetAside(
+    trx: Knex.Transaction,
+    docName: string,
+    previous: Uint8Array | null,
+    rows: LogRow[],
+  ): Promise<{ state: Uint8Array; rows: LogRow[]; aside: SetAside[] }> {
+    const updates = rows.map((row) => row.update);
+    let timeout: MergeTimeoutError;
+    try {
+      return { state: await merge(previous ? [previous, ...updates] : updates), rows, aside: [] };
+    } catch (err) {
+      if (!(err instanceof MergeTimeoutError)) throw err;
+      timeout = err;
+    }
+    const found = await findCulprits(merge, previous, updates, {
+      wholeTimedOut: true,
+      maxCulprits: opts.maxQuarantinePerMerge ?? 8,
+    });
+    const culprits = new Set(found.culprits);
+    const reason = `merge exceeded the ${timeout.budgetMs} ms budget (${timeout.message}); see yjs#687`;
+    const aside = found.culprits.map((i) => ({ seq: rows[i]!.seq, bytes: rows[i]!.update.byteLength, reason }));
+    await moveToQuarantine(
+      trx,
+      docName,
+      aside.map((row) => row.seq),
+      reason,
+    );
+    return { state: found.merged, rows: rows.filter((_, i) => !culprits.has(i)), aside };
+  }
+
+  /** One error line per row set aside, once its transaction committed. */
+  function reportSetAside(docName: string, aside: SetAside[]): void {
+    for (const row of aside) {
+      logger.error(
+        { doc: docName, seq: row.seq, bytes: row.bytes, reason: row.reason },
+        'stored update set aside in yjs_quarantine: it could not be merged in time',
+      );
+    }
+  }
+
   return {
     async load(docName) {
-      // One statement, so one MVCC snapshot: a compaction committing between a separate snapshot
-      // read and log read could otherwise hide rows it merged into a snapshot we did not see.
-      const result = await knex.raw<{ rows: Array<{ data: Uint8Array }> }>(
-        `select data from (
-           select 0 as part, null::bigint as seq, state as data from yjs_snapshots where doc_name = ?
-           union all
-           select 1, seq, "update" from yjs_updates where doc_name = ?
-         ) parts order by part, seq`,
-        [docName, docName],
-      );
-      return result.rows.map((row) => toBytes(row.data));
+      const { previous, rows } = await readStored(docName);
+      return previous ? [previous, ...rows] : rows;
     },
+
+    async loadMerged(docName) {
+      const { previous, rows } = await readStored(docName);
+      // Our own compaction wrote the snapshot: it needs no merge.
+      if (rows.length === 0) return { update: previous, logRows: 0, quarantinedRows: 0 };
+      try {
+        return { update: await merge(previous ? [previous, ...rows] : rows), logRows: rows.length, quarantinedRows: 0 };
+      } catch (err) {
+        if (!(err instanceof MergeTimeoutError)) throw err;
+      }
+      // Rare path: under the document lock, read again (a compaction may have committed since)
+      // and set the culprits aside. Nothing is written back but the move to yjs_quarantine.
+      const { state, kept, aside } = await knex.transaction(async (trx) => {
+        await lockDocument(trx, docName);
+        const stored = await readDocument(trx, docName);
+        if (stored.rows.length === 0) return { state: stored.previous, kept: 0, aside: [] };
+        const merged = await mergeOrSetAside(trx, docName, stored.previous, stored.rows);
+        return { state: merged.state, kept: merged.rows.length, aside: merged.aside };
+      });
+      reportSetAside(docName, aside);
+      return { update: state, logRows: kept, quarantinedRows: aside.length };
+    },
+
+    quarantined: (docName) => listQuarantined(knex, docName),
 
     async compact(docName) {
       const started = performance.now();
-      const outcome = await knex.transaction(async (trx) => {
+      const { outcome, aside } = await knex.transaction(async (trx) => {
         await lockDocument(trx, docName);
-        const snapshot = await trx.raw<{ rows: Array<{ state: Uint8Array }> }>(
-          'select state from yjs_snapshots where doc_name = ?',
-          [docName],
-        );
-        const previous = snapshot.rows[0] ? toBytes(snapshot.rows[0].state) : null;
-        const read = await trx.raw<{ rows: Array<{ seq: string; update: Uint8Array }> }>(
-          // Order by the bigint column: the output alias `seq` is text, and ordering by it would put
-          // row 10 before row 9 — Yjs then parks most updates as pending, and merging turns quadratic.
-          'select seq::text as seq, "update" from yjs_updates where doc_name = ? order by yjs_updates.seq',
-          [docName],
-        );
-        const rows = read.rows;
-        await opts.onAfterRead?.({ docName, trx, rowsRead: rows.length });
-        if (rows.length === 0) return { mergedRows: 0, snapshotBytes: previous?.byteLength ?? 0 };
+        const { previous, rows: read } = await readDocument(trx, docName);
+        await opts.onAfterRead?.({ docName, trx, rowsRead: read.length });
+        if (read.length === 0) return { outcome: { mergedRows: 0, snapshotBytes: previous?.byteLength ?? 0 }, aside: [] };
 
-        const updates = rows.map((row) => toBytes(row.update));
-        const state = await merge(previous ? [previous, ...updates] : updates);
+        const { state, rows, aside } = await mergeOrSetAside(trx, docName, previous, read);
+        if (rows.length === 0) {
+          // Every row was set aside: nothing new to write, the snapshot (if any) stays as it is.
+          return { outcome: { mergedRows: 0, snapshotBytes: state.byteLength, quarantinedRows: aside.length }, aside };
+        }
         const seqs = rows.map((row) => row.seq);
         const lastSeq = seqs.reduce((max, seq) => (BigInt(seq) > BigInt(max) ? seq : max));
         await trx.raw(
@@ -136,8 +274,11 @@ export function createDocStore(opts: DocStoreOptions): DocStore {
             `compaction of ${docName} merged ${rows.length} rows but deleted ${deleted.rowCount}`,
           );
         }
-        return { mergedRows: rows.length, snapshotBytes: state.byteLength };
+        const outcome: CompactOutcome = { mergedRows: rows.length, snapshotBytes: state.byteLength };
+        if (aside.length > 0) outcome.quarantinedRows = aside.length;
+        return { outcome, aside };
       });
+      reportSetAside(docName, aside);
       logger.debug({ doc: docName, ...outcome, ms: performance.now() - started }, 'document compacted');
       return outcome;
     },

@@ -12,10 +12,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import * as Y from 'yjs';
 import { openDatabase, isReachable, type Database } from '../persistence/database.ts';
 import { createUpdateLog, type UpdateLog } from '../persistence/update-log.ts';
 import { createDocStore, type DocStore } from '../persistence/doc-store.ts';
+import { createMergePool } from '../persistence/merge-worker.ts';
 import type { Logger } from '../persistence/logger.ts';
 import type { Config } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -54,23 +54,6 @@ export interface AnnosyncServer {
   close(): Promise<void>;
 }
 
-/**
- * Snapshots are written by loading the stored updates into a Y.Doc and encoding it again, rather
- * than with Y.mergeUpdates: a document's garbage collection then drops deleted content, so the
- * snapshot stays as small as the live document and loads as fast.
- */
-async function mergeThroughDoc(updates: Uint8Array[]): Promise<Uint8Array> {
-  const doc = new Y.Doc({ gc: true });
-  try {
-    Y.transact(doc, () => {
-      for (const update of updates) Y.applyUpdate(doc, update);
-    });
-    return Y.encodeStateAsUpdate(doc);
-  } finally {
-    doc.destroy();
-  }
-}
-
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<AnnosyncServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const db = await openDatabase({
@@ -94,7 +77,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       metrics.commitBatchRows.observe(rows);
     },
   });
-  const store = createDocStore({ knex: db.knex, logger, merge: mergeThroughDoc });
+  // Issue 5: stored rows merge in a worker under a time budget (yjs#687); a row that cannot be
+  // merged in time is set aside in yjs_quarantine instead of hanging loads and compaction.
+  // The worker runs the merge that lived here as `mergeThroughDoc` (through a gc'd Y.Doc, so
+  // snapshots stay as small as the live document): see persistence/merge-worker-thread.ts.
+  const mergePool = createMergePool({ logger });
+  const store = createDocStore({ knex: db.knex, logger, merge: mergePool.merge });
   const metricsHooks: LiveDocumentHooks = {
     onChange: (doc, _update, origin) => {
       metrics.updatesIn.inc();
@@ -198,6 +186,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           // Even when the database stayed down past the log's close timeout: release everything.
           server.closeAllConnections();
           await stopped;
+          await mergePool.close(); // after registry.close(): its compactions merge through the pool
           await db.close();
         }
       })()),

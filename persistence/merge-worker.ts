@@ -1,0 +1,229 @@
+/**
+ * Merges stored Yjs updates off the event loop, under a time budget (issue 5). Yjs can loop
+ * forever on some crafted updates (yjs#687); run on the main thread, one such row in the log
+ * would hang every load and compaction of its document — and the whole process with them. Here
+ * the merge runs in one long-lived worker thread; a merge that outlives the budget gets its worker
+ * terminated (the next request starts a fresh one) and rejects with `MergeTimeoutError`, which
+ * persistence/doc-store.ts answers by setting the culprit rows aside.
+ *
+ *   const pool = createMergePool({ timeBudgetMs: 5000, logger })
+ *   const store = createDocStore({ knex, logger, merge: pool.merge })
+ *   …
+ *   await pool.close()
+ *
+ * The merge is the one server/create-server.ts used in-process (apply all into a Y.Doc, encode),
+ * so garbage collection still shrinks snapshots. Requests run one at a time, in order; the clock
+ * of a request starts when the worker receives it, not while it waits in the queue or for a cold
+ * worker to load. Each request copies its updates once, into one packed buffer that is transferred
+ * (never cloned); the result comes back transferred too.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { silentLogger, type Logger } from './logger.ts';
+import type { MergeReply, MergeRequest } from './merge-worker-thread.ts';
+
+export interface MergePoolOptions {
+  /** How long one merge may run before its worker is terminated. */
+  timeBudgetMs?: number;
+  logger?: Logger;
+}
+
+export interface MergePool {
+  /** Snapshot + updates folded into one update, computed in the worker. */
+  merge(updates: Uint8Array[]): Promise<Uint8Array>;
+  /** Counters for metrics and tests: workers started, merges answered, merges cut off. */
+  stats(): { workersStarted: number; merged: number; timedOut: number };
+  /** Rejects queued merges with MergePoolClosedError and terminates the worker. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A merge outlived its time budget; its worker was terminated. */
+export class MergeTimeoutError extends Error {
+  readonly code = 'merge_timeout';
+  override readonly name = 'MergeTimeoutError';
+  readonly budgetMs: number;
+  readonly updateCount: number;
+  constructor(budgetMs: number, updateCount: number) {
+    super(`merging ${updateCount} updates exceeded the ${budgetMs} ms budget`);
+    this.budgetMs = budgetMs;
+    this.updateCount = updateCount;
+  }
+}
+
+/** Yjs threw on the input (a malformed update), or the worker died. */
+export class MergeFailedError extends Error {
+  readonly code = 'merge_failed';
+  override readonly name = 'MergeFailedError';
+}
+
+export class MergePoolClosedError extends Error {
+  readonly code = 'merge_pool_closed';
+  override readonly name = 'MergePoolClosedError';
+}
+
+interface Job {
+  id: number;
+  updates: Uint8Array[];
+  resolve: (merged: Uint8Array) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * The ESM build of tsx's API, found through its package.json exports: `import.meta.resolve` is
+ * missing when tsx loads this module as CommonJS (`uvu -r tsx`), and `require.resolve` would pick
+ * the CommonJS build, whose `register()` cannot be imported from a worker.
+ */
+function tsxEsmApiUrl(): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve('tsx/package.json');
+  const manifest = require(manifestPath) as { exports: Record<string, { import?: { default?: string } } | string> };
+  const api = manifest.exports['./esm/api'];
+  const target = typeof api === 'object' ? api.import?.default : undefined;
+  if (!target) throw new Error('tsx/esm/api has no ESM build: cannot start the TypeScript merge worker');
+  return pathToFileURL(join(dirname(manifestPath), target)).href;
+}
+
+/**
+ * Under tsx (dev, tests, `npm start`) the worker entry is TypeScript. Node 20 ignores loader
+ * flags passed in a Worker's `execArgv` (nodejs/node#47747, tsx#354: ERR_UNKNOWN_FILE_EXTENSION),
+ * and tsx's plain `import 'tsx'` registers nothing off the main thread, so a tiny eval'd bootstrap
+ * calls tsx's `register()` inside the worker, then imports the entry. Compiled to .js, the entry
+ * is started directly.
+ */
+function startWorker(): Worker {
+  const compiled = import.meta.url.endsWith('.js');
+  const entry = new URL(compiled ? './merge-worker-thread.js' : './merge-worker-thread.ts', import.meta.url);
+  if (compiled) return new Worker(entry);
+  const tsxApi = tsxEsmApiUrl();
+  const bootstrap =
+    `import(${JSON.stringify(tsxApi)})` +
+    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/** Every update back to back in one fresh buffer: the single copy a request makes. */
+function pack(updates: Uint8Array[]): { packed: ArrayBuffer; lengths: number[] } {
+  const lengths = updates.map((update) => update.byteLength);
+  const packed = new Uint8Array(lengths.reduce((sum, n) => sum + n, 0));
+  let offset = 0;
+  for (const update of updates) {
+    packed.set(update, offset);
+    offset += update.byteLength;
+  }
+  return { packed: packed.buffer, lengths };
+}
+
+export function createMergePool(opts: MergePoolOptions = {}): MergePool {
+  const timeBudgetMs = opts.timeBudgetMs ?? 5000;
+  const logger = opts.logger ?? silentLogger;
+  const queue: Job[] = [];
+  let nextId = 1;
+  let worker: Worker | null = null;
+  let ready = false;
+  let running: { job: Job; timer: NodeJS.Timeout } | null = null;
+  let closed: Promise<void> | null = null;
+  const counters = { workersStarted: 0, merged: 0, timedOut: 0 };
+
+  function spawn(): Worker {
+    const fresh = startWorker();
+    counters.workersStarted++;
+    ready = false;
+    fresh.on('message', (reply: MergeReply) => {
+      if (fresh !== worker) return;
+      if (reply.type === 'ready') {
+        ready = true;
+        pump();
+        return;
+      }
+      if (!running || running.job.id !== reply.id) return;
+      const { job, timer } = running;
+      clearTimeout(timer);
+      running = null;
+      counters.merged++;
+      if (reply.ok) job.resolve(new Uint8Array(reply.merged));
+      else job.reject(new MergeFailedError(reply.message));
+      pump();
+    });
+    const lost = (err: Error): void => {
+      if (fresh !== worker) return;
+      logger.error({ err }, 'merge worker failed; starting a fresh one for the next merge');
+      worker = null;
+      if (running) {
+        clearTimeout(running.timer);
+        running.job.reject(new MergeFailedError(`merge worker failed: ${err.message}`, { cause: err }));
+        running = null;
+      }
+      pump();
+    };
+    fresh.on('error', lost);
+    fresh.on('exit', (code) => lost(new Error(`merge worker exited with code ${code}`)));
+    return fresh;
+  }
+
+  function pump(): void {
+    if (running || closed) return;
+    // An idle worker must not keep the process alive; one with work must, even while it starts.
+    if (queue.length === 0) {
+      worker?.unref();
+      return;
+    }
+    if (!worker) {
+      try {
+        worker = spawn();
+      } catch (err) {
+        const failed = new MergeFailedError('the merge worker could not be started', { cause: err });
+        for (const job of queue.splice(0)) job.reject(failed);
+        return;
+      }
+    }
+    worker.ref();
+    if (!ready) return;
+    const job = queue.shift()!;
+    const { packed, lengths } = pack(job.updates);
+    const timer = setTimeout(() => onTimeout(job), timeBudgetMs);
+    running = { job, timer };
+    worker.postMessage({ id: job.id, packed, lengths } satisfies MergeRequest, [packed]);
+  }
+
+  function onTimeout(job: Job): void {
+    if (!running || running.job !== job) return;
+    running = null;
+    counters.timedOut++;
+    const stuck = worker;
+    worker = null;
+    // terminate() stops the thread even inside a synchronous endless loop (yjs#687).
+    if (stuck) void stuck.terminate().catch(() => undefined);
+    logger.warn({ updates: job.updates.length, budgetMs: timeBudgetMs }, 'merge exceeded its time budget; worker terminated');
+    job.reject(new MergeTimeoutError(timeBudgetMs, job.updates.length));
+    pump();
+  }
+
+  return {
+    stats: () => ({ ...counters }),
+
+    merge(updates) {
+      if (closed) return Promise.reject(new MergePoolClosedError('the merge pool is closed'));
+      return new Promise<Uint8Array>((resolve, reject) => {
+        queue.push({ id: nextId++, updates, resolve, reject });
+        pump();
+      });
+    },
+
+    close() {
+      return (closed ??= (async () => {
+        const failed = new MergePoolClosedError('the merge pool closed before this merge ran');
+        for (const job of queue.splice(0)) job.reject(failed);
+        if (running) {
+          clearTimeout(running.timer);
+          running.job.reject(failed);
+          running = null;
+        }
+        const last = worker;
+        worker = null;
+        if (last) await last.terminate();
+      })());
+    },
+  };
+}
