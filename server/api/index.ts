@@ -85,8 +85,10 @@ export function createApi(deps: CreateApiDeps): Api {
     projectOf: async (docName) => {
       switch (docName.kind) {
         case 'session': {
-          // Through the session cache: a crowd reconnecting at once must not cost a query each.
-          const session = await apiDeps.sessionCache.get(docName.id);
+          // Through the session cache, tolerating rows up to 30 s old: a crowd reconnecting must not
+          // cost a query per socket, a session's project never changes, and an archive made by this
+          // process updates the cache at once (one made by another process is seen within 30 s).
+          const session = await apiDeps.sessionCache.get(docName.id, 30_000);
           return session && session.archivedAt === null ? session.projectId : null;
         }
         case 'dashboard':

@@ -15,7 +15,8 @@ import type { SessionRecord } from '../../persistence/rows.ts';
 import type { SessionRepository } from '../../persistence/repositories/sessions.ts';
 
 export interface SessionCache {
-  get(id: string): Promise<SessionRecord | null>;
+  /** `maxAgeMs` overrides the cache's ttl for callers that tolerate older rows (socket auth). */
+  get(id: string, maxAgeMs?: number): Promise<SessionRecord | null>;
   set(session: SessionRecord): void;
   forget(id: string): void;
 }
@@ -36,9 +37,9 @@ export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: numb
   };
 
   return {
-    async get(id) {
+    async get(id, maxAgeMs = ttlMs) {
       const hit = entries.get(id);
-      if (hit && Date.now() - hit.at < ttlMs) return hit.session;
+      if (hit && Date.now() - hit.at < maxAgeMs) return hit.session;
       let load = loading.get(id);
       if (!load) {
         load = repo.get(id).then((session) => {
