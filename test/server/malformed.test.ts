@@ -10,20 +10,13 @@ import * as encoding from 'lib0/encoding';
 import { connectClient, closed, rawSocket, synced, type TestClient } from '../helpers/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
 import { waitFor } from '../helpers/databases.ts';
+import { seededRandom } from '../helpers/fuzz.ts';
 import { newSessionDoc } from '../helpers/api.ts';
 
-/** A deterministic byte source (mulberry32), so a failing case can be replayed. */
+/** Seeded bytes, so a failing case can be replayed. */
 function seededBytes(seed: number, length: number): Uint8Array {
-  let state = seed >>> 0;
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (t ^ (t >>> 14)) & 0xff;
-  }
-  return out;
+  const random = seededRandom(seed);
+  return Uint8Array.from({ length }, () => Math.floor(random() * 256));
 }
 
 const message = (write: (encoder: encoding.Encoder) => void) => {
