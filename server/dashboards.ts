@@ -5,7 +5,11 @@
  * Costs nothing while nobody watches: a change to a session only looks up whether its project's
  * dashboard document is loaded (one Map lookup). A loaded one is refreshed at most once per
  * `minIntervalMs` (default 250 ms: a few updates per second whatever the edit rate), and only the
- * parts that changed are written, so watchers receive a few bytes. Its writes go to the live
+ * parts that changed are written, so watchers receive a few bytes. Presence (who is where) and
+ * activity come from memory; the counts need database queries, which run at most once per
+ * `countsIntervalMs` (default 1 s) and only after a session, run or import changed them — the
+ * queries share the event loop with every annotator's fan-out (PGlite runs in-process), and a
+ * moving cursor must not cost them. Its writes go to the live
  * document directly rather than through `registry.transact`, which would hold the document and
  * so keep a dashboard nobody watches loaded (and refreshed) forever; it unloads as any document
  * does once its last peer left.
@@ -52,8 +56,8 @@ export interface Dashboards {
   /** Who is in a session now (empty when its document is not loaded: nobody is connected). */
   participants(sessionId: string): Participant[];
   record(projectId: string, event: Omit<ActivityEvent, 'seq' | 'at'> & { at?: number }): void;
-  /** Something the project's dashboard shows changed (refreshes it if loaded). */
-  touch(projectId: string): void;
+  /** Something the project's dashboard shows changed (refreshes it if loaded); `counts`: a database count. */
+  touch(projectId: string, counts?: boolean): void;
   /** Resolves once every refresh scheduled so far has been written (tests, shutdown). */
   settled(): Promise<void>;
   close(): void;
@@ -64,7 +68,10 @@ export interface DashboardDeps {
   sources: DashboardSources;
   logger: Logger;
   minIntervalMs?: number;
+  countsIntervalMs?: number;
 }
+
+type Counts = Pick<DashboardState, 'sessionsByStatus' | 'annotationsByLabel' | 'videosByGroundTruthStatus' | 'runningRuns'>;
 
 interface Watched {
   doc: LiveDocument;
@@ -72,6 +79,10 @@ interface Watched {
   running: Promise<void> | null;
   again: boolean;
   lastAt: number;
+  /** The counts need querying again. */
+  countsDirty: boolean;
+  countsAt: number;
+  counts: Counts | null;
 }
 
 interface Seen {
@@ -99,6 +110,7 @@ function awarenessChanges(message: Uint8Array): Array<[number, string | null]> {
 
 export function createDashboards(deps: DashboardDeps): Dashboards {
   const minIntervalMs = deps.minIntervalMs ?? 250;
+  const countsIntervalMs = deps.countsIntervalMs ?? 1000;
   const watched = new Map<string, Watched>();
   const activity = new Map<string, { seq: number; events: ActivityEvent[] }>();
   /** Project of each session document, read once from its meta. */
@@ -138,10 +150,10 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     if (!log) activity.set(projectId, (log = { seq: 0, events: [] }));
     log.events.push({ ...event, seq: ++log.seq, at: event.at ?? Date.now() });
     if (log.events.length > ACTIVITY_LIMIT) log.events.splice(0, log.events.length - ACTIVITY_LIMIT);
-    touch(projectId);
+    touch(projectId, event.type === 'imported' || event.type === 'run-started' || event.type === 'run-finished');
   };
 
-  const compute = async (projectId: string): Promise<DashboardState> => {
+  const queryCounts = async (projectId: string): Promise<Counts> => {
     await deps.sources.settle();
     const [sessionsByStatus, annotationsByLabel, videosByGroundTruthStatus, runningRuns] = await Promise.all([
       deps.sources.sessionsByStatus(projectId),
@@ -149,6 +161,11 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
       deps.sources.videosByGroundTruthStatus(projectId),
       deps.sources.runningRuns(projectId),
     ]);
+    return { sessionsByStatus, annotationsByLabel, videosByGroundTruthStatus, runningRuns };
+  };
+
+  const compute = async (projectId: string, known?: Counts): Promise<DashboardState> => {
+    const counts = known ?? (await queryCounts(projectId));
     const participants: Participant[] = [];
     for (const doc of deps.registry().all()) {
       if (doc.kind === 'session' && !doc.destroyed && doc.awareness.size > 0 && projectOf(doc) === projectId) participants.push(...participantsOf(doc));
@@ -156,11 +173,8 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     participants.sort((a, b) => a.since - b.since || a.clientId - b.clientId);
     return {
       projectId,
-      sessionsByStatus,
-      annotationsByLabel,
-      videosByGroundTruthStatus,
+      ...counts,
       participants,
-      runningRuns,
       activity: [...(activity.get(projectId)?.events ?? [])],
       updatedAt: Date.now(),
     };
@@ -172,7 +186,12 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     w.timer = null;
     w.lastAt = Date.now();
     try {
-      const state = await compute(projectId);
+      if (w.countsDirty || !w.counts) {
+        w.countsDirty = false;
+        w.countsAt = Date.now();
+        w.counts = await queryCounts(projectId);
+      }
+      const state = await compute(projectId, w.counts);
       if (!alive(w)) return;
       w.doc.ydoc.transact(() => writeDashboard(w.doc.ydoc, state), serverOrigin(DASHBOARD_ACTOR));
     } catch (err) {
@@ -187,7 +206,8 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
       return;
     }
     if (w.timer) return;
-    const delay = Math.max(0, w.lastAt + minIntervalMs - Date.now());
+    const countsDue = w.countsDirty && w.counts ? w.countsAt + countsIntervalMs : 0;
+    const delay = Math.max(0, w.lastAt + minIntervalMs - Date.now(), countsDue - Date.now());
     w.timer = setTimeout(() => {
       const run = refresh(projectId, w).finally(() => {
         w.running = null;
@@ -205,9 +225,11 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     w.timer.unref();
   };
 
-  function touch(projectId: string): void {
+  /** `counts`: something the database counts changed (not just presence or activity). */
+  function touch(projectId: string, counts = true): void {
     const w = watched.get(projectId);
     if (!w) return;
+    if (counts) w.countsDirty = true;
     if (!alive(w)) {
       if (w.timer) clearTimeout(w.timer);
       watched.delete(projectId);
@@ -219,7 +241,7 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
   const watch = (doc: LiveDocument): void => {
     const previous = watched.get(doc.id);
     if (previous?.timer) clearTimeout(previous.timer);
-    const w: Watched = { doc, timer: null, running: null, again: false, lastAt: 0 };
+    const w: Watched = { doc, timer: null, running: null, again: false, lastAt: 0, countsDirty: true, countsAt: 0, counts: null };
     watched.set(doc.id, w);
     schedule(doc.id, w);
   };
@@ -247,7 +269,7 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
       }
     }
     // Joins and leaves touched already (record); a moved cursor changes the "where" column.
-    if (!changed) touch(projectId);
+    if (!changed) touch(projectId, false);
   };
 
   return {
@@ -268,7 +290,7 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
         }
       },
     },
-    compute,
+    compute: (projectId) => compute(projectId),
     participants: (sessionId) => {
       const doc = deps.registry().get(`session:${sessionId}`);
       return doc && !doc.destroyed ? participantsOf(doc).sort((a, b) => a.since - b.since || a.clientId - b.clientId) : [];
