@@ -64,7 +64,8 @@ export const defaultLimits: Limits = {
   maxDocuments: 10_000,
   maxConnectionsPerDocument: 500,
   maxConnectionsPerUser: 100,
-  requestsPerMinute: 6000,
+  // 500 requests/s per token: a model runner posts progress at 200/s (issue 6) and still has room.
+  requestsPerMinute: 30_000,
   idleUnloadMs: 30_000,
 };
 

@@ -51,6 +51,8 @@ export interface ApiDeps {
   projection: Projection;
   logger: Logger;
   config: Config;
+  /** Project activity for dashboards ('imported', …); set once the live features exist. */
+  activity?: (projectId: string, event: { type: 'imported'; sessionId: string; user?: string; detail?: Record<string, unknown> }) => void;
 }
 
 export async function findProject(deps: ApiDeps, id: string): Promise<ProjectRecord> {

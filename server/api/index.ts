@@ -66,6 +66,7 @@ export function createApi(deps: CreateApiDeps): Api {
     config: deps.config,
   };
   const live = createLiveFeatures(apiDeps, deps.db);
+  apiDeps.activity = (projectId, event) => live.dashboards.record(projectId, event);
   const resourceRoutes: Route[] = [
     ...projectRoutes(apiDeps),
     ...videoRoutes(apiDeps),

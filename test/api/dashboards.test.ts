@@ -92,6 +92,22 @@ for (const kind of databaseKinds()) {
     assert.equal(json.body!.activity.map((e) => e.type), live.activity.map((e) => e.type));
   });
 
+  test('an import shows on the project dashboard as activity', async (ctx) => {
+    const { project, session } = await linkedSession(ctx.t.http);
+    const body = JSON.stringify({
+      images: [{ id: 1, file_name: 'frame_000003.jpg', width: 640, height: 480 }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [10, 10, 20, 20], area: 400, iscrowd: 0 }],
+      categories: [{ id: 1, name: 'car' }],
+    });
+    const imported = await ctx.t.http.request('POST', `/api/sessions/${session.id}/import?format=coco&mode=merge`, undefined, {
+      headers: { 'content-type': 'application/json' },
+      raw: body,
+    });
+    assert.is(imported.status, 200, imported.text);
+    const dashboard = await ctx.t.http.get<{ activity: Array<{ type: string; sessionId?: string }> }>(`/api/projects/${project.id}/dashboard`);
+    assert.ok(dashboard.body.activity.some((e) => e.type === 'imported' && e.sessionId === session.id), JSON.stringify(dashboard.body.activity));
+  });
+
   test("a viewer's write to a dashboard document is never applied", async (ctx) => {
     const { project } = await linkedSession(ctx.t.http);
     const viewerToken = await ctx.t.token({ sub: 'vera', projects: { [project.id]: 'viewer' } });

@@ -275,6 +275,14 @@ export function formatRoutes(deps: ApiDeps): Route[] {
           throw fromWriteError(err, parsed.content);
         }
         const { created, updated, deleted } = written.annotations;
+        if (!query.dryRun) {
+          deps.activity?.(session.projectId, {
+            type: 'imported',
+            sessionId: session.id,
+            user: plan.actor,
+            detail: { format: query.format, mode: query.mode, imported: created, updated, deleted },
+          });
+        }
         return {
           body: {
             format: query.format,
