@@ -5,20 +5,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { LabelMetrics } from '../../docs-model/evaluation.ts';
 import { createTestStorage, type TestStorage } from '../helpers/server.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { linkedSession, startApiServer, type ApiTestServer } from '../helpers/api.ts';
 
-interface Metrics {
-  tp: number;
-  fp: number;
-  fn: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  ap50: number;
-  ap: number;
-}
+type Metrics = LabelMetrics;
 interface EvaluationBody {
   overall: Metrics;
   perLabel: Record<string, Metrics>;
