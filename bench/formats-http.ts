@@ -149,8 +149,9 @@ async function big(format: (typeof FORMATS)[number]): Promise<void> {
 process.on('exit', killAllSync);
 try {
   await small();
-  console.log('100 tracks × 9 000 frames (3 000 keyframes → 900 000 boxes) over HTTP, each on a fresh server:');
-  for (const format of FORMATS) await big(format);
+  // console.log('100 tracks × 9 000 frames (3 000 keyframes → 900 000 boxes) over HTTP, each on a fresh server:');
+  // for (const format of FORMATS) await big(format);
+  void big; void FORMATS; void mb;
 } finally {
   removeTempDirs();
 }

@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { formats, type FormatName } from '../docs-model/formats/index.ts';
 import type { SessionContent } from '../docs-model/formats/content.ts';
 import { emptyLoss, lossSummary } from '../docs-model/formats/loss.ts';
-import { collect } from '../docs-model/formats/zip-writer.ts';
+import { collect, zipChunks } from '../docs-model/formats/zip-writer.ts';
+import { zipChunksNative } from '../server/zip-writer.ts';
 import type { Annotation } from '../docs-model/types.ts';
 
 const meta = { sessionId: 's', projectId: 'p', videoId: 'v', width: 1920, height: 1080, fps: 25, frameCount: 1000 };
@@ -52,7 +53,7 @@ const exportOne = (name: FormatName): void => {
   let bytes = 0;
   let peak = process.memoryUsage().rss;
   const [, ms] = time(() => {
-    for (const c of formats[name].export(big, {}, loss)) {
+    for (const c of formats[name].export(big, {}, loss, encoder)) {
       bytes += c.length;
       if (++chunks % 200 === 0) peak = Math.max(peak, process.memoryUsage().rss);
     }
@@ -61,13 +62,17 @@ const exportOne = (name: FormatName): void => {
   console.log(`  ${name.padEnd(11)} ${(ms / 1000).toFixed(2)} s (target < 10), ${chunks} chunks, ${mb(bytes)} out, peak RSS ${mb(peak)} (target < 200 MB; ${mb(startRss)} at start), loss: ${lossSummary(loss)}`);
 };
 
+// Zips are encoded as the server does (node:zlib); --fflate measures the browser-safe encoder instead.
+const useFflate = process.argv.includes('--fflate');
+const encoder = useFflate ? zipChunks : zipChunksNative;
+
 // Each big export runs in a fresh process, so one format's garbage does not count against the next.
 const one = process.argv.find((a) => a.startsWith('--one='))?.slice(6) as FormatName | undefined;
 if (one) exportOne(one);
 else {
   runSmall();
-  console.log(`100 tracks × 9 000 frames (${annotations.length} keyframes → 900 000 boxes), each in a fresh process:`);
+  console.log(`100 tracks × 9 000 frames (${annotations.length} keyframes → 900 000 boxes), zips by ${useFflate ? 'fflate' : 'node:zlib'}, each in a fresh process:`);
   for (const name of ['coco', 'yolo', 'ultralytics', 'voc', 'json'] as FormatName[]) {
-    process.stdout.write(execFileSync(process.execPath, [...process.execArgv, process.argv[1]!, `--one=${name}`]));
+    process.stdout.write(execFileSync(process.execPath, [...process.execArgv, process.argv[1]!, `--one=${name}`, ...(useFflate ? ['--fflate'] : [])]));
   }
 }

@@ -9,17 +9,14 @@
  *   for (const chunk of exportCoco(content, {}, loss)) res.write(chunk)
  */
 import type { Attributes } from '../types.ts';
-import type { ExportOptions, SessionContent } from './content.ts';
+import type { ExportOptions, ExportSession, SessionContent } from './content.ts';
 import { chunked } from './chunker.ts';
-import { labelOrder, walkFrames, type ExportBox } from './frame-walk.ts';
+import { projectLabelOrder, walkFrames, type ExportBox } from './frame-walk.ts';
 import { frameName } from './frames.ts';
 import { addNote, emptyLoss, type LossReport } from './loss.ts';
 
-export interface CocoSession {
-  content: SessionContent;
-  /** Defaults to `${videoId}/` when more than one session is exported. */
-  videoPrefix?: string;
-}
+/** A session of a COCO export; `videoPrefix` defaults to `${videoId}/` when more than one session is exported. */
+export type CocoSession = Omit<ExportSession, 'videoPrefix'> & { videoPrefix?: string };
 
 const cocoAttributes = (b: ExportBox, trackNumber: number | undefined, interpolationNone: boolean): Attributes => {
   const out: Attributes = { ...b.attributes, occluded: b.occluded, keyframe: b.keyframe };
@@ -48,8 +45,7 @@ export const exportCoco = (content: SessionContent, opts: ExportOptions = {}, lo
 
 function* cocoText(sessions: CocoSession[], opts: ExportOptions, loss: LossReport): Generator<string> {
   const ext = opts.imageExt ?? '.jpg';
-  const labels: string[] = [];
-  for (const s of sessions) for (const l of labelOrder(s.content)) if (!labels.includes(l)) labels.push(l);
+  const labels = projectLabelOrder(sessions);
   const categoryId = new Map(labels.map((l, k) => [l, k + 1]));
   const videos = sessions.map((s, k) => ({
     id: k + 1,

@@ -6,6 +6,7 @@
 import type { LabelDef, SessionMeta, Track } from '../types.ts';
 import type { AnnotationImport, SessionContent as DocSessionContent } from '../session.ts';
 import type { Problem } from './problems.ts';
+import type { ZipEntryInput } from './zip-writer.ts';
 
 /** A session as `readSession` gives it, with its meta (exports need width, height, frameCount). */
 export type SessionContent = Omit<DocSessionContent, 'meta'> & { meta: SessionMeta };
@@ -56,6 +57,15 @@ export interface ExportOptions {
   /** Image file extension in names and lists. Default '.jpg'. */
   imageExt?: string;
 }
+
+/** One session of an export, and the prefix its frame names carry (project exports: `<videoId>/`). */
+export interface ExportSession {
+  content: SessionContent;
+  videoPrefix: string;
+}
+
+/** Turns zip entries into zip bytes: fflate in docs-model (browser-safe); the server passes node:zlib's. */
+export type ZipEncoder = (entries: Iterable<ZipEntryInput>) => Iterable<Uint8Array>;
 
 /** Track expansion is docs-model's own (CVAT semantics), so exports and the browser agree. */
 export { expandTrack } from '../interpolation.ts';

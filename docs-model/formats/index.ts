@@ -10,14 +10,14 @@
  *   res.setHeader('X-Annosync-Loss', lossSummary(exportLoss(format, [content], opts)))
  *   const { content, warnings, errors, frameRule } = f.parse(body, ctx)
  */
-import type { ExportOptions, ImportContext, ImportResult, SessionContent } from './content.ts';
-import { exportCoco } from './coco.ts';
+import type { ExportOptions, ExportSession, ImportContext, ImportResult, SessionContent, ZipEncoder } from './content.ts';
+import { exportCoco, exportCocoProject } from './coco.ts';
 import { parseCoco } from './coco-import.ts';
 import type { LossReport } from './loss.ts';
-import { exportNativeJson, parseNativeJson } from './native-json.ts';
-import { exportUltralytics } from './ultralytics.ts';
-import { exportVoc, parseVoc } from './voc.ts';
-import { exportYolo } from './yolo.ts';
+import { exportNativeJson, exportNativeProject, parseNativeJson } from './native-json.ts';
+import { exportUltralytics, exportUltralyticsProject } from './ultralytics.ts';
+import { exportVoc, exportVocProject, parseVoc } from './voc.ts';
+import { exportYolo, exportYoloProject } from './yolo.ts';
 import { parseYolo } from './yolo-import.ts';
 
 export interface FormatEntry {
@@ -27,9 +27,11 @@ export interface FormatEntry {
   importTypes: string[];
   /** The export's Content-Disposition file name. */
   fileName: (base: string) => string;
-  export: (content: SessionContent, opts: ExportOptions, loss: LossReport) => Iterable<Uint8Array>;
+  export: (content: SessionContent, opts: ExportOptions, loss: LossReport, zip?: ZipEncoder) => Iterable<Uint8Array>;
+  /** Several sessions in one file, frame names prefixed per session (`videoPrefix`) so they never collide. */
+  exportProject: (sessions: ExportSession[], opts: ExportOptions, loss: LossReport, zip?: ZipEncoder) => Iterable<Uint8Array>;
   parse: (input: Uint8Array, ctx: ImportContext) => ImportResult;
-  /** True when the export is a zip (a `loss.json` goes inside). */
+  /** True when the export is a zip (a `loss.json` goes inside; `zip` chooses the encoder). */
   zip: boolean;
 }
 
@@ -41,6 +43,7 @@ export const formats: Record<FormatName, FormatEntry> = {
     importTypes: ['application/json'],
     fileName: (b) => `${b}-coco.json`,
     export: exportCoco,
+    exportProject: (sessions, opts, loss) => exportCocoProject(sessions, opts, loss),
     parse: parseCoco,
     zip: false,
   },
@@ -49,6 +52,7 @@ export const formats: Record<FormatName, FormatEntry> = {
     importTypes: ['application/zip'],
     fileName: (b) => `${b}-yolo.zip`,
     export: exportYolo,
+    exportProject: exportYoloProject,
     parse: parseYolo,
     zip: true,
   },
@@ -57,6 +61,7 @@ export const formats: Record<FormatName, FormatEntry> = {
     importTypes: ['application/zip'],
     fileName: (b) => `${b}-ultralytics.zip`,
     export: exportUltralytics,
+    exportProject: exportUltralyticsProject,
     parse: parseYolo, // one importer recognises both layouts
     zip: true,
   },
@@ -65,6 +70,7 @@ export const formats: Record<FormatName, FormatEntry> = {
     importTypes: ['application/zip', 'application/xml', 'text/xml'],
     fileName: (b) => `${b}-voc.zip`,
     export: exportVoc,
+    exportProject: exportVocProject,
     parse: parseVoc,
     zip: true,
   },
@@ -73,6 +79,7 @@ export const formats: Record<FormatName, FormatEntry> = {
     importTypes: ['application/json'],
     fileName: (b) => `${b}-annosync.json`,
     export: exportNativeJson,
+    exportProject: (sessions, opts, loss) => exportNativeProject(sessions, opts, loss),
     parse: parseNativeJson,
     zip: false,
   },
@@ -80,9 +87,10 @@ export const formats: Record<FormatName, FormatEntry> = {
 
 export const isFormatName = (v: string): v is FormatName => Object.hasOwn(formats, v);
 
-export type { ExportOptions, FrameRule, ImportContext, ImportedAnnotation, ImportedContent, ImportResult, SessionContent } from './content.ts';
+export type { ExportOptions, ExportSession, FrameRule, ImportContext, ImportedAnnotation, ImportedContent, ImportResult, SessionContent, ZipEncoder } from './content.ts';
 export { exportCocoProject } from './coco.ts';
-export { walkFrames, labelOrder, type ExportBox, type FrameBoxes } from './frame-walk.ts';
+export { exportNativeProject } from './native-json.ts';
+export { walkFrames, labelOrder, projectLabelOrder, type ExportBox, type FrameBoxes } from './frame-walk.ts';
 export { frameName, frameFromName, mapFrames } from './frames.ts';
 export { emptyLoss, lossSummary, isLossless, type LossReport } from './loss.ts';
 export { exportLoss } from './loss-pass.ts';
@@ -90,4 +98,4 @@ export { InputTooLargeError, UnsafeInputError, type Problem } from './problems.t
 export { parseSafeJson, SAFE_JSON_DEFAULTS, type SafeJsonLimits } from './safe-json.ts';
 export { parseSafeXml, SAFE_XML_DEFAULTS, type SafeXmlLimits } from './safe-xml.ts';
 export { readZip, SAFE_ZIP_DEFAULTS, type SafeZipLimits } from './safe-zip.ts';
-export { zipChunks, collect } from './zip-writer.ts';
+export { zipChunks, collect, type ZipEntryInput } from './zip-writer.ts';

@@ -6,7 +6,7 @@
  *   parseNativeJson(bytes).content // same meta, labels, tracks and annotations
  */
 import type { Annotation, LabelDef, SessionMeta, Track } from '../types.ts';
-import type { ExportOptions, ImportContext, ImportedAnnotation, ImportResult, SessionContent } from './content.ts';
+import type { ExportOptions, ExportSession, ImportContext, ImportedAnnotation, ImportResult, SessionContent } from './content.ts';
 import { chunked } from './chunker.ts';
 import { isFiniteNumber, STATUSES } from './imported.ts';
 import { emptyLoss, type LossReport } from './loss.ts';
@@ -35,6 +35,18 @@ function* nativeText(content: SessionContent): Generator<string> {
 
 const META_NUMBERS = ['width', 'height', 'fps', 'frameCount'] as const;
 const META_STRINGS = ['sessionId', 'projectId', 'videoId'] as const;
+
+/** Several sessions: `{ format: 'annosync-project', schemaVersion, projectId, sessions: [<session export>…] }`. */
+export function* exportNativeProject(sessions: ExportSession[], opts: ExportOptions = {}, loss: LossReport = emptyLoss('json'), projectId?: string): Generator<Uint8Array> {
+  const text = new TextEncoder();
+  const id = projectId === undefined ? '' : `"projectId":${JSON.stringify(projectId)},`;
+  yield text.encode(`{"format":"annosync-project","schemaVersion":${NATIVE_SCHEMA_VERSION},${id}"sessions":[`);
+  for (const [k, { content }] of sessions.entries()) {
+    if (k) yield text.encode(',');
+    yield* exportNativeJson(content, opts, loss);
+  }
+  yield text.encode(']}\n');
+}
 
 export const parseNativeJson = (input: string | Uint8Array, ctx: ImportContext = {}, limits: SafeJsonLimits = {}): ImportResult => {
   const warnings: Problem[] = [];

@@ -12,7 +12,7 @@
  *   for (const chunk of exportVoc(content, { vocOffset: 1 }, loss)) res.write(chunk)
  */
 import type { Attributes } from '../types.ts';
-import type { ExportOptions, ImportContext, ImportResult, SessionContent } from './content.ts';
+import type { ExportOptions, ExportSession, ImportContext, ImportResult, SessionContent, ZipEncoder } from './content.ts';
 import { walkFrames, type ExportBox } from './frame-walk.ts';
 import { frameName, mapFrames } from './frames.ts';
 import { buildContent, clipBox, parseNumberText, STATUSES, type FlatBox } from './imported.ts';
@@ -48,7 +48,7 @@ const objectXml = (b: ExportBox, offset: number, interpolationNone: boolean, los
 export const countVocSessionLoss = (content: SessionContent, opts: ExportOptions, loss: LossReport): void => {
   loss.trackFieldsDropped += content.tracks.filter((t) => Object.keys(t.attributes).length).length;
   loss.outsideKeyframes += content.annotations.filter((a) => a.outside).length;
-  loss.metaDropped = Object.values(content.labels).some((d) => d.color !== undefined || d.attributes !== undefined);
+  loss.metaDropped ||= Object.values(content.labels).some((d) => d.color !== undefined || d.attributes !== undefined);
   if (opts.vocOffset) addNote(loss, 'vocOffset=1: xmin/ymin are written 1-based (devkit convention)');
 };
 
@@ -57,29 +57,34 @@ export const countVocBoxLoss = (b: ExportBox, loss: LossReport): void => {
   for (const v of Object.values(b.attributes)) if (typeof v !== 'string') loss.attributesDropped++;
 };
 
-export function* exportVoc(content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('voc')): Generator<Uint8Array> {
+export function* vocEntries(sessions: ExportSession[], opts: ExportOptions, loss: LossReport): Generator<ZipEntryInput> {
   const offset = opts.vocOffset ?? 0;
   const ext = opts.imageExt ?? '.jpg';
-  const { width, height, videoId } = content.meta;
-  const none = new Set(content.tracks.filter((t) => t.interpolation === 'none').map((t) => t.id));
-  countVocSessionLoss(content, opts, loss);
   const listed: string[] = [];
-  function* entries(): Generator<ZipEntryInput> {
+  for (const { content, videoPrefix } of sessions) {
+    const { width, height, videoId } = content.meta;
+    const none = new Set(content.tracks.filter((t) => t.interpolation === 'none').map((t) => t.id));
+    countVocSessionLoss(content, opts, loss);
+    const size = `  <source><database>annosync</database></source>\n  <size><width>${width}</width><height>${height}</height><depth>3</depth></size>\n  <segmented>0</segmented>\n`;
     for (const { frame, boxes } of walkFrames(content, opts)) {
       if (!boxes.length && !opts.allFrames) continue;
-      const name = frameName(frame, opts.videoPrefix ?? '');
+      const name = frameName(frame, videoPrefix);
       listed.push(name);
-      const head =
-        `<?xml version="1.0" encoding="utf-8"?>\n<annotation>\n  <folder>${esc(videoId)}</folder>\n  <filename>${esc(name + ext)}</filename>\n` +
-        `  <source><database>annosync</database></source>\n  <size><width>${width}</width><height>${height}</height><depth>3</depth></size>\n  <segmented>0</segmented>\n`;
-      const objects = boxes.map((b) => objectXml(b, offset, b.trackId !== null && none.has(b.trackId), loss)).join('');
-      yield { name: `Annotations/${name}.xml`, data: [head + objects + '</annotation>\n'] };
+      let xml = `<?xml version="1.0" encoding="utf-8"?>\n<annotation>\n  <folder>${esc(videoId)}</folder>\n  <filename>${esc(name + ext)}</filename>\n${size}`;
+      for (const b of boxes) xml += objectXml(b, offset, b.trackId !== null && none.has(b.trackId), loss);
+      yield { name: `Annotations/${name}.xml`, data: [xml + '</annotation>\n'] };
     }
-    yield { name: 'ImageSets/Main/default.txt', data: [listed.map((n) => n + '\n').join('')] };
-    yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
   }
-  yield* zipChunks(entries());
+  yield { name: 'ImageSets/Main/default.txt', data: [listed.map((n) => n + '\n').join('')] };
+  yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
 }
+
+/** Several sessions in one zip: `Annotations/<videoId>/frame_000123.xml`, one image set listing all. */
+export const exportVocProject = (sessions: ExportSession[], opts: ExportOptions = {}, loss: LossReport = emptyLoss('voc'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
+  zip(vocEntries(sessions, opts, loss));
+
+export const exportVoc = (content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('voc'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
+  exportVocProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, loss, zip);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

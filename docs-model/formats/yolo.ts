@@ -1,20 +1,23 @@
 /**
  * YOLO 1.1 (Darknet) out, as CVAT writes it (issue 4): `obj.names`, `obj.data`, `train.txt`
  * listing `data/obj_train_data/<frame>.jpg`, and one `obj_train_data/<frame>.txt` per frame,
- * plus `loss.json`. Streamed as zip chunks, one frame's text at a time.
+ * plus `loss.json`. Streamed as zip chunks, one frame's text at a time. A project export puts
+ * each video's frames in its own folder (`obj_train_data/<videoId>/frame_000123.txt`) with one
+ * class list for all.
  *
  *   for (const chunk of exportYolo(content, {}, loss)) res.write(chunk)
+ *   for (const chunk of exportYoloProject(sessions, {}, loss, zipChunksNative)) res.write(chunk)
  */
-import type { ExportOptions, SessionContent } from './content.ts';
-import { labelOrder, walkFrames } from './frame-walk.ts';
+import type { ExportOptions, ExportSession, SessionContent, ZipEncoder } from './content.ts';
+import { projectLabelOrder, walkFrames } from './frame-walk.ts';
 import { frameName } from './frames.ts';
 import { emptyLoss, type LossReport } from './loss.ts';
 import { countYoloLoss, countYoloSessionLoss, yoloLine } from './yolo-lines.ts';
 import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
 
-/** One label file per frame (frames with boxes, or all with allFrames), in frame order. */
+/** One label file per frame (frames with boxes, or all with allFrames), session by session, in frame order. */
 export function* yoloLabelFiles(
-  content: SessionContent,
+  sessions: ExportSession[],
   opts: ExportOptions,
   loss: LossReport,
   classes: string[],
@@ -22,33 +25,38 @@ export function* yoloLabelFiles(
   listed: string[],
 ): Generator<ZipEntryInput> {
   const index = new Map(classes.map((c, k) => [c, k]));
-  const { width, height } = content.meta;
-  countYoloSessionLoss(content, loss);
-  for (const { frame, boxes } of walkFrames(content, opts)) {
-    if (!boxes.length && !opts.allFrames) continue;
-    const lines: string[] = [];
-    for (const b of boxes) {
-      countYoloLoss(b, loss);
-      const line = yoloLine(index.get(b.label)!, b.bbox, width, height, loss);
-      if (line !== null) lines.push(line);
+  for (const { content, videoPrefix } of sessions) {
+    const { width, height } = content.meta;
+    countYoloSessionLoss(content, loss);
+    for (const { frame, boxes } of walkFrames(content, opts)) {
+      if (!boxes.length && !opts.allFrames) continue;
+      let text = '';
+      for (const b of boxes) {
+        countYoloLoss(b, loss);
+        const line = yoloLine(index.get(b.label)!, b.bbox, width, height, loss);
+        if (line !== null) text += line + '\n';
+      }
+      const name = frameName(frame, videoPrefix);
+      listed.push(name);
+      yield { name: `${folder}${name}.txt`, data: [text] };
     }
-    const name = frameName(frame, opts.videoPrefix ?? '');
-    listed.push(name);
-    yield { name: `${folder}${name}.txt`, data: [lines.length ? lines.join('\n') + '\n' : ''] };
   }
 }
 
-export function* exportYolo(content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('yolo')): Generator<Uint8Array> {
-  const classes = labelOrder(content);
+export function* yoloEntries(sessions: ExportSession[], opts: ExportOptions, loss: LossReport): Generator<ZipEntryInput> {
+  const classes = projectLabelOrder(sessions);
   const ext = opts.imageExt ?? '.jpg';
   const listed: string[] = [];
-  function* entries(): Generator<ZipEntryInput> {
-    yield { name: 'obj.names', data: [classes.join('\n') + '\n'] };
-    yield { name: 'obj.data', data: [`classes = ${classes.length}\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n`] };
-    yield* yoloLabelFiles(content, opts, loss, classes, 'obj_train_data/', listed);
-    // Written after the labels, so the list is known without a second walk (9 000 short names).
-    yield { name: 'train.txt', data: [listed.map((n) => `data/obj_train_data/${n}${ext}\n`).join('')] };
-    yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
-  }
-  yield* zipChunks(entries());
+  yield { name: 'obj.names', data: [classes.join('\n') + '\n'] };
+  yield { name: 'obj.data', data: [`classes = ${classes.length}\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n`] };
+  yield* yoloLabelFiles(sessions, opts, loss, classes, 'obj_train_data/', listed);
+  // Written after the labels, so the list is known without a second walk (9 000 short names).
+  yield { name: 'train.txt', data: [listed.map((n) => `data/obj_train_data/${n}${ext}\n`).join('')] };
+  yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
 }
+
+export const exportYoloProject = (sessions: ExportSession[], opts: ExportOptions = {}, loss: LossReport = emptyLoss('yolo'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
+  zip(yoloEntries(sessions, opts, loss));
+
+export const exportYolo = (content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('yolo'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
+  exportYoloProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, loss, zip);

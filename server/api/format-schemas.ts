@@ -28,10 +28,8 @@ export const ExportQuery = z.object({
   report: QueryBool.meta({ description: 'answer the full loss report (JSON) instead of the file' }),
 });
 
-/** Project exports merge sessions into one file: COCO (one images list) or native JSON (one entry per session). */
-export const ProjectExportQuery = ExportQuery.extend({
-  format: z.enum(['coco', 'json']).meta({ description: 'coco: one COCO file, frames named <videoId>/frame_NNNNNN; json: every session natively' }),
-});
+/** Project exports take the same options; every format puts all sessions in one file, frames named <videoId>/frame_NNNNNN. */
+export const ProjectExportQuery = ExportQuery;
 
 export const ImportQuery = z.object({
   format: z.enum(FORMAT_NAMES),

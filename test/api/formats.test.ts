@@ -333,7 +333,37 @@ for (const kind of databaseKinds()) {
     const native = json<{ format: string; sessions: NativeFile[] }>((await get(t, `/api/projects/${project.id}/export?format=json`)).bytes);
     assert.is(native.format, 'annosync-project');
     assert.equal(native.sessions.map((s) => s.meta.sessionId).sort(), sessions.map((s) => s.id).sort());
-    assert.is((await get(t, `/api/projects/${project.id}/export?format=yolo`)).status, 400);
+
+    const zipOf = async (format: string): Promise<Record<string, string>> => {
+      const r = await get(t, `/api/projects/${project.id}/export?format=${format}`);
+      assert.is(r.status, 200, format);
+      assert.is(r.headers.get('content-disposition'), `attachment; filename="project-${project.id}-${format}.zip"`);
+      return Object.fromEntries(Object.entries(unzipSync(r.bytes)).map(([name, bytes]) => [name, strFromU8(bytes)]));
+    };
+    const yolo = await zipOf('yolo');
+    assert.is(yolo['obj.names'], 'car\nperson\nbike\n', 'one class list for every session');
+    for (const s of sessions) assert.is(yolo[`obj_train_data/${s.videoId}/frame_000003.txt`], '0 0.009375 0.012500 0.015625 0.020833\n');
+    assert.equal(yolo['train.txt']!.trim().split('\n').sort(), sessions.map((s) => `data/obj_train_data/${s.videoId}/frame_000003.jpg`).sort());
+    const ultralytics = await zipOf('ultralytics');
+    for (const s of sessions) assert.ok(ultralytics[`labels/train/${s.videoId}/frame_000003.txt`]?.startsWith('0 '));
+    const voc = await zipOf('voc');
+    assert.equal(voc['ImageSets/Main/default.txt']!.trim().split('\n').sort(), sessions.map((s) => `${s.videoId}/frame_000003`).sort());
+    for (const s of sessions) assert.match(voc[`Annotations/${s.videoId}/frame_000003.xml`]!, /<xmin>1<\/xmin>/);
+    assert.ok(JSON.parse(voc['loss.json']!), 'the zip carries its loss report');
+  });
+
+  test('a project export tells apart two sessions of the same video', async ({ t }) => {
+    const { session, project, video } = await linkedSession(t.http);
+    await t.http.post(`/api/sessions/${session.id}/annotations`, { frame: 1, bbox: [1, 1, 10, 10], label: 'car' });
+    const closed = await t.http.patch(`/api/sessions/${session.id}`, { status: 'complete' });
+    assert.ok(closed.status < 300, closed.text);
+    const second = await t.http.post<SessionBody>(`/api/projects/${project.id}/sessions`, { videoId: video.id });
+    assert.is(second.status, 201, second.text);
+    await t.http.post(`/api/sessions/${second.body.id}/annotations`, { frame: 1, bbox: [2, 2, 10, 10], label: 'car' });
+    const res = await get(t, `/api/projects/${project.id}/export?format=voc`);
+    assert.is(res.status, 200);
+    const names = Object.keys(unzipSync(res.bytes)).filter((n) => n.startsWith('Annotations/')).sort();
+    assert.equal(names, [session.id, second.body.id].map((id) => `Annotations/${video.id}/${id}/frame_000001.xml`).sort());
   });
 
   test.run();

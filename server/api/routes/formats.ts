@@ -18,13 +18,14 @@ import * as Y from 'yjs';
 import { DocModelError, getLabels, getMeta, listAnnotations, readSession, writeSession, type LabelDef } from '../../../docs-model/index.ts';
 import {
   emptyLoss,
-  exportCocoProject,
   exportLoss,
+  exportNativeProject,
   formats,
   InputTooLargeError,
   lossSummary,
   UnsafeInputError,
   type ExportOptions,
+  type ExportSession,
   type FormatEntry,
   type FormatName,
   type ImportedAnnotation,
@@ -41,6 +42,7 @@ import { readRaw, type BodyLimits } from '../body.ts';
 import { findProject, findSession, sessionDocName, type ApiDeps } from '../context.ts';
 import { ExportQuery, ImportAnswer, ImportQuery, LossReportBody, ProjectExportQuery } from '../format-schemas.ts';
 import { defineRoute, type Reply, type Route } from '../route.ts';
+import { zipChunksNative } from '../../zip-writer.ts';
 import { ProjectParams, SessionParams } from '../schemas.ts';
 
 const tag = 'formats';
@@ -97,17 +99,6 @@ function exportReply(
     // objectMode off: chunks are bytes, and the stream buffers ~16 KiB ahead of the socket.
     body: Readable.from(chunks(), { objectMode: false }),
   };
-}
-
-/** Native JSON of several sessions: `{ format: 'annosync-project', sessions: [<native export>…] }`. */
-function* nativeProject(projectId: string, contents: SessionContent[]): Generator<Uint8Array> {
-  const text = new TextEncoder();
-  yield text.encode(`{"format":"annosync-project","schemaVersion":1,"projectId":${JSON.stringify(projectId)},"sessions":[`);
-  for (const [k, content] of contents.entries()) {
-    if (k) yield text.encode(',');
-    yield* formats.json.export(content, {}, emptyLoss('json'));
-  }
-  yield text.encode(']}\n');
 }
 
 /** Converter errors as HTTP: sizes past a limit → 413, unsafe input → 422 with its problems. */
@@ -190,7 +181,7 @@ export function formatRoutes(deps: ApiDeps): Route[] {
         const opts = exportOptions(query);
         const loss = exportLoss(query.format, [content], opts);
         return exportReply(query.format, `session-${session.id}`, loss, query.report, () =>
-          formats[query.format].export(content, opts, emptyLoss(query.format)),
+          formats[query.format].export(content, opts, emptyLoss(query.format), zipChunksNative),
         );
       },
     }),
@@ -198,9 +189,11 @@ export function formatRoutes(deps: ApiDeps): Route[] {
       method: 'get',
       path: '/api/projects/:projectId/export',
       tag,
-      summary: 'Export every session of a project in one file (COCO or native JSON)',
+      summary: 'Export every session of a project in one file (COCO, YOLO, Ultralytics, Pascal VOC or native JSON)',
       description:
-        'COCO: one file; image file names are prefixed by video (<videoId>/frame_000123.jpg; <videoId>/<sessionId>/… when a video has several sessions) so they never collide, with COCO-VID video_id and frame_id. json: every session in the native format.',
+        'Frame names are prefixed by video (<videoId>/frame_000123; <videoId>/<sessionId>/… when a video has several sessions) so they never collide. ' +
+        'COCO: one file with COCO-VID video_id and frame_id; YOLO: obj_train_data/<videoId>/…txt with one class list; Ultralytics: labels/train/<videoId>/…; ' +
+        'VOC: Annotations/<videoId>/….xml and one image set; json: every session in the native format. Same options and loss report as the session export.',
       params: ProjectParams,
       query: ProjectExportQuery,
       responses: { 200: { description: 'the file, or the loss report with report=true', schema: LossReportBody } },
@@ -213,15 +206,18 @@ export function formatRoutes(deps: ApiDeps): Route[] {
         for (const s of sessions) contents.push(await sessionContent(deps, s));
         const perVideo = new Map<string, number>();
         for (const s of sessions) perVideo.set(s.videoId, (perVideo.get(s.videoId) ?? 0) + 1);
-        const opts = exportOptions(query);
-        const loss = exportLoss(query.format, contents, opts);
-        const base = `project-${project.id}`;
-        if (query.format === 'json') return exportReply('json', base, loss, query.report, () => nativeProject(project.id, contents));
-        const coco = contents.map((content, k) => {
+        // Frame names are prefixed by video, and by session too when a video has several.
+        const parts: ExportSession[] = contents.map((content, k) => {
           const s = sessions[k]!;
           return { content, videoPrefix: perVideo.get(s.videoId)! > 1 ? `${s.videoId}/${s.id}/` : `${s.videoId}/` };
         });
-        return exportReply('coco', base, loss, query.report, () => exportCocoProject(coco, opts, emptyLoss('coco')));
+        const opts = exportOptions(query);
+        const loss = exportLoss(query.format, contents, opts);
+        return exportReply(query.format, `project-${project.id}`, loss, query.report, () =>
+          query.format === 'json'
+            ? exportNativeProject(parts, opts, emptyLoss('json'), project.id)
+            : formats[query.format].exportProject(parts, opts, emptyLoss(query.format), zipChunksNative),
+        );
       },
     }),
     defineRoute({
