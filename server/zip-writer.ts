@@ -11,7 +11,7 @@
  * Each entry is one frame's text, so it is deflated whole (no data descriptor): the local header
  * carries the real sizes and CRC, which every reader handles. An entry that would not shrink is
  * stored. Output is batched into ~64 KiB chunks. ZIP64 records are written only when needed
- * (more than 65 535 entries, as `allFrames` of a one-hour video gives, or offsets past 4 GiB), so
+ * (65 535 entries or more, as `allFrames` of a one-hour video gives, or offsets past 4 GiB), so
  * small exports stay readable by the oldest tools.
  *
  *   for (const chunk of zipChunksNative(exportEntries)) res.write(chunk)
@@ -36,9 +36,11 @@ interface Written {
   offset: number;
 }
 
+// Byte pieces are copied as they arrive: a stored entry waits in `pending` while the next entries
+// are pulled, and a producer may refill the same buffer for its next piece or entry.
 const entryBytes = (data: Iterable<string | Uint8Array>): Buffer => {
   const parts: Buffer[] = [];
-  for (const piece of data) parts.push(typeof piece === 'string' ? Buffer.from(piece, 'utf8') : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+  for (const piece of data) parts.push(typeof piece === 'string' ? Buffer.from(piece, 'utf8') : Buffer.from(piece));
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 };
 
@@ -88,7 +90,9 @@ function centralRecord(e: Written): Buffer {
 }
 
 function endRecords(count: number, cdOffset: number, cdSize: number): Buffer {
-  const zip64 = count > U16 || cdOffset >= U32 || cdSize >= U32;
+  // 0xFFFF / 0xFFFFFFFF in the end record mean "see the ZIP64 record" (APPNOTE 4.4.1.4), so a
+  // count of exactly 65 535 needs one too, as the offset and size already did.
+  const zip64 = count >= U16 || cdOffset >= U32 || cdSize >= U32;
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
   end.writeUInt16LE(zip64 ? U16 : count, 8);

@@ -4,12 +4,14 @@
  * absolute paths, drive letters, backslashes, NUL, duplicates and symlinks are refused (zip-slip,
  * CVE-2018-1002200 family), all found problems at once. Inflation then counts the bytes it
  * produces as it produces them and stops past the per-entry or total cap: declared sizes are
- * never trusted (zip bombs declare small sizes). Nothing touches a disk.
+ * never trusted (zip bombs declare small sizes). Nothing touches a disk. ZIP64 archives (our own
+ * `allFrames` exports pass 65 535 entries) are read by zip-directory.ts under the same limits.
  *
  *   const files = readZip(bytes, { want: (n) => n.endsWith('.txt') }) // Map name → bytes
  */
 import { Inflate } from 'fflate';
 import { InputTooLargeError, problem, UnsafeInputError, type Problem } from './problems.ts';
+import { readCentralDirectory } from './zip-directory.ts';
 
 export interface SafeZipLimits {
   /** Most entries in the central directory (directories included). Default 200 000. */
@@ -31,16 +33,6 @@ export interface ReadZipOptions extends SafeZipLimits {
   want?: (name: string) => boolean;
 }
 
-interface CentralEntry {
-  name: string;
-  method: number;
-  flags: number;
-  compressedSize: number;
-  localOffset: number;
-}
-
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
 const CHUNK = 64 * 1024;
 
 const bad = (code: string, message: string, name: string): UnsafeInputError =>
@@ -53,50 +45,6 @@ export const unsafeEntryName = (name: string): string | null => {
   if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) return 'an absolute entry path';
   if (name.split('/').includes('..')) return 'a ".." segment in an entry name';
   return null;
-};
-
-const readCentralDirectory = (bytes: Uint8Array, maxEntries: number): CentralEntry[] => {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let eocd = -1;
-  for (let p = bytes.length - 22; p >= Math.max(0, bytes.length - 22 - 0xffff); p--) {
-    if (view.getUint32(p, true) === 0x06054b50) {
-      eocd = p;
-      break;
-    }
-  }
-  if (eocd < 0) throw bad('zip_invalid', 'not a zip archive (no end of central directory)', '');
-  const count = view.getUint16(eocd + 10, true);
-  const cdOffset = view.getUint32(eocd + 16, true);
-  if (count === 0xffff || cdOffset === 0xffffffff) throw bad('zip64_unsupported', 'zip64 archives are not accepted', '');
-  if (count > maxEntries) {
-    throw new InputTooLargeError('zip_too_many_entries', `more than ${maxEntries} zip entries`, '', maxEntries);
-  }
-  const decoder = new TextDecoder('utf-8');
-  const out: CentralEntry[] = [];
-  let p = cdOffset;
-  for (let k = 0; k < count; k++) {
-    if (p + 46 > bytes.length || view.getUint32(p, true) !== 0x02014b50) {
-      throw bad('zip_invalid', 'corrupt central directory', `entry ${k}`);
-    }
-    const nameLen = view.getUint16(p + 28, true);
-    const extraLen = view.getUint16(p + 30, true);
-    const commentLen = view.getUint16(p + 32, true);
-    const external = view.getUint32(p + 38, true);
-    const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLen));
-    const mode = external >>> 16;
-    if ((mode & S_IFMT) === S_IFLNK) out.push({ name: `\0symlink:${name}`, method: -1, flags: 0, compressedSize: 0, localOffset: 0 });
-    else {
-      out.push({
-        name,
-        method: view.getUint16(p + 10, true),
-        flags: view.getUint16(p + 8, true),
-        compressedSize: view.getUint32(p + 20, true),
-        localOffset: view.getUint32(p + 42, true),
-      });
-    }
-    p += 46 + nameLen + extraLen + commentLen;
-  }
-  return out;
 };
 
 const inflateCounted = (data: Uint8Array, name: string, entryCap: number, spent: { total: number; cap: number }): Uint8Array => {
@@ -133,9 +81,8 @@ export const readZip = (bytes: Uint8Array, options: ReadZipOptions = {}): Map<st
   const problems: Problem[] = [];
   const seen = new Set<string>();
   for (const e of entries) {
-    if (e.name.startsWith('\0symlink:')) {
-      const name = e.name.slice(9);
-      problems.push(problem('zip_symlink', 'symbolic links are refused', name));
+    if (e.symlink) {
+      problems.push(problem('zip_symlink', 'symbolic links are refused', e.name));
       continue;
     }
     const why = unsafeEntryName(e.name);
@@ -156,7 +103,9 @@ export const readZip = (bytes: Uint8Array, options: ReadZipOptions = {}): Map<st
     const p = e.localOffset;
     if (p + 30 > bytes.length || view.getUint32(p, true) !== 0x04034b50) throw bad('zip_invalid', 'corrupt local header', e.name);
     const start = p + 30 + view.getUint16(p + 26, true) + view.getUint16(p + 28, true);
-    const data = bytes.subarray(start, Math.min(bytes.length, start + e.compressedSize));
+    // A compressed size (ZIP64 ones included) that runs past the file is a lie, not a short entry.
+    if (start + e.compressedSize > bytes.length) throw bad('zip_invalid', 'the entry runs past the end of the archive', e.name);
+    const data = bytes.subarray(start, start + e.compressedSize);
     if (e.method === 0) {
       spent.total += data.length;
       if (data.length > maxEntryBytes) throw new InputTooLargeError('zip_entry_too_large', `${e.name} is past ${maxEntryBytes} bytes`, e.name, maxEntryBytes);
