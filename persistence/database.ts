@@ -11,7 +11,6 @@ import { mkdirSync } from 'node:fs';
 // knex is CommonJS: under Node's ESM loader only its default export exists (a named import fails at start).
 import knexModule from 'knex';
 import type { Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
 import { migrateLatest, retryWhileContended } from './migrate.ts';
 import { silentLogger, type Logger } from './logger.ts';
 
@@ -57,7 +56,7 @@ function knexLog(logger: Logger): Knex.Config['log'] {
   };
 }
 
-function knexConfig(config: DatabaseConfig): { kind: Database['kind']; options: Knex.Config } {
+async function knexConfig(config: DatabaseConfig): Promise<{ kind: Database['kind']; options: Knex.Config }> {
   const log = knexLog(config.logger ?? silentLogger);
   const searchPath = config.schema ? [config.schema] : undefined;
   if (config.databaseUrl) {
@@ -74,6 +73,8 @@ function knexConfig(config: DatabaseConfig): { kind: Database['kind']; options: 
   }
   const dataDir = config.dataDir ?? defaultDataDir;
   if (dataDir !== memoryDataDir) mkdirSync(dataDir, { recursive: true });
+  // Imported only when used: PGlite's module alone adds ~50 MB of RSS to a server on Postgres.
+  const { default: ClientPgLite } = await import('knex-pglite');
   return {
     kind: 'pglite',
     options: {
@@ -93,7 +94,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.schema !== undefined && !schemaName.test(config.schema)) {
     throw new DatabaseConfigError(`schema ${JSON.stringify(config.schema)} is not a plain SQL identifier`);
   }
-  const { kind, options } = knexConfig(config);
+  const { kind, options } = await knexConfig(config);
   const knex = createKnex(options);
   let closing: Promise<void> | null = null;
   const db: Database = { knex, kind, close: () => (closing ??= knex.destroy()) };

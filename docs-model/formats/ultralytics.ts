@@ -29,6 +29,8 @@ export const dataYaml = (classes: string[]): string =>
 export function* ultralyticsEntries(sessions: ExportSession[], opts: ExportOptions, loss: LossReport): Generator<ZipEntryInput> {
   const classes = projectLabelOrder(sessions);
   yield { name: 'data.yaml', data: [dataYaml(classes)] };
+  // The folder data.yaml points at, empty: the frames come from the video, named as the labels.
+  yield { name: 'images/train/', data: [], store: true };
   yield* yoloLabelFiles(sessions, opts, loss, classes, 'labels/train/', []);
   yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
 }

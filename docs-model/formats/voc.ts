@@ -5,8 +5,10 @@
  * Coordinates: with `vocOffset: 0` (default) xmin = x, ymin = y, xmax = x + w, ymax = y + h,
  * as-is in pixels — the convention CVAT, Datumaro and FiftyOne read and write. With
  * `vocOffset: 1`, xmin = x + 1 and ymin = y + 1 (the VOC devkit's 1-based pixel indices,
- * xmax/ymax unchanged): use it for tools that subtract 1 on reading (the original devkit,
- * torchvision's VOC readers, mmdetection's `VOCDataset`). The importer takes the same option.
+ * xmax/ymax unchanged): use it for tools that subtract 1 from xmin/ymin on reading (the original
+ * devkit, detectron2's `load_voc_instances`). mmdetection's `XMLDataset` subtracts 1 from all four
+ * and torchvision's `VOCDetection` returns the raw strings (docs/formats.md). The importer takes
+ * the same option.
  * Track ids, annotation ids, statuses and user attributes travel CVAT-style in `<attributes>`.
  *
  *   for (const chunk of exportVoc(content, { vocOffset: 1 }, loss)) res.write(chunk)
@@ -14,8 +16,8 @@
 import type { Attributes } from '../types.ts';
 import type { ExportOptions, ExportSession, ImportContext, ImportResult, SessionContent, ZipEncoder } from './content.ts';
 import { walkFrames, type ExportBox } from './frame-walk.ts';
-import { frameName, mapFrames } from './frames.ts';
-import { buildContent, clipBox, parseNumberText, STATUSES, type FlatBox } from './imported.ts';
+import { frameName, mapFrames, stem, type FrameCandidate } from './frames.ts';
+import { buildContent, clipBox, isMacMetadata, parseNumberText, STATUSES, textLines, type FlatBox } from './imported.ts';
 import { addNote, emptyLoss, type LossReport } from './loss.ts';
 import { problem, problemsOf, type Problem } from './problems.ts';
 import { looksLikeZip, readZip, type SafeZipLimits } from './safe-zip.ts';
@@ -90,16 +92,45 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
 
-/** A single VOC XML, or a zip of them (any folder; `Annotations/` as written by every tool). */
+const IMAGE = /\.(jpe?g|png|bmp|webp|tiff?|gif)$/i;
+const IMAGE_SET = /(^|\/)ImageSets\/Main\/[^/]+\.txt$/i;
+/** Segmentation masks share their image's name; they are not frames of their own. */
+const SEGMENTATION = /(^|\/)Segmentation\w*\//i;
+/** Attributes read as fields on import: the exported ones, and `occluded` as CVAT writes it. */
+const FIELD_ATTRIBUTES = new Set([...FIELD_KEYS, 'occluded']);
+const baseOf = (path: string): string => path.slice(path.replace(/\\/g, '/').lastIndexOf('/') + 1);
+
+/**
+ * A single VOC XML, or a zip of them (any folder; `Annotations/` as written by every tool).
+ * Images without an XML (`JPEGImages/`) and ids listed in `ImageSets/Main/*.txt` keep their
+ * place when frames follow name order, as an image with no objects does.
+ */
 export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, limits: SafeZipLimits & SafeXmlLimits = {}): ImportResult => {
   const warnings: Problem[] = [];
   const errors: Problem[] = [];
   let files: Map<string, Uint8Array | string>;
+  const images: string[] = [];
+  const imageSets = new Map<string, Uint8Array>();
   try {
     files =
       typeof input !== 'string' && looksLikeZip(input)
-        ? new Map([...readZip(input, { ...limits, want: (n) => /\.xml$/i.test(n) })])
+        ? new Map([
+            ...readZip(input, {
+              ...limits,
+              // Asked once per file after the names were checked: images are noted, not inflated.
+              want: (n) => {
+                if (isMacMetadata(n)) return false;
+                if (IMAGE.test(n) && !SEGMENTATION.test(n)) images.push(n);
+                return /\.xml$/i.test(n) || IMAGE_SET.test(n);
+              },
+            }),
+          ])
         : new Map([['annotation.xml', input]]);
+    for (const [n, bytes] of files) {
+      if (!IMAGE_SET.test(n)) continue;
+      imageSets.set(n, bytes as Uint8Array);
+      files.delete(n);
+    }
   } catch (e) {
     errors.push(...problemsOf(e));
     return { content: { labels: {}, addedLabels: [], tracks: [], annotations: [] }, warnings, errors, frameRule: 'name_order' };
@@ -120,13 +151,31 @@ export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, li
     }
     docs.push({ file, root, name: text(root.filename) ?? file });
   }
-  const { rule, frames } = mapFrames(docs.map((d) => ({ key: d.file, name: d.name })));
+  // By base name: `<filename>` may carry a folder, image-set ids carry none.
+  const candidates: FrameCandidate[] = docs.map((d) => ({ key: d.file, name: baseOf(d.name) }));
+  const seen = new Set(candidates.map((c) => stem(c.name)));
+  const add = (name: string): void => {
+    if (!name || seen.has(stem(name))) return;
+    seen.add(stem(name));
+    candidates.push({ key: `image:${name}`, name });
+  };
+  for (const im of images) add(baseOf(im));
+  // Lines are image ids, in per-class sets followed by a 1/-1/0 flag.
+  for (const bytes of imageSets.values()) for (const { text } of textLines(bytes)) add(text.trim().split(/\s+/)[0]!);
+  const { rule, frames } = mapFrames(candidates, ctx.meta?.frameCount);
   const offset = ctx.vocOffset ?? 0;
   const boxes: FlatBox[] = [];
   for (const { file, root } of docs) {
     const size = isObj(root.size) ? root.size : {};
-    const width = parseNumberText(text(size.width) ?? '') || ctx.meta?.width || null;
-    const height = parseNumberText(text(size.height) ?? '') || ctx.meta?.height || null;
+    // An empty or 0 size (tools that did not know it) falls back to the session's; text that is no number is refused.
+    const dimension = (key: 'width' | 'height'): number | null => {
+      const raw = (text(size[key]) ?? '').trim();
+      const v = parseNumberText(raw);
+      if (raw !== '' && (v === null || v < 0)) errors.push(problem('bad_number', `<${key}> "${raw}" is not a size`, `${file}:/annotation/size/${key}`));
+      return v || ctx.meta?.[key] || null;
+    };
+    const width = dimension('width');
+    const height = dimension('height');
     const objects = Array.isArray(root.object) ? root.object : [];
     objects.forEach((o: unknown, k) => {
       const at = `${file}:/annotation/object/${k}`;
@@ -160,7 +209,7 @@ export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, li
       const list = isObj(o.attributes) && Array.isArray(o.attributes.attribute) ? o.attributes.attribute : [];
       for (const a of list) if (isObj(a) && text(a.name)) attrs[text(a.name)!] = text(a.value) ?? '';
       const user: Attributes = {};
-      for (const [key, v] of Object.entries(attrs)) if (!FIELD_KEYS.has(key)) user[key] = v;
+      for (const [key, v] of Object.entries(attrs)) if (!FIELD_ATTRIBUTES.has(key)) user[key] = v;
       for (const flag of ['truncated', 'difficult'] as const) if (text(o[flag]) === '1') user[flag] = true;
       const box: FlatBox = {
         id: attrs.annotationId || `voc:${file}:${k}`,
