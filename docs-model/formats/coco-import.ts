@@ -27,9 +27,11 @@ const emptyResult = (warnings: Problem[], errors: Problem[]): ImportResult => ({
   frameRule: 'frame_id',
 });
 
+/** 0/1, true/false, and the strings of either in any case (`"False"` from Python's str()). */
 const crowdFlag = (v: unknown): boolean | null => {
-  if (v === undefined || v === null || v === 0 || v === false || v === 'false' || v === '0') return false;
-  if (v === 1 || v === true || v === 'true' || v === '1') return true;
+  const s = typeof v === 'string' ? v.trim().toLowerCase() : v;
+  if (s === undefined || s === null || s === 0 || s === false || s === 'false' || s === '0') return false;
+  if (s === 1 || s === true || s === 'true' || s === '1') return true;
   return null;
 };
 
@@ -90,7 +92,8 @@ export const parseCoco = (input: string | Uint8Array, ctx: ImportContext = {}, l
   if (new Set([...images.values()].map((i) => i.video)).size > 1) {
     warnings.push(problem('multiple_videos', 'images of several videos are imported into one session', '/images'));
   }
-  const { rule, frames } = mapFrames(candidates);
+  const { rule, frames, warning } = mapFrames(candidates, ctx.meta?.frameCount);
+  if (warning) warnings.push(warning);
 
   const boxes: FlatBox[] = [];
   const annIds = new Map<string, string>();

@@ -1,7 +1,8 @@
 /**
  * The part of an Ultralytics `data.yaml` an import needs: `names` as a block list, a flow list
- * (`[a, b]`) or an index map (`0: a`), and the split paths. Not a YAML parser: anchors, tags and
- * multi-line scalars are not used by these files.
+ * (`[a, b]`, also over several lines as YOLOv5's dataset files write it) or an index map
+ * (`0: a`), and the split paths. Blank lines and comments inside a `names` block do not end it.
+ * Not a YAML parser: anchors, tags and multi-line scalars are not used by these files.
  *
  *   readDataYaml('names:\n  0: person\n  1: car\n').names // ['person', 'car']
  */
@@ -60,15 +61,19 @@ export const readDataYaml = (text: string): DataYaml => {
       if (rest && !rest.startsWith('#')) paths[key] = scalar(rest);
       continue;
     }
-    if (rest.startsWith('[')) {
-      const end = rest.lastIndexOf(']');
-      names = splitFlow(rest.slice(1, end < 0 ? undefined : end));
-      continue;
-    }
-    if (rest.startsWith('{')) {
-      const end = rest.lastIndexOf('}');
+    if (rest.startsWith('[') || rest.startsWith('{')) {
+      const close = rest[0] === '[' ? ']' : '}';
+      let flow = rest;
+      // A flow collection may continue on the following lines until its closing bracket.
+      while (!flowClosed(flow, close) && k + 1 < lines.length) flow += ' ' + lines[++k]!.replace(/\s+#[^'"]*$/, '').trim();
+      const end = flow.lastIndexOf(close);
+      const inner = flow.slice(1, end < 0 ? undefined : end);
+      if (close === ']') {
+        names = splitFlow(inner);
+        continue;
+      }
       const map = new Map<number, string>();
-      for (const pair of splitFlow(rest.slice(1, end < 0 ? undefined : end))) {
+      for (const pair of splitFlow(inner)) {
         const m = /^(\d+)\s*:\s*(.*)$/.exec(pair);
         if (m) map.set(Number(m[1]), scalar(m[2]!));
         else problems.push({ line: k + 1, message: `"${pair}" is not index: name` });
@@ -78,7 +83,7 @@ export const readDataYaml = (text: string): DataYaml => {
     }
     const list: string[] = [];
     const map = new Map<number, string>();
-    while (k + 1 < lines.length && /^(\s+|-)/.test(lines[k + 1]!)) {
+    while (k + 1 < lines.length && inBlock(lines, k + 1)) {
       const item = lines[++k]!.trim();
       if (!item || item.startsWith('#')) continue;
       const dash = /^-\s*(.*)$/.exec(item);
@@ -90,6 +95,22 @@ export const readDataYaml = (text: string): DataYaml => {
     names = map.size ? denseNames(map, k + 1, problems) : list;
   }
   return { names, paths, problems };
+};
+
+/** True when the flow text ends with its closing bracket (a trailing comment aside). */
+const flowClosed = (flow: string, close: string): boolean => (close === ']' ? /\]\s*(#.*)?$/ : /\}\s*(#.*)?$/).test(flow);
+
+/**
+ * Whether line `k` still belongs to a block under `names:`: an indented or `- ` line does; a blank
+ * line or a comment does when the block goes on after it (hand-edited files group their classes).
+ */
+const inBlock = (lines: string[], k: number): boolean => {
+  for (let j = k; j < lines.length; j++) {
+    const line = lines[j]!;
+    if (/^\s*(#.*)?$/.test(line)) continue;
+    return /^(\s+|-)/.test(line);
+  }
+  return false;
 };
 
 const denseNames = (map: Map<number, string>, line: number, problems: DataYaml['problems']): string[] => {

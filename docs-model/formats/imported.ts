@@ -162,3 +162,16 @@ export const parseNumberText = (s: string): number | null => {
   const n = Number(s);
   return Number.isFinite(n) ? n : null;
 };
+
+const decoder = new TextDecoder('utf-8');
+
+/** Lines without BOM, CR or trailing whitespace, numbered from 1; blank lines skipped. */
+export const textLines = (bytes: Uint8Array): { line: number; text: string }[] =>
+  decoder
+    .decode(bytes)
+    .split('\n')
+    .map((t, k) => ({ line: k + 1, text: t.replace(/\s+$/, '') }))
+    .filter((l) => l.text !== '');
+
+/** Finder's zips carry `__MACOSX/…` and `._name` AppleDouble files: binary metadata, not annotations. */
+export const isMacMetadata = (path: string): boolean => path.startsWith('__MACOSX/') || path.slice(path.lastIndexOf('/') + 1).startsWith('._');

@@ -63,7 +63,11 @@ export const parseNativeJson = (input: string | Uint8Array, ctx: ImportContext =
     errors.push(problem('schema_version', `schemaVersion ${JSON.stringify(root.schemaVersion)} is not ${NATIVE_SCHEMA_VERSION}`, '/schemaVersion'));
     return empty;
   }
-  const bad = (at: string, message: string): void => void errors.push(problem('json_invalid', message, at));
+  // A number the reader refused (1e309) is already reported at its pointer: not again at its parent.
+  const reported = parsed.problems.map((p) => p.place);
+  const bad = (at: string, message: string): void => {
+    if (!reported.some((p) => p === at || p.startsWith(`${at}/`))) errors.push(problem('json_invalid', message, at));
+  };
 
   const meta: Partial<SessionMeta> = {};
   if (isObj(root.meta)) {

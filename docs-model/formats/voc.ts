@@ -162,7 +162,8 @@ export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, li
   for (const im of images) add(baseOf(im));
   // Lines are image ids, in per-class sets followed by a 1/-1/0 flag.
   for (const bytes of imageSets.values()) for (const { text } of textLines(bytes)) add(text.trim().split(/\s+/)[0]!);
-  const { rule, frames } = mapFrames(candidates, ctx.meta?.frameCount);
+  const { rule, frames, warning } = mapFrames(candidates, ctx.meta?.frameCount);
+  if (warning) warnings.push(warning);
   const offset = ctx.vocOffset ?? 0;
   const boxes: FlatBox[] = [];
   for (const { file, root } of docs) {

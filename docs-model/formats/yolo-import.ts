@@ -1,43 +1,49 @@
 /**
  * YOLO in, Darknet and Ultralytics alike (issue 4). Recognises the layouts real exporters write:
  * `obj.data`/`obj.names`/`train.txt` (CVAT, Darknet), `classes.txt` + `labels/` (Label Studio,
- * older Roboflow), `data.yaml` with `names` as a list or a map (Ultralytics, Roboflow), split
- * folders before or after `images`/`labels`, and list files whose paths carry prefixes that are
- * not in the zip (`data/obj_train_data/…`). Every line is checked; every problem is reported with
- * `file:line`.
+ * older Roboflow), `_darknet.labels` (Roboflow's Darknet export), `data.yaml` with `names` as a
+ * list or a map (Ultralytics, Roboflow), split folders before or after `images`/`labels`, and
+ * list files whose paths carry prefixes that are not in the zip (`data/obj_train_data/…`).
+ * Images without a label file (Ultralytics writes none for an empty image) and list entries keep
+ * their place when frames follow name order. Every line is checked; every problem is reported
+ * with `file:line`.
  *
  *   const r = parseYolo(zipBytes, { meta: { width: 1920, height: 1080 }, labels })
  */
 import type { ImportContext, ImportResult } from './content.ts';
 import { readDataYaml } from './data-yaml.ts';
-import { mapFrames, stem } from './frames.ts';
-import { buildContent, parseNumberText, type FlatBox } from './imported.ts';
+import { mapFrames, stem, type FrameCandidate } from './frames.ts';
+import { buildContent, isMacMetadata, parseNumberText, textLines, type FlatBox } from './imported.ts';
 import { problem, problemsOf, type Problem } from './problems.ts';
 import { readZip, type SafeZipLimits } from './safe-zip.ts';
 
-const TEXT = /\.(txt|names|data|ya?ml)$/i;
+const TEXT = /\.(txt|names|labels|data|ya?ml)$/i;
+const IMAGE = /\.(jpe?g|png|bmp|webp|tiff?|gif)$/i;
 const LIST_NAMES = new Set(['train.txt', 'val.txt', 'valid.txt', 'test.txt']);
 /** Tolerance for normalised values a hair outside [0, 1] from rounding (clamped, not clipped). */
 const HAIR = 1e-4;
 
 const base = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+const dir = (path: string): string => path.slice(0, path.lastIndexOf('/') + 1);
 const decoder = new TextDecoder('utf-8');
-
-/** Lines without BOM, CR or trailing whitespace, numbered from 1; blank lines skipped. */
-export const textLines = (bytes: Uint8Array): { line: number; text: string }[] =>
-  decoder
-    .decode(bytes)
-    .split('\n')
-    .map((t, k) => ({ line: k + 1, text: t.replace(/\s+$/, '') }))
-    .filter((l) => l.text !== '');
 
 export const parseYolo = (input: Uint8Array, ctx: ImportContext = {}, limits: SafeZipLimits = {}): ImportResult => {
   const warnings: Problem[] = [];
   const errors: Problem[] = [];
   const empty = (): ImportResult => ({ content: { labels: {}, addedLabels: [], tracks: [], annotations: [] }, warnings, errors, frameRule: 'name_order' });
   let files: Map<string, Uint8Array>;
+  // readZip asks `want` about every file once its names passed the checks: images are seen by
+  // name here without being inflated.
+  const images: string[] = [];
   try {
-    files = readZip(input, { ...limits, want: (n) => TEXT.test(n) });
+    files = readZip(input, {
+      ...limits,
+      want: (n) => {
+        if (isMacMetadata(n)) return false;
+        if (IMAGE.test(n)) images.push(n);
+        return TEXT.test(n);
+      },
+    });
   } catch (e) {
     errors.push(...problemsOf(e));
     return empty();
@@ -69,10 +75,13 @@ export const parseYolo = (input: Uint8Array, ctx: ImportContext = {}, limits: Sa
       if ((m[1] === 'train' || m[1] === 'valid' || m[1] === 'test') && hit) listFiles.add(hit);
     }
   }
-  namesFile ??= [...files.keys()].find((n) => /\.names$/i.test(n)) ?? [...files.keys()].find((n) => base(n) === 'classes.txt');
+  namesFile ??=
+    [...files.keys()].find((n) => /\.names$/i.test(n)) ??
+    [...files.keys()].find((n) => base(n) === 'classes.txt') ??
+    [...files.keys()].find((n) => /\.labels$/i.test(n));
   if (!names && namesFile) names = textLines(files.get(namesFile)!).map((l) => l.text.trim());
   if (!names) {
-    errors.push(problem('yolo_no_names', 'no class names: expected data.yaml, obj.names (via obj.data) or classes.txt', '/'));
+    errors.push(problem('yolo_no_names', 'no class names: expected data.yaml, obj.names (via obj.data), classes.txt or _darknet.labels', '/'));
     return empty();
   }
   for (const n of files.keys()) if (LIST_NAMES.has(base(n))) listFiles.add(n);
@@ -85,7 +94,8 @@ export const parseYolo = (input: Uint8Array, ctx: ImportContext = {}, limits: Sa
     errors.push(problem('missing_image_size', 'YOLO boxes are normalised: the session needs width and height', '/'));
     return empty();
   }
-  const { rule, frames } = mapFrames(labelFiles.map((n) => ({ key: n, name: n })));
+  const { rule, frames, warning } = mapFrames(frameCandidates(labelFiles, images, listFiles, files), ctx.meta?.frameCount);
+  if (warning) warnings.push(warning);
   const seenStems = new Map<string, string>();
   const boxes: FlatBox[] = [];
   for (const file of labelFiles) {
@@ -99,6 +109,30 @@ export const parseYolo = (input: Uint8Array, ctx: ImportContext = {}, limits: Sa
   }
   const content = buildContent(boxes, ctx, 0, warnings, errors);
   return { content, warnings, errors, frameRule: rule };
+};
+
+/**
+ * Every frame the dataset names: label files, then images without one (beside the labels, or in
+ * the `images` folder that mirrors a `labels` folder) and list entries without one, by base name
+ * since list paths carry prefixes that are not in the zip.
+ */
+const frameCandidates = (labelFiles: string[], images: string[], listFiles: Set<string>, files: Map<string, Uint8Array>): FrameCandidate[] => {
+  const out: FrameCandidate[] = labelFiles.map((n) => ({ key: n, name: base(n) }));
+  const seen = new Set(labelFiles.map(stem));
+  const labelDirs = new Set(labelFiles.map(dir));
+  const add = (path: string): void => {
+    const s = stem(path);
+    if (seen.has(s)) return;
+    seen.add(s);
+    out.push({ key: `image:${path}`, name: base(path) });
+  };
+  for (const im of images) {
+    const d = dir(im);
+    if (labelDirs.has(d) || labelDirs.has(d.replace(/(^|\/)images\//, '$1labels/'))) add(im);
+  }
+  // Lists written on Windows carry backslashes.
+  for (const list of listFiles) for (const { text } of textLines(files.get(list)!)) add(text.trim().replace(/\\/g, '/'));
+  return out;
 };
 
 const yoloRow = (
