@@ -104,16 +104,23 @@ export const frameBoxes = (content: SessionContent, fields: (keyof ExportBox)[])
   return out;
 };
 
-/** Null when equal (bboxes within `tol` px), else a description of the first difference. */
+/**
+ * Null when equal (bboxes within `tol` px), else a description of the first difference. Boxes are
+ * matched per frame, each to an unused box with the same fields and a bbox within `tol`: sorting by
+ * rounded coordinates is not enough, since two boxes 0.02 px apart can swap order after YOLO's
+ * 6-decimal rounding (FC_SEED=48514 did).
+ */
 export const boxesDiffer = (a: Record<string, unknown>[], b: Record<string, unknown>[], tol: number): string | null => {
   if (a.length !== b.length) return `${a.length} boxes vs ${b.length}`;
-  for (let k = 0; k < a.length; k++) {
-    const x = a[k]!;
-    const y = b[k]!;
+  const unused = new Map<unknown, Record<string, unknown>[]>();
+  for (const y of b) unused.set(y.frame, [...(unused.get(y.frame) ?? []), y]);
+  const rest = (v: Record<string, unknown>): string => JSON.stringify({ ...v, bbox: 0 });
+  for (const [k, x] of a.entries()) {
+    const candidates = unused.get(x.frame) ?? [];
     const bx = x.bbox as number[];
-    const by = y.bbox as number[];
-    const same = bx.every((v, i) => Math.abs(v - by[i]!) <= tol) && JSON.stringify({ ...x, bbox: 0 }) === JSON.stringify({ ...y, bbox: 0 });
-    if (!same) return `box ${k}: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`;
+    const at = candidates.findIndex((y) => rest(y) === rest(x) && (y.bbox as number[]).every((v, i) => Math.abs(v - bx[i]!) <= tol));
+    if (at < 0) return `box ${k}: ${JSON.stringify(x)} has no match among ${JSON.stringify(candidates)}`;
+    candidates.splice(at, 1);
   }
   return null;
 };
