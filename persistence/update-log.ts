@@ -40,6 +40,11 @@ export interface UpdateLogOptions {
   maxBatchRows?: number;
   /** Update bytes per INSERT (default 32 MiB; they travel as base64 text, a third more on the wire). */
   maxBatchBytes?: number;
+  /**
+   * An update at least this large is committed without waiting `intervalMs` for company (default
+   * 256 KiB): its own bytes dominate its INSERT, and an import answers only after it (issue 4).
+   */
+  hurryBytes?: number;
   /** Cap of the retry backoff after a failed INSERT (default 5 s). */
   maxRetryDelayMs?: number;
   /** How long close() keeps retrying a failing INSERT before giving the updates up (default 10 s). */
@@ -94,6 +99,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   const intervalMs = opts.intervalMs ?? 20;
   const maxBatchRows = opts.maxBatchRows ?? 10_000;
   const maxBatchBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
+  const hurryBytes = opts.hurryBytes ?? 256 * 1024;
   const maxRetryDelayMs = opts.maxRetryDelayMs ?? 5000;
   const closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
   const logger = opts.logger ?? silentLogger;
@@ -104,6 +110,8 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   let appended = 0;
   let committed = 0;
   let waiters: Waiter[] = [];
+  /** Commit without pause until this many updates (counted as `appended`) are in. */
+  let hurryUntil = 0;
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> | null = null;
   let failures = 0;
@@ -129,8 +137,8 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     if (queue.length === 0) return;
     if (failures > 0) {
       schedule(Math.min(maxRetryDelayMs, Math.max(intervalMs, 10) * 2 ** (failures - 1)));
-    } else if (waiters.length > 0 || closed || queue.length >= maxBatchRows) {
-      schedule(0); // someone is waiting for it, or a backlog: no reason to wait for company
+    } else if (waiters.length > 0 || hurryUntil > committed || closed || queue.length >= maxBatchRows) {
+      schedule(0); // someone is waiting for it, a large update, or a backlog: no reason to wait for company
     } else {
       // One commit per interval: what queued up while the last INSERT ran has waited already.
       schedule(Math.max(0, intervalMs - (performance.now() - lastCommitStarted)));
@@ -188,13 +196,17 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     if (committed >= appended) return Promise.resolve();
     if (stopped) return Promise.reject(new UpdateLogClosedError('the update log is closed', appended - committed));
     const done = new Promise<void>((resolve, reject) => waiters.push({ target: appended, resolve, reject }));
-    // Hurry the pending tick, unless backing off from a failure (hammering a sick database helps nobody).
+    hurry();
+    return done;
+  }
+
+  /** Brings the pending tick forward, unless backing off from a failure (hammering a sick database helps nobody). */
+  function hurry(): void {
     if (timer && failures === 0) {
       clearTimeout(timer);
       timer = null;
     }
     schedule(0);
-    return done;
   }
 
   async function shutDown(): Promise<void> {
@@ -229,7 +241,12 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
         queue.push({ docName, update, resolve, reject });
         appended++;
         perDoc.set(docName, (perDoc.get(docName) ?? 0) + 1);
-        schedule(intervalMs);
+        if (update.byteLength >= hurryBytes) {
+          hurryUntil = appended;
+          hurry();
+        } else {
+          schedule(intervalMs);
+        }
       });
     },
     flush,

@@ -105,7 +105,9 @@ export class LiveDocument {
     this.lastCommit = commit;
     this.rowsSinceCompaction++;
     if (origin.kind === 'server') origin.commits.push(commit);
-    this.broadcast(encodeSyncMessage(SyncMessageType.update, update), origin.kind === 'connection' ? origin : undefined);
+    const from = origin.kind === 'connection' ? origin : undefined;
+    // Framed only when someone receives it: an import's update is megabytes (issue 4).
+    if (this.receivers(from) > 0) this.broadcast(encodeSyncMessage(SyncMessageType.update, update), from);
     this.hooks.onChange?.(this, update, origin);
   };
 
@@ -131,12 +133,16 @@ export class LiveDocument {
 
   /** Sends to every peer but `except`; the frame is built once when there are several receivers. */
   broadcast(message: Uint8Array, except?: ConnectionOrigin): void {
-    const receivers = this.peers.size - (except && this.peers.has(except as Peer) ? 1 : 0);
+    const receivers = this.receivers(except);
     if (receivers <= 0) return;
     const frame = receivers > 1 ? binaryFrame(message) : undefined;
     for (const peer of this.peers) {
       if (peer !== except) peer.send(message, frame);
     }
+  }
+
+  private receivers(except?: ConnectionOrigin): number {
+    return this.peers.size - (except && this.peers.has(except as Peer) ? 1 : 0);
   }
 
   /** Presence from a peer: applied, then sent to the others. Throws on a policy breach. */

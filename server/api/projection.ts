@@ -69,6 +69,23 @@ export const toProjectionRecord = (sessionId: string, a: Annotation): Annotation
   updatedAt: a.updatedAt,
 });
 
+/**
+ * Waits until the document's latest update is committed, then one turn of the event loop, so a
+ * projection write never goes ahead of that commit (issue 4). On PGlite (one connection, queries
+ * run on this thread) a 10 000-row write that started first held the connection ~250 ms while the
+ * commit an import answers after waited behind it; and once the commit is in, the answers that
+ * waited for it go out before this thread spends that time in PGlite. A document edited without
+ * pause is written after a few rounds anyway. (A commit rejects only when the log is closed.)
+ */
+async function behindCommits(doc: LiveDocument): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const commit = doc.lastCommit;
+    await commit.catch(() => undefined);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (doc.lastCommit === commit) return;
+  }
+}
+
 export function createProjection(deps: ProjectionDeps): Projection {
   const windowMs = deps.windowMs ?? 50;
   const retryMs = deps.retryMs ?? 1000;
@@ -112,6 +129,7 @@ export function createProjection(deps: ProjectionDeps): Projection {
 
   const writeOne = async (sessionId: string, entry: Dirty): Promise<void> => {
     if (!(await sessionExists(sessionId))) return;
+    await behindCommits(entry.doc);
     if (entry.full) {
       const records = [...entry.index.all()].map((a) => toProjectionRecord(sessionId, a));
       await deps.annotations.replace(sessionId, records);
@@ -131,13 +149,6 @@ export function createProjection(deps: ProjectionDeps): Projection {
     if (dirty.size === 0) return;
     const batch = [...dirty];
     dirty.clear();
-    // Project only what the update log holds, and stay out of its way (issue 4): on PGlite (one
-    // connection, run on this thread) a 10 000-row write that started first held the connection
-    // ~250 ms while the commit a REST import answers after waited behind it; and once that commit
-    // is in, the answers waiting for it go out before this thread spends that time in PGlite.
-    // (The log rejects a commit only when it is closed without success.)
-    await Promise.all(batch.map(([, entry]) => entry.doc.lastCommit.catch(() => undefined)));
-    await new Promise<void>((resolve) => setImmediate(resolve));
     let failed = false;
     for (const [sessionId, entry] of batch) {
       try {

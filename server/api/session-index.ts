@@ -1,9 +1,11 @@
 /**
  * An in-memory read index of one live session document: every annotation as plain data, by id and
- * by frame, kept current by a deep observer that re-reads only the annotations a transaction
- * touched. REST reads answer from it (one frame of a 10 000-box session without walking 10 000
- * Y.Maps: issue 3 asks p99 < 20 ms under 50 concurrent readers), and the projection learns from
- * it which rows to write.
+ * by frame, kept current by a deep observer that notes the annotations a transaction touched; they
+ * are re-read at the next read of the index, not inside the transaction (an import of 10 000
+ * annotations spent ~30 ms there before its update could even be queued for commit, issue 4).
+ * REST reads answer from it (one frame of a 10 000-box session without walking 10 000 Y.Maps:
+ * issue 3 asks p99 < 20 ms under 50 concurrent readers), and the projection learns from it which
+ * rows to write.
  *
  * It reads the document only through docs-model (`getAnnotation`, `listAnnotations`); the one
  * structural fact it uses is that annotations live in one Y.Map per id (`annotationsMap`).
@@ -38,6 +40,8 @@ export class SessionIndex {
   private readonly byId = new Map<string, Annotation>();
   private readonly byFrame = new Map<number, Map<string, Annotation>>();
   private sorted: Annotation[] | null = null;
+  /** Ids changed since the last read, re-read from the document by `refresh`. */
+  private readonly stale = new Set<string>();
   private readonly listeners = new Set<ChangeListener>();
   private readonly ydoc: Y.Doc;
 
@@ -48,14 +52,17 @@ export class SessionIndex {
   }
 
   get size(): number {
+    this.refresh();
     return this.byId.size;
   }
 
   get(id: string): Annotation | undefined {
+    this.refresh();
     return this.byId.get(id);
   }
 
   all(): IterableIterator<Annotation> {
+    this.refresh();
     return this.byId.values();
   }
 
@@ -73,13 +80,20 @@ export class SessionIndex {
       else if (typeof event.path[0] === 'string') changed.add(event.path[0]);
     }
     if (changed.size === 0) return;
-    for (const id of changed) {
+    for (const id of changed) this.stale.add(id);
+    for (const listener of this.listeners) listener(changed);
+  };
+
+  /** Re-reads the annotations changed since the last read (every reader calls it first). */
+  private refresh(): void {
+    if (this.stale.size === 0) return;
+    for (const id of this.stale) {
       this.remove(id);
       const current = getAnnotation(this.ydoc, id);
       if (current) this.put(current);
     }
-    for (const listener of this.listeners) listener(changed);
-  };
+    this.stale.clear();
+  }
 
   private put(annotation: Annotation): void {
     this.byId.set(annotation.id, annotation);
@@ -105,6 +119,7 @@ export class SessionIndex {
 
   /** Counts by status, as the projection will show them. */
   counts(): { total: number; byStatus: Record<string, number> } {
+    this.refresh();
     const byStatus: Record<string, number> = {};
     for (const a of this.byId.values()) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
     return { total: this.byId.size, byStatus };
@@ -122,6 +137,7 @@ export class SessionIndex {
       if (!key || typeof key[0] !== 'number') throw new InvalidCursorError();
       after = [key[0], key[1]];
     }
+    this.refresh();
     const matches = (a: Annotation): boolean =>
       (filter.label === undefined || a.label === filter.label) &&
       (filter.trackId === undefined || a.trackId === filter.trackId) &&
@@ -167,6 +183,7 @@ export class SessionIndex {
 
   /** The keyframes of one track (annotations carrying its id), by frame. */
   keyframes(trackId: string): Annotation[] {
+    this.refresh();
     const out: Annotation[] = [];
     for (const a of this.byId.values()) if (a.trackId === trackId) out.push(a);
     return out.sort(byFrameThenId);

@@ -94,6 +94,32 @@ for (const kind of databaseKinds()) {
     assert.ok(await rowsMatch(ctx, loaded), 'stale row removed, missing rows written');
   });
 
+  test('a change is projected only after its update is committed (the commit never waits behind it)', async (ctx) => {
+    // Issue 4: on PGlite's one connection, a projection write that went first held up the commit
+    // a REST import answers after. The commit comes only after the interval here; the projection
+    // is asked to write at once.
+    const slowLog = createUpdateLog({ knex: ctx.t.db.knex, intervalMs: 300 });
+    const doc = new LiveDocument(parseDocName('session:s1')!, { log: slowLog, limits: defaultLimits, hooks: ctx.projection.hooks });
+    ctx.docs.push(doc);
+    const pendingAtWrite: number[] = [];
+    const onQuery = (query: { sql: string }) => {
+      if (/insert into annotations/i.test(query.sql)) pendingAtWrite.push(slowLog.pending(doc.name));
+    };
+    ctx.t.db.knex.on('query', onQuery);
+    try {
+      initSession(doc.ydoc, meta, { car: {} }, serverOrigin('t'));
+      addAnnotations(doc.ydoc, Array.from({ length: 20 }, (_, i) => ({ frame: i, bbox: [0, 0, 5, 5], label: 'car' })), 'a', {}, serverOrigin('t'));
+      assert.ok(slowLog.pending(doc.name) > 0, 'not committed yet');
+      await ctx.projection.flush();
+      assert.ok(await rowsMatch(ctx, doc), 'projected');
+      assert.ok(pendingAtWrite.length > 0, 'the projection wrote');
+      assert.equal(pendingAtWrite, pendingAtWrite.map(() => 0), 'every projection write came after the commit');
+    } finally {
+      ctx.t.db.knex.off('query', onQuery);
+      await slowLog.close();
+    }
+  });
+
   test('a document without a session row is not projected', async (ctx) => {
     const doc = open(ctx, 'session:unknown');
     initSession(doc.ydoc, { ...meta, sessionId: 'unknown' }, { car: {} }, serverOrigin('t'));

@@ -76,6 +76,23 @@ for (const kind of databaseKinds()) {
     assert.equal(contentOf(rebuild(loaded.slice(1))), contentOf(rebuild(history.updates.slice(60))), 'rows in seq order');
   });
 
+  test('rows and snapshots come back byte for byte', async ({ t, store }) => {
+    const history = editHistory(seed + 2, 30);
+    const doc = freshDoc();
+    await appendAll(t.db.knex, doc, history.updates.slice(0, 20));
+    await store.compact(doc);
+    await appendAll(t.db.knex, doc, history.updates.slice(20));
+    const loaded = await store.load(doc);
+    // The default merge is Y.mergeUpdates, so the snapshot is exactly its result.
+    assert.equal([...loaded[0]!], [...Y.mergeUpdates(history.updates.slice(0, 20))], `snapshot bytes ${seedNote}`);
+    assert.equal(
+      loaded.slice(1).map((row) => [...row]),
+      history.updates.slice(20).map((update) => [...update]),
+      `row bytes ${seedNote}`,
+    );
+    assert.ok(loaded.every((bytes) => bytes.constructor === Uint8Array), 'plain Uint8Arrays');
+  });
+
   test('compaction merges every row it read into the snapshot and deletes exactly those', async ({ t, store }) => {
     const history = editHistory(seed + 1, 40);
     const doc = freshDoc();

@@ -91,6 +91,36 @@ for (const kind of databaseKinds()) {
     await log.close();
   });
 
+  test('every byte value, an empty update and a view into a larger buffer are stored exactly', async ({ t }) => {
+    const log = createUpdateLog({ knex: t.db.knex });
+    const doc = freshDoc();
+    const all = Uint8Array.from({ length: 512 }, (_, i) => (i * 7) & 0xff);
+    const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
+    await Promise.all([log.append(doc, all), log.append(doc, new Uint8Array(0)), log.append(doc, backing.subarray(2, 5))]);
+    assert.equal(await storedRows(t.db.knex, doc), [[...all], [], [1, 2, 3]]);
+    await log.close();
+  });
+
+  test('a large update is committed without waiting for company, with what queued before it', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    // An interval no test outlives: only the large update's size can bring the commit forward.
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, hurryBytes: 1024, onCommit: (info) => commits.push(info) });
+    const doc = freshDoc();
+    const small = track(log.append(doc, new Uint8Array([1])));
+    const large = track(log.append(doc, new Uint8Array(1024).fill(2)));
+    await waitFor(() => large.settled(), { message: 'the large update waited for the interval' });
+    assert.ok(small.settled(), 'the update queued before it shared its INSERT');
+    assert.equal(
+      commits.map((c) => c.rows),
+      [2],
+    );
+    const after = track(log.append(doc, new Uint8Array([3])));
+    assert.is(after.settled(), false, 'a small update still waits for company');
+    assert.is(log.pending(doc), 1);
+    await log.close();
+    assert.equal((await storedRows(t.db.knex, doc)).map((row) => row.length), [1, 1024, 1]);
+  });
+
   test('a queue longer than maxBatchRows is written in consecutive INSERTs, in order', async ({ t }) => {
     const commits: CommitInfo[] = [];
     const log = createUpdateLog({ knex: t.db.knex, maxBatchRows: 10, onCommit: (info) => commits.push(info) });
