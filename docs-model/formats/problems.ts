@@ -39,13 +39,16 @@ export class InputTooLargeError extends Error {
   readonly status = 413;
   readonly place: string;
   readonly limit: number;
+  /** What `limit` counts. */
+  readonly unit: 'bytes' | 'entries' | 'characters';
 
-  constructor(code: string, message: string, place: string, limit: number) {
+  constructor(code: string, message: string, place: string, limit: number, unit: InputTooLargeError['unit'] = 'bytes') {
     super(message);
     this.name = 'InputTooLargeError';
     this.code = code;
     this.place = place;
     this.limit = limit;
+    this.unit = unit;
   }
 }
 

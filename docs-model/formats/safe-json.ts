@@ -35,7 +35,7 @@ export const parseSafeJson = (
   const { maxDepth, maxLength } = { ...SAFE_JSON_DEFAULTS, ...limits };
   const text = decodeText(input);
   if (text.length > maxLength) {
-    throw new InputTooLargeError('json_too_large', `JSON longer than ${maxLength} characters`, '', maxLength);
+    throw new InputTooLargeError('json_too_large', `JSON longer than ${maxLength} characters`, '', maxLength, 'characters');
   }
   const problems: Problem[] = [];
   let i = 0;

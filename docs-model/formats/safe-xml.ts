@@ -23,7 +23,7 @@ export const SAFE_XML_DEFAULTS: Required<SafeXmlLimits> = { maxLength: 4 * 1024 
 export const checkXml = (text: string, place: string, limits: SafeXmlLimits = {}): void => {
   const { maxLength, maxDepth } = { ...SAFE_XML_DEFAULTS, ...limits };
   if (text.length > maxLength) {
-    throw new InputTooLargeError('xml_too_large', `${place}: XML longer than ${maxLength} characters`, place, maxLength);
+    throw new InputTooLargeError('xml_too_large', `${place}: XML longer than ${maxLength} characters`, place, maxLength, 'characters');
   }
   const decl = /<!\s*(DOCTYPE|ENTITY)/i.exec(text);
   if (decl) {

@@ -10,6 +10,7 @@
  *   const files = readZip(bytes, { want: (n) => n.endsWith('.txt') }) // Map name → bytes
  */
 import { Inflate, inflateSync } from 'fflate';
+import { crc32 } from './crc32.ts';
 import { InputTooLargeError, problem, UnsafeInputError, type Problem } from './problems.ts';
 import { readCentralDirectory } from './zip-directory.ts';
 
@@ -135,6 +136,7 @@ export const readZip = (bytes: Uint8Array, options: ReadZipOptions = {}): Map<st
   let buf: Uint8Array | null = null;
   const scratch = (): Uint8Array => (buf ??= new Uint8Array(SCRATCH_BYTES));
   const files = new Map<string, Uint8Array>();
+  const damaged: Problem[] = [];
   for (const e of entries) {
     if (e.name.endsWith('/') || !want(e.name)) continue;
     const p = e.localOffset;
@@ -149,7 +151,10 @@ export const readZip = (bytes: Uint8Array, options: ReadZipOptions = {}): Map<st
       if (spent.total > maxTotalBytes) throw new InputTooLargeError('zip_too_large', `the archive is past ${maxTotalBytes} bytes`, e.name, maxTotalBytes);
       files.set(e.name, data);
     } else files.set(e.name, inflateEntry(data, e.name, maxEntryBytes, spent, scratch));
+    // A corrupt archive is refused by name rather than importing damaged labels.
+    if (crc32(files.get(e.name)!) !== e.crc) damaged.push(problem('zip_crc_mismatch', 'the entry does not match its CRC-32: the archive is damaged', e.name));
   }
+  if (damaged.length) throw new UnsafeInputError(damaged);
   return files;
 };
 

@@ -18,6 +18,8 @@ export interface CentralEntry {
   flags: number;
   compressedSize: number;
   localOffset: number;
+  /** The CRC-32 of the inflated bytes, as the archive declares it. */
+  crc: number;
   /** From the Unix mode in the external attributes: refused by the caller, never followed. */
   symlink: boolean;
 }
@@ -114,7 +116,7 @@ export const readCentralDirectory = (bytes: Uint8Array, maxEntries: number): Cen
   const { count, cdOffset } = readEnd(view, eocd);
   // Before any per-entry work: a ZIP64 count can claim 2^53 entries in a 100-byte file.
   if (count > maxEntries) {
-    throw new InputTooLargeError('zip_too_many_entries', `more than ${maxEntries} zip entries`, '', maxEntries);
+    throw new InputTooLargeError('zip_too_many_entries', `more than ${maxEntries} zip entries`, '', maxEntries, 'entries');
   }
   if (cdOffset + count * 46 > bytes.length) throw invalid(`the central directory cannot hold ${count} entries`);
   const decoder = new TextDecoder('utf-8');
@@ -139,6 +141,7 @@ export const readCentralDirectory = (bytes: Uint8Array, maxEntries: number): Cen
       flags: view.getUint16(p + 8, true),
       compressedSize: sizes.compressed,
       localOffset: sizes.offset,
+      crc: view.getUint32(p + 16, true),
       symlink: ((view.getUint32(p + 38, true) >>> 16) & S_IFMT) === S_IFLNK,
     });
     p = nameEnd + extraLen + commentLen;

@@ -7,6 +7,7 @@
  * the next request. The converter-level cases: test/formats/safety.test.ts and zip64.test.ts.
  */
 import http from 'node:http';
+import { crc32 } from '../../docs-model/formats/crc32.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
@@ -79,7 +80,7 @@ function assertRefused(res: HttpResult<Refusal>, expected: string[], what: strin
   assert.equal(placed(res), expected, what);
 }
 
-function assertTooLarge(res: HttpResult<Refusal>, details: { code: string; place: string; limitBytes: number }, what: string): void {
+function assertTooLarge(res: HttpResult<Refusal>, details: { code: string; place: string; limitBytes?: number; limitEntries?: number }, what: string): void {
   assert.is(res.status, 413, `${what}: ${res.text}`);
   assert.is(res.body.error.code, 'too_large', what);
   assert.equal(res.body.error.details, details, what);
@@ -117,10 +118,10 @@ function le(...fields: Array<[2 | 4 | 8, number | bigint]>): Uint8Array {
 
 /**
  * A zip laid out by hand from already deflated entries, each declaring `declared` bytes inflated
- * (a bomb lies small); with `claim`, ZIP64 end records that claim that many entries. CRCs are 0:
- * the reader refuses these archives before a CRC could matter.
+ * (a bomb lies small); with `claim`, ZIP64 end records that claim that many entries. A bomb's CRC
+ * is 0: the reader refuses it before a CRC could matter.
  */
-function handZip(entries: Array<{ name: string; deflated: Uint8Array; declared: number }>, claim?: bigint): Uint8Array {
+function handZip(entries: Array<{ name: string; deflated: Uint8Array; declared: number; crc?: number }>, claim?: bigint): Uint8Array {
   const parts: Uint8Array[] = [];
   let at = 0;
   const put = (...bytes: Uint8Array[]): void => {
@@ -133,7 +134,7 @@ function handZip(entries: Array<{ name: string; deflated: Uint8Array; declared: 
   for (const e of entries) {
     const name = strToU8(e.name);
     const offset = at;
-    const sizes: Array<[4, number]> = [[4, 0], [4, e.deflated.length], [4, e.declared]];
+    const sizes: Array<[4, number]> = [[4, e.crc ?? 0], [4, e.deflated.length], [4, e.declared]];
     put(le([4, 0x04034b50], [2, 20], [2, 0x0800], [2, 8], [2, 0], [2, 0], ...sizes, [2, name.length], [2, 0]), name, e.deflated);
     central.push(le([4, 0x02014b50], [2, 20], [2, 20], [2, 0x0800], [2, 8], [2, 0], [2, 0], ...sizes, [2, name.length], [2, 0], [2, 0], [2, 0], [2, 0], [4, 0], [4, offset]), name);
   }
@@ -162,7 +163,8 @@ const ARCHIVES = {
 } as const;
 const ZIP_FORMATS = Object.keys(ARCHIVES) as Array<keyof typeof ARCHIVES>;
 
-const deflated = (files: [string, string][]) => files.map(([name, text]) => ({ name, deflated: deflateSync(strToU8(text)), declared: text.length }));
+const deflated = (files: [string, string][]) =>
+  files.map(([name, text]) => ({ name, deflated: deflateSync(strToU8(text)), declared: text.length, crc: crc32(strToU8(text)) }));
 
 let zeros: Uint8Array | undefined;
 /** One byte past the per-entry cap the route leaves at its default, as ~64 KiB of deflate (built once: ~0.5 s). */
@@ -280,7 +282,7 @@ for (const kind of databaseKinds()) {
       const lie = handZip(deflated(ARCHIVES[format].files), 2n ** 40n);
       assert.ok(lie.length < 1024);
       const res = await post(t, session, `format=${format}`, ZIP, lie);
-      assertTooLarge(res, { code: 'zip_too_many_entries', place: '', limitBytes: SAFE_ZIP_DEFAULTS.maxEntries }, `${format} 2^40 entries`);
+      assertTooLarge(res, { code: 'zip_too_many_entries', place: '', limitEntries: SAFE_ZIP_DEFAULTS.maxEntries }, `${format} 2^40 entries`);
       await assertUnchanged(t, session, before, `${format} 2^40 entries`);
     }
   });

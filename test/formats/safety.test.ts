@@ -5,6 +5,7 @@ import { InputTooLargeError, UnsafeInputError } from '../../docs-model/formats/p
 import { parseSafeJson } from '../../docs-model/formats/safe-json.ts';
 import { checkXml, parseSafeXml } from '../../docs-model/formats/safe-xml.ts';
 import { readZip } from '../../docs-model/formats/safe-zip.ts';
+import { crc32 } from '../../docs-model/formats/crc32.ts';
 import { parseYolo } from '../../docs-model/formats/yolo-import.ts';
 
 const codes = (e: unknown): string[] => (e instanceof UnsafeInputError ? e.problems.map((p) => p.code) : [String(e)]);
@@ -74,6 +75,18 @@ zip('an importer turns unsafe entries into errors and imports nothing', () => {
   const r = parseYolo(rawZip([['classes.txt', 'car\n'], ['../labels/frame_000000.txt', '0 0.5 0.5 0.1 0.1\n']]), { meta: { width: 10, height: 10 } });
   assert.equal(r.errors.map((p) => p.code), ['zip_unsafe_name']);
   assert.is(r.content.annotations.length, 0);
+});
+
+zip('a damaged entry is refused by name: its bytes do not match the CRC-32 the archive declares', () => {
+  assert.is(crc32(strToU8('hello')), 0x3610a686);
+  const bytes = zipSync({ 'labels/a.txt': strToU8('0 0.5 0.5 0.1 0.1\n'), 'labels/b.txt': strToU8('ok\n') }, { level: 0 });
+  assert.is(readZip(bytes).size, 2);
+  const damaged = bytes.slice();
+  // Stored, so the first entry's text starts right after its 30-byte local header and name.
+  damaged[30 + 'labels/a.txt'.length + 2] = 0x39;
+  const err = thrown(() => readZip(damaged));
+  assert.ok(err instanceof UnsafeInputError);
+  assert.equal(err.problems.map((p) => [p.code, p.place]), [['zip_crc_mismatch', 'labels/a.txt']]);
 });
 
 const xml = suite('safe xml');

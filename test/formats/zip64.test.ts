@@ -1,4 +1,5 @@
 import { suite } from 'uvu';
+import { crc32 } from '../../docs-model/formats/crc32.ts';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { deflateSync, strFromU8, strToU8, zipSync, type Zippable } from 'fflate';
@@ -65,13 +66,14 @@ const handZip64 = (files: [string, string][], lies: Zip64Lies = {}): Uint8Array 
     const packed = deflateSync(data);
     const nameBytes = strToU8(name);
     const offset = b.length;
-    b.u32(0x04034b50).u16(20).u16(0x0800).u16(8).u16(0).u16(0).u32(0).u32(packed.length).u32(data.length).u16(nameBytes.length).u16(0).raw(nameBytes).raw(packed);
-    return { nameBytes, size: data.length, compressed: packed.length, offset };
+    const crc = crc32(data);
+    b.u32(0x04034b50).u16(20).u16(0x0800).u16(8).u16(0).u16(0).u32(crc).u32(packed.length).u32(data.length).u16(nameBytes.length).u16(0).raw(nameBytes).raw(packed);
+    return { nameBytes, size: data.length, compressed: packed.length, offset, crc };
   });
   const cdOffset = b.length;
   placed.forEach((e, k) => {
     const extraLength = lies.extraLength ?? 24;
-    b.u32(0x02014b50).u16(45).u16(45).u16(0x0800).u16(8).u16(0).u16(0).u32(0);
+    b.u32(0x02014b50).u16(45).u16(45).u16(0x0800).u16(8).u16(0).u16(0).u32(e.crc);
     b.u32(0xffffffff).u32(0xffffffff).u16(e.nameBytes.length).u16(4 + extraLength).u16(0).u16(0).u16(0).u32(0).u32(0xffffffff);
     b.raw(e.nameBytes).u16(0x0001).u16(extraLength);
     const values = [BigInt(e.size), lies.compressedOf?.(k, e.compressed) ?? BigInt(e.compressed), lies.offsetOf?.(k, e.offset) ?? BigInt(e.offset)];

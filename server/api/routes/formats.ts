@@ -104,7 +104,8 @@ function exportReply(
 /** Converter errors as HTTP: sizes past a limit → 413, unsafe input → 422 with its problems. */
 function fromConverterError(err: unknown): unknown {
   if (err instanceof InputTooLargeError) {
-    return new PayloadTooLargeError(err.message, { code: err.code, place: err.place, limitBytes: err.limit });
+    const limit = { bytes: 'limitBytes', entries: 'limitEntries', characters: 'limitCharacters' }[err.unit];
+    return new PayloadTooLargeError(err.message, { code: err.code, place: err.place, [limit]: err.limit });
   }
   if (err instanceof UnsafeInputError) return refused(err.problems);
   return err;
