@@ -7,7 +7,10 @@
  *   await db.knex('yjs_updates').count()
  *   await db.close()
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 // knex is CommonJS: under Node's ESM loader only its default export exists (a named import fails at start).
 import knexModule from 'knex';
 import type { Knex } from 'knex';
@@ -72,7 +75,10 @@ async function knexConfig(config: DatabaseConfig): Promise<{ kind: Database['kin
     };
   }
   const dataDir = config.dataDir ?? defaultDataDir;
-  if (dataDir !== memoryDataDir) mkdirSync(dataDir, { recursive: true });
+  if (dataDir !== memoryDataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    await initPgliteDirectory(dataDir);
+  }
   // Imported only when used: PGlite's module alone adds ~50 MB of RSS to a server on Postgres.
   const { default: ClientPgLite } = await import('knex-pglite');
   return {
@@ -88,6 +94,26 @@ async function knexConfig(config: DatabaseConfig): Promise<{ kind: Database['kin
       log,
     },
   };
+}
+
+/**
+ * Creates a new PGlite directory (initdb) in a worker thread that then exits. PGlite's WebAssembly
+ * memory only grows: initdb in this thread left a fresh server at ~860 MB RSS for its whole life,
+ * against ~300 MB when it opens an existing directory (about 420 MB with the worker).
+ */
+async function initPgliteDirectory(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  // An eval'd worker is CommonJS: it requires PGlite's CommonJS build, resolved from here.
+  const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const source =
+    `const { PGlite } = require(${JSON.stringify(pglite)});` +
+    `const db = new PGlite(${JSON.stringify(dataDir)});` +
+    `db.waitReady.then(() => db.close()).catch((err) => { console.error(err); process.exit(1); });`;
+  const worker = new Worker(source, { eval: true });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`PGlite initdb in ${dataDir} exited with ${code}`))));
+  });
 }
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
