@@ -9,9 +9,10 @@
 import http from 'node:http';
 import { crc32 } from '../../docs-model/formats/crc32.ts';
 import { suite } from 'uvu';
+import { rawZip } from '../helpers/zips.ts';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
-import { deflateSync, strToU8, Zip, ZipPassThrough, zipSync, type Zippable } from 'fflate';
+import { deflateSync, strToU8, zipSync, type Zippable } from 'fflate';
 import { SAFE_JSON_DEFAULTS, SAFE_XML_DEFAULTS, SAFE_ZIP_DEFAULTS } from '../../docs-model/formats/index.ts';
 import { IMPORT_LIMITS } from '../../server/api/routes/formats.ts';
 import { parseDocName } from '../../server/wire.ts';
@@ -86,21 +87,6 @@ function assertTooLarge(res: HttpResult<Refusal>, details: { code: string; place
   assert.equal(res.body.error.details, details, what);
 }
 
-/** Entries written one by one, so names fflate's object form cannot hold (a duplicate) get in. */
-function rawZip(entries: [string, string][]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const z = new Zip((err, chunk) => {
-    if (err) throw err;
-    parts.push(chunk);
-  });
-  for (const [name, data] of entries) {
-    const f = new ZipPassThrough(name);
-    z.add(f);
-    f.push(strToU8(data), true);
-  }
-  z.end();
-  return Buffer.concat(parts);
-}
 
 /** Little-endian fields: [width in bytes, value]. */
 function le(...fields: Array<[2 | 4 | 8, number | bigint]>): Uint8Array {

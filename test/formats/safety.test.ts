@@ -1,39 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { strToU8, Zip, ZipPassThrough, zipSync, type Zippable } from 'fflate';
+import { strToU8, zipSync, type Zippable } from 'fflate';
 import { InputTooLargeError, UnsafeInputError } from '../../docs-model/formats/problems.ts';
 import { parseSafeJson } from '../../docs-model/formats/safe-json.ts';
 import { checkXml, parseSafeXml } from '../../docs-model/formats/safe-xml.ts';
 import { readZip } from '../../docs-model/formats/safe-zip.ts';
 import { crc32 } from '../../docs-model/formats/crc32.ts';
 import { parseYolo } from '../../docs-model/formats/yolo-import.ts';
+import { rawZip, thrown } from '../helpers/zips.ts';
 
 const codes = (e: unknown): string[] => (e instanceof UnsafeInputError ? e.problems.map((p) => p.code) : [String(e)]);
-const thrown = (fn: () => unknown): unknown => {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-};
-const rawZip = (entries: [string, string][]): Uint8Array => {
-  const parts: Uint8Array[] = [];
-  const z = new Zip((err, chunk) => {
-    if (err) throw err;
-    parts.push(chunk);
-  });
-  for (const [name, data] of entries) {
-    const f = new ZipPassThrough(name);
-    z.add(f);
-    f.push(strToU8(data), true);
-  }
-  z.end();
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
-  return out;
-};
 
 const zip = suite('safe zip');
 

@@ -7,15 +7,8 @@ import { InputTooLargeError, UnsafeInputError } from '../../docs-model/formats/p
 import { readZip } from '../../docs-model/formats/safe-zip.ts';
 import { zipChunksNative } from '../../server/zip-writer.ts';
 import { seedFromEnv } from '../helpers/format-sessions.ts';
+import { thrown } from '../helpers/zips.ts';
 
-const thrown = (fn: () => unknown): unknown => {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-};
 const codes = (e: unknown): string[] => (e instanceof UnsafeInputError ? e.problems.map((p) => p.code) : [String(e)]);
 
 /** Little-endian bytes, enough to write zip records by hand. */
