@@ -47,18 +47,24 @@ const lerp = (a: number, b: number, t: number): number => {
   return Math.min(Math.max(v, Math.min(a, b)), Math.max(a, b));
 };
 
+/**
+ * The box of a track on `frame` inside the segment from keyframe `prev` to `next` (none after the
+ * last one): linear between them, else `prev`'s box held. A new array every time.
+ */
+export const segmentBBox = (interpolation: Track['interpolation'], prev: Annotation, next: Annotation | undefined, frame: number): BBox => {
+  if (frame === prev.frame || !next || interpolation !== 'linear') return [prev.bbox[0], prev.bbox[1], prev.bbox[2], prev.bbox[3]];
+  const t = (frame - prev.frame) / (next.frame - prev.frame);
+  return [
+    lerp(prev.bbox[0], next.bbox[0], t),
+    lerp(prev.bbox[1], next.bbox[1], t),
+    lerp(prev.bbox[2], next.bbox[2], t),
+    lerp(prev.bbox[3], next.bbox[3], t),
+  ];
+};
+
 const boxAt = (track: Track, prev: Annotation, next: Annotation | undefined, frame: number): TrackFrameBox => {
   const keyframe = frame === prev.frame;
-  let bbox: BBox = [prev.bbox[0], prev.bbox[1], prev.bbox[2], prev.bbox[3]];
-  if (!keyframe && next && track.interpolation === 'linear') {
-    const t = (frame - prev.frame) / (next.frame - prev.frame);
-    bbox = [
-      lerp(prev.bbox[0], next.bbox[0], t),
-      lerp(prev.bbox[1], next.bbox[1], t),
-      lerp(prev.bbox[2], next.bbox[2], t),
-      lerp(prev.bbox[3], next.bbox[3], t),
-    ];
-  }
+  const bbox = segmentBBox(track.interpolation, prev, next, frame);
   return {
     trackId: track.id,
     frame,

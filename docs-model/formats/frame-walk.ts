@@ -1,12 +1,15 @@
 /**
  * Walks a session frame by frame, in order, with every box an export writes on that frame:
- * standalone annotations as drawn, and tracks expanded to one box per frame (issue 4). Tracks are
- * expanded one window of frames at a time, so memory holds one window of boxes, not the video.
+ * standalone annotations as drawn, and tracks expanded to one box per frame (issue 4) by the rules
+ * of `expandTrack` (interpolation.ts). Each box is computed when its frame is reached, so memory
+ * holds one frame's boxes, not the video.
  *
  *   for (const { frame, boxes } of walkFrames(content, {})) …
  */
 import type { Annotation, Attributes, AnnotationSource, AnnotationStatus, BBox, Track } from '../types.ts';
-import { expandTrack, type ExportOptions, type SessionContent } from './content.ts';
+import { orderKeyframes, segmentBBox } from '../interpolation.ts';
+import { cloneValue } from '../values.ts';
+import type { ExportOptions, SessionContent } from './content.ts';
 
 /** One box as exporters see it. Interpolated boxes have no annotation id, status or source. */
 export interface ExportBox {
@@ -28,13 +31,6 @@ export interface FrameBoxes {
   boxes: ExportBox[];
 }
 
-/**
- * Frames per expansion window: 100 tracks × 32 frames = 3 200 boxes held at once. Wider windows
- * are no faster, and their boxes live long enough to be promoted to the old generation: at 128
- * frames a 900 000-box walk grew the heap to 105 MB, at 32 to 44 MB (issue 4, RSS < 200 MB).
- */
-export const WINDOW = 32;
-
 const fromAnnotation = (a: Annotation, keyframe: boolean): ExportBox => ({
   frame: a.frame,
   bbox: a.bbox,
@@ -49,11 +45,13 @@ const fromAnnotation = (a: Annotation, keyframe: boolean): ExportBox => ({
   attributes: a.attributes,
 });
 
-interface TrackPlan {
+/** Where the walk is in one track: its keyframes in order and the segment the frame is in. */
+interface TrackCursor {
   track: Track;
   keyframes: Annotation[];
-  byId: Map<string, Annotation>;
-  first: number;
+  segment: number;
+  /** The segment's attributes (the track's, overridden by its keyframe's), made once per segment. */
+  attributes: Attributes | null;
 }
 
 /** Frames 0 … frameCount - 1, and further if an annotation lies past the declared count. */
@@ -67,7 +65,7 @@ export function* walkFrames(content: SessionContent, opts: ExportOptions = {}): 
   const end = frameSpan(content);
   const tracks = new Map(content.tracks.map((t) => [t.id, t]));
   const standalone = new Map<number, ExportBox[]>();
-  const plans = new Map<string, TrackPlan>();
+  const keyframes = new Map<string, Annotation[]>();
   for (const a of content.annotations) {
     const track = a.trackId === null ? undefined : tracks.get(a.trackId);
     if (!track || opts.keyframesOnly) {
@@ -77,48 +75,49 @@ export function* walkFrames(content: SessionContent, opts: ExportOptions = {}): 
       standalone.set(a.frame, list);
       continue;
     }
-    let plan = plans.get(track.id);
-    if (!plan) plans.set(track.id, (plan = { track, keyframes: [], byId: new Map(), first: Infinity }));
-    plan.keyframes.push(a);
-    plan.byId.set(a.id, a);
-    plan.first = Math.min(plan.first, a.frame);
+    const list = keyframes.get(track.id) ?? [];
+    list.push(a);
+    keyframes.set(track.id, list);
   }
   for (const list of standalone.values()) list.sort((x, y) => (x.annotationId! < y.annotationId! ? -1 : 1));
-  const ordered = [...plans.values()].sort((x, y) => x.first - y.first || (x.track.id < y.track.id ? -1 : 1));
+  // Tracks in order of their first keyframe, so the walk stops at the first one not begun yet.
+  const cursors: TrackCursor[] = [...keyframes]
+    .map(([id, list]) => ({ track: tracks.get(id)!, keyframes: orderKeyframes(list), segment: 0, attributes: null }))
+    .sort((x, y) => x.keyframes[0]!.frame - y.keyframes[0]!.frame || (x.track.id < y.track.id ? -1 : 1));
 
-  for (let start = 0; start < end; start += WINDOW) {
-    const stop = Math.min(end, start + WINDOW);
-    const window: ExportBox[][] = Array.from({ length: stop - start }, () => []);
-    for (const plan of ordered) {
-      if (plan.first >= stop) break;
-      // toFrame one past the window works whether the expander's bound is inclusive or not.
-      for (const b of expandTrack(plan.track, plan.keyframes, { fromFrame: start, toFrame: stop, frameCount: end })) {
-        if (b.frame < start || b.frame >= stop) continue;
-        const kf = b.annotationId === null ? undefined : plan.byId.get(b.annotationId);
-        window[b.frame - start]!.push(
-          kf
-            ? fromAnnotation({ ...kf, bbox: b.bbox }, true)
-            : {
-                frame: b.frame,
-                bbox: b.bbox,
-                label: b.label,
-                trackId: b.trackId,
-                annotationId: null,
-                detectionId: null,
-                occluded: b.occluded,
-                keyframe: false,
-                status: null,
-                source: null,
-                attributes: b.attributes,
-              },
-        );
+  // Frame by frame, one box per visible track computed on the spot (the rules of expandTrack:
+  // interpolation.ts): nothing is expanded ahead, so the garbage of a 900 000-box export dies
+  // young instead of being promoted window by window (issue 4, RSS < 200 MB).
+  for (let frame = 0; frame < end; frame++) {
+    const own = standalone.get(frame);
+    const boxes = own ? [...own] : [];
+    for (const c of cursors) {
+      if (c.keyframes[0]!.frame > frame) break;
+      while (c.segment + 1 < c.keyframes.length && c.keyframes[c.segment + 1]!.frame <= frame) {
+        c.segment++;
+        c.attributes = null;
       }
+      const prev = c.keyframes[c.segment]!;
+      if (prev.outside) continue;
+      if (prev.frame === frame) {
+        boxes.push(fromAnnotation(prev, true));
+        continue;
+      }
+      boxes.push({
+        frame,
+        bbox: segmentBBox(c.track.interpolation, prev, c.keyframes[c.segment + 1], frame),
+        label: c.track.label,
+        trackId: c.track.id,
+        annotationId: null,
+        detectionId: null,
+        occluded: prev.occluded,
+        keyframe: false,
+        status: null,
+        source: null,
+        attributes: (c.attributes ??= cloneValue({ ...c.track.attributes, ...prev.attributes })),
+      });
     }
-    for (let f = start; f < stop; f++) {
-      const own = standalone.get(f);
-      const boxes = own ? [...own, ...window[f - start]!] : window[f - start]!;
-      yield { frame: f, boxes };
-    }
+    yield { frame, boxes };
   }
 }
 
