@@ -20,6 +20,8 @@ export interface Principal {
   name: string;
   /** Viewers sync read-only: their document updates are never applied. */
   readOnly: boolean;
+  /** The token's `exp` (ms since epoch): the connection closes with 4401 then. None: no expiry. */
+  expiresAt?: number;
 }
 
 export interface ConnectionOptions {
@@ -89,6 +91,21 @@ export class Connection implements Peer {
     this.opts.onClose(this);
   }
 
+  /**
+   * The token's `exp` passed: closes with 4401, so the stock client stops reconnecting with it.
+   * Every message handled before now was applied as usual, and its update stays queued in the
+   * update log, which commits it whether or not its sender is still connected.
+   */
+  expire(): void {
+    if (this.closed) return;
+    const { expiresAt } = this.opts.principal;
+    this.opts.logger.info(
+      { doc: this.doc.name, connection: this.id, principal: this.principalId, expiresAt: expiresAt === undefined ? undefined : new Date(expiresAt).toISOString() },
+      'token expired: connection closed',
+    );
+    this.close(CloseCode.unauthorized, 'token expired');
+  }
+
   private onSocketClosed(): void {
     if (this.closed) return;
     this.closed = true;
@@ -97,6 +114,13 @@ export class Connection implements Peer {
 
   private onMessage(data: unknown, isBinary: boolean): void {
     if (this.closed) return;
+    // The endpoint's timer closes us at `exp`, but a busy event loop may run it late: nothing that
+    // is read after `exp` is applied, whatever the timer's delay.
+    const { expiresAt } = this.opts.principal;
+    if (expiresAt !== undefined && Date.now() >= expiresAt) {
+      this.expire();
+      return;
+    }
     if (!isBinary || !Buffer.isBuffer(data)) {
       this.close(CloseCode.invalidPayload, 'binary y-websocket messages only');
       return;

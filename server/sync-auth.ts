@@ -7,7 +7,8 @@
  *   for its dashboard                                           → 4404
  * - the caller needs a role on the document's project          → 4403
  * Viewers sync sessions read-only; test-run and dashboard documents are written by the server only,
- * so every client syncs them read-only.
+ * so every client syncs them read-only. A token with `exp` gives the principal `expiresAt`: the
+ * endpoint closes the socket with 4401 then, so a socket never outlives its token.
  */
 import type { IncomingMessage } from 'node:http';
 import { roleOn, type TokenService } from './auth.ts';
@@ -43,7 +44,7 @@ export function createSyncAuthorizer(deps: {
       const role = roleOn(identity, projectId);
       if (role === null) throw new ForbiddenError(`no role on project ${projectId}`);
       const readOnly = docName.kind !== 'session' || role === 'viewer';
-      return { id: identity.id, name: identity.name, readOnly };
+      return { id: identity.id, name: identity.name, readOnly, ...(identity.expiresAt === undefined ? {} : { expiresAt: identity.expiresAt }) };
     } catch (err) {
       deps.onRefused?.(err instanceof Error ? err.constructor.name : 'unknown');
       throw err;

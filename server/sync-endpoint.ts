@@ -6,6 +6,10 @@
  * is no pre-auth message queue to bound (Hocuspocus GHSA-xwhh-v746-pj9m). A refused socket is
  * accepted and closed at once with a 44xx code, because a browser cannot read the HTTP status of a
  * failed upgrade but can read a close code; nothing it sends is read.
+ *
+ * Auth happens once, so a token's `exp` is enforced afterwards: an accepted connection whose token
+ * expires is closed with 4401 at `exp` (see ExpiryQueue), and a revoked annotator cannot keep
+ * editing for as long as the socket stays open.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,6 +22,131 @@ import type { Limits } from './config.ts';
 import type { Logger } from '../persistence/logger.ts';
 
 export const SYNC_PATH_PREFIX = '/sync/';
+
+/** setTimeout fires at once (with a warning) past 2^31 - 1 ms; a later expiry re-arms on waking. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Below this many entries the queue never compacts: stale entries of that few cost nothing. */
+const MIN_COMPACT_ENTRIES = 64;
+
+interface Expiry<T> {
+  at: number;
+  item: T;
+}
+
+/**
+ * When each item expires, with ONE timer for all of them, armed for the earliest expiry: a binary
+ * min-heap on `at`. Not a timer per connection: a document may hold thousands of sockets, each of
+ * which would keep a Timeout and re-arm the timer list on every reconnect of a storm. Not a
+ * periodic sweep: it would close up to a period late and scan every connection each period, where
+ * the heap closes at `exp` and touches only the connections that expire.
+ *
+ * Items that went away early (a closed connection) are not removed: they are skipped when they
+ * reach the top (`isLive`), and the heap drops them all once it doubled since it last did, so it
+ * holds at most about twice the live items and each add costs O(log n) amortised.
+ */
+export class ExpiryQueue<T> {
+  private heap: Array<Expiry<T>> = [];
+  private timer: NodeJS.Timeout | null = null;
+  /** When the armed timer fires; it only ever gets re-armed earlier. */
+  private armedFor = Infinity;
+  private compactAt = MIN_COMPACT_ENTRIES;
+  private readonly isLive: (item: T) => boolean;
+  private readonly onExpired: (item: T) => void;
+
+  constructor(opts: { isLive(item: T): boolean; onExpired(item: T): void }) {
+    this.isLive = opts.isLive;
+    this.onExpired = opts.onExpired;
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Calls `onExpired(item)` at `at` (ms since epoch), unless `isLive(item)` turned false by then. */
+  add(item: T, at: number): void {
+    if (this.heap.length >= this.compactAt) this.compact();
+    this.heap.push({ at, item });
+    this.up(this.heap.length - 1);
+    this.arm();
+  }
+
+  /** Stops the timer; nothing expires afterwards (shutdown). */
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.armedFor = Infinity;
+    this.heap = [];
+  }
+
+  private readonly fire = (): void => {
+    this.timer = null;
+    this.armedFor = Infinity;
+    const now = Date.now();
+    while (this.heap.length > 0 && (this.heap[0] as Expiry<T>).at <= now) {
+      const { item } = this.pop();
+      if (this.isLive(item)) this.onExpired(item);
+    }
+    this.arm();
+  };
+
+  private arm(): void {
+    // Expired-early items at the top would wake the timer for nothing.
+    while (this.heap.length > 0 && !this.isLive((this.heap[0] as Expiry<T>).item)) this.pop();
+    const next = this.heap[0];
+    if (!next || next.at >= this.armedFor) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delay = Math.min(Math.max(0, next.at - Date.now()), MAX_TIMER_MS);
+    this.armedFor = Date.now() + delay;
+    this.timer = setTimeout(this.fire, delay);
+    // Expiries alone must not keep a process alive that has nothing else to do.
+    this.timer.unref();
+  }
+
+  private compact(): void {
+    this.heap = this.heap.filter(({ item }) => this.isLive(item));
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
+    this.compactAt = Math.max(MIN_COMPACT_ENTRIES, this.heap.length * 2);
+  }
+
+  private pop(): Expiry<T> {
+    const top = this.heap[0] as Expiry<T>;
+    const last = this.heap.pop() as Expiry<T>;
+    if (this.heap.length > 0) {
+      this.heap[0] = last;
+      this.down(0);
+    }
+    return top;
+  }
+
+  private up(i: number): void {
+    const heap = this.heap;
+    const entry = heap[i] as Expiry<T>;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const above = heap[parent] as Expiry<T>;
+      if (above.at <= entry.at) break;
+      heap[i] = above;
+      i = parent;
+    }
+    heap[i] = entry;
+  }
+
+  private down(i: number): void {
+    const heap = this.heap;
+    const entry = heap[i] as Expiry<T>;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= heap.length) break;
+      const right = child + 1;
+      if (right < heap.length && (heap[right] as Expiry<T>).at < (heap[child] as Expiry<T>).at) child = right;
+      const below = heap[child] as Expiry<T>;
+      if (below.at >= entry.at) break;
+      heap[i] = below;
+      i = child;
+    }
+    heap[i] = entry;
+  }
+}
 
 /** Decides who may open a document; throws UnauthorizedError / ForbiddenError / NotFoundError. */
 export type Authorize = (request: IncomingMessage, docName: DocName, url: URL) => Promise<Principal>;
@@ -40,9 +169,22 @@ export class SyncEndpoint {
   /** Open connections per principal (token subject), for the per-user limit. */
   private readonly perUser = new Map<string, number>();
   private accepting = true;
+  /** Connections whose token has an `exp`; closed with 4401 when it passes. */
+  private readonly expiries: ExpiryQueue<Connection>;
 
   constructor(deps: SyncEndpointDeps) {
     this.deps = deps;
+    this.expiries = new ExpiryQueue<Connection>({
+      isLive: (connection) => this.connections.has(connection),
+      onExpired: (connection) => {
+        try {
+          connection.expire();
+        } catch (err) {
+          // A timer callback that throws would take the process down, and the other expiries with it.
+          deps.logger.error({ err, doc: connection.doc.name, connection: connection.id }, 'closing an expired connection failed');
+        }
+      },
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: deps.limits.maxMessageBytes,
@@ -126,6 +268,8 @@ export class SyncEndpoint {
     this.connections.add(connection);
     this.perUser.set(principal.id, (this.perUser.get(principal.id) ?? 0) + 1);
     this.deps.registry.attach(doc, connection);
+    // Auth may have waited on a document load while the token ran out: then this fires at once.
+    if (principal.expiresAt !== undefined) this.expiries.add(connection, principal.expiresAt);
     connection.start();
   }
 
@@ -142,6 +286,7 @@ export class SyncEndpoint {
   /** Stops taking new sockets and closes every open one with 1001. */
   closeAll(): void {
     this.accepting = false;
+    this.expiries.clear();
     for (const connection of this.connections) connection.close(CloseCode.goingAway, 'server shutting down');
     this.connections.clear();
   }

@@ -49,7 +49,7 @@ export const CloseCode = {
   tryAgainLater: 1013,
   /** The document name is not `session:`, `test-run:` or `dashboard:` followed by a safe id. */
   badDocumentName: 4400,
-  /** No token, or a token that does not verify. */
+  /** No token, a token that does not verify, or one whose `exp` passed while connected. */
   unauthorized: 4401,
   /** A valid token without a role on the document's project. */
   forbidden: 4403,
