@@ -1,13 +1,20 @@
 /**
- * A REST route as data: method, path, the schemas of its params, query and body, its responses,
- * and a thin handler. The router mounts these and `openapi.ts` documents the same list, so every
- * mounted route is documented with exactly the schemas that check it.
+ * A REST route as data: method, path, the schemas of its params, query and body, who may call it,
+ * its responses, and a thin handler. The router mounts these and `openapi.ts` documents the same
+ * list, so every mounted route is documented with exactly the schemas that check it.
  *
- *   export const getProject = defineRoute({
- *     method: 'get', path: '/api/projects/:projectId', tag: 'projects', summary: 'Get a project',
- *     params: ProjectParams, responses: { 200: { description: 'the project', schema: Project } },
+ * A request goes: params (404) → query (400) → `authorize` (401/403, and 404 for the resource it
+ * looks up) → body (413/415/400/422) → `handle`. Authorising before the body is read means a
+ * caller without the role gets 403 whatever it sends: it cannot learn a schema from our 422s, nor
+ * make us receive and parse a body up to the limit. What `authorize` returns (the session it had
+ * to find to know the project) reaches `handle` as `authorized`, so it is not looked up twice.
+ *
+ *   export const patchTrack = defineRoute({
+ *     method: 'patch', path: '/api/sessions/:sessionId/tracks/:trackId', tag: 'tracks', summary: 'Change a track',
+ *     params: TrackParams, body: TrackPatch, responses: { 200: { description: 'the track', schema: Track } },
  *     errors: [404],
- *     handle: async ({ params }) => ({ body: await load(params.projectId) }),
+ *     authorize: sessionRole(deps, 'annotator'),
+ *     handle: async ({ params, body, authorized: session }) => ({ body: await update(session, params.trackId, body) }),
  *   })
  */
 import Router from '@koa/router';
@@ -33,14 +40,20 @@ export interface Reply {
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteInput<P, Q, B> {
+/** What `authorize` sees: everything but the body, which is not read yet. */
+export interface RequestInput<P, Q> {
   params: Out<P>;
   query: Out<Q>;
-  body: Out<B>;
   ctx: Context;
 }
 
-export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined> {
+export interface RouteInput<P, Q, B, A = undefined> extends RequestInput<P, Q> {
+  body: Out<B>;
+  /** What `authorize` returned. */
+  authorized: A;
+}
+
+export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined, A> {
   method: Method;
   /** Koa style (`/api/projects/:projectId`); OpenAPI gets `{projectId}`. */
   path: string;
@@ -56,7 +69,13 @@ export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType |
   responses: Record<number, ResponseSpec>;
   /** Error statuses this route answers with the `Error` body (400, 413, 415, 422 are added for bodies). */
   errors?: number[];
-  handle(input: RouteInput<P, Q, B>): Promise<Reply> | Reply;
+  /**
+   * Who may call: throws 401/403 (404 for a resource it must find to know its project). Runs
+   * before any body is read, so a route with a `body`, or one whose handler reads a raw body, must
+   * have it. See `access.ts` for the usual ones (`projectRole`, `sessionRole`, `adminOnly`).
+   */
+  authorize?(input: RequestInput<P, Q>): Promise<A> | A;
+  handle(input: RouteInput<P, Q, B, A>): Promise<Reply> | Reply;
 }
 
 /** A route with its types erased, as the router and the OpenAPI generator see it. */
@@ -79,7 +98,10 @@ export function defineRoute<
   P extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
->(def: RouteDef<P, Q, B>): Route {
+  A = undefined,
+>(def: RouteDef<P, Q, B, A>): Route {
+  // Checked when the route table is built, so a body route without a role check cannot be mounted.
+  if (def.body && !def.authorize) throw new Error(`${def.method} ${def.path} reads a body: it needs authorize, which runs before the body is read`);
   const errors = new Set(def.errors ?? []);
   if (def.query) errors.add(400);
   if (def.body) for (const status of [400, 413, 415, 422]) errors.add(status);
@@ -98,8 +120,10 @@ export function defineRoute<
     run: async (ctx) => {
       const params = def.params ? parseParams(def.params, ctx.params) : undefined;
       const query = def.query ? parseQuery(def.query, ctx.query) : undefined;
+      const request = { params, query, ctx } as RequestInput<P, Q>;
+      const authorized = def.authorize ? await def.authorize(request) : (undefined as A);
       const body = def.body ? await readJson(ctx, def.body, { ...(def.bodyLimitBytes ? { limitBytes: def.bodyLimitBytes } : {}) }) : undefined;
-      return def.handle({ params, query, body, ctx } as RouteInput<P, Q, B>);
+      return def.handle({ ...request, body, authorized } as RouteInput<P, Q, B, A>);
     },
   };
 }

@@ -17,8 +17,8 @@ import {
   type TrackFrameBox,
 } from '../../../docs-model/index.ts';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../../errors.ts';
-import { actorOf, requireRole } from '../access.ts';
-import { changeSessionDoc, findSession, paged, readSessionDoc, type ApiDeps } from '../context.ts';
+import { actorOf, sessionRole } from '../access.ts';
+import { changeSessionDoc, paged, readSessionDoc, type ApiDeps } from '../context.ts';
 import { defineRoute, type Route } from '../route.ts';
 import {
   Annotation as AnnotationSchema,
@@ -95,9 +95,8 @@ export function annotationRoutes(deps: ApiDeps): Route[] {
       query: AnnotationListQuery,
       responses: { 200: { description: 'one page', schema: AnnotationPage } },
       errors: [404],
-      handle: async ({ params, query, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'viewer');
+      authorize: sessionRole(deps, 'viewer'),
+      handle: async ({ query, authorized: session }) => {
         const filter: AnnotationFilter = {};
         for (const key of ['frame', 'fromFrame', 'toFrame', 'label', 'trackId', 'detectionId', 'status'] as const) {
           if (query[key] !== undefined) Object.assign(filter, { [key]: query[key] });
@@ -127,9 +126,8 @@ export function annotationRoutes(deps: ApiDeps): Route[] {
         201: { description: 'the annotation (single) or { items } (array), as stored', schema: AnnotationSchema.or(listOf(AnnotationSchema)) },
       },
       errors: [404, 409],
-      handle: async ({ params, query, body, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'annotator');
+      authorize: sessionRole(deps, 'annotator'),
+      handle: async ({ query, body, ctx, authorized: session }) => {
         const actor = actorOf(ctx);
         const single = !Array.isArray(body);
         // Ids minted here with node's randomUUID: docs-model's default (lib0 uuidv4) draws 31
@@ -153,9 +151,8 @@ export function annotationRoutes(deps: ApiDeps): Route[] {
       params: AnnotationParams,
       responses: { 200: { description: 'the annotation', schema: AnnotationSchema } },
       errors: [404],
-      handle: async ({ params, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'viewer');
+      authorize: sessionRole(deps, 'viewer'),
+      handle: async ({ params, authorized: session }) => {
         const annotation = await readSessionDoc(deps, session, (_ydoc, index) => index.get(params.annotationId));
         if (!annotation) throw new NotFoundError(`no annotation '${params.annotationId}'`);
         return { body: annotation };
@@ -172,9 +169,8 @@ export function annotationRoutes(deps: ApiDeps): Route[] {
       body: AnnotationPatch,
       responses: { 200: { description: 'the annotation', schema: AnnotationSchema } },
       errors: [404],
-      handle: async ({ params, query, body, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'annotator');
+      authorize: sessionRole(deps, 'annotator'),
+      handle: async ({ params, query, body, ctx, authorized: session }) => {
         const actor = actorOf(ctx);
         const annotation = await changeSessionDoc(deps, session, actor, (ydoc, origin) =>
           updateAnnotation(ydoc, params.annotationId, body, actor, Date.now(), { clip: query.clip ?? false }, origin),
@@ -190,9 +186,8 @@ export function annotationRoutes(deps: ApiDeps): Route[] {
       params: AnnotationParams,
       responses: { 204: { description: 'deleted' } },
       errors: [404],
-      handle: async ({ params, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'annotator');
+      authorize: sessionRole(deps, 'annotator'),
+      handle: async ({ params, ctx, authorized: session }) => {
         const deleted = await changeSessionDoc(deps, session, actorOf(ctx), (ydoc, origin) =>
           deleteAnnotation(ydoc, params.annotationId, origin),
         );

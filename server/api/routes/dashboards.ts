@@ -2,8 +2,8 @@
  * `GET /api/projects/:projectId/dashboard` (the content of `dashboard:<projectId>` as JSON,
  * computed on demand) and `GET /api/sessions/:sessionId/participants` (issue 6). Both need viewer.
  */
-import { requireRole } from '../access.ts';
-import { findProject, findSession, type ApiDeps } from '../context.ts';
+import { projectRole, sessionRole } from '../access.ts';
+import { findProject, type ApiDeps } from '../context.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { ProjectParams, SessionParams, listOf } from '../schemas.ts';
 import { Dashboard, Participant } from '../test-run-schemas.ts';
@@ -21,8 +21,8 @@ export function dashboardRoutes(deps: ApiDeps, dashboards: Dashboards): Route[] 
       params: ProjectParams,
       responses: { 200: { description: 'the dashboard', schema: Dashboard } },
       errors: [403, 404],
-      handle: async ({ params, ctx }) => {
-        await requireRole(ctx, params.projectId, 'viewer');
+      authorize: projectRole('viewer'),
+      handle: async ({ params }) => {
         await findProject(deps, params.projectId);
         return { body: await dashboards.compute(params.projectId) };
       },
@@ -36,11 +36,8 @@ export function dashboardRoutes(deps: ApiDeps, dashboards: Dashboards): Route[] 
       params: SessionParams,
       responses: { 200: { description: 'the participants, earliest first', schema: listOf(Participant) } },
       errors: [403, 404],
-      handle: async ({ params, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'viewer');
-        return { body: { items: dashboards.participants(session.id) } };
-      },
+      authorize: sessionRole(deps, 'viewer'),
+      handle: async ({ authorized: session }) => ({ body: { items: dashboards.participants(session.id) } }),
     }),
   ];
 }

@@ -37,9 +37,9 @@ import {
 import type { SessionRecord } from '../../../persistence/rows.ts';
 import { ConflictError, PayloadTooLargeError, ValidationError } from '../../errors.ts';
 import type { ChangeOrigin } from '../../origins.ts';
-import { actorOf, requireRole } from '../access.ts';
+import { actorOf, requireRole, sessionRole } from '../access.ts';
 import { readRaw, type BodyLimits } from '../body.ts';
-import { findProject, findSession, sessionDocName, type ApiDeps } from '../context.ts';
+import { findProject, sessionDocName, type ApiDeps } from '../context.ts';
 import { ExportQuery, ImportAnswer, ImportQuery, LossReportBody, ProjectExportQuery } from '../format-schemas.ts';
 import { defineRoute, type Reply, type Route } from '../route.ts';
 import { zipChunksNative } from '../../zip-writer.ts';
@@ -175,9 +175,8 @@ export function formatRoutes(deps: ApiDeps): Route[] {
         200: { description: 'the file (application/json or application/zip), or the loss report with report=true', schema: LossReportBody },
       },
       errors: [404, 409],
-      handle: async ({ params, query, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'viewer');
+      authorize: sessionRole(deps, 'viewer'),
+      handle: async ({ query, authorized: session }) => {
         const content = await sessionContent(deps, session);
         const opts = exportOptions(query);
         const loss = exportLoss(query.format, [content], opts);
@@ -199,9 +198,13 @@ export function formatRoutes(deps: ApiDeps): Route[] {
       query: ProjectExportQuery,
       responses: { 200: { description: 'the file, or the loss report with report=true', schema: LossReportBody } },
       errors: [404, 409],
-      handle: async ({ params, query, ctx }) => {
+      // The project is looked up first (404 before 403), as this route always did.
+      authorize: async ({ params, ctx }) => {
         const project = await findProject(deps, params.projectId);
         await requireRole(ctx, project.id, 'viewer');
+        return project;
+      },
+      handle: async ({ query, authorized: project }) => {
         const sessions = await deps.repos.sessions.listActive(project.id);
         const contents: SessionContent[] = [];
         for (const s of sessions) contents.push(await sessionContent(deps, s));
@@ -235,9 +238,9 @@ export function formatRoutes(deps: ApiDeps): Route[] {
       query: ImportQuery,
       responses: { 200: { description: 'what was (or, with dryRun, would be) imported', schema: ImportAnswer } },
       errors: [404, 413, 415, 422],
-      handle: async ({ params, query, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'manager');
+      // The body is read by the handler (readRaw, limits by content type), after this.
+      authorize: sessionRole(deps, 'manager'),
+      handle: async ({ query, ctx, authorized: session }) => {
         const entry = formats[query.format];
         const { body } = await readRaw(ctx, limitsFor(entry));
         const docName = sessionDocName(session);

@@ -3,7 +3,7 @@
  * suggestions of matching.ts, auto-assign, and the linked videos' ground-truth status.
  */
 import { ConflictError, ValidationError } from '../../errors.ts';
-import { actorOf, requireRole } from '../access.ts';
+import { actorOf, projectRole } from '../access.ts';
 import { findProject, type ApiDeps } from '../context.ts';
 import { rankVideos } from '../matching.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -49,8 +49,8 @@ export function projectVideoRoutes(deps: ApiDeps): Route[] {
       params: ProjectParams,
       responses: { 200: { description: 'the linked videos', schema: listOf(LinkedVideo) } },
       errors: [404],
-      handle: async ({ params, ctx }) => {
-        await requireRole(ctx, params.projectId, 'viewer');
+      authorize: projectRole('viewer'),
+      handle: async ({ params }) => {
         await findProject(deps, params.projectId);
         return { body: { items: await deps.repos.projectVideos.list(params.projectId) } };
       },
@@ -70,8 +70,8 @@ export function projectVideoRoutes(deps: ApiDeps): Route[] {
         },
       },
       errors: [404],
+      authorize: projectRole('manager'),
       handle: async ({ params, body, ctx }) => {
-        await requireRole(ctx, params.projectId, 'manager');
         await findProject(deps, params.projectId);
         const found = new Set((await deps.repos.videos.getMany(body.videoIds)).map((v) => v.id));
         const missing = body.videoIds.map((id, i) => ({ id, i })).filter(({ id }) => !found.has(id));
@@ -96,8 +96,8 @@ export function projectVideoRoutes(deps: ApiDeps): Route[] {
       query: ForceQuery,
       responses: { 204: { description: 'unlinked' } },
       errors: [404, 409],
-      handle: async ({ params, query, ctx }) => {
-        await requireRole(ctx, params.projectId, 'manager');
+      authorize: projectRole('manager'),
+      handle: async ({ params, query }) => {
         await findProject(deps, params.projectId);
         const link = await deps.repos.projectVideos.get(params.projectId, params.videoId);
         if (!link) throw new ConflictError(`video '${params.videoId}' is not linked to the project`, undefined, 'not_linked');
@@ -119,8 +119,8 @@ export function projectVideoRoutes(deps: ApiDeps): Route[] {
       query: SuggestionsQuery,
       responses: { 200: { description: 'best first', schema: listOf(Suggestion) } },
       errors: [404],
-      handle: async ({ params, query, ctx }) => {
-        await requireRole(ctx, params.projectId, 'viewer');
+      authorize: projectRole('viewer'),
+      handle: async ({ params, query }) => {
         const ranked = await suggestions(deps, params.projectId);
         const kept = ranked.filter((s) => query.minScore === undefined || s.score >= query.minScore).slice(0, query.limit);
         return { body: { items: kept } };
@@ -135,8 +135,8 @@ export function projectVideoRoutes(deps: ApiDeps): Route[] {
       body: AutoAssign,
       responses: { 200: { description: 'the links created', schema: z.object({ assigned: z.array(VideoProjectLink) }) } },
       errors: [404],
+      authorize: projectRole('manager'),
       handle: async ({ params, body, ctx }) => {
-        await requireRole(ctx, params.projectId, 'manager');
         const chosen = (await suggestions(deps, params.projectId))
           .filter((s) => !s.duplicate && s.score >= body.minScore)
           .slice(0, body.limit ?? Number.POSITIVE_INFINITY)
@@ -155,8 +155,8 @@ export function projectVideoRoutes(deps: ApiDeps): Route[] {
       params: ProjectParams,
       responses: { 200: { description: 'one entry per linked video', schema: listOf(GroundTruthVideo) } },
       errors: [404],
-      handle: async ({ params, ctx }) => {
-        await requireRole(ctx, params.projectId, 'viewer');
+      authorize: projectRole('viewer'),
+      handle: async ({ params }) => {
         await findProject(deps, params.projectId);
         const [linked, sessions] = await Promise.all([
           deps.repos.projectVideos.list(params.projectId),

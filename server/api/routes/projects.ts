@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { setLabel } from '../../../docs-model/index.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import type { LabelSpec } from '../../../persistence/rows.ts';
-import { actorOf, requireAdmin, requireRole } from '../access.ts';
+import { actorOf, adminOnly, projectRole } from '../access.ts';
 import { roleOn, type Identity } from '../../auth.ts';
 import { changeSessionDoc, findProject, paged, type ApiDeps } from '../context.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -47,8 +47,8 @@ export function projectRoutes(deps: ApiDeps): Route[] {
       summary: 'Create a project',
       body: ProjectCreate,
       responses: { 201: { description: 'the project', schema: Project } },
-      handle: async ({ body, ctx }) => {
-        await requireAdmin(ctx);
+      authorize: adminOnly,
+      handle: async ({ body }) => {
         const project = await deps.repos.projects.create({ id: randomUUID(), ...body });
         return { status: 201, body: project, headers: { Location: `/api/projects/${project.id}` } };
       },
@@ -61,10 +61,8 @@ export function projectRoutes(deps: ApiDeps): Route[] {
       params: ProjectParams,
       responses: { 200: { description: 'the project', schema: Project } },
       errors: [404],
-      handle: async ({ params, ctx }) => {
-        await requireRole(ctx, params.projectId, 'viewer');
-        return { body: await findProject(deps, params.projectId) };
-      },
+      authorize: projectRole('viewer'),
+      handle: async ({ params }) => ({ body: await findProject(deps, params.projectId) }),
     }),
     defineRoute({
       method: 'patch',
@@ -76,8 +74,8 @@ export function projectRoutes(deps: ApiDeps): Route[] {
       body: ProjectPatch,
       responses: { 200: { description: 'the project', schema: Project } },
       errors: [404],
+      authorize: projectRole('manager'),
       handle: async ({ params, body, ctx }) => {
-        await requireRole(ctx, params.projectId, 'manager');
         const project = await deps.repos.projects.update(params.projectId, body);
         if (!project) throw new NotFoundError(`no project '${params.projectId}'`);
         if (body.labels) await spreadLabels(deps, project.id, body.labels, actorOf(ctx));
@@ -93,8 +91,8 @@ export function projectRoutes(deps: ApiDeps): Route[] {
       body: ProjectLabelsAdd,
       responses: { 200: { description: 'the project', schema: Project } },
       errors: [404],
+      authorize: projectRole('manager'),
       handle: async ({ params, body, ctx }) => {
-        await requireRole(ctx, params.projectId, 'manager');
         const current = await findProject(deps, params.projectId);
         const byName = new Map(current.labels.map((l) => [l.name, l]));
         for (const label of body.labels) byName.set(label.name, label);
@@ -114,8 +112,8 @@ export function projectRoutes(deps: ApiDeps): Route[] {
       query: ForceQuery,
       responses: { 204: { description: 'deleted' } },
       errors: [404, 409],
-      handle: async ({ params, query, ctx }) => {
-        await requireRole(ctx, params.projectId, 'manager');
+      authorize: projectRole('manager'),
+      handle: async ({ params, query }) => {
         await findProject(deps, params.projectId);
         const active = await deps.repos.sessions.listActive(params.projectId);
         if (active.length > 0 && !query.force) {

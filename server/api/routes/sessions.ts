@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { initSession, type LabelDef } from '../../../docs-model/index.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import type { SessionRecord } from '../../../persistence/rows.ts';
-import { actorOf, requireRole } from '../access.ts';
-import { changeSessionDoc, findProject, findSession, findVideo, paged, sessionDocName, type ApiDeps } from '../context.ts';
+import { actorOf, projectRole, requireRole, sessionRole } from '../access.ts';
+import { changeSessionDoc, findProject, findVideo, paged, sessionDocName, type ApiDeps } from '../context.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { ProjectParams, Session, SessionCreate, SessionDetail, SessionListQuery, SessionParams, SessionPatch, pageOf } from '../schemas.ts';
 
@@ -33,8 +33,8 @@ export function sessionRoutes(deps: ApiDeps): Route[] {
       query: SessionListQuery,
       responses: { 200: { description: 'one page of sessions', schema: pageOf(Session) } },
       errors: [404],
-      handle: async ({ params, query, ctx }) => {
-        await requireRole(ctx, params.projectId, 'viewer');
+      authorize: projectRole('viewer'),
+      handle: async ({ params, query }) => {
         await findProject(deps, params.projectId);
         const page = await paged(() =>
           deps.repos.sessions.listByProject(params.projectId, {
@@ -59,8 +59,8 @@ export function sessionRoutes(deps: ApiDeps): Route[] {
       body: SessionCreate,
       responses: { 201: { description: 'the session; connect to its docName', schema: Session } },
       errors: [404, 409],
+      authorize: projectRole('manager'),
       handle: async ({ params, body, ctx }) => {
-        await requireRole(ctx, params.projectId, 'manager');
         const project = await findProject(deps, params.projectId);
         const video = await findVideo(deps, body.videoId);
         if (!(await deps.repos.projectVideos.get(project.id, video.id))) {
@@ -109,11 +109,8 @@ export function sessionRoutes(deps: ApiDeps): Route[] {
       params: SessionParams,
       responses: { 200: { description: 'the session', schema: SessionDetail } },
       errors: [404],
-      handle: async ({ params, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'viewer');
-        return { body: await detail(deps, session) };
-      },
+      authorize: sessionRole(deps, 'viewer'),
+      handle: async ({ authorized: session }) => ({ body: await detail(deps, session) }),
     }),
     defineRoute({
       method: 'patch',
@@ -124,9 +121,11 @@ export function sessionRoutes(deps: ApiDeps): Route[] {
       body: SessionPatch,
       responses: { 200: { description: 'the session', schema: Session } },
       errors: [404],
-      handle: async ({ params, body, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, body.status === undefined ? 'annotator' : 'manager');
+      // Annotators may rename, only managers change the status: anyone below annotator is refused
+      // before the body is read, and the status, known only from the body, is checked after it.
+      authorize: sessionRole(deps, 'annotator'),
+      handle: async ({ body, ctx, authorized: session }) => {
+        if (body.status !== undefined) await requireRole(ctx, session.projectId, 'manager');
         const updated = await deps.repos.sessions.update(session.id, body);
         if (!updated) {
           deps.sessionCache.forget(session.id);
@@ -145,9 +144,8 @@ export function sessionRoutes(deps: ApiDeps): Route[] {
       params: SessionParams,
       responses: { 204: { description: 'archived' } },
       errors: [404],
-      handle: async ({ params, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'manager');
+      authorize: sessionRole(deps, 'manager'),
+      handle: async ({ authorized: session }) => {
         const archived = await deps.repos.sessions.archive(session.id);
         deps.sessionCache.forget(session.id);
         if (!archived) throw new NotFoundError(`no session '${session.id}'`);

@@ -12,12 +12,13 @@
  * after that id; a `: heartbeat` comment every `heartbeatMs` (15 s by default); the stream ends
  * after the event that finishes the run (at once for a run that has ended).
  */
+import type { Context } from 'koa';
 import { getLabels, listTracks, progressOf, type TestRunView } from '../../../docs-model/index.ts';
 import { labelOrder } from '../../../docs-model/formats/frame-walk.ts';
 import type { TestRunRecord } from '../../../persistence/repositories/test-runs.ts';
 import { parseDocName } from '../../wire.ts';
 import type { LiveDocument } from '../../live-document.ts';
-import { actorOf, requireRole } from '../access.ts';
+import { actorOf, projectRole, requireRole, type Role } from '../access.ts';
 import { findProject, findSession, findVideo, paged, readSessionDoc, type ApiDeps } from '../context.ts';
 import { toDetections } from '../detection-input.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -52,11 +53,14 @@ const lastEventIdOf = (header: string, fallback: number | undefined): number | u
 };
 
 export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: RunEvents): Route[] {
-  const runFor = async (id: string, ctx: Parameters<typeof requireRole>[0], role: 'viewer' | 'annotator'): Promise<TestRunRecord> => {
-    const run = await service.find(id);
-    await requireRole(ctx, run.projectId, role);
-    return run;
-  };
+  /** `authorize` of the `/api/test-runs/:testRunId` routes: 404 for no such run, then 403; the run is the handler's `authorized`. */
+  const runRole =
+    (role: Role) =>
+    async ({ params, ctx }: { params: { testRunId: string }; ctx: Context }): Promise<TestRunRecord> => {
+      const run = await service.find(params.testRunId);
+      await requireRole(ctx, run.projectId, role);
+      return run;
+    };
 
   return [
     defineRoute({
@@ -70,8 +74,8 @@ export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: Ru
       body: TestRunCreate,
       responses: { 201: { description: 'the run', schema: TestRun } },
       errors: [403, 404, 409],
+      authorize: projectRole('annotator'),
       handle: async ({ params, body, ctx }) => {
-        await requireRole(ctx, params.projectId, 'annotator');
         const run = await service.create(params.projectId, body, actorOf(ctx));
         return { status: 201, body: toBody(run), headers: { Location: `/api/test-runs/${run.id}` } };
       },
@@ -85,8 +89,8 @@ export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: Ru
       query: TestRunListQuery,
       responses: { 200: { description: 'one page of runs', schema: pageOf(TestRun) } },
       errors: [403, 404],
-      handle: async ({ params, query, ctx }) => {
-        await requireRole(ctx, params.projectId, 'viewer');
+      authorize: projectRole('viewer'),
+      handle: async ({ params, query }) => {
         await findProject(deps, params.projectId);
         const page = await paged(() =>
           service.list(params.projectId, {
@@ -107,7 +111,8 @@ export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: Ru
       params: TestRunParams,
       responses: { 200: { description: 'the run', schema: TestRun } },
       errors: [403, 404],
-      handle: async ({ params, ctx }) => ({ body: toBody(await runFor(params.testRunId, ctx, 'viewer')) }),
+      authorize: runRole('viewer'),
+      handle: ({ authorized: run }) => ({ body: toBody(run) }),
     }),
     defineRoute({
       method: 'post',
@@ -120,10 +125,8 @@ export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: Ru
       body: TestRunProgress,
       responses: { 200: { description: 'the run', schema: TestRun } },
       errors: [403, 404, 409],
-      handle: async ({ params, body, ctx }) => {
-        const run = await runFor(params.testRunId, ctx, 'annotator');
-        return { body: toBody(await service.progress(run, body, actorOf(ctx))) };
-      },
+      authorize: runRole('annotator'),
+      handle: async ({ body, ctx, authorized: run }) => ({ body: toBody(await service.progress(run, body, actorOf(ctx))) }),
     }),
     defineRoute({
       method: 'post',
@@ -138,8 +141,8 @@ export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: Ru
       bodyLimitBytes: DETECTIONS_BODY_LIMIT,
       responses: { 200: { description: 'how many were stored, and the run', schema: DetectionsAccepted } },
       errors: [403, 404, 409],
-      handle: async ({ params, query, body, ctx }) => {
-        const run = await runFor(params.testRunId, ctx, 'annotator');
+      authorize: runRole('annotator'),
+      handle: async ({ query, body, ctx, authorized: run }) => {
         const video = await findVideo(deps, run.videoId);
         let labels: string[] | undefined;
         if (query.format === 'coco') {
@@ -163,10 +166,8 @@ export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: Ru
       params: TestRunParams,
       responses: { 200: { description: 'the run', schema: TestRun } },
       errors: [403, 404, 409],
-      handle: async ({ params, ctx }) => {
-        const run = await runFor(params.testRunId, ctx, 'annotator');
-        return { body: toBody(await service.cancel(run, actorOf(ctx))) };
-      },
+      authorize: runRole('annotator'),
+      handle: async ({ ctx, authorized: run }) => ({ body: toBody(await service.cancel(run, actorOf(ctx))) }),
     }),
     defineRoute({
       method: 'get',
@@ -179,10 +180,10 @@ export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: Ru
       query: EvaluationQuery,
       responses: { 200: { description: 'the evaluation', schema: Evaluation } },
       errors: [403, 404],
-      handle: async ({ params, query, ctx }) => {
-        const run = await runFor(params.testRunId, ctx, 'viewer');
-        return { body: await service.evaluate(run, query.iouThreshold === undefined ? {} : { iouThreshold: query.iouThreshold }) };
-      },
+      authorize: runRole('viewer'),
+      handle: async ({ query, authorized: run }) => ({
+        body: await service.evaluate(run, query.iouThreshold === undefined ? {} : { iouThreshold: query.iouThreshold }),
+      }),
     }),
     defineRoute({
       method: 'get',
@@ -195,8 +196,8 @@ export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: Ru
       query: EventsQuery,
       responses: { 200: { description: 'an event stream', schema: TestRun, contentType: 'text/event-stream' } },
       errors: [403, 404],
-      handle: async ({ params, query, ctx }) => {
-        const run = await runFor(params.testRunId, ctx, 'viewer');
+      authorize: runRole('viewer'),
+      handle: async ({ query, ctx, authorized: run }) => {
         const after = lastEventIdOf(ctx.get('Last-Event-ID'), query.lastEventId);
         // Written to the response directly: Koa's body piping reports every client that goes away
         // as a premature close, which for an event stream is the normal way to end.

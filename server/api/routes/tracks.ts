@@ -4,8 +4,8 @@
  */
 import { addTrack, deleteTrack, getTrack, listTracks, updateTrack } from '../../../docs-model/index.ts';
 import { NotFoundError } from '../../errors.ts';
-import { actorOf, requireRole } from '../access.ts';
-import { changeSessionDoc, findSession, readSessionDoc, type ApiDeps } from '../context.ts';
+import { actorOf, sessionRole } from '../access.ts';
+import { changeSessionDoc, readSessionDoc, type ApiDeps } from '../context.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { SessionParams, Track, TrackDeleteQuery, TrackInput, TrackParams, TrackPatch, listOf } from '../schemas.ts';
 
@@ -21,11 +21,8 @@ export function trackRoutes(deps: ApiDeps): Route[] {
       params: SessionParams,
       responses: { 200: { description: 'every track', schema: listOf(Track) } },
       errors: [404],
-      handle: async ({ params, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'viewer');
-        return { body: { items: await readSessionDoc(deps, session, (ydoc) => listTracks(ydoc)) } };
-      },
+      authorize: sessionRole(deps, 'viewer'),
+      handle: async ({ authorized: session }) => ({ body: { items: await readSessionDoc(deps, session, (ydoc) => listTracks(ydoc)) } }),
     }),
     defineRoute({
       method: 'post',
@@ -37,9 +34,8 @@ export function trackRoutes(deps: ApiDeps): Route[] {
       body: TrackInput,
       responses: { 201: { description: 'the track', schema: Track } },
       errors: [404, 409],
-      handle: async ({ params, body, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'annotator');
+      authorize: sessionRole(deps, 'annotator'),
+      handle: async ({ body, ctx, authorized: session }) => {
         const track = await changeSessionDoc(deps, session, actorOf(ctx), (ydoc, origin) => addTrack(ydoc, body, origin));
         return { status: 201, body: track };
       },
@@ -52,9 +48,8 @@ export function trackRoutes(deps: ApiDeps): Route[] {
       params: TrackParams,
       responses: { 200: { description: 'the track', schema: Track } },
       errors: [404],
-      handle: async ({ params, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'viewer');
+      authorize: sessionRole(deps, 'viewer'),
+      handle: async ({ params, authorized: session }) => {
         const track = await readSessionDoc(deps, session, (ydoc) => getTrack(ydoc, params.trackId));
         if (!track) throw new NotFoundError(`no track '${params.trackId}'`);
         return { body: track };
@@ -69,9 +64,8 @@ export function trackRoutes(deps: ApiDeps): Route[] {
       body: TrackPatch,
       responses: { 200: { description: 'the track', schema: Track } },
       errors: [404],
-      handle: async ({ params, body, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'annotator');
+      authorize: sessionRole(deps, 'annotator'),
+      handle: async ({ params, body, ctx, authorized: session }) => {
         const track = await changeSessionDoc(deps, session, actorOf(ctx), (ydoc, origin) =>
           updateTrack(ydoc, params.trackId, body, origin),
         );
@@ -88,9 +82,8 @@ export function trackRoutes(deps: ApiDeps): Route[] {
       query: TrackDeleteQuery,
       responses: { 204: { description: 'deleted' } },
       errors: [404],
-      handle: async ({ params, query, ctx }) => {
-        const session = await findSession(deps, params.sessionId);
-        await requireRole(ctx, session.projectId, 'annotator');
+      authorize: sessionRole(deps, 'annotator'),
+      handle: async ({ params, query, ctx, authorized: session }) => {
         const deleted = await changeSessionDoc(deps, session, actorOf(ctx), (ydoc, origin) =>
           deleteTrack(ydoc, params.trackId, { withKeyframes: query.withKeyframes ?? false }, origin),
         );

@@ -3,7 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../../errors.ts';
-import { requireAdmin } from '../access.ts';
+import { adminOnly } from '../access.ts';
 import { findVideo, paged, type ApiDeps } from '../context.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { Video, VideoCreate, VideoListQuery, VideoParams, VideoPatch, pageOf } from '../schemas.ts';
@@ -39,8 +39,8 @@ export function videoRoutes(deps: ApiDeps): Route[] {
       body: VideoCreate,
       responses: { 201: { description: 'the video', schema: Video } },
       errors: [409],
-      handle: async ({ body, ctx }) => {
-        await requireAdmin(ctx);
+      authorize: adminOnly,
+      handle: async ({ body }) => {
         const id = body.id ?? randomUUID();
         if (body.id !== undefined && (await deps.repos.videos.get(body.id))) {
           throw new ConflictError(`a video '${body.id}' already exists`, [{ field: 'id', code: 'duplicate_id', message: 'id is taken' }], 'duplicate_id');
@@ -73,8 +73,8 @@ export function videoRoutes(deps: ApiDeps): Route[] {
       body: VideoPatch,
       responses: { 200: { description: 'the video', schema: Video } },
       errors: [404],
-      handle: async ({ params, body, ctx }) => {
-        await requireAdmin(ctx);
+      authorize: adminOnly,
+      handle: async ({ params, body }) => {
         const video = await deps.repos.videos.update(params.videoId, body);
         if (!video) throw new NotFoundError(`no video '${params.videoId}'`);
         return { body: video };
@@ -89,8 +89,8 @@ export function videoRoutes(deps: ApiDeps): Route[] {
       params: VideoParams,
       responses: { 204: { description: 'deleted' } },
       errors: [404, 409],
-      handle: async ({ params, ctx }) => {
-        await requireAdmin(ctx);
+      authorize: adminOnly,
+      handle: async ({ params }) => {
         await findVideo(deps, params.videoId);
         if (await deps.repos.sessions.videoHasSessions(params.videoId)) {
           throw new ConflictError('the video has annotation sessions');
