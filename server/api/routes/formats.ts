@@ -198,11 +198,10 @@ export function formatRoutes(deps: ApiDeps): Route[] {
       query: ProjectExportQuery,
       responses: { 200: { description: 'the file, or the loss report with report=true', schema: LossReportBody } },
       errors: [404, 409],
-      // The project is looked up first (404 before 403), as this route always did.
+      // The role first, as on every project route: a stranger gets 403 whether the project exists or not.
       authorize: async ({ params, ctx }) => {
-        const project = await findProject(deps, params.projectId);
-        await requireRole(ctx, project.id, 'viewer');
-        return project;
+        await requireRole(ctx, params.projectId, 'viewer');
+        return findProject(deps, params.projectId);
       },
       handle: async ({ query, authorized: project }) => {
         const sessions = await deps.repos.sessions.listActive(project.id);
