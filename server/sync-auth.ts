@@ -3,9 +3,10 @@
  * before any document is loaded or any frame read:
  * - the Origin must be allowed (when ALLOWED_ORIGINS is set)   → 4403
  * - `?token=` must verify                                       → 4401
- * - the document must exist: a session created over REST and not archived, a test run, a project
- *   for its dashboard                                           → 4404
- * - the caller needs a role on the document's project          → 4403
+ * - the document must exist (a session created over REST and not archived, a test run, a project
+ *   for its dashboard) and the caller needs a role on its project → 4404 either way, with the
+ *   same reason: ids may be chosen by callers, so a distinct 4403 would tell a stranger an id is
+ *   taken (GitHub answers private repositories the same way)
  * Viewers sync sessions read-only; test-run and dashboard documents are written by the server only,
  * so every client syncs them read-only. A token with `exp` gives the principal `expiresAt`: the
  * endpoint closes the socket with 4401 then, so a socket never outlives its token.
@@ -40,9 +41,8 @@ export function createSyncAuthorizer(deps: {
       if (!token) throw new UnauthorizedError('missing token: connect with params: { token }');
       const identity = await deps.tokens.verify(token);
       const projectId = await deps.projectOf(docName);
-      if (projectId === null) throw new NotFoundError(`no document ${docName.name}`);
-      const role = roleOn(identity, projectId);
-      if (role === null) throw new ForbiddenError(`no role on project ${projectId}`);
+      const role = projectId === null ? null : roleOn(identity, projectId);
+      if (role === null) throw new NotFoundError(`no document ${docName.name}`);
       const readOnly = docName.kind !== 'session' || role === 'viewer';
       return { id: identity.id, name: identity.name, readOnly, ...(identity.expiresAt === undefined ? {} : { expiresAt: identity.expiresAt }) };
     } catch (err) {

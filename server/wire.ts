@@ -51,7 +51,7 @@ export const CloseCode = {
   badDocumentName: 4400,
   /** No token, a token that does not verify, or one whose `exp` passed while connected. */
   unauthorized: 4401,
-  /** A valid token without a role on the document's project. */
+  /** The browser's Origin is not allowed. (No role on the project answers 4404, as a missing document does.) */
   forbidden: 4403,
   /** No such document (e.g. a session that was never created, or was deleted). */
   notFound: 4404,

@@ -257,7 +257,8 @@ export function createTestRunService(deps: TestRunServiceDeps) {
       const project = await findProject(api, projectId);
       const video = await findVideo(api, input.videoId);
       const session = await findSession(api, input.sessionId);
-      if (session.projectId !== project.id) throw new NotFoundError(`no session '${input.sessionId}' in project '${project.id}'`);
+      // The same answer as a missing session: another project's session ids are not for probing.
+      if (session.projectId !== project.id) throw new NotFoundError(`no session '${input.sessionId}'`);
       if (session.videoId !== video.id) {
         throw new ValidationError(`session '${session.id}' annotates video '${session.videoId}', not '${video.id}'`, [
           { field: 'sessionId', code: 'wrong_video', message: 'the ground-truth session must annotate the run video' },

@@ -292,7 +292,7 @@ for (const kind of databaseKinds()) {
     assert.is((await post(t, path, 'application/json', file, annotator)).status, 403);
     assert.is((await post(t, path, 'application/json', file, manager)).status, 200);
     const stranger = await t.token({ sub: 'sam', projects: {} });
-    assert.is((await get(t, `/api/sessions/${session.id}/export?format=coco`, stranger)).status, 403);
+    assert.is((await get(t, `/api/sessions/${session.id}/export?format=coco`, stranger)).status, 404, 'a stranger cannot tell the session exists');
   });
 
   test('a connected annotator sees an import as soon as it is answered', async (ctx) => {

@@ -180,7 +180,7 @@ for (const kind of databaseKinds()) {
     });
     assert.is((await as(viewer).get(`/api/test-runs/${run.id}`)).status, 200);
     assert.is((await as(viewer).get(`/api/test-runs/${run.id}/evaluation`)).status, 200);
-    assert.is((await as(stranger).get(`/api/test-runs/${run.id}`)).status, 403);
+    assert.is((await as(stranger).get(`/api/test-runs/${run.id}`)).status, 404);
     assert.is((await as(viewer).post(`/api/test-runs/${run.id}/progress`, { processedFrames: 1, totalFrames: 100 })).status, 403);
     assert.is((await as(viewer).post(`/api/test-runs/${run.id}/cancel`)).status, 403);
     assert.is((await as(viewer).post(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'm' } })).status, 403);

@@ -1,7 +1,8 @@
 /**
  * Authorisation comes before the body is read: a caller without the role gets 403 (or 401 with no
- * token) whatever the body, so a viewer cannot learn a route's schema from its 422s, and nobody
- * unauthorised can make the server receive and parse a body up to the route's limit.
+ * token; or 404 from a route addressed by session or test-run id when it has no role at all on the
+ * project, as for a missing id) whatever the body, so a viewer cannot learn a route's schema from
+ * its 422s, and nobody unauthorised can make the server receive and parse a body up to the route's limit.
  *
  * "Not read" is shown by sending the headers and only the first kilobyte of a body whose
  * Content-Length announces more: a server that waited for the body would never answer.
@@ -34,17 +35,20 @@ interface BodyRoute {
   invalid: unknown;
   /** The route's body limit, bytes. */
   limit: number;
+  /** What a caller with no role on the project gets: 404 where the path names a session or test run. */
+  stranger: 403 | 404;
 }
 
 const routes: BodyRoute[] = [
-  { name: 'project update', method: 'PATCH', path: (fx) => `/api/projects/${fx.projectId}`, invalid: { name: 42 }, limit: DEFAULT_JSON_LIMIT },
-  { name: 'project create (admin only)', method: 'POST', path: () => '/api/projects', invalid: { name: '' }, limit: DEFAULT_JSON_LIMIT },
+  { name: 'project update', method: 'PATCH', path: (fx) => `/api/projects/${fx.projectId}`, invalid: { name: 42 }, limit: DEFAULT_JSON_LIMIT, stranger: 403 },
+  { name: 'project create (admin only)', method: 'POST', path: () => '/api/projects', invalid: { name: '' }, limit: DEFAULT_JSON_LIMIT, stranger: 403 },
   {
     name: 'annotation create',
     method: 'POST',
     path: (fx) => `/api/sessions/${fx.sessionId}/annotations`,
     invalid: { frame: -1, bbox: 'wide', label: 'car' },
     limit: ANNOTATIONS_BODY_LIMIT,
+    stranger: 404,
   },
   {
     name: 'bulk annotation create',
@@ -52,15 +56,17 @@ const routes: BodyRoute[] = [
     path: (fx) => `/api/sessions/${fx.sessionId}/annotations`,
     invalid: [{ frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { frame: 'x' }],
     limit: ANNOTATIONS_BODY_LIMIT,
+    stranger: 404,
   },
-  { name: 'track create', method: 'POST', path: (fx) => `/api/sessions/${fx.sessionId}/tracks`, invalid: { label: 7 }, limit: DEFAULT_JSON_LIMIT },
-  { name: 'session update', method: 'PATCH', path: (fx) => `/api/sessions/${fx.sessionId}`, invalid: { status: 'finished?' }, limit: DEFAULT_JSON_LIMIT },
+  { name: 'track create', method: 'POST', path: (fx) => `/api/sessions/${fx.sessionId}/tracks`, invalid: { label: 7 }, limit: DEFAULT_JSON_LIMIT, stranger: 404 },
+  { name: 'session update', method: 'PATCH', path: (fx) => `/api/sessions/${fx.sessionId}`, invalid: { status: 'finished?' }, limit: DEFAULT_JSON_LIMIT, stranger: 404 },
   {
     name: 'session import',
     method: 'POST',
     path: (fx) => `/api/sessions/${fx.sessionId}/import?format=coco`,
     invalid: { images: 'none', annotations: 3 },
     limit: IMPORT_LIMITS['application/json']!,
+    stranger: 404,
   },
   {
     name: 'test-run create',
@@ -68,6 +74,7 @@ const routes: BodyRoute[] = [
     path: (fx) => `/api/projects/${fx.projectId}/test-runs`,
     invalid: { videoId: 5, model: {} },
     limit: DEFAULT_JSON_LIMIT,
+    stranger: 403,
   },
   {
     name: 'test-run progress',
@@ -75,6 +82,7 @@ const routes: BodyRoute[] = [
     path: (fx) => `/api/test-runs/${fx.testRunId}/progress`,
     invalid: { processedFrames: 9, totalFrames: 3 },
     limit: DEFAULT_JSON_LIMIT,
+    stranger: 404,
   },
   {
     name: 'test-run detections',
@@ -82,6 +90,7 @@ const routes: BodyRoute[] = [
     path: (fx) => `/api/test-runs/${fx.testRunId}/detections`,
     invalid: [],
     limit: DETECTIONS_BODY_LIMIT,
+    stranger: 404,
   },
 ];
 
@@ -151,24 +160,25 @@ for (const kind of databaseKinds()) {
   });
 
   for (const route of routes) {
-    test(`${route.name}: an invalid body gets 403 from a viewer or a caller with no role, 422 from an admin`, async (ctx) => {
+    test(`${route.name}: an invalid body gets 403 from a viewer, ${route.stranger} from a caller with no role, 422 from an admin`, async (ctx) => {
       const path = route.path(ctx.fx);
       for (const role of REFUSED) {
         const res = await jsonClient(ctx.app.url, ctx.tokens[role]).request(route.method, path, route.invalid);
-        assert.is(res.status, 403, `${role}: ${res.status} ${res.text}`);
-        assert.match(res.text, /"forbidden"/);
+        const expected = role === 'stranger' ? route.stranger : 403;
+        assert.is(res.status, expected, `${role}: ${res.status} ${res.text}`);
+        assert.match(res.text, expected === 403 ? /"forbidden"/ : /"not_found"/);
         assert.not.match(res.text, /"details"/, `${role} learns nothing of the schema`);
       }
       const allowed = await jsonClient(ctx.app.url, ctx.app.adminToken).request(route.method, path, route.invalid);
       assert.is(allowed.status, 422, `the body is invalid for a caller who may send it: ${allowed.text}`);
     });
 
-    test(`${route.name}: a body announced past the limit (or within it) and barely sent is refused 403 / 401 without waiting for it`, async (ctx) => {
+    test(`${route.name}: a body announced past the limit (or within it) and barely sent is refused 403 / ${route.stranger} / 401 without waiting for it`, async (ctx) => {
       const path = route.path(ctx.fx);
       for (const declared of [route.limit + 1, 64 * 1024]) {
         for (const role of REFUSED) {
           const res = await partialRequest(ctx.app.url, route.method, path, declared, ctx.tokens[role]);
-          assert.is(res.status, 403, `${role}, ${declared} bytes announced: ${res.status} ${res.text}`);
+          assert.is(res.status, role === 'stranger' ? route.stranger : 403, `${role}, ${declared} bytes announced: ${res.status} ${res.text}`);
         }
         const anonymous = await partialRequest(ctx.app.url, route.method, path, declared);
         assert.is(anonymous.status, 401, `no token, ${declared} bytes announced: ${anonymous.text}`);

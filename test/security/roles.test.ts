@@ -1,7 +1,8 @@
 /**
  * Each role × each kind of route and socket (issue 5): viewers read; annotators edit annotations
  * and tracks; managers also the project, its labels, links and sessions; admins everything,
- * including projects and videos. A user with no role on the project gets 403 / 4403.
+ * including projects and videos. A user with no role on the project gets 403 on project routes and
+ * 404 / 4404 for its sessions and documents, as if they did not exist (existence.test.ts).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -27,6 +28,8 @@ interface RouteCase {
   needs: Exclude<RoleName, 'stranger'>;
   /** The status the allowed roles get. */
   ok: number;
+  /** Addressed by session id: a caller with no role on its project is told it does not exist. */
+  bySession?: true;
   run(http: JsonClient, fx: Fixture): Promise<{ status: number; text: string }>;
 }
 
@@ -53,37 +56,41 @@ const routes: RouteCase[] = [
   { name: 'read the project', needs: 'viewer', ok: 200, run: (h, fx) => h.get(`/api/projects/${fx.projectId}`) },
   { name: "list the project's sessions", needs: 'viewer', ok: 200, run: (h, fx) => h.get(`/api/projects/${fx.projectId}/sessions`) },
   { name: "list the project's videos", needs: 'viewer', ok: 200, run: (h, fx) => h.get(`/api/projects/${fx.projectId}/videos`) },
-  { name: 'read a session', needs: 'viewer', ok: 200, run: (h, fx) => h.get(`/api/sessions/${fx.sessionId}`) },
-  { name: 'list annotations', needs: 'viewer', ok: 200, run: (h, fx) => h.get(`/api/sessions/${fx.sessionId}/annotations`) },
-  { name: 'read an annotation', needs: 'viewer', ok: 200, run: (h, fx) => h.get(`/api/sessions/${fx.sessionId}/annotations/${fx.annotationId}`) },
-  { name: 'list tracks', needs: 'viewer', ok: 200, run: (h, fx) => h.get(`/api/sessions/${fx.sessionId}/tracks`) },
+  { name: 'read a session', needs: 'viewer', bySession: true, ok: 200, run: (h, fx) => h.get(`/api/sessions/${fx.sessionId}`) },
+  { name: 'list annotations', needs: 'viewer', bySession: true, ok: 200, run: (h, fx) => h.get(`/api/sessions/${fx.sessionId}/annotations`) },
+  { name: 'read an annotation', needs: 'viewer', bySession: true, ok: 200, run: (h, fx) => h.get(`/api/sessions/${fx.sessionId}/annotations/${fx.annotationId}`) },
+  { name: 'list tracks', needs: 'viewer', bySession: true, ok: 200, run: (h, fx) => h.get(`/api/sessions/${fx.sessionId}/tracks`) },
   {
     name: 'create an annotation',
     needs: 'annotator',
+    bySession: true,
     ok: 201,
     run: (h, fx) => h.post(`/api/sessions/${fx.sessionId}/annotations`, { frame: 2, bbox: [2, 2, 5, 5], label: 'person' }),
   },
   {
     name: 'patch an annotation',
     needs: 'annotator',
+    bySession: true,
     ok: 200,
     run: async (h, fx) => h.patch(`/api/sessions/${fx.sessionId}/annotations/${await fresh.annotation(fx)}`, { label: 'bike' }),
   },
   {
     name: 'delete an annotation',
     needs: 'annotator',
+    bySession: true,
     ok: 204,
     run: async (h, fx) => h.delete(`/api/sessions/${fx.sessionId}/annotations/${await fresh.annotation(fx)}`),
   },
-  { name: 'create a track', needs: 'annotator', ok: 201, run: (h, fx) => h.post(`/api/sessions/${fx.sessionId}/tracks`, { label: 'person' }) },
+  { name: 'create a track', needs: 'annotator', bySession: true, ok: 201, run: (h, fx) => h.post(`/api/sessions/${fx.sessionId}/tracks`, { label: 'person' }) },
   {
     name: 'patch a track',
     needs: 'annotator',
+    bySession: true,
     ok: 200,
     run: async (h, fx) => h.patch(`/api/sessions/${fx.sessionId}/tracks/${await fresh.track(fx)}`, { interpolation: 'none' }),
   },
-  { name: 'delete a track', needs: 'annotator', ok: 204, run: async (h, fx) => h.delete(`/api/sessions/${fx.sessionId}/tracks/${await fresh.track(fx)}`) },
-  { name: 'rename a session', needs: 'annotator', ok: 200, run: (h, fx) => h.patch(`/api/sessions/${fx.sessionId}`, { name: 'renamed' }) },
+  { name: 'delete a track', needs: 'annotator', bySession: true, ok: 204, run: async (h, fx) => h.delete(`/api/sessions/${fx.sessionId}/tracks/${await fresh.track(fx)}`) },
+  { name: 'rename a session', needs: 'annotator', bySession: true, ok: 200, run: (h, fx) => h.patch(`/api/sessions/${fx.sessionId}`, { name: 'renamed' }) },
   { name: 'patch the project', needs: 'manager', ok: 200, run: (h, fx) => h.patch(`/api/projects/${fx.projectId}`, { description: 'changed' }) },
   { name: 'add labels', needs: 'manager', ok: 200, run: (h, fx) => h.post(`/api/projects/${fx.projectId}/labels`, { labels: [{ name: 'truck' }] }) },
   {
@@ -106,10 +113,11 @@ const routes: RouteCase[] = [
   {
     name: "change a session's status",
     needs: 'manager',
+    bySession: true,
     ok: 200,
     run: async (h, fx) => h.patch(`/api/sessions/${await fresh.session(fx)}`, { status: 'review' }),
   },
-  { name: 'delete a session', needs: 'manager', ok: 204, run: async (h, fx) => h.delete(`/api/sessions/${await fresh.session(fx)}`) },
+  { name: 'delete a session', needs: 'manager', bySession: true, ok: 204, run: async (h, fx) => h.delete(`/api/sessions/${await fresh.session(fx)}`) },
   { name: 'create a project', needs: 'admin', ok: 201, run: (h) => h.post('/api/projects', { name: 'by someone' }) },
   {
     name: 'create a video',
@@ -146,12 +154,13 @@ for (const kind of databaseKinds()) {
   });
 
   for (const route of routes) {
-    test(`${route.name}: ${route.needs} and above get ${route.ok}, the others 403`, async (ctx) => {
+    test(`${route.name}: ${route.needs} and above get ${route.ok}, ${route.bySession ? 'a stranger 404, ' : ''}the others 403`, async (ctx) => {
       for (const role of ROLE_NAMES) {
         const res = await route.run(jsonClient(ctx.app.url, ctx.tokens[role]), ctx.fx);
-        const expected = RANK[role] >= RANK[route.needs] ? route.ok : 403;
+        const expected = RANK[role] >= RANK[route.needs] ? route.ok : role === 'stranger' && route.bySession ? 404 : 403;
         assert.is(res.status, expected, `${role}: ${res.status} ${res.text}`);
         if (expected === 403) assert.match(res.text, /"forbidden"/);
+        if (expected === 404) assert.match(res.text, /"not_found"/);
       }
     });
   }
@@ -165,12 +174,12 @@ for (const kind of databaseKinds()) {
     }
   });
 
-  test('the socket: no role closes with 4403; viewers sync read-only; annotators and above write', async (ctx) => {
+  test('the socket: no role closes with 4404, as for no such session; viewers sync read-only; annotators and above write', async (ctx) => {
     const docName = `session:${ctx.fx.sessionId}`;
     for (const role of ROLE_NAMES) {
       const s = openSocket(ctx.app.url, docName, { token: ctx.tokens[role] });
       if (role === 'stranger') {
-        assert.is((await s.closed).code, 4403);
+        assert.is((await s.closed).code, 4404);
         assert.is(s.messages.length, 0);
         continue;
       }
@@ -204,12 +213,12 @@ for (const kind of databaseKinds()) {
     assert.is(ctx.app.server.registry.loads, loadsBefore, 'no document was loaded for a refused socket');
   });
 
-  test('the socket: a dashboard opens for every role on its project and is read-only for all of them', async (ctx) => {
+  test('the socket: a dashboard opens for every role on its project and is read-only for all of them; a stranger gets 4404', async (ctx) => {
     const docName = `dashboard:${ctx.fx.projectId}`;
     for (const role of ROLE_NAMES) {
       const s = openSocket(ctx.app.url, docName, { token: ctx.tokens[role] });
       if (role === 'stranger') {
-        assert.is((await s.closed).code, 4403);
+        assert.is((await s.closed).code, 4404);
         continue;
       }
       await s.opened;

@@ -5,7 +5,8 @@
  * Roles: reading (runs, evaluation, events) needs viewer. Creating a run and posting its progress,
  * detections or cancellation needs annotator: a model runner (a CI job) is given an annotator
  * token on the project — it adds results, as annotators add annotations, and cannot change the
- * project, its sessions or its imports (manager). Managers and admins can do all of it.
+ * project, its sessions or its imports (manager). Managers and admins can do all of it. A caller
+ * with no role on a run's project is told the run does not exist (404), as for a missing id.
  *
  * `GET …/events` is Server-Sent Events: one `data:` line per change of the run, JSON
  * `{ type, run }`, with `id:` = the run's revision; `Last-Event-ID` (or `?lastEventId=`) resumes
@@ -18,7 +19,8 @@ import { labelOrder } from '../../../docs-model/formats/frame-walk.ts';
 import type { TestRunRecord } from '../../../persistence/repositories/test-runs.ts';
 import { parseDocName } from '../../wire.ts';
 import type { LiveDocument } from '../../live-document.ts';
-import { actorOf, projectRole, requireRole, type Role } from '../access.ts';
+import { NotFoundError } from '../../errors.ts';
+import { actorOf, projectRole, requireRoleOnFound, type Role } from '../access.ts';
 import { findProject, findSession, findVideo, paged, readSessionDoc, type ApiDeps } from '../context.ts';
 import { toDetections } from '../detection-input.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -53,14 +55,14 @@ const lastEventIdOf = (header: string, fallback: number | undefined): number | u
 };
 
 export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: RunEvents): Route[] {
-  /** `authorize` of the `/api/test-runs/:testRunId` routes: 404 for no such run, then 403; the run is the handler's `authorized`. */
+  /**
+   * `authorize` of the `/api/test-runs/:testRunId` routes: 404 for no such run and for a run whose
+   * project the caller has no role on (access.ts), 403 below `role`; the run is the handler's `authorized`.
+   */
   const runRole =
     (role: Role) =>
-    async ({ params, ctx }: { params: { testRunId: string }; ctx: Context }): Promise<TestRunRecord> => {
-      const run = await service.find(params.testRunId);
-      await requireRole(ctx, run.projectId, role);
-      return run;
-    };
+    ({ params, ctx }: { params: { testRunId: string }; ctx: Context }): Promise<TestRunRecord> =>
+      requireRoleOnFound(ctx, role, () => service.find(params.testRunId), () => new NotFoundError(`no test run '${params.testRunId}'`));
 
   return [
     defineRoute({
