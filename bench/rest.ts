@@ -17,6 +17,7 @@ import { updateAnnotation } from '../docs-model/index.ts';
 import { percentile, seededRandom } from './lib/stats.ts';
 import { killAllSync, readCpuMs, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
 import { closeClient, openClient, waitSynced } from './lib/clients.ts';
+import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
 
 const ANNOTATIONS = 10_000;
 const FRAMES = 3_000;
@@ -34,7 +35,8 @@ interface Reply {
 }
 
 /** Headers a request needs (a bearer token once auth lands). */
-const authHeaders = (): Record<string, string> => ({});
+// The server runs with the bench's AUTH_SECRET; every request carries its admin token (issue 5).
+const authHeaders = (): Record<string, string> => ({ authorization: `Bearer ${benchAdminToken}` });
 
 function request(agent: http.Agent, server: BenchServer, method: string, path: string, body?: unknown): Promise<Reply> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
   const schema = `bench_rest_${process.pid}`;
   const server = await startServer({
     kind: 'annosync',
-    env: { LOG_LEVEL: 'warn', ...(databaseUrl ? { DATABASE_SCHEMA: schema } : {}) },
+    env: { LOG_LEVEL: 'warn', AUTH_SECRET: BENCH_AUTH_SECRET, ...(databaseUrl ? { DATABASE_SCHEMA: schema } : {}) },
     ...(databaseUrl ? { databaseUrl } : {}),
   });
   let agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });

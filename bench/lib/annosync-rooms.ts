@@ -20,13 +20,21 @@ interface ServerSetup {
 }
 const setups = new Map<string, Promise<ServerSetup>>();
 
+class CallError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
 async function call<T>(server: ServerAddress, method: string, path: string, body: unknown): Promise<T> {
   const response = await fetch(`http://${server.host}:${server.port}${path}`, {
     method,
     headers: { authorization: `Bearer ${benchAdminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  if (!response.ok) throw new CallError(response.status, `${method} ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
 
@@ -62,7 +70,13 @@ export function ensureRoom(server: ServerAddress, room: string): Promise<void> {
   return setupFor(server).then((setup) => {
     let created = setup.rooms.get(id);
     if (!created) {
-      created = call(server, 'POST', `/api/projects/${setup.projectId}/sessions`, { videoId: setup.videoId, id }).then(() => undefined);
+      // 409: a session with this id exists already (a bench that created it over REST itself).
+      created = call(server, 'POST', `/api/projects/${setup.projectId}/sessions`, { videoId: setup.videoId, id }).then(
+        () => undefined,
+        (err: unknown) => {
+          if (!(err instanceof CallError && err.status === 409)) throw err;
+        },
+      );
       setup.rooms.set(id, created);
     }
     return created;
