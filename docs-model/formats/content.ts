@@ -66,6 +66,3 @@ export interface ExportSession {
 
 /** Turns zip entries into zip bytes: fflate in docs-model (browser-safe); the server passes node:zlib's. */
 export type ZipEncoder = (entries: Iterable<ZipEntryInput>) => Iterable<Uint8Array>;
-
-/** Track expansion is docs-model's own (CVAT semantics), so exports and the browser agree. */
-export { expandTrack } from '../interpolation.ts';
