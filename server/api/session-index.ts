@@ -22,6 +22,16 @@ export type ChangeListener = (changedIds: ReadonlySet<string>) => void;
 
 const byFrameThenId = (a: Annotation, b: Annotation): number => a.frame - b.frame || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** The filter's non-frame conditions (frames are the caller's range). */
+function matchesFilter(a: Annotation, filter: AnnotationFilter): boolean {
+  return (
+    (filter.label === undefined || a.label === filter.label) &&
+    (filter.trackId === undefined || a.trackId === filter.trackId) &&
+    (filter.detectionId === undefined || a.detectionId === filter.detectionId) &&
+    (filter.status === undefined || a.status === filter.status)
+  );
+}
+
 /** First index in `sorted` whose (frame, id) is after `key` (or at/after `frame` when id is null). */
 function lowerBound(sorted: readonly Annotation[], frame: number, afterId: string | null): number {
   let lo = 0;
@@ -138,35 +148,28 @@ export class SessionIndex {
       after = [key[0], key[1]];
     }
     this.refresh();
-    const matches = (a: Annotation): boolean =>
-      (filter.label === undefined || a.label === filter.label) &&
-      (filter.trackId === undefined || a.trackId === filter.trackId) &&
-      (filter.detectionId === undefined || a.detectionId === filter.detectionId) &&
-      (filter.status === undefined || a.status === filter.status);
     let from = filter.fromFrame ?? 0;
     let to = filter.toFrame ?? Number.POSITIVE_INFINITY;
     if (filter.frame !== undefined) {
       from = Math.max(from, filter.frame);
       to = Math.min(to, filter.frame);
     }
+    // No closures made per call: under tsx (how the server runs) every named local arrow is
+    // wrapped in `__name(…)`, an Object.defineProperty per call, ~2 % of a one-frame GET's CPU.
     const items: Annotation[] = [];
     let more = false;
-    const take = (a: Annotation): boolean => {
-      if (!matches(a)) return true;
-      if (items.length === page.limit) {
-        more = true;
-        return false;
-      }
-      items.push(a);
-      return true;
-    };
     if (from === to) {
       // One frame: only its annotations, not a walk over the session.
       const frame = this.byFrame.get(from);
       const candidates = frame ? [...frame.values()].sort(byFrameThenId) : [];
       for (const a of candidates) {
         if (after && (a.frame < after[0] || (a.frame === after[0] && a.id <= after[1]))) continue;
-        if (!take(a)) break;
+        if (!matchesFilter(a, filter)) continue;
+        if (items.length === page.limit) {
+          more = true;
+          break;
+        }
+        items.push(a);
       }
     } else if (from <= to) {
       const sorted = this.sortedAll();
@@ -174,7 +177,12 @@ export class SessionIndex {
       for (let i = start; i < sorted.length; i++) {
         const a = sorted[i] as Annotation;
         if (a.frame > to) break;
-        if (!take(a)) break;
+        if (!matchesFilter(a, filter)) continue;
+        if (items.length === page.limit) {
+          more = true;
+          break;
+        }
+        items.push(a);
       }
     }
     const last = items[items.length - 1];

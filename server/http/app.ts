@@ -35,11 +35,17 @@ export function createApp(deps: AppDeps): Koa {
     ctx.set('X-Request-Id', String(ctx.state.requestId));
     await next();
   });
+  // One pre-bound child per (method, status): `inc({ method, status })` hashes the label object
+  // on every request. Bounded: Node accepts a fixed set of methods, and statuses are few.
+  const requestCounters = new Map<string, { inc(): void }>();
   app.use(async (ctx, next) => {
     try {
       await next();
     } finally {
-      deps.metrics.httpRequests.inc({ method: ctx.method, status: String(ctx.status) });
+      const key = `${ctx.method} ${ctx.status}`;
+      let counter = requestCounters.get(key);
+      if (!counter) requestCounters.set(key, (counter = deps.metrics.httpRequests.labels({ method: ctx.method, status: String(ctx.status) })));
+      counter.inc();
     }
   });
   app.use(errorMiddleware(deps.logger));
