@@ -26,6 +26,7 @@ import type { Knex } from 'knex';
 import * as Y from 'yjs';
 import { silentLogger, type Logger } from './logger.ts';
 import { MergeTimeoutError } from './merge-worker.ts';
+import { fromBase64, toBase64 } from './base64.ts';
 import { findCulprits, listQuarantined, moveToQuarantine, type QuarantinedRow } from './quarantine.ts';
 
 export type { QuarantinedRow } from './quarantine.ts';
@@ -91,25 +92,6 @@ export class CompactionConflictError extends Error {
 }
 
 const defaultMerge: MergeUpdates = async (updates) => Y.mergeUpdates(updates);
-
-/*
- * Stored bytes travel as base64 text (`encode(…, 'base64')` out, `decode(?, 'base64')` in), as in
- * update-log.ts (issue 4): PGlite converts bytea to and from hex text in JavaScript one byte at a
- * time, ~0.3 s to read and ~1 s to write the 4 MB snapshot of a 10 000-annotation session, all
- * on the event loop; Buffer's base64 codec does it in milliseconds. On Postgres, where pg's hex
- * codec is native too, a 4 MB load costs ~10 ms more this way; one query text serves both.
- * (Postgres wraps base64 lines at 76 characters; Buffer.from skips the newlines.)
- */
-
-/** Bytes of a base64 column, as a plain Uint8Array view (Buffer.from may return a view into a shared pool). */
-function fromBase64(text: string): Uint8Array {
-  const bytes = Buffer.from(text, 'base64');
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
 
 /**
  * Serialises compactions and removals of one document across processes. On PGlite the function

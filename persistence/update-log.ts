@@ -13,6 +13,7 @@
  * everything appended, and flush() only waits for a counter to pass a target.
  */
 import type { Knex } from 'knex';
+import { toBase64 } from './base64.ts';
 import { silentLogger, type Logger } from './logger.ts';
 
 export interface UpdateLog {
@@ -88,11 +89,6 @@ interface Waiter {
 // as hex text anyway, so on Postgres it costs nothing (base64 is even a third shorter).
 const insertSql = `insert into yjs_updates (doc_name, "update")
   select doc_name, decode(data, 'base64') from unnest(?::text[], ?::text[]) as queued (doc_name, data)`;
-
-/** The update as base64 (Buffer's native encoder, no copy of the bytes first). */
-function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
 
 export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   const { knex } = opts;
