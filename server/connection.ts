@@ -232,6 +232,11 @@ export class Connection implements Peer {
     // Copy: the payload is a view into the socket's buffer, and Yjs may keep references to it.
     const update = Uint8Array.prototype.slice.call(payload);
     try {
+      // Decoded whole before it touches the document: Y.applyUpdate integrates structs as it reads
+      // them, so an update that breaks off midway, or carries a zero-length struct, left the live
+      // document half-changed and unable to encode itself — every joiner after got 1011 (found by
+      // test/server/fuzz.test.ts). The decode costs about as much as reading the update once more.
+      if (Y.decodeUpdate(update).structs.some((struct) => struct.length <= 0)) throw new Error('a struct of length 0');
       Y.applyUpdate(this.doc.ydoc, update, this);
     } catch (err) {
       throw new InvalidMessageError(`update could not be applied: ${err instanceof Error ? err.message : 'invalid'}`);

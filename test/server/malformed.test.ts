@@ -74,6 +74,24 @@ const cases: Array<[string, Uint8Array, number]> = [
     }),
     1007,
   ],
+  [
+    // Yjs integrated the first struct, then threw on the second, leaving the live document unable
+    // to encode itself: every joiner after got 1011 (found by the fuzz test).
+    'an update with a zero-length struct',
+    message((e) => {
+      encoding.writeVarUint(e, 0);
+      encoding.writeVarUint(e, 2);
+      const u = encoding.createEncoder();
+      for (const v of [1, 2, 7, 0]) encoding.writeVarUint(u, v); // 1 client, 2 structs, client 7 from clock 0
+      encoding.writeUint8(u, 0);
+      encoding.writeVarUint(u, 1); // a GC struct of length 1
+      encoding.writeUint8(u, 0);
+      encoding.writeVarUint(u, 0); // a GC struct of length 0
+      encoding.writeVarUint(u, 0); // empty delete set
+      encoding.writeVarUint8Array(e, encoding.toUint8Array(u));
+    }),
+    1007,
+  ],
 ];
 
 for (const [label, bytes, expected] of cases) {
