@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import knexModule from 'knex';
 import type { Knex } from 'knex';
 import { migrateLatest, retryWhileContended } from './migrate.ts';
+import { repairMigrationLockTable, withMigrationLock } from './migration-lock.ts';
 import { silentLogger, type Logger } from './logger.ts';
 
 const createKnex = knexModule.knex;
@@ -125,9 +126,15 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   let closing: Promise<void> | null = null;
   const db: Database = { knex, kind, close: () => (closing ??= knex.destroy()) };
   try {
-    const { schema } = config;
-    if (schema) await retryWhileContended(() => knex.raw('create schema if not exists ??', [schema]));
-    await migrateLatest(knex);
+    const { schema, databaseUrl } = config;
+    const migrate = async () => {
+      if (schema) await retryWhileContended(() => knex.raw('create schema if not exists ??', [schema]));
+      if (kind === 'postgres') await repairMigrationLockTable(knex);
+      await migrateLatest(knex);
+    };
+    // PGlite belongs to this process alone; on Postgres other processes may be starting too.
+    if (kind === 'postgres' && databaseUrl) await withMigrationLock(databaseUrl, schema, migrate);
+    else await migrate();
   } catch (err) {
     await db.close();
     throw err;

@@ -66,11 +66,31 @@ for (const kind of databaseKinds()) {
       // A schema nobody migrated yet: every process races to create knex's tables and take its lock.
       const schema = `${t.config.schema}_race`;
       const config = { ...t.config, schema };
-      const opened = await Promise.all([1, 2, 3, 4].map(() => openDatabase(config)));
+      const opened = await Promise.all([1, 2, 3, 4, 5, 6].map(() => openDatabase(config)));
       try {
         for (const db of opened) assert.equal(await applied(db.knex), migrations.map((m) => m.name));
       } finally {
         await Promise.all(opened.map((db) => db.close()));
+        await t.db.knex.raw('drop schema if exists ?? cascade', [schema]);
+      }
+    });
+
+    test('a schema whose migration lock table holds two rows (an old start race) is repaired and migrated', async ({ t }) => {
+      const schema = `${t.config.schema}_twolocks`;
+      const config = { ...t.config, schema };
+      await t.db.knex.raw('create schema ??', [schema]);
+      try {
+        await t.db.knex.raw('create table ??.knex_migrations_lock ("index" serial primary key, is_locked integer)', [schema]);
+        await t.db.knex.raw('insert into ??.knex_migrations_lock (is_locked) values (0), (0)', [schema]);
+        const db = await openDatabase(config);
+        try {
+          assert.equal(await applied(db.knex), migrations.map((m) => m.name));
+          const locks = await db.knex('knex_migrations_lock').select('is_locked');
+          assert.equal(locks, [{ is_locked: 0 }]);
+        } finally {
+          await db.close();
+        }
+      } finally {
         await t.db.knex.raw('drop schema if exists ?? cascade', [schema]);
       }
     });
