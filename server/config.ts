@@ -132,6 +132,9 @@ const envSchema = z.object({
 
 export class ConfigError extends Error {}
 
+export const redisNeedsPostgres =
+  'REDIS_URL needs DATABASE_URL: processes that share documents through Redis must share one Postgres (the embedded PGlite belongs to one process)';
+
 /** Reads and checks the environment; throws ConfigError naming every bad variable. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -140,6 +143,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.REDIS_URL && !e.DATABASE_URL) throw new ConfigError(`invalid configuration:\n  REDIS_URL: ${redisNeedsPostgres}`);
   return makeConfig({
     port: e.PORT,
     host: e.HOST,

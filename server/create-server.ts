@@ -17,7 +17,8 @@ import { createUpdateLog, type UpdateLog } from '../persistence/update-log.ts';
 import { createDocStore, type DocStore } from '../persistence/doc-store.ts';
 import { createMergePool } from '../persistence/merge-worker.ts';
 import type { Logger } from '../persistence/logger.ts';
-import type { Config } from './config.ts';
+import { ConfigError, redisNeedsPostgres, type Config } from './config.ts';
+import { createRedisFanout, type RedisFanout } from './redis-fanout.ts';
 import { createLogger } from './logger.ts';
 import { DocRegistry } from './doc-registry.ts';
 import { SyncEndpoint, type Authorize } from './sync-endpoint.ts';
@@ -47,6 +48,8 @@ export interface AnnosyncServer {
   readonly http: http.Server;
   readonly metrics: Metrics;
   readonly api: Api;
+  /** Set when REDIS_URL is: this process shares its documents with the others. */
+  readonly fanout: RedisFanout | null;
   readonly tokens: TokenService;
   /** True when no AUTH_SECRET was configured and the server made (or reused) one in DATA_DIR. */
   readonly generatedSecret: boolean;
@@ -55,6 +58,7 @@ export interface AnnosyncServer {
 }
 
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<AnnosyncServer> {
+  if (config.redisUrl && !config.databaseUrl) throw new ConfigError(redisNeedsPostgres);
   const logger = options.logger ?? createLogger(config.logLevel);
   const db = await openDatabase({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
@@ -91,13 +95,22 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
   };
   const api = createApi({ db, registry: () => registry, logger, config });
+  const fanout = config.redisUrl
+    ? createRedisFanout({
+        redisUrl: config.redisUrl,
+        namespace: config.databaseSchema ?? 'public',
+        registry: () => registry,
+        store,
+        logger,
+      })
+    : null;
   const registry: DocRegistry = new DocRegistry({
     store,
     log,
     limits: config.limits,
     compactAfterRows: config.compactAfterRows,
     logger,
-    hooks: composeHooks(metricsHooks, api.hooks),
+    hooks: composeHooks(metricsHooks, api.hooks, ...(fanout ? [fanout.hooks] : [])),
   });
   const { secret, generated: generatedSecret } = resolveAuthSecret(
     config.authSecret,
@@ -137,6 +150,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       return {
         ok: reachable,
         database: { kind: db.kind, reachable },
+        ...(fanout ? { redis: { connected: fanout.connected() } } : {}),
         documents: registry.size,
         connections: sync.connections.size,
       };
@@ -159,6 +173,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     http: server,
     metrics,
     api,
+    fanout,
     tokens,
     generatedSecret,
     listen: () =>
@@ -178,6 +193,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         // Flush first, so the 1001 a client gets means "everything you sent is stored".
         await log.flush();
         sync.closeAll();
+        await fanout?.close();
         try {
           await registry.close();
           await api.close();

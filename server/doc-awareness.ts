@@ -153,6 +153,44 @@ export class DocAwareness {
     this.clocks.set(clientId, (this.clocks.get(clientId) ?? 0) + 1);
   }
 
+  /**
+   * Presence that another process published (Redis fan-out): its clients' states, applied without
+   * an owner here. A client id a local connection owns is never overwritten from outside. States are
+   * checked against the same limits (a bad one is skipped, not thrown: no socket to close). Returns
+   * the message for the local peers, or null when nothing applied.
+   */
+  applyRemote(update: Uint8Array, now: number): Uint8Array | null {
+    const decoder = decoding.createDecoder(update);
+    const count = decoding.readVarUint(decoder);
+    let changed: Array<[clientId: number, json: string | null]> | null = null;
+    for (let i = 0; i < count; i++) {
+      const clientId = decoding.readVarUint(decoder);
+      decoding.readVarUint(decoder); // the other process's clock: ours is kept per client id here
+      const json = decoding.readVarString(decoder);
+      const entry = this.entries.get(clientId);
+      if (entry?.owner) continue;
+      if (json === 'null') {
+        if (!entry) continue;
+        this.entries.delete(clientId);
+      } else {
+        if (json.length > this.limits.maxAwarenessBytes) continue;
+        if (jsonDepth(json, this.limits.maxAwarenessDepth) > this.limits.maxAwarenessDepth) continue;
+        // Renewals are applied too: they keep the state alive here and in the local clients.
+        this.entries.set(clientId, { json, clientClock: 0, owner: null, updatedAt: now });
+      }
+      this.bumpClock(clientId);
+      (changed ??= []).push([clientId, json === 'null' ? null : json]);
+    }
+    return changed ? this.encode(changed) : null;
+  }
+
+  /** The states of this process's own connections, as one awareness message (null when none). */
+  encodeOwned(): Uint8Array | null {
+    const owned: Array<[number, string]> = [];
+    for (const [clientId, entry] of this.entries) if (entry.owner) owned.push([clientId, entry.json]);
+    return owned.length > 0 ? this.encode(owned) : null;
+  }
+
   /** Removes the state a connection owned (on close). Returns the message telling the others. */
   removeOwner(owner: AwarenessOwner): Uint8Array | null {
     const clientId = this.owners.get(owner);

@@ -207,6 +207,7 @@ export class DocRegistry {
 
   private unload(doc: LiveDocument): void {
     this.docs.delete(doc.name);
+    this.notifyUnload(doc);
     doc.destroy();
     if (doc.rowsSinceCompaction > 1 && !this.closed) this.compactSoon(doc);
   }
@@ -215,6 +216,14 @@ export class DocRegistry {
   private unloadIdleNow(): void {
     for (const doc of this.docs.values()) {
       if (!doc.inUse && this.deps.log.pending(doc.name) === 0) this.unload(doc);
+    }
+  }
+
+  private notifyUnload(doc: LiveDocument): void {
+    try {
+      this.deps.hooks?.onUnload?.(doc);
+    } catch (err) {
+      this.deps.logger.error({ err, doc: doc.name }, 'onUnload hook failed');
     }
   }
 
@@ -235,7 +244,10 @@ export class DocRegistry {
     clearInterval(this.sweepTimer);
     await this.deps.log.flush();
     await this.settled();
-    for (const doc of this.docs.values()) doc.destroy();
+    for (const doc of this.docs.values()) {
+      this.notifyUnload(doc);
+      doc.destroy();
+    }
     this.docs.clear();
   }
 }

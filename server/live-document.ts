@@ -23,8 +23,13 @@ export interface LiveDocumentHooks {
   onLoad?(doc: LiveDocument): void;
   /** After a change was applied and queued for storage (projection, Redis, dashboards). */
   onChange?(doc: LiveDocument, update: Uint8Array, origin: ChangeOrigin): void;
-  /** After a presence change was sent to the local peers. */
-  onAwareness?(doc: LiveDocument, message: Uint8Array): void;
+  /**
+   * After a presence change was sent to the local peers: `local` from this process's connections,
+   * `remote` from another process (Redis fan-out, which publishes only the local ones).
+   */
+  onAwareness?(doc: LiveDocument, message: Uint8Array, source: 'local' | 'remote'): void;
+  /** Once, when the document leaves memory (unload or shutdown). */
+  onUnload?(doc: LiveDocument): void;
 }
 
 /** Joiners with an empty document all get the same full state; keep a few other state vectors too. */
@@ -36,7 +41,8 @@ export function composeHooks(...all: LiveDocumentHooks[]): LiveDocumentHooks {
   return {
     onLoad: (doc) => all.forEach((hooks) => hooks.onLoad?.(doc)),
     onChange: (doc, update, origin) => all.forEach((hooks) => hooks.onChange?.(doc, update, origin)),
-    onAwareness: (doc, message) => all.forEach((hooks) => hooks.onAwareness?.(doc, message)),
+    onAwareness: (doc, message, source) => all.forEach((hooks) => hooks.onAwareness?.(doc, message, source)),
+    onUnload: (doc) => all.forEach((hooks) => hooks.onUnload?.(doc)),
   };
 }
 
@@ -101,10 +107,13 @@ export class LiveDocument {
     this.step2Cache.clear();
     const origin = asChangeOrigin(rawOrigin);
     if (origin.kind === 'persistence') return;
-    const commit = this.log.append(this.name, update);
-    this.lastCommit = commit;
-    this.rowsSinceCompaction++;
-    if (origin.kind === 'server') origin.commits.push(commit);
+    // Another process's update is in the log already: that process appended it.
+    if (origin.kind !== 'redis') {
+      const commit = this.log.append(this.name, update);
+      this.lastCommit = commit;
+      this.rowsSinceCompaction++;
+      if (origin.kind === 'server') origin.commits.push(commit);
+    }
     const from = origin.kind === 'connection' ? origin : undefined;
     // Framed only when someone receives it: an import's update is megabytes (issue 4).
     if (this.receivers(from) > 0) this.broadcast(encodeSyncMessage(SyncMessageType.update, update), from);
@@ -151,6 +160,14 @@ export class LiveDocument {
     if (message) this.publishAwareness(message, from);
   }
 
+  /** Presence another process published: sent to every local peer, not published again. */
+  applyRemoteAwareness(update: Uint8Array): void {
+    const message = this.awareness.applyRemote(update, Date.now());
+    if (!message) return;
+    this.broadcast(message);
+    this.hooks.onAwareness?.(this, message, 'remote');
+  }
+
   removePeer(peer: Peer): void {
     if (!this.peers.delete(peer)) return;
     const message = this.awareness.removeOwner(peer);
@@ -164,7 +181,7 @@ export class LiveDocument {
 
   private publishAwareness(message: Uint8Array, except?: Peer): void {
     this.broadcast(message, except);
-    this.hooks.onAwareness?.(this, message);
+    this.hooks.onAwareness?.(this, message, 'local');
   }
 
   /** Drops every cache and the Y.Doc. The registry calls it only once the log holds everything. */

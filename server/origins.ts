@@ -23,7 +23,7 @@ export interface PersistenceOrigin {
   readonly kind: 'persistence';
 }
 
-/** An update another process published: stored (the log is idempotent), broadcast locally, not republished. */
+/** An update another process published: broadcast locally; neither stored (its process did) nor republished. */
 export interface RedisOrigin {
   readonly kind: 'redis';
 }

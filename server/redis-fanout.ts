@@ -1,0 +1,265 @@
+/**
+ * Several processes, one set of documents (DESIGN.md, "Running on more than one machine"): with
+ * `REDIS_URL` set, each process publishes its documents' updates and its connections' presence on
+ * a Redis channel per document, and applies what the others publish, so annotators connected to
+ * different processes edit one document together.
+ *
+ *   const fanout = createRedisFanout({ redisUrl, namespace, registry: () => registry, store, logger })
+ *   new DocRegistry({ …, hooks: composeHooks(…, fanout.hooks) })
+ *   await fanout.ready                  // tests: both connections are up
+ *   await fanout.close()
+ *
+ * The update log stays the source of truth; Redis only carries what is new, at most once:
+ * - A process that loads a document subscribes to its channel, then asks the others for what it
+ *   lacks with a sync step 1 (its state vector); whoever holds the document answers with a step 2.
+ *   That covers updates another process holds but has not committed yet, which a load from the
+ *   database cannot see (Hocuspocus's Redis extension does the same).
+ * - A process that lost Redis for a while, on reconnecting, reads each loaded document back from the
+ *   database and asks the others again: nothing published meanwhile is lost.
+ * - Publishing never waits: while Redis is down updates are not queued (they would pile up in
+ *   memory without bound); the catch-up above brings them over instead.
+ *
+ * Dashboards are not fanned out: each process computes its own `dashboard:` documents from the
+ * shared database and the fanned-out sessions and presence.
+ */
+import * as Y from 'yjs';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from '../persistence/logger.ts';
+import type { DocStore } from '../persistence/doc-store.ts';
+import type { DocRegistry } from './doc-registry.ts';
+import type { LiveDocument, LiveDocumentHooks } from './live-document.ts';
+import { redisOrigin } from './origins.ts';
+
+/** What travels on a document's channel, after the sender's id. */
+const FanoutMessage = {
+  /** An update the sender applied (from its sockets, REST, imports). */
+  update: 0,
+  /** "Send me what I lack": the sender's state vector. */
+  stateVector: 1,
+  /** The answer to `stateVector`, addressed to the process that asked. */
+  missing: 2,
+  /** Presence of the sender's own connections (a y-protocols awareness update). */
+  awareness: 3,
+  /** "Send me your connections' presence": a process that just loaded the document. */
+  awarenessQuery: 4,
+} as const;
+
+const FORMAT_VERSION = 1;
+
+export interface RedisFanoutDeps {
+  redisUrl: string;
+  /** Keeps processes of different deployments (or test schemas) on one Redis apart. */
+  namespace: string;
+  registry: () => DocRegistry;
+  store: DocStore;
+  logger: Logger;
+}
+
+export interface RedisFanout {
+  readonly hooks: LiveDocumentHooks;
+  /** Resolves once both connections are ready (first connect only). */
+  readonly ready: Promise<void>;
+  /** Whether both connections are up now (for /health). */
+  connected(): boolean;
+  /** This process's id on the channels. */
+  readonly processId: string;
+  /** For tests: the subscribing connection, to cut it and see the catch-up. */
+  readonly subscriber: Redis;
+  /** Resolves after the catch-up that follows the next reconnect (tests). */
+  nextCatchUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function fannedOut(doc: LiveDocument): boolean {
+  return doc.kind !== 'dashboard';
+}
+
+export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
+  const processId = randomUUID();
+  const prefix = `annosync:${deps.namespace}:doc:`;
+  const channelOf = (docName: string) => `${prefix}${docName}`;
+  // Publishing while disconnected fails at once instead of queueing (see the header).
+  const publisher = new Redis(deps.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  const subscriber = new Redis(deps.redisUrl, { lazyConnect: true, connectionName: `annosync-sub-${processId}` });
+  let closed = false;
+  let everReady = false;
+  let catchUpWaiters: Array<() => void> = [];
+  const subscribed = new Set<string>();
+
+  const swallow = (what: string) => (err: unknown) => {
+    if (!closed) deps.logger.warn({ err, source: 'redis' }, what);
+  };
+  publisher.on('error', swallow('redis publisher error'));
+  subscriber.on('error', swallow('redis subscriber error'));
+
+  function frame(kind: number, write: (encoder: encoding.Encoder) => void): Buffer {
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, FORMAT_VERSION);
+    encoding.writeVarString(encoder, processId);
+    encoding.writeVarUint(encoder, kind);
+    write(encoder);
+    return Buffer.from(encoding.toUint8Array(encoder));
+  }
+
+  function publish(docName: string, message: Buffer): void {
+    if (closed || publisher.status !== 'ready') return;
+    publisher.publish(channelOf(docName), message).catch(swallow('redis publish failed'));
+  }
+
+  /** `andYours`: the others also send their state vectors, so we can send what *they* lack. */
+  function sendStateVector(doc: LiveDocument, andYours: boolean): void {
+    publish(doc.name, frame(FanoutMessage.stateVector, (e) => {
+      encoding.writeUint8(e, andYours ? 1 : 0);
+      encoding.writeVarUint8Array(e, Y.encodeStateVector(doc.ydoc));
+    }));
+  }
+
+  function askForMissing(doc: LiveDocument): void {
+    sendStateVector(doc, true);
+    publish(doc.name, frame(FanoutMessage.awarenessQuery, () => {}));
+  }
+
+  async function subscribe(doc: LiveDocument): Promise<void> {
+    const channel = channelOf(doc.name);
+    if (subscribed.has(channel)) return;
+    subscribed.add(channel);
+    try {
+      await subscriber.subscribe(channel);
+    } catch (err) {
+      swallow('redis subscribe failed')(err);
+      return;
+    }
+    // Only once subscribed: an answer sent before would be missed.
+    if (!doc.destroyed) askForMissing(doc);
+  }
+
+  function onMessage(channel: Buffer, message: Buffer): void {
+    const docName = channel.toString('utf8').slice(prefix.length);
+    const doc = deps.registry().get(docName);
+    if (!doc || doc.destroyed) return;
+    try {
+      const decoder = decoding.createDecoder(message);
+      if (decoding.readVarUint(decoder) !== FORMAT_VERSION) return;
+      const sender = decoding.readVarString(decoder);
+      if (sender === processId) return; // our own, echoed by Redis
+      switch (decoding.readVarUint(decoder)) {
+        case FanoutMessage.update:
+          Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), redisOrigin);
+          break;
+        case FanoutMessage.stateVector: {
+          const andYours = decoding.readUint8(decoder) === 1;
+          const missing = Y.encodeStateAsUpdate(doc.ydoc, decoding.readVarUint8Array(decoder));
+          // An empty update is 2 bytes: the asker lacks nothing we hold.
+          if (missing.length > 2) {
+            publish(docName, frame(FanoutMessage.missing, (e) => {
+              encoding.writeVarString(e, sender);
+              encoding.writeVarUint8Array(e, missing);
+            }));
+          }
+          // Never with `andYours` again: an answer must not ask for another answer.
+          if (andYours) sendStateVector(doc, false);
+          break;
+        }
+        case FanoutMessage.missing:
+          if (decoding.readVarString(decoder) !== processId) return; // an answer to someone else
+          Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), redisOrigin);
+          break;
+        case FanoutMessage.awareness:
+          doc.applyRemoteAwareness(decoding.readVarUint8Array(decoder));
+          break;
+        case FanoutMessage.awarenessQuery: {
+          const owned = doc.awareness.encodeOwned();
+          if (owned) publish(docName, frame(FanoutMessage.awareness, (e) => encoding.writeVarUint8Array(e, innerAwareness(owned))));
+          break;
+        }
+        default:
+          return;
+      }
+    } catch (err) {
+      // Another process of ours sent it: a bug there, not a reason to stop applying the rest.
+      deps.logger.warn({ err, doc: docName, source: 'redis' }, 'a fanned-out message could not be applied');
+    }
+  }
+
+  subscriber.on('messageBuffer', onMessage);
+
+  async function catchUp(): Promise<void> {
+    const registry = deps.registry();
+    const docs = [...registry.all()].filter((doc) => fannedOut(doc) && !doc.destroyed);
+    // ioredis resubscribes what it knew; a subscribe that failed while down is retried here.
+    const channels = docs.map((doc) => channelOf(doc.name));
+    for (const channel of channels) subscribed.add(channel);
+    if (channels.length > 0) await subscriber.subscribe(...channels);
+    for (const doc of docs) {
+      try {
+        const stored = await deps.store.loadMerged(doc.name);
+        if (stored.update && !doc.destroyed) Y.applyUpdate(doc.ydoc, stored.update, redisOrigin);
+      } catch (err) {
+        deps.logger.warn({ err, doc: doc.name, source: 'redis' }, 'catch-up from the database failed');
+      }
+      if (!doc.destroyed) askForMissing(doc);
+    }
+  }
+
+  const ready = Promise.all([publisher.connect(), subscriber.connect()]).then(() => {
+    everReady = true;
+  });
+  ready.catch(swallow('redis connect failed'));
+  // Either connection may have missed something while down: what we published, or what we heard.
+  // The first connect too: documents loaded while Redis was not up yet published nothing.
+  const onReconnect = () => {
+    if (closed) return;
+    if (everReady) deps.logger.info({ source: 'redis' }, 'redis reconnected: catching up from the database and the other processes');
+    void catchUp()
+      .catch(swallow('redis catch-up failed'))
+      .finally(() => {
+        const waiters = catchUpWaiters;
+        catchUpWaiters = [];
+        for (const resolve of waiters) resolve();
+      });
+  };
+  subscriber.on('ready', onReconnect);
+  publisher.on('ready', onReconnect);
+
+  return {
+    processId,
+    subscriber,
+    ready,
+    connected: () => publisher.status === 'ready' && subscriber.status === 'ready',
+    nextCatchUp: () => new Promise<void>((resolve) => catchUpWaiters.push(resolve)),
+    hooks: {
+      onLoad: (doc) => {
+        if (fannedOut(doc)) void subscribe(doc);
+      },
+      onChange: (doc, update, origin) => {
+        if (origin.kind === 'redis' || !fannedOut(doc)) return;
+        publish(doc.name, frame(FanoutMessage.update, (e) => encoding.writeVarUint8Array(e, update)));
+      },
+      onAwareness: (doc, message, source) => {
+        if (source !== 'local' || !fannedOut(doc)) return;
+        publish(doc.name, frame(FanoutMessage.awareness, (e) => encoding.writeVarUint8Array(e, innerAwareness(message))));
+      },
+      onUnload: (doc) => {
+        const channel = channelOf(doc.name);
+        if (!subscribed.delete(channel) || closed) return;
+        subscriber.unsubscribe(channel).catch(swallow('redis unsubscribe failed'));
+      },
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+/** The y-protocols awareness update inside a `[MessageType.awareness, update]` socket message. */
+function innerAwareness(message: Uint8Array): Uint8Array {
+  const decoder = decoding.createDecoder(message);
+  decoding.readVarUint(decoder);
+  return decoding.readVarUint8Array(decoder);
+}

@@ -1,0 +1,157 @@
+/**
+ * Several processes on one Postgres and one Redis (DESIGN.md, "Running on more than one machine"):
+ * two real servers on one schema, real y-websocket clients on each, real Redis between them.
+ * Skipped, and said so, when REDIS_URL or DATABASE_URL is not set (CI sets both).
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as Y from 'yjs';
+import { addAnnotation, listAnnotations } from '../../docs-model/index.ts';
+import { configFromEnv, ConfigError } from '../../server/config.ts';
+import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
+import { waitFor } from '../helpers/databases.ts';
+import { jsonClient, linkedSession } from '../helpers/api.ts';
+
+const config = suite('redis fan-out: configuration');
+
+config('REDIS_URL without DATABASE_URL stops the process with a message naming both', () => {
+  try {
+    configFromEnv({ REDIS_URL: 'redis://127.0.0.1:6379' });
+    assert.unreachable('accepted');
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    assert.match((err as Error).message, /REDIS_URL needs DATABASE_URL/);
+  }
+});
+
+config.run();
+
+const redisUrl = process.env.REDIS_URL;
+if (!redisUrl || !process.env.DATABASE_URL) {
+  process.stderr.write('redis fan-out tests skipped: they need REDIS_URL and DATABASE_URL\n');
+} else {
+  const test = suite<{ storage: TestStorage; a: TestServer; b: TestServer; clients: TestClient[] }>('redis fan-out');
+
+  const start = async (storage: TestStorage, overrides: Parameters<typeof startTestServer>[1] = {}) => {
+    const server = await startTestServer(storage, { redisUrl, ...overrides });
+    await server.server.fanout!.ready;
+    return server;
+  };
+
+  test.before(async (ctx) => {
+    ctx.storage = await createTestStorage('postgres');
+    ctx.a = await start(ctx.storage);
+    ctx.b = await start(ctx.storage);
+    ctx.clients = [];
+  });
+
+  test.after.each((ctx) => {
+    for (const client of ctx.clients) client.destroy();
+    ctx.clients = [];
+  });
+
+  test.after(async (ctx) => {
+    await ctx.a.stop();
+    await ctx.b.stop();
+    await ctx.storage.cleanup();
+  });
+
+  const join = async (ctx: { clients: TestClient[] }, server: TestServer, name: string) => {
+    const client = connectClient(server.url, name, { params: { token: server.adminToken } });
+    ctx.clients.push(client);
+    await synced(client.provider);
+    return client;
+  };
+
+  const newSession = async (server: TestServer) => (await linkedSession(jsonClient(server.url, server.adminToken))).session;
+  const ids = (doc: Y.Doc) => listAnnotations(doc).map((a) => a.id).sort();
+
+  test('an edit on one process reaches a client of the other, both ways', async (ctx) => {
+    const name = `session:${(await newSession(ctx.a)).id}`;
+    const stored = async () => {
+      await ctx.a.server.log.flush();
+      await ctx.b.server.log.flush();
+      const rows = await ctx.a.server.db.knex('yjs_updates').where({ doc_name: name }).count<Array<{ count: string }>>({ count: '*' });
+      return Number(rows[0]!.count);
+    };
+    const before = await stored();
+    const onA = await join(ctx, ctx.a, name);
+    const onB = await join(ctx, ctx.b, name);
+    addAnnotation(onA.doc, { id: 'from-a', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+    await waitFor(() => ids(onB.doc).includes('from-a'), { message: 'the edit on A never reached B' });
+    addAnnotation(onB.doc, { id: 'from-b', frame: 1, bbox: [2, 2, 5, 5], label: 'car' }, 'bob');
+    await waitFor(() => ids(onA.doc).includes('from-b'), { message: 'the edit on B never reached A' });
+    assert.equal(ids(onA.doc), ids(onB.doc));
+    // Each update is stored once, by the process it came from.
+    assert.is((await stored()) - before, 2);
+  });
+
+  test('a client joining another process gets edits the first holds but has not committed yet', async (ctx) => {
+    // This process commits only on close: its edit is in its memory alone when B loads the session.
+    const slow = await start(ctx.storage, { commitIntervalMs: 600_000 });
+    try {
+      const name = `session:${(await newSession(ctx.a)).id}`;
+      const onSlow = await join(ctx, slow, name);
+      addAnnotation(onSlow.doc, { id: 'uncommitted', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+      await waitFor(() => slow.server.log.pending(name) > 0);
+      const onB = await join(ctx, ctx.b, name);
+      await waitFor(() => ids(onB.doc).includes('uncommitted'), { message: 'B never got what the other process held' });
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  test('a REST write on one process reaches sockets on the other', async (ctx) => {
+    const session = await newSession(ctx.a);
+    const onB = await join(ctx, ctx.b, `session:${session.id}`);
+    const res = await jsonClient(ctx.a.url, ctx.a.adminToken).post(`/api/sessions/${session.id}/annotations`, {
+      id: 'rest-on-a',
+      frame: 3,
+      bbox: [1, 1, 5, 5],
+      label: 'car',
+    });
+    assert.is(res.status, 201, res.text);
+    await waitFor(() => ids(onB.doc).includes('rest-on-a'), { message: 'the REST write on A never reached B' });
+  });
+
+  test('presence crosses processes, reaches later joiners, and leaves with its client', async (ctx) => {
+    const name = `session:${(await newSession(ctx.a)).id}`;
+    const onA = await join(ctx, ctx.a, name);
+    const onB = await join(ctx, ctx.b, name);
+    onA.provider.awareness.setLocalStateField('user', { name: 'ada' });
+    const adaId = onA.doc.clientID;
+    const seesAda = (client: TestClient) => (client.provider.awareness.getStates().get(adaId) as { user?: { name?: string } } | undefined)?.user?.name === 'ada';
+    await waitFor(() => seesAda(onB), { message: "ada's presence never reached B" });
+    const later = await join(ctx, ctx.b, name);
+    await waitFor(() => seesAda(later), { message: 'a later joiner on B does not see ada' });
+    onA.destroy();
+    await waitFor(() => !onB.provider.awareness.getStates().has(adaId), { message: "ada's presence stayed on B after she left" });
+  });
+
+  test('a process that lost Redis catches up on what was published meanwhile', async (ctx) => {
+    const name = `session:${(await newSession(ctx.a)).id}`;
+    const onA = await join(ctx, ctx.a, name);
+    const onB = await join(ctx, ctx.b, name);
+    const fanout = ctx.b.server.fanout!;
+    // B stops hearing anything; A's next edit is published to nobody on B's side.
+    fanout.subscriber.disconnect();
+    await waitFor(() => !fanout.connected());
+    addAnnotation(onA.doc, { id: 'while-b-was-away', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+    await ctx.a.server.log.flush();
+    const caughtUp = fanout.nextCatchUp();
+    await fanout.subscriber.connect();
+    await caughtUp;
+    await waitFor(() => ids(onB.doc).includes('while-b-was-away'), { message: 'B never caught up' });
+    // And it hears live edits again.
+    addAnnotation(onA.doc, { id: 'after-reconnect', frame: 1, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+    await waitFor(() => ids(onB.doc).includes('after-reconnect'), { message: 'B stopped hearing A after the reconnect' });
+  });
+
+  test('/health says whether Redis is connected', async (ctx) => {
+    const res = await jsonClient(ctx.a.url).get<{ redis?: { connected: boolean } }>('/health');
+    assert.equal(res.body.redis, { connected: true });
+  });
+
+  test.run();
+}
