@@ -66,7 +66,11 @@ export function createLiveFeatures(api: ApiDeps, db: Database): LiveFeatures {
     events,
     dashboards,
     withHooks: (projection) => {
-      const ours = composeHooks(dashboards.hooks, { onChange: (doc) => events.observe(doc) });
+      const ours = composeHooks(dashboards.hooks, {
+        onLoad: (doc) => events.loaded(doc),
+        onChange: (doc) => events.observe(doc),
+        onUnload: (doc) => events.unloaded(doc),
+      });
       const all = composeHooks(projection, ours);
       return { ...all, onLoad: (doc) => all.onLoad?.(doc) };
     },

@@ -31,6 +31,13 @@ export type RunEventListener = (event: RunEvent) => void;
 export interface RunEvents {
   /** Reads the run off its document after a change; the registry's onChange calls it. */
   observe(doc: LiveDocument): void;
+  /**
+   * Notes the run as its document was loaded, without an event, so the first change after it is
+   * typed against it (a `progress` that arrives from another process is a progress, not a snapshot).
+   */
+  loaded(doc: LiveDocument): void;
+  /** The document left memory: its load-time state is no longer a baseline. */
+  unloaded(doc: LiveDocument): void;
   /** Retained events with an id greater than `afterId`, oldest first. */
   since(runId: string, afterId: number): RunEvent[];
   subscribe(runId: string, listener: RunEventListener): () => void;
@@ -58,6 +65,8 @@ export function createRunEvents(opts: { capacity?: number; retainMs?: number } =
   const capacity = opts.capacity ?? 512;
   const retainMs = opts.retainMs ?? 5 * 60_000;
   const rings = new Map<string, Ring>();
+  /** Runs whose document is loaded but has not changed since: their state at load. */
+  const baselines = new Map<string, TestRunView>();
 
   const ringOf = (runId: string): Ring => {
     let ring = rings.get(runId);
@@ -79,14 +88,23 @@ export function createRunEvents(opts: { capacity?: number; retainMs?: number } =
       const run = readTestRun(doc.ydoc);
       if (!run) return;
       const ring = ringOf(run.id);
-      const last = ring.events[ring.events.length - 1];
+      const previous = ring.events[ring.events.length - 1]?.run ?? baselines.get(run.id);
       // A write the document skipped as older produces no change; anything else is new.
-      if (last && last.id >= run.revision) return;
-      const event: RunEvent = { id: run.revision, type: typeOf(last?.run, run), run };
+      if (previous && previous.revision >= run.revision) return;
+      baselines.delete(run.id);
+      const event: RunEvent = { id: run.revision, type: typeOf(previous, run), run };
       ring.events.push(event);
       if (ring.events.length > capacity) ring.events.splice(0, ring.events.length - capacity);
       for (const listener of [...ring.listeners]) listener(event);
       if (isFinished(run)) scheduleDrop(run.id, ring);
+    },
+    loaded(doc) {
+      if (doc.kind !== 'test-run') return;
+      const run = readTestRun(doc.ydoc);
+      if (run && !rings.get(run.id)?.events.length) baselines.set(run.id, run);
+    },
+    unloaded(doc) {
+      if (doc.kind === 'test-run') baselines.delete(doc.id);
     },
     since(runId, afterId) {
       const events = rings.get(runId)?.events ?? [];
@@ -103,6 +121,7 @@ export function createRunEvents(opts: { capacity?: number; retainMs?: number } =
     close() {
       for (const ring of rings.values()) if (ring.dropTimer) clearTimeout(ring.dropTimer);
       rings.clear();
+      baselines.clear();
     },
   };
 }

@@ -12,6 +12,7 @@ import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
 import { waitFor } from '../helpers/databases.ts';
 import { jsonClient, linkedSession } from '../helpers/api.ts';
+import { openSse } from '../helpers/sse.ts';
 
 const config = suite('redis fan-out: configuration');
 
@@ -146,6 +147,32 @@ if (!redisUrl || !process.env.DATABASE_URL) {
     // And it hears live edits again.
     addAnnotation(onA.doc, { id: 'after-reconnect', frame: 1, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
     await waitFor(() => ids(onB.doc).includes('after-reconnect'), { message: 'B stopped hearing A after the reconnect' });
+  });
+
+  test("a test run's progress posted to one process streams from the other's event feed", async (ctx) => {
+    const onA = jsonClient(ctx.a.url, ctx.a.adminToken);
+    const { project, video, session } = await linkedSession(onA);
+    const created = await onA.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, {
+      videoId: video.id,
+      sessionId: session.id,
+      model: { name: 'yolo', version: '8n' },
+    });
+    assert.is(created.status, 201, created.text);
+    const runId = created.body.id;
+    const stream = await openSse(`${ctx.b.url}/api/test-runs/${runId}/events`, ctx.b.adminToken);
+    try {
+      assert.is(stream.status, 200);
+      await stream.next(); // the state when the stream opened
+      const posted = await onA.post(`/api/test-runs/${runId}/progress`, { processedFrames: 40, totalFrames: 100 });
+      assert.is(posted.status, 200, posted.text);
+      type Data = { type: string; run: { processedFrames: number } };
+      // Typed as on the process that made the change: the first progress starts the run.
+      assert.equal(await stream.next().then((e) => [(e.data as Data).type, (e.data as Data).run.processedFrames]), ['status', 40]);
+      assert.is((await onA.post(`/api/test-runs/${runId}/progress`, { processedFrames: 60, totalFrames: 100 })).status, 200);
+      assert.equal(await stream.next().then((e) => [(e.data as Data).type, (e.data as Data).run.processedFrames]), ['progress', 60]);
+    } finally {
+      stream.close();
+    }
   });
 
   test('/health says whether Redis is connected', async (ctx) => {
