@@ -107,13 +107,12 @@ export class LiveDocument {
     this.step2Cache.clear();
     const origin = asChangeOrigin(rawOrigin);
     if (origin.kind === 'persistence') return;
-    // Another process's update is in the log already: that process appended it.
-    if (origin.kind !== 'redis') {
-      const commit = this.log.append(this.name, update);
-      this.lastCommit = commit;
-      this.rowsSinceCompaction++;
-      if (origin.kind === 'server') origin.commits.push(commit);
-    }
+    // Another process's update is stored here too (DESIGN.md "Persistence"): that process may die
+    // before its group commit, and merging a duplicate row is a no-op.
+    const commit = this.log.append(this.name, update);
+    this.lastCommit = commit;
+    this.rowsSinceCompaction++;
+    if (origin.kind === 'server') origin.commits.push(commit);
     const from = origin.kind === 'connection' ? origin : undefined;
     // Framed only when someone receives it: an import's update is megabytes (issue 4).
     if (this.receivers(from) > 0) this.broadcast(encodeSyncMessage(SyncMessageType.update, update), from);

@@ -23,7 +23,7 @@ export interface PersistenceOrigin {
   readonly kind: 'persistence';
 }
 
-/** An update another process published: broadcast locally; neither stored (its process did) nor republished. */
+/** An update another process published: stored here too (it may die before its commit), broadcast locally, not republished. */
 export interface RedisOrigin {
   readonly kind: 'redis';
 }
