@@ -68,9 +68,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   // The gauges read the registry and endpoint lazily, on scrape.
   let registryRef: DocRegistry | null = null;
   let syncRef: SyncEndpoint | null = null;
+  let fanoutRef: RedisFanout | null = null;
   const metrics = createMetrics({
     connections: () => syncRef?.connections.size ?? 0,
     documents: () => registryRef?.size ?? 0,
+    redisConnected: () => fanoutRef?.connected() ?? null,
   });
   const log = createUpdateLog({
     knex: db.knex,
@@ -102,8 +104,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         registry: () => registry,
         store,
         logger,
+        onMessage: (direction) => metrics.redisMessages.inc({ direction }),
+        onCatchUp: () => metrics.redisCatchUps.inc(),
       })
     : null;
+  fanoutRef = fanout;
   const registry: DocRegistry = new DocRegistry({
     store,
     log,

@@ -13,9 +13,12 @@ export interface Metrics {
   closes: client.Counter<'code'>;
   authRefused: client.Counter<'reason'>;
   httpRequests: client.Counter<'method' | 'status'>;
+  /** Redis fan-out messages, by direction (published, received). */
+  redisMessages: client.Counter<'direction'>;
+  redisCatchUps: client.Counter;
 }
 
-export function createMetrics(gauges: { connections(): number; documents(): number }): Metrics {
+export function createMetrics(gauges: { connections(): number; documents(): number; redisConnected?(): boolean | null }): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'annosync_process_' });
   new client.Gauge({
@@ -34,8 +37,29 @@ export function createMetrics(gauges: { connections(): number; documents(): numb
       this.set(gauges.documents());
     },
   });
+  new client.Gauge({
+    name: 'annosync_redis_connected',
+    help: '1 while both Redis connections of the fan-out are up, 0 while not (absent without REDIS_URL)',
+    registers: [registry],
+    collect() {
+      const connected = gauges.redisConnected?.() ?? null;
+      if (connected === null) this.reset();
+      else this.set(connected ? 1 : 0);
+    },
+  });
   return {
     registry,
+    redisMessages: new client.Counter({
+      name: 'annosync_redis_messages_total',
+      help: 'Fan-out messages published to and received from Redis',
+      labelNames: ['direction'],
+      registers: [registry],
+    }),
+    redisCatchUps: new client.Counter({
+      name: 'annosync_redis_catchups_total',
+      help: 'Catch-ups after a Redis (re)connect: loaded documents read back and re-synced',
+      registers: [registry],
+    }),
     updatesIn: new client.Counter({
       name: 'annosync_updates_in_total',
       help: 'Document updates applied (from sockets, REST and Redis)',

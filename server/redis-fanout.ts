@@ -56,6 +56,9 @@ export interface RedisFanoutDeps {
   registry: () => DocRegistry;
   store: DocStore;
   logger: Logger;
+  /** Counts for /metrics. */
+  onMessage?(direction: 'published' | 'received'): void;
+  onCatchUp?(): void;
 }
 
 export interface RedisFanout {
@@ -107,6 +110,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
   function publish(docName: string, message: Buffer): void {
     if (closed || publisher.status !== 'ready') return;
     publisher.publish(channelOf(docName), message).catch(swallow('redis publish failed'));
+    deps.onMessage?.('published');
   }
 
   /** `andYours`: the others also send their state vectors, so we can send what *they* lack. */
@@ -145,6 +149,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
       if (decoding.readVarUint(decoder) !== FORMAT_VERSION) return;
       const sender = decoding.readVarString(decoder);
       if (sender === processId) return; // our own, echoed by Redis
+      deps.onMessage?.('received');
       switch (decoding.readVarUint(decoder)) {
         case FanoutMessage.update:
           Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), redisOrigin);
@@ -187,6 +192,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
   subscriber.on('messageBuffer', onMessage);
 
   async function catchUp(): Promise<void> {
+    deps.onCatchUp?.();
     const registry = deps.registry();
     const docs = [...registry.all()].filter((doc) => fannedOut(doc) && !doc.destroyed);
     // ioredis resubscribes what it knew; a subscribe that failed while down is retried here.

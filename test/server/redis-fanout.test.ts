@@ -182,9 +182,14 @@ if (!redisUrl || !process.env.DATABASE_URL) {
     }
   });
 
-  test('/health says whether Redis is connected', async (ctx) => {
+  test('/health and /metrics say whether Redis is connected, and count what crossed it', async (ctx) => {
     const res = await jsonClient(ctx.a.url).get<{ redis?: { connected: boolean } }>('/health');
     assert.equal(res.body.redis, { connected: true });
+    const metrics = await (await fetch(`${ctx.b.url}/metrics`)).text();
+    assert.match(metrics, /^annosync_redis_connected 1$/m);
+    const received = /^annosync_redis_messages_total\{direction="received"\} (\d+)$/m.exec(metrics);
+    assert.ok(received && Number(received[1]) > 0, 'B counted the messages it received');
+    assert.match(metrics, /^annosync_redis_catchups_total [1-9]/m);
   });
 
   test.run();
