@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     [
       `annosync listening on ${url}`,
       `  database: ${database}`,
+      ...(config.redisUrl ? ['  redis:    sharing documents with the other processes on REDIS_URL'] : []),
       `  sync:     ${wsUrl}/sync/<docName>   (docName = session:<id> | test-run:<id> | dashboard:<id>)`,
       `  frontend: new WebsocketProvider('${wsUrl}/sync', 'session:<id>', ydoc)`,
       `  health:   ${url}/health`,

@@ -69,7 +69,9 @@ export async function createTestStorage(kind: DatabaseKind): Promise<TestStorage
     return {
       kind,
       config: { databaseUrl: undefined, dataDir, databaseSchema: undefined },
-      env: { DATA_DIR: dataDir },
+      // Emptied, not left out: a child inherits the test process's environment, which in CI points
+      // at Postgres (and an empty value means "unset" to the config).
+      env: { DATA_DIR: dataDir, DATABASE_URL: '', DATABASE_SCHEMA: '' },
       cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
     };
   }
@@ -128,7 +130,8 @@ export interface ChildServer {
 export function startChildServer(env: Record<string, string>): Promise<ChildServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: path.resolve(import.meta.dirname, '../..'),
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_SECRET: TEST_AUTH_SECRET, ...env },
+    // REDIS_URL from CI's environment would make every child a fan-out process; a test asks for it.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_SECRET: TEST_AUTH_SECRET, REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -34,6 +34,9 @@ for (const kind of databaseKinds()) {
   const start = async (ctx: { storage: TestStorage; children: ChildServer[] }) => {
     const child = await startChildServer(ctx.storage.env);
     ctx.children.push(child);
+    // The child runs on the storage under test, not on whatever the test process's environment says.
+    await waitFor(() => /database: /.test(child.output()));
+    assert.match(child.output(), ctx.storage.kind === 'pglite' ? /database: embedded PGlite/ : /database: postgres \(DATABASE_URL\)/);
     return child;
   };
 
