@@ -95,6 +95,9 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
     env = { ...process.env, ...options.env, HOST, PORT: '0', DATA_DIR: dataDir };
     if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
     else delete env.DATABASE_URL;
+    // A shell's REDIS_URL would make every bench server a fan-out process (or, on PGlite, refuse to
+    // start): only a bench that asks through options.env gets one.
+    if (options.env?.REDIS_URL === undefined) delete env.REDIS_URL;
     ready = /listening on http:\/\/([^:/\s]+):(\d+)/;
   }
   const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
