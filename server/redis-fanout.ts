@@ -95,8 +95,19 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
   const swallow = (what: string) => (err: unknown) => {
     if (!closed) deps.logger.warn({ err, source: 'redis' }, what);
   };
-  publisher.on('error', swallow('redis publisher error'));
-  subscriber.on('error', swallow('redis subscriber error'));
+  // ioredis retries a lost connection for ever and reports every failed attempt: one warning per
+  // outage and connection is enough (the reconnect is logged by onReconnect).
+  const connectionErrors = (connection: Redis, name: string) => {
+    let reported = false;
+    connection.on('error', (err: unknown) => {
+      if (reported || closed) return;
+      reported = true;
+      deps.logger.warn({ err, source: 'redis' }, `redis ${name} connection lost; retrying (documents stay served from this process)`);
+    });
+    connection.on('ready', () => (reported = false));
+  };
+  connectionErrors(publisher, 'publisher');
+  connectionErrors(subscriber, 'subscriber');
 
   function frame(kind: number, write: (encoder: encoding.Encoder) => void): Buffer {
     const encoder = encoding.createEncoder();

@@ -28,6 +28,34 @@ config('REDIS_URL without DATABASE_URL stops the process with a message naming b
 
 config.run();
 
+if (process.env.DATABASE_URL) {
+  const unreachable = suite('redis fan-out: Redis down');
+  unreachable('a process whose Redis is unreachable still serves its own clients, and says so on /health', async () => {
+    const storage = await createTestStorage('postgres');
+    // Port 1: nothing listens there, so every connection attempt is refused.
+    const server = await startTestServer(storage, { redisUrl: 'redis://127.0.0.1:1' });
+    const clients: TestClient[] = [];
+    try {
+      const { session } = await linkedSession(jsonClient(server.url, server.adminToken));
+      const name = `session:${session.id}`;
+      for (let i = 0; i < 2; i++) {
+        const client = connectClient(server.url, name, { params: { token: server.adminToken } });
+        clients.push(client);
+        await synced(client.provider);
+      }
+      addAnnotation(clients[0]!.doc, { id: 'alone', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+      await waitFor(() => listAnnotations(clients[1]!.doc).some((a) => a.id === 'alone'));
+      const health = await jsonClient(server.url).get<{ ok: boolean; redis?: { connected: boolean } }>('/health');
+      assert.equal(health.body.redis, { connected: false });
+    } finally {
+      for (const client of clients) client.destroy();
+      await server.stop();
+      await storage.cleanup();
+    }
+  });
+  unreachable.run();
+}
+
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl || !process.env.DATABASE_URL) {
   process.stderr.write('redis fan-out tests skipped: they need REDIS_URL and DATABASE_URL\n');
