@@ -116,6 +116,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     compactAfterRows: config.compactAfterRows,
     logger,
     hooks: composeHooks(metricsHooks, api.hooks, ...(fanout ? [fanout.hooks] : [])),
+    ...(fanout ? { prepare: fanout.prepare } : {}),
   });
   const { secret, generated: generatedSecret } = resolveAuthSecret(
     config.authSecret,

@@ -27,6 +27,11 @@ export interface DocRegistryDeps {
   compactAfterRows: number;
   logger: Logger;
   hooks?: LiveDocumentHooks;
+  /**
+   * Runs after a document was read from the database and before anyone gets it (the Redis fan-out
+   * brings over what other processes hold and have not committed yet). Must not throw.
+   */
+  prepare?(doc: LiveDocument): Promise<void>;
 }
 
 export class DocRegistry {
@@ -144,6 +149,13 @@ export class DocRegistry {
       throw new UnavailableError('the document could not be loaded');
     }
     doc.rowsSinceCompaction = stored.logRows;
+    if (this.deps.prepare) {
+      await this.deps.prepare(doc);
+      if (this.closed) {
+        doc.destroy();
+        throw new UnavailableError('server is shutting down');
+      }
+    }
     this.docs.set(docName.name, doc);
     try {
       this.deps.hooks?.onLoad?.(doc);

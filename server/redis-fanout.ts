@@ -49,6 +49,21 @@ const FanoutMessage = {
 
 const FORMAT_VERSION = 1;
 
+/** Flags of a `stateVector` message. */
+const Ask = {
+  /** Send me your state vector too, so I can send what *you* lack. */
+  yours: 1,
+  /** Answer even when I lack nothing (a loading process counts the answers it waits for). */
+  always: 2,
+} as const;
+
+/**
+ * How long a load waits for the other processes' answers. They normally come within a Redis round
+ * trip (~1–2 ms); past this the load goes on, and a late answer is applied (and sent to the clients)
+ * when it comes.
+ */
+const ANSWER_TIMEOUT_MS = 500;
+
 export interface RedisFanoutDeps {
   redisUrl: string;
   /** Keeps processes of different deployments (or test schemas) on one Redis apart. */
@@ -63,6 +78,13 @@ export interface RedisFanoutDeps {
 
 export interface RedisFanout {
   readonly hooks: LiveDocumentHooks;
+  /**
+   * For the registry, before a loaded document is handed out: subscribes to its channel and waits
+   * (at most ANSWER_TIMEOUT_MS) until every other process holding it has sent what this one lacks,
+   * so the first client's sync and the first REST read include edits not committed yet elsewhere.
+   * Never throws; does not wait while Redis is down.
+   */
+  prepare(doc: LiveDocument): Promise<void>;
   /** Resolves once both connections are ready (first connect only). */
   readonly ready: Promise<void>;
   /** Whether both connections are up now (for /health). */
@@ -124,18 +146,22 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
     deps.onMessage?.('published');
   }
 
-  /** `andYours`: the others also send their state vectors, so we can send what *they* lack. */
-  function sendStateVector(doc: LiveDocument, andYours: boolean): void {
-    publish(doc.name, frame(FanoutMessage.stateVector, (e) => {
-      encoding.writeUint8(e, andYours ? 1 : 0);
+  const stateVectorFrame = (doc: LiveDocument, flags: number): Buffer =>
+    frame(FanoutMessage.stateVector, (e) => {
+      encoding.writeUint8(e, flags);
       encoding.writeVarUint8Array(e, Y.encodeStateVector(doc.ydoc));
-    }));
-  }
+    });
 
   function askForMissing(doc: LiveDocument): void {
-    sendStateVector(doc, true);
+    publish(doc.name, stateVectorFrame(doc, Ask.yours));
     publish(doc.name, frame(FanoutMessage.awarenessQuery, () => {}));
   }
+
+  /** Documents between their load from the database and the end of `prepare`: not in the registry yet. */
+  const preparing = new Map<string, LiveDocument>();
+  /** Loads waiting for answers. `expected` is known once PUBLISH replied; answers may come first. */
+  const awaiting = new Map<string, { received: number; expected: number | null; done: () => void }>();
+  const docOf = (docName: string) => preparing.get(docName) ?? deps.registry().get(docName);
 
   async function subscribe(doc: LiveDocument): Promise<void> {
     const channel = channelOf(doc.name);
@@ -151,9 +177,41 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
     if (!doc.destroyed) askForMissing(doc);
   }
 
+  async function prepare(doc: LiveDocument): Promise<void> {
+    if (!fannedOut(doc) || closed) return;
+    if (subscriber.status !== 'ready' || publisher.status !== 'ready') return; // onLoad subscribes; the reconnect catches up
+    const channel = channelOf(doc.name);
+    preparing.set(doc.name, doc);
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ANSWER_TIMEOUT_MS);
+      awaiting.set(doc.name, { received: 0, expected: null, done: resolve });
+    });
+    try {
+      subscribed.add(channel);
+      await Promise.race([subscriber.subscribe(channel), answered]);
+      // PUBLISH answers how many subscribers got the message: the other processes, and us.
+      const receivers = await Promise.race([publisher.publish(channel, stateVectorFrame(doc, Ask.yours | Ask.always)), answered.then(() => 0)]);
+      deps.onMessage?.('published');
+      publish(doc.name, frame(FanoutMessage.awarenessQuery, () => {}));
+      const wait = awaiting.get(doc.name);
+      if (wait) {
+        wait.expected = receivers - 1;
+        if (wait.received >= wait.expected) wait.done();
+      }
+      await answered;
+    } catch (err) {
+      swallow('redis: asking the other processes for a loaded document failed')(err);
+    } finally {
+      clearTimeout(timer);
+      awaiting.delete(doc.name);
+      preparing.delete(doc.name);
+    }
+  }
+
   function onMessage(channel: Buffer, message: Buffer): void {
     const docName = channel.toString('utf8').slice(prefix.length);
-    const doc = deps.registry().get(docName);
+    const doc = docOf(docName);
     if (!doc || doc.destroyed) return;
     try {
       const decoder = decoding.createDecoder(message);
@@ -166,23 +224,26 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
           Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), redisOrigin);
           break;
         case FanoutMessage.stateVector: {
-          const andYours = decoding.readUint8(decoder) === 1;
+          const flags = decoding.readUint8(decoder);
           const missing = Y.encodeStateAsUpdate(doc.ydoc, decoding.readVarUint8Array(decoder));
           // An empty update is 2 bytes: the asker lacks nothing we hold.
-          if (missing.length > 2) {
+          if (missing.length > 2 || flags & Ask.always) {
             publish(docName, frame(FanoutMessage.missing, (e) => {
               encoding.writeVarString(e, sender);
               encoding.writeVarUint8Array(e, missing);
             }));
           }
-          // Never with `andYours` again: an answer must not ask for another answer.
-          if (andYours) sendStateVector(doc, false);
+          // With no flags: an answer must not ask for another answer.
+          if (flags & Ask.yours) publish(docName, stateVectorFrame(doc, 0));
           break;
         }
-        case FanoutMessage.missing:
+        case FanoutMessage.missing: {
           if (decoding.readVarString(decoder) !== processId) return; // an answer to someone else
           Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), redisOrigin);
+          const wait = awaiting.get(docName);
+          if (wait && ++wait.received >= (wait.expected ?? Number.POSITIVE_INFINITY)) wait.done();
           break;
+        }
         case FanoutMessage.awareness:
           doc.applyRemoteAwareness(decoding.readVarUint8Array(decoder));
           break;
@@ -247,8 +308,10 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
     ready,
     connected: () => publisher.status === 'ready' && subscriber.status === 'ready',
     nextCatchUp: () => new Promise<void>((resolve) => catchUpWaiters.push(resolve)),
+    prepare,
     hooks: {
       onLoad: (doc) => {
+        // prepare() subscribed already, unless Redis was down then.
         if (fannedOut(doc)) void subscribe(doc);
       },
       onChange: (doc, update, origin) => {

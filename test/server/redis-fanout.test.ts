@@ -125,7 +125,8 @@ if (!redisUrl || !process.env.DATABASE_URL) {
       addAnnotation(onSlow.doc, { id: 'uncommitted', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
       await waitFor(() => slow.server.log.pending(name) > 0);
       const onB = await join(ctx, ctx.b, name);
-      await waitFor(() => ids(onB.doc).includes('uncommitted'), { message: 'B never got what the other process held' });
+      // Already in the first sync: B's load waited for the other process's answer.
+      assert.ok(ids(onB.doc).includes('uncommitted'), 'B synced its client without what the other process held');
       // B stored it too: were the slow process to die now, the database would still have the edit.
       await ctx.b.server.log.flush();
       assert.ok(slow.server.log.pending(name) > 0, 'the slow process has still not committed');
@@ -133,6 +134,22 @@ if (!redisUrl || !process.env.DATABASE_URL) {
       const fromDatabase = new Y.Doc();
       Y.applyUpdate(fromDatabase, stored.update!);
       assert.ok(ids(fromDatabase).includes('uncommitted'));
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  test("a REST read on a process that loads the session sees another process's uncommitted edits", async (ctx) => {
+    const slow = await start(ctx.storage, { commitIntervalMs: 600_000 });
+    try {
+      const session = await newSession(ctx.a);
+      const onSlow = await join(ctx, slow, `session:${session.id}`);
+      addAnnotation(onSlow.doc, { id: 'held-elsewhere', frame: 2, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+      await waitFor(() => slow.server.log.pending(`session:${session.id}`) > 0);
+      assert.not.ok(ctx.b.server.registry.get(`session:${session.id}`), 'B has not loaded the session yet');
+      const read = await jsonClient(ctx.b.url, ctx.b.adminToken).get<{ items: Array<{ id: string }> }>(`/api/sessions/${session.id}/annotations`);
+      assert.is(read.status, 200, read.text);
+      assert.equal(read.body.items.map((a) => a.id), ['held-elsewhere']);
     } finally {
       await slow.stop();
     }
