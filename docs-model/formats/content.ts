@@ -6,6 +6,7 @@
 import type { LabelDef, SessionMeta, Track } from '../types.ts';
 import type { AnnotationImport, SessionContent as DocSessionContent } from '../session.ts';
 import type { Problem } from './problems.ts';
+import type { SplitFractions } from './splits.ts';
 import type { ZipEntryInput } from './zip-writer.ts';
 
 /** A session as `readSession` gives it, with its meta (exports need width, height, frameCount). */
@@ -56,6 +57,8 @@ export interface ExportOptions {
   videoPrefix?: string;
   /** Image file extension in names and lists. Default '.jpg'. */
   imageExt?: string;
+  /** Ultralytics only: train/val/test by whole videos, or by contiguous blocks of one video (splits.ts). */
+  splits?: SplitFractions;
 }
 
 /** One session of an export, and the prefix its frame names carry (project exports: `<videoId>/`). */

@@ -98,4 +98,5 @@ export { InputTooLargeError, UnsafeInputError, type Problem } from './problems.t
 export { parseSafeJson, SAFE_JSON_DEFAULTS, type SafeJsonLimits } from './safe-json.ts';
 export { parseSafeXml, SAFE_XML_DEFAULTS, type SafeXmlLimits } from './safe-xml.ts';
 export { readZip, SAFE_ZIP_DEFAULTS, type SafeZipLimits } from './safe-zip.ts';
+export { planSplits, splitOf, splitCounts, describeSplits, fnv1a32, type SplitFractions, type SplitName, type SplitPlan, type SplitVideo } from './splits.ts';
 export { zipChunks, collect, type ZipEntryInput } from './zip-writer.ts';

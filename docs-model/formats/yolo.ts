@@ -15,17 +15,24 @@ import { emptyLoss, type LossReport } from './loss.ts';
 import { countYoloLoss, countYoloSessionLoss, yoloLine } from './yolo-lines.ts';
 import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
 
+/** Where a frame's label file goes: one folder for all, or one per frame (Ultralytics splits). */
+export type LabelFolder = string | ((session: ExportSession, frame: number) => string);
+
 /** One label file per frame (frames with boxes, or all with allFrames), session by session, in frame order. */
 export function* yoloLabelFiles(
   sessions: ExportSession[],
   opts: ExportOptions,
   loss: LossReport,
   classes: string[],
-  folder: string,
+  folder: LabelFolder,
   listed: string[],
 ): Generator<ZipEntryInput> {
   const index = new Map(classes.map((c, k) => [c, k]));
-  for (const { content, videoPrefix } of sessions) {
+  // A plain folder is the common case: no call per frame for it.
+  const fixed = typeof folder === 'string' ? folder : null;
+  const perFrame = typeof folder === 'string' ? null : folder;
+  for (const session of sessions) {
+    const { content, videoPrefix } = session;
     const { width, height } = content.meta;
     countYoloSessionLoss(content, loss);
     for (const { frame, boxes } of walkFrames(content, opts)) {
@@ -38,7 +45,7 @@ export function* yoloLabelFiles(
       }
       const name = frameName(frame, videoPrefix);
       listed.push(name);
-      yield { name: `${folder}${name}.txt`, data: [text] };
+      yield { name: `${fixed ?? perFrame!(session, frame)}${name}.txt`, data: [text] };
     }
   }
 }

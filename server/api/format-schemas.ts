@@ -20,13 +20,39 @@ const VocOffset = z
   .optional()
   .meta({ description: 'VOC only: 0 (default) xmin = x as CVAT, Datumaro and FiftyOne; 1 the devkit’s 1-based pixels' });
 
-export const ExportQuery = z.object({
-  format: z.enum(FORMAT_NAMES).meta({ description: 'coco and json answer JSON; yolo, ultralytics and voc a zip' }),
-  keyframesOnly: QueryBool.meta({ description: 'only what people drew, no interpolated boxes' }),
-  allFrames: QueryBool.meta({ description: 'every frame, also those without boxes' }),
-  vocOffset: VocOffset,
-  report: QueryBool.meta({ description: 'answer the full loss report (JSON) instead of the file' }),
-});
+/** A share of the frames or videos: a plain decimal (`0.1`, `.25`), 0 ≤ f < 1. */
+const Fraction = z
+  .string()
+  .regex(/^(?:\d+(?:\.\d*)?|\.\d+)$/, 'must be a decimal number, 0 ≤ f < 1')
+  .transform(Number)
+  .pipe(z.number().lt(1, 'must be below 1'))
+  .optional();
+
+const SPLIT_RULE =
+  'Ultralytics only. Two or more videos: whole videos per split (ordered by FNV-1a hash of the video id, round(n × fraction) of them, at least 1); ' +
+  'one video: contiguous blocks, train first, then val, then test at the end. valFraction + testFraction < 1; default 0.';
+
+export const ExportQuery = z
+  .object({
+    format: z.enum(FORMAT_NAMES).meta({ description: 'coco and json answer JSON; yolo, ultralytics and voc a zip' }),
+    keyframesOnly: QueryBool.meta({ description: 'only what people drew, no interpolated boxes' }),
+    allFrames: QueryBool.meta({ description: 'every frame, also those without boxes' }),
+    vocOffset: VocOffset,
+    report: QueryBool.meta({ description: 'answer the full loss report (JSON) instead of the file' }),
+    valFraction: Fraction.meta({ description: `share for labels/val and images/val. ${SPLIT_RULE}` }),
+    testFraction: Fraction.meta({ description: `share for labels/test and images/test, taken last. ${SPLIT_RULE}` }),
+  })
+  .superRefine((q, ctx) => {
+    const given = (['valFraction', 'testFraction'] as const).filter((k) => q[k] !== undefined);
+    // Runs even when a fraction failed its own check (then it may not be a number): add nothing to that.
+    const fraction = (v: unknown): number | null => (v === undefined ? 0 : typeof v === 'number' && v < 1 ? v : null);
+    const [val, test] = [fraction(q.valFraction), fraction(q.testFraction)];
+    if (given.length && q.format !== 'ultralytics') {
+      ctx.addIssue({ code: 'custom', path: [given[0]!], message: `splits are for format=ultralytics only, not ${q.format}` });
+    } else if (val !== null && test !== null && val + test >= 1) {
+      ctx.addIssue({ code: 'custom', path: ['testFraction'], message: 'valFraction + testFraction must be below 1 (train keeps the rest)' });
+    }
+  });
 
 /** Project exports take the same options; every format puts all sessions in one file, frames named <videoId>/frame_NNNNNN. */
 export const ProjectExportQuery = ExportQuery;

@@ -15,6 +15,7 @@
  */
 import { Readable } from 'node:stream';
 import * as Y from 'yjs';
+import type { z } from 'zod';
 import { DocModelError, getLabels, getMeta, listAnnotations, readSession, writeSession, type LabelDef } from '../../../docs-model/index.ts';
 import {
   emptyLoss,
@@ -63,11 +64,13 @@ export const IMPORT_LIMITS: BodyLimits = {
 const limitsFor = (entry: FormatEntry): BodyLimits =>
   Object.fromEntries(entry.importTypes.map((type) => [type, IMPORT_LIMITS[type] ?? 4 * MiB]));
 
-const exportOptions = (q: { keyframesOnly?: boolean | undefined; allFrames?: boolean | undefined; vocOffset?: 0 | 1 | undefined }): ExportOptions => {
+const exportOptions = (q: z.output<typeof ExportQuery>): ExportOptions => {
   const opts: ExportOptions = {};
   if (q.keyframesOnly) opts.keyframesOnly = true;
   if (q.allFrames) opts.allFrames = true;
   if (q.vocOffset) opts.vocOffset = q.vocOffset;
+  // The schema let these through for ultralytics only; zero for both is the train-only layout.
+  if (q.valFraction || q.testFraction) opts.splits = { valFraction: q.valFraction ?? 0, testFraction: q.testFraction ?? 0 };
   return opts;
 };
 
@@ -168,7 +171,8 @@ export function formatRoutes(deps: ApiDeps): Route[] {
       description:
         'Streams the file with Content-Disposition. Tracks expand to one box per frame (keyframesOnly=true: only drawn boxes). ' +
         'X-Annosync-Loss sums up what the format could not hold; report=true answers the full loss report as JSON instead. ' +
-        'VOC coordinates are as-is (xmin = x, xmax = x + w) unless vocOffset=1 (devkit, 1-based xmin/ymin).',
+        'VOC coordinates are as-is (xmin = x, xmax = x + w) unless vocOffset=1 (devkit, 1-based xmin/ymin). ' +
+        'Ultralytics with valFraction/testFraction: labels/<split>/…, the video split into contiguous blocks (train, then val, then test at the end); 400 with any other format.',
       params: SessionParams,
       query: ExportQuery,
       responses: {
@@ -193,7 +197,8 @@ export function formatRoutes(deps: ApiDeps): Route[] {
       description:
         'Frame names are prefixed by video (<videoId>/frame_000123; <videoId>/<sessionId>/… when a video has several sessions) so they never collide. ' +
         'COCO: one file with COCO-VID video_id and frame_id; YOLO: obj_train_data/<videoId>/…txt with one class list; Ultralytics: labels/train/<videoId>/…; ' +
-        'VOC: Annotations/<videoId>/….xml and one image set; json: every session in the native format. Same options and loss report as the session export.',
+        'VOC: Annotations/<videoId>/….xml and one image set; json: every session in the native format. Same options and loss report as the session export. ' +
+        'Ultralytics with valFraction/testFraction: labels/<split>/<videoId>/…, whole videos per split when the sessions are on two or more videos (blocks of the one video otherwise); 400 with any other format.',
       params: ProjectParams,
       query: ProjectExportQuery,
       responses: { 200: { description: 'the file, or the loss report with report=true', schema: LossReportBody } },
