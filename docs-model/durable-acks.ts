@@ -17,6 +17,9 @@ import type * as Y from 'yjs';
 /** The message type the server uses; above y-protocols' 0–3 (see server/wire.ts). */
 export const DURABLE_ACK_MESSAGE_TYPE = 100;
 
+/** Client → server: varUint 0 under the ack type, "count my update messages from here". */
+const COUNT_FROM_HERE = new Uint8Array([DURABLE_ACK_MESSAGE_TYPE, 0]);
+
 const SYNC = 0;
 const SYNC_STEP2 = 1;
 const SYNC_UPDATE = 2;
@@ -48,6 +51,8 @@ export function trackDurableAcks(provider: ProviderLike): DurableAcks {
   let inFlight: number[] = [];
   let acked = 0;
   let unsaved = 0;
+  /** Between our "count from here" and the server's count-0 answer: acks are for older messages. */
+  let awaitingReset = false;
 
   const emit = () => {
     for (const handler of handlers.change) handler(unsaved);
@@ -63,12 +68,24 @@ export function trackDurableAcks(provider: ProviderLike): DurableAcks {
     emit();
   };
 
-  /** Counts update messages on their way out, as the server counts them on their way in. */
+  /**
+   * Counts update messages on their way out, as the server counts them on their way in. First it
+   * tells the server to count from here, and ignores acks until the server answers with a count of
+   * 0: a tracker attached to an open connection has not seen the update messages sent before (at
+   * least the initial sync's step 2), and their acks — already on the way, too — would otherwise
+   * be credited to later edits: "saved" while the last edit was not stored yet.
+   */
   const patchSocket = () => {
     const ws = provider.ws;
     if (!ws || (ws as { __annosyncAcks?: boolean }).__annosyncAcks) return;
     (ws as { __annosyncAcks?: boolean }).__annosyncAcks = true;
     const send = ws.send.bind(ws);
+    if (provider.wsconnected) {
+      inFlight = [];
+      acked = 0;
+      awaitingReset = true;
+      send(COUNT_FROM_HERE);
+    }
     ws.send = (data) => {
       if (data instanceof Uint8Array && data[0] === SYNC && (data[1] === SYNC_STEP2 || data[1] === SYNC_UPDATE)) {
         // An update message carries one local edit; a step 2 carries every edit made offline.
@@ -94,6 +111,10 @@ export function trackDurableAcks(provider: ProviderLike): DurableAcks {
 
   provider.messageHandlers[DURABLE_ACK_MESSAGE_TYPE] = (_encoder, decoder) => {
     const count = decoding.readVarUint(decoder);
+    if (awaitingReset) {
+      if (count === 0) awaitingReset = false;
+      return;
+    }
     let saved = 0;
     for (let i = acked; i < Math.min(count, inFlight.length); i++) saved += inFlight[i]!;
     acked = Math.max(acked, Math.min(count, inFlight.length));

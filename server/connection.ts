@@ -41,6 +41,9 @@ function decodeError(err: unknown): AppError {
   return new InvalidMessageError(err instanceof Error ? err.message : 'undecodable message');
 }
 
+/** The answer to a client's "count from here": a durable-ack message with count 0. */
+const COUNTING_FROM_HERE = new Uint8Array([MessageType.durableAck, 0]);
+
 export class Connection implements Peer {
   readonly kind = 'connection' as const;
   readonly id = nextConnectionId++;
@@ -51,6 +54,8 @@ export class Connection implements Peer {
   /** Update messages received (sync step 2 and update), for durable acknowledgements. */
   private updatesReceived = 0;
   private updatesAcked = 0;
+  /** Update messages received before the client's last "count from here" (acks are relative to it). */
+  private ackBase = 0;
   private deniedOnce = false;
   private tokens: number;
   private tokensAt = Date.now();
@@ -180,6 +185,22 @@ export class Connection implements Peer {
       }
       case MessageType.auth:
         return; // clients never send auth messages that mean anything to us
+      case MessageType.durableAck: {
+        // "Count from here" (see wire.ts): the only thing a client says with this type.
+        let value: number;
+        try {
+          value = decoding.readVarUint(decoder);
+        } catch (err) {
+          throw decodeError(err);
+        }
+        if (value !== 0) throw new InvalidMessageError('unexpected durable-ack message');
+        if (!this.opts.wantsAcks) return; // a tracker on a connection that did not ask: nothing to count
+        this.ackBase = this.updatesReceived;
+        // "Counting from here": acks the client receives before this one are for messages it sent
+        // before its reset, and none for those come after it (see ackWhenDurable).
+        this.send(COUNTING_FROM_HERE);
+        return;
+      }
       default:
         throw new InvalidMessageError(`unknown message type ${type}`);
     }
@@ -264,13 +285,16 @@ export class Connection implements Peer {
    * durable: either its own update was in that commit or in an earlier one, or it changed nothing.
    */
   private ackWhenDurable(count: number): void {
+    const base = this.ackBase;
     this.doc.lastCommit.then(
       () => {
         if (count <= this.updatesAcked || this.closed) return;
         this.updatesAcked = count;
+        // Messages from before the client's reset are not its tracker's to count.
+        if (base !== this.ackBase || count <= this.ackBase) return;
         const encoder = encoding.createEncoder();
         encoding.writeVarUint(encoder, MessageType.durableAck);
-        encoding.writeVarUint(encoder, count);
+        encoding.writeVarUint(encoder, count - this.ackBase);
         this.send(encoding.toUint8Array(encoder));
       },
       () => undefined,

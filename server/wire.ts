@@ -12,7 +12,12 @@ export const MessageType = {
   awareness: 1,
   auth: 2,
   queryAwareness: 3,
-  /** annosync: "N of your update messages are now durable in the database" (varUint N, cumulative). */
+  /**
+   * annosync, server → client: "N of your update messages are now durable in the database" (varUint
+   * N, cumulative, counted from the connection's start or from the client's last reset).
+   * Client → server (only with `?acks=1`): varUint 0, "count from here" — a tracker attached to an
+   * open connection cannot know how many update messages went out before it.
+   */
   durableAck: 100,
 } as const;
 
