@@ -221,7 +221,9 @@ export class DocRegistry {
     this.docs.delete(doc.name);
     this.notifyUnload(doc);
     doc.destroy();
-    if (doc.rowsSinceCompaction > 1 && !this.closed) this.compactSoon(doc);
+    // Even one row: a load with log rows merges in the worker (under the issue-5 budget), a load of
+    // the snapshot alone does not — cheaper paid once here, off any load's path.
+    if (doc.rowsSinceCompaction > 0 && !this.closed) this.compactSoon(doc);
   }
 
   /** Unloads, right now, every document nobody uses whose updates are all committed. */

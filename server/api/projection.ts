@@ -7,6 +7,14 @@
  * the session is re-projected in full, so whatever a crash left unprojected is repaired when the
  * document is next loaded.
  *
+ * That repair reads the table back and writes only the rows that differ from the document: after
+ * a clean shutdown there are none. Rewriting all of them cost ~250 ms of PGlite on the event loop
+ * (~200 ms of Postgres) on every load of a 10 000-annotation session; reading them back costs
+ * ~150 ms (~25 ms), and leaves no 10 000 dead rows behind. It also waits
+ * `repairDelayMs` after the load, so the first clients' sync exchanges (whose 4 MB step 2 the
+ * event loop still has to write out) go first (issue 2); edits in the meantime are projected as
+ * usual, and `flush()` runs waiting repairs at once.
+ *
  * Rows are written only for sessions that exist in `sessions` (a socket may open any
  * `session:<id>`), and a failed write keeps its marks and retries, as the update log does.
  *
@@ -31,7 +39,7 @@ export interface Projection {
   readonly hooks: ProjectionHooks;
   /** Starts following a loaded session document (idempotent); REST calls it on every access. */
   track(doc: LiveDocument): SessionIndex | null;
-  /** Resolves once everything marked so far is written. */
+  /** Resolves once everything marked so far, and every waiting full re-projection, is written. */
   flush(): Promise<void>;
   /** Flushes and stops. Idempotent. */
   close(): Promise<void>;
@@ -45,6 +53,8 @@ export interface ProjectionDeps {
   windowMs?: number;
   /** Wait before retrying a failed write (default 1 s). */
   retryMs?: number;
+  /** Wait between a document's first sighting and its full re-projection (default 1 s). */
+  repairDelayMs?: number;
 }
 
 interface Dirty {
@@ -52,6 +62,12 @@ interface Dirty {
   index: SessionIndex;
   full: boolean;
   ids: Set<string>;
+}
+
+interface PendingRepair {
+  doc: LiveDocument;
+  index: SessionIndex;
+  timer: NodeJS.Timeout;
 }
 
 export const toProjectionRecord = (sessionId: string, a: Annotation): AnnotationProjectionRecord => ({
@@ -68,6 +84,18 @@ export const toProjectionRecord = (sessionId: string, a: Annotation): Annotation
   status: a.status,
   updatedAt: a.updatedAt,
 });
+
+const sameRecord = (a: AnnotationProjectionRecord, b: AnnotationProjectionRecord): boolean =>
+  a.frame === b.frame &&
+  a.label === b.label &&
+  a.x === b.x &&
+  a.y === b.y &&
+  a.w === b.w &&
+  a.h === b.h &&
+  a.trackId === b.trackId &&
+  a.detectionId === b.detectionId &&
+  a.status === b.status &&
+  a.updatedAt === b.updatedAt;
 
 /**
  * Waits until the document's latest update is committed, then one turn of the event loop, so a
@@ -89,8 +117,11 @@ async function behindCommits(doc: LiveDocument): Promise<void> {
 export function createProjection(deps: ProjectionDeps): Projection {
   const windowMs = deps.windowMs ?? 50;
   const retryMs = deps.retryMs ?? 1000;
+  const repairDelayMs = deps.repairDelayMs ?? 1000;
   const tracked = new WeakSet<LiveDocument>();
   const dirty = new Map<string, Dirty>();
+  /** Full re-projections waiting for their delay, by session id (a reload replaces its entry). */
+  const repairs = new Map<string, PendingRepair>();
   const knownSessions = new Set<string>();
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
@@ -127,12 +158,43 @@ export function createProjection(deps: ProjectionDeps): Projection {
     return session !== null;
   };
 
+  const scheduleRepair = (doc: LiveDocument, index: SessionIndex): void => {
+    if (closed) return;
+    const previous = repairs.get(doc.id);
+    if (previous) clearTimeout(previous.timer);
+    const timer = setTimeout(() => startRepair(doc.id), repairDelayMs);
+    timer.unref();
+    repairs.set(doc.id, { doc, index, timer });
+  };
+
+  const startRepair = (sessionId: string): void => {
+    const repair = repairs.get(sessionId);
+    if (!repair) return;
+    repairs.delete(sessionId);
+    clearTimeout(repair.timer);
+    mark(repair.doc, repair.index, { full: true });
+  };
+
+  /** Makes the session's rows match the index, writing only the rows that differ. */
+  const repairRows = async (sessionId: string, index: SessionIndex): Promise<void> => {
+    const stored = new Map<string, AnnotationProjectionRecord>();
+    for (const row of await deps.annotations.list(sessionId)) stored.set(row.annotationId, row);
+    const upsert: AnnotationProjectionRecord[] = [];
+    for (const annotation of index.all()) {
+      const record = toProjectionRecord(sessionId, annotation);
+      const row = stored.get(annotation.id);
+      stored.delete(annotation.id);
+      if (!row || !sameRecord(row, record)) upsert.push(record);
+    }
+    // What is left in `stored` is no longer in the document.
+    await deps.annotations.apply(sessionId, { upsert, remove: [...stored.keys()] });
+  };
+
   const writeOne = async (sessionId: string, entry: Dirty): Promise<void> => {
     if (!(await sessionExists(sessionId))) return;
     await behindCommits(entry.doc);
     if (entry.full) {
-      const records = [...entry.index.all()].map((a) => toProjectionRecord(sessionId, a));
-      await deps.annotations.replace(sessionId, records);
+      await repairRows(sessionId, entry.index);
       return;
     }
     const upsert: AnnotationProjectionRecord[] = [];
@@ -176,12 +238,13 @@ export function createProjection(deps: ProjectionDeps): Projection {
     if (!tracked.has(doc)) {
       tracked.add(doc);
       index.onChange((ids) => mark(doc, index, { ids }));
-      mark(doc, index, { full: true });
+      scheduleRepair(doc, index);
     }
     return index;
   };
 
   const flush = async (): Promise<void> => {
+    for (const sessionId of [...repairs.keys()]) startRepair(sessionId);
     if (timer) {
       clearTimeout(timer);
       timer = null;
@@ -207,6 +270,8 @@ export function createProjection(deps: ProjectionDeps): Projection {
         closed = true;
         if (timer) clearTimeout(timer);
         timer = null;
+        for (const repair of repairs.values()) clearTimeout(repair.timer);
+        repairs.clear();
       })()),
   };
 }
