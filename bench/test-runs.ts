@@ -3,21 +3,26 @@
  * in a temp dir, or DATABASE_URL), with the clients in this process:
  *
  * 1. progress posted → visible in a connected WebsocketProvider on test-run:<id>: p50 / p99 (target p99 < 50 ms);
- * 2. 20 runs at once, each posting 200 progress updates per second for DURATION_S: achieved rate and POST p99;
+ * 2. 20 runs at once, each posting 200 progress updates per second for DURATION_S, each run watched by
+ *    a WebsocketProvider: achieved rate, POST p99, post → visible in its watcher p50 / p99 (from when
+ *    the post was due, and from when it was written to a connection), and the server's CPU per post
+ *    (from /proc, so a busy machine inflates it less than it does the rate);
  * 3. 10 annotators editing one session (each edit stamped), fan-out p99 to the other annotators,
  *    without and then with 100 clients watching the project's dashboard (target ratio ≤ 1.2);
  * 4. GET /test-runs/:id/evaluation of 100 000 detections against 100 000 boxes (target < 2 s).
  *
- *   npx tsx bench/test-runs.ts
+ *   npx tsx bench/test-runs.ts                       # ONLY=12 DURATION_S=20 RUNS=10 RUNNER_SOCKETS=32 …
+ *   SERVER_PID=… ANNOSYNC_URL=http://… npx tsx bench/test-runs.ts   # a server started by hand
  *
  * The server runs with REQUESTS_PER_MINUTE raised: the default per-token limit (6 000 / min =
  * 100 / s) is below the 200 posts per second one runner makes here.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import * as Y from 'yjs';
 import WebSocket from 'ws';
@@ -25,17 +30,31 @@ import { WebsocketProvider } from 'y-websocket';
 import { addAnnotation, getAnnotation, readTestRun, updateAnnotation } from '../docs-model/index.ts';
 import { startChildServer, testTokens, type ChildServer } from '../test/helpers/server.ts';
 import { percentile } from './lib/stats.ts';
+import { readCpuMs, readMachineBusyMs } from './lib/server-process.ts';
 
 const DURATION_S = Number(process.env.DURATION_S ?? 10);
-const RUNS = 20;
-const POSTS_PER_SECOND = 200;
+const RUNS = Number(process.env.RUNS ?? 20);
+const POSTS_PER_SECOND = Number(process.env.POSTS_PER_SECOND ?? 200);
 const WATCHERS = 100;
 const ANNOTATORS = 10;
 const EDITS_PER_SECOND = 10;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+/**
+ * Connections one runner keeps to the server. A post is answered after the group commit (20–60 ms
+ * here), so 200 posts/s need about 4–12 at once. With Node's agent at 256 each, the load processes
+ * opened ~1 000 sockets at once, overflowed the server's accept queue (Node's default backlog, 511)
+ * and measured SYN retransmissions — seconds — not the server.
+ */
+const RUNNER_SOCKETS = Number(process.env.RUNNER_SOCKETS ?? 16);
 let base = '';
 let admin = '';
+/** The server's process id when known (our child, or SERVER_PID), for its CPU time. */
+let serverPid: number | undefined;
+
+/** Milliseconds on a clock every process of this machine shares (the load workers report send times on it). */
+const wallNow = (): number => performance.timeOrigin + performance.now();
+const load = (): string => loadavg()[0]!.toFixed(1);
 
 function request<T>(method: string, p: string, body?: unknown, token = admin): Promise<{ status: number; body: T }> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -116,19 +135,148 @@ async function progressLatency(f: Awaited<ReturnType<typeof fixture>>): Promise<
     await sleep(5);
   }
   watcher.provider.destroy();
+  // The provider leaves its awareness (and the awareness's timer) to the document.
+  watcher.doc.destroy();
   if (process.env.VERBOSE) console.log(lat.map((v, i) => [i, Math.round(v)]).filter(([, v]) => v! > 40));
   console.log(`1. progress → visible in a client (500 posts): p50 ${fmt(percentile(lat, 50))}, p99 ${fmt(percentile(lat, 99))}, max ${fmt(Math.max(...lat))} (target p99 < 50 ms)`);
 }
 
-/** Posts progress for `ids`, each at POSTS_PER_SECOND, for DURATION_S; latencies of the answers. */
-async function postLoad(ids: string[]): Promise<{ lat: number[]; errors: number; done: number }> {
+interface LoadResult {
+  lat: number[];
+  /** From the request's write to its answer: without the wait for a free connection. */
+  wire: number[];
+  errors: number;
+  done: number;
+  /** Per run, the wall-clock time the post of processedFrames = index + 1 was due; null when it failed. */
+  sent: Record<string, Array<number | null>>;
+  /** The same, when it was written to a connection (a runner with too few connections waits in between). */
+  written: Record<string, Array<number | null>>;
+}
+
+/**
+ * One keep-alive HTTP/1.1 connection, one request at a time (as an HTTP agent's socket), read with
+ * a minimal parser: Node's HTTP client costs about as much CPU per request as the server does here,
+ * so with it the load processes, not the server, ran out of this machine's cores.
+ */
+class RawConnection {
+  private readonly socket: net.Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private pending: { resolve(status: number): void; reject(err: Error): void } | null = null;
+  readonly ready: Promise<void>;
+
+  constructor(url: URL) {
+    this.socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once('connect', resolve);
+      this.socket.once('error', reject);
+    });
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (err) => this.fail(err));
+    this.socket.on('close', () => this.fail(new Error('connection closed')));
+  }
+
+  /** Sends one request (bytes as written on the wire); resolves with the response status. */
+  send(request: Buffer): Promise<number> {
+    if (this.pending) throw new Error('one request at a time');
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.socket.write(request);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private fail(err: Error): void {
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(err);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const headEnd = this.buffer.indexOf('\r\n\r\n');
+    if (headEnd < 0) return;
+    const head = this.buffer.toString('latin1', 0, headEnd);
+    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (!length) return this.fail(new Error(`a response without Content-Length: ${head.slice(0, 200)}`));
+    const total = headEnd + 4 + Number(length[1]);
+    if (this.buffer.length < total) return;
+    this.buffer = this.buffer.subarray(total);
+    const p = this.pending;
+    this.pending = null;
+    p?.resolve(Number(head.slice(9, 12)));
+  }
+}
+
+/** A runner's connections: a post takes an idle one or waits for one. */
+class RunnerPool {
+  private readonly idle: RawConnection[] = [];
+  private readonly waiting: Array<(c: RawConnection) => void> = [];
+  private readonly all: RawConnection[];
+
+  constructor(url: URL, size: number) {
+    this.all = Array.from({ length: size }, () => new RawConnection(url));
+    this.idle.push(...this.all);
+  }
+
+  ready(): Promise<unknown> {
+    return Promise.all(this.all.map((c) => c.ready));
+  }
+
+  /**
+   * Resolves with the status, when the request was written (wall clock) and how long it was on
+   * its connection: the server's share, without the runner's wait for a free connection.
+   */
+  async send(request: Buffer): Promise<{ status: number; writtenAt: number; wireMs: number }> {
+    const c = this.idle.pop() ?? (await new Promise<RawConnection>((resolve) => this.waiting.push(resolve)));
+    const writtenAt = wallNow();
+    const start = performance.now();
+    try {
+      const status = await c.send(request);
+      return { status, writtenAt, wireMs: performance.now() - start };
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(c);
+      else this.idle.push(c);
+    }
+  }
+
+  close(): void {
+    for (const c of this.all) c.close();
+  }
+}
+
+function progressRequest(url: URL, id: string, frames: number): Buffer {
+  const body = JSON.stringify({ processedFrames: frames, totalFrames: 1_000_000 });
+  return Buffer.from(
+    `POST /api/test-runs/${id}/progress HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${admin}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Posts progress for `ids`, each at POSTS_PER_SECOND, for DURATION_S, from when `go` resolves
+ * (after every worker connected, so no worker's start-up eats into another's window).
+ */
+async function postLoad(ids: string[], go: (ready: Promise<unknown>) => Promise<void>): Promise<LoadResult> {
   const lat: number[] = [];
+  const wire: number[] = [];
   let errors = 0;
   let done = 0;
+  const sent: Record<string, Array<number | null>> = {};
+  const written: Record<string, Array<number | null>> = {};
+  const url = new URL(base);
+  const pools = ids.map(() => new RunnerPool(url, RUNNER_SOCKETS));
+  await go(Promise.all(pools.map((pool) => pool.ready())));
   const end = performance.now() + DURATION_S * 1000;
   await Promise.all(
-    ids.map(async (id) => {
+    ids.map(async (id, i) => {
       let n = 0;
+      const times: Array<number | null> = (sent[id] = []);
+      const writes: Array<number | null> = (written[id] = []);
+      const pool = pools[i]!;
       const inflight = new Set<Promise<void>>();
       const interval = 1000 / POSTS_PER_SECOND;
       let next = performance.now();
@@ -141,14 +289,24 @@ async function postLoad(ids: string[]): Promise<{ lat: number[]; errors: number;
         next += interval;
         const frames = ++n;
         const start = performance.now();
-        const p = request('POST', `/api/test-runs/${id}/progress`, { processedFrames: frames, totalFrames: 1_000_000 }).then(
-          (res) => {
-            if (res.status !== 200) errors++;
-            else lat.push(performance.now() - start);
+        times.push(Math.round(wallNow() * 100) / 100);
+        const p = pool.send(progressRequest(url, id, frames)).then(
+          ({ status, writtenAt, wireMs }) => {
+            if (status !== 200) {
+              errors++;
+              times[frames - 1] = null;
+              writes[frames - 1] = null;
+            } else {
+              lat.push(performance.now() - start);
+              wire.push(wireMs);
+              writes[frames - 1] = Math.round(writtenAt * 100) / 100;
+            }
             done++;
           },
           () => {
             errors++;
+            times[frames - 1] = null;
+            writes[frames - 1] = null;
           },
         );
         inflight.add(p);
@@ -156,40 +314,111 @@ async function postLoad(ids: string[]): Promise<{ lat: number[]; errors: number;
         if (inflight.size > 64) await Promise.race(inflight);
       }
       await Promise.all(inflight);
+      pool.close();
     }),
   );
-  return { lat, errors, done };
+  return { lat, wire, errors, done, sent, written };
+}
+
+/** What a run's watcher saw: wall-clock times and the processedFrames its document held then. */
+interface Seen {
+  times: number[];
+  frames: number[];
+}
+
+function watchRun(id: string): { provider: WebsocketProvider; doc: Y.Doc; seen: Seen } {
+  const w = provider(`test-run:${id}`);
+  const seen: Seen = { times: [], frames: [] };
+  w.doc.on('update', () => {
+    const n = readTestRun(w.doc)?.processedFrames;
+    if (n !== undefined && n !== seen.frames[seen.frames.length - 1]) {
+      seen.times.push(wallNow());
+      seen.frames.push(n);
+    }
+  });
+  return { provider: w.provider, doc: w.doc, seen };
+}
+
+/** Per successful post: from its send to the first moment its watcher held processedFrames >= its count. */
+function visibleLatencies(sent: Array<number | null>, seen: Seen): number[] {
+  const out: number[] = [];
+  let k = 0;
+  for (let i = 0; i < sent.length; i++) {
+    const at = sent[i];
+    if (at === null || at === undefined) continue;
+    while (k < seen.frames.length && seen.frames[k]! < i + 1) k++;
+    if (k === seen.frames.length) break;
+    out.push(seen.times[k]! - at);
+  }
+  return out;
 }
 
 /**
- * The load comes from LOAD_PROCESSES child processes (default 4), so the HTTP client's own CPU
- * does not cap the rate on a small machine; each reports its latencies as one JSON line.
+ * The load comes from LOAD_PROCESSES child processes (default 4), so the clients' own CPU does not
+ * cap the rate on a small machine; each reports its send times and latencies over IPC. Each run is
+ * watched by a provider in this process; "visible" is from a post's send to the moment its
+ * watcher's document holds that processedFrames (or more).
  */
 async function sustained(f: Awaited<ReturnType<typeof fixture>>): Promise<void> {
   const ids = await Promise.all(Array.from({ length: RUNS }, () => newRun(f)));
+  // Started first, so the fast path (a running run) is what the load measures.
+  await Promise.all(ids.map((id) => must('POST', `/api/test-runs/${id}/progress`, { processedFrames: 0, totalFrames: 1_000_000 })));
+  const watchers = ids.map(watchRun);
+  await Promise.all(watchers.map((w) => synced(w.provider)));
   const workers = Number(process.env.LOAD_PROCESSES ?? 4);
-  const t0 = performance.now();
-  const results = await Promise.all(
-    Array.from({ length: workers }, (_, w) => {
-      const mine = ids.filter((_, i) => i % workers === w);
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-        env: { ...process.env, LOAD_WORKER: JSON.stringify({ base, token: admin, ids: mine }) },
-        stdio: ['ignore', 'pipe', 'inherit'],
+  // Each worker connects, says so, and starts posting when told: all start together.
+  const children = Array.from({ length: workers }, (_, w) => {
+    const mine = ids.filter((_, i) => i % workers === w);
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env: { ...process.env, LOAD_WORKER: JSON.stringify({ base, token: admin, ids: mine }) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const ready = new Promise<void>((resolve) => child.once('message', () => resolve()));
+    const result = new Promise<LoadResult>((resolve, reject) => {
+      child.on('message', (m: unknown) => {
+        if (typeof m === 'object' && m !== null) resolve(m as LoadResult);
       });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      return new Promise<{ lat: number[]; errors: number; done: number }>((resolve, reject) =>
-        child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { lat: number[]; errors: number; done: number }) : reject(new Error(`load worker exited ${code}`)))),
-      );
-    }),
-  );
+      child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`load worker exited ${code}`))));
+    });
+    return { child, ready, result };
+  });
+  await Promise.all(children.map((c) => c.ready));
+  const loadBefore = load();
+  const cpuBefore = serverPid === undefined ? undefined : readCpuMs(serverPid);
+  const machineBefore = readMachineBusyMs();
+  const t0 = performance.now();
+  for (const c of children) c.child.send('go');
+  const results = await Promise.all(children.map((c) => c.result));
   const seconds = (performance.now() - t0) / 1000;
+  const serverCpuMs = serverPid === undefined || cpuBefore === undefined ? undefined : readCpuMs(serverPid) - cpuBefore;
+  const machineMs = readMachineBusyMs() - machineBefore;
   const lat = results.flatMap((r) => r.lat);
+  const wire = results.flatMap((r) => r.wire);
   const done = results.reduce((n, r) => n + r.done, 0);
   const errors = results.reduce((n, r) => n + r.errors, 0);
+  const sent = Object.assign({}, ...results.map((r) => r.sent)) as Record<string, Array<number | null>>;
+  const written = Object.assign({}, ...results.map((r) => r.written)) as Record<string, Array<number | null>>;
+  // Every answered post is in its watcher's document by now, or soon: wait for the last of each.
+  const lastOk = (id: string): number => (sent[id] ?? []).reduce<number>((m, t, i) => (t === null ? m : i + 1), 0);
+  await waitFor(
+    () => ids.every((id, i) => (watchers[i]!.seen.frames.at(-1) ?? 0) >= lastOk(id)),
+    'every watcher saw its last answered post',
+  ).catch((err: Error) => console.log(`   ${err.message}`));
+  const visible = ids.flatMap((id, i) => visibleLatencies(sent[id] ?? [], watchers[i]!.seen));
+  const visibleFromWrite = ids.flatMap((id, i) => visibleLatencies(written[id] ?? [], watchers[i]!.seen));
+  for (const w of watchers) {
+    w.provider.destroy();
+    w.doc.destroy();
+  }
   console.log(
-    `2. ${RUNS} runs × ${POSTS_PER_SECOND} posts/s for ${DURATION_S} s (${workers} load processes): ${(done / seconds).toFixed(0)} posts/s achieved (target ${RUNS * POSTS_PER_SECOND}), ` +
-      `${errors} errors, POST p50 ${fmt(percentile(lat, 50))}, p99 ${fmt(percentile(lat, 99))}`,
+    `2. ${RUNS} runs × ${POSTS_PER_SECOND} posts/s for ${DURATION_S} s (${workers} load processes), each watched: ${(done / seconds).toFixed(0)} posts/s achieved (target ${RUNS * POSTS_PER_SECOND}), ` +
+      `${errors} errors, POST p50 ${fmt(percentile(lat, 50))}, p99 ${fmt(percentile(lat, 99))} (on its connection p50 ${fmt(percentile(wire, 50))}, p99 ${fmt(percentile(wire, 99))}); ` +
+      `visible in the watcher p50 ${fmt(percentile(visible, 50))}, p99 ${fmt(percentile(visible, 99))} ` +
+      `(from the write p50 ${fmt(percentile(visibleFromWrite, 50))}, p99 ${fmt(percentile(visibleFromWrite, 99))}; n=${visible.length}, target p99 < 50 ms)`,
+  );
+  console.log(
+    `   server CPU ${serverCpuMs === undefined ? '?' : `${((serverCpuMs * 1000) / done).toFixed(0)} µs per post (${((serverCpuMs / 1000 / seconds) * 100).toFixed(0)} % of a core)`}; ` +
+      `machine busy ${((machineMs / 1000 / seconds) * 100).toFixed(0)} % of a core; load average ${loadBefore} → ${load()}`,
   );
 }
 
@@ -258,7 +487,10 @@ async function dashboardFanout(): Promise<void> {
   let dashboardUpdates = 0;
   watchers[0]!.doc.on('update', () => dashboardUpdates++);
   const withWatchers = await annotatorFanout(f, seconds);
-  for (const w of watchers) w.provider.destroy();
+  for (const w of watchers) {
+    w.provider.destroy();
+    w.doc.destroy();
+  }
   const p99a = percentile(without, 99);
   const p99b = percentile(withWatchers, 99);
   console.log(
@@ -308,13 +540,16 @@ async function main(): Promise<void> {
   let server: ChildServer | null = null;
   try {
     // ANNOSYNC_URL: a server started by hand (e.g. under --cpu-prof), with AUTH_SECRET as the tests'.
-    if (process.env.ANNOSYNC_URL) base = process.env.ANNOSYNC_URL;
-    else {
+    if (process.env.ANNOSYNC_URL) {
+      base = process.env.ANNOSYNC_URL;
+      if (process.env.SERVER_PID) serverPid = Number(process.env.SERVER_PID);
+    } else {
       server = await startChildServer({ DATA_DIR: dataDir, REQUESTS_PER_MINUTE: '10000000', LOG_LEVEL: 'warn' });
       base = server.url;
+      serverPid = server.process.pid;
     }
     admin = await testTokens.sign({ sub: 'bench', admin: true });
-    console.log(`node ${process.version}, ${process.env.DATABASE_URL ? 'postgres' : 'pglite'}, server ${base}`);
+    console.log(`node ${process.version}, ${process.env.DATABASE_URL ? 'postgres' : 'pglite'}, server ${base}, load average ${load()}`);
     const f = await fixture();
     const only = process.env.ONLY;
     if (!only || only.includes('1')) await progressLatency(f);
@@ -335,9 +570,16 @@ if (process.env.LOAD_WORKER) {
   const job = JSON.parse(process.env.LOAD_WORKER) as { base: string; token: string; ids: string[] };
   base = job.base;
   admin = job.token;
-  const result = await postLoad(job.ids);
+  const send = (m: unknown): Promise<void> => new Promise((resolve, reject) => process.send!(m, (err: Error | null) => (err ? reject(err) : resolve())));
+  const result = await postLoad(job.ids, async (ready) => {
+    await ready;
+    const go = new Promise<void>((resolve) => process.once('message', () => resolve()));
+    await send('ready');
+    await go;
+  });
   agent.destroy();
-  process.stdout.write(JSON.stringify(result));
+  await send(result);
+  process.disconnect();
 } else {
   await main();
 }

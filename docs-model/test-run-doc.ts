@@ -84,6 +84,12 @@ export const writeTestRun = (doc: Y.Doc, run: TestRunViewInput, origin?: unknown
   }, origin);
 };
 
+/** The revision the document holds (null before the first write): what a writer compares, without reading the whole run. */
+export const testRunRevision = (doc: Y.Doc): number | null => {
+  const v = runMap(doc).get('revision');
+  return isFiniteNumber(v) ? v : null;
+};
+
 /** The run as plain data, or null while the document holds no (complete) run. */
 export const readTestRun = (doc: Y.Doc): TestRunView | null => {
   const map = runMap(doc);

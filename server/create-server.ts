@@ -185,7 +185,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(config.port, config.host, () => {
+        // Node's default accept queue (511) overflowed when a thousand runner connections opened at
+        // once (bench:test-runs): clients then retried for seconds.
+        server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
           server.off('error', reject);
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

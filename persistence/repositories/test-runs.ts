@@ -117,11 +117,14 @@ export interface RunAdvance {
 }
 
 export interface ProgressWrite {
+  id: string;
   processedFrames: number;
   totalFrames: number;
   message: string | null;
   metrics: Record<string, unknown> | null;
   revision: number;
+  /** When the document took this state (ISO). */
+  updatedAt: string;
 }
 
 export type AdvanceResult = { run: TestRunRecord } | { conflict: 'finished' | 'backwards'; run: TestRunRecord } | null;
@@ -146,10 +149,12 @@ export interface TestRunRepository {
    */
   advance(id: string, change: RunAdvance): Promise<AdvanceResult>;
   /**
-   * Writes progress a process accumulated in memory (test-run-service.ts), only while the run is
-   * running; null when it is not (it ended, or another process changed it): the caller reloads.
+   * Writes progress the document holds already (test-run-service.ts keeps running runs in memory
+   * and their rows behind), every run in ONE statement. A row takes its write only while the run
+   * is running and its revision is not newer, so a late write never moves a row back; returns the ids
+   * of the rows written — a run missing there ended, or has moved on elsewhere: the caller reloads.
    */
-  writeProgress(id: string, progress: ProgressWrite): Promise<TestRunRecord | null>;
+  writeProgress(writes: readonly ProgressWrite[]): Promise<Set<string>>;
   /** Stores the evaluation of a finished run (the one write a finished run accepts). */
   setEvaluation(id: string, evaluation: Record<string, unknown>): Promise<TestRunRecord | null>;
 }
@@ -224,19 +229,30 @@ export function createTestRunRepository({ knex }: { knex: Knex }): TestRunReposi
       if (!current) return null;
       return { conflict: TERMINAL_STATUSES.has(current.status) ? 'finished' : 'backwards', run: current };
     },
-    async writeProgress(id, p) {
-      const [row] = (await table()
-        .where({ id, status: 'running' })
-        .update({
-          processed_frames: knex.raw('greatest(processed_frames, ?)', [p.processedFrames]),
-          total_frames: p.totalFrames,
-          message: p.message,
-          metrics: p.metrics === null ? null : JSON.stringify(p.metrics),
-          revision: knex.raw('greatest(revision, ?)', [p.revision]),
-          updated_at: knex.fn.now(),
-        } as never)
-        .returning('*')) as TestRunRow[];
-      return row ? testRunFromRow(row) : null;
+    async writeProgress(writes) {
+      if (writes.length === 0) return new Set();
+      // One JSON parameter: one statement per flush however many runs, and no array binding of
+      // nullable columns to tell apart between pg and PGlite.
+      const rows = writes.map((w) => ({
+        id: w.id,
+        processed_frames: w.processedFrames,
+        total_frames: w.totalFrames,
+        message: w.message,
+        metrics: w.metrics,
+        revision: w.revision,
+        updated_at: w.updatedAt,
+      }));
+      const result = await knex.raw<{ rows: Array<{ id: string }> }>(
+        `update test_runs as t set
+           processed_frames = greatest(t.processed_frames, w.processed_frames),
+           total_frames = w.total_frames, message = w.message, metrics = w.metrics,
+           revision = w.revision, updated_at = w.updated_at
+         from jsonb_to_recordset(?::jsonb) as w (id text, processed_frames integer, total_frames integer, message text, metrics jsonb, revision integer, updated_at timestamptz)
+         where t.id = w.id and t.status = 'running' and t.revision <= w.revision
+         returning t.id`,
+        [JSON.stringify(rows)],
+      );
+      return new Set(result.rows.map((row) => row.id));
     },
     async setEvaluation(id, evaluation) {
       const [row] = (await table()

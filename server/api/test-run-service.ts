@@ -8,12 +8,17 @@
  * takes a state with a higher `revision` than it holds, so it never goes back.
  *
  * Progress of a running run takes a fast path (issue 6 asks 200 posts per second per run, 20 runs
- * at once): the process keeps the run in memory, applies the post there and to the document —
- * durable through the update log's group commit — and writes the `test_runs` row behind, at most
- * every PROGRESS_FLUSH_MS. Status changes, detections and evaluations flush it first and go
- * through the database's forward-only guard. So one process should drive a run (as one runner
- * does); if another process ends it meanwhile, the next flush finds it no longer running, drops
- * the copy, and the following post is refused with 409.
+ * at once). The process keeps the run in memory; the posts of one run that arrive in one turn of
+ * the event loop become ONE document write — one revision, one update in the log, one message to
+ * each watcher, one Server-Sent Event — and each of them answers with that write's state once it
+ * is committed (so under load a post's answer may include a concurrent post's progress too). The
+ * `test_runs` rows of running runs follow their documents, all in one statement at most every
+ * ROW_FLUSH_MS; the document is the source of truth, and a row found behind its document (after
+ * a crash) is brought up to it before it is used. Status changes, detections and evaluations wait
+ * for the run's pending write and its row, and go through the database's forward-only guard;
+ * progress takes the slow path while one is in flight. So one process should drive a run (as one
+ * runner does); if another process ends it meanwhile, the next row write finds it no longer
+ * running, drops the copy, and the following post is refused with 409.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -22,9 +27,9 @@ import {
   listTracks,
   progressOf,
   readTestRun,
+  testRunRevision,
   writeTestRun,
   type DetectionBox,
-  type TestRunViewInput,
 } from '../../docs-model/index.ts';
 import type { DetectionRecord, DetectionRepository } from '../../persistence/repositories/detections.ts';
 import { TERMINAL_STATUSES, type TestRunRecord, type TestRunRepository, type TestRunStatus } from '../../persistence/repositories/test-runs.ts';
@@ -68,26 +73,6 @@ export const toBody = (run: TestRunRecord): TestRunBody => ({
   docName: runDocName(run.id),
 });
 
-const toView = (run: TestRunRecord): TestRunViewInput => ({
-  id: run.id,
-  projectId: run.projectId,
-  videoId: run.videoId,
-  sessionId: run.sessionId,
-  model: run.model,
-  status: run.status,
-  processedFrames: run.processedFrames,
-  totalFrames: run.totalFrames,
-  message: run.message,
-  metrics: run.metrics,
-  evaluation: run.evaluation,
-  detectionCount: run.detectionCount,
-  revision: run.revision,
-  createdAt: run.createdAt,
-  updatedAt: run.updatedAt,
-  startedAt: run.startedAt,
-  finishedAt: run.finishedAt,
-});
-
 function conflict(kind: 'finished' | 'backwards', run: TestRunRecord, wanted?: TestRunStatus): ConflictError {
   if (kind === 'finished') {
     return new ConflictError(`test run '${run.id}' has ended (${run.status})`, [{ field: 'status', code: 'run_finished', message: `the run is ${run.status}` }], 'run_finished');
@@ -99,71 +84,95 @@ function conflict(kind: 'finished' | 'backwards', run: TestRunRecord, wanted?: T
   );
 }
 
-/** How often a running run's progress reaches its row at most. */
-const PROGRESS_FLUSH_MS = 200;
-/** Running runs kept in memory at most (the oldest leave first; they reload on their next post). */
+/** How often the rows of running runs catch up with their documents at most (one statement for all). */
+const ROW_FLUSH_MS = 200;
+/** Running runs kept in memory at most (the oldest idle one leaves first; it reloads on its next post). */
 const MAX_HOT_RUNS = 10_000;
 
 interface Hot {
+  /** The run as last written to its document. */
   run: TestRunRecord;
-  dirty: boolean;
-  timer: NodeJS.Timeout | null;
-  flushing: Promise<void> | null;
+  /** `run` with the progress posts received since, until the next document write takes them. */
+  next: TestRunRecord | null;
+  /** That write: at the end of this turn of the event loop; resolves once committed. */
+  batch: Promise<TestRunRecord> | null;
+  /** Changes going through the database now; progress takes the slow path meanwhile. */
+  slow: number;
 }
+
+const withProgress = (run: TestRunRecord, input: TestRunProgressInput): TestRunRecord => ({
+  ...run,
+  processedFrames: Math.max(run.processedFrames, input.processedFrames),
+  totalFrames: input.totalFrames,
+  ...(input.message === undefined ? {} : { message: input.message }),
+  ...(input.metrics === undefined ? {} : { metrics: input.metrics }),
+});
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function createTestRunService(deps: TestRunServiceDeps) {
   const { api, runs, detections, dashboards } = deps;
   const hot = new Map<string, Hot>();
+  /** Runs whose row is behind their document. */
+  const behind = new Set<string>();
+  let rowTimer: NodeJS.Timeout | null = null;
+  let rowWrite: Promise<void> | null = null;
 
-  const writeHot = async (id: string, h: Hot): Promise<void> => {
-    h.dirty = false;
-    const r = h.run;
-    try {
-      const stored = await runs.writeProgress(id, { processedFrames: r.processedFrames, totalFrames: r.totalFrames, message: r.message, metrics: r.metrics, revision: r.revision });
-      if (!stored && hot.get(id) === h) hot.delete(id);
-    } catch (err) {
-      h.dirty = true;
-      api.logger.warn({ err, runId: id }, 'test-run progress write failed; will retry');
-    }
+  /** Writes every row that is behind (after the write in flight, if any); retried later on failure. */
+  const writeRows = async (): Promise<void> => {
+    while (rowWrite) await rowWrite;
+    if (behind.size === 0) return;
+    const batch = [...behind].flatMap((id) => {
+      const h = hot.get(id);
+      return h ? [{ id, h, run: h.run }] : [];
+    });
+    behind.clear();
+    rowWrite = (async () => {
+      try {
+        const written = await runs.writeProgress(batch.map((b) => b.run));
+        // Not written: the run ended, or moved on elsewhere. Forget it; its next post reloads it.
+        for (const b of batch) if (!written.has(b.id) && hot.get(b.id) === b.h) hot.delete(b.id);
+      } catch (err) {
+        for (const b of batch) if (hot.get(b.id) === b.h) behind.add(b.id);
+        api.logger.warn({ err, runs: batch.length }, 'test-run rows could not be written; will retry');
+        scheduleRows();
+      } finally {
+        rowWrite = null;
+      }
+    })();
+    await rowWrite;
   };
 
-  /** Writes the run's pending progress now; resolves once the row holds it. */
-  const flushHot = async (id: string): Promise<void> => {
-    const h = hot.get(id);
-    if (!h) return;
-    if (h.timer) clearTimeout(h.timer);
-    h.timer = null;
-    while (h.flushing) await h.flushing;
-    if (!h.dirty) return;
-    h.flushing = writeHot(id, h).finally(() => (h.flushing = null));
-    await h.flushing;
-  };
-
-  const scheduleFlush = (id: string, h: Hot): void => {
-    if (h.timer) return;
-    h.timer = setTimeout(() => {
-      h.timer = null;
-      void flushHot(id).then(() => {
-        if (h.dirty && hot.get(id) === h) scheduleFlush(id, h);
-      });
-    }, PROGRESS_FLUSH_MS);
-    h.timer.unref();
+  const scheduleRows = (): void => {
+    if (rowTimer) return;
+    rowTimer = setTimeout(() => {
+      rowTimer = null;
+      void writeRows();
+    }, ROW_FLUSH_MS);
+    rowTimer.unref();
   };
 
   const remember = (run: TestRunRecord): void => {
+    const h = hot.get(run.id);
     if (run.status !== 'running') {
       hot.delete(run.id);
+      behind.delete(run.id);
       return;
     }
-    const h = hot.get(run.id);
-    if (h) h.run = run;
-    else {
-      if (hot.size >= MAX_HOT_RUNS) {
-        const [oldest, entry] = hot.entries().next().value as [string, Hot];
-        if (!entry.dirty && !entry.flushing) hot.delete(oldest);
-      }
-      hot.set(run.id, { run, dirty: false, timer: null, flushing: null });
+    if (h) {
+      // Two changes through the database may finish in either order: keep the newer.
+      if (run.revision > h.run.revision) h.run = run;
+      return;
     }
+    if (hot.size >= MAX_HOT_RUNS) {
+      for (const [id, entry] of hot) {
+        if (entry.slow === 0 && !entry.batch && !behind.has(id)) {
+          hot.delete(id);
+          break;
+        }
+      }
+    }
+    hot.set(run.id, { run, next: null, batch: null, slow: 0 });
   };
 
   /** The run's state into its document (skipped when the document holds a newer one). */
@@ -171,10 +180,67 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     const name = parseDocName(runDocName(run.id));
     if (!name) throw new Error(`test run ${run.id} has an invalid document name`);
     await api.registry.transact(name, actor, (ydoc, origin) => {
-      const held = readTestRun(ydoc);
-      if (held && held.revision >= run.revision) return;
-      writeTestRun(ydoc, toView(run), origin);
+      const held = testRunRevision(ydoc);
+      if (held !== null && held >= run.revision) return;
+      writeTestRun(ydoc, run, origin);
     });
+  };
+
+  /** The progress posts of this turn as one document write; resolves with the state written, once committed. */
+  const writeBatch = async (h: Hot, actor: string): Promise<TestRunRecord> => {
+    await nextTurn();
+    const run: TestRunRecord = { ...(h.next ?? h.run), revision: h.run.revision + 1, updatedAt: new Date().toISOString() };
+    h.run = run;
+    h.next = null;
+    h.batch = null;
+    behind.add(run.id);
+    scheduleRows();
+    await publish(run, actor);
+    dashboards.touch(run.projectId);
+    return run;
+  };
+
+  /**
+   * Before a change through the database: the run's pending progress is written to its document
+   * and its row (so the database counts from there), and progress takes the slow path until `done`.
+   */
+  const quiesce = async (id: string): Promise<{ done(): void }> => {
+    const h = hot.get(id);
+    if (h) h.slow++;
+    const done = () => {
+      if (h) h.slow--;
+    };
+    try {
+      if (h?.batch) await h.batch.catch(() => undefined);
+      if (behind.has(id) || rowWrite) await writeRows();
+    } catch (err) {
+      done();
+      throw err;
+    }
+    return { done };
+  };
+
+  /**
+   * A running run's row as its document holds it: after a crash the row can be behind the
+   * document (written behind, see above), and a change counted from it would get a revision the
+   * document has seen already. Brought up to the document, then used.
+   */
+  const caughtUp = async (run: TestRunRecord): Promise<TestRunRecord> => {
+    const name = parseDocName(runDocName(run.id));
+    if (!name || run.status !== 'running') return run;
+    const held = await api.registry.read(name, (ydoc) => readTestRun(ydoc));
+    if (!held || held.status !== 'running' || held.revision <= run.revision) return run;
+    const current: TestRunRecord = {
+      ...run,
+      processedFrames: Math.max(run.processedFrames, held.processedFrames),
+      totalFrames: held.totalFrames,
+      message: held.message,
+      metrics: held.metrics,
+      revision: held.revision,
+      updatedAt: held.updatedAt,
+    };
+    await runs.writeProgress([current]);
+    return current;
   };
 
   /** Activity and dashboard refresh for a status change from `before` to `run.status`. */
@@ -194,7 +260,7 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     if (held) return held.run;
     const run = await runs.get(id);
     if (!run) throw new NotFoundError(`no test run '${id}'`);
-    return run;
+    return caughtUp(run);
   };
 
   const evaluate = async (run: TestRunRecord, opts: { iouThreshold?: number } = {}): Promise<RunEvaluation> => {
@@ -220,37 +286,52 @@ export function createTestRunService(deps: TestRunServiceDeps) {
 
   /** Applies a status/progress change; a completed run gets its evaluation stored before answering. */
   const advance = async (run: TestRunRecord, change: Parameters<TestRunRepository['advance']>[1], actor: string): Promise<TestRunRecord> => {
-    await flushHot(run.id);
-    const result = await runs.advance(run.id, change);
-    if (!result) throw new NotFoundError(`no test run '${run.id}'`);
-    if ('conflict' in result) throw conflict(result.conflict, result.run, change.status);
-    let updated = result.run;
-    if (updated.status === 'completed' && run.status !== 'completed') {
-      try {
-        const summary = evaluationSummary(await evaluate(updated));
-        updated = (await runs.setEvaluation(updated.id, summary)) ?? updated;
-      } catch (err) {
-        api.logger.warn({ err, runId: run.id }, 'evaluation of a completed run failed; GET /evaluation computes it on demand');
+    const quiet = await quiesce(run.id);
+    try {
+      const result = await runs.advance(run.id, change);
+      if (!result) throw new NotFoundError(`no test run '${run.id}'`);
+      if ('conflict' in result) throw conflict(result.conflict, result.run, change.status);
+      let updated = result.run;
+      if (updated.status === 'completed' && run.status !== 'completed') {
+        try {
+          const summary = evaluationSummary(await evaluate(updated));
+          updated = (await runs.setEvaluation(updated.id, summary)) ?? updated;
+        } catch (err) {
+          api.logger.warn({ err, runId: run.id }, 'evaluation of a completed run failed; GET /evaluation computes it on demand');
+        }
       }
+      remember(updated);
+      await publish(updated, actor);
+      announce(run.status, updated, actor);
+      return updated;
+    } finally {
+      quiet.done();
     }
-    remember(updated);
-    await publish(updated, actor);
-    announce(run.status, updated, actor);
-    return updated;
   };
 
   return {
     find,
     evaluate,
-    list: (projectId: string, opts: Parameters<TestRunRepository['listByProject']>[1]) => runs.listByProject(projectId, opts),
+    /** A page of runs; a running run this process holds newer than its row is listed as held. */
+    async list(projectId: string, opts: Parameters<TestRunRepository['listByProject']>[1]) {
+      const page = await runs.listByProject(projectId, opts);
+      const items = page.items.map((row) => {
+        const held = hot.get(row.id)?.run;
+        return held && held.revision > row.revision ? held : row;
+      });
+      return { ...page, items };
+    },
 
     async projectOf(id: string): Promise<string | null> {
       return hot.get(id)?.run.projectId ?? (await runs.get(id))?.projectId ?? null;
     },
 
-    /** Writes every run's pending progress (shutdown). */
+    /** Writes every run's pending progress, to its document and its row (shutdown). */
     async flushAll(): Promise<void> {
-      await Promise.all([...hot.keys()].map((id) => flushHot(id)));
+      await Promise.all([...hot.values()].map((h) => h.batch?.catch(() => undefined)));
+      if (rowTimer) clearTimeout(rowTimer);
+      rowTimer = null;
+      await writeRows();
     },
 
     async create(projectId: string, input: TestRunCreateInput, actor: string): Promise<TestRunRecord> {
@@ -284,22 +365,9 @@ export function createTestRunService(deps: TestRunServiceDeps) {
 
     async progress(run: TestRunRecord, input: TestRunProgressInput, actor: string): Promise<TestRunRecord> {
       const h = hot.get(run.id);
-      if (h && h.run.status === 'running' && (input.status === undefined || input.status === 'running')) {
-        h.run = {
-          ...h.run,
-          processedFrames: Math.max(h.run.processedFrames, input.processedFrames),
-          totalFrames: input.totalFrames,
-          ...(input.message === undefined ? {} : { message: input.message }),
-          ...(input.metrics === undefined ? {} : { metrics: input.metrics }),
-          revision: h.run.revision + 1,
-          updatedAt: new Date().toISOString(),
-        };
-        h.dirty = true;
-        scheduleFlush(run.id, h);
-        const snapshot = h.run;
-        await publish(snapshot, actor);
-        dashboards.touch(snapshot.projectId);
-        return snapshot;
+      if (h && h.slow === 0 && h.run.status === 'running' && (input.status === undefined || input.status === 'running')) {
+        h.next = withProgress(h.next ?? h.run, input);
+        return (h.batch ??= writeBatch(h, actor));
       }
       // A runner that posts progress without a status has started.
       const status = input.status ?? (run.status === 'queued' ? 'running' : undefined);
@@ -321,13 +389,17 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     },
 
     async addDetections(run: TestRunRecord, list: readonly DetectionRecord[], actor: string): Promise<TestRunRecord> {
-      await flushHot(run.id);
-      const result = await detections.append(run.id, list);
-      if (!result) throw new NotFoundError(`no test run '${run.id}'`);
-      if ('conflict' in result) throw conflict('finished', result.run);
-      remember(result.run);
-      await publish(result.run, actor);
-      return result.run;
+      const quiet = await quiesce(run.id);
+      try {
+        const result = await detections.append(run.id, list);
+        if (!result) throw new NotFoundError(`no test run '${run.id}'`);
+        if ('conflict' in result) throw conflict('finished', result.run);
+        remember(result.run);
+        await publish(result.run, actor);
+        return result.run;
+      } finally {
+        quiet.done();
+      }
     },
   };
 }

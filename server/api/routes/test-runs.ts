@@ -49,6 +49,19 @@ const viewOf = (run: TestRunRecord): TestRunView => {
   return { ...rest, progress: progressOf(run.processedFrames, run.totalFrames) };
 };
 
+/**
+ * A progress answer as bytes, made once per state: the posts of one run received together are
+ * written to its document as one change and all answer with that same record (test-run-service.ts),
+ * so under load one serialisation serves many answers.
+ */
+const answers = new WeakMap<TestRunRecord, Buffer>();
+const JSON_TYPE = { 'Content-Type': 'application/json; charset=utf-8' };
+const answerOf = (run: TestRunRecord): Buffer => {
+  let bytes = answers.get(run);
+  if (!bytes) answers.set(run, (bytes = Buffer.from(JSON.stringify(toBody(run)))));
+  return bytes;
+};
+
 const lastEventIdOf = (header: string, fallback: number | undefined): number | undefined => {
   const n = Number(header);
   return header !== '' && Number.isSafeInteger(n) && n >= 0 ? n : fallback;
@@ -122,13 +135,13 @@ export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: Ru
       tag,
       summary: 'Report progress (and status, message, metrics) of a run',
       description:
-        'Status only moves forward (409 otherwise, and for a run that has ended). processedFrames never goes back: a late post with a smaller count leaves it. Completing the run stores its evaluation. Answers once every watcher of test-run:<id> has been sent the change.',
+        'Status only moves forward (409 otherwise, and for a run that has ended). processedFrames never goes back: a late post with a smaller count leaves it. Completing the run stores its evaluation. Answers once every watcher of test-run:<id> has been sent the change and it is stored. Progress posts of a running run that arrive together are one change (one revision, one event), and each answers with it.',
       params: TestRunParams,
       body: TestRunProgress,
       responses: { 200: { description: 'the run', schema: TestRun } },
       errors: [403, 404, 409],
       authorize: runRole('annotator'),
-      handle: async ({ body, ctx, authorized: run }) => ({ body: toBody(await service.progress(run, body, actorOf(ctx))) }),
+      handle: async ({ body, ctx, authorized: run }) => ({ body: answerOf(await service.progress(run, body, actorOf(ctx))), headers: JSON_TYPE }),
     }),
     defineRoute({
       method: 'post',
