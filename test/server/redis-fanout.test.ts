@@ -13,6 +13,7 @@ import { createTestStorage, startTestServer, type TestServer, type TestStorage }
 import { waitFor } from '../helpers/databases.ts';
 import { jsonClient, linkedSession } from '../helpers/api.ts';
 import { openSse } from '../helpers/sse.ts';
+import { Redis } from 'ioredis';
 
 const config = suite('redis fan-out: configuration');
 
@@ -152,6 +153,21 @@ if (!redisUrl || !process.env.DATABASE_URL) {
       assert.equal(read.body.items.map((a) => a.id), ['held-elsewhere']);
     } finally {
       await slow.stop();
+    }
+  });
+
+  test('a load does not wait for ever on a subscriber that never answers', async (ctx) => {
+    const session = await newSession(ctx.a);
+    const name = `session:${session.id}`;
+    // Something on the channel that is not an annosync process: PUBLISH counts it, it never answers.
+    const silent = new Redis(redisUrl);
+    try {
+      await silent.subscribe(`annosync:${ctx.storage.config.databaseSchema}:doc:${name}`);
+      // Without the answer timeout (500 ms) the load would wait for ever and `synced` fail after 15 s.
+      const onB = await join(ctx, ctx.b, name);
+      assert.ok(onB.provider.synced);
+    } finally {
+      silent.disconnect();
     }
   });
 
