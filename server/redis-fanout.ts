@@ -289,7 +289,9 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
   // Either connection may have missed something while down: what we published, or what we heard.
   // The first connect too: documents loaded while Redis was not up yet published nothing.
   const onReconnect = () => {
-    if (closed) return;
+    // Once both are up: after a Redis restart both reconnect, and one catch-up (a database read
+    // per loaded document) is enough.
+    if (closed || publisher.status !== 'ready' || subscriber.status !== 'ready') return;
     if (everReady) deps.logger.info({ source: 'redis' }, 'redis reconnected: catching up from the database and the other processes');
     void catchUp()
       .catch(swallow('redis catch-up failed'))
