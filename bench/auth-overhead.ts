@@ -14,21 +14,21 @@
 import type { IncomingMessage } from 'node:http';
 import { EventEmitter } from 'node:events';
 import * as Y from 'yjs';
-import { createTokenService } from '../server/auth.ts';
-import { createSyncAuthorizer } from '../server/sync-auth.ts';
-import { allowEveryone } from '../server/sync-endpoint.ts';
-import { Connection } from '../server/connection.ts';
+import { createTokenService } from '../server/services/tokens.ts';
+import { createSyncAuthorizer } from '../server/sync/sync-auth.ts';
+import { allowEveryone } from '../server/sync/sync-endpoint.ts';
+import { Connection } from '../server/sync/connection.ts';
 import { defaultLimits } from '../server/config.ts';
-import { silentLogger } from '../persistence/logger.ts';
-import { parseDocName } from '../server/wire.ts';
-import type { LiveDocument } from '../server/live-document.ts';
+import { silentLogger } from '../shared/logger.ts';
+import { parseDocName } from '../docs-model/protocol.ts';
+import type { LiveDocument } from '../server/documents/live-document.ts';
 import type { WebSocket } from 'ws';
 
 const SECRET = 'annosync-bench-secret-0123456789abcdef';
 const tokens = createTokenService(SECRET);
 const docName = parseDocName('session:bench')!;
 const request = { headers: { origin: 'https://app.example' } } as unknown as IncomingMessage;
-const authorize = createSyncAuthorizer({ tokens, projectOf: async () => 'p1', allowedOrigins: ['https://app.example'] });
+const authorize = createSyncAuthorizer({ tokens, directory: { projectOf: async () => 'p1' }, allowedOrigins: ['https://app.example'] });
 
 async function timeAsync(label: string, n: number, run: (i: number) => Promise<unknown>): Promise<number> {
   for (let i = 0; i < Math.min(n, 200); i++) await run(i); // warm-up

@@ -14,6 +14,8 @@
  * and, after the load, the projection's full re-projection of the session (the server defers it
  * by a second). Loads run on a warm pool, as in a running server. Prints numbers; not a test.
  */
+import { ObservableV2 } from 'lib0/observable';
+import type { DocumentEvents } from '../server/documents/events.ts';
 import * as Y from 'yjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -22,13 +24,13 @@ import { openDatabase } from '../persistence/database.ts';
 import { createDocStore, type MergeUpdates } from '../persistence/doc-store.ts';
 import { createMergePool } from '../persistence/merge-worker.ts';
 import { createUpdateLog } from '../persistence/update-log.ts';
-import { silentLogger } from '../persistence/logger.ts';
+import { silentLogger } from '../shared/logger.ts';
 import { addAnnotation, initSession, updateAnnotation } from '../docs-model/index.ts';
-import { LiveDocument } from '../server/live-document.ts';
+import { LiveDocument } from '../server/documents/live-document.ts';
 import { defaultLimits } from '../server/config.ts';
-import { parseDocName } from '../server/wire.ts';
-import { createRepositories } from '../server/api/context.ts';
-import { createProjection } from '../server/api/projection.ts';
+import { parseDocName } from '../docs-model/protocol.ts';
+import { createRepositories } from '../server/services/repositories.ts';
+import { createProjection } from '../server/followers/projection.ts';
 import { median } from './lib/stats.ts';
 
 const postgres = process.argv.includes('--postgres');
@@ -53,7 +55,8 @@ const timedMerge: MergeUpdates = async (updates) => {
 };
 const store = createDocStore({ knex: db.knex, merge: timedMerge });
 const repos = createRepositories(db);
-const projection = createProjection({ annotations: repos.annotations, sessions: repos.sessions, logger: silentLogger });
+const events = new ObservableV2<DocumentEvents>();
+const projection = createProjection({ documents: events, annotations: repos.annotations, sessions: repos.sessions, logger: silentLogger });
 const docName = parseDocName('session:cold-load')!;
 
 // The session row, so the projection writes the table as the server's would.
@@ -79,10 +82,10 @@ async function coldLoad(): Promise<Breakdown> {
   const started = performance.now();
   const stored = await store.loadMerged(docName.name);
   const read = performance.now();
-  const live = new LiveDocument(docName, { log, limits: defaultLimits, hooks: projection.hooks });
+  const live = new LiveDocument(docName, { log, limits: defaultLimits, events });
   live.applyStored(stored.update ? [stored.update] : []);
   const applied = performance.now();
-  projection.hooks.onLoad(live);
+  events.emit('load', [live]);
   const hooked = performance.now();
   live.syncStep2For(new Uint8Array([0]));
   const step2 = performance.now();

@@ -11,7 +11,7 @@
  *   npx tsx bench/formats-http.ts [--only=small|big]
  */
 import http from 'node:http';
-import { createTokenService } from '../server/auth.ts';
+import { createTokenService } from '../server/services/tokens.ts';
 import type { Annotation } from '../docs-model/types.ts';
 import { killAllSync, readRssBytes, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
 

@@ -9,7 +9,7 @@ import { formats, type FormatName } from '../docs-model/formats/index.ts';
 import type { SessionContent } from '../docs-model/formats/content.ts';
 import { emptyLoss, lossSummary } from '../docs-model/formats/loss.ts';
 import { collect, zipChunks } from '../docs-model/formats/zip-writer.ts';
-import { zipChunksNative } from '../server/zip-writer.ts';
+import { zipChunksNative } from '../server/http/zip-writer.ts';
 import type { Annotation } from '../docs-model/types.ts';
 
 const meta = { sessionId: 's', projectId: 'p', videoId: 'v', width: 1920, height: 1080, fps: 25, frameCount: 1000 };

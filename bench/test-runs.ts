@@ -28,7 +28,7 @@ import * as Y from 'yjs';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import { addAnnotation, getAnnotation, readTestRun, updateAnnotation } from '../docs-model/index.ts';
-import { startChildServer, testTokens, type ChildServer } from '../test/helpers/server.ts';
+import { startChildServer, testTokens, type ChildServer } from '../tools/server.ts';
 import { percentile } from './lib/stats.ts';
 import { readCpuMs, readMachineBusyMs } from './lib/server-process.ts';
 

@@ -13,16 +13,17 @@
  */
 import * as decoding from 'lib0/decoding';
 import type * as Y from 'yjs';
+import { MessageType, SyncMessageType } from './protocol.ts';
 
-/** The message type the server uses; above y-protocols' 0–3 (see server/wire.ts). */
-export const DURABLE_ACK_MESSAGE_TYPE = 100;
+/** The message type the server uses; above y-protocols' 0–3 (see protocol.ts). */
+export const DURABLE_ACK_MESSAGE_TYPE = MessageType.durableAck;
 
 /** Client → server: varUint 0 under the ack type, "count my update messages from here". */
 const COUNT_FROM_HERE = new Uint8Array([DURABLE_ACK_MESSAGE_TYPE, 0]);
 
-const SYNC = 0;
-const SYNC_STEP2 = 1;
-const SYNC_UPDATE = 2;
+const SYNC = MessageType.sync;
+const SYNC_STEP2 = SyncMessageType.step2;
+const SYNC_UPDATE = SyncMessageType.update;
 
 /** The parts of y-websocket's WebsocketProvider this helper uses. */
 export interface ProviderLike {

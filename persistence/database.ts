@@ -16,7 +16,7 @@ import knexModule from 'knex';
 import type { Knex } from 'knex';
 import { migrateLatest, retryWhileContended } from './migrate.ts';
 import { repairMigrationLockTable, withMigrationLock } from './migration-lock.ts';
-import { silentLogger, type Logger } from './logger.ts';
+import { silentLogger, type Logger } from '../shared/logger.ts';
 
 const createKnex = knexModule.knex;
 

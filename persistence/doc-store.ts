@@ -24,7 +24,7 @@
  */
 import type { Knex } from 'knex';
 import * as Y from 'yjs';
-import { silentLogger, type Logger } from './logger.ts';
+import { silentLogger, type Logger } from '../shared/logger.ts';
 import { MergeTimeoutError } from './merge-worker.ts';
 import { fromBase64, toBase64 } from './base64.ts';
 import { findCulprits, listQuarantined, moveToQuarantine, type QuarantinedRow } from './quarantine.ts';

@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { silentLogger, type Logger } from './logger.ts';
+import { silentLogger, type Logger } from '../shared/logger.ts';
 import type { MergeReply, MergeRequest } from './merge-worker-thread.ts';
 
 export interface MergePoolOptions {

@@ -14,7 +14,7 @@
  */
 import type { Knex } from 'knex';
 import { toBase64 } from './base64.ts';
-import { silentLogger, type Logger } from './logger.ts';
+import { silentLogger, type Logger } from '../shared/logger.ts';
 
 export interface UpdateLog {
   /** Queue one update; resolves once the INSERT containing it committed. Rejects only on close() without success. */

@@ -12,10 +12,10 @@ import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { trackDurableAcks, type DurableAcks } from '../docs-model/durable-acks.ts';
 import { addAnnotation, getAnnotation, setLabel } from '../docs-model/index.ts';
-import { connectClient, synced, type TestClient } from '../test/helpers/clients.ts';
-import { createTestStorage, startChildServer, type ChildServer } from '../test/helpers/server.ts';
-import { seededRandom } from '../test/helpers/fuzz.ts';
-import { waitFor } from '../test/helpers/databases.ts';
+import { connectClient, synced, type TestClient } from '../tools/clients.ts';
+import { createTestStorage, startChildServer, type ChildServer } from '../tools/server.ts';
+import { seededRandom } from '../tools/fuzz.ts';
+import { waitFor } from '../tools/databases.ts';
 
 const arg = (name: string, fallback: number) => {
   const index = process.argv.indexOf(`--${name}`);

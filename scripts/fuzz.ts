@@ -4,8 +4,8 @@
  * prints messages tried, closes by code, bugs hit (1011) and whether the process survived.
  */
 import { randomUUID } from 'node:crypto';
-import { fuzzServer } from '../test/helpers/fuzz.ts';
-import { createTestStorage, startChildServer } from '../test/helpers/server.ts';
+import { fuzzServer } from '../tools/fuzz.ts';
+import { createTestStorage, startChildServer } from '../tools/server.ts';
 
 const arg = (name: string, fallback: number) => {
   const index = process.argv.indexOf(`--${name}`);

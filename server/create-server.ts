@@ -12,24 +12,32 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { progressOf } from '../docs-model/index.ts';
 import { openDatabase, isReachable, type Database } from '../persistence/database.ts';
 import { createUpdateLog, type UpdateLog } from '../persistence/update-log.ts';
 import { createDocStore, type DocStore } from '../persistence/doc-store.ts';
 import { createMergePool } from '../persistence/merge-worker.ts';
-import type { Logger } from '../persistence/logger.ts';
+import { createDashboardStatsRepository } from '../persistence/repositories/dashboard-stats.ts';
+import { createDetectionRepository } from '../persistence/repositories/detections.ts';
+import { createTestRunRepository } from '../persistence/repositories/test-runs.ts';
+import type { Logger } from '../shared/logger.ts';
 import { ConfigError, redisNeedsPostgres, type Config } from './config.ts';
-import { createRedisFanout, type RedisFanout } from './redis-fanout.ts';
-import { createLogger } from './logger.ts';
-import { DocRegistry } from './doc-registry.ts';
-import { SyncEndpoint, type Authorize } from './sync-endpoint.ts';
-import { createTokenService, resolveAuthSecret, type TokenService } from './auth.ts';
-import { createSyncAuthorizer } from './sync-auth.ts';
+import { createLogger } from './base/logger.ts';
+import { addGauges, createMetrics, type Metrics } from './base/metrics.ts';
+import { DocRegistry } from './documents/doc-registry.ts';
+import { createProjection } from './followers/projection.ts';
+import { createDashboards } from './followers/dashboards.ts';
+import { createRunEvents } from './followers/test-run-events.ts';
+import { createRedisFanout, type RedisFanout } from './followers/redis-fanout.ts';
+import { createRepositories } from './services/repositories.ts';
+import { createServices, type Services } from './services/services.ts';
+import { createTokenService, resolveAuthSecret, type TokenService } from './services/tokens.ts';
+import { createApi, type Api } from './api/index.ts';
+import { SyncEndpoint, type Authorize } from './sync/sync-endpoint.ts';
+import { createSyncAuthorizer } from './sync/sync-auth.ts';
 import { authMiddleware } from './http/auth-middleware.ts';
 import { corsMiddleware } from './http/cors.ts';
 import { createApp } from './http/app.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
-import { composeHooks, type LiveDocumentHooks } from './live-document.ts';
-import { createApi, type Api } from './api/index.ts';
 
 export interface ServerOptions {
   /** Replaces the logger built from `config.logLevel` (tests pass a silent one). */
@@ -47,6 +55,7 @@ export interface AnnosyncServer {
   readonly sync: SyncEndpoint;
   readonly http: http.Server;
   readonly metrics: Metrics;
+  readonly services: Services;
   readonly api: Api;
   /** Set when REDIS_URL is: this process shares its documents with the others. */
   readonly fanout: RedisFanout | null;
@@ -65,15 +74,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     dataDir: config.dataDir === 'memory://' ? 'memory://' : path.join(config.dataDir, 'pglite'),
     ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
   });
-  // The gauges read the registry and endpoint lazily, on scrape.
-  let registryRef: DocRegistry | null = null;
-  let syncRef: SyncEndpoint | null = null;
-  let fanoutRef: RedisFanout | null = null;
-  const metrics = createMetrics({
-    connections: () => syncRef?.connections.size ?? 0,
-    documents: () => registryRef?.size ?? 0,
-    redisConnected: () => fanoutRef?.connected() ?? null,
-  });
+  const metrics = createMetrics();
   const log = createUpdateLog({
     knex: db.knex,
     intervalMs: config.commitIntervalMs,
@@ -83,41 +84,64 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       metrics.commitBatchRows.observe(rows);
     },
   });
-  // Issue 5: stored rows merge in a worker under a time budget (yjs#687); a row that cannot be
-  // merged in time is set aside in yjs_quarantine instead of hanging loads and compaction.
-  // The worker runs the merge that lived here as `mergeThroughDoc` (through a gc'd Y.Doc, so
-  // snapshots stay as small as the live document): see persistence/merge-worker-thread.ts.
+  // Stored rows merge in a worker under a time budget (yjs#687); a row that cannot be merged in
+  // time is set aside in yjs_quarantine instead of hanging loads and compaction. The worker merges
+  // through a gc'd Y.Doc, so snapshots stay as small as the live document: see
+  // persistence/merge-worker-thread.ts and docs/architecture.md, "Loading".
   const mergePool = createMergePool({ logger });
   const store = createDocStore({ knex: db.knex, logger, merge: mergePool.merge });
-  const metricsHooks: LiveDocumentHooks = {
-    onChange: (doc, _update, origin) => {
-      metrics.updatesIn.inc();
-      const receivers = doc.peers.size - (origin.kind === 'connection' ? 1 : 0);
-      if (receivers > 0) metrics.updatesOut.inc(receivers);
+
+  // The documents, and the one event source every follower below subscribes to, in this order.
+  const registry = new DocRegistry({ store, log, limits: config.limits, compactAfterRows: config.compactAfterRows, logger });
+  registry.on('change', (doc, _update, origin) => {
+    metrics.updatesIn.inc();
+    const receivers = doc.peers.size - (origin.kind === 'connection' ? 1 : 0);
+    if (receivers > 0) metrics.updatesOut.inc(receivers);
+  });
+
+  // Followers.
+  const repos = createRepositories(db);
+  const runs = createTestRunRepository({ knex: db.knex });
+  const detections = createDetectionRepository({ knex: db.knex });
+  const stats = createDashboardStatsRepository({ knex: db.knex });
+  const projection = createProjection({ documents: registry, annotations: repos.annotations, sessions: repos.sessions, logger });
+  const dashboards = createDashboards({
+    registry,
+    logger,
+    sources: {
+      sessionsByStatus: (id) => stats.sessionsByStatus(id),
+      annotationsByLabel: (id) => stats.annotationsByLabel(id),
+      videosByGroundTruthStatus: (id) => stats.videosByGroundTruthStatus(id),
+      runningRuns: async (id) =>
+        (await runs.listActive(id)).map((r) => ({
+          id: r.id,
+          sessionId: r.sessionId,
+          videoId: r.videoId,
+          model: r.model,
+          status: r.status,
+          processedFrames: r.processedFrames,
+          totalFrames: r.totalFrames,
+          progress: progressOf(r.processedFrames, r.totalFrames),
+        })),
+      settle: () => projection.flush(),
     },
-  };
-  const api = createApi({ db, registry: () => registry, logger, config });
+  });
+  const runEvents = createRunEvents({ documents: registry });
   const fanout = config.redisUrl
     ? createRedisFanout({
         redisUrl: config.redisUrl,
         namespace: config.databaseSchema ?? 'public',
-        registry: () => registry,
+        registry,
         store,
         logger,
         onMessage: (direction) => metrics.redisMessages.inc({ direction }),
         onCatchUp: () => metrics.redisCatchUps.inc(),
       })
     : null;
-  fanoutRef = fanout;
-  const registry: DocRegistry = new DocRegistry({
-    store,
-    log,
-    limits: config.limits,
-    compactAfterRows: config.compactAfterRows,
-    logger,
-    hooks: composeHooks(metricsHooks, api.hooks, ...(fanout ? [fanout.hooks] : [])),
-    ...(fanout ? { prepare: fanout.prepare } : {}),
-  });
+
+  // Services, then the two transports over them.
+  const services = createServices({ config, logger, registry, repos, projection, dashboards, runEvents, runs, detections });
+  const api = createApi(services);
   const { secret, generated: generatedSecret } = resolveAuthSecret(
     config.authSecret,
     config.dataDir === 'memory://' ? null : config.dataDir,
@@ -132,13 +156,16 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       createSyncAuthorizer({
         tokens,
         allowedOrigins: config.allowedOrigins,
-        projectOf: (docName) => api.projectOf(docName),
+        directory: services.directory,
         onRefused: (reason) => metrics.authRefused.inc({ reason }),
       }),
     onClose: (code) => metrics.closes.inc({ code: String(code) }),
   });
-  registryRef = registry;
-  syncRef = sync;
+  addGauges(metrics, {
+    connections: () => sync.connections.size,
+    documents: () => registry.size,
+    redisConnected: () => fanout?.connected() ?? null,
+  });
   const app = createApp({
     logger,
     metrics,
@@ -178,6 +205,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     sync,
     http: server,
     metrics,
+    services,
     api,
     fanout,
     tokens,
@@ -204,7 +232,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         await fanout?.close();
         try {
           await registry.close();
-          await api.close();
+          dashboards.close();
+          runEvents.close();
+          await services.close();
+          await projection.close();
           await log.close();
         } finally {
           // Even when the database stayed down past the log's close timeout: release everything.

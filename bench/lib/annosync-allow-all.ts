@@ -10,7 +10,7 @@
  */
 import { configFromEnv } from '../../server/config.ts';
 import { createServer } from '../../server/create-server.ts';
-import { allowEveryone } from '../../server/sync-endpoint.ts';
+import { allowEveryone } from '../../server/sync/sync-endpoint.ts';
 
 const server = await createServer(configFromEnv(process.env), { authorize: allowEveryone });
 const { url } = await server.listen();

@@ -4,7 +4,7 @@
  * once per server over REST with an admin token signed with the bench's AUTH_SECRET; the reference
  * server takes any room and no token.
  */
-import { createTokenService } from '../../server/auth.ts';
+import { createTokenService } from '../../server/services/tokens.ts';
 import type { ServerAddress } from './clients.ts';
 
 /** Passed to annosync as AUTH_SECRET by bench/sync.ts. */

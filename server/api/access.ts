@@ -19,9 +19,10 @@
  */
 import type { Context } from 'koa';
 import type { SessionRecord } from '../../persistence/rows.ts';
-import { assertAdmin, assertRole, roleOn, type Identity, type Role } from '../auth.ts';
-import { NotFoundError, UnauthorizedError } from '../errors.ts';
-import { findSession, type ApiDeps } from './context.ts';
+import { assertAdmin, assertRole, roleOn, type Identity, type Role } from '../services/tokens.ts';
+import { NotFoundError, UnauthorizedError } from '../base/errors.ts';
+import { findSession } from '../services/records.ts';
+import { type Services } from '../services/services.ts';
 
 export type { Role };
 
@@ -77,7 +78,7 @@ export async function requireRoleOnFound<T extends { projectId: string }>(
  * whose project the caller has no role on, 403 below `role`. The session is the handler's `authorized`.
  */
 export const sessionRole =
-  (deps: ApiDeps, role: Role) =>
+  (deps: Services, role: Role) =>
   ({ params, ctx }: { params: { sessionId: string }; ctx: Context }): Promise<SessionRecord> =>
     requireRoleOnFound(ctx, role, () => findSession(deps, params.sessionId), () => new NotFoundError(`no session '${params.sessionId}'`));
 

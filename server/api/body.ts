@@ -14,7 +14,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
   type ErrorDetail,
-} from '../errors.ts';
+} from '../base/errors.ts';
 
 /** Content type (without parameters) → largest body accepted, in bytes. */
 export type BodyLimits = Readonly<Record<string, number>>;

@@ -13,7 +13,7 @@
 import { checkBbox, type SessionMeta } from '../../docs-model/index.ts';
 import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
 import type { VideoRecord } from '../../persistence/rows.ts';
-import { ValidationError, type ErrorDetail } from '../errors.ts';
+import { ValidationError, type ErrorDetail } from '../base/errors.ts';
 import { parseInput } from './body.ts';
 import { CocoResultList, DetectionList } from './test-run-schemas.ts';
 

@@ -20,7 +20,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { BadRequestError, NotFoundError } from '../errors.ts';
+import { BadRequestError, NotFoundError } from '../base/errors.ts';
 import { issueDetails, readJson } from './body.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

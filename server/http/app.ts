@@ -6,8 +6,8 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { randomUUID } from 'node:crypto';
 import { errorMiddleware } from './error-middleware.ts';
-import type { Logger } from '../../persistence/logger.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { Metrics } from '../base/metrics.ts';
 
 export interface HealthReport {
   ok: boolean;

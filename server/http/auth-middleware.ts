@@ -8,8 +8,8 @@
  * past `requestsPerMinute`, 429 with Retry-After.
  */
 import type { Middleware } from 'koa';
-import { bearerToken, type Identity, type TokenService } from '../auth.ts';
-import { TooManyRequestsError, UnauthorizedError } from '../errors.ts';
+import { bearerToken, type Identity, type TokenService } from '../services/tokens.ts';
+import { TooManyRequestsError, UnauthorizedError } from '../base/errors.ts';
 
 const PUBLIC_API_PATHS = new Set(['/api/openapi.json']);
 const WINDOW_MS = 60_000;

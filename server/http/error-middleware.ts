@@ -4,8 +4,8 @@
  * with that id only — never a stack trace or SQL text.
  */
 import type { Middleware } from 'koa';
-import { AppError, toAppError } from '../errors.ts';
-import type { Logger } from '../../persistence/logger.ts';
+import { AppError, toAppError } from '../base/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
 
 /** Koa and its body parsers throw errors with `status`/`expose`; keep their 4xx meaning. */
 function fromHttpError(err: unknown): AppError | null {

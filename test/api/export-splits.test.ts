@@ -7,8 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { strFromU8, unzipSync } from 'fflate';
 import { planSplits, splitOf } from '../../docs-model/formats/splits.ts';
-import { createTestStorage, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds } from '../helpers/databases.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds } from '../../tools/databases.ts';
 import { createProject, createVideo, linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type SessionBody } from '../helpers/api.ts';
 
 interface Ctx {

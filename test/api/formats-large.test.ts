@@ -8,8 +8,8 @@ import http, { type IncomingMessage } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Unzip, UnzipInflate } from 'fflate';
-import { createTestStorage, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds } from '../helpers/databases.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds } from '../../tools/databases.ts';
 import { linkedSession, startApiServer, type ApiTestServer } from '../helpers/api.ts';
 
 interface Ctx {

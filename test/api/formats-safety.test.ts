@@ -15,9 +15,9 @@ import * as Y from 'yjs';
 import { deflateSync, strToU8, zipSync, type Zippable } from 'fflate';
 import { SAFE_JSON_DEFAULTS, SAFE_XML_DEFAULTS, SAFE_ZIP_DEFAULTS } from '../../docs-model/formats/index.ts';
 import { IMPORT_LIMITS } from '../../server/api/routes/formats.ts';
-import { parseDocName } from '../../server/wire.ts';
-import { createTestStorage, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds } from '../helpers/databases.ts';
+import { parseDocName } from '../../docs-model/protocol.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds } from '../../tools/databases.ts';
 import { linkedSession, startApiServer, type ApiTestServer, type HttpResult, type SessionBody } from '../helpers/api.ts';
 
 interface Ctx {

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rangeCredit, rankVideos, scoreVideo } from '../../server/api/matching.ts';
+import { rangeCredit, rankVideos, scoreVideo } from '../../server/services/matching.ts';
 import type { MatchingCriteria, VideoRecord } from '../../persistence/rows.ts';
 
 const video = (id: string, over: Partial<VideoRecord> = {}): VideoRecord => ({

@@ -4,16 +4,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createApi, type Api } from '../../server/api/index.ts';
+import type { Api } from '../../server/api/index.ts';
 import { openApiPath } from '../../server/api/route.ts';
-import { makeConfig } from '../../server/config.ts';
-import { silentLogger } from '../../persistence/logger.ts';
-import { createTestStorage, type TestStorage } from '../helpers/server.ts';
-import { openTestDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { startApiServer, type ApiTestServer } from '../helpers/api.ts';
 
 interface Ctx {
-  db: TestDatabase;
   api: Api;
   storage: TestStorage;
   t: ApiTestServer;
@@ -48,23 +44,13 @@ function documented(doc: OpenApiDoc): string[] {
 
 const test = suite<Ctx>('OpenAPI and /docs');
 test.before(async (ctx) => {
-  ctx.db = await openTestDatabase('pglite', { memory: true });
-  ctx.api = createApi({
-    db: ctx.db.db,
-    registry: () => {
-      throw new Error('not used');
-    },
-    logger: silentLogger,
-    config: makeConfig(),
-  });
   ctx.storage = await createTestStorage('pglite');
   ctx.t = await startApiServer(ctx.storage);
+  ctx.api = ctx.t.api;
 });
 test.after(async (ctx) => {
   await ctx.t.stop();
   await ctx.storage.cleanup();
-  await ctx.api.close();
-  await ctx.db.cleanup();
 });
 
 test('GET /api/openapi.json is OpenAPI 3.1 and lists exactly the mounted routes', async ({ api, t }) => {

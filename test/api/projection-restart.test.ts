@@ -6,9 +6,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { addAnnotation, deleteAnnotation } from '../../docs-model/index.ts';
-import { createTestStorage, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds, waitFor } from '../helpers/databases.ts';
-import { connectClient, synced } from '../helpers/clients.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
+import { connectClient, synced } from '../../tools/clients.ts';
 import { linkedSession, startApiServer, type AnnotationBody, type AnnotationPageBody, type ApiTestServer, type Items } from '../helpers/api.ts';
 
 interface Ctx {

@@ -3,24 +3,27 @@
  * the coalescing window, a document seen for the first time is re-projected in full, and sessions
  * that do not exist in `sessions` are left alone.
  */
+import { ObservableV2 } from 'lib0/observable';
+import type { DocumentEvents } from '../../server/documents/events.ts';
 import { suite } from 'uvu';
 import * as Y from 'yjs';
 import * as assert from 'uvu/assert';
 import { addAnnotation, addAnnotations, deleteAnnotation, initSession, listAnnotations, updateAnnotation } from '../../docs-model/index.ts';
 import { createUpdateLog, type UpdateLog } from '../../persistence/update-log.ts';
-import { silentLogger } from '../../persistence/logger.ts';
-import { LiveDocument } from '../../server/live-document.ts';
-import { parseDocName } from '../../server/wire.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import { LiveDocument } from '../../server/documents/live-document.ts';
+import { parseDocName } from '../../docs-model/protocol.ts';
 import { defaultLimits } from '../../server/config.ts';
-import { serverOrigin } from '../../server/origins.ts';
-import { createProjection, toProjectionRecord, type Projection } from '../../server/api/projection.ts';
-import { createRepositories, type Repositories } from '../../server/api/context.ts';
-import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../helpers/databases.ts';
+import { serverOrigin } from '../../server/documents/origins.ts';
+import { createProjection, toProjectionRecord, type Projection } from '../../server/followers/projection.ts';
+import { createRepositories, type Repositories } from '../../server/services/repositories.ts';
+import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../../tools/databases.ts';
 
 interface Ctx {
   t: TestDatabase;
   repos: Repositories;
   log: UpdateLog;
+  events: ObservableV2<DocumentEvents>;
   projection: Projection;
   docs: LiveDocument[];
 }
@@ -28,7 +31,7 @@ interface Ctx {
 const meta = { sessionId: 's1', projectId: 'p', videoId: 'v', width: 640, height: 480, fps: 25, frameCount: 100 };
 
 function open(ctx: Ctx, name: string, hooks = true): LiveDocument {
-  const doc = new LiveDocument(parseDocName(name)!, { log: ctx.log, limits: defaultLimits, ...(hooks ? { hooks: ctx.projection.hooks } : {}) });
+  const doc = new LiveDocument(parseDocName(name)!, { log: ctx.log, limits: defaultLimits, ...(hooks ? { events: ctx.events } : {}) });
   ctx.docs.push(doc);
   return doc;
 }
@@ -45,7 +48,8 @@ for (const kind of databaseKinds()) {
     ctx.t = await openTestDatabase(kind, { memory: true });
     ctx.repos = createRepositories(ctx.t.db);
     ctx.log = createUpdateLog({ knex: ctx.t.db.knex, intervalMs: 5 });
-    ctx.projection = createProjection({ annotations: ctx.repos.annotations, sessions: ctx.repos.sessions, logger: silentLogger, windowMs: 10 });
+    ctx.events = new ObservableV2<DocumentEvents>();
+    ctx.projection = createProjection({ documents: ctx.events, annotations: ctx.repos.annotations, sessions: ctx.repos.sessions, logger: silentLogger, windowMs: 10 });
     ctx.docs = [];
     await ctx.repos.projects.create({ id: 'p', name: 'P' });
     await ctx.repos.videos.create({ id: 'v', name: 'v', uri: 'u', width: 640, height: 480, fps: 25, frameCount: 100, durationSec: 4 });
@@ -89,17 +93,17 @@ for (const kind of databaseKinds()) {
     // The restarted process loads it.
     const loaded = open(ctx, 'session:s1');
     loaded.applyStored([Y.encodeStateAsUpdate(before.ydoc)]);
-    ctx.projection.hooks.onLoad(loaded);
+    ctx.events.emit('load', [loaded]);
     await ctx.projection.flush();
     assert.ok(await rowsMatch(ctx, loaded), 'stale row removed, missing rows written');
   });
 
   test('a change is projected only after its update is committed (the commit never waits behind it)', async (ctx) => {
-    // Issue 4: on PGlite's one connection, a projection write that went first held up the commit
+    // On PGlite's one connection, a projection write that went first held up the commit
     // a REST import answers after. The commit comes only after the interval here; the projection
     // is asked to write at once.
     const slowLog = createUpdateLog({ knex: ctx.t.db.knex, intervalMs: 300 });
-    const doc = new LiveDocument(parseDocName('session:s1')!, { log: slowLog, limits: defaultLimits, hooks: ctx.projection.hooks });
+    const doc = new LiveDocument(parseDocName('session:s1')!, { log: slowLog, limits: defaultLimits, events: ctx.events });
     ctx.docs.push(doc);
     const pendingAtWrite: number[] = [];
     const onQuery = (query: { sql: string }) => {

@@ -4,8 +4,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestStorage, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds, waitFor } from '../helpers/databases.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import {
   createProject,
   createVideo,

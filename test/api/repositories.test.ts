@@ -3,8 +3,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/databases.ts';
-import { createRepositories, type Repositories } from '../../server/api/context.ts';
+import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
+import { createRepositories, type Repositories } from '../../server/services/repositories.ts';
 import { migrateLatest, migrateRollbackAll } from '../../persistence/migrate.ts';
 import type { AnnotationProjectionRecord } from '../../persistence/rows.ts';
 import { InvalidCursorError } from '../../persistence/page.ts';

@@ -15,7 +15,7 @@ import {
   type AnnotationFilter,
   type AnnotationInput,
 } from '../../docs-model/index.ts';
-import { SessionIndex, sessionIndex } from '../../server/api/session-index.ts';
+import { SessionIndex, sessionIndex } from '../../server/followers/session-index.ts';
 import { seededRandom } from '../../bench/lib/stats.ts';
 
 const meta = { sessionId: 's', projectId: 'p', videoId: 'v', width: 640, height: 480, fps: 25, frameCount: 50 };

@@ -6,9 +6,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
 import { addAnnotation, getAnnotation, getLabels, getMeta, listAnnotations } from '../../docs-model/index.ts';
-import { createTestStorage, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds, waitFor } from '../helpers/databases.ts';
-import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
+import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
 import {
   createProject,
   createVideo,

@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import * as decoding from 'lib0/decoding';
 import type { WebsocketProvider } from 'y-websocket';
 import { readTestRun } from '../../docs-model/index.ts';
-import { createTestStorage, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds, waitFor } from '../helpers/databases.ts';
-import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
+import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
 import { linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type Items } from '../helpers/api.ts';
 import { openSse, type SseStream } from '../helpers/sse.ts';
 

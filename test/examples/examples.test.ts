@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { newSessionDoc } from '../helpers/api.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');

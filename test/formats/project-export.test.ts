@@ -10,7 +10,7 @@ import { formats, type ExportSession, type FormatName } from '../../docs-model/f
 import { emptyLoss } from '../../docs-model/formats/loss.ts';
 import { collect, zipChunks } from '../../docs-model/formats/zip-writer.ts';
 import type { Annotation } from '../../docs-model/types.ts';
-import { zipChunksNative } from '../../server/zip-writer.ts';
+import { zipChunksNative } from '../../server/http/zip-writer.ts';
 
 const ann = (over: Partial<Annotation>): Annotation => ({
   id: 'a', frame: 0, bbox: [10, 10, 20, 20], label: 'car', trackId: null, detectionId: null, attributes: {}, occluded: false, outside: false,

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { deflateSync, strFromU8, strToU8, zipSync, type Zippable } from 'fflate';
 import { InputTooLargeError, UnsafeInputError } from '../../docs-model/formats/problems.ts';
 import { readZip } from '../../docs-model/formats/safe-zip.ts';
-import { zipChunksNative } from '../../server/zip-writer.ts';
+import { zipChunksNative } from '../../server/http/zip-writer.ts';
 import { seedFromEnv } from '../helpers/format-sessions.ts';
 import { thrown } from '../helpers/zips.ts';
 

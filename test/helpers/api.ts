@@ -7,9 +7,10 @@
  *   await t.http.post(`/api/sessions/${session.id}/annotations`, { frame: 0, bbox: [0, 0, 5, 5], label: 'car' })
  */
 import type { Knex } from 'knex';
-import { startTestServer, type TestServer, type TestStorage } from './server.ts';
+import { startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import type { ConfigOverrides } from '../../server/config.ts';
-import type { DocRegistry } from '../../server/doc-registry.ts';
+import type { Api } from '../../server/api/index.ts';
+import type { DocRegistry } from '../../server/documents/doc-registry.ts';
 import type { z } from 'zod';
 import type * as S from '../../server/api/schemas.ts';
 
@@ -37,6 +38,7 @@ export interface ApiTestServer {
   http: JsonClient;
   knex: Knex;
   registry: DocRegistry;
+  api: Api;
   stop(): Promise<void>;
 }
 
@@ -49,7 +51,7 @@ export async function startApiServer(storage: TestStorage, overrides: ConfigOver
     await t.stop();
     throw new Error('createServer does not mount the REST API (server/api/index.ts createApi) yet');
   }
-  return { url: t.url, token: t.token, adminToken: t.adminToken, http, knex: t.server.db.knex, registry: t.server.registry, stop: t.stop };
+  return { url: t.url, token: t.token, adminToken: t.adminToken, http, knex: t.server.db.knex, registry: t.server.registry, api: t.server.api, stop: t.stop };
 }
 
 let counter = 0;

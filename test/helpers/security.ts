@@ -9,7 +9,7 @@
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
-import type { TestServer } from './server.ts';
+import type { TestServer } from '../../tools/server.ts';
 
 export interface RecordedSocket {
   ws: WebSocket;

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createDocStore } from '../../persistence/doc-store.ts';
 import { createUpdateLog } from '../../persistence/update-log.ts';
-import { databaseKinds, openTestDatabase } from '../helpers/databases.ts';
+import { databaseKinds, openTestDatabase } from '../../tools/databases.ts';
 
 for (const kind of databaseKinds()) {
   const test = suite(`compaction order (${kind})`);

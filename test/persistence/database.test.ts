@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { openDatabase, isReachable, DatabaseConfigError, type DatabaseConfig } from '../../persistence/database.ts';
 import { createDocStore } from '../../persistence/doc-store.ts';
 import { createUpdateLog } from '../../persistence/update-log.ts';
-import { databaseKinds, openTestDatabase, type DatabaseKind, type TestDatabase } from '../helpers/databases.ts';
+import { databaseKinds, openTestDatabase, type DatabaseKind, type TestDatabase } from '../../tools/databases.ts';
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
 

@@ -11,7 +11,7 @@ import * as Y from 'yjs';
 import { createDocStore, type DocStore } from '../../persistence/doc-store.ts';
 import { createUpdateLog } from '../../persistence/update-log.ts';
 import { openDatabase } from '../../persistence/database.ts';
-import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../helpers/databases.ts';
+import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../../tools/databases.ts';
 import { contentOf, editHistory, pickSeed, rebuild } from './edits.ts';
 
 const seed = pickSeed();

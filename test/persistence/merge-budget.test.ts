@@ -20,8 +20,8 @@ import {
   MergeTimeoutError,
   type MergePool,
 } from '../../persistence/merge-worker.ts';
-import type { Logger } from '../../persistence/logger.ts';
-import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/databases.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
 import { contentOf, editHistory, pickSeed, rebuild } from './edits.ts';
 
 const seed = pickSeed();

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { migrateLatest, migrateRollbackAll } from '../../persistence/migrate.ts';
 import { openDatabase } from '../../persistence/database.ts';
 import { migrations } from '../../migrations/index.ts';
-import { databaseKinds, openTestDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
 
 /** knex's own bookkeeping, which rolling back does not remove. */
 const bookkeeping = ['knex_migrations', 'knex_migrations_lock'];

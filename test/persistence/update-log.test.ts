@@ -7,8 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Knex } from 'knex';
 import { createUpdateLog, UpdateLogClosedError, type CommitInfo } from '../../persistence/update-log.ts';
-import type { Logger } from '../../persistence/logger.ts';
-import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../helpers/databases.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../../tools/databases.ts';
 
 /** A logger that keeps what it is told, to wait for "commit failed" without sleeping. */
 function recordingLogger(): Logger & { errors: string[] } {

@@ -10,10 +10,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds } from '../helpers/databases.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds } from '../../tools/databases.ts';
 import { jsonClient, linkedSession, type SessionBody } from '../helpers/api.ts';
-import { connectClient, nextClose, synced } from '../helpers/clients.ts';
+import { connectClient, nextClose, synced } from '../../tools/clients.ts';
 import { roleTokens, type RoleName } from '../helpers/security.ts';
 
 interface Fixture {

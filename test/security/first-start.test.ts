@@ -7,8 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { waitFor } from '../helpers/databases.ts';
-import { createTestStorage, startChildServer, startTestServer, type ChildServer, type TestStorage } from '../helpers/server.ts';
+import { waitFor } from '../../tools/databases.ts';
+import { createTestStorage, startChildServer, startTestServer, type ChildServer, type TestStorage } from '../../tools/server.ts';
 
 const test = suite<{ storage: TestStorage; children: ChildServer[] }>('first start and 5xx bodies');
 

@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { createProject, jsonClient } from '../helpers/api.ts';
 import { DEFAULT_JSON_LIMIT } from '../../server/api/body.ts';
 

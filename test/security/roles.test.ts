@@ -6,8 +6,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds } from '../helpers/databases.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds } from '../../tools/databases.ts';
 import { createVideo, jsonClient, linkedSession, type AnnotationBody, type JsonClient, type SessionBody, type TrackBody } from '../helpers/api.ts';
 import { alive, isPermissionDenied, openSocket, roleTokens, syncMessage, updateOfSize, ROLE_NAMES, type RoleName } from '../helpers/security.ts';
 

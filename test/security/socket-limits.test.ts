@@ -8,8 +8,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
-import { waitFor } from '../helpers/databases.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { waitFor } from '../../tools/databases.ts';
 import { jsonClient, newSessionDoc } from '../helpers/api.ts';
 import { alive, awarenessMessage, openSocket, probeMessage, syncMessage, updateOfSize, type RecordedSocket } from '../helpers/security.ts';
 import type { Limits } from '../../server/config.ts';
@@ -314,7 +314,7 @@ const docOf = (name: string) => ({ name, kind: 'session' as const, id: name.slic
 
     a.ws.close();
     await a.closed;
-    await waitFor(() => registry.get(s1.docName)?.inUse === false);
+    await waitFor(() => registry.inUse(s1.docName) === false);
     const d = await connect(ctx, s3.docName, ctx.app.adminToken);
     assert.ok(await alive(d), 'the idle document made room');
     assert.is(registry.get(s1.docName), undefined, 'the idle document was unloaded');

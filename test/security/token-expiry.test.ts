@@ -10,10 +10,10 @@ import * as Y from 'yjs';
 import { decodeJwt } from 'jose';
 import type { WebsocketProvider } from 'y-websocket';
 import { addAnnotation, listAnnotations } from '../../docs-model/index.ts';
-import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
+import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { newSessionDoc } from '../helpers/api.ts';
-import { waitFor } from '../helpers/databases.ts';
+import { waitFor } from '../../tools/databases.ts';
 
 /** Seconds a short token lives at most (`exp` is whole seconds, so at least one less). */
 const SHORT_TOKEN_SECONDS = 3;

@@ -5,11 +5,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SignJWT } from 'jose';
-import { createTokenService } from '../../server/auth.ts';
-import { createTestStorage, startTestServer, TEST_AUTH_SECRET, type TestServer, type TestStorage } from '../helpers/server.ts';
+import { createTokenService } from '../../server/services/tokens.ts';
+import { createTestStorage, startTestServer, TEST_AUTH_SECRET, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { jsonClient } from '../helpers/http.ts';
 import { newSessionDoc } from '../helpers/api.ts';
-import { waitFor } from '../helpers/databases.ts';
+import { waitFor } from '../../tools/databases.ts';
 import { openSocket } from '../helpers/security.ts';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -9,9 +9,9 @@ import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import type { WebsocketProvider } from 'y-websocket';
 import { addAnnotation, getAnnotation, setLabel } from '../../docs-model/index.ts';
-import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds, waitFor } from '../helpers/databases.ts';
+import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { newSessionDoc } from '../helpers/api.ts';
 import { alive, isPermissionDenied, openSocket, syncMessage, updateOfSize } from '../helpers/security.ts';
 

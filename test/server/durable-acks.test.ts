@@ -12,11 +12,11 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import { trackDurableAcks } from '../../docs-model/durable-acks.ts';
-import { rawSocket } from '../helpers/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
-import { waitFor } from '../helpers/databases.ts';
+import { rawSocket } from '../../tools/clients.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { waitFor } from '../../tools/databases.ts';
 import { newSessionDoc } from '../helpers/api.ts';
-import { MessageType, SyncMessageType } from '../../server/wire.ts';
+import { MessageType, SyncMessageType } from '../../docs-model/protocol.ts';
 
 const ACK = MessageType.durableAck;
 

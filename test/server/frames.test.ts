@@ -4,7 +4,7 @@ import * as ws from 'ws';
 
 /** ws exports its Sender at runtime (wrapper.mjs); @types/ws does not declare it. */
 const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
-import { binaryFrame } from '../../server/frames.ts';
+import { binaryFrame } from '../../server/documents/frames.ts';
 
 test('a prebuilt frame is byte for byte what ws would send, at every header size boundary', () => {
   for (const length of [0, 1, 125, 126, 127, 65535, 65536, 70000]) {

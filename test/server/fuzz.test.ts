@@ -6,10 +6,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { newSessionDoc } from '../helpers/api.ts';
-import { fuzzServer } from '../helpers/fuzz.ts';
-import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
-import { waitFor } from '../helpers/databases.ts';
+import { fuzzServer } from '../../tools/fuzz.ts';
+import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { waitFor } from '../../tools/databases.ts';
 
 const test = suite<{ storage: TestStorage; app: TestServer; clients: TestClient[] }>('fuzz');
 

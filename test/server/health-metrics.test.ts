@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { newSessionDoc } from '../helpers/api.ts';
-import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
-import { waitFor } from '../helpers/databases.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
+import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
+import { waitFor } from '../../tools/databases.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 
 const test = suite<{ storage: TestStorage; app: TestServer; clients: TestClient[] }>('health and metrics');
 

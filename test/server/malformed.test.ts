@@ -7,10 +7,10 @@ import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import * as encoding from 'lib0/encoding';
-import { connectClient, closed, rawSocket, synced, type TestClient } from '../helpers/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
-import { waitFor } from '../helpers/databases.ts';
-import { seededRandom } from '../helpers/fuzz.ts';
+import { connectClient, closed, rawSocket, synced, type TestClient } from '../../tools/clients.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { waitFor } from '../../tools/databases.ts';
+import { seededRandom } from '../../tools/fuzz.ts';
 import { newSessionDoc } from '../helpers/api.ts';
 
 /** Seeded bytes, so a failing case can be replayed. */

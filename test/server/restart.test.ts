@@ -7,11 +7,11 @@ import * as assert from 'uvu/assert';
 import { newSessionDoc } from '../helpers/api.ts';
 import { addAnnotation, listAnnotations, setLabel } from '../../docs-model/index.ts';
 import { trackDurableAcks } from '../../docs-model/durable-acks.ts';
-import { connectClient, nextClose, synced, type TestClient } from '../helpers/clients.ts';
-import { createTestStorage, startChildServer, testTokens, type ChildServer, type TestStorage } from '../helpers/server.ts';
+import { connectClient, nextClose, synced, type TestClient } from '../../tools/clients.ts';
+import { createTestStorage, startChildServer, testTokens, type ChildServer, type TestStorage } from '../../tools/server.ts';
 
 const adminToken = testTokens.sign({ sub: 'test-admin', admin: true });
-import { databaseKinds, waitFor } from '../helpers/databases.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
 
 for (const kind of databaseKinds()) {
   const test = suite<{ storage: TestStorage; children: ChildServer[]; clients: TestClient[] }>(`restart (${kind})`);

@@ -6,9 +6,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
 import { addAnnotation, getAnnotation, listAnnotations, setLabel, updateAnnotation } from '../../docs-model/index.ts';
-import { connectClient, synced, type TestClient } from '../helpers/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../helpers/server.ts';
-import { databaseKinds, waitFor } from '../helpers/databases.ts';
+import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { newSessionDoc } from '../helpers/api.ts';
 
 

@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import { unzipSync } from 'fflate';
 import type { ZipEntryInput } from '../../docs-model/formats/zip-writer.ts';
 import { readZip } from '../../docs-model/formats/safe-zip.ts';
-import { zipChunksNative } from '../../server/zip-writer.ts';
+import { zipChunksNative } from '../../server/http/zip-writer.ts';
 
 const KiB = 1024;
 const concat = (chunks: Iterable<Uint8Array>): Buffer => Buffer.concat([...chunks]);

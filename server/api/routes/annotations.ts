@@ -16,9 +16,11 @@ import {
   type AnnotationFilter,
   type TrackFrameBox,
 } from '../../../docs-model/index.ts';
-import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../../errors.ts';
+import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../../base/errors.ts';
 import { actorOf, sessionRole } from '../access.ts';
-import { changeSessionDoc, paged, readSessionDoc, type ApiDeps } from '../context.ts';
+import { changeSessionDoc, readSessionDoc } from '../../services/session-documents.ts';
+import { paged } from '../../services/records.ts';
+import { type Services } from '../../services/services.ts';
 import { defineRoute, type Route } from '../route.ts';
 import {
   Annotation as AnnotationSchema,
@@ -103,7 +105,7 @@ function pageJson(page: { items: Annotation[]; nextCursor: string | null }): str
   return `${out}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
 }
 
-export function annotationRoutes(deps: ApiDeps): Route[] {
+export function annotationRoutes(deps: Services): Route[] {
   return [
     defineRoute({
       method: 'get',

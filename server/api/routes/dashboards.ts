@@ -3,13 +3,14 @@
  * computed on demand) and `GET /api/sessions/:sessionId/participants` (issue 6). Both need viewer.
  */
 import { projectRole, sessionRole } from '../access.ts';
-import { findProject, type ApiDeps } from '../context.ts';
+import { findProject } from '../../services/records.ts';
+import { type Services } from '../../services/services.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { ProjectParams, SessionParams, listOf } from '../schemas.ts';
 import { Dashboard, Participant } from '../test-run-schemas.ts';
-import type { Dashboards } from '../../dashboards.ts';
 
-export function dashboardRoutes(deps: ApiDeps, dashboards: Dashboards): Route[] {
+export function dashboardRoutes(deps: Services): Route[] {
+  const { dashboards } = deps;
   return [
     defineRoute({
       method: 'get',

@@ -36,14 +36,16 @@ import {
   type SessionContent,
 } from '../../../docs-model/formats/index.ts';
 import type { SessionRecord } from '../../../persistence/rows.ts';
-import { ConflictError, PayloadTooLargeError, ValidationError } from '../../errors.ts';
-import type { ChangeOrigin } from '../../origins.ts';
+import { ConflictError, PayloadTooLargeError, ValidationError } from '../../base/errors.ts';
+import type { ChangeOrigin } from '../../documents/origins.ts';
 import { actorOf, requireRole, sessionRole } from '../access.ts';
 import { readRaw, type BodyLimits } from '../body.ts';
-import { findProject, sessionDocName, type ApiDeps } from '../context.ts';
+import { findProject } from '../../services/records.ts';
+import { sessionDocName } from '../../services/session-documents.ts';
+import { type Services } from '../../services/services.ts';
 import { ExportQuery, ImportAnswer, ImportQuery, LossReportBody, ProjectExportQuery } from '../format-schemas.ts';
 import { defineRoute, type Reply, type Route } from '../route.ts';
-import { zipChunksNative } from '../../zip-writer.ts';
+import { zipChunksNative } from '../../http/zip-writer.ts';
 import { ProjectParams, SessionParams } from '../schemas.ts';
 
 const tag = 'formats';
@@ -74,7 +76,7 @@ const exportOptions = (q: z.output<typeof ExportQuery>): ExportOptions => {
   return opts;
 };
 
-async function sessionContent(deps: ApiDeps, session: SessionRecord): Promise<SessionContent> {
+async function sessionContent(deps: Services, session: SessionRecord): Promise<SessionContent> {
   const content = await deps.registry.read(sessionDocName(session), (ydoc) => readSession(ydoc));
   const { meta } = content;
   if (!meta) throw new ConflictError(`session '${session.id}' has no video meta yet`, undefined, 'no_meta');
@@ -161,7 +163,7 @@ function applyImport(ydoc: Y.Doc, plan: ImportPlan, origin?: ChangeOrigin) {
   return writeSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native }, origin);
 }
 
-export function formatRoutes(deps: ApiDeps): Route[] {
+export function formatRoutes(deps: Services): Route[] {
   return [
     defineRoute({
       method: 'get',

@@ -2,10 +2,11 @@
  * `/api/projects/:projectId/videos` (VideoProjectLink): linking videos to a project, the ranked
  * suggestions of matching.ts, auto-assign, and the linked videos' ground-truth status.
  */
-import { ConflictError, ValidationError } from '../../errors.ts';
+import { ConflictError, ValidationError } from '../../base/errors.ts';
 import { actorOf, projectRole } from '../access.ts';
-import { findProject, type ApiDeps } from '../context.ts';
-import { rankVideos } from '../matching.ts';
+import { findProject } from '../../services/records.ts';
+import { type Services } from '../../services/services.ts';
+import { rankVideos } from '../../services/matching.ts';
 import { defineRoute, type Route } from '../route.ts';
 import {
   AssignVideos,
@@ -26,7 +27,7 @@ const tag = 'project videos';
 
 type GroundTruthStatus = 'none' | 'in_progress' | 'complete';
 
-async function suggestions(deps: ApiDeps, projectId: string) {
+async function suggestions(deps: Services, projectId: string) {
   const project = await findProject(deps, projectId);
   const [candidates, linked] = await Promise.all([
     deps.repos.videos.listAll({ notInProject: projectId }),
@@ -39,7 +40,7 @@ async function suggestions(deps: ApiDeps, projectId: string) {
   );
 }
 
-export function projectVideoRoutes(deps: ApiDeps): Route[] {
+export function projectVideoRoutes(deps: Services): Route[] {
   return [
     defineRoute({
       method: 'get',

@@ -4,18 +4,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setLabel } from '../../../docs-model/index.ts';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { ConflictError, NotFoundError } from '../../base/errors.ts';
 import type { LabelSpec } from '../../../persistence/rows.ts';
 import { actorOf, adminOnly, projectRole } from '../access.ts';
-import { roleOn, type Identity } from '../../auth.ts';
-import { changeSessionDoc, findProject, paged, type ApiDeps } from '../context.ts';
+import { roleOn, type Identity } from '../../services/tokens.ts';
+import { changeSessionDoc } from '../../services/session-documents.ts';
+import { findProject, paged } from '../../services/records.ts';
+import { type Services } from '../../services/services.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { ForceQuery, PageQuery, Project, ProjectCreate, ProjectLabelsAdd, ProjectParams, ProjectPatch, pageOf } from '../schemas.ts';
 
 const tag = 'projects';
 
 /** Writes label definitions into every active session of the project. */
-async function spreadLabels(deps: ApiDeps, projectId: string, labels: LabelSpec[], actor: string): Promise<void> {
+async function spreadLabels(deps: Services, projectId: string, labels: LabelSpec[], actor: string): Promise<void> {
   if (labels.length === 0) return;
   for (const session of await deps.repos.sessions.listActive(projectId)) {
     await changeSessionDoc(deps, session, actor, (ydoc, origin) => {
@@ -24,7 +26,7 @@ async function spreadLabels(deps: ApiDeps, projectId: string, labels: LabelSpec[
   }
 }
 
-export function projectRoutes(deps: ApiDeps): Route[] {
+export function projectRoutes(deps: Services): Route[] {
   return [
     defineRoute({
       method: 'get',

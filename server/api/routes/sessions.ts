@@ -5,16 +5,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { initSession, type LabelDef } from '../../../docs-model/index.ts';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { ConflictError, NotFoundError } from '../../base/errors.ts';
 import type { SessionRecord } from '../../../persistence/rows.ts';
 import { actorOf, projectRole, requireRole, sessionRole } from '../access.ts';
-import { changeSessionDoc, findProject, findVideo, paged, sessionDocName, type ApiDeps } from '../context.ts';
+import { changeSessionDoc, sessionDocName } from '../../services/session-documents.ts';
+import { findProject, findVideo, paged } from '../../services/records.ts';
+import { type Services } from '../../services/services.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { ProjectParams, Session, SessionCreate, SessionDetail, SessionListQuery, SessionParams, SessionPatch, pageOf } from '../schemas.ts';
 
 const tag = 'sessions';
 
-async function detail(deps: ApiDeps, session: SessionRecord) {
+async function detail(deps: Services, session: SessionRecord) {
   const counts = (await deps.repos.annotations.countsBySession([session.id])).get(session.id) ?? { total: 0, byStatus: {} };
   // Presence only of a document that is loaded: nobody is connected to one that is not.
   const live = deps.registry.get(sessionDocName(session).name);
@@ -22,7 +24,7 @@ async function detail(deps: ApiDeps, session: SessionRecord) {
   return { ...session, annotations: counts, participants };
 }
 
-export function sessionRoutes(deps: ApiDeps): Route[] {
+export function sessionRoutes(deps: Services): Route[] {
   return [
     defineRoute({
       method: 'get',

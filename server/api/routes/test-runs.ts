@@ -17,15 +17,17 @@ import type { Context } from 'koa';
 import { getLabels, listTracks, progressOf, type TestRunView } from '../../../docs-model/index.ts';
 import { labelOrder } from '../../../docs-model/formats/frame-walk.ts';
 import type { TestRunRecord } from '../../../persistence/repositories/test-runs.ts';
-import { parseDocName } from '../../wire.ts';
-import type { LiveDocument } from '../../live-document.ts';
-import { NotFoundError } from '../../errors.ts';
+import { parseDocName } from '../../../docs-model/protocol.ts';
+import type { LiveDocument } from '../../documents/live-document.ts';
+import { NotFoundError } from '../../base/errors.ts';
 import { actorOf, projectRole, requireRoleOnFound, type Role } from '../access.ts';
-import { findProject, findSession, findVideo, paged, readSessionDoc, type ApiDeps } from '../context.ts';
+import { findProject, findSession, findVideo, paged } from '../../services/records.ts';
+import { readSessionDoc } from '../../services/session-documents.ts';
+import { type Services } from '../../services/services.ts';
 import { toDetections } from '../detection-input.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { ProjectParams, pageOf } from '../schemas.ts';
-import { isFinished, type RunEvent, type RunEvents } from '../test-run-events.ts';
+import { isFinished, type RunEvent } from '../../followers/test-run-events.ts';
 import {
   DETECTIONS_BODY_LIMIT,
   DetectionsAccepted,
@@ -40,7 +42,7 @@ import {
   TestRunParams,
   TestRunProgress,
 } from '../test-run-schemas.ts';
-import { runDocName, toBody, type TestRunService } from '../test-run-service.ts';
+import { runDocName, toBody } from '../../services/test-runs/test-run-service.ts';
 
 const tag = 'test-runs';
 
@@ -67,7 +69,8 @@ const lastEventIdOf = (header: string, fallback: number | undefined): number | u
   return header !== '' && Number.isSafeInteger(n) && n >= 0 ? n : fallback;
 };
 
-export function testRunRoutes(deps: ApiDeps, service: TestRunService, events: RunEvents): Route[] {
+export function testRunRoutes(deps: Services): Route[] {
+  const { testRuns: service, runEvents: events } = deps;
   /**
    * `authorize` of the `/api/test-runs/:testRunId` routes: 404 for no such run and for a run whose
    * project the caller has no role on (access.ts), 403 below `role`; the run is the handler's `authorized`.

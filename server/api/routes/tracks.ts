@@ -3,15 +3,16 @@
  * annotations carrying its id; interpolated boxes come from `GET …/annotations?expand=tracks`.
  */
 import { addTrack, deleteTrack, getTrack, listTracks, updateTrack } from '../../../docs-model/index.ts';
-import { NotFoundError } from '../../errors.ts';
+import { NotFoundError } from '../../base/errors.ts';
 import { actorOf, sessionRole } from '../access.ts';
-import { changeSessionDoc, readSessionDoc, type ApiDeps } from '../context.ts';
+import { changeSessionDoc, readSessionDoc } from '../../services/session-documents.ts';
+import { type Services } from '../../services/services.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { SessionParams, Track, TrackDeleteQuery, TrackInput, TrackParams, TrackPatch, listOf } from '../schemas.ts';
 
 const tag = 'tracks';
 
-export function trackRoutes(deps: ApiDeps): Route[] {
+export function trackRoutes(deps: Services): Route[] {
   return [
     defineRoute({
       method: 'get',

@@ -2,15 +2,16 @@
  * `/api/videos`: the video catalogue, with filters by tag, name and "linked to no project".
  */
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { ConflictError, NotFoundError } from '../../base/errors.ts';
 import { adminOnly } from '../access.ts';
-import { findVideo, paged, type ApiDeps } from '../context.ts';
+import { findVideo, paged } from '../../services/records.ts';
+import { type Services } from '../../services/services.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { Video, VideoCreate, VideoListQuery, VideoParams, VideoPatch, pageOf } from '../schemas.ts';
 
 const tag = 'videos';
 
-export function videoRoutes(deps: ApiDeps): Route[] {
+export function videoRoutes(deps: Services): Route[] {
   return [
     defineRoute({
       method: 'get',

@@ -1,5 +1,5 @@
 /**
- * Who may open which document over the socket (issue 5). Runs while the upgrade request waits,
+ * Who may open which document over the socket. Runs while the upgrade request waits,
  * before any document is loaded or any frame read:
  * - the Origin must be allowed (when ALLOWED_ORIGINS is set)   → 4403
  * - `?token=` must verify                                       → 4401
@@ -12,14 +12,12 @@
  * endpoint closes the socket with 4401 then, so a socket never outlives its token.
  */
 import type { IncomingMessage } from 'node:http';
-import { roleOn, type TokenService } from './auth.ts';
-import { ForbiddenError, NotFoundError, UnauthorizedError } from './errors.ts';
+import { roleOn, type TokenService } from '../services/tokens.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../base/errors.ts';
 import type { Principal } from './connection.ts';
 import type { Authorize } from './sync-endpoint.ts';
-import type { DocName } from './wire.ts';
-
-/** Finds the project a document belongs to; null when the document does not exist. */
-export type DocumentProjectLookup = (docName: DocName) => Promise<string | null>;
+import type { DocName } from '../../docs-model/protocol.ts';
+import type { DocumentDirectory } from '../services/document-directory.ts';
 
 export function originAllowed(allowedOrigins: readonly string[], origin: string | undefined): boolean {
   // Non-browser clients send no Origin; a browser always does, and that is what the list governs.
@@ -28,7 +26,8 @@ export function originAllowed(allowedOrigins: readonly string[], origin: string 
 
 export function createSyncAuthorizer(deps: {
   tokens: TokenService;
-  projectOf: DocumentProjectLookup;
+  /** Which project owns a document (null: no such document). */
+  directory: DocumentDirectory;
   allowedOrigins: readonly string[];
   onRefused?(reason: string): void;
 }): Authorize {
@@ -40,7 +39,7 @@ export function createSyncAuthorizer(deps: {
       const token = url.searchParams.get('token');
       if (!token) throw new UnauthorizedError('missing token: connect with params: { token }');
       const identity = await deps.tokens.verify(token);
-      const projectId = await deps.projectOf(docName);
+      const projectId = await deps.directory.projectOf(docName);
       const role = projectId === null ? null : roleOn(identity, projectId);
       if (role === null) throw new NotFoundError(`no document ${docName.name}`);
       const readOnly = docName.kind !== 'session' || role === 'viewer';

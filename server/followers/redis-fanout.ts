@@ -1,11 +1,10 @@
 /**
- * Several processes, one set of documents (DESIGN.md, "Running on more than one machine"): with
+ * Several processes, one set of documents (docs/architecture.md, "More than one process"): with
  * `REDIS_URL` set, each process publishes its documents' updates and its connections' presence on
  * a Redis channel per document, and applies what the others publish, so annotators connected to
  * different processes edit one document together.
  *
- *   const fanout = createRedisFanout({ redisUrl, namespace, registry: () => registry, store, logger })
- *   new DocRegistry({ …, hooks: composeHooks(…, fanout.hooks) })
+ *   const fanout = createRedisFanout({ redisUrl, namespace, registry, store, logger })  // follows its events
  *   await fanout.ready                  // tests: both connections are up
  *   await fanout.close()
  *
@@ -27,11 +26,11 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Logger } from '../persistence/logger.ts';
-import type { DocStore } from '../persistence/doc-store.ts';
-import type { DocRegistry } from './doc-registry.ts';
-import type { LiveDocument, LiveDocumentHooks } from './live-document.ts';
-import { redisOrigin } from './origins.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { DocStore } from '../../persistence/doc-store.ts';
+import type { DocRegistry } from '../documents/doc-registry.ts';
+import type { LiveDocument } from '../documents/live-document.ts';
+import { redisOrigin } from '../documents/origins.ts';
 
 /** What travels on a document's channel, after the sender's id. */
 const FanoutMessage = {
@@ -68,7 +67,8 @@ export interface RedisFanoutDeps {
   redisUrl: string;
   /** Keeps processes of different deployments (or test schemas) on one Redis apart. */
   namespace: string;
-  registry: () => DocRegistry;
+  /** The documents to share: the fan-out follows their events and brings each load up to date. */
+  registry: DocRegistry;
   store: DocStore;
   logger: Logger;
   /** Counts for /metrics. */
@@ -77,14 +77,6 @@ export interface RedisFanoutDeps {
 }
 
 export interface RedisFanout {
-  readonly hooks: LiveDocumentHooks;
-  /**
-   * For the registry, before a loaded document is handed out: subscribes to its channel and waits
-   * (at most ANSWER_TIMEOUT_MS) until every other process holding it has sent what this one lacks,
-   * so the first client's sync and the first REST read include edits not committed yet elsewhere.
-   * Never throws; does not wait while Redis is down.
-   */
-  prepare(doc: LiveDocument): Promise<void>;
   /** Resolves once both connections are ready (first connect only). */
   readonly ready: Promise<void>;
   /** Whether both connections are up now (for /health). */
@@ -161,7 +153,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
   const preparing = new Map<string, LiveDocument>();
   /** Loads waiting for answers. `expected` is known once PUBLISH replied; answers may come first. */
   const awaiting = new Map<string, { received: number; expected: number | null; done: () => void }>();
-  const docOf = (docName: string) => preparing.get(docName) ?? deps.registry().get(docName);
+  const docOf = (docName: string) => preparing.get(docName) ?? deps.registry.get(docName);
 
   async function subscribe(doc: LiveDocument): Promise<void> {
     const channel = channelOf(doc.name);
@@ -177,6 +169,12 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
     if (!doc.destroyed) askForMissing(doc);
   }
 
+  /**
+   * Before a loaded document is handed out: subscribes to its channel and waits (at most
+   * ANSWER_TIMEOUT_MS) until every other process holding it has sent what this one lacks, so the
+   * first client's sync and the first REST read include edits not committed yet elsewhere. Never
+   * throws; does not wait while Redis is down.
+   */
   async function prepare(doc: LiveDocument): Promise<void> {
     if (!fannedOut(doc) || closed) return;
     if (subscriber.status !== 'ready' || publisher.status !== 'ready') return; // onLoad subscribes; the reconnect catches up
@@ -265,8 +263,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
 
   async function catchUp(): Promise<void> {
     deps.onCatchUp?.();
-    const registry = deps.registry();
-    const docs = [...registry.all()].filter((doc) => fannedOut(doc) && !doc.destroyed);
+    const docs = [...deps.registry.all()].filter((doc) => fannedOut(doc) && !doc.destroyed);
     // ioredis resubscribes what it knew; a subscribe that failed while down is retried here.
     const channels = docs.map((doc) => channelOf(doc.name));
     for (const channel of channels) subscribed.add(channel);
@@ -304,32 +301,31 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
   subscriber.on('ready', onReconnect);
   publisher.on('ready', onReconnect);
 
+  deps.registry.on('prepare', (doc, waitFor) => waitFor(prepare(doc)));
+  deps.registry.on('load', (doc) => {
+    // prepare() subscribed already, unless Redis was down then.
+    if (fannedOut(doc)) void subscribe(doc);
+  });
+  deps.registry.on('change', (doc, update, origin) => {
+    if (origin.kind === 'redis' || !fannedOut(doc)) return;
+    publish(doc.name, frame(FanoutMessage.update, (e) => encoding.writeVarUint8Array(e, update)));
+  });
+  deps.registry.on('awareness', (doc, message, source) => {
+    if (source !== 'local' || !fannedOut(doc)) return;
+    publish(doc.name, frame(FanoutMessage.awareness, (e) => encoding.writeVarUint8Array(e, innerAwareness(message))));
+  });
+  deps.registry.on('unload', (doc) => {
+    const channel = channelOf(doc.name);
+    if (!subscribed.delete(channel) || closed) return;
+    subscriber.unsubscribe(channel).catch(swallow('redis unsubscribe failed'));
+  });
+
   return {
     processId,
     subscriber,
     ready,
     connected: () => publisher.status === 'ready' && subscriber.status === 'ready',
     nextCatchUp: () => new Promise<void>((resolve) => catchUpWaiters.push(resolve)),
-    prepare,
-    hooks: {
-      onLoad: (doc) => {
-        // prepare() subscribed already, unless Redis was down then.
-        if (fannedOut(doc)) void subscribe(doc);
-      },
-      onChange: (doc, update, origin) => {
-        if (origin.kind === 'redis' || !fannedOut(doc)) return;
-        publish(doc.name, frame(FanoutMessage.update, (e) => encoding.writeVarUint8Array(e, update)));
-      },
-      onAwareness: (doc, message, source) => {
-        if (source !== 'local' || !fannedOut(doc)) return;
-        publish(doc.name, frame(FanoutMessage.awareness, (e) => encoding.writeVarUint8Array(e, innerAwareness(message))));
-      },
-      onUnload: (doc) => {
-        const channel = channelOf(doc.name);
-        if (!subscribed.delete(channel) || closed) return;
-        subscriber.unsubscribe(channel).catch(swallow('redis unsubscribe failed'));
-      },
-    },
     close: async () => {
       if (closed) return;
       closed = true;

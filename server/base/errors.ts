@@ -5,7 +5,7 @@
  *   throw new NotFoundError('session not found')          // → 404 { error: { code: 'not_found', … } }
  *   throw new ValidationError('invalid annotation', list)  // → 422 with details
  */
-import { CloseCode, type CloseCodeValue } from './wire.ts';
+import { CloseCode, type CloseCodeValue } from '../../docs-model/protocol.ts';
 
 export interface ErrorDetail {
   field?: string;

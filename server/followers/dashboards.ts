@@ -1,5 +1,5 @@
 /**
- * Project dashboards (issue 6): the `dashboard:<projectId>` documents, kept current while someone
+ * Project dashboards: the `dashboard:<projectId>` documents, kept current while someone
  * has one loaded, and the same content computed on demand for `GET /projects/:id/dashboard`.
  *
  * Costs nothing while nobody watches: a change to a session only looks up whether its project's
@@ -19,8 +19,7 @@
  * kept in memory (a restart forgets them), with the imports and run starts and ends reported
  * through `record`.
  *
- *   const dashboards = createDashboards({ registry: () => registry, sources, logger })
- *   hooks: dashboards.hooks                 // onLoad, onChange, onAwareness
+ *   const dashboards = createDashboards({ registry, sources, logger })   // follows load, change, awareness
  *   dashboards.record(projectId, { type: 'imported', sessionId, user: 'ada' })
  *   await dashboards.compute(projectId)     // → DashboardState
  */
@@ -34,12 +33,12 @@ import {
   type DashboardRun,
   type DashboardState,
   type Participant,
-} from '../docs-model/index.ts';
-import type { Logger } from '../persistence/logger.ts';
-import type { DocRegistry } from './doc-registry.ts';
-import type { LiveDocument, LiveDocumentHooks } from './live-document.ts';
-import { serverOrigin } from './origins.ts';
-import { MessageType } from './wire.ts';
+} from '../../docs-model/index.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { DocRegistry } from '../documents/doc-registry.ts';
+import type { LiveDocument } from '../documents/live-document.ts';
+import { serverOrigin } from '../documents/origins.ts';
+import { MessageType } from '../../docs-model/protocol.ts';
 
 export interface DashboardSources {
   sessionsByStatus(projectId: string): Promise<Record<string, number>>;
@@ -51,7 +50,6 @@ export interface DashboardSources {
 }
 
 export interface Dashboards {
-  readonly hooks: LiveDocumentHooks;
   compute(projectId: string): Promise<DashboardState>;
   /** Who is in a session now (empty when its document is not loaded: nobody is connected). */
   participants(sessionId: string): Participant[];
@@ -64,7 +62,8 @@ export interface Dashboards {
 }
 
 export interface DashboardDeps {
-  registry: () => DocRegistry;
+  /** The documents: their events keep the dashboards current; presence is read off them. */
+  registry: DocRegistry;
   sources: DashboardSources;
   logger: Logger;
   minIntervalMs?: number;
@@ -167,7 +166,7 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
   const compute = async (projectId: string, known?: Counts): Promise<DashboardState> => {
     const counts = known ?? (await queryCounts(projectId));
     const participants: Participant[] = [];
-    for (const doc of deps.registry().all()) {
+    for (const doc of deps.registry.all()) {
       if (doc.kind === 'session' && !doc.destroyed && doc.awareness.size > 0 && projectOf(doc) === projectId) participants.push(...participantsOf(doc));
     }
     participants.sort((a, b) => a.since - b.since || a.clientId - b.clientId);
@@ -180,7 +179,7 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     };
   };
 
-  const alive = (w: Watched): boolean => !w.doc.destroyed && deps.registry().get(w.doc.name) === w.doc;
+  const alive = (w: Watched): boolean => !w.doc.destroyed && deps.registry.get(w.doc.name) === w.doc;
 
   const refresh = async (projectId: string, w: Watched): Promise<void> => {
     w.timer = null;
@@ -272,27 +271,26 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     if (!changed) touch(projectId, false);
   };
 
+  deps.registry.on('load', (doc) => {
+    if (doc.kind === 'dashboard' && !closed) watch(doc);
+  });
+  deps.registry.on('change', (doc) => {
+    if (doc.kind !== 'session') return;
+    const projectId = projectOf(doc);
+    if (projectId !== null) touch(projectId);
+  });
+  deps.registry.on('awareness', (doc, message) => {
+    try {
+      onAwareness(doc, message);
+    } catch (err) {
+      deps.logger.warn({ err, doc: doc.name }, 'dashboard presence update failed');
+    }
+  });
+
   return {
-    hooks: {
-      onLoad: (doc) => {
-        if (doc.kind === 'dashboard' && !closed) watch(doc);
-      },
-      onChange: (doc) => {
-        if (doc.kind !== 'session') return;
-        const projectId = projectOf(doc);
-        if (projectId !== null) touch(projectId);
-      },
-      onAwareness: (doc, message) => {
-        try {
-          onAwareness(doc, message);
-        } catch (err) {
-          deps.logger.warn({ err, doc: doc.name }, 'dashboard presence update failed');
-        }
-      },
-    },
     compute: (projectId) => compute(projectId),
     participants: (sessionId) => {
-      const doc = deps.registry().get(`session:${sessionId}`);
+      const doc = deps.registry.get(`session:${sessionId}`);
       return doc && !doc.destroyed ? participantsOf(doc).sort((a, b) => a.since - b.since || a.clientId - b.clientId) : [];
     },
     record,

@@ -1,5 +1,5 @@
 /**
- * Test runs (issue 6): create, progress, detections, cancel and evaluation, each a database change
+ * Test runs: create, progress, detections, cancel and evaluation, each a database change
  * followed by the same change in the run's `test-run:<id>` document through `registry.transact`
  * (so a REST answer means every watcher has been sent the change and it is durable), and the
  * dashboard told. Routes stay thin and call these.
@@ -7,8 +7,8 @@
  * Writes of one run may finish out of order (two progress posts in flight); the document only
  * takes a state with a higher `revision` than it holds, so it never goes back.
  *
- * Progress of a running run takes a fast path (issue 6 asks 200 posts per second per run, 20 runs
- * at once). The process keeps the run in memory; the posts of one run that arrive in one turn of
+ * Progress of a running run takes a fast path (a runner posts up to 200 times per second, 20 runs
+ * at once: docs/architecture.md, "Test runs"). The process keeps the run in memory; the posts of one run that arrive in one turn of
  * the event loop become ONE document write — one revision, one update in the log, one message to
  * each watcher, one Server-Sent Event — and each of them answers with that write's state once it
  * is committed (so under load a post's answer may include a concurrent post's progress too). The
@@ -30,14 +30,17 @@ import {
   testRunRevision,
   writeTestRun,
   type DetectionBox,
-} from '../../docs-model/index.ts';
-import type { DetectionRecord, DetectionRepository } from '../../persistence/repositories/detections.ts';
-import { TERMINAL_STATUSES, type TestRunRecord, type TestRunRepository, type TestRunStatus } from '../../persistence/repositories/test-runs.ts';
-import type { Dashboards } from '../dashboards.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { parseDocName } from '../wire.ts';
-import { findProject, findSession, findVideo, type ApiDeps } from './context.ts';
-import { evaluationSummary, groundTruthBoxes, type RunEvaluation } from './test-run-evaluation.ts';
+} from '../../../docs-model/index.ts';
+import type { DetectionRecord, DetectionRepository } from '../../../persistence/repositories/detections.ts';
+import { TERMINAL_STATUSES, type TestRunRecord, type TestRunRepository, type TestRunStatus } from '../../../persistence/repositories/test-runs.ts';
+import type { Dashboards } from '../../followers/dashboards.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../base/errors.ts';
+import { parseDocName } from '../../../docs-model/protocol.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import type { DocRegistry } from '../../documents/doc-registry.ts';
+import type { Projection } from '../../followers/projection.ts';
+import { findProject, findSession, findVideo, type RecordSources } from '../records.ts';
+import { evaluationSummary, groundTruthBoxes, type RunEvaluation } from './evaluation.ts';
 
 export interface TestRunCreateInput {
   videoId: string;
@@ -56,7 +59,8 @@ export interface TestRunProgressInput {
 }
 
 export interface TestRunServiceDeps {
-  api: ApiDeps;
+  /** What the service reads besides its repositories. */
+  context: RecordSources & { registry: DocRegistry; projection: Projection; logger: Logger };
   runs: TestRunRepository;
   detections: DetectionRepository;
   dashboards: Dashboards;
@@ -111,7 +115,7 @@ const withProgress = (run: TestRunRecord, input: TestRunProgressInput): TestRunR
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function createTestRunService(deps: TestRunServiceDeps) {
-  const { api, runs, detections, dashboards } = deps;
+  const { context: api, runs, detections, dashboards } = deps;
   const hot = new Map<string, Hot>();
   /** Runs whose row is behind their document. */
   const behind = new Set<string>();
@@ -270,7 +274,7 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     const [stored, truth] = await Promise.all([
       detections.list(run.id),
       api.registry.read(name, (ydoc, doc) => {
-        const index = api.projection.track(doc);
+        const index = api.projection.indexOf(doc);
         const annotations = index ? index.all() : [];
         return groundTruthBoxes(annotations, listTracks(ydoc), getMeta(ydoc)?.frameCount);
       }),

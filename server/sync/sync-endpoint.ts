@@ -15,11 +15,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection, type Principal } from './connection.ts';
-import { CloseCode, parseDocName, type DocName } from './wire.ts';
-import { AppError, TooManyRequestsError, toAppError } from './errors.ts';
-import type { DocRegistry } from './doc-registry.ts';
-import type { Limits } from './config.ts';
-import type { Logger } from '../persistence/logger.ts';
+import { CloseCode, parseDocName, type DocName } from '../../docs-model/protocol.ts';
+import { AppError, TooManyRequestsError, toAppError } from '../base/errors.ts';
+import type { DocRegistry } from '../documents/doc-registry.ts';
+import type { Limits } from '../config.ts';
+import type { Logger } from '../../shared/logger.ts';
 
 export const SYNC_PATH_PREFIX = '/sync/';
 

@@ -14,8 +14,6 @@ export interface ServerOrigin {
   readonly kind: 'server';
   /** Who asked for it, for logs and activity. */
   readonly actor: string;
-  /** The commits of the updates this change produced; a REST write awaits them before answering. */
-  readonly commits: Promise<void>[];
 }
 
 /** Content read back from the database while loading: neither stored again nor broadcast. */
@@ -34,7 +32,7 @@ export const persistenceOrigin: PersistenceOrigin = { kind: 'persistence' };
 export const redisOrigin: RedisOrigin = { kind: 'redis' };
 
 export function serverOrigin(actor: string): ServerOrigin {
-  return { kind: 'server', actor, commits: [] };
+  return { kind: 'server', actor };
 }
 
 /** Yjs hands back whatever origin a transaction was given; anything unknown counts as the server's. */

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import knexModule from 'knex';
-import { openDatabase, memoryDataDir, type Database, type DatabaseConfig } from '../../persistence/database.ts';
+import { openDatabase, memoryDataDir, type Database, type DatabaseConfig } from '../persistence/database.ts';
 
 const createKnex = knexModule.knex;
 

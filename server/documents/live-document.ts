@@ -3,48 +3,27 @@
  * encodings many joiners share. It owns no sockets: peers are anything that can `send`.
  *
  * Every change goes through `onUpdate`, which switches on the typed origin: stored in the update
- * log unless it came from the database, sent to every peer but the one it came from.
+ * log unless it came from the database, sent to every peer but the one it came from, then emitted
+ * as `change` on the event source (the registry). When it leaves memory is the registry's business:
+ * holds, the unload timer and the compaction count live there.
  */
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { binaryFrame } from './frames.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
-import { MessageType, SyncMessageType, type DocName } from './wire.ts';
-import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
-import type { UpdateLog } from '../persistence/update-log.ts';
+import { MessageType, SyncMessageType, type DocName } from '../../docs-model/protocol.ts';
+import { asChangeOrigin, persistenceOrigin, type ConnectionOrigin } from './origins.ts';
+import type { DocumentEventSource } from './events.ts';
+import type { UpdateLog } from '../../persistence/update-log.ts';
 
 export interface Peer extends ConnectionOrigin, AwarenessOwner {
   /** `frame`, when given, is `message` already framed for the wire (see frames.ts). */
   send(message: Uint8Array, frame?: Buffer): void;
 }
 
-export interface LiveDocumentHooks {
-  /** Once, after the document was loaded from the database and before anyone uses it. */
-  onLoad?(doc: LiveDocument): void;
-  /** After a change was applied and queued for storage (projection, Redis, dashboards). */
-  onChange?(doc: LiveDocument, update: Uint8Array, origin: ChangeOrigin): void;
-  /**
-   * After a presence change was sent to the local peers: `local` from this process's connections,
-   * `remote` from another process (Redis fan-out, which publishes only the local ones).
-   */
-  onAwareness?(doc: LiveDocument, message: Uint8Array, source: 'local' | 'remote'): void;
-  /** Once, when the document leaves memory (unload or shutdown). */
-  onUnload?(doc: LiveDocument): void;
-}
-
 /** Joiners with an empty document all get the same full state; keep a few other state vectors too. */
 const STEP2_CACHE_ENTRIES = 4;
 const EMPTY_STATE_VECTOR_KEY = '\u0000';
-
-/** Calls every hook set in order; a hook that throws is the caller's bug and propagates. */
-export function composeHooks(...all: LiveDocumentHooks[]): LiveDocumentHooks {
-  return {
-    onLoad: (doc) => all.forEach((hooks) => hooks.onLoad?.(doc)),
-    onChange: (doc, update, origin) => all.forEach((hooks) => hooks.onChange?.(doc, update, origin)),
-    onAwareness: (doc, message, source) => all.forEach((hooks) => hooks.onAwareness?.(doc, message, source)),
-    onUnload: (doc) => all.forEach((hooks) => hooks.onUnload?.(doc)),
-  };
-}
 
 export function encodeSyncMessage(type: number, payload: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder();
@@ -61,33 +40,32 @@ export class LiveDocument {
   readonly ydoc: Y.Doc;
   readonly awareness: DocAwareness;
   readonly peers = new Set<Peer>();
-  /** Callers (a connecting socket, a REST request) that need the document to stay loaded. */
-  holds = 0;
-  /** The commit of the latest stored update: once it resolves, everything before it is durable too. */
-  lastCommit: Promise<void> = Promise.resolve();
-  /** Log rows written since the document's last compaction (or since load). */
-  rowsSinceCompaction = 0;
-  unloadTimer: NodeJS.Timeout | null = null;
-  destroyed = false;
 
   private readonly log: UpdateLog;
-  private readonly hooks: LiveDocumentHooks;
+  private readonly events: DocumentEventSource | null;
+  private latestCommit: Promise<void> = Promise.resolve();
+  private isDestroyed = false;
   private step1Message: Uint8Array | null = null;
   private readonly step2Cache = new Map<string, Uint8Array>();
 
-  constructor(docName: DocName, deps: { log: UpdateLog; limits: AwarenessLimits; hooks?: LiveDocumentHooks }) {
+  constructor(docName: DocName, deps: { log: UpdateLog; limits: AwarenessLimits; events?: DocumentEventSource }) {
     this.name = docName.name;
     this.kind = docName.kind;
     this.id = docName.id;
     this.log = deps.log;
-    this.hooks = deps.hooks ?? {};
+    this.events = deps.events ?? null;
     this.ydoc = new Y.Doc({ gc: true });
     this.awareness = new DocAwareness(deps.limits);
     this.ydoc.on('update', this.onUpdate);
   }
 
-  get inUse(): boolean {
-    return this.holds > 0 || this.peers.size > 0;
+  /** The commit of the latest stored update: once it resolves, everything before it is durable too. */
+  get lastCommit(): Promise<void> {
+    return this.latestCommit;
+  }
+
+  get destroyed(): boolean {
+    return this.isDestroyed;
   }
 
   /**
@@ -121,16 +99,13 @@ export class LiveDocument {
     this.step2Cache.clear();
     const origin = asChangeOrigin(rawOrigin);
     if (origin.kind === 'persistence') return;
-    // Another process's update is stored here too (DESIGN.md "Persistence"): that process may die
-    // before its group commit, and merging a duplicate row is a no-op.
-    const commit = this.log.append(this.name, update);
-    this.lastCommit = commit;
-    this.rowsSinceCompaction++;
-    if (origin.kind === 'server') origin.commits.push(commit);
+    // Another process's update is stored here too (docs/architecture.md, "Durability"): that
+    // process may die before its group commit, and merging a duplicate row is a no-op.
+    this.latestCommit = this.log.append(this.name, update);
     const from = origin.kind === 'connection' ? origin : undefined;
-    // Framed only when someone receives it: an import's update is megabytes (issue 4).
+    // Framed only when someone receives it: an import's update is megabytes.
     if (this.receivers(from) > 0) this.broadcast(encodeSyncMessage(SyncMessageType.update, update), from);
-    this.hooks.onChange?.(this, update, origin);
+    this.events?.emit('change', [this, update, origin]);
   };
 
   /** Our state vector as sync step 1, shared by every joiner until the document changes. */
@@ -178,7 +153,7 @@ export class LiveDocument {
     const message = this.awareness.applyRemote(update, Date.now());
     if (!message) return;
     this.broadcast(message);
-    this.hooks.onAwareness?.(this, message, 'remote');
+    this.events?.emit('awareness', [this, message, 'remote']);
   }
 
   removePeer(peer: Peer): void {
@@ -194,15 +169,13 @@ export class LiveDocument {
 
   private publishAwareness(message: Uint8Array, except?: Peer): void {
     this.broadcast(message, except);
-    this.hooks.onAwareness?.(this, message, 'local');
+    this.events?.emit('awareness', [this, message, 'local']);
   }
 
   /** Drops every cache and the Y.Doc. The registry calls it only once the log holds everything. */
   destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    if (this.unloadTimer) clearTimeout(this.unloadTimer);
-    this.unloadTimer = null;
+    if (this.isDestroyed) return;
+    this.isDestroyed = true;
     this.step1Message = null;
     this.step2Cache.clear();
     this.ydoc.off('update', this.onUpdate);

@@ -17,7 +17,7 @@
  *   for (const chunk of zipChunksNative(exportEntries)) res.write(chunk)
  */
 import zlib from 'node:zlib';
-import type { ZipEntryInput } from '../docs-model/formats/zip-writer.ts';
+import type { ZipEntryInput } from '../../docs-model/formats/zip-writer.ts';
 
 const CHUNK_BYTES = 64 * 1024;
 const U16 = 0xffff;

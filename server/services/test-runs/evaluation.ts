@@ -14,7 +14,7 @@ import {
   type Evaluation,
   type GroundTruthBox,
   type Track,
-} from '../../docs-model/index.ts';
+} from '../../../docs-model/index.ts';
 
 export interface RunEvaluation extends Evaluation {
   groundTruth: { sessionId: string; annotations: number };

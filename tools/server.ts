@@ -9,11 +9,11 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createServer, type AnnosyncServer } from '../../server/create-server.ts';
-import { makeConfig, type Config, type ConfigOverrides } from '../../server/config.ts';
-import { silentLogger } from '../../persistence/logger.ts';
-import { createTokenService } from '../../server/auth.ts';
-import { openDatabase } from '../../persistence/database.ts';
+import { createServer, type AnnosyncServer } from '../server/create-server.ts';
+import { makeConfig, type Config, type ConfigOverrides } from '../server/config.ts';
+import { silentLogger } from '../shared/logger.ts';
+import { createTokenService } from '../server/services/tokens.ts';
+import { openDatabase } from '../persistence/database.ts';
 import type { DatabaseKind } from './databases.ts';
 
 /** The secret test servers sign with (AUTH_SECRET); tests mint their own tokens with it. */

@@ -1,6 +1,6 @@
 /**
- * The `annotations` table follows every session document within about a second (DESIGN.md
- * "Persistence"; issue 3). Each live session document gets a read index (session-index.ts) whose
+ * The `annotations` table follows every session document within about a second
+ * (docs/architecture.md, "The annotations projection"). Each live session document gets a read index (session-index.ts) whose
  * observer reports the annotation ids a transaction touched; those are marked dirty, and a
  * coalescing flusher writes every dirty session's rows in one batch per window (upserts and
  * deletes only). The first time a document is seen in this process (its load, or its first change)
@@ -12,33 +12,31 @@
  * (~200 ms of Postgres) on every load of a 10 000-annotation session; reading them back costs
  * ~150 ms (~25 ms), and leaves no 10 000 dead rows behind. It also waits
  * `repairDelayMs` after the load, so the first clients' sync exchanges (whose 4 MB step 2 the
- * event loop still has to write out) go first (issue 2); edits in the meantime are projected as
+ * event loop still has to write out) go first; edits in the meantime are projected as
  * usual, and `flush()` runs waiting repairs at once.
  *
  * Rows are written only for sessions that exist in `sessions` (a socket may open any
  * `session:<id>`), and a failed write keeps its marks and retries, as the update log does.
  *
- *   const projection = createProjection({ annotations, sessions, logger })
- *   registry hooks: projection.hooks   // onLoad + onChange
+ *   const projection = createProjection({ annotations, sessions, logger, documents: registry })
+ *   projection.indexOf(doc)            // the read index of a loaded session document
  *   await projection.flush()           // tests: everything marked so far is in the table
  */
-import type { LiveDocument, LiveDocumentHooks } from '../live-document.ts';
+import type { LiveDocument } from '../documents/live-document.ts';
+import type { DocumentEventSource } from '../documents/events.ts';
 import type { Annotation } from '../../docs-model/index.ts';
 import type { AnnotationRepository } from '../../persistence/repositories/annotations.ts';
 import type { SessionRepository } from '../../persistence/repositories/sessions.ts';
 import type { AnnotationProjectionRecord } from '../../persistence/rows.ts';
-import type { Logger } from '../../persistence/logger.ts';
+import type { Logger } from '../../shared/logger.ts';
 import { sessionIndex, type SessionIndex } from './session-index.ts';
 
-export interface ProjectionHooks extends LiveDocumentHooks {
-  /** After a document was loaded from the database (the server calls it once per load). */
-  onLoad(doc: LiveDocument): void;
-}
-
 export interface Projection {
-  readonly hooks: ProjectionHooks;
-  /** Starts following a loaded session document (idempotent); REST calls it on every access. */
-  track(doc: LiveDocument): SessionIndex | null;
+  /**
+   * The read index of a session document this projection follows (every session document the
+   * event source loaded); null for other documents.
+   */
+  indexOf(doc: LiveDocument): SessionIndex | null;
   /** Resolves once everything marked so far, and every waiting full re-projection, is written. */
   flush(): Promise<void>;
   /** Flushes and stops. Idempotent. */
@@ -46,6 +44,8 @@ export interface Projection {
 }
 
 export interface ProjectionDeps {
+  /** Whose `load` and `change` events start the following (the registry). */
+  documents: DocumentEventSource;
   annotations: AnnotationRepository;
   sessions: SessionRepository;
   logger: Logger;
@@ -99,7 +99,7 @@ const sameRecord = (a: AnnotationProjectionRecord, b: AnnotationProjectionRecord
 
 /**
  * Waits until the document's latest update is committed, then one turn of the event loop, so a
- * projection write never goes ahead of that commit (issue 4). On PGlite (one connection, queries
+ * projection write never goes ahead of that commit. On PGlite (one connection, queries
  * run on this thread) a 10 000-row write that started first held the connection ~250 ms while the
  * commit an import answers after waited behind it; and once the commit is in, the answers that
  * waited for it go out before this thread spends that time in PGlite. A document edited without
@@ -255,14 +255,13 @@ export function createProjection(deps: ProjectionDeps): Projection {
     await running;
   };
 
+  deps.documents.on('load', (doc) => void track(doc));
+  // The index's observer already marks what changed; this only catches a document changed before
+  // its load was announced (the Redis fan-out's catch-up during `prepare`).
+  deps.documents.on('change', (doc) => void track(doc));
+
   return {
-    hooks: {
-      onLoad: (doc) => void track(doc),
-      // The index's observer already marked what changed; this only catches a document seen
-      // for the first time (when the server does not call onLoad).
-      onChange: (doc) => void track(doc),
-    },
-    track,
+    indexOf: (doc) => (tracked.has(doc) ? track(doc) : null),
     flush,
     close: () =>
       (closing ??= (async () => {

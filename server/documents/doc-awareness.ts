@@ -17,8 +17,8 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { MessageType } from './wire.ts';
-import { PolicyViolationError } from './errors.ts';
+import { MessageType } from '../../docs-model/protocol.ts';
+import { PolicyViolationError } from '../base/errors.ts';
 
 /** y-protocols' outdatedTimeout: a state not renewed for this long is removed. */
 export const AWARENESS_TIMEOUT_MS = 30_000;

@@ -7,12 +7,12 @@ import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import type { WebSocket } from 'ws';
-import { sendPrebuilt } from './frames.ts';
-import { AuthMessageType, CloseCode, MessageType, SyncMessageType, type CloseCodeValue } from './wire.ts';
-import { AppError, InvalidMessageError, MessageTooBigError, PolicyViolationError, toAppError } from './errors.ts';
-import type { LiveDocument, Peer } from './live-document.ts';
-import type { Limits } from './config.ts';
-import type { Logger } from '../persistence/logger.ts';
+import { sendPrebuilt } from '../documents/frames.ts';
+import { AuthMessageType, CloseCode, MessageType, SyncMessageType, type CloseCodeValue } from '../../docs-model/protocol.ts';
+import { AppError, InvalidMessageError, MessageTooBigError, PolicyViolationError, toAppError } from '../base/errors.ts';
+import type { LiveDocument, Peer } from '../documents/live-document.ts';
+import type { Limits } from '../config.ts';
+import type { Logger } from '../../shared/logger.ts';
 
 export interface Principal {
   /** The token's subject; 'anonymous' before auth is configured. */

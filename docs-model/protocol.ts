@@ -1,5 +1,6 @@
 /**
- * Every constant that crosses the socket, in one place.
+ * Every constant that crosses the socket, in one place, browser-safe: the server, the durable-ack
+ * helper and any client import these (docs/architecture.md, "Protocol").
  *
  * Message types 0–3 are y-protocols' (as y-websocket numbers them); ours start at 100 so they can
  * never collide with a future y-protocols type, and stock clients — which ignore unknown types
@@ -77,6 +78,11 @@ export interface DocName {
   name: string;
   kind: DocKind;
   id: string;
+}
+
+/** `docName('session', id)` → `session:<id>`; the id must be safe (see DOC_NAME), else null. */
+export function docName(kind: DocKind, id: string): DocName | null {
+  return parseDocName(`${kind}:${id}`);
 }
 
 /** Parses `session:<id>` and friends; returns null for anything else. */

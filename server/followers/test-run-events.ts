@@ -1,6 +1,6 @@
 /**
- * The changes of each test run as events, for `GET /test-runs/:id/events` (issue 6). They are read
- * off the `test-run:<id>` document itself (the registry's onChange hook), so every change that
+ * The changes of each test run as events, for `GET /test-runs/:id/events`. They are read off the
+ * `test-run:<id>` document itself (the registry's `change` event), so every change that
  * reaches the document in this process — from a REST call here, or from another process through
  * Redis — becomes an event, and the document stays the one source of what changed.
  *
@@ -10,12 +10,13 @@
  * restart) receives the current state as one event instead of the ones it missed. Each event
  * carries the whole run, so nothing a client needs is lost that way.
  *
- *   const events = createRunEvents()
+ *   const events = createRunEvents({ documents: registry })
  *   const stop = events.subscribe(runId, (event) => write(event))
  *   events.since(runId, lastEventId)   // retained events with a greater id, oldest first
  */
 import { readTestRun, type TestRunView } from '../../docs-model/index.ts';
-import type { LiveDocument } from '../live-document.ts';
+import type { LiveDocument } from '../documents/live-document.ts';
+import type { DocumentEventSource } from '../documents/events.ts';
 
 export type RunEventType = 'created' | 'progress' | 'status' | 'detections' | 'evaluation' | 'snapshot';
 
@@ -29,15 +30,6 @@ export interface RunEvent {
 export type RunEventListener = (event: RunEvent) => void;
 
 export interface RunEvents {
-  /** Reads the run off its document after a change; the registry's onChange calls it. */
-  observe(doc: LiveDocument): void;
-  /**
-   * Notes the run as its document was loaded, without an event, so the first change after it is
-   * typed against it (a `progress` that arrives from another process is a progress, not a snapshot).
-   */
-  loaded(doc: LiveDocument): void;
-  /** The document left memory: its load-time state is no longer a baseline. */
-  unloaded(doc: LiveDocument): void;
   /** Retained events with an id greater than `afterId`, oldest first. */
   since(runId: string, afterId: number): RunEvent[];
   subscribe(runId: string, listener: RunEventListener): () => void;
@@ -61,7 +53,7 @@ function typeOf(previous: TestRunView | undefined, run: TestRunView): RunEventTy
   return 'progress';
 }
 
-export function createRunEvents(opts: { capacity?: number; retainMs?: number } = {}): RunEvents {
+export function createRunEvents(opts: { documents: DocumentEventSource; capacity?: number; retainMs?: number }): RunEvents {
   const capacity = opts.capacity ?? 512;
   const retainMs = opts.retainMs ?? 5 * 60_000;
   const rings = new Map<string, Ring>();
@@ -82,30 +74,38 @@ export function createRunEvents(opts: { capacity?: number; retainMs?: number } =
     ring.dropTimer.unref();
   };
 
+  /** Reads the run off its document after a change. */
+  const observe = (doc: LiveDocument): void => {
+    if (doc.kind !== 'test-run') return;
+    const run = readTestRun(doc.ydoc);
+    if (!run) return;
+    const ring = ringOf(run.id);
+    const previous = ring.events[ring.events.length - 1]?.run ?? baselines.get(run.id);
+    // A write the document skipped as older produces no change; anything else is new.
+    if (previous && previous.revision >= run.revision) return;
+    baselines.delete(run.id);
+    const event: RunEvent = { id: run.revision, type: typeOf(previous, run), run };
+    ring.events.push(event);
+    if (ring.events.length > capacity) ring.events.splice(0, ring.events.length - capacity);
+    for (const listener of [...ring.listeners]) listener(event);
+    if (isFinished(run)) scheduleDrop(run.id, ring);
+  };
+  /**
+   * Notes the run as its document was loaded, without an event, so the first change after it is
+   * typed against it (a `progress` that arrives from another process is a progress, not a snapshot).
+   */
+  opts.documents.on('load', (doc) => {
+    if (doc.kind !== 'test-run') return;
+    const run = readTestRun(doc.ydoc);
+    if (run && !rings.get(run.id)?.events.length) baselines.set(run.id, run);
+  });
+  opts.documents.on('change', observe);
+  // The document left memory: its load-time state is no longer a baseline.
+  opts.documents.on('unload', (doc) => {
+    if (doc.kind === 'test-run') baselines.delete(doc.id);
+  });
+
   return {
-    observe(doc) {
-      if (doc.kind !== 'test-run') return;
-      const run = readTestRun(doc.ydoc);
-      if (!run) return;
-      const ring = ringOf(run.id);
-      const previous = ring.events[ring.events.length - 1]?.run ?? baselines.get(run.id);
-      // A write the document skipped as older produces no change; anything else is new.
-      if (previous && previous.revision >= run.revision) return;
-      baselines.delete(run.id);
-      const event: RunEvent = { id: run.revision, type: typeOf(previous, run), run };
-      ring.events.push(event);
-      if (ring.events.length > capacity) ring.events.splice(0, ring.events.length - capacity);
-      for (const listener of [...ring.listeners]) listener(event);
-      if (isFinished(run)) scheduleDrop(run.id, ring);
-    },
-    loaded(doc) {
-      if (doc.kind !== 'test-run') return;
-      const run = readTestRun(doc.ydoc);
-      if (run && !rings.get(run.id)?.events.length) baselines.set(run.id, run);
-    },
-    unloaded(doc) {
-      if (doc.kind === 'test-run') baselines.delete(doc.id);
-    },
     since(runId, afterId) {
       const events = rings.get(runId)?.events ?? [];
       return events.filter((e) => e.id > afterId);

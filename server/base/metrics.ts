@@ -18,35 +18,10 @@ export interface Metrics {
   redisCatchUps: client.Counter;
 }
 
-export function createMetrics(gauges: { connections(): number; documents(): number; redisConnected?(): boolean | null }): Metrics {
+/** The counters and histograms; the gauges come with `addGauges` once what they read is built. */
+export function createMetrics(): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'annosync_process_' });
-  new client.Gauge({
-    name: 'annosync_connections',
-    help: 'Open sync connections',
-    registers: [registry],
-    collect() {
-      this.set(gauges.connections());
-    },
-  });
-  new client.Gauge({
-    name: 'annosync_documents_loaded',
-    help: 'Documents held in memory',
-    registers: [registry],
-    collect() {
-      this.set(gauges.documents());
-    },
-  });
-  new client.Gauge({
-    name: 'annosync_redis_connected',
-    help: '1 while both Redis connections of the fan-out are up, 0 while not (absent without REDIS_URL)',
-    registers: [registry],
-    collect() {
-      const connected = gauges.redisConnected?.() ?? null;
-      if (connected === null) this.reset();
-      else this.set(connected ? 1 : 0);
-    },
-  });
   return {
     registry,
     redisMessages: new client.Counter({
@@ -101,4 +76,41 @@ export function createMetrics(gauges: { connections(): number; documents(): numb
       registers: [registry],
     }),
   };
+}
+
+/**
+ * The gauges, read on scrape from what they measure. Called once by `createServer` after the sync
+ * endpoint is built, so nothing is read before it exists.
+ */
+export function addGauges(
+  metrics: Metrics,
+  gauges: { connections(): number; documents(): number; redisConnected?(): boolean | null },
+): void {
+  const registry = metrics.registry;
+  new client.Gauge({
+    name: 'annosync_connections',
+    help: 'Open sync connections',
+    registers: [registry],
+    collect() {
+      this.set(gauges.connections());
+    },
+  });
+  new client.Gauge({
+    name: 'annosync_documents_loaded',
+    help: 'Documents held in memory',
+    registers: [registry],
+    collect() {
+      this.set(gauges.documents());
+    },
+  });
+  new client.Gauge({
+    name: 'annosync_redis_connected',
+    help: '1 while both Redis connections of the fan-out are up, 0 while not (absent without REDIS_URL)',
+    registers: [registry],
+    collect() {
+      const connected = gauges.redisConnected?.() ?? null;
+      if (connected === null) this.reset();
+      else this.set(connected ? 1 : 0);
+    },
+  });
 }

@@ -1,0 +1,310 @@
+/**
+ * The documents held in memory, and the one event source for their life (events.ts). Loads are
+ * single-flight (concurrent opens of one document share one load, as Hocuspocus does); a failed
+ * load is never cached, so the next open tries again and nothing is ever written back from a
+ * document that did not load. A document with no peers and no holders leaves memory after
+ * `idleUnloadMs`, and only once every update it received is committed. Each document's lifecycle
+ * (holds, unload timer, rows since its last compaction) is this class's own state.
+ *
+ *   const registry = new DocRegistry({ store, log, limits, compactAfterRows, logger })
+ *   registry.on('change', (doc, update, origin) => …)       // followers subscribe
+ *   const doc = await registry.acquire(parseDocName('session:abc')!)
+ *   try { … } finally { registry.release(doc) }
+ */
+import * as Y from 'yjs';
+import { ObservableV2 } from 'lib0/observable';
+import { LiveDocument, type Peer } from './live-document.ts';
+import { serverOrigin, type ChangeOrigin } from './origins.ts';
+import type { DocumentEvents } from './events.ts';
+import { TooManyRequestsError, UnavailableError } from '../base/errors.ts';
+import type { DocName } from '../../docs-model/protocol.ts';
+import type { Limits } from '../config.ts';
+import type { UpdateLog } from '../../persistence/update-log.ts';
+import type { DocStore, MergedDocument } from '../../persistence/doc-store.ts';
+import type { Logger } from '../../shared/logger.ts';
+
+const AWARENESS_SWEEP_MS = 3_000;
+
+export interface DocRegistryDeps {
+  store: DocStore;
+  log: UpdateLog;
+  limits: Limits;
+  /** Compact a document's log into its snapshot once this many rows were written since the last one. */
+  compactAfterRows: number;
+  logger: Logger;
+}
+
+/** What the registry keeps about each loaded document. */
+interface Lifecycle {
+  readonly doc: LiveDocument;
+  /** Callers (a connecting socket, a REST request) that need the document to stay loaded. */
+  holds: number;
+  unloadTimer: NodeJS.Timeout | null;
+  /** Log rows written since the document's last compaction (or since load). */
+  rowsSinceCompaction: number;
+}
+
+export class DocRegistry extends ObservableV2<DocumentEvents> {
+  private readonly docs = new Map<string, Lifecycle>();
+  private readonly loading = new Map<string, Promise<LiveDocument>>();
+  /** Documents read from the database whose `prepare` listeners have not finished yet. */
+  private readonly preparing = new Map<string, Lifecycle>();
+  private readonly compacting = new Map<string, Promise<void>>();
+  private readonly deps: DocRegistryDeps;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closed = false;
+  /** How many loads reached the database (tests check that concurrent opens share one). */
+  loads = 0;
+
+  constructor(deps: DocRegistryDeps) {
+    super();
+    this.deps = deps;
+    this.sweepTimer = setInterval(() => this.sweepAwareness(), AWARENESS_SWEEP_MS);
+    this.sweepTimer.unref();
+    // First listener: every stored change counts towards the next compaction.
+    this.on('change', (doc) => {
+      const state = this.docs.get(doc.name) ?? this.preparing.get(doc.name);
+      if (!state || state.doc !== doc) return;
+      state.rowsSinceCompaction++;
+      if (state.rowsSinceCompaction >= this.deps.compactAfterRows) this.compactSoon(state);
+    });
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  get(name: string): LiveDocument | undefined {
+    return this.docs.get(name)?.doc;
+  }
+
+  *all(): IterableIterator<LiveDocument> {
+    for (const state of this.docs.values()) yield state.doc;
+  }
+
+  /** Whether a loaded document is held or has peers; undefined when it is not loaded. */
+  inUse(name: string): boolean | undefined {
+    const state = this.docs.get(name);
+    return state ? this.used(state) : undefined;
+  }
+
+  /** The document, loaded if needed, held until `release`. */
+  async acquire(docName: DocName): Promise<LiveDocument> {
+    if (this.closed) throw new UnavailableError('server is shutting down');
+    let state = this.docs.get(docName.name);
+    if (!state) {
+      let load = this.loading.get(docName.name);
+      if (!load) {
+        load = this.load(docName);
+        this.loading.set(docName.name, load);
+        const forget = () => this.loading.delete(docName.name);
+        load.then(forget, forget);
+      }
+      const doc = await load;
+      state = this.docs.get(doc.name);
+      // Unloaded again between its load and this caller's turn (limit pressure): load once more.
+      if (!state || state.doc !== doc) return this.acquire(docName);
+    }
+    state.holds++;
+    this.cancelUnload(state);
+    return state.doc;
+  }
+
+  release(doc: LiveDocument): void {
+    const state = this.stateOf(doc);
+    if (!state) return;
+    state.holds--;
+    this.scheduleUnload(state);
+  }
+
+  attach(doc: LiveDocument, peer: Peer): void {
+    doc.peers.add(peer);
+    const state = this.stateOf(doc);
+    if (state) this.cancelUnload(state);
+  }
+
+  detach(doc: LiveDocument, peer: Peer): void {
+    doc.removePeer(peer);
+    const state = this.stateOf(doc);
+    if (state) this.scheduleUnload(state);
+  }
+
+  /**
+   * A server-side change (REST, import): applied to the live document in one transaction, sent to
+   * every peer, and resolved only once its update is committed. Updates commit in order, so the
+   * document's latest commit after the transaction covers every update it produced.
+   */
+  async transact<T>(docName: DocName, actor: string, change: (ydoc: Y.Doc, origin: ChangeOrigin) => T): Promise<T> {
+    const doc = await this.acquire(docName);
+    try {
+      const origin = serverOrigin(actor);
+      const before = doc.lastCommit;
+      let result!: T;
+      doc.ydoc.transact(() => {
+        result = change(doc.ydoc, origin);
+      }, origin);
+      if (doc.lastCommit !== before) await doc.lastCommit;
+      return result;
+    } finally {
+      this.release(doc);
+    }
+  }
+
+  /** Reads a live document (loaded if needed) without changing it. */
+  async read<T>(docName: DocName, reader: (ydoc: Y.Doc, doc: LiveDocument) => T): Promise<T> {
+    const doc = await this.acquire(docName);
+    try {
+      return reader(doc.ydoc, doc);
+    } finally {
+      this.release(doc);
+    }
+  }
+
+  private stateOf(doc: LiveDocument): Lifecycle | undefined {
+    const state = this.docs.get(doc.name);
+    return state?.doc === doc ? state : undefined;
+  }
+
+  private used(state: Lifecycle): boolean {
+    return state.holds > 0 || state.doc.peers.size > 0;
+  }
+
+  private async load(docName: DocName): Promise<LiveDocument> {
+    if (this.docs.size >= this.deps.limits.maxDocuments) this.unloadIdleNow();
+    if (this.docs.size >= this.deps.limits.maxDocuments) {
+      throw new TooManyRequestsError(`${this.docs.size} documents are loaded, the limit`, 1);
+    }
+    // One update merged by the store (in a worker, under a time budget, rows that cannot be merged
+    // in time set aside: docs/architecture.md, "Loading"), so this thread applies only a
+    // Yjs-produced update.
+    let stored: MergedDocument;
+    try {
+      stored = await this.deps.store.loadMerged(docName.name);
+    } catch (err) {
+      this.deps.logger.error({ err, doc: docName.name }, 'document load failed');
+      throw new UnavailableError('the document could not be loaded; try again');
+    }
+    this.loads++;
+    const doc = new LiveDocument(docName, { log: this.deps.log, limits: this.deps.limits, events: this });
+    try {
+      doc.applyStored(stored.update ? [stored.update] : []);
+    } catch (err) {
+      doc.destroy();
+      this.deps.logger.error({ err, doc: docName.name }, 'stored updates could not be applied');
+      throw new UnavailableError('the document could not be loaded');
+    }
+    const state: Lifecycle = { doc, holds: 0, unloadTimer: null, rowsSinceCompaction: stored.logRows };
+    const waiting: Promise<void>[] = [];
+    this.preparing.set(docName.name, state);
+    try {
+      this.emitSafely('prepare', [doc, (work) => waiting.push(work)]);
+      if (waiting.length > 0) await Promise.all(waiting);
+    } finally {
+      this.preparing.delete(docName.name);
+    }
+    if (waiting.length > 0 && this.closed) {
+      doc.destroy();
+      throw new UnavailableError('server is shutting down');
+    }
+    this.docs.set(docName.name, state);
+    this.emitSafely('load', [doc]);
+    return doc;
+  }
+
+  /**
+   * Load, prepare and unload listeners are followers: one that throws is logged, not the load's
+   * failure (and, as for any emit, the listeners after it miss this one event).
+   */
+  private emitSafely<K extends 'prepare' | 'load' | 'unload'>(name: K, args: Parameters<DocumentEvents[K]>): void {
+    try {
+      this.emit(name, args);
+    } catch (err) {
+      this.deps.logger.error({ err, doc: args[0].name }, `${name} listener failed`);
+    }
+  }
+
+  /** Merges the document's log into its snapshot once what was written so far is committed. */
+  private compactSoon(state: Lifecycle): void {
+    const { doc } = state;
+    if (this.compacting.has(doc.name)) return;
+    const rowsBefore = state.rowsSinceCompaction;
+    const run = doc.lastCommit
+      .then(() => this.deps.store.compact(doc.name))
+      .then(({ mergedRows }) => {
+        state.rowsSinceCompaction = Math.max(0, state.rowsSinceCompaction - Math.min(mergedRows, rowsBefore));
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err, doc: doc.name }, 'compaction failed; will retry later'))
+      .finally(() => this.compacting.delete(doc.name));
+    this.compacting.set(doc.name, run);
+  }
+
+  private cancelUnload(state: Lifecycle): void {
+    if (state.unloadTimer) {
+      clearTimeout(state.unloadTimer);
+      state.unloadTimer = null;
+    }
+  }
+
+  private scheduleUnload(state: Lifecycle): void {
+    if (this.used(state) || state.unloadTimer || state.doc.destroyed || this.closed) return;
+    state.unloadTimer = setTimeout(() => void this.tryUnload(state), this.deps.limits.idleUnloadMs);
+    state.unloadTimer.unref();
+  }
+
+  private async tryUnload(state: Lifecycle): Promise<void> {
+    state.unloadTimer = null;
+    const { doc } = state;
+    if (this.used(state) || doc.destroyed) return;
+    if (this.deps.log.pending(doc.name) > 0) {
+      // Never drop updates that are not in the database yet: wait for their commit (which the log
+      // retries as long as it takes), then look again.
+      await doc.lastCommit.catch(() => undefined);
+      this.scheduleUnload(state);
+      return;
+    }
+    this.unload(state);
+  }
+
+  private unload(state: Lifecycle): void {
+    const { doc } = state;
+    this.docs.delete(doc.name);
+    this.cancelUnload(state);
+    this.emitSafely('unload', [doc]);
+    doc.destroy();
+    // Even one row: a load with log rows merges in the worker (under its time budget), a load of
+    // the snapshot alone does not — cheaper paid once here, off any load's path.
+    if (state.rowsSinceCompaction > 0 && !this.closed) this.compactSoon(state);
+  }
+
+  /** Unloads, right now, every document nobody uses whose updates are all committed. */
+  private unloadIdleNow(): void {
+    for (const state of this.docs.values()) {
+      if (!this.used(state) && this.deps.log.pending(state.doc.name) === 0) this.unload(state);
+    }
+  }
+
+  private sweepAwareness(): void {
+    const now = Date.now();
+    for (const { doc } of this.docs.values()) doc.sweepAwareness(now);
+  }
+
+  /** Waits for running compactions (tests and shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all(this.compacting.values());
+  }
+
+  /** Flushes the log, waits for compactions, drops every document. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    await this.deps.log.flush();
+    await this.settled();
+    for (const state of this.docs.values()) {
+      this.cancelUnload(state);
+      this.emitSafely('unload', [state.doc]);
+      state.doc.destroy();
+    }
+    this.docs.clear();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What REST and the socket share, built once over the followers: the repositories, the session
+ * cache, the test runs, the document directory, and the followers the routes read from. Routes
+ * get this object; socket auth gets its `directory`.
+ *
+ *   const services = createServices({ config, logger, registry, repos, projection, dashboards, runEvents, runs, detections })
+ *   await findSession(services, id); await services.directory.projectOf(docName)
+ *   … await registry.close(); await services.close()
+ */
+import type { ActivityEvent } from '../../docs-model/index.ts';
+import type { DetectionRepository } from '../../persistence/repositories/detections.ts';
+import type { TestRunRepository } from '../../persistence/repositories/test-runs.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { Config } from '../config.ts';
+import type { DocRegistry } from '../documents/doc-registry.ts';
+import type { Dashboards } from '../followers/dashboards.ts';
+import type { Projection } from '../followers/projection.ts';
+import type { RunEvents } from '../followers/test-run-events.ts';
+import { createDocumentDirectory, type DocumentDirectory } from './document-directory.ts';
+import type { Repositories } from './repositories.ts';
+import { createSessionCache, type SessionCache } from './session-cache.ts';
+import { createTestRunService, type TestRunService } from './test-runs/test-run-service.ts';
+
+export interface Services {
+  repos: Repositories;
+  sessionCache: SessionCache;
+  registry: DocRegistry;
+  projection: Projection;
+  dashboards: Dashboards;
+  runEvents: RunEvents;
+  testRuns: TestRunService;
+  directory: DocumentDirectory;
+  logger: Logger;
+  config: Config;
+  /** Project activity for dashboards ('imported', …). */
+  activity(projectId: string, event: Omit<ActivityEvent, 'seq' | 'at'>): void;
+}
+
+export interface ServicesDeps {
+  config: Config;
+  logger: Logger;
+  registry: DocRegistry;
+  repos: Repositories;
+  projection: Projection;
+  dashboards: Dashboards;
+  runEvents: RunEvents;
+  runs: TestRunRepository;
+  detections: DetectionRepository;
+}
+
+export function createServices(deps: ServicesDeps): Services & { close(): Promise<void> } {
+  const sessionCache = createSessionCache(deps.repos.sessions);
+  const testRuns = createTestRunService({
+    context: { repos: deps.repos, sessionCache, registry: deps.registry, projection: deps.projection, logger: deps.logger },
+    runs: deps.runs,
+    detections: deps.detections,
+    dashboards: deps.dashboards,
+  });
+  return {
+    repos: deps.repos,
+    sessionCache,
+    registry: deps.registry,
+    projection: deps.projection,
+    dashboards: deps.dashboards,
+    runEvents: deps.runEvents,
+    testRuns,
+    directory: createDocumentDirectory({ sessionCache, projects: deps.repos.projects, testRuns }),
+    logger: deps.logger,
+    config: deps.config,
+    activity: (projectId, event) => deps.dashboards.record(projectId, event),
+    /** Writes every run's pending progress (after the registry closed, before the database does). */
+    close: () => testRuns.flushAll(),
+  };
+}
