@@ -1,10 +1,12 @@
 /**
  * Typed errors. Each carries an HTTP status, a WebSocket close code and a stable `code` string, so
- * the HTTP error middleware and the socket each map them in exactly one place.
+ * the HTTP error middleware (`toAppError`) and the socket (`toCloseEvent`) each map them in exactly
+ * one place; docs-model's own errors are understood by both (docs/architecture.md, "Errors").
  *
  *   throw new NotFoundError('session not found')          // → 404 { error: { code: 'not_found', … } }
  *   throw new ValidationError('invalid annotation', list)  // → 422 with details
  */
+import { DocModelError } from '../../docs-model/errors.ts';
 import { CloseCode, type CloseCodeValue } from '../../docs-model/protocol.ts';
 
 export interface ErrorDetail {
@@ -131,8 +133,52 @@ export class MessageTooBigError extends AppError {
   }
 }
 
-/** Anything that is not an AppError is a bug: 500 / 1011, message hidden. */
+/** Anything that is not an AppError (or a docs-model error) is a bug: 500 / 1011, message hidden. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (err instanceof DocModelError) return fromDocModelError(err);
   return new AppError('internal error', { status: 500, closeCode: CloseCode.internalError, code: 'internal' });
+}
+
+/**
+ * The one socket mapping: the close code the error carries and a reason a client may read (the
+ * message of a client error, "internal error" otherwise). `internal` marks a bug worth logging.
+ */
+export function toCloseEvent(err: unknown): { code: CloseCodeValue; reason: string; internal: boolean } {
+  const appError = toAppError(err);
+  return {
+    code: appError.closeCode,
+    reason: appError.expose ? appError.message : 'internal error',
+    internal: appError.closeCode === CloseCode.internalError,
+  };
+}
+
+/** docs-model problems as HTTP: not_found → 404, duplicate_id → 409, the rest → 422 naming the field. */
+export function fromDocModelError(err: DocModelError): AppError {
+  if (err.code === 'not_found') return new NotFoundError(err.message);
+  if (err.code === 'invalid_content' && hasIndexedErrors(err.details)) {
+    const details: ErrorDetail[] = err.details.errors.map(({ index, field, code, message }) => ({
+      field: `[${index}].${field}`,
+      code,
+      message,
+      index,
+    }));
+    // Ids that exist already are a conflict with the document's state, not invalid input.
+    if (details.every((d) => d.code === 'duplicate_id')) return new ConflictError(err.message, details, 'duplicate_id');
+    return new ValidationError(err.message, details);
+  }
+  const detail: ErrorDetail = { field: err.field, code: err.code, message: err.message };
+  if (err.details !== undefined) detail.details = err.details;
+  if (err.code === 'duplicate_id') return new ConflictError(err.message, [detail], 'duplicate_id');
+  return new ValidationError(err.message, [detail]);
+}
+
+function hasIndexedErrors(
+  details: unknown,
+): details is { errors: Array<{ index: number; field: string; code: string; message: string }> } {
+  return (
+    typeof details === 'object' &&
+    details !== null &&
+    Array.isArray((details as { errors?: unknown }).errors)
+  );
 }

@@ -15,9 +15,7 @@
  * - No per-document timer (y-protocols' Awareness keeps a setInterval per document); the registry
  *   sweeps outdated states of all documents with one timer.
  */
-import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
-import { MessageType } from '../../docs-model/protocol.ts';
+import { encodeAwarenessMessage, readAwarenessUpdate } from '../../docs-model/awareness.ts';
 import { PolicyViolationError } from '../base/errors.ts';
 
 /** y-protocols' outdatedTimeout: a state not renewed for this long is removed. */
@@ -92,13 +90,8 @@ export class DocAwareness {
    * lib0 errors for the caller to map; policy breaches throw PolicyViolationError.
    */
   applyFrom(owner: AwarenessOwner, update: Uint8Array, now: number): Uint8Array | null {
-    const decoder = decoding.createDecoder(update);
-    const count = decoding.readVarUint(decoder);
     let changed: Array<[clientId: number, json: string | null]> | null = null;
-    for (let i = 0; i < count; i++) {
-      const clientId = decoding.readVarUint(decoder);
-      const clock = decoding.readVarUint(decoder);
-      const json = decoding.readVarString(decoder);
+    for (const { clientId, clock, json } of readAwarenessUpdate(update)) {
       const bound = this.owners.get(owner);
       if (bound === undefined) {
         if (json === 'null') continue; // nothing to own yet
@@ -160,13 +153,9 @@ export class DocAwareness {
    * the message for the local peers, or null when nothing applied.
    */
   applyRemote(update: Uint8Array, now: number): Uint8Array | null {
-    const decoder = decoding.createDecoder(update);
-    const count = decoding.readVarUint(decoder);
     let changed: Array<[clientId: number, json: string | null]> | null = null;
-    for (let i = 0; i < count; i++) {
-      const clientId = decoding.readVarUint(decoder);
-      decoding.readVarUint(decoder); // the other process's clock: ours is kept per client id here
-      const json = decoding.readVarString(decoder);
+    // The other process's clock is not used: ours is kept per client id here.
+    for (const { clientId, json } of readAwarenessUpdate(update)) {
       const entry = this.entries.get(clientId);
       if (entry?.owner) continue;
       if (json === 'null') {
@@ -231,16 +220,8 @@ export class DocAwareness {
   }
 
   private encode(changes: Array<[clientId: number, json: string | null]>): Uint8Array {
-    const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, MessageType.awareness);
-    const inner = encoding.createEncoder();
-    encoding.writeVarUint(inner, changes.length);
-    for (const [clientId, json] of changes) {
-      encoding.writeVarUint(inner, clientId);
-      encoding.writeVarUint(inner, this.clocks.get(clientId) ?? 0);
-      encoding.writeVarString(inner, json ?? 'null');
-    }
-    encoding.writeVarUint8Array(encoder, encoding.toUint8Array(inner));
-    return encoding.toUint8Array(encoder);
+    return encodeAwarenessMessage(
+      changes.map(([clientId, json]) => ({ clientId, clock: this.clocks.get(clientId) ?? 0, json: json ?? 'null' })),
+    );
   }
 }

@@ -23,7 +23,6 @@
  *   dashboards.record(projectId, { type: 'imported', sessionId, user: 'ada' })
  *   await dashboards.compute(projectId)     // → DashboardState
  */
-import * as decoding from 'lib0/decoding';
 import {
   ACTIVITY_LIMIT,
   getMeta,
@@ -38,7 +37,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
 import type { LiveDocument } from '../documents/live-document.ts';
 import { serverOrigin } from '../documents/origins.ts';
-import { MessageType } from '../../docs-model/protocol.ts';
+import { docName } from '../../docs-model/protocol.ts';
+import { awarenessUpdateOf, readAwarenessUpdate } from '../../docs-model/awareness.ts';
 
 export interface DashboardSources {
   sessionsByStatus(projectId: string): Promise<Record<string, number>>;
@@ -93,18 +93,9 @@ const DASHBOARD_ACTOR = 'dashboard';
 
 /** (clientId, state JSON or null when removed) of an awareness message as DocAwareness encodes it. */
 function awarenessChanges(message: Uint8Array): Array<[number, string | null]> {
-  const outer = decoding.createDecoder(message);
-  if (decoding.readVarUint(outer) !== MessageType.awareness) return [];
-  const inner = decoding.createDecoder(decoding.readVarUint8Array(outer));
-  const count = decoding.readVarUint(inner);
-  const out: Array<[number, string | null]> = [];
-  for (let i = 0; i < count; i++) {
-    const clientId = decoding.readVarUint(inner);
-    decoding.readVarUint(inner); // clock
-    const json = decoding.readVarString(inner);
-    out.push([clientId, json === 'null' ? null : json]);
-  }
-  return out;
+  const update = awarenessUpdateOf(message);
+  if (!update) return [];
+  return Array.from(readAwarenessUpdate(update), ({ clientId, json }) => [clientId, json === 'null' ? null : json]);
 }
 
 export function createDashboards(deps: DashboardDeps): Dashboards {
@@ -290,7 +281,7 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
   return {
     compute: (projectId) => compute(projectId),
     participants: (sessionId) => {
-      const doc = deps.registry.get(`session:${sessionId}`);
+      const doc = deps.registry.get(docName('session', sessionId)?.name ?? '');
       return doc && !doc.destroyed ? participantsOf(doc).sort((a, b) => a.since - b.since || a.clientId - b.clientId) : [];
     },
     record,

@@ -31,6 +31,7 @@ import type { DocStore } from '../../persistence/doc-store.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
 import type { LiveDocument } from '../documents/live-document.ts';
 import { redisOrigin } from '../documents/origins.ts';
+import { awarenessUpdateOf } from '../../docs-model/awareness.ts';
 
 /** What travels on a document's channel, after the sender's id. */
 const FanoutMessage = {
@@ -337,7 +338,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
 
 /** The y-protocols awareness update inside a `[MessageType.awareness, update]` socket message. */
 function innerAwareness(message: Uint8Array): Uint8Array {
-  const decoder = decoding.createDecoder(message);
-  decoding.readVarUint(decoder);
-  return decoding.readVarUint8Array(decoder);
+  const update = awarenessUpdateOf(message);
+  if (!update) throw new Error('not an awareness message');
+  return update;
 }

@@ -4,6 +4,7 @@
  * with that id only — never a stack trace or SQL text.
  */
 import type { Middleware } from 'koa';
+import { CloseCode } from '../../docs-model/protocol.ts';
 import { AppError, toAppError } from '../base/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -14,7 +15,7 @@ function fromHttpError(err: unknown): AppError | null {
   if (typeof status !== 'number' || status < 400 || status >= 500) return null;
   const message = err instanceof Error ? err.message : 'bad request';
   const code = status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
-  return new AppError(message, { status, closeCode: 1007, code });
+  return new AppError(message, { status, closeCode: CloseCode.invalidPayload, code });
 }
 
 export function errorMiddleware(logger: Logger): Middleware {

@@ -9,7 +9,7 @@ import * as encoding from 'lib0/encoding';
 import type { WebSocket } from 'ws';
 import { sendPrebuilt } from '../documents/frames.ts';
 import { AuthMessageType, CloseCode, MessageType, SyncMessageType, type CloseCodeValue } from '../../docs-model/protocol.ts';
-import { AppError, InvalidMessageError, MessageTooBigError, PolicyViolationError, toAppError } from '../base/errors.ts';
+import { AppError, InvalidMessageError, MessageTooBigError, PolicyViolationError, toCloseEvent } from '../base/errors.ts';
 import type { LiveDocument, Peer } from '../documents/live-document.ts';
 import type { Limits } from '../config.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -137,11 +137,9 @@ export class Connection implements Peer {
     try {
       this.handle(data);
     } catch (err) {
-      const appError = toAppError(err);
-      if (appError.closeCode === CloseCode.internalError) {
-        this.opts.logger.error({ err, doc: this.doc.name, connection: this.id }, 'bug while handling a message');
-      }
-      this.close(appError.closeCode, appError.expose ? appError.message : 'internal error');
+      const close = toCloseEvent(err);
+      if (close.internal) this.opts.logger.error({ err, doc: this.doc.name, connection: this.id }, 'bug while handling a message');
+      this.close(close.code, close.reason);
     }
   }
 

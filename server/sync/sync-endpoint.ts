@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection, type Principal } from './connection.ts';
 import { CloseCode, parseDocName, type DocName } from '../../docs-model/protocol.ts';
-import { AppError, TooManyRequestsError, toAppError } from '../base/errors.ts';
+import { TooManyRequestsError, toCloseEvent } from '../base/errors.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
 import type { Limits } from '../config.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -220,17 +220,17 @@ export class SyncEndpoint {
     try {
       principal = await this.deps.authorize(request, docName, url);
     } catch (err) {
-      const appError = toAppError(err);
-      this.refuse(request, socket, head, appError.closeCode, appError.expose ? appError.message : 'internal error');
+      const close = toCloseEvent(err);
+      this.refuse(request, socket, head, close.code, close.reason);
       return;
     }
     let doc;
     try {
       doc = await this.deps.registry.acquire(docName);
     } catch (err) {
-      const appError = toAppError(err);
-      if (!(err instanceof AppError)) this.deps.logger.error({ err, doc: docName.name }, 'acquire failed');
-      this.refuse(request, socket, head, appError.closeCode, appError.expose ? appError.message : 'internal error');
+      const close = toCloseEvent(err);
+      if (close.internal) this.deps.logger.error({ err, doc: docName.name }, 'acquire failed');
+      this.refuse(request, socket, head, close.code, close.reason);
       return;
     }
     try {
@@ -243,8 +243,8 @@ export class SyncEndpoint {
       if (socket.destroyed || !this.accepting) return;
       this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, doc, principal, url));
     } catch (err) {
-      const appError = toAppError(err);
-      this.refuse(request, socket, head, appError.closeCode, appError.message);
+      const close = toCloseEvent(err);
+      this.refuse(request, socket, head, close.code, close.reason);
     } finally {
       this.deps.registry.release(doc);
     }
