@@ -116,6 +116,17 @@ export interface FuzzResult {
   closes: Record<number, number>;
 }
 
+/** Close codes of a socket refused at the door (auth, document name), before any protocol message is read. */
+export const REFUSED_AT_AUTH = [4400, 4401, 4403, 4404] as const;
+
+/**
+ * How many messages got past the socket's auth: a fuzz run whose messages are refused at the door
+ * tests nothing, so callers fail when this is under half of what they sent.
+ */
+export function pastAuth(result: FuzzResult): number {
+  return result.tried - REFUSED_AT_AUTH.reduce((sum, code) => sum + (result.closes[code] ?? 0), 0);
+}
+
 /** Sends `count` mutated messages over `parallel` sockets; resolves with what happened. */
 export async function fuzzServer(opts: {
   url: (docName: string) => string;

@@ -129,7 +129,7 @@ export interface ChildServer {
 /** Starts `server/main.ts` as `npm start` would, and resolves once it prints where it listens. */
 export function startChildServer(env: Record<string, string>): Promise<ChildServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: path.resolve(import.meta.dirname, '../..'),
+    cwd: path.resolve(import.meta.dirname, '..'),
     // REDIS_URL from CI's environment would make every child a fan-out process; a test asks for it.
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_SECRET: TEST_AUTH_SECRET, REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -27,8 +27,8 @@ export interface ErrorResponse {
   error: { code: string; message: string; details?: Array<{ field?: string; code: string; message: string; index?: number }> };
 }
 
-export { jsonClient, type HttpResult, type JsonClient } from './http.ts';
-import { jsonClient, type JsonClient } from './http.ts';
+export { jsonClient, type HttpResult, type JsonClient } from '../../tools/http.ts';
+import { jsonClient, type JsonClient } from '../../tools/http.ts';
 
 export interface ApiTestServer {
   url: string;

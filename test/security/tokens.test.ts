@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { SignJWT } from 'jose';
 import { createTokenService } from '../../server/services/tokens.ts';
 import { createTestStorage, startTestServer, TEST_AUTH_SECRET, type TestServer, type TestStorage } from '../../tools/server.ts';
-import { jsonClient } from '../helpers/http.ts';
+import { jsonClient } from '../../tools/http.ts';
 import { newSessionDoc } from '../helpers/api.ts';
 import { waitFor } from '../../tools/databases.ts';
 import { openSocket } from '../helpers/security.ts';

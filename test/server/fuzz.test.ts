@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { newSessionDoc } from '../helpers/api.ts';
-import { fuzzServer } from '../../tools/fuzz.ts';
+import { fuzzServer, pastAuth } from '../../tools/fuzz.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { waitFor } from '../../tools/databases.ts';
@@ -38,6 +38,7 @@ test('20 000 mutated messages never crash the server nor hit a bug, and it keeps
   console.log(`  fuzz: seed ${seed} (replay with FUZZ_SEED=${seed}), ${result.tried} messages, closes ${JSON.stringify(result.closes)}`);
   assert.is(result.tried, 20_000);
   assert.not.ok(result.closes[1011], `a message hit a bug (1011); replay with FUZZ_SEED=${seed}`);
+  assert.ok(pastAuth(result) >= result.tried / 2, `only ${pastAuth(result)} of ${result.tried} messages got past the socket's auth`);
   const a = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
   const b = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
   ctx.clients.push(a, b);
