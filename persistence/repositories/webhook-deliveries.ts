@@ -114,9 +114,21 @@ export function createDeliveryRepository({ knex }: { knex: Knex }): DeliveryRepo
            for update of d skip locked`,
           [limit],
         );
-        const rows = due.rows as Array<Record<string, never>>;
+        const rows = due.rows as Array<{
+          id: string;
+          webhook_id: string;
+          attempts: number;
+          retry_from: Date | string;
+          url: string;
+          event_id: string;
+          project_id: string;
+          type: EventRecord['type'];
+          occurred_at: Date | string;
+          actor: string | null;
+          data: Record<string, unknown> | string;
+        }>;
         if (rows.length === 0) return [];
-        const ids = rows.map((r) => r.id as string);
+        const ids = rows.map((r) => r.id);
         await trx.raw(
           `update webhook_deliveries
            set attempts = attempts + 1, last_attempt_at = now(),
