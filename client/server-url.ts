@@ -6,21 +6,23 @@
  *   apiUrl('ws://127.0.0.1:1234/sync')      // → 'http://127.0.0.1:1234'
  */
 
-const trimmed = (url: string): URL => {
+/** Scheme, host and the path below `/sync` (no trailing slash), of any of the accepted forms. */
+const parts = (url: string): { secure: boolean; host: string; base: string } => {
   const parsed = new URL(url);
-  parsed.pathname = parsed.pathname.replace(/\/+$/, '').replace(/\/sync$/, '');
-  parsed.search = '';
-  parsed.hash = '';
-  return parsed;
+  return {
+    secure: parsed.protocol === 'https:' || parsed.protocol === 'wss:',
+    host: parsed.host,
+    base: parsed.pathname.replace(/\/+$/, '').replace(/\/sync$/, ''),
+  };
 };
 
-const swapScheme = (url: URL, secure: string, plain: string): string => {
-  const secureNow = url.protocol === 'https:' || url.protocol === 'wss:';
-  return `${secureNow ? secure : plain}//${url.host}${url.pathname}`;
+const withScheme = (url: string, secure: string, plain: string): string => {
+  const p = parts(url);
+  return `${p.secure ? secure : plain}//${p.host}${p.base}`;
 };
 
 /** The WebSocket endpoint the provider connects to (the document name is appended by y-websocket). */
-export const syncUrl = (url: string): string => `${swapScheme(trimmed(url), 'wss:', 'ws:')}/sync`;
+export const syncUrl = (url: string): string => `${withScheme(url, 'wss:', 'ws:')}/sync`;
 
 /** The HTTP base of the REST API (`${apiUrl(url)}/api/...`). */
-export const apiUrl = (url: string): string => swapScheme(trimmed(url), 'https:', 'http:');
+export const apiUrl = (url: string): string => withScheme(url, 'https:', 'http:');

@@ -118,7 +118,14 @@ export async function openSession(options: OpenSessionOptions): Promise<Annotati
     acks.restore(await keptEdits(persistence));
     stopKeeping = keepEdits(persistence, acks);
   }
-  provider.connect();
+  // The browser knows about a lost network long before a silent socket times out (y-websocket
+  // waits 30 s for a message): follow its online/offline events, and do not dial while offline.
+  const onOffline = () => provider.disconnect();
+  const onOnline = () => provider.connect();
+  const win = typeof window === 'undefined' ? null : window;
+  win?.addEventListener('offline', onOffline);
+  win?.addEventListener('online', onOnline);
+  if (typeof navigator === 'undefined' || navigator.onLine !== false) provider.connect();
   const whenLoaded = persistence ? Promise.resolve() : whenSynced;
 
   return {
@@ -140,12 +147,14 @@ export async function openSession(options: OpenSessionOptions): Promise<Annotati
       provider.params = { ...provider.params, token };
       // A closed or closing socket reconnects with the new token; an open one is replaced.
       provider.disconnect();
-      provider.connect();
+      if (typeof navigator === 'undefined' || navigator.onLine !== false) provider.connect();
     },
     on: (event, handler) => events.on(event, handler),
     off: (event, handler) => events.off(event, handler),
     destroy: () => {
       stopKeeping();
+      win?.removeEventListener('offline', onOffline);
+      win?.removeEventListener('online', onOnline);
       provider.off('sync', onSync);
       provider.off('status', onStatus);
       provider.off('connection-close', onClose);
