@@ -10,6 +10,10 @@
  *   const provider = new WebsocketProvider(url, 'session:' + id, ydoc, { params: { token, acks: '1' } })
  *   const acks = trackDurableAcks(provider)
  *   acks.on('change', (unsaved) => badge.textContent = unsaved === 0 ? 'saved' : `${unsaved} unsaved`)
+ *
+ * The tracker also keeps the updates of the edits not yet acknowledged (`pendingUpdates()`), in
+ * order, so a page can keep them somewhere durable or warn before closing; `restore()` takes such
+ * a list back after a reload (annosync/client does both with y-indexeddb).
  */
 import * as decoding from 'lib0/decoding';
 import type * as Y from 'yjs';
@@ -35,16 +39,34 @@ export interface ProviderLike {
   off(event: 'status', handler: (event: { status: string }) => void): void;
 }
 
+export interface DurableAcksOptions {
+  /**
+   * Which document updates are this client's edits. Default: everything not applied by the
+   * provider. Content replayed from a local store (y-indexeddb's origin) is not a new edit:
+   * pass a predicate that excludes it, and `restore()` what was still unsaved instead.
+   */
+  isLocal?: (origin: unknown) => boolean;
+}
+
 export interface DurableAcks {
   /** Local edits not yet known to be stored. */
   readonly unsavedCount: number;
+  /** The Yjs updates of those edits, oldest first (one per edit; restored ones as they were kept). */
+  pendingUpdates(): Uint8Array[];
+  /**
+   * Counts edits kept from an earlier page (their updates, as `pendingUpdates()` gave them) as
+   * unsaved: they are already in the document, and go out with the next connection's step 2.
+   * Call it before the provider connects.
+   */
+  restore(updates: readonly Uint8Array[]): void;
   /** 'change' on every count change; 'saved' each time the count reaches 0. */
   on(event: 'change' | 'saved', handler: (unsavedCount: number) => void): void;
   off(event: 'change' | 'saved', handler: (unsavedCount: number) => void): void;
   destroy(): void;
 }
 
-export function trackDurableAcks(provider: ProviderLike): DurableAcks {
+export function trackDurableAcks(provider: ProviderLike, options: DurableAcksOptions = {}): DurableAcks {
+  const isLocal = options.isLocal ?? ((origin: unknown) => origin !== provider);
   const handlers = { change: new Set<(n: number) => void>(), saved: new Set<(n: number) => void>() };
   /** Local edits made since the last update message that carried them. */
   let notSent = 0;
@@ -52,6 +74,8 @@ export function trackDurableAcks(provider: ProviderLike): DurableAcks {
   let inFlight: number[] = [];
   let acked = 0;
   let unsaved = 0;
+  /** The update of each unsaved edit, oldest first: acks credit the oldest edits first. */
+  let pending: Uint8Array[] = [];
   /** Between our "count from here" and the server's count-0 answer: acks are for older messages. */
   let awaitingReset = false;
 
@@ -60,8 +84,9 @@ export function trackDurableAcks(provider: ProviderLike): DurableAcks {
     if (unsaved === 0) for (const handler of handlers.saved) handler(0);
   };
 
-  const onLocalUpdate = (_update: Uint8Array, origin: unknown) => {
-    if (origin === provider) return; // remote content, not ours to save
+  const onLocalUpdate = (update: Uint8Array, origin: unknown) => {
+    if (origin === provider || !isLocal(origin)) return; // remote or replayed content, not a new edit
+    pending.push(update);
     // Connected, the provider has already sent it as one update message (its listener runs first);
     // offline, it waits for the step 2 of the next connection.
     if (!provider.wsconnected) notSent++;
@@ -121,6 +146,7 @@ export function trackDurableAcks(provider: ProviderLike): DurableAcks {
     acked = Math.max(acked, Math.min(count, inFlight.length));
     if (saved > 0) {
       unsaved = Math.max(0, unsaved - saved);
+      pending = pending.slice(pending.length - unsaved);
       emit();
     }
   };
@@ -132,6 +158,14 @@ export function trackDurableAcks(provider: ProviderLike): DurableAcks {
   return {
     get unsavedCount() {
       return unsaved;
+    },
+    pendingUpdates: () => pending.slice(),
+    restore: (updates) => {
+      if (updates.length === 0) return;
+      pending = [...updates, ...pending];
+      unsaved += updates.length;
+      notSent += updates.length;
+      emit();
     },
     on: (event, handler) => void handlers[event].add(handler),
     off: (event, handler) => void handlers[event].delete(handler),

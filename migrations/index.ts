@@ -8,6 +8,8 @@ import * as yjsDocuments from './20261124_0001_yjs_documents.ts';
 import * as platform from './20261124_0002_platform.ts';
 import * as testRuns from './20261124_0003_test_runs.ts';
 import * as quarantine from './20261124_0004_quarantine.ts';
+import * as releases from './20261204_0005_releases.ts';
+import * as webhooksHistory from './20261204_0006_webhooks_history.ts';
 
 export interface Migration {
   name: string;
@@ -15,4 +17,4 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine];
+export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory];

@@ -1,6 +1,7 @@
 /**
  * docs-model must run in a browser unchanged (shared/DESIGN.md, "Layout"): bundling its public
- * entry for the browser must not reach any Node builtin, directly or through yjs/lib0.
+ * entry for the browser must not reach any Node builtin, directly or through yjs/lib0. The same
+ * holds for the client package (`annosync/client`), which adds only the browser's Yjs providers.
  */
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import * as assert from 'uvu/assert';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../../docs-model/index.ts', import.meta.url));
+const CLIENT_ENTRY = fileURLToPath(new URL('../../client/index.ts', import.meta.url));
 const BUILTINS = new Set(builtinModules);
 
 /** Fails the build on any `node:*` import or bare builtin name (fs, crypto, fs/promises, …). */
@@ -59,6 +61,19 @@ browser('docs-model/index.ts bundles for the browser without any Node builtin', 
   assert.ok(inputs.some((p) => p.includes('node_modules/lib0/')), 'lib0 is inside the bundle');
   const outsideDeps = inputs.filter((p) => !p.startsWith('docs-model/') && !/node_modules\/(yjs|lib0)\//.test(p));
   assert.equal(outsideDeps, [], 'docs-model imports only yjs and lib0');
+});
+
+browser('client/index.ts bundles for the browser without any Node builtin, from docs-model and the Yjs packages only', async () => {
+  const result = await bundle({ entryPoints: [CLIENT_ENTRY], metafile: true });
+  assert.is(result.errors.length, 0);
+  const inputs = Object.keys(result.metafile?.inputs ?? {});
+  for (const dep of ['yjs', 'y-websocket', 'y-protocols', 'y-indexeddb', 'lib0']) {
+    assert.ok(inputs.some((p) => p.includes(`node_modules/${dep}/`)), `${dep} is inside the bundle`);
+  }
+  const outside = inputs.filter(
+    (p) => !/^(client|docs-model)\//.test(p) && !/node_modules\/(yjs|lib0|y-websocket|y-protocols|y-indexeddb)\//.test(p),
+  );
+  assert.equal(outside, [], 'the client imports only docs-model and the Yjs packages');
 });
 
 browser("the check rejects a module that imports 'node:fs'", async () => {

@@ -1,12 +1,13 @@
 /**
  * Every example in examples/ runs: the Node scripts against a real server, the browser annotator
- * bundled for the browser.
+ * bundled for the browser (test/browser/ drives it in Chromium).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { buildClient } from '../../examples/annotator/build.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { newSessionDoc } from '../helpers/api.ts';
 
@@ -25,6 +26,7 @@ function runScript(script: string, args: string[], env: Record<string, string>):
 const test = suite<{ storage: TestStorage; app: TestServer }>('examples');
 
 test.before(async (ctx) => {
+  buildClient();
   ctx.storage = await createTestStorage('pglite');
   ctx.app = await startTestServer(ctx.storage);
 });
@@ -50,18 +52,23 @@ test('examples/offline-rejoin.ts converges after an offline edit and a concurren
   assert.match(output, /converged: 2 annotations; the box kept Bob's move \[12,12,50,40\] and Alice's label 'person'/);
 });
 
-test('examples/browser-annotator bundles for the browser with nothing Node-only in it', async () => {
+test('examples/annotator builds against the built annosync/client package, with nothing Node-only in it', async () => {
   const result = await build({
-    entryPoints: [path.join(root, 'examples/browser-annotator/annotator.ts')],
+    entryPoints: [path.join(root, 'examples/annotator/main.ts')],
+    absWorkingDir: root,
     bundle: true,
     platform: 'browser',
     format: 'esm',
     write: false,
+    metafile: true,
     logLevel: 'silent',
   });
   assert.is(result.errors.length, 0);
+  const inputs = Object.keys(result.metafile.inputs);
+  assert.ok(inputs.includes('dist/client/index.js'), "'annosync/client' resolves to the package's build");
+  assert.equal(inputs.filter((p) => /^(docs-model|client|server|persistence)\//.test(p)), [], 'no relative imports into the repository');
   const code = result.outputFiles[0]!.text;
-  assert.ok(code.includes('WebsocketProvider') && code.includes('addAnnotation = ('), 'the provider and the docs model are in the bundle');
+  assert.ok(code.includes('WebsocketProvider') && code.includes('IndexeddbPersistence'), 'the provider and the offline store are in the bundle');
   assert.not.match(code, /require\("(node:)?(fs|net|http|crypto)"\)/);
 });
 

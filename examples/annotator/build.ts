@@ -1,0 +1,55 @@
+/**
+ * Builds the annotator into `examples/annotator/dist/`: one ES module bundle and the static
+ * files. `annosync/client` resolves like in any app that installed the package — through this
+ * package's `exports` to the built `dist/client/index.js` (built first by `npm run build:client`).
+ *
+ *   npx tsx examples/annotator/build.ts   # or: import { buildAnnotator } from './build.ts'
+ */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { build } from 'esbuild';
+
+const here = import.meta.dirname;
+const root = path.resolve(here, '../..');
+export const ANNOTATOR_DIST = path.join(here, 'dist');
+
+/** Runs `npm run build:client` (the package the example installs). */
+export function buildClient(): void {
+  execFileSync('npm', ['run', '--silent', 'build:client'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+export async function buildAnnotator(opts: { buildClientFirst?: boolean; minify?: boolean } = {}): Promise<string> {
+  if (opts.buildClientFirst ?? true) buildClient();
+  if (!existsSync(path.join(root, 'dist/client/index.js'))) throw new Error('dist/client/index.js is missing: run npm run build:client');
+  mkdirSync(ANNOTATOR_DIST, { recursive: true });
+  await build({
+    entryPoints: [path.join(here, 'main.ts')],
+    outfile: path.join(ANNOTATOR_DIST, 'annotator.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    minify: opts.minify ?? false,
+    logLevel: 'warning',
+    absWorkingDir: root,
+  });
+  // The service worker is a script of its own, served from the page's folder (its scope).
+  await build({
+    entryPoints: [path.join(here, 'sw.ts')],
+    outfile: path.join(ANNOTATOR_DIST, 'sw.js'),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    logLevel: 'warning',
+    absWorkingDir: root,
+  });
+  for (const file of ['index.html', 'style.css']) copyFileSync(path.join(here, file), path.join(ANNOTATOR_DIST, file));
+  return ANNOTATOR_DIST;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.join(here, 'build.ts')) {
+  void buildAnnotator().then((dir) => process.stdout.write(`built ${dir}\n`));
+}

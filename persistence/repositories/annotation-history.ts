@@ -1,0 +1,128 @@
+/**
+ * The `annotation_history` table: who changed which annotation or track, when, from where, and
+ * which fields from what to what (docs/history.md). Entries arrive in batches from the projection
+ * follower; nothing here is written per keystroke.
+ *
+ *   await history.append([{ sessionId, annotationId, at, by, origin: 'socket', kind: 'changed',
+ *     fields: { bbox: { from: [0, 0, 5, 5], to: [3, 0, 5, 5] } } }])
+ */
+import type { Knex } from 'knex';
+import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+
+export const historyOrigins = ['socket', 'rest', 'import', 'model'] as const;
+export type HistoryOrigin = (typeof historyOrigins)[number];
+export const historyKinds = ['created', 'changed', 'deleted'] as const;
+export type HistoryKind = (typeof historyKinds)[number];
+
+export interface FieldChange {
+  from: unknown;
+  to: unknown;
+}
+
+export interface NewHistoryEntry {
+  sessionId: string;
+  /** Exactly one of the two is set. */
+  annotationId?: string | null;
+  trackId?: string | null;
+  at: Date;
+  by: string;
+  origin: HistoryOrigin;
+  kind: HistoryKind;
+  fields: Record<string, FieldChange>;
+}
+
+export interface HistoryEntry {
+  id: string;
+  sessionId: string;
+  annotationId: string | null;
+  trackId: string | null;
+  at: string;
+  by: string;
+  origin: HistoryOrigin;
+  kind: HistoryKind;
+  fields: Record<string, FieldChange>;
+}
+
+export interface HistoryFilter {
+  limit: number;
+  cursor?: string;
+  /** Only entries at or after this time. */
+  since?: Date;
+  by?: string;
+  kind?: HistoryKind;
+  annotationId?: string;
+  trackId?: string;
+}
+
+export interface HistoryRepository {
+  append(entries: readonly NewHistoryEntry[], trx?: Knex.Transaction): Promise<void>;
+  /** Oldest first: a history reads as it happened. */
+  list(sessionId: string, filter: HistoryFilter): Promise<Page<HistoryEntry>>;
+}
+
+interface HistoryRow {
+  id: string | number;
+  session_id: string;
+  annotation_id: string | null;
+  track_id: string | null;
+  at: Date | string;
+  by: string;
+  origin: HistoryOrigin;
+  kind: HistoryKind;
+  fields: Record<string, FieldChange> | string;
+}
+
+const entryFromRow = (row: HistoryRow): HistoryEntry => ({
+  id: String(row.id),
+  sessionId: row.session_id,
+  annotationId: row.annotation_id,
+  trackId: row.track_id,
+  at: new Date(row.at).toISOString(),
+  by: row.by,
+  origin: row.origin,
+  kind: row.kind,
+  fields: typeof row.fields === 'string' ? (JSON.parse(row.fields) as Record<string, FieldChange>) : row.fields,
+});
+
+/** Rows per INSERT: well under the 65 535 bind parameters a statement may carry. */
+const insertChunk = 1000;
+
+export function createHistoryRepository({ knex }: { knex: Knex }): HistoryRepository {
+  return {
+    async append(entries, trx) {
+      if (entries.length === 0) return;
+      const rows = entries.map((e) => ({
+        session_id: e.sessionId,
+        annotation_id: e.annotationId ?? null,
+        track_id: e.trackId ?? null,
+        at: e.at,
+        by: e.by,
+        origin: e.origin,
+        kind: e.kind,
+        fields: JSON.stringify(e.fields),
+      }));
+      const write = async (t: Knex.Transaction) => {
+        for (let i = 0; i < rows.length; i += insertChunk) await t('annotation_history').insert(rows.slice(i, i + insertChunk));
+      };
+      await (trx ? write(trx) : knex.transaction(write));
+    },
+    async list(sessionId, filter) {
+      const query = knex<HistoryRow>('annotation_history')
+        .where({ session_id: sessionId })
+        .orderBy([{ column: 'at' }, { column: 'id' }])
+        .limit(filter.limit + 1);
+      if (filter.since) query.andWhere('at', '>=', filter.since);
+      if (filter.by !== undefined) query.andWhere({ by: filter.by });
+      if (filter.kind !== undefined) query.andWhere({ kind: filter.kind });
+      if (filter.annotationId !== undefined) query.andWhere({ annotation_id: filter.annotationId });
+      if (filter.trackId !== undefined) query.andWhere({ track_id: filter.trackId });
+      if (filter.cursor !== undefined) {
+        const key = decodeCursor(filter.cursor);
+        if (!key) throw new InvalidCursorError();
+        query.whereRaw('(at, id) > (?::timestamptz, ?::bigint)', [key[0], key[1]]);
+      }
+      const rows = (await query) as HistoryRow[];
+      return toPage(rows.map(entryFromRow), filter.limit, (e) => [e.at, e.id]);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The `events` table: the outbox of what happened in a project (docs/webhooks.md). `append` runs
+ * inside the caller's transaction, the one of the change that caused the event, and adds one
+ * `webhook_deliveries` row per active webhook subscribed to its type there too: the event and its
+ * deliveries exist exactly when the change committed. The same rows are the project's activity
+ * list, so that list survives a restart and is the same on every process.
+ *
+ *   await knex.transaction(async (trx) => {
+ *     await runs.create(run, trx)
+ *     await events.append({ projectId, type: 'test_run.created', actor, data: { run } }, trx)
+ *   })
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+
+export const eventTypes = [
+  'session.created',
+  'session.status_changed',
+  'session.released',
+  'import.completed',
+  'test_run.created',
+  'test_run.completed',
+  'test_run.failed',
+  'test_run.cancelled',
+  'evaluation.ready',
+] as const;
+
+export type EventType = (typeof eventTypes)[number];
+
+/** What a webhook receives as its body (and what the activity list shows). */
+export interface EventRecord {
+  id: string;
+  type: EventType;
+  occurredAt: string;
+  projectId: string;
+  /** Who caused it (a token's `sub`); null when the server did on its own. */
+  actor: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface NewEvent {
+  projectId: string;
+  type: EventType;
+  actor: string | null;
+  data: Record<string, unknown>;
+  occurredAt?: Date;
+}
+
+export interface EventRepository {
+  /** The event and its deliveries, in `trx` when given (else a transaction of its own). */
+  append(event: NewEvent, trx?: Knex.Transaction): Promise<{ event: EventRecord; deliveries: number }>;
+  /** Newest first. */
+  list(projectId: string, opts: { limit: number; cursor?: string; types?: readonly EventType[] }): Promise<Page<EventRecord>>;
+  get(id: string): Promise<EventRecord | null>;
+}
+
+interface EventRow {
+  id: string;
+  project_id: string;
+  type: EventType;
+  occurred_at: Date | string;
+  actor: string | null;
+  data: Record<string, unknown> | string;
+}
+
+export const eventFromRow = (row: EventRow): EventRecord => ({
+  id: row.id,
+  type: row.type,
+  occurredAt: new Date(row.occurred_at).toISOString(),
+  projectId: row.project_id,
+  actor: row.actor,
+  data: typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>) : row.data,
+});
+
+export function createEventRepository({ knex }: { knex: Knex }): EventRepository {
+  async function append(event: NewEvent, trx: Knex.Transaction) {
+    // Milliseconds, as the body carries them: the stored time and the signed one are equal.
+    const occurredAt = new Date(Math.floor((event.occurredAt ?? new Date()).getTime()));
+    const [row] = await trx('events')
+      .insert({
+        id: randomUUID(),
+        project_id: event.projectId,
+        type: event.type,
+        occurred_at: occurredAt,
+        actor: event.actor,
+        data: JSON.stringify(event.data),
+      })
+      .returning('*');
+    const record = eventFromRow(row as EventRow);
+    const inserted = await trx.raw(
+      `insert into webhook_deliveries (id, event_id, webhook_id)
+       select gen_random_uuid()::text, ?, id from webhooks
+       where project_id = ? and active and events @> ?::jsonb
+       returning id`,
+      [record.id, record.projectId, JSON.stringify([record.type])],
+    );
+    return { event: record, deliveries: (inserted.rows as unknown[]).length };
+  }
+  return {
+    append: (event, trx) => (trx ? append(event, trx) : knex.transaction((own) => append(event, own))),
+    async list(projectId, opts) {
+      const query = knex<EventRow>('events')
+        .where({ project_id: projectId })
+        .orderBy([
+          { column: 'occurred_at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ])
+        .limit(opts.limit + 1);
+      if (opts.types) query.whereIn('type', opts.types as EventType[]);
+      if (opts.cursor !== undefined) {
+        const key = decodeCursor(opts.cursor);
+        if (!key) throw new InvalidCursorError();
+        query.whereRaw('(occurred_at, id) < (?::timestamptz, ?)', [key[0], key[1]]);
+      }
+      const rows = (await query) as EventRow[];
+      return toPage(rows.map(eventFromRow), opts.limit, (e) => [e.occurredAt, e.id]);
+    },
+    async get(id) {
+      const row = (await knex<EventRow>('events').where({ id }).first()) as EventRow | undefined;
+      return row ? eventFromRow(row) : null;
+    },
+  };
+}
