@@ -42,7 +42,7 @@ import {
   TestRunParams,
   TestRunProgress,
 } from '../test-run-schemas.ts';
-import { runDocName, toBody } from '../../services/test-runs/test-run-service.ts';
+import { runDocName, toBody } from '../../services/test-runs/run-body.ts';
 
 const tag = 'test-runs';
 

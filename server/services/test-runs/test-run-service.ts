@@ -25,7 +25,6 @@ import {
   evaluateDetections,
   getMeta,
   listTracks,
-  progressOf,
   readTestRun,
   testRunRevision,
   writeTestRun,
@@ -40,6 +39,7 @@ import type { Logger } from '../../../shared/logger.ts';
 import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
 import { findProject, findSession, findVideo, type RecordSources } from '../records.ts';
+import { runDocName } from './run-body.ts';
 import { evaluationSummary, groundTruthBoxes, type RunEvaluation } from './evaluation.ts';
 
 export interface TestRunCreateInput {
@@ -65,17 +65,6 @@ export interface TestRunServiceDeps {
   detections: DetectionRepository;
   dashboards: Dashboards;
 }
-
-/** What the REST API sends for a run: the record, its progress and its document. */
-export type TestRunBody = TestRunRecord & { progress: number; docName: string };
-
-export const runDocName = (id: string): string => `test-run:${id}`;
-
-export const toBody = (run: TestRunRecord): TestRunBody => ({
-  ...run,
-  progress: progressOf(run.processedFrames, run.totalFrames),
-  docName: runDocName(run.id),
-});
 
 function conflict(kind: 'finished' | 'backwards', run: TestRunRecord, wanted?: TestRunStatus): ConflictError {
   if (kind === 'finished') {
