@@ -52,7 +52,20 @@ export interface Config {
   /** Compact a document's log into its snapshot once it has this many rows. */
   compactAfterRows: number;
   limits: Limits;
+  webhooks: WebhookConfig;
 }
+
+/** Webhook delivery (docs/webhooks.md). */
+export interface WebhookConfig {
+  /** First retry after about this long; each later one waits twice as long. */
+  retryBaseMs: number;
+  /** The longest wait between two attempts. */
+  retryMaxMs: number;
+  /** Allow receivers on loopback, link-local and private addresses (tests, one-machine setups). */
+  allowPrivate: boolean;
+}
+
+export const defaultWebhookConfig: WebhookConfig = { retryBaseMs: 1000, retryMaxMs: 600_000, allowPrivate: false };
 
 export const defaultLimits: Limits = {
   maxMessageBytes: 16 * 1024 * 1024,
@@ -82,12 +95,21 @@ export const defaultConfig: Config = {
   commitIntervalMs: 20,
   compactAfterRows: 500,
   limits: defaultLimits,
+  webhooks: defaultWebhookConfig,
 };
 
-export type ConfigOverrides = Partial<Omit<Config, 'limits'>> & { limits?: Partial<Limits> };
+export type ConfigOverrides = Partial<Omit<Config, 'limits' | 'webhooks'>> & {
+  limits?: Partial<Limits>;
+  webhooks?: Partial<WebhookConfig>;
+};
 
 export function makeConfig(overrides: ConfigOverrides = {}): Config {
-  return { ...defaultConfig, ...overrides, limits: { ...defaultLimits, ...overrides.limits } };
+  return {
+    ...defaultConfig,
+    ...overrides,
+    limits: { ...defaultLimits, ...overrides.limits },
+    webhooks: { ...defaultWebhookConfig, ...overrides.webhooks },
+  };
 }
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -128,6 +150,12 @@ const envSchema = z.object({
   MAX_CONNECTIONS_PER_USER: int(1).default(defaultLimits.maxConnectionsPerUser),
   REQUESTS_PER_MINUTE: int(1).default(defaultLimits.requestsPerMinute),
   IDLE_UNLOAD_MS: int(0).default(defaultLimits.idleUnloadMs),
+  WEBHOOK_RETRY_BASE_MS: int(1).default(defaultWebhookConfig.retryBaseMs),
+  WEBHOOK_RETRY_MAX_MS: int(1).default(defaultWebhookConfig.retryMaxMs),
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export class ConfigError extends Error {}
@@ -168,6 +196,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
       requestsPerMinute: e.REQUESTS_PER_MINUTE,
       idleUnloadMs: e.IDLE_UNLOAD_MS,
+    },
+    webhooks: {
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: Math.max(e.WEBHOOK_RETRY_MAX_MS, e.WEBHOOK_RETRY_BASE_MS),
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
     },
   });
 }

@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { sessionFromRow, toColumns, type SessionRecord, type SessionRow, type SessionStatus } from '../rows.ts';
 import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { writeWithin, type Within } from '../within.ts';
 
 export type NewSession = Pick<SessionRecord, 'id' | 'projectId' | 'videoId' | 'name' | 'docName' | 'createdBy'> & {
   status?: SessionStatus;
@@ -24,13 +25,15 @@ export interface SessionListOptions {
 }
 
 export interface SessionRepository {
-  create(session: NewSession): Promise<SessionRecord>;
+  /** `within` runs in the insert's transaction (the outbox event of the creation). */
+  create(session: NewSession, within?: Within<SessionRecord>): Promise<SessionRecord>;
   /** The session, archived ones included (callers decide what an archived one means). */
   get(id: string): Promise<SessionRecord | null>;
   listByProject(projectId: string, opts: SessionListOptions): Promise<Page<SessionRecord>>;
   /** Every session of the project that is not archived (ground-truth status). */
   listActive(projectId: string): Promise<SessionRecord[]>;
-  update(id: string, patch: SessionPatch): Promise<SessionRecord | null>;
+  /** `within` runs in the update's transaction with the session before and after, when there was one. */
+  update(id: string, patch: SessionPatch, within?: Within<{ before: SessionRecord; after: SessionRecord }>): Promise<SessionRecord | null>;
   archive(id: string): Promise<SessionRecord | null>;
   /** Removes the row for good (undoing a creation that failed half-way). */
   remove(id: string): Promise<boolean>;
@@ -41,14 +44,20 @@ export interface SessionRepository {
 }
 
 export function createSessionRepository({ knex }: { knex: Knex }): SessionRepository {
-  const table = () => knex<SessionRow>('sessions');
+  const table = (db: Knex | Knex.Transaction = knex) => db<SessionRow>('sessions');
   return {
-    async create(session) {
+    async create(session, within) {
       const now = new Date();
-      const [row] = await table()
-        .insert({ ...toColumns('session', { status: 'open', ...session }), created_at: now, updated_at: now } as never)
-        .returning('*');
-      return sessionFromRow(row as SessionRow);
+      return writeWithin(
+        knex,
+        async (db) => {
+          const [row] = await table(db)
+            .insert({ ...toColumns('session', { status: 'open', ...session }), created_at: now, updated_at: now } as never)
+            .returning('*');
+          return sessionFromRow(row as SessionRow);
+        },
+        within,
+      );
     },
     async get(id) {
       const row = (await table().where({ id }).first()) as SessionRow | undefined;
@@ -74,13 +83,23 @@ export function createSessionRepository({ knex }: { knex: Knex }): SessionReposi
       const rows = (await table().where({ project_id: projectId }).whereNull('archived_at').orderBy('created_at')) as SessionRow[];
       return rows.map(sessionFromRow);
     },
-    async update(id, patch) {
-      const [row] = await table()
-        .where({ id })
-        .whereNull('archived_at')
-        .update({ ...toColumns('session', patch), updated_at: new Date() } as never)
-        .returning('*');
-      return row ? sessionFromRow(row as SessionRow) : null;
+    async update(id, patch, within) {
+      const apply = async (db: Knex | Knex.Transaction) => {
+        const [row] = await table(db)
+          .where({ id })
+          .whereNull('archived_at')
+          .update({ ...toColumns('session', patch), updated_at: new Date() } as never)
+          .returning('*');
+        return row ? sessionFromRow(row as SessionRow) : null;
+      };
+      if (!within) return apply(knex);
+      return knex.transaction(async (trx) => {
+        const locked = (await table(trx).where({ id }).whereNull('archived_at').forUpdate().first()) as SessionRow | undefined;
+        if (!locked) return null;
+        const after = await apply(trx);
+        if (after) await within(trx, { before: sessionFromRow(locked), after });
+        return after;
+      });
     },
     async archive(id) {
       const now = new Date();

@@ -11,6 +11,7 @@
  */
 import type { Knex } from 'knex';
 import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { writeWithin, type Within } from '../within.ts';
 
 export const TEST_RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type TestRunStatus = (typeof TEST_RUN_STATUSES)[number];
@@ -137,7 +138,8 @@ export interface TestRunListOptions {
 }
 
 export interface TestRunRepository {
-  create(run: NewTestRun): Promise<TestRunRecord>;
+  /** `within` runs in the insert's transaction (the outbox event of the creation). */
+  create(run: NewTestRun, within?: Within<TestRunRecord>): Promise<TestRunRecord>;
   get(id: string): Promise<TestRunRecord | null>;
   listByProject(projectId: string, opts: TestRunListOptions): Promise<Page<TestRunRecord>>;
   /** Runs of the project not finished yet (dashboards). */
@@ -147,7 +149,7 @@ export interface TestRunRepository {
    * that finishes it is the last one allowed). `processedFrames` never decreases: a late post
    * with a smaller count leaves the bar where it is.
    */
-  advance(id: string, change: RunAdvance): Promise<AdvanceResult>;
+  advance(id: string, change: RunAdvance, within?: Within<TestRunRecord>): Promise<AdvanceResult>;
   /**
    * Writes progress the document holds already (test-run-service.ts keeps running runs in memory
    * and their rows behind), every run in ONE statement. A row takes its write only while the run
@@ -156,33 +158,35 @@ export interface TestRunRepository {
    */
   writeProgress(writes: readonly ProgressWrite[]): Promise<Set<string>>;
   /** Stores the evaluation of a finished run (the one write a finished run accepts). */
-  setEvaluation(id: string, evaluation: Record<string, unknown>): Promise<TestRunRecord | null>;
+  setEvaluation(id: string, evaluation: Record<string, unknown>, within?: Within<TestRunRecord>): Promise<TestRunRecord | null>;
 }
 
 export function createTestRunRepository({ knex }: { knex: Knex }): TestRunRepository {
-  const table = () => knex<TestRunRow>('test_runs');
+  const table = (db: Knex | Knex.Transaction = knex) => db<TestRunRow>('test_runs');
   const get = async (id: string) => {
     const row = (await table().where({ id }).first()) as TestRunRow | undefined;
     return row ? testRunFromRow(row) : null;
   };
   return {
-    async create(run) {
+    async create(run, within) {
       const now = new Date();
-      const [row] = await table()
-        .insert({
-          id: run.id,
-          project_id: run.projectId,
-          video_id: run.videoId,
-          session_id: run.sessionId,
-          model_name: run.model.name,
-          model_version: run.model.version,
-          total_frames: run.totalFrames ?? 0,
-          created_by: run.createdBy,
-          created_at: now,
-          updated_at: now,
-        } as never)
-        .returning('*');
-      return testRunFromRow(row as TestRunRow);
+      return writeWithin(knex, async (db) => {
+        const [row] = await table(db)
+          .insert({
+            id: run.id,
+            project_id: run.projectId,
+            video_id: run.videoId,
+            session_id: run.sessionId,
+            model_name: run.model.name,
+            model_version: run.model.version,
+            total_frames: run.totalFrames ?? 0,
+            created_by: run.createdBy,
+            created_at: now,
+            updated_at: now,
+          } as never)
+          .returning('*');
+        return testRunFromRow(row as TestRunRow);
+      }, within);
     },
     get,
     async listByProject(projectId, opts) {
@@ -207,7 +211,7 @@ export function createTestRunRepository({ knex }: { knex: Knex }): TestRunReposi
         .orderBy([{ column: 'created_at' }, { column: 'id' }])) as TestRunRow[];
       return rows.map(testRunFromRow);
     },
-    async advance(id, change) {
+    async advance(id, change, within) {
       const target = change.status;
       // Statuses the run may be in for this change to apply: not finished, and not past the target.
       const from = TEST_RUN_STATUSES.filter((s) => !TERMINAL_STATUSES.has(s) && (target === undefined || statusRank(s) <= statusRank(target)));
@@ -223,8 +227,16 @@ export function createTestRunRepository({ knex }: { knex: Knex }): TestRunReposi
       if (change.metrics !== undefined) set.metrics = change.metrics === null ? null : JSON.stringify(change.metrics);
       if (change.evaluation !== undefined) set.evaluation = change.evaluation === null ? null : JSON.stringify(change.evaluation);
       if (change.detectionsAdded) set.detection_count = knex.raw('detection_count + ?', [change.detectionsAdded]);
-      const [row] = (await table().where({ id }).whereIn('status', from).update(set as never).returning('*')) as TestRunRow[];
-      if (row) return { run: testRunFromRow(row) };
+      const updated = await writeWithin(
+        knex,
+        async (db) => {
+          const [row] = (await table(db).where({ id }).whereIn('status', from).update(set as never).returning('*')) as TestRunRow[];
+          return row ? testRunFromRow(row) : null;
+        },
+        within ? (trx, run) => within(trx, run!) : undefined,
+        (run) => run !== null,
+      );
+      if (updated) return { run: updated };
       const current = await get(id);
       if (!current) return null;
       return { conflict: TERMINAL_STATUSES.has(current.status) ? 'finished' : 'backwards', run: current };
@@ -254,12 +266,19 @@ export function createTestRunRepository({ knex }: { knex: Knex }): TestRunReposi
       );
       return new Set(result.rows.map((row) => row.id));
     },
-    async setEvaluation(id, evaluation) {
-      const [row] = (await table()
-        .where({ id })
-        .update({ evaluation: JSON.stringify(evaluation), updated_at: knex.fn.now(), revision: knex.raw('revision + 1') } as never)
-        .returning('*')) as TestRunRow[];
-      return row ? testRunFromRow(row) : null;
+    async setEvaluation(id, evaluation, within) {
+      return writeWithin(
+        knex,
+        async (db) => {
+          const [row] = (await table(db)
+            .where({ id })
+            .update({ evaluation: JSON.stringify(evaluation), updated_at: knex.fn.now(), revision: knex.raw('revision + 1') } as never)
+            .returning('*')) as TestRunRow[];
+          return row ? testRunFromRow(row) : null;
+        },
+        within ? (trx, run) => within(trx, run!) : undefined,
+        (run) => run !== null,
+      );
     },
   };
 }
