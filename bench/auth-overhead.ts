@@ -1,5 +1,5 @@
 /**
- * What socket auth and the per-message limits cost, measured in isolation (issue 5 "overhead of
+ * What socket auth and the per-message limits cost, measured in isolation ("overhead of
  * auth and limits"); the end-to-end comparison is bench/sync.ts with and without
  * `--annosync-main bench/lib/annosync-allow-all.ts`.
  *

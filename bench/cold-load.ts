@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/cold-load.ts [--postgres] [--runs=7]`: how long a 10 000-annotation session takes
- * to load cold (issue 2: < 100 ms from its compacted snapshot), through the path the server takes —
+ * to load cold (< 100 ms from its compacted snapshot), through the path the server takes —
  * `store.loadMerged` (merge worker, as server/create-server.ts wires it), `LiveDocument.applyStored`,
  * the projection's `onLoad`, then the first joiner's sync step 2 — with a breakdown per phase:
  *

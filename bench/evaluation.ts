@@ -1,5 +1,5 @@
 /**
- * Evaluation numbers for issue 6: `npx tsx bench/evaluation.ts [seed]`.
+ * Evaluation numbers: `npx tsx bench/evaluation.ts [seed]`.
  * 100 000 detections against 100 000 ground-truth boxes over 1 000 frames and 5 labels (target
  * < 2 s). Each box is found by a jittered detection 80 % of the time (some with the wrong label);
  * the rest of the detections are false positives anywhere in the frame. A denser variant (the same

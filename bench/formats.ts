@@ -1,5 +1,5 @@
 /**
- * Format converter numbers for issue 4: `npx tsx bench/formats.ts`.
+ * Format converter numbers: `npx tsx bench/formats.ts`.
  * - COCO export and import of a 10 000-annotation session (targets < 100 ms / < 500 ms).
  * - Each format's export of 100 tracks × 9 000 frames = 900 000 interpolated boxes
  *   (target < 10 s each, RSS < 200 MB); chunks are counted and dropped, as a response would.

@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/merge-worker.ts`: what moving merges into a worker (issue 5) costs for a
+ * `npx tsx bench/merge-worker.ts`: what moving merges into a worker costs for a
  * 10 000-annotation session stored as 10 000 log rows — the merge alone and a whole compaction on
  * PGlite, in-process vs in the worker — and how long each blocks the event loop. Not a test.
  */

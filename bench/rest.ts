@@ -1,5 +1,5 @@
 /**
- * REST numbers of issue 3, against the real server (`server/main.ts` as a child process, embedded
+ * REST numbers, against the real server (`server/main.ts` as a child process, embedded
  * PGlite or DATABASE_URL), so the load generator does not share the server's CPU:
  *
  * 1. bulk create: 10 000 annotations in one POST, timed until the answer (= committed);
@@ -35,7 +35,7 @@ interface Reply {
 }
 
 /** Headers a request needs (a bearer token once auth lands). */
-// The server runs with the bench's AUTH_SECRET; every request carries its admin token (issue 5).
+// The server runs with the bench's AUTH_SECRET; every request carries its admin token.
 const authHeaders = (): Record<string, string> => ({ authorization: `Bearer ${benchAdminToken}` });
 
 function request(agent: http.Agent, server: BenchServer, method: string, path: string, body?: unknown): Promise<Reply> {

@@ -1,5 +1,5 @@
 /**
- * Sync benchmark of issue 2 point 6: annosync against the reference y-websocket server
+ * Sync benchmark: annosync against the reference y-websocket server
  * (@y/websocket-server 0.1.1), in the same run, with the same stock WebsocketProvider clients.
  *
  *   npm run bench:sync                      # full run, both servers, embedded PGlite (~3-5 min)

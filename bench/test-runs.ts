@@ -1,5 +1,5 @@
 /**
- * Numbers of issue 6, against the real server (`server/main.ts` as a child process, embedded PGlite
+ * Test-run numbers, against the real server (`server/main.ts` as a child process, embedded PGlite
  * in a temp dir, or DATABASE_URL), with the clients in this process:
  *
  * 1. progress posted → visible in a connected WebsocketProvider on test-run:<id>: p50 / p99 (target p99 < 50 ms);

@@ -1,5 +1,5 @@
 /**
- * The `dashboard:<projectId>` document (DESIGN.md "The documents"; issue 6): what a project
+ * The `dashboard:<projectId>` document (docs/architecture.md, "Documents"): what a project
  * dashboard shows, written by the server only and synced read-only by clients.
  *
  *   writeDashboard(doc, state)   // only the parts that changed; activity appended, last 50 kept

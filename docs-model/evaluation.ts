@@ -1,5 +1,5 @@
 /**
- * Detection metrics of a model run against ground truth (issue 6, "Evaluation"): pure, plain data
+ * Detection metrics of a model run against ground truth: pure, plain data
  * in and out, no Node APIs, so the server and a browser compute the same numbers.
  *
  *   evaluateDetections(

@@ -1,5 +1,5 @@
 /**
- * The Y.Map key names of a session document (shared/DESIGN.md, "The documents").
+ * The Y.Map key names of a session document (docs/architecture.md, "Documents").
  * Only docs-model reads these; everything else calls its functions, so a key is renamed here
  * and nowhere else.
  *

@@ -1,5 +1,5 @@
 /**
- * The `test-run:<id>` document (DESIGN.md "The documents"; issue 6): what a live progress bar and a
+ * The `test-run:<id>` document (docs/architecture.md, "Documents"): what a live progress bar and a
  * run's result page show. The server writes it on every change of the run; clients sync it
  * read-only with the stock provider, so a browser needs one protocol for everything live.
  *

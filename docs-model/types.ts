@@ -1,5 +1,5 @@
 /**
- * The plain-data shapes of a session document (see shared/DESIGN.md, "The documents").
+ * The plain-data shapes of a session document (docs/architecture.md, "Documents").
  * These are what the pure functions of docs-model take and return; the Y.Map keys behind them
  * are known only to docs-model.
  *

@@ -1,6 +1,6 @@
 /**
  * Stored Yjs bytes travel to and from the database as base64 text (`decode(?, 'base64')` in,
- * `encode(…, 'base64')` out), in update-log.ts and doc-store.ts alike (issue 4): PGlite converts a
+ * `encode(…, 'base64')` out), in update-log.ts and doc-store.ts alike: PGlite converts a
  * bytea parameter to and from hex text in JavaScript one byte at a time (~1 s to write and ~0.3 s
  * to read a 4 MB snapshot, on the event loop), while Buffer's base64 codec takes milliseconds. On
  * Postgres a 4 MB load costs ~10 ms more this way; one query text serves both.

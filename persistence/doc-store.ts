@@ -1,6 +1,6 @@
 /**
  * Stored Yjs documents: a snapshot per document plus the update log rows not yet merged into it
- * (DESIGN.md "Persistence"). `load` returns both; `compact` folds the log into the snapshot.
+ * (docs/architecture.md, "Durability"). `load` returns both; `compact` folds the log into the snapshot.
  *
  *   const store = createDocStore({ knex })
  *   const updates = await store.load('session:1')   // apply each to a fresh Y.Doc
@@ -11,7 +11,7 @@
  * `loadMerged` or `compact` outlives that budget (Yjs can loop forever on crafted updates,
  * yjs#687), the rows to blame are found by bisection (persistence/quarantine.ts), moved to
  * `yjs_quarantine` in the same transaction, logged one error line each, and the rest is merged:
- * one bad row no longer blocks its document's loads and compactions forever (issue 5).
+ * one bad row no longer blocks its document's loads and compactions forever.
  *
  * Why `load` reads ALL remaining rows rather than `seq > snapshot.last_seq`: seq values come from
  * a sequence, and with several processes (or several pool connections) inserting, a transaction

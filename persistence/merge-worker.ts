@@ -1,5 +1,5 @@
 /**
- * Merges stored Yjs updates off the event loop, under a time budget (issue 5). Yjs can loop
+ * Merges stored Yjs updates off the event loop, under a time budget. Yjs can loop
  * forever on some crafted updates (yjs#687); run on the main thread, one such row in the log
  * would hang every load and compaction of its document — and the whole process with them. Here
  * the merge runs in one long-lived worker thread; a merge that outlives the budget gets its worker

@@ -1,5 +1,5 @@
 /**
- * Setting aside stored updates that cannot be merged in time (issue 5; Yjs can loop forever on
+ * Setting aside stored updates that cannot be merged in time (Yjs can loop forever on
  * some crafted updates, yjs#687). When merging a document's snapshot and log rows outlives the
  * budget (`MergeTimeoutError` from persistence/merge-worker.ts), `findCulprits` bisects for the
  * rows to blame, each probe a merge under the same budget, and `moveToQuarantine` moves them from

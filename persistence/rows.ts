@@ -1,7 +1,7 @@
 /**
  * The platform's rows (snake_case, as the database holds them) and records (camelCase, as the
  * repositories hand them out and the REST API sends them), and the one conversion between them
- * (DESIGN.md "REST": conversion in one place). Timestamps leave as ISO strings; jsonb columns are
+ * (conversion in one place). Timestamps leave as ISO strings; jsonb columns are
  * parsed by both drivers already.
  *
  *   projectFromRow(await knex('projects').where({ id }).first())

@@ -1,5 +1,5 @@
 /**
- * The Yjs update log with group commit (DESIGN.md "Persistence"): every update is queued, and each
+ * The Yjs update log with group commit (docs/architecture.md, "Durability"): every update is queued, and each
  * tick writes everything pending — across all documents — with ONE INSERT, so the database sees a
  * few statements a second however many clients type. A caller's promise resolves only once the
  * INSERT holding its update committed (a REST write answers after that).
@@ -43,7 +43,7 @@ export interface UpdateLogOptions {
   maxBatchBytes?: number;
   /**
    * An update at least this large is committed without waiting `intervalMs` for company (default
-   * 256 KiB): its own bytes dominate its INSERT, and an import answers only after it (issue 4).
+   * 256 KiB): its own bytes dominate its INSERT, and an import answers only after it.
    */
   hurryBytes?: number;
   /** Cap of the retry backoff after a failed INSERT (default 5 s). */
@@ -83,7 +83,7 @@ interface Waiter {
 // bind-parameter limit (65 535) never applies, and Postgres parses one short statement per tick.
 // Rows come out of unnest in array order, so one document's seq values follow its append order.
 //
-// The bytes travel as base64 text and the database decodes them (issue 4). PGlite serialises a
+// The bytes travel as base64 text and the database decodes them. PGlite serialises a
 // bytea parameter in JavaScript one byte at a time (`Array.from(bytes).map(b => hex)`): a 4 MB
 // import update took ~1.3 s to bind and churned the GC, against ~0.15 s this way; pg sent bytea[]
 // as hex text anyway, so on Postgres it costs nothing (base64 is even a third shorter).

@@ -47,7 +47,7 @@ export interface Config {
   /** Browser origins allowed by CORS and on the socket upgrade; empty: any origin (tokens still apply). */
   allowedOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Group-commit interval of the update log (DESIGN.md: every few tens of milliseconds). */
+  /** Group-commit interval of the update log (docs/architecture.md, "Durability"). */
   commitIntervalMs: number;
   /** Compact a document's log into its snapshot once it has this many rows. */
   compactAfterRows: number;
@@ -77,7 +77,7 @@ export const defaultLimits: Limits = {
   maxDocuments: 10_000,
   maxConnectionsPerDocument: 500,
   maxConnectionsPerUser: 100,
-  // 500 requests/s per token: a model runner posts progress at 200/s (issue 6) and still has room.
+  // 500 requests/s per token: a model runner posts progress at 200/s and still has room.
   requestsPerMinute: 30_000,
   idleUnloadMs: 30_000,
 };

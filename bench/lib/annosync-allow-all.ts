@@ -1,7 +1,7 @@
 /**
  * `server/main.ts` with the socket authorizer replaced by `allowEveryone` (ServerOptions.authorize):
  * no Origin check, no token verification, no document lookup before the upgrade. REST still needs
- * a token. Only for measuring what socket auth costs (issue 5 "overhead of auth and limits"):
+ * a token. Only for measuring what socket auth costs ("overhead of auth and limits"):
  *
  *   npx tsx bench/sync.ts --only annosync --postgres --scenarios fanout,throughput \
  *     --annosync-main bench/lib/annosync-allow-all.ts

@@ -1,6 +1,6 @@
 /**
  * annosync only serves documents that exist (sessions created over REST) to callers with a token
- * (issue 5). The bench's room names (`session:bench-…`) become sessions with those ids, created
+ * (docs/architecture.md, "Auth"). The bench's room names (`session:bench-…`) become sessions with those ids, created
  * once per server over REST with an admin token signed with the bench's AUTH_SECRET; the reference
  * server takes any room and no token.
  */

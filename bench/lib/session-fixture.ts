@@ -1,5 +1,5 @@
 /**
- * Deterministic session content for the benchmarks: annotations shaped as DESIGN.md draws them
+ * Deterministic session content for the benchmarks: annotations shaped as docs/architecture.md ("Documents") draws them
  * (one Y.Map per annotation inside the `annotations` Y.Map), so both servers hold the same bytes.
  *
  *   addAnnotations(doc, { count: 100, seed: 7, prefix: 'a' });

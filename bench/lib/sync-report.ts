@@ -1,5 +1,5 @@
 /**
- * The table of bench/sync.ts: one row per number of issue 2 point 6, annosync beside the
+ * The table of bench/sync.ts: one row per scenario of bench/lib/sync-scenarios.ts, annosync beside the
  * reference, their ratio and the issue's target; context rows (prefixed ·) explain the others.
  *
  *   const rows = tableRows({ annosync, reference });
@@ -28,7 +28,7 @@ interface Row {
   name: string;
   unit: string;
   pick: (r: ServerResults) => number | null | undefined;
-  /** 'max': the ratio must be ≤ ratio; 'min': ≥ ratio (issue 2, "Numbers to reach"). */
+  /** 'max': the ratio must be ≤ ratio; 'min': ≥ ratio. */
   target?: { kind: 'max' | 'min'; ratio: number };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The scenarios of issue 2 point 6, each run against one server with the same stock clients.
+ * The sync scenarios (joins, edits, fan-out, idle memory), each run against one server with the same stock clients.
  * Every scenario warms up before it measures, every loop is bounded, and every wait is on an
  * event (a sync, an update, a counter) with a timeout.
  *

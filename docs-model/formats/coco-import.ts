@@ -1,5 +1,5 @@
 /**
- * COCO instances JSON in (issue 4), with or without the COCO-VID extension (`videos`,
+ * COCO instances JSON in, with or without the COCO-VID extension (`videos`,
  * `video_id`, `frame_id`, `track_id`/`instance_id`). Handles what real files contain (category ids
  * with gaps or from 0, annotation id 0, iscrowd as 0/1/true/false/"false", missing optional and
  * extra keys, boxes partly outside the image); refuses results arrays, duplicate ids, non-finite

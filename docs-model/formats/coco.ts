@@ -1,5 +1,5 @@
 /**
- * COCO instances JSON out (issue 4): `categories` with stable ids (label order, 1-based),
+ * COCO instances JSON out: `categories` with stable ids (label order, 1-based),
  * `annotations` with `bbox` [x, y, w, h], `area`, `iscrowd` and the `attributes` CVAT and
  * Datumaro carry ({ trackId, track_id, annotationId, detectionId, occluded, status, keyframe, … }),
  * then `images` (frames with a box; every frame with allFrames), with the COCO-VID `video_id`

@@ -1,7 +1,7 @@
 /**
  * The plain content the converters read and write. Exports read a `SessionContent` (a snapshot of
  * one session document); imports produce an `ImportedContent` that the route validates and applies
- * in one transaction (issue 4, "All or nothing").
+ * in one transaction.
  */
 import type { LabelDef, SessionMeta, Track } from '../types.ts';
 import type { AnnotationImport, SessionContent as DocSessionContent } from '../session.ts';
@@ -26,7 +26,7 @@ export interface ImportedContent {
   meta?: Partial<SessionMeta>;
 }
 
-/** How images were mapped to frames (issue 4): COCO-VID frame_id, a number in every name, name order. */
+/** How images were mapped to frames: COCO-VID frame_id, a number in every name, name order. */
 export type FrameRule = 'frame_id' | 'file_name_number' | 'name_order' | 'native';
 
 export interface ImportResult {

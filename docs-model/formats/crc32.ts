@@ -1,7 +1,7 @@
 /**
  * CRC-32 (IEEE 802.3, the zip checksum), table-driven and browser-safe: the importers check every
  * inflated zip entry against its central-directory CRC, so a corrupt archive is refused by name
- * instead of importing damaged labels (issue 4).
+ * instead of importing damaged labels.
  *
  *   crc32(new TextEncoder().encode('hello')) // 0x3610a686
  */

@@ -1,6 +1,6 @@
 /**
  * Walks a session frame by frame, in order, with every box an export writes on that frame:
- * standalone annotations as drawn, and tracks expanded to one box per frame (issue 4) by the rules
+ * standalone annotations as drawn, and tracks expanded to one box per frame by the rules
  * of `expandTrack` (interpolation.ts). Each box is computed when its frame is reached, so memory
  * holds one frame's boxes, not the video.
  *
@@ -87,7 +87,7 @@ export function* walkFrames(content: SessionContent, opts: ExportOptions = {}): 
 
   // Frame by frame, one box per visible track computed on the spot (the rules of expandTrack:
   // interpolation.ts): nothing is expanded ahead, so the garbage of a 900 000-box export dies
-  // young instead of being promoted window by window (issue 4, RSS < 200 MB).
+  // young instead of being promoted window by window (RSS < 200 MB).
   for (let frame = 0; frame < end; frame++) {
     const own = standalone.get(frame);
     const boxes = own ? [...own] : [];

@@ -1,5 +1,5 @@
 /**
- * Frame names and the rules that map imported image names back to frames (issue 4).
+ * Frame names and the rules that map imported image names back to frames.
  * Frames are 0-based everywhere in annosync; names carry six digits, more when needed.
  *
  *   frameName(123) // 'frame_000123'
@@ -48,7 +48,7 @@ const natural = new Intl.Collator('en', { numeric: true });
 /**
  * COCO-VID `frame_id` when every image has one; else the number in every name when all names
  * have one inside the video (below `frameCount`, when known) and no two share it; else the
- * names' natural order (issue 4). Numbers past the video are camera counters (`IMG_4032.jpg`) or
+ * names' natural order. Numbers past the video are camera counters (`IMG_4032.jpg`) or
  * a 1-based dump that reaches the last frame, not frame indices; that fallback comes with a warning.
  */
 export const mapFrames = (

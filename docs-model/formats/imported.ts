@@ -2,7 +2,7 @@
  * What all importers share once a file is read: flat per-frame boxes become content. Boxes of one
  * track keep their keyframes (the `keyframe` flag our exports and CVAT write; every box when a file
  * has no flag), and each gap in a track becomes an `outside` keyframe so that re-expanding the track
- * does not paint boxes where the file had none (CVAT semantics, issue 4). Unknown labels are added
+ * does not paint boxes where the file had none (CVAT semantics). Unknown labels are added
  * and reported, or refused with strictLabels.
  */
 import type { AnnotationStatus, Attributes, BBox, Interpolation, LabelDef, Track } from '../types.ts';

@@ -1,5 +1,5 @@
 /**
- * The format registry the export/import routes use (issue 4): one entry per `?format=`, with the
+ * The format registry the export/import routes use: one entry per `?format=`, with the
  * content types and file name the response needs.
  *
  *   const f = formats[format]

@@ -2,7 +2,7 @@
  * The loss report of an export without producing the export: the same counters the exporters
  * use, over the same frame walk, with no serialisation and no compression. An HTTP response must
  * send `X-Annosync-Loss` before its body (trailers are invisible to fetch and browsers), so the
- * route runs this cheap first pass, then streams (issue 4, "Loss report"). It costs the frame
+ * route runs this cheap first pass, then streams. It costs the frame
  * walk for YOLO and VOC (~0.3 s for 900 000 boxes) and nothing that grows with frames otherwise.
  *
  *   const loss = exportLoss('yolo', [content], opts)  // equals the loss.json the export writes

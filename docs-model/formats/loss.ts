@@ -1,5 +1,5 @@
 /**
- * The loss report: what an export's format could not hold (issue 4, "Loss report"). It goes
+ * The loss report: what an export's format could not hold. It goes
  * into zips as `loss.json`, into the `X-Annosync-Loss` header as one line, and in full with
  * `?report=true`. Counters are filled while the exporter streams, so the report is complete
  * once the last chunk has been produced.

@@ -1,6 +1,6 @@
 /**
  * Native JSON: everything a session document holds (meta, labels, tracks, every annotation field)
- * under a schema version, so that export then import yields identical content (issue 4).
+ * under a schema version, so that export then import yields identical content.
  *
  *   const bytes = collect(exportNativeJson(content))
  *   parseNativeJson(bytes).content // same meta, labels, tracks and annotations

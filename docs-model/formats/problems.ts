@@ -1,6 +1,6 @@
 /**
  * What an importer or a safety check found wrong with an input, and the typed errors that carry
- * such findings out of the pure converters (the server maps `status` once, issue 4).
+ * such findings out of the pure converters (the server maps `status` once).
  *
  *   const r = parseCoco(text, ctx)
  *   if (r.errors.length) reply(422, r.errors) // every problem, each with its place and code

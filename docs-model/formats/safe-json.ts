@@ -1,5 +1,5 @@
 /**
- * A checked JSON parse for untrusted imports (issue 4, "Safety"): nesting depth is capped before
+ * A checked JSON parse for untrusted imports: nesting depth is capped before
  * anything deep is built, `__proto__` / `constructor` / `prototype` keys are dropped and reported
  * (they never reach an object, so a later spread cannot pollute a prototype), and numbers that
  * do not survive as finite doubles (`1e309`) are refused with their JSON pointer. NaN, Infinity

@@ -1,5 +1,5 @@
 /**
- * XML for untrusted imports (issue 4, "Safety"): a DOCTYPE or ENTITY declaration is refused
+ * XML for untrusted imports: a DOCTYPE or ENTITY declaration is refused
  * before the parser sees the text (no entity expansion, no external entities: the
  * billion-laughs and XXE families), and size and element depth are capped by a scan that
  * builds nothing.

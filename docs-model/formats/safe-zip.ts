@@ -1,5 +1,5 @@
 /**
- * Unzipping untrusted archives (issue 4, "Safety"). The central directory is read by hand so
+ * Unzipping untrusted archives. The central directory is read by hand so
  * that every name and its external attributes are checked before one byte is inflated: `..`,
  * absolute paths, drive letters, backslashes, NUL, duplicates and symlinks are refused (zip-slip,
  * CVE-2018-1002200 family), all found problems at once. Inflation then counts the bytes it

@@ -1,5 +1,5 @@
 /**
- * Train/val/test splits for Ultralytics exports (issue 4) that do not leak neighbouring video
+ * Train/val/test splits for Ultralytics exports that do not leak neighbouring video
  * frames across splits: a frame and the next one are nearly the same image, so a model validated
  * on frames interleaved with its training frames scores what it memorised.
  *

@@ -1,5 +1,5 @@
 /**
- * Ultralytics YOLO out (issue 4): `data.yaml` with `names` as an index map, and
+ * Ultralytics YOLO out: `data.yaml` with `names` as an index map, and
  * `labels/train/<frame>.txt` (images go in `images/train/`, which the user fills from the video),
  * plus `loss.json`. The same label lines as Darknet. A project export puts each video in its own
  * folder (`labels/train/<videoId>/…`); Ultralytics finds labels by swapping `images` for `labels`

@@ -1,5 +1,5 @@
 /**
- * Pascal VOC out and in (issue 4): one XML per frame in a zip (`Annotations/`,
+ * Pascal VOC out and in: one XML per frame in a zip (`Annotations/`,
  * `ImageSets/Main/default.txt`, `loss.json`).
  *
  * Coordinates: with `vocOffset: 0` (default) xmin = x, ymin = y, xmax = x + w, ymax = y + h,
@@ -62,7 +62,7 @@ export const countVocBoxLoss = (b: ExportBox, loss: LossReport): void => {
 /**
  * One frame's XML piece by piece, made as the zip writer asks: one object's text is alive at a
  * time. Built whole, a frame's 40 KB outlived young-generation collections and a 900 000-box
- * export promoted ~45 MB of it (issue 4, RSS < 200 MB).
+ * export promoted ~45 MB of it (RSS < 200 MB).
  */
 function* frameXml(head: string, boxes: ExportBox[], offset: number, none: Set<string>, loss: LossReport): Generator<string> {
   yield head;

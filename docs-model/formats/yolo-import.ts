@@ -1,5 +1,5 @@
 /**
- * YOLO in, Darknet and Ultralytics alike (issue 4). Recognises the layouts real exporters write:
+ * YOLO in, Darknet and Ultralytics alike. Recognises the layouts real exporters write:
  * `obj.data`/`obj.names`/`train.txt` (CVAT, Darknet), `classes.txt` + `labels/` (Label Studio,
  * older Roboflow), `_darknet.labels` (Roboflow's Darknet export), `data.yaml` with `names` as a
  * list or a map (Ultralytics, Roboflow), split folders before or after `images`/`labels`, and

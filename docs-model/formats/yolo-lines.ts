@@ -1,6 +1,6 @@
 /**
  * The YOLO label line shared by Darknet and Ultralytics: class index, then normalised
- * cx cy w h with 6 decimals, clamped to [0, 1] so that no loader drops the image (issue 4).
+ * cx cy w h with 6 decimals, clamped to [0, 1] so that no loader drops the image.
  */
 import type { BBox } from '../types.ts';
 import type { ExportBox } from './frame-walk.ts';

@@ -1,5 +1,5 @@
 /**
- * YOLO 1.1 (Darknet) out, as CVAT writes it (issue 4): `obj.names`, `obj.data`, `train.txt`
+ * YOLO 1.1 (Darknet) out, as CVAT writes it: `obj.names`, `obj.data`, `train.txt`
  * listing `data/obj_train_data/<frame>.jpg`, and one `obj_train_data/<frame>.txt` per frame,
  * plus `loss.json`. Streamed as zip chunks, one frame's text at a time. A project export puts
  * each video's frames in its own folder (`obj_train_data/<videoId>/frame_000123.txt`) with one

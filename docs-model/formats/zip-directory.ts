@@ -1,5 +1,5 @@
 /**
- * Reading a zip's central directory from untrusted bytes (issue 4, "Safety"), ZIP64 included: an
+ * Reading a zip's central directory from untrusted bytes, ZIP64 included: an
  * `allFrames` export of a one-hour video has more than 65 535 entries, so our own server writes
  * ZIP64 end records (server/zip-writer.ts) and our own importer must read them back.
  *

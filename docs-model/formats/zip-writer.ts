@@ -1,7 +1,7 @@
 /**
  * Streaming zip output with fflate's synchronous `Zip` (browser-safe): entries go in one at a
  * time and the compressed bytes come out as they are produced, so an export of 9 000 frames
- * holds one frame's text at a time (issue 4, "Responses stream").
+ * holds one frame's text at a time.
  *
  *   for (const chunk of zipChunks([{ name: 'a.txt', data: ['hello'] }])) res.write(chunk)
  */

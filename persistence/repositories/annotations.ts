@@ -1,6 +1,5 @@
 /**
- * The `annotations` table: the relational projection of the session documents (DESIGN.md
- * "Persistence"). Only server/api/projection.ts writes it; the documents stay the source of truth.
+ * The `annotations` table: the relational projection of the session documents (docs/architecture.md, "The annotations projection"). Only server/followers/projection.ts writes it; the documents stay the source of truth.
  *
  *   const rows = createAnnotationRepository({ knex })
  *   await rows.apply('s1', { upsert: [record], remove: ['a7'] })

@@ -1,5 +1,5 @@
 /**
- * The counts a project dashboard shows (issue 6), each one grouped query over the relational
+ * The counts a project dashboard shows, each one grouped query over the relational
  * tables: sessions by status, annotations (the projection) by label and status, linked videos by
  * ground-truth status (none: no session; complete: a complete session; in_progress otherwise, as
  * `GET /projects/:id/ground-truth/videos` says). Archived sessions are left out everywhere.

@@ -1,5 +1,5 @@
 /**
- * The `detections` table (issue 6): what a model found, per run and frame, kept apart from the
+ * The `detections` table: what a model found, per run and frame, kept apart from the
  * ground truth (which lives in session documents). Appends are one transaction with the run's row
  * locked, so a run that finished meanwhile takes no more detections and `detection_count` always
  * equals the rows stored.

@@ -1,5 +1,5 @@
 /**
- * The `test_runs` table (issue 6): one row per model run against one session's ground truth.
+ * The `test_runs` table: one row per model run against one session's ground truth.
  * Status only moves forward (queued → running → completed | failed | cancelled); a change that
  * would move it back, or touch a finished run, matches no row and reports why, so two runners (or
  * two processes) racing on one run can never resurrect it. Every change bumps `revision`.

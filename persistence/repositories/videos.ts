@@ -1,5 +1,5 @@
 /**
- * The `videos` table, with the list filters of issue 3 (tag, name search, unassigned).
+ * The `videos` table, with the list filters of GET /api/videos (tag, name search, unassigned).
  *
  *   const videos = createVideoRepository({ knex })
  *   await videos.list({ limit: 50, tag: 'night', unassigned: true })

@@ -1,5 +1,5 @@
 /**
- * The authorisation checks of the REST API (DESIGN.md "Auth", issue 5). Every route that touches
+ * The authorisation checks of the REST API (docs/architecture.md, "Auth"). Every route that touches
  * a project says who may call it in its `authorize` (route.ts), which runs before the body is
  * read; the identity comes from the bearer token, verified once per request by
  * `server/http/auth-middleware.ts`.

@@ -1,5 +1,5 @@
 /**
- * Detections posted to a run, checked as annotations are (issue 6): the frame within the video,
+ * Detections posted to a run, checked as annotations are: the frame within the video,
  * a finite box with w, h > 0 inside the frame (clipped instead with `clip`), 0 ≤ score ≤ 1. Every
  * problem is reported at once (the first MAX_DETAILS), naming `[index].field`; nothing is stored
  * unless all pass.

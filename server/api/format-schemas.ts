@@ -1,5 +1,5 @@
 /**
- * Query and answer schemas of the export/import routes (issue 4), apart from schemas.ts so that
+ * Query and answer schemas of the export/import routes, apart from schemas.ts so that
  * the formats work does not collide with other resources. Query booleans take true/false/1/0.
  *
  *   ExportQuery.parse({ format: 'voc', vocOffset: '1' }) // → { format: 'voc', vocOffset: 1, … }

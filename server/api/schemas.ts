@@ -1,5 +1,5 @@
 /**
- * One zod schema per body, query and path of the REST API (issue 3). Routes parse with these and
+ * One zod schema per body, query and path of the REST API. Routes parse with these and
  * `openapi.ts` renders the very same objects, so the documentation cannot drift from the checks.
  * Request schemas may coerce (query strings); response schemas describe what the routes send.
  *

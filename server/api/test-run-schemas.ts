@@ -1,5 +1,5 @@
 /**
- * Schemas of the test-run, dashboard and participants routes (issue 6), kept apart from
+ * Schemas of the test-run, dashboard and participants routes, kept apart from
  * schemas.ts so the two areas change independently. Same conventions: request schemas may
  * coerce query strings; response schemas describe what the routes send.
  */

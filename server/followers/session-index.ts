@@ -2,12 +2,12 @@
  * An in-memory read index of one live session document: every annotation as plain data, by id and
  * by frame, kept current by a deep observer that notes the annotations a transaction touched; they
  * are re-read at the next read of the index, not inside the transaction (an import of 10 000
- * annotations spent ~30 ms there before its update could even be queued for commit, issue 4).
+ * annotations spent ~30 ms there before its update could even be queued for commit).
  * REST reads answer from it (one frame of a 10 000-box session without walking 10 000 Y.Maps:
- * issue 3 asks p99 < 20 ms under 50 concurrent readers), and the projection learns from it which
+ * the target is p99 < 20 ms under 50 concurrent readers), and the projection learns from it which
  * rows to write. The first walk over the document waits for the first read: the projection makes
  * the index when a document loads, and walking 10 000 annotations there (~40 ms) held back the
- * load itself, and with it the first client's sync step 2 (issue 2).
+ * load itself, and with it the first client's sync step 2.
  *
  * It reads the document only through docs-model (`getAnnotation`, `listAnnotations`); the one
  * structural fact it uses is that annotations live in one Y.Map per id (`annotationsMap`).

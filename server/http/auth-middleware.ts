@@ -1,5 +1,5 @@
 /**
- * REST authentication (issue 5): every `/api` route needs a valid bearer token, except the OpenAPI
+ * REST authentication: every `/api` route needs a valid bearer token, except the OpenAPI
  * document; `GET /health`, `/metrics` and `/docs` sit outside `/api`. The verified identity is put
  * on `ctx.state.identity` for the role checks of `server/api/access.ts`.
  *

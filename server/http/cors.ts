@@ -1,5 +1,5 @@
 /**
- * CORS for the browser frontends in ALLOWED_ORIGINS (issue 5). With no list, no CORS headers are
+ * CORS for the browser frontends in ALLOWED_ORIGINS. With no list, no CORS headers are
  * sent, so browsers on other origins cannot read responses; tokens are bearer headers, never
  * cookies, so there is no ambient credential to protect beyond that.
  */

@@ -1,5 +1,5 @@
 /**
- * The server's zip writer for exports (issue 4): the same entries the pure converters describe
+ * The server's zip writer for exports: the same entries the pure converters describe
  * (`ZipEntryInput` from docs-model/formats), compressed by node:zlib instead of fflate.
  *
  * Why not fflate here: a 9 000-frame VOC export is 9 000 entries and ~370 MB of XML. fflate builds

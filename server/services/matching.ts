@@ -1,5 +1,5 @@
 /**
- * How well a video fits a project's matching criteria (issue 3, "Matching"): pure functions over
+ * How well a video fits a project's matching criteria: pure functions over
  * plain records, so the ranking is testable on hand-made criteria and explainable to a person.
  *
  * Each criterion the project sets is worth a weight; a video earns the weight in full when it

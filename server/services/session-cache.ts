@@ -1,7 +1,7 @@
 /**
  * Session rows as the annotation routes see them, cached for a moment: every annotation request
  * needs its session (archived? which project?), and one frame of a busy session is read
- * thousands of times a second (issue 3: p99 < 20 ms with 50 concurrent readers), where a database
+ * thousands of times a second (p99 < 20 ms with 50 concurrent readers), where a database
  * round trip per request would queue behind the projection's writes on PGlite's one connection.
  *
  * Writes through this process update the cache at once; another process's change (archive,

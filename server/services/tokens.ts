@@ -1,5 +1,5 @@
 /**
- * Who is calling, and what they may do (DESIGN.md "Auth"; issue 5).
+ * Who is calling, and what they may do (docs/architecture.md, "Auth").
  *
  * Bearer JWTs signed with HS256 and `AUTH_SECRET`, verified with jose; only HS256 is accepted, so
  * `alg: none` and algorithm-confusion tokens fail verification. Claims: `sub`, `name`, `admin`,

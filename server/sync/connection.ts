@@ -265,7 +265,7 @@ export class Connection implements Peer {
       // send causally complete updates; a gap means a broken or hostile client.
       const pending = this.doc.ydoc.store.pendingStructs?.update.length ?? 0;
       if (pending > this.opts.limits.maxUpdateBytes) {
-        // Drop what waits before closing the sender (issue 5, found by test/security): left in the
+        // Drop what waits before closing the sender (found by test/security): left in the
         // document, it tripped this check on every later update from anyone, so one hostile client
         // locked every editor out until the document unloaded. Pending content was neither applied
         // nor stored; a stock client never leaves any, and re-sends what is missing on its next sync.

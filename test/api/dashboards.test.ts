@@ -1,5 +1,5 @@
 /**
- * Project dashboards and session participants (issue 6): the `dashboard:<projectId>` document
+ * Project dashboards and session participants: the `dashboard:<projectId>` document
  * follows annotations, presence and runs live; the JSON route says the same; clients cannot write.
  */
 import { suite } from 'uvu';

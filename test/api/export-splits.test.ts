@@ -1,5 +1,5 @@
 /**
- * Ultralytics train/val/test splits over real HTTP (issue 4): `valFraction` and `testFraction` on
+ * Ultralytics train/val/test splits over real HTTP: `valFraction` and `testFraction` on
  * the session and project exports, blocks of one video or whole videos per split, the zip read
  * back by the import route, the refusals, and the OpenAPI document naming the parameters.
  */

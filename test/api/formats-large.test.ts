@@ -1,5 +1,5 @@
 /**
- * The size issue 4 names, over real HTTP: a 100-track × 9 000-frame session (3 000 keyframes,
+ * A large session, over real HTTP: a 100-track × 9 000-frame session (3 000 keyframes,
  * 900 000 interpolated boxes) exports whole in every format. Bodies are counted as they stream,
  * never held: 150 MB of COCO would otherwise sit in the test. Time and memory are measured by
  * `npm run bench:formats`, not here.

@@ -1,6 +1,5 @@
 /**
- * Unsafe imports over real HTTP (issue 4, "Safety: each with a test that leaves the session
- * unchanged"): zip-slip names, symlinks, a zip bomb, a ZIP64 entry-count lie, DOCTYPE/ENTITY and
+ * Unsafe imports over real HTTP: zip-slip names, symlinks, a zip bomb, a ZIP64 entry-count lie, DOCTYPE/ENTITY and
  * deep XML, deep JSON, `__proto__` keys, bodies declared past the limit, and mode=replace. Each is
  * refused (422 naming a code and a place, or 413), the session is unchanged (its native export
  * byte for byte and its Yjs state vector: not even an empty transaction), and the server answers

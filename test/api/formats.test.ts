@@ -1,5 +1,5 @@
 /**
- * Export and import over real HTTP (issue 4): every format streamed with its headers and parsed
+ * Export and import over real HTTP: every format streamed with its headers and parsed
  * back, native JSON round trips, merge and replace, dryRun, refusals that leave the session
  * unchanged, roles, a live client seeing an import, and the project-level export.
  */

@@ -1,5 +1,5 @@
 /**
- * Evaluation end to end (issue 6): ground truth annotated over REST (a track expanded per frame, a
+ * Evaluation end to end: ground truth annotated over REST (a track expanded per frame, a
  * rejected box left out), detections posted to a run, metrics stored when it completes and served
  * by GET /evaluation. The numbers are worked out by hand in the comments.
  */

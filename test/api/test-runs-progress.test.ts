@@ -1,5 +1,5 @@
 /**
- * Progress of a running run under load (issue 6): posts that arrive together share one document
+ * Progress of a running run under load: posts that arrive together share one document
  * write, and the `test_runs` row follows the document behind it (server/api/test-run-service.ts).
  * What must hold anyway: each post answers once its change is durable, revisions and Server-Sent
  * Events only move forward, and no read — GET, list, or the row after a crash — goes backwards.

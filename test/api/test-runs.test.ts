@@ -1,5 +1,5 @@
 /**
- * Test runs over real HTTP (issue 6), with stock y-websocket clients on their `test-run:<id>`
+ * Test runs over real HTTP, with stock y-websocket clients on their `test-run:<id>`
  * documents and a fetch-based SSE reader on their event streams.
  */
 import { suite } from 'uvu';

@@ -1,5 +1,5 @@
 /**
- * docs-model must run in a browser unchanged (shared/DESIGN.md, "Layout"): bundling its public
+ * docs-model must run in a browser unchanged (docs/architecture.md, "Layers"): bundling its public
  * entry for the browser must not reach any Node builtin, directly or through yjs/lib0. The same
  * holds for the client package (`annosync/client`), which adds only the browser's Yjs providers.
  */

@@ -1,5 +1,5 @@
 /**
- * The server-written documents of issue 6 as plain data: each writer paired with its reader, and
+ * The server-written documents (test runs, dashboards) as plain data: each writer paired with its reader, and
  * writes that touch only what changed.
  */
 import { suite } from 'uvu';

@@ -1,7 +1,7 @@
 /**
  * The export walk (docs-model/formats/frame-walk.ts) computes track boxes frame by frame on its
  * own; the REST API, evaluation and the browser use `expandTrack`. They must agree box for box, or
- * an export would say something else than the annotator sees (issue 4).
+ * an export would say something else than the annotator sees.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -1,5 +1,5 @@
 /**
- * Project-level exports (issue 4): several sessions in one file, frame names prefixed by video,
+ * Project-level exports: several sessions in one file, frame names prefixed by video,
  * one class list for all; and the server's node:zlib zip encoder writing the same files as the
  * browser-safe fflate one.
  */

@@ -1,5 +1,5 @@
 /**
- * Ultralytics train/val/test splits (issue 4): the pure assignment of splits.ts (whole videos by
+ * Ultralytics train/val/test splits: the pure assignment of splits.ts (whole videos by
  * hash, or contiguous blocks of one video), its properties, and the zip layout it gives, read back
  * by the YOLO importer.
  */

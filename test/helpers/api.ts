@@ -1,5 +1,5 @@
 /**
- * REST helpers for the API tests (issue 3): a started server with the API mounted, a tiny JSON
+ * REST helpers for the API tests: a started server with the API mounted, a tiny JSON
  * client over real HTTP (fetch), and fixtures (a project with labels, a video, a linked session).
  *
  *   const t = await startApiServer(storage)

@@ -1,5 +1,5 @@
 /**
- * Generated session content for the format tests (issue 4): fast-check arbitraries with boxes
+ * Generated session content for the format tests: fast-check arbitraries with boxes
  * inside the frame, tracks whose first keyframe is visible, and a replayable seed; plus the
  * comparison views ("equal up to the loss report").
  */

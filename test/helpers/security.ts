@@ -1,5 +1,5 @@
 /**
- * Helpers for the security tests (issue 5): sockets whose close and messages are recorded from the
+ * Helpers for the security tests: sockets whose close and messages are recorded from the
  * moment they are created (a refused socket may close right after it opens), y-websocket messages
  * built by hand, updates of an exact size, a liveness probe, and one token per role.
  *

@@ -1,5 +1,5 @@
 /**
- * Small helpers of the zip and converter tests (issue 4).
+ * Small helpers of the zip and converter tests.
  *
  *   const bytes = rawZip([['a.txt', 'x'], ['a.txt', 'y']]) // duplicates allowed
  *   const err = thrown(() => readZip(bytes))

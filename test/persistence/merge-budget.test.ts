@@ -29,7 +29,7 @@ const seedNote = `(SEED=${seed})`;
 const BUDGET_MS = 150;
 const HEAVY_KEYS = 250_000;
 
-/** The merge the server ran in-process before issue 5. */
+/** The merge the server ran in-process before the merge worker existed. */
 function mergeInProcess(updates: Uint8Array[]): Uint8Array {
   const doc = new Y.Doc({ gc: true });
   Y.transact(doc, () => {

@@ -1,5 +1,5 @@
 /**
- * Malformed messages beyond those of test/server/malformed.test.ts (issue 5): each closes the one
+ * Malformed messages beyond those of test/server/malformed.test.ts: each closes the one
  * connection that sent it with 1007 (not y-websocket) and the connection next to it keeps working.
  */
 import { suite } from 'uvu';

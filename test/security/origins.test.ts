@@ -1,5 +1,5 @@
 /**
- * ALLOWED_ORIGINS (issue 5) governs both the socket upgrade's Origin (a browser on another origin
+ * ALLOWED_ORIGINS governs both the socket upgrade's Origin (a browser on another origin
  * gets 4403) and CORS (headers only for the listed origins). Non-browser clients send no Origin.
  */
 import { suite } from 'uvu';

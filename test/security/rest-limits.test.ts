@@ -1,5 +1,5 @@
 /**
- * REST limits at the limit and one past it (issue 5): the JSON body size (413, whether or not
+ * REST limits at the limit and one past it: the JSON body size (413, whether or not
  * Content-Length announces it), the content type (415), and requests per token per minute (429
  * with Retry-After).
  */

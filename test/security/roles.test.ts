@@ -1,5 +1,5 @@
 /**
- * Each role × each kind of route and socket (issue 5): viewers read; annotators edit annotations
+ * Each role × each kind of route and socket: viewers read; annotators edit annotations
  * and tracks; managers also the project, its labels, links and sessions; admins everything,
  * including projects and videos. A user with no role on the project gets 403 on project routes and
  * 404 / 4404 for its sessions and documents, as if they did not exist (existence.test.ts).

@@ -1,5 +1,5 @@
 /**
- * Every socket limit at the limit and one past it, with its close code (issue 5): frame size and
+ * Every socket limit at the limit and one past it, with its close code: frame size and
  * decoded update size (1009), awareness state size, depth and ownership (1008), message rate
  * (1008), connections per document and per user (1013), documents in memory (1013, idle ones
  * unloaded first). Small limits are configured per suite through `startTestServer`.

@@ -1,5 +1,5 @@
 /**
- * Bad tokens are refused the same way everywhere (issue 5): REST answers 401, the socket closes
+ * Bad tokens are refused the same way everywhere: REST answers 401, the socket closes
  * with 4401 before any document is touched. Only `GET /health` and the OpenAPI document are open.
  */
 import { suite } from 'uvu';

@@ -1,5 +1,5 @@
 /**
- * Viewers sync read-only (issue 5): the server never applies their document updates. Their reply
+ * Viewers sync read-only: the server never applies their document updates. Their reply
  * to sync step 1 is dropped quietly, an update is answered once with the y-protocols
  * permission-denied message, and their awareness still reaches the others.
  */

@@ -1,5 +1,5 @@
 /**
- * Several processes on one Postgres and one Redis (DESIGN.md, "Running on more than one machine"):
+ * Several processes on one Postgres and one Redis (docs/architecture.md, "More than one process"):
  * two real servers on one schema, real y-websocket clients on each, real Redis between them.
  * Skipped, and said so, when REDIS_URL or DATABASE_URL is not set (CI sets both).
  */

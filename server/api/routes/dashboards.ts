@@ -1,6 +1,6 @@
 /**
  * `GET /api/projects/:projectId/dashboard` (the content of `dashboard:<projectId>` as JSON,
- * computed on demand) and `GET /api/sessions/:sessionId/participants` (issue 6). Both need viewer.
+ * computed on demand) and `GET /api/sessions/:sessionId/participants`. Both need viewer.
  */
 import { projectRole, sessionRole } from '../access.ts';
 import { findProject } from '../../services/records.ts';

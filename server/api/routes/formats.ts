@@ -1,5 +1,5 @@
 /**
- * Ground truth in and out (issue 4): `GET /api/sessions/:id/export`, `GET /api/projects/:id/export`
+ * Ground truth in and out: `GET /api/sessions/:id/export`, `GET /api/projects/:id/export`
  * and `POST /api/sessions/:id/import`, over the pure converters of `docs-model/formats`.
  *
  * Exports stream: the session is read once (its keyframes, not its frames), then the converter's

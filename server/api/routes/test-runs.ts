@@ -1,6 +1,6 @@
 /**
  * `/api/projects/:projectId/test-runs` and `/api/test-runs/:testRunId[/progress|/detections|
- * /cancel|/evaluation|/events]` (issue 6).
+ * /cancel|/evaluation|/events]`.
  *
  * Roles: reading (runs, evaluation, events) needs viewer. Creating a run and posting its progress,
  * detections or cancellation needs annotator: a model runner (a CI job) is given an annotator

@@ -1,5 +1,5 @@
 /**
- * A run's evaluation against the ground truth of its session (issue 6, "Evaluation"): the
+ * A run's evaluation against the ground truth of its session: the
  * session's annotations with every track expanded per frame (interpolated boxes included, as an
  * export gives them), then `evaluateDetections`. Rejected annotations stay out of the metrics but
  * still report their verdict to the detections linked to them.
