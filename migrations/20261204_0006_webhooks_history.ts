@@ -5,7 +5,8 @@
  *   from AUTH_SECRET, persistence/secret-box.ts): the server needs it to sign, nobody reads it back.
  * - `events`: the outbox. An event row is written in the transaction of the change that caused
  *   it, together with one `webhook_deliveries` row per webhook subscribed to its type, so a change
- *   that commits always has its deliveries, and one that rolls back never has.
+ *   that commits always has its deliveries, and one that rolls back never has. The same rows, in
+ *   `seq` order, are a project's activity list (with presence notes no webhook receives).
  * - `webhook_deliveries`: one per (event, webhook); a dispatcher claims due rows with
  *   `FOR UPDATE SKIP LOCKED` and a lease (`locked_until`), so several processes never deliver one
  *   at the same time and a process killed mid-delivery leaves a row another claims once the lease
@@ -39,6 +40,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     create table events (
       id text primary key,
+      seq bigserial not null,
       project_id text not null references projects (id) on delete cascade,
       type text not null,
       occurred_at timestamptz not null,
@@ -46,6 +48,7 @@ export async function up(knex: Knex): Promise<void> {
       data jsonb not null
     )`);
   await knex.raw('create index events_project on events (project_id, occurred_at desc, id desc)');
+  await knex.raw('create index events_project_seq on events (project_id, seq desc)');
   await knex.raw(`
     create table webhook_deliveries (
       id text primary key,

@@ -28,10 +28,14 @@ export const eventTypes = [
 
 export type EventType = (typeof eventTypes)[number];
 
+/** Stored for the activity list only: no webhook can subscribe to them. */
+export const activityOnlyTypes = ['test_run.started', 'session.joined', 'session.left'] as const;
+export type StoredEventType = EventType | (typeof activityOnlyTypes)[number];
+
 /** What a webhook receives as its body (and what the activity list shows). */
 export interface EventRecord {
   id: string;
-  type: EventType;
+  type: StoredEventType;
   occurredAt: string;
   projectId: string;
   /** Who caused it (a token's `sub`); null when the server did on its own. */
@@ -41,7 +45,7 @@ export interface EventRecord {
 
 export interface NewEvent {
   projectId: string;
-  type: EventType;
+  type: StoredEventType;
   actor: string | null;
   data: Record<string, unknown>;
   occurredAt?: Date;
@@ -51,14 +55,19 @@ export interface EventRepository {
   /** The event and its deliveries, in `trx` when given (else a transaction of its own). */
   append(event: NewEvent, trx?: Knex.Transaction): Promise<{ event: EventRecord; deliveries: number }>;
   /** Newest first. */
-  list(projectId: string, opts: { limit: number; cursor?: string; types?: readonly EventType[] }): Promise<Page<EventRecord>>;
+  list(projectId: string, opts: { limit: number; cursor?: string; types?: readonly StoredEventType[] }): Promise<Page<EventRecord>>;
   get(id: string): Promise<EventRecord | null>;
+  /** The newest `limit` events of these types, newest first, with their increasing `seq`. */
+  recent(projectId: string, types: readonly StoredEventType[], limit: number): Promise<Array<EventRecord & { seq: number }>>;
+  /** Several events in one statement (presence notes; no deliveries: no webhook takes their types). */
+  appendMany(events: readonly NewEvent[]): Promise<void>;
 }
 
 interface EventRow {
   id: string;
+  seq?: number | string;
   project_id: string;
-  type: EventType;
+  type: StoredEventType;
   occurred_at: Date | string;
   actor: string | null;
   data: Record<string, unknown> | string;
@@ -107,7 +116,7 @@ export function createEventRepository({ knex }: { knex: Knex }): EventRepository
           { column: 'id', order: 'desc' },
         ])
         .limit(opts.limit + 1);
-      if (opts.types) query.whereIn('type', opts.types as EventType[]);
+      if (opts.types) query.whereIn('type', opts.types as StoredEventType[]);
       if (opts.cursor !== undefined) {
         const key = decodeCursor(opts.cursor);
         if (!key) throw new InvalidCursorError();
@@ -119,6 +128,27 @@ export function createEventRepository({ knex }: { knex: Knex }): EventRepository
     async get(id) {
       const row = (await knex<EventRow>('events').where({ id }).first()) as EventRow | undefined;
       return row ? eventFromRow(row) : null;
+    },
+    async recent(projectId, types, limit) {
+      const rows = (await knex<EventRow>('events')
+        .where({ project_id: projectId })
+        .whereIn('type', types as StoredEventType[])
+        .orderBy('seq', 'desc')
+        .limit(limit)) as EventRow[];
+      return rows.map((row) => ({ ...eventFromRow(row), seq: Number(row.seq) }));
+    },
+    async appendMany(events) {
+      if (events.length === 0) return;
+      await knex('events').insert(
+        events.map((event) => ({
+          id: randomUUID(),
+          project_id: event.projectId,
+          type: event.type,
+          occurred_at: new Date(Math.floor((event.occurredAt ?? new Date()).getTime())),
+          actor: event.actor,
+          data: JSON.stringify(event.data),
+        })),
+      );
     },
   };
 }

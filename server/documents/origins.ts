@@ -7,8 +7,6 @@
 export interface ConnectionOrigin {
   readonly kind: 'connection';
   readonly id: number;
-  /** The token subject of the socket, for history and activity. */
-  readonly principalId?: string;
 }
 
 /** A change the server makes (REST, import, test-run progress): stored, broadcast to all, published. */

@@ -15,16 +15,16 @@
  * does once its last peer left.
  *
  * Presence comes from the session documents' awareness: a client id that appears is `joined`, one
- * that goes (closed socket, timeout) is `left`. The last ACTIVITY_LIMIT events of each project are
- * kept in memory (a restart forgets them), with the imports and run starts and ends reported
- * through `record`.
+ * that goes (closed socket, timeout) is `left`; both are noted in the activity log (activity.ts),
+ * which also holds the imports and run starts and ends the services store as events, so the
+ * activity list survives a restart and is the same on every process. It is read again with the
+ * counts, or after a local presence note.
  *
- *   const dashboards = createDashboards({ registry, sources, logger })   // follows load, change, awareness
- *   dashboards.record(projectId, { type: 'imported', sessionId, user: 'ada' })
+ *   const dashboards = createDashboards({ registry, sources, activity, logger })   // follows load, change, awareness
+ *   dashboards.touch(projectId)             // an import or a run changed something it shows
  *   await dashboards.compute(projectId)     // → DashboardState
  */
 import {
-  ACTIVITY_LIMIT,
   getMeta,
   readPresence,
   writeDashboard,
@@ -39,6 +39,7 @@ import type { LiveDocument } from '../documents/live-document.ts';
 import { serverOrigin } from '../documents/origins.ts';
 import { docName } from '../../docs-model/protocol.ts';
 import { awarenessUpdateOf, readAwarenessUpdate } from '../../docs-model/awareness.ts';
+import type { ActivityLog } from './activity.ts';
 
 export interface DashboardSources {
   sessionsByStatus(projectId: string): Promise<Record<string, number>>;
@@ -53,7 +54,6 @@ export interface Dashboards {
   compute(projectId: string): Promise<DashboardState>;
   /** Who is in a session now (empty when its document is not loaded: nobody is connected). */
   participants(sessionId: string): Participant[];
-  record(projectId: string, event: Omit<ActivityEvent, 'seq' | 'at'> & { at?: number }): void;
   /** Something the project's dashboard shows changed (refreshes it if loaded); `counts`: a database count. */
   touch(projectId: string, counts?: boolean): void;
   /** Resolves once every refresh scheduled so far has been written (tests, shutdown). */
@@ -65,6 +65,7 @@ export interface DashboardDeps {
   /** The documents: their events keep the dashboards current; presence is read off them. */
   registry: DocRegistry;
   sources: DashboardSources;
+  activity: ActivityLog;
   logger: Logger;
   minIntervalMs?: number;
   countsIntervalMs?: number;
@@ -82,6 +83,9 @@ interface Watched {
   countsDirty: boolean;
   countsAt: number;
   counts: Counts | null;
+  /** The activity list needs reading again. */
+  activityDirty: boolean;
+  activity: ActivityEvent[];
 }
 
 interface Seen {
@@ -102,7 +106,6 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
   const minIntervalMs = deps.minIntervalMs ?? 250;
   const countsIntervalMs = deps.countsIntervalMs ?? 1000;
   const watched = new Map<string, Watched>();
-  const activity = new Map<string, { seq: number; events: ActivityEvent[] }>();
   /** Project of each session document, read once from its meta. */
   const projectOfDoc = new WeakMap<LiveDocument, string | null>();
   /** Clients seen per session document, with when they joined. */
@@ -135,12 +138,10 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     });
   };
 
-  const record: Dashboards['record'] = (projectId, event) => {
-    let log = activity.get(projectId);
-    if (!log) activity.set(projectId, (log = { seq: 0, events: [] }));
-    log.events.push({ ...event, seq: ++log.seq, at: event.at ?? Date.now() });
-    if (log.events.length > ACTIVITY_LIMIT) log.events.splice(0, log.events.length - ACTIVITY_LIMIT);
-    touch(projectId, event.type === 'imported' || event.type === 'run-started' || event.type === 'run-finished');
+  const notePresence = (projectId: string, note: Parameters<ActivityLog['presence']>[1]): void => {
+    deps.activity.presence(projectId, note);
+    const w = watched.get(projectId);
+    if (w) w.activityDirty = true;
   };
 
   const queryCounts = async (projectId: string): Promise<Counts> => {
@@ -154,8 +155,11 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     return { sessionsByStatus, annotationsByLabel, videosByGroundTruthStatus, runningRuns };
   };
 
-  const compute = async (projectId: string, known?: Counts): Promise<DashboardState> => {
-    const counts = known ?? (await queryCounts(projectId));
+  const compute = async (projectId: string, known?: Counts, knownActivity?: ActivityEvent[]): Promise<DashboardState> => {
+    const [counts, activity] = await Promise.all([
+      known ?? queryCounts(projectId),
+      knownActivity ?? deps.activity.recent(projectId),
+    ]);
     const participants: Participant[] = [];
     for (const doc of deps.registry.all()) {
       if (doc.kind === 'session' && !doc.destroyed && doc.awareness.size > 0 && projectOf(doc) === projectId) participants.push(...participantsOf(doc));
@@ -165,7 +169,7 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
       projectId,
       ...counts,
       participants,
-      activity: [...(activity.get(projectId)?.events ?? [])],
+      activity,
       updatedAt: Date.now(),
     };
   };
@@ -178,10 +182,15 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     try {
       if (w.countsDirty || !w.counts) {
         w.countsDirty = false;
+        w.activityDirty = true;
         w.countsAt = Date.now();
         w.counts = await queryCounts(projectId);
       }
-      const state = await compute(projectId, w.counts);
+      if (w.activityDirty) {
+        w.activityDirty = false;
+        w.activity = await deps.activity.recent(projectId);
+      }
+      const state = await compute(projectId, w.counts, w.activity);
       if (!alive(w)) return;
       w.doc.ydoc.transact(() => writeDashboard(w.doc.ydoc, state), serverOrigin(DASHBOARD_ACTOR));
     } catch (err) {
@@ -231,7 +240,18 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
   const watch = (doc: LiveDocument): void => {
     const previous = watched.get(doc.id);
     if (previous?.timer) clearTimeout(previous.timer);
-    const w: Watched = { doc, timer: null, running: null, again: false, lastAt: 0, countsDirty: true, countsAt: 0, counts: null };
+    const w: Watched = {
+      doc,
+      timer: null,
+      running: null,
+      again: false,
+      lastAt: 0,
+      countsDirty: true,
+      countsAt: 0,
+      counts: null,
+      activityDirty: true,
+      activity: [],
+    };
     watched.set(doc.id, w);
     schedule(doc.id, w);
   };
@@ -242,24 +262,21 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     if (projectId === null) return;
     let seen = present.get(doc);
     if (!seen) present.set(doc, (seen = new Map()));
-    let changed = false;
     for (const [clientId, json] of awarenessChanges(message)) {
       const known = seen.get(clientId);
       if (json === null) {
         if (!known) continue;
         seen.delete(clientId);
-        record(projectId, { type: 'left', sessionId: doc.id, ...(known.name ? { user: known.name } : {}), detail: { clientId } });
-        changed = true;
+        notePresence(projectId, { type: 'left', sessionId: doc.id, ...(known.name ? { user: known.name } : {}), clientId });
       } else if (!known) {
         // Parsed once per join; later updates (cursor moves) are never parsed here.
         const name = readPresence(JSON.parse(json) as unknown).name;
         seen.set(clientId, { name, since: Date.now() });
-        record(projectId, { type: 'joined', sessionId: doc.id, ...(name ? { user: name } : {}), detail: { clientId } });
-        changed = true;
+        notePresence(projectId, { type: 'joined', sessionId: doc.id, ...(name ? { user: name } : {}), clientId });
       }
     }
-    // Joins and leaves touched already (record); a moved cursor changes the "where" column.
-    if (!changed) touch(projectId, false);
+    // A join or leave changes the activity list; a moved cursor only the "where" column.
+    touch(projectId, false);
   };
 
   deps.registry.on('load', (doc) => {
@@ -284,7 +301,6 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
       const doc = deps.registry.get(docName('session', sessionId)?.name ?? '');
       return doc && !doc.destroyed ? participantsOf(doc).sort((a, b) => a.since - b.since || a.clientId - b.clientId) : [];
     },
-    record,
     touch,
     settled: async () => {
       for (let pass = 0; pass < 3; pass++) {

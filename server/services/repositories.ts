@@ -10,6 +10,11 @@ import { createProjectRepository, type ProjectRepository } from '../../persisten
 import { createProjectVideoRepository, type ProjectVideoRepository } from '../../persistence/repositories/project-videos.ts';
 import { createSessionRepository, type SessionRepository } from '../../persistence/repositories/sessions.ts';
 import { createVideoRepository, type VideoRepository } from '../../persistence/repositories/videos.ts';
+import { createEventRepository, type EventRepository } from '../../persistence/repositories/events.ts';
+import { createWebhookRepository, type WebhookRepository } from '../../persistence/repositories/webhooks.ts';
+import { createDeliveryRepository, type DeliveryRepository } from '../../persistence/repositories/webhook-deliveries.ts';
+import { createHistoryRepository, type HistoryRepository } from '../../persistence/repositories/annotation-history.ts';
+import type { SecretBox } from '../../persistence/secret-box.ts';
 
 export interface Repositories {
   projects: ProjectRepository;
@@ -17,9 +22,14 @@ export interface Repositories {
   projectVideos: ProjectVideoRepository;
   sessions: SessionRepository;
   annotations: AnnotationRepository;
+  events: EventRepository;
+  webhooks: WebhookRepository;
+  deliveries: DeliveryRepository;
+  history: HistoryRepository;
 }
 
-export function createRepositories(db: Database): Repositories {
+/** `box` seals webhook secrets (a key derived from AUTH_SECRET). */
+export function createRepositories(db: Database, box: SecretBox): Repositories {
   const { knex } = db;
   return {
     projects: createProjectRepository({ knex }),
@@ -27,5 +37,9 @@ export function createRepositories(db: Database): Repositories {
     projectVideos: createProjectVideoRepository({ knex }),
     sessions: createSessionRepository({ knex }),
     annotations: createAnnotationRepository({ knex }),
+    events: createEventRepository({ knex }),
+    webhooks: createWebhookRepository({ knex, box }),
+    deliveries: createDeliveryRepository({ knex, box }),
+    history: createHistoryRepository({ knex }),
   };
 }

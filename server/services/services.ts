@@ -7,7 +7,6 @@
  *   await findSession(services, id); await services.directory.projectOf(docName)
  *   … await registry.close(); await services.close()
  */
-import type { ActivityEvent } from '../../docs-model/index.ts';
 import type { DetectionRepository } from '../../persistence/repositories/detections.ts';
 import type { TestRunRepository } from '../../persistence/repositories/test-runs.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -20,6 +19,9 @@ import { createDocumentDirectory, type DocumentDirectory } from './document-dire
 import type { Repositories } from './repositories.ts';
 import { createSessionCache, type SessionCache } from './session-cache.ts';
 import { createTestRunService, type TestRunService } from './test-runs/test-run-service.ts';
+import { createEventSink, type EventSink } from './event-sink.ts';
+import { createWebhookService, type WebhookService } from './webhooks.ts';
+import type { WebhookDispatcher } from '../followers/webhook-dispatcher.ts';
 
 export interface Services {
   repos: Repositories;
@@ -32,8 +34,9 @@ export interface Services {
   directory: DocumentDirectory;
   logger: Logger;
   config: Config;
-  /** Project activity for dashboards ('imported', …). */
-  activity(projectId: string, event: Omit<ActivityEvent, 'seq' | 'at'>): void;
+  /** Where what happened is stored: webhooks and the activity list read it. */
+  events: EventSink;
+  webhooks: WebhookService;
 }
 
 export interface ServicesDeps {
@@ -46,11 +49,14 @@ export interface ServicesDeps {
   runEvents: RunEvents;
   runs: TestRunRepository;
   detections: DetectionRepository;
+  dispatcher: WebhookDispatcher;
 }
 
 export function createServices(deps: ServicesDeps): Services & { close(): Promise<void> } {
   const sessionCache = createSessionCache(deps.repos.sessions);
+  const events = createEventSink({ events: deps.repos.events, onStored: () => deps.dispatcher.poke() });
   const testRuns = createTestRunService({
+    sink: events,
     context: { repos: deps.repos, sessionCache, registry: deps.registry, projection: deps.projection, logger: deps.logger },
     runs: deps.runs,
     detections: deps.detections,
@@ -67,7 +73,13 @@ export function createServices(deps: ServicesDeps): Services & { close(): Promis
     directory: createDocumentDirectory({ sessionCache, projects: deps.repos.projects, testRuns }),
     logger: deps.logger,
     config: deps.config,
-    activity: (projectId, event) => deps.dashboards.record(projectId, event),
+    events,
+    webhooks: createWebhookService({
+      hooks: deps.repos.webhooks,
+      deliveries: deps.repos.deliveries,
+      config: deps.config.webhooks,
+      onQueued: () => deps.dispatcher.poke(),
+    }),
     /** Writes every run's pending progress (after the registry closed, before the database does). */
     close: () => testRuns.flushAll(),
   };

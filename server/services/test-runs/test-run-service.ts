@@ -40,6 +40,8 @@ import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
 import { findProject, findSession, findVideo, type RecordSources } from '../records.ts';
 import { runDocName } from './run-body.ts';
+import type { EventSink } from '../event-sink.ts';
+import { transitionEvents } from './run-events.ts';
 import { evaluationSummary, groundTruthBoxes, type RunEvaluation } from './evaluation.ts';
 
 export interface TestRunCreateInput {
@@ -64,6 +66,8 @@ export interface TestRunServiceDeps {
   runs: TestRunRepository;
   detections: DetectionRepository;
   dashboards: Dashboards;
+  /** Run created, started, ended, evaluated: stored with the change (webhooks, activity). */
+  sink: EventSink;
 }
 
 function conflict(kind: 'finished' | 'backwards', run: TestRunRecord, wanted?: TestRunStatus): ConflictError {
@@ -104,7 +108,7 @@ const withProgress = (run: TestRunRecord, input: TestRunProgressInput): TestRunR
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function createTestRunService(deps: TestRunServiceDeps) {
-  const { context: api, runs, detections, dashboards } = deps;
+  const { context: api, runs, detections, dashboards, sink } = deps;
   const hot = new Map<string, Hot>();
   /** Runs whose row is behind their document. */
   const behind = new Set<string>();
@@ -236,18 +240,6 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     return current;
   };
 
-  /** Activity and dashboard refresh for a status change from `before` to `run.status`. */
-  const announce = (before: TestRunStatus | null, run: TestRunRecord, actor: string): void => {
-    const base = { runId: run.id, sessionId: run.sessionId, user: actor };
-    if (before !== run.status && run.status !== 'queued' && (before === null || before === 'queued')) {
-      dashboards.record(run.projectId, { ...base, type: 'run-started', detail: { model: run.model } });
-    }
-    if (before !== run.status && TERMINAL_STATUSES.has(run.status)) {
-      dashboards.record(run.projectId, { ...base, type: 'run-finished', detail: { status: run.status, model: run.model } });
-    }
-    dashboards.touch(run.projectId);
-  };
-
   const find = async (id: string): Promise<TestRunRecord> => {
     const held = hot.get(id);
     if (held) return held.run;
@@ -281,21 +273,29 @@ export function createTestRunService(deps: TestRunServiceDeps) {
   const advance = async (run: TestRunRecord, change: Parameters<TestRunRepository['advance']>[1], actor: string): Promise<TestRunRecord> => {
     const quiet = await quiesce(run.id);
     try {
-      const result = await runs.advance(run.id, change);
+      const result = await runs.advance(run.id, change, sink.within((updated) => transitionEvents(run.status, updated, actor)));
       if (!result) throw new NotFoundError(`no test run '${run.id}'`);
       if ('conflict' in result) throw conflict(result.conflict, result.run, change.status);
       let updated = result.run;
       if (updated.status === 'completed' && run.status !== 'completed') {
         try {
           const summary = evaluationSummary(await evaluate(updated));
-          updated = (await runs.setEvaluation(updated.id, summary)) ?? updated;
+          const evaluated = updated;
+          updated =
+            (await runs.setEvaluation(
+              updated.id,
+              summary,
+              sink.within(() => [
+                { projectId: evaluated.projectId, type: 'evaluation.ready', actor, data: { runId: evaluated.id, sessionId: evaluated.sessionId, evaluation: summary } },
+              ]),
+            )) ?? updated;
         } catch (err) {
           api.logger.warn({ err, runId: run.id }, 'evaluation of a completed run failed; GET /evaluation computes it on demand');
         }
       }
       remember(updated);
       await publish(updated, actor);
-      announce(run.status, updated, actor);
+      dashboards.touch(updated.projectId);
       return updated;
     } finally {
       quiet.done();
@@ -350,9 +350,9 @@ export function createTestRunService(deps: TestRunServiceDeps) {
         model: input.model,
         createdBy: actor,
         totalFrames: input.totalFrames ?? video.frameCount,
-      });
+      }, sink.within((created) => transitionEvents(null, created, actor)));
       await publish(run, actor);
-      announce(null, run, actor);
+      dashboards.touch(run.projectId);
       return run;
     },
 
