@@ -28,6 +28,11 @@ import { DocRegistry } from './documents/doc-registry.ts';
 import { createProjection } from './followers/projection.ts';
 import { createDashboards } from './followers/dashboards.ts';
 import { createRunEvents } from './followers/test-run-events.ts';
+import { createActivityLog } from './followers/activity.ts';
+import { createHistory } from './followers/history.ts';
+import { createHistoryRecorder } from './followers/history-recorder.ts';
+import { createWebhookDispatcher, defaultDispatcherConfig } from './followers/webhook-dispatcher.ts';
+import { createSecretBox } from '../persistence/secret-box.ts';
 import { createRedisFanout, type RedisFanout } from './followers/redis-fanout.ts';
 import { createRepositories } from './services/repositories.ts';
 import { createServices, type Services } from './services/services.ts';
@@ -100,14 +105,20 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   });
 
   // Followers.
-  const repos = createRepositories(db);
+  const { secret, generated: generatedSecret } = resolveAuthSecret(
+    config.authSecret,
+    config.dataDir === 'memory://' ? null : config.dataDir,
+  );
+  const repos = createRepositories(db, createSecretBox(secret, 'webhook-secrets'));
   const runs = createTestRunRepository({ knex: db.knex });
   const detections = createDetectionRepository({ knex: db.knex });
   const stats = createDashboardStatsRepository({ knex: db.knex });
   const projection = createProjection({ documents: registry, annotations: repos.annotations, sessions: repos.sessions, logger });
+  const activity = createActivityLog({ events: repos.events, logger });
   const dashboards = createDashboards({
     registry,
     logger,
+    activity,
     sources: {
       sessionsByStatus: (id) => stats.sessionsByStatus(id),
       annotationsByLabel: (id) => stats.annotationsByLabel(id),
@@ -127,6 +138,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
   });
   const runEvents = createRunEvents({ documents: registry });
+  const recorder = createHistoryRecorder({ history: repos.history, logger });
+  createHistory({ registry, recorder });
+  const dispatcher = createWebhookDispatcher({
+    deliveries: repos.deliveries,
+    hooks: repos.webhooks,
+    logger,
+    config: { ...defaultDispatcherConfig, ...config.webhooks },
+    onAttempt: (result) => metrics.webhookAttempts.inc({ outcome: result.outcome }),
+  });
   const fanout = config.redisUrl
     ? createRedisFanout({
         redisUrl: config.redisUrl,
@@ -140,12 +160,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     : null;
 
   // Services, then the two transports over them.
-  const services = createServices({ config, logger, registry, repos, projection, dashboards, runEvents, runs, detections });
+  const services = createServices({ config, logger, registry, repos, projection, dashboards, runEvents, runs, detections, dispatcher });
   const api = createApi(services);
-  const { secret, generated: generatedSecret } = resolveAuthSecret(
-    config.authSecret,
-    config.dataDir === 'memory://' ? null : config.dataDir,
-  );
   const tokens = createTokenService(secret);
   const sync = new SyncEndpoint({
     registry,
@@ -231,11 +247,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         sync.closeAll();
         await fanout?.close();
         try {
+          await dispatcher.stop();
           await registry.close();
           dashboards.close();
           runEvents.close();
           await services.close();
           await projection.close();
+          await recorder.close();
+          await activity.close();
           await log.close();
         } finally {
           // Even when the database stayed down past the log's close timeout: release everything.

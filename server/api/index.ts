@@ -19,6 +19,8 @@ import { testRunRoutes } from './routes/test-runs.ts';
 import { trackRoutes } from './routes/tracks.ts';
 import { formatRoutes } from './routes/formats.ts';
 import { videoRoutes } from './routes/videos.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+import { historyRoutes } from './routes/history.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -39,6 +41,8 @@ export function createApi(services: Services): Api {
     ...testRunRoutes(services),
     ...dashboardRoutes(services),
     ...formatRoutes(services),
+    ...webhookRoutes(services),
+    ...historyRoutes(services),
   ];
   const routes = [...resourceRoutes, ...docsRoutes(() => resourceRoutes, API_VERSION)];
   return { routers: [routerFor(routes)], routes };

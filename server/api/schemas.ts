@@ -17,11 +17,11 @@ export const MAX_PAGE = 5_000;
 /** Ids we mint (uuids) or that a user picked: the document-name alphabet (server/wire.ts). */
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1-64 characters of A-Z a-z 0-9 _ -');
 /** Annotation and track ids may come from imported files, so only their length is bounded. */
-const ItemId = z.string().min(1).max(256);
+export const ItemId = z.string().min(1).max(256);
 
-const Limit = (fallback: number, max: number) =>
+export const Limit = (fallback: number, max: number) =>
   z.coerce.number().int().min(1).max(max).default(fallback).meta({ description: `page size (1-${max}, default ${fallback})` });
-const Cursor = z.string().min(1).max(512).optional().meta({ description: 'the `nextCursor` of the previous page' });
+export const Cursor = z.string().min(1).max(512).optional().meta({ description: 'the `nextCursor` of the previous page' });
 const QueryBool = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1')

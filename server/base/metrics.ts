@@ -16,6 +16,8 @@ export interface Metrics {
   /** Redis fan-out messages, by direction (published, received). */
   redisMessages: client.Counter<'direction'>;
   redisCatchUps: client.Counter;
+  /** Webhook delivery attempts, by outcome (delivered, retry, failed). */
+  webhookAttempts: client.Counter<'outcome'>;
 }
 
 /** The counters and histograms; the gauges come with `addGauges` once what they read is built. */
@@ -33,6 +35,12 @@ export function createMetrics(): Metrics {
     redisCatchUps: new client.Counter({
       name: 'annosync_redis_catchups_total',
       help: 'Catch-ups after a Redis (re)connect: loaded documents read back and re-synced',
+      registers: [registry],
+    }),
+    webhookAttempts: new client.Counter({
+      name: 'annosync_webhook_attempts_total',
+      help: 'Webhook delivery attempts, by outcome: delivered, retry (will be tried again), failed (given up)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     updatesIn: new client.Counter({

@@ -14,7 +14,7 @@
 import * as Y from 'yjs';
 import { ObservableV2 } from 'lib0/observable';
 import { LiveDocument, type Peer } from './live-document.ts';
-import { serverOrigin, type ChangeOrigin } from './origins.ts';
+import { serverOrigin, type ChangeOrigin, type ServerOrigin } from './origins.ts';
 import type { DocumentEvents } from './events.ts';
 import { TooManyRequestsError, UnavailableError } from '../base/errors.ts';
 import type { DocName } from '../../docs-model/protocol.ts';
@@ -134,10 +134,10 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
    * every peer, and resolved only once its update is committed. Updates commit in order, so the
    * document's latest commit after the transaction covers every update it produced.
    */
-  async transact<T>(docName: DocName, actor: string, change: (ydoc: Y.Doc, origin: ChangeOrigin) => T): Promise<T> {
+  async transact<T>(docName: DocName, actor: string, change: (ydoc: Y.Doc, origin: ChangeOrigin) => T, via?: ServerOrigin['via']): Promise<T> {
     const doc = await this.acquire(docName);
     try {
-      const origin = serverOrigin(actor);
+      const origin = serverOrigin(actor, via);
       const before = doc.lastCommit;
       let result!: T;
       doc.ydoc.transact(() => {

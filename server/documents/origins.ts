@@ -14,6 +14,8 @@ export interface ServerOrigin {
   readonly kind: 'server';
   /** Who asked for it, for logs and activity. */
   readonly actor: string;
+  /** How it came: a REST write (default), an import, or a model's output promoted to a draft. */
+  readonly via?: 'rest' | 'import' | 'model';
 }
 
 /** Content read back from the database while loading: neither stored again nor broadcast. */
@@ -31,8 +33,8 @@ export type ChangeOrigin = ConnectionOrigin | ServerOrigin | PersistenceOrigin |
 export const persistenceOrigin: PersistenceOrigin = { kind: 'persistence' };
 export const redisOrigin: RedisOrigin = { kind: 'redis' };
 
-export function serverOrigin(actor: string): ServerOrigin {
-  return { kind: 'server', actor };
+export function serverOrigin(actor: string, via?: ServerOrigin['via']): ServerOrigin {
+  return via === undefined ? { kind: 'server', actor } : { kind: 'server', actor, via };
 }
 
 /** Yjs hands back whatever origin a transaction was given; anything unknown counts as the server's. */

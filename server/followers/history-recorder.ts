@@ -9,7 +9,7 @@
  *   recorder.record('s1', changes, { by: 'ada', origin: 'socket' })
  */
 import type { EntityChange } from '../../docs-model/field-changes.ts';
-import type { Logger } from '../../persistence/logger.ts';
+import type { Logger } from '../../shared/logger.ts';
 import type { HistoryOrigin, HistoryRepository, NewHistoryEntry } from '../../persistence/repositories/annotation-history.ts';
 
 export interface ChangeAuthor {

@@ -14,7 +14,8 @@ import { createEventRepository, type EventRepository } from '../../persistence/r
 import { createWebhookRepository, type WebhookRepository } from '../../persistence/repositories/webhooks.ts';
 import { createDeliveryRepository, type DeliveryRepository } from '../../persistence/repositories/webhook-deliveries.ts';
 import { createHistoryRepository, type HistoryRepository } from '../../persistence/repositories/annotation-history.ts';
-import type { SecretBox } from '../../persistence/secret-box.ts';
+import { createSecretBox, type SecretBox } from '../../persistence/secret-box.ts';
+import { randomBytes } from 'node:crypto';
 
 export interface Repositories {
   projects: ProjectRepository;
@@ -28,8 +29,11 @@ export interface Repositories {
   history: HistoryRepository;
 }
 
-/** `box` seals webhook secrets (a key derived from AUTH_SECRET). */
-export function createRepositories(db: Database, box: SecretBox): Repositories {
+/**
+ * `box` seals webhook secrets: the server passes one keyed from AUTH_SECRET. Without one (tests and
+ * benches that never restart) a key made for this process only is used.
+ */
+export function createRepositories(db: Database, box: SecretBox = createSecretBox(randomBytes(32).toString('base64url'), 'webhook-secrets')): Repositories {
   const { knex } = db;
   return {
     projects: createProjectRepository({ knex }),

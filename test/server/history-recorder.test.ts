@@ -4,8 +4,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { openTestDatabase, type TestDatabase } from '../helpers/databases.ts';
-import { silentLogger } from '../../persistence/logger.ts';
+import { openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
+import { silentLogger } from '../../shared/logger.ts';
 import { createHistoryRepository, type HistoryRepository } from '../../persistence/repositories/annotation-history.ts';
 import { createHistoryRecorder, type HistoryRecorder } from '../../server/followers/history-recorder.ts';
 import type { EntityChange } from '../../docs-model/field-changes.ts';

@@ -276,18 +276,20 @@ export function formatRoutes(deps: Services): Route[] {
                   copy.destroy();
                 }
               })
-            : await deps.registry.transact(docName, plan.actor, (ydoc, origin) => applyImport(ydoc, plan, origin));
+            : await deps.registry.transact(docName, plan.actor, (ydoc, origin) => applyImport(ydoc, plan, origin), 'import');
         } catch (err) {
           throw fromWriteError(err, parsed.content);
         }
         const { created, updated, deleted } = written.annotations;
         if (!query.dryRun) {
-          deps.activity?.(session.projectId, {
-            type: 'imported',
-            sessionId: session.id,
-            user: plan.actor,
-            detail: { format: query.format, mode: query.mode, imported: created, updated, deleted },
+          // After the commit the import answers on: the update log holds the change, not a transaction of ours.
+          await deps.events.emit({
+            projectId: session.projectId,
+            type: 'import.completed',
+            actor: plan.actor,
+            data: { sessionId: session.id, format: query.format, mode: query.mode, imported: created, updated, deleted },
           });
+          deps.dashboards.touch(session.projectId);
         }
         return {
           body: {

@@ -73,14 +73,17 @@ export function sessionRoutes(deps: Services): Route[] {
         if (body.id !== undefined && (await deps.repos.sessions.get(body.id))) {
           throw new ConflictError(`a session '${body.id}' exists already`, [{ field: 'id', code: 'taken', message: 'choose another id' }], 'taken');
         }
-        const session = await deps.repos.sessions.create({
-          id,
-          projectId: project.id,
-          videoId: video.id,
-          name: body.name ?? video.name,
-          docName: `session:${id}`,
-          createdBy: actor,
-        });
+        const session = await deps.repos.sessions.create(
+          {
+            id,
+            projectId: project.id,
+            videoId: video.id,
+            name: body.name ?? video.name,
+            docName: `session:${id}`,
+            createdBy: actor,
+          },
+          deps.events.within((created) => [{ projectId: created.projectId, type: 'session.created', actor, data: { session: created } }]),
+        );
         const labels: Record<string, LabelDef> = {};
         for (const { name, ...def } of project.labels) labels[name] = def;
         const meta = {
@@ -128,7 +131,16 @@ export function sessionRoutes(deps: Services): Route[] {
       authorize: sessionRole(deps, 'annotator'),
       handle: async ({ body, ctx, authorized: session }) => {
         if (body.status !== undefined) await requireRole(ctx, session.projectId, 'manager');
-        const updated = await deps.repos.sessions.update(session.id, body);
+        const actor = actorOf(ctx);
+        const updated = await deps.repos.sessions.update(
+          session.id,
+          body,
+          deps.events.within(({ before, after }) =>
+            before.status === after.status
+              ? []
+              : [{ projectId: after.projectId, type: 'session.status_changed', actor, data: { sessionId: after.id, from: before.status, to: after.status, session: after } }],
+          ),
+        );
         if (!updated) {
           deps.sessionCache.forget(session.id);
           throw new NotFoundError(`no session '${session.id}'`);
