@@ -145,6 +145,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     hooks: repos.webhooks,
     logger,
     config: { ...defaultDispatcherConfig, ...config.webhooks },
+    soleProcess: db.kind === 'pglite',
     onAttempt: (result) => metrics.webhookAttempts.inc({ outcome: result.outcome }),
   });
   const fanout = config.redisUrl
@@ -233,6 +234,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         // once (bench:test-runs): clients then retried for seconds.
         server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
           server.off('error', reject);
+          // Deliveries left over from before (a restart, another process's retries) go out from now.
+          dispatcher.start();
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           resolve({ host: address.address, port: address.port, url: `http://${host}:${address.port}` });

@@ -58,6 +58,8 @@ export interface DeliveryRepository {
   list(webhookId: string, opts: { limit: number; cursor?: string }): Promise<Page<DeliveryRecord>>;
   /** Puts one back in the queue, due now, with a fresh retry window; null when the webhook has no such delivery. */
   redeliver(webhookId: string, id: string): Promise<DeliveryRecord | null>;
+  /** Ends every lease: only for a database one process owns (PGlite), at its start, when any lease is a dead process's. */
+  releaseLeases(): Promise<number>;
   /** When the earliest pending delivery of an active webhook falls due (for the dispatcher's timer). */
   nextDue(): Promise<Date | null>;
 }
@@ -210,6 +212,9 @@ export function createDeliveryRepository({ knex, box }: { knex: Knex; box: Secre
         .where('d.id', id)
         .first('d.*', 'e.type')) as DeliveryRow;
       return deliveryFromRow(row);
+    },
+    async releaseLeases() {
+      return knex('webhook_deliveries').where('status', 'pending').whereNotNull('locked_until').update({ locked_until: null });
     },
     async nextDue() {
       const row = (await knex('webhook_deliveries as d')

@@ -69,12 +69,18 @@ export function createWebhookDispatcher(deps: {
   logger: Logger;
   config: DispatcherConfig;
   random?: () => number;
+  /**
+   * This process is the only one on its database (embedded PGlite): a lease found at start was
+   * left by a killed run of this very server, so it is ended at once instead of waited out.
+   */
+  soleProcess?: boolean;
   /** Told of every recorded attempt (metrics, tests). */
   onAttempt?: (result: AttemptResult) => void;
 }): WebhookDispatcher {
   const { deliveries, hooks, logger, config } = deps;
   const random = deps.random ?? Math.random;
-  const leaseMs = config.timeoutMs + 30_000;
+  // Long enough for one attempt and its recording; a process killed mid-delivery holds it this long.
+  const leaseMs = config.timeoutMs + 5000;
   // Kept-alive connections: a receiver taking a burst answers on a few sockets, not one per event.
   const agents = {
     http: new http.Agent({ keepAlive: true, maxSockets: config.batch }),
@@ -180,8 +186,21 @@ export function createWebhookDispatcher(deps: {
       });
   }
 
+  let started = false;
   return {
-    start: run,
+    start() {
+      if (started) return run();
+      started = true;
+      if (!deps.soleProcess) return run();
+      running = deliveries
+        .releaseLeases()
+        .then(() => undefined)
+        .catch((err: unknown) => logger.error({ err }, 'webhook leases could not be released'))
+        .finally(() => {
+          running = null;
+          run();
+        });
+    },
     poke: run,
     async stop() {
       stopped = true;

@@ -137,13 +137,13 @@ for (const kind of databaseKinds()) {
       const bob = jsonClient(ctx.t.url, await ctx.t.token({ sub: 'bob', name: 'Bob', projects: { [project.id]: 'annotator' } }));
       assert.is((await bob.patch(`/api/sessions/${session.id}/annotations/${box.id}`, { label: 'person' })).status, 200);
       await waitFor(() => getAnnotation(client.doc, box.id)?.label === 'person', { message: 'the relabel reached the client' });
-      const history = await waitFor(
+      const history = (await waitFor(
         async () => {
           const res = await http.get<HistoryBody>(`/api/sessions/${session.id}/annotations/${box.id}/history`);
           return res.body.items.some((e) => e.by === 'bob') ? res.body.items : null;
         },
         { timeoutMs: 10_000, message: 'the relabel in the history' },
-      );
+      ))!;
       assert.equal(history[0]!.kind, 'created');
       assert.equal([history[0]!.by, history[0]!.origin], ['ada', 'socket']);
       // A move within a second of the creation folds into it: either way the box's last position is Ada's.
