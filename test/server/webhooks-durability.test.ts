@@ -40,11 +40,11 @@ for (const kind of databaseKinds()) {
       const target = sessions.body.items[0]!.id;
       assert.is((await http.patch(`/api/sessions/${target}`, { status: 'review' })).status, 200);
       const path = `/api/projects/${project.id}/webhooks/${hook.body.id}/deliveries`;
-      const pending = await waitFor(async () => {
+      const pending = (await waitFor(async () => {
         const page = await http.get<DeliveryPage>(path);
         const d = page.body.items[0];
         return d && d.status === 'pending' && d.attempts >= 1 ? d : null;
-      }, { message: 'a refused attempt recorded' });
+      }, { message: 'a refused attempt recorded' }))!;
       child.process.kill('SIGKILL');
       await child.exited;
 
@@ -56,10 +56,10 @@ for (const kind of databaseKinds()) {
           throw new Error(`${err.message}\nserver said:\n${child.output()}`);
         });
         const after = jsonClient(child.url, admin);
-        const delivered = await waitFor(async () => {
+        const delivered = (await waitFor(async () => {
           const d = (await after.get<DeliveryPage>(path)).body.items.find((x) => x.id === pending.id);
           return d?.status === 'delivered' ? d : null;
-        }, { message: 'recorded as delivered' });
+        }, { message: 'recorded as delivered' }))!;
         assert.ok(delivered.attempts > pending.attempts);
         assert.is(receiver.got.filter((d) => d.deliveryId === pending.id).length, 1);
         assert.ok(receiver.got[0]!.signatureValid);
