@@ -27,6 +27,7 @@ import type {
   AnnotationStatus,
   BBox,
 } from './types.ts';
+import { isAnnotationSource, isAnnotationStatus } from './types.ts';
 import { cloneValue, compareStrings, isFiniteNumber, isPlainObject, newId, sameValue } from './values.ts';
 
 export interface AnnotationWriteOptions {
@@ -50,8 +51,6 @@ const PATCHABLE = [
   'frame', 'bbox', 'label', 'trackId', 'detectionId', 'attributes', 'occluded', 'outside', 'status',
 ] as const satisfies readonly (keyof AnnotationPatch)[];
 
-const STATUSES: readonly AnnotationStatus[] = ['draft', 'validated', 'rejected'];
-const SOURCES: readonly AnnotationSource[] = ['manual', 'import', 'model'];
 
 const isBbox = (v: unknown): v is BBox => Array.isArray(v) && v.length === 4 && v.every(isFiniteNumber);
 const stringOr = <T>(v: unknown, fallback: T): string | T => (typeof v === 'string' ? v : fallback);
@@ -81,8 +80,8 @@ export const readAnnotation = (id: string, map: unknown): Annotation | null => {
     attributes: isPlainObject(attributes) ? cloneValue(attributes) : {},
     occluded: map.get(ANNOTATION.occluded) === true,
     outside: map.get(ANNOTATION.outside) === true,
-    status: STATUSES.find((s) => s === status) ?? 'draft',
-    source: SOURCES.find((s) => s === source) ?? 'manual',
+    status: isAnnotationStatus(status) ? status : 'draft',
+    source: isAnnotationSource(source) ? source : 'manual',
     createdBy: stringOr(map.get(ANNOTATION.createdBy), ''),
     updatedBy: stringOr(map.get(ANNOTATION.updatedBy), ''),
     createdAt: isFiniteNumber(createdAt) ? createdAt : 0,
