@@ -14,19 +14,17 @@
  * so keep a dashboard nobody watches loaded (and refreshed) forever; it unloads as any document
  * does once its last peer left.
  *
- * Presence comes from the session documents' awareness: a client id that appears is `joined`, one
- * that goes (closed socket, timeout) is `left`. The last ACTIVITY_LIMIT events of each project are
- * kept in memory (a restart forgets them), with the imports and run starts and ends reported
- * through `record`.
+ * Presence comes from the session documents' awareness (presence.ts: joins and leaves become
+ * activity); the activity log (activity-log.ts) also takes the imports and run starts and ends
+ * reported through `record`. This module keeps the watched dashboards current: throttled counts
+ * and refreshes.
  *
  *   const dashboards = createDashboards({ registry, sources, logger })   // follows load, change, awareness
  *   dashboards.record(projectId, { type: 'imported', sessionId, user: 'ada' })
  *   await dashboards.compute(projectId)     // → DashboardState
  */
 import {
-  ACTIVITY_LIMIT,
   getMeta,
-  readPresence,
   writeDashboard,
   type ActivityEvent,
   type DashboardRun,
@@ -37,8 +35,9 @@ import type { Logger } from '../../shared/logger.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
 import type { LiveDocument } from '../documents/live-document.ts';
 import { serverOrigin } from '../documents/origins.ts';
+import { createActivityLog } from './activity-log.ts';
+import { createPresence } from './presence.ts';
 import { docName } from '../../docs-model/protocol.ts';
-import { awarenessUpdateOf, readAwarenessUpdate } from '../../docs-model/awareness.ts';
 
 export interface DashboardSources {
   sessionsByStatus(projectId: string): Promise<Record<string, number>>;
@@ -84,29 +83,16 @@ interface Watched {
   counts: Counts | null;
 }
 
-interface Seen {
-  name: string | null;
-  since: number;
-}
-
 const DASHBOARD_ACTOR = 'dashboard';
-
-/** (clientId, state JSON or null when removed) of an awareness message as DocAwareness encodes it. */
-function awarenessChanges(message: Uint8Array): Array<[number, string | null]> {
-  const update = awarenessUpdateOf(message);
-  if (!update) return [];
-  return Array.from(readAwarenessUpdate(update), ({ clientId, json }) => [clientId, json === 'null' ? null : json]);
-}
 
 export function createDashboards(deps: DashboardDeps): Dashboards {
   const minIntervalMs = deps.minIntervalMs ?? 250;
   const countsIntervalMs = deps.countsIntervalMs ?? 1000;
   const watched = new Map<string, Watched>();
-  const activity = new Map<string, { seq: number; events: ActivityEvent[] }>();
+  const activity = createActivityLog();
+  const presence = createPresence();
   /** Project of each session document, read once from its meta. */
   const projectOfDoc = new WeakMap<LiveDocument, string | null>();
-  /** Clients seen per session document, with when they joined. */
-  const present = new WeakMap<LiveDocument, Map<number, Seen>>();
   let closed = false;
 
   const projectOf = (doc: LiveDocument): string | null => {
@@ -118,28 +104,8 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     return projectId;
   };
 
-  const participantsOf = (doc: LiveDocument): Participant[] => {
-    const seen = present.get(doc);
-    const videoId = getMeta(doc.ydoc)?.videoId ?? null;
-    return doc.awareness.states().map(({ clientId, state, updatedAt }) => {
-      const p = readPresence(state);
-      return {
-        sessionId: doc.id,
-        videoId,
-        clientId,
-        userId: p.userId,
-        name: p.name ?? `client ${clientId}`,
-        frame: p.frame,
-        since: seen?.get(clientId)?.since ?? updatedAt,
-      };
-    });
-  };
-
   const record: Dashboards['record'] = (projectId, event) => {
-    let log = activity.get(projectId);
-    if (!log) activity.set(projectId, (log = { seq: 0, events: [] }));
-    log.events.push({ ...event, seq: ++log.seq, at: event.at ?? Date.now() });
-    if (log.events.length > ACTIVITY_LIMIT) log.events.splice(0, log.events.length - ACTIVITY_LIMIT);
+    activity.add(projectId, event);
     touch(projectId, event.type === 'imported' || event.type === 'run-started' || event.type === 'run-finished');
   };
 
@@ -158,14 +124,14 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     const counts = known ?? (await queryCounts(projectId));
     const participants: Participant[] = [];
     for (const doc of deps.registry.all()) {
-      if (doc.kind === 'session' && !doc.destroyed && doc.awareness.size > 0 && projectOf(doc) === projectId) participants.push(...participantsOf(doc));
+      if (doc.kind === 'session' && !doc.destroyed && doc.awareness.size > 0 && projectOf(doc) === projectId) participants.push(...presence.participants(doc));
     }
     participants.sort((a, b) => a.since - b.since || a.clientId - b.clientId);
     return {
       projectId,
       ...counts,
       participants,
-      activity: [...(activity.get(projectId)?.events ?? [])],
+      activity: activity.events(projectId),
       updatedAt: Date.now(),
     };
   };
@@ -240,24 +206,11 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     if (doc.kind !== 'session') return;
     const projectId = projectOf(doc);
     if (projectId === null) return;
-    let seen = present.get(doc);
-    if (!seen) present.set(doc, (seen = new Map()));
-    let changed = false;
-    for (const [clientId, json] of awarenessChanges(message)) {
-      const known = seen.get(clientId);
-      if (json === null) {
-        if (!known) continue;
-        seen.delete(clientId);
-        record(projectId, { type: 'left', sessionId: doc.id, ...(known.name ? { user: known.name } : {}), detail: { clientId } });
-        changed = true;
-      } else if (!known) {
-        // Parsed once per join; later updates (cursor moves) are never parsed here.
-        const name = readPresence(JSON.parse(json) as unknown).name;
-        seen.set(clientId, { name, since: Date.now() });
-        record(projectId, { type: 'joined', sessionId: doc.id, ...(name ? { user: name } : {}), detail: { clientId } });
-        changed = true;
-      }
+    const changes = presence.changes(doc, message);
+    for (const { type, clientId, name } of changes) {
+      record(projectId, { type, sessionId: doc.id, ...(name ? { user: name } : {}), detail: { clientId } });
     }
+    const changed = changes.length > 0;
     // Joins and leaves touched already (record); a moved cursor changes the "where" column.
     if (!changed) touch(projectId, false);
   };
@@ -282,7 +235,7 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     compute: (projectId) => compute(projectId),
     participants: (sessionId) => {
       const doc = deps.registry.get(docName('session', sessionId)?.name ?? '');
-      return doc && !doc.destroyed ? participantsOf(doc).sort((a, b) => a.since - b.since || a.clientId - b.clientId) : [];
+      return doc && !doc.destroyed ? presence.participants(doc).sort((a, b) => a.since - b.since || a.clientId - b.clientId) : [];
     },
     record,
     touch,
