@@ -231,7 +231,7 @@ async function annotatorFanout(f: Awaited<ReturnType<typeof fixture>>, seconds: 
   const tokens = await Promise.all(Array.from({ length: ANNOTATORS }, (_, i) => testTokens.sign({ sub: `annotator-${i}`, admin: true })));
   const clients = tokens.map((token) => provider(`session:${f.session.id}`, token));
   await Promise.all(clients.map((c) => synced(c.provider)));
-  const ids = clients.map((c, i) => addAnnotation(c.doc, { frame: i, bbox: [10, 10, 50, 50], label: 'car', attributes: { stamp: 0 } }, `a${i}`).id);
+  const ids = clients.map((c, i) => addAnnotation(c.doc, { frame: i, bbox: [10, 10, 50, 50], label: 'car', attributes: { stamp: 0 } }, { by: `a${i}` }).id);
   const lat: number[] = [];
   let measuring = false;
   clients.forEach((c, me) => {
@@ -256,7 +256,7 @@ async function annotatorFanout(f: Awaited<ReturnType<typeof fixture>>, seconds: 
     clients.map(async (c, i) => {
       let frame = 0;
       while (performance.now() < end) {
-        updateAnnotation(c.doc, ids[i]!, { bbox: [10 + (frame % 100), 10, 50, 50], attributes: { stamp: performance.now() } }, `a${i}`);
+        updateAnnotation(c.doc, ids[i]!, { bbox: [10 + (frame % 100), 10, 50, 50], attributes: { stamp: performance.now() } }, { by: `a${i}` });
         c.provider.awareness.setLocalStateField('frame', frame++);
         await sleep(1000 / EDITS_PER_SECOND);
       }

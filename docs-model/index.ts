@@ -6,7 +6,7 @@
  *   import { initSession, addAnnotation, listAnnotations } from './docs-model/index.ts'
  *   const doc = new Y.Doc()
  *   initSession(doc, meta, { car: { color: '#f00' } })
- *   addAnnotation(doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, 'alice')
+ *   addAnnotation(doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'alice' })
  *   listAnnotations(doc, { label: 'car' }) // → [{ id, frame: 0, … }]
  */
 export type * from './types.ts';
@@ -33,6 +33,7 @@ export {
   updateAnnotation,
   validateAnnotationInputs,
   validateAnnotationPatch,
+  type AnnotationWrite,
   type AnnotationWriteOptions,
   type BulkAnnotationOptions,
   type IndexedError,

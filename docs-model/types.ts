@@ -4,7 +4,7 @@
  * are known only to docs-model.
  *
  *   import { addAnnotation, listAnnotations } from './index.ts'
- *   addAnnotation(doc, { frame: 3, bbox: [10, 10, 40, 30], label: 'car' }, 'alice')
+ *   addAnnotation(doc, { frame: 3, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'alice' })
  *   listAnnotations(doc, { frame: 3 }) // → [{ id, frame: 3, bbox: [10, 10, 40, 30], … }]
  */
 
