@@ -70,7 +70,7 @@ source.on('update', (update: Uint8Array) => void log.append(docName.name, update
 initSession(source, { sessionId: 'cold-load', projectId: 'cold-load', videoId: 'cold-load', width: 1920, height: 1080, fps: 30, frameCount: 9000 }, { car: {}, person: {} });
 let lastId = '';
 for (let i = 0; i < 10_000; i++) {
-  lastId = addAnnotation(source, { frame: i % 9000, bbox: [i % 1800, (i * 7) % 1000, 40, 60], label: i % 3 ? 'car' : 'person' }, 'bench').id;
+  lastId = addAnnotation(source, { frame: i % 9000, bbox: [i % 1800, (i * 7) % 1000, 40, 60], label: i % 3 ? 'car' : 'person' }, { by: 'bench' }).id;
 }
 await log.flush();
 
@@ -136,7 +136,7 @@ lines.push(...(await scenario('from 10 001 log rows', 3)));
 const { mergedRows, snapshotBytes } = await store.compact(docName.name);
 lines.push(`  compacted: ${mergedRows} rows into ${(snapshotBytes / 1024).toFixed(0)} KiB`);
 lines.push(...(await scenario('from its compacted snapshot', runs)));
-updateAnnotation(source, lastId, { label: 'car' }, 'bench');
+updateAnnotation(source, lastId, { label: 'car' }, { by: 'bench' });
 await log.flush();
 lines.push(...(await scenario('from its snapshot and one log row', 3)));
 lines.push(

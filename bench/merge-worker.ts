@@ -29,7 +29,7 @@ const source = new Y.Doc();
 source.on('update', (update: Uint8Array) => void updates.push(update));
 initSession(source, { sessionId: 'bench', projectId: 'p', videoId: 'v', width: 1920, height: 1080, fps: 30, frameCount: 9000 }, { car: {}, person: {} });
 for (let i = 0; i < ANNOTATIONS; i++) {
-  addAnnotation(source, { frame: i % 9000, bbox: [i % 1800, (i * 7) % 1000, 40, 60], label: i % 3 ? 'car' : 'person' }, 'bench');
+  addAnnotation(source, { frame: i % 9000, bbox: [i % 1800, (i * 7) % 1000, 40, 60], label: i % 3 ? 'car' : 'person' }, { by: 'bench' });
 }
 const bytes = updates.reduce((n, u) => n + u.byteLength, 0);
 process.stdout.write(`${updates.length} updates, ${(bytes / 1024).toFixed(0)} KiB\n`);

@@ -31,21 +31,23 @@ import type { Client, Counter } from './lib/clients.ts';
 import { killAllSync, readCpuMs, readMachineBusyMs, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
 import type { BenchServer } from './lib/server-process.ts';
 import { BENCH_MAP, sendStamp, watchStamps } from './lib/stamps.ts';
-import { median, percentile } from './lib/stats.ts';
+import { storedHas, storedRows } from './lib/stored-rows.ts';
+import { percentile } from './lib/stats.ts';
+import { report, type BurstRow, type FanoutPlan, type JoinResult, type LatencyResult, type RowsPerUpdate } from './lib/fanout-report.ts';
 
-const FULL = {
+const FULL: FanoutPlan = {
   readers: 10,
   latency: { updates: 2000, warmup: 200, perSecond: 200 },
   burst: { updates: 10_000, warmup: 1000, chunk: 100 },
   join: { trials: 20 },
 };
-const QUICK: typeof FULL = {
+const QUICK: FanoutPlan = {
   readers: 10,
   latency: { updates: 400, warmup: 100, perSecond: 200 },
   burst: { updates: 2000, warmup: 500, chunk: 100 },
   join: { trials: 5 },
 };
-type Plan = typeof FULL;
+type Plan = FanoutPlan;
 const SLOW_COMMIT_MS = 1000;
 
 const quick = process.argv.includes('--quick');
@@ -135,24 +137,6 @@ async function openSynced(server: BenchServer, room: string, count: number): Pro
   return clients;
 }
 
-interface LatencyRow {
-  readersOn: string;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  deliveries: number;
-  skipped: number;
-}
-interface LatencyResult {
-  room: string;
-  /** Stamps sent: the warm-up and the measured ones. */
-  sent: number;
-  rows: LatencyRow[];
-  /** CPU ms per update over the measured window: A, B, this process, the rest of the machine. */
-  cpuPerUpdateMs: number[];
-  achievedPerSecond: number;
-}
-
 /** Part 1: one writer on A, readers on A and on B, stamps at a fixed rate (open loop). */
 async function latency(a: BenchServer, b: BenchServer, p: Plan): Promise<LatencyResult> {
   const room = `session:fanout-${run}-latency`;
@@ -202,19 +186,6 @@ async function latency(a: BenchServer, b: BenchServer, p: Plan): Promise<Latency
   }
 }
 
-interface BurstRow {
-  room: string;
-  sent: number;
-  readersOn: string;
-  updates: number;
-  sendMs: number;
-  /** Until the last reader had the last update. */
-  lastMs: number;
-  receivedPerSecond: number;
-  /** CPU ms over the burst: A, B, this process, the rest of the machine. */
-  cpuMs: number[];
-}
-
 /** Part 2: a writer on A sends `updates` stamps in chunks (yielding between, so readers run too). */
 async function burst(a: BenchServer, b: BenchServer, target: BenchServer, label: string, p: Plan): Promise<BurstRow> {
   const room = `session:fanout-${run}-burst-${target === a ? 'a' : 'b'}`;
@@ -244,43 +215,6 @@ async function burst(a: BenchServer, b: BenchServer, target: BenchServer, label:
   } finally {
     close([writer!, ...readers]);
   }
-}
-
-interface JoinResult {
-  trials: number;
-  syncedMs: number[];
-  seenMs: number[];
-  /** Trials where the joiner's `synced` came before the edit did. */
-  seenAfterSynced: number;
-  /** Trials where the database still lacked the edit once the joiner had it. */
-  uncommittedWhenSeen: number;
-}
-
-/**
- * Log rows stored for `docName` over its life (compaction deletes rows but counts them in the
- * snapshot): every process holding a document stores what it receives from the others too.
- */
-async function storedRows(db: pg.Client, docName: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    `select (select count(*) from yjs_updates where doc_name = $1)
-          + coalesce((select row_count from yjs_snapshots where doc_name = $1), 0) as n`,
-    [docName],
-  );
-  return Number(rows[0]?.n ?? 0);
-}
-
-/** Whether the stored snapshot and log of `docName` hold `bench.probe === token`. */
-async function storedHas(db: pg.Client, docName: string, token: string): Promise<boolean> {
-  const { rows } = await db.query<{ data: Buffer }>(
-    // Yjs applies updates in any order (out-of-order ones wait as pending structs).
-    `select state as data from yjs_snapshots where doc_name = $1 union all select "update" from yjs_updates where doc_name = $1`,
-    [docName],
-  );
-  const doc = new Y.Doc();
-  for (const row of rows) Y.applyUpdate(doc, row.data);
-  const found = doc.getMap(BENCH_MAP).get('probe') === token;
-  doc.destroy();
-  return found;
 }
 
 /** A client with durable acks (README "Knowing that an edit is stored"). */
@@ -343,46 +277,6 @@ async function join(slow: BenchServer, b: BenchServer, db: pg.Client, trials: nu
     }
   }
   return result;
-}
-
-const ms = (v: number): string => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : '–');
-const pad = (cells: string[], widths: number[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 8)).join('  ');
-
-/** Log rows per update of each measured room, read once every server has stopped (and flushed). */
-type RowsPerUpdate = Map<string, number>;
-
-function report(latencyResult: LatencyResult, bursts: BurstRow[], joined: JoinResult, stored: RowsPerUpdate, elapsedS: number): void {
-  const { updates, perSecond } = plan.latency;
-  console.log('');
-  console.log(`bench:fanout ${quick ? 'quick' : 'full'} run ${run}: servers A, B (and A′) on schema ${schema}, one Redis; ${elapsedS.toFixed(0)} s`);
-  console.log('');
-  console.log(`1. delivery latency: writer on A, ${updates} updates at ${perSecond}/s (achieved ${latencyResult.achievedPerSecond.toFixed(0)}/s), ${plan.readers} readers on each`);
-  const w1 = [20, 8, 8, 8, 11, 8];
-  console.log(pad(['readers on', 'p50 ms', 'p99 ms', 'max ms', 'deliveries', 'skipped'], w1));
-  for (const r of latencyResult.rows) {
-    console.log(pad([r.readersOn, ms(r.p50Ms), ms(r.p99Ms), ms(r.maxMs), String(r.deliveries), String(r.skipped)], w1));
-  }
-  const [cpuA, cpuB, cpuBench, cpuOther] = latencyResult.cpuPerUpdateMs.map((v) => (v * 1000).toFixed(0));
-  console.log(`   CPU per update: A ${cpuA} µs, B ${cpuB} µs, clients (this process) ${cpuBench} µs, rest of the machine ${cpuOther} µs`);
-  console.log(`   log rows stored per update: ${(stored.get(latencyResult.room) ?? NaN).toFixed(2)}`);
-  console.log('');
-  console.log(`2. burst: writer on A sends ${plan.burst.updates} updates in chunks of ${plan.burst.chunk}, ${plan.readers} readers`);
-  const w2 = [20, 9, 10, 12, 12, 32];
-  console.log(pad(['readers on', 'sent ms', 'all in ms', 'received/s', 'rows/update', 'CPU ms A / B / clients / rest'], w2));
-  for (const r of bursts) {
-    const cpu = r.cpuMs.map((v) => v.toFixed(0)).join(' / ');
-    const rows = (stored.get(r.room) ?? NaN).toFixed(2);
-    console.log(pad([r.readersOn, r.sendMs.toFixed(0), r.lastMs.toFixed(0), r.receivedPerSecond.toFixed(0), rows, cpu], w2));
-  }
-  console.log('');
-  console.log(`3. join on B of a session A′ holds with an uncommitted edit (COMMIT_INTERVAL_MS=${SLOW_COMMIT_MS}), ${joined.trials} trials`);
-  const w3 = [20, 8, 8];
-  console.log(pad(['joiner on B', 'p50 ms', 'max ms'], w3));
-  console.log(pad(['synced', ms(median(joined.syncedMs)), ms(percentile(joined.syncedMs, 100))], w3));
-  console.log(pad(['sees the edit', ms(median(joined.seenMs)), ms(percentile(joined.seenMs, 100))], w3));
-  console.log(`   edit seen after synced: ${joined.seenAfterSynced}/${joined.trials}; database still without it when seen: ${joined.uncommittedWhenSeen}/${joined.trials}`);
-  const rowsPerUpdate = Object.fromEntries(stored);
-  console.log(JSON.stringify({ bench: 'fanout', run, quick, latency: latencyResult, bursts, join: joined, rowsPerUpdate }));
 }
 
 const SERVER_ENV: Record<string, string> = {
@@ -460,7 +354,7 @@ async function main(): Promise<void> {
   const stored: RowsPerUpdate = new Map();
   // The session's first row (its meta, written when it was created on A) is not a stamp.
   for (const { room, sent } of [latencyResult, ...bursts]) stored.set(room, ((await storedRows(db, room)) - 1) / sent);
-  report(latencyResult, bursts, joined, stored, (performance.now() - started) / 1000);
+  report({ run, schema, quick, plan, slowCommitMs: SLOW_COMMIT_MS }, latencyResult, bursts, joined, stored, (performance.now() - started) / 1000);
 }
 
 // Every WebsocketProvider adds a process 'exit' listener.

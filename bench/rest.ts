@@ -166,7 +166,7 @@ async function main(): Promise<void> {
       await Promise.all(clients.map((c) => waitSynced(c)));
       const ids = (await json<{ items: Array<{ id: string }> }>(agent, server, 'GET', `/api/sessions/${session.id}/annotations?limit=${LIVE_EDITS}`)).items.map((a) => a.id);
       const started = performance.now();
-      ids.forEach((id, i) => updateAnnotation((clients[i % EDITORS] as (typeof clients)[number]).doc, id, { status: 'validated' }, 'bench'));
+      ids.forEach((id, i) => updateAnnotation((clients[i % EDITORS] as (typeof clients)[number]).doc, id, { status: 'validated' }, { by: 'bench' }));
       const sent = performance.now();
       for (;;) {
         const d = await json<Detail>(agent, server, 'GET', `/api/sessions/${session.id}`);

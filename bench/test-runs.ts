@@ -18,9 +18,6 @@
  * 100 / s) is below the 200 posts per second one runner makes here.
  */
 import http from 'node:http';
-import net from 'node:net';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,7 +26,8 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import { addAnnotation, getAnnotation, readTestRun, updateAnnotation } from '../docs-model/index.ts';
 import { startChildServer, testTokens, type ChildServer } from '../tools/server.ts';
-import { percentile } from './lib/stats.ts';
+import { percentile, seededRandom } from './lib/stats.ts';
+import { startLoadWorkers, wallNow, type LoadResult } from './lib/progress-load.ts';
 import { readCpuMs, readMachineBusyMs } from './lib/server-process.ts';
 
 const DURATION_S = Number(process.env.DURATION_S ?? 10);
@@ -52,8 +50,6 @@ let admin = '';
 /** The server's process id when known (our child, or SERVER_PID), for its CPU time. */
 let serverPid: number | undefined;
 
-/** Milliseconds on a clock every process of this machine shares (the load workers report send times on it). */
-const wallNow = (): number => performance.timeOrigin + performance.now();
 const load = (): string => loadavg()[0]!.toFixed(1);
 
 function request<T>(method: string, p: string, body?: unknown, token = admin): Promise<{ status: number; body: T }> {
@@ -141,185 +137,6 @@ async function progressLatency(f: Awaited<ReturnType<typeof fixture>>): Promise<
   console.log(`1. progress → visible in a client (500 posts): p50 ${fmt(percentile(lat, 50))}, p99 ${fmt(percentile(lat, 99))}, max ${fmt(Math.max(...lat))} (target p99 < 50 ms)`);
 }
 
-interface LoadResult {
-  lat: number[];
-  /** From the request's write to its answer: without the wait for a free connection. */
-  wire: number[];
-  errors: number;
-  done: number;
-  /** Per run, the wall-clock time the post of processedFrames = index + 1 was due; null when it failed. */
-  sent: Record<string, Array<number | null>>;
-  /** The same, when it was written to a connection (a runner with too few connections waits in between). */
-  written: Record<string, Array<number | null>>;
-}
-
-/**
- * One keep-alive HTTP/1.1 connection, one request at a time (as an HTTP agent's socket), read with
- * a minimal parser: Node's HTTP client costs about as much CPU per request as the server does here,
- * so with it the load processes, not the server, ran out of this machine's cores.
- */
-class RawConnection {
-  private readonly socket: net.Socket;
-  private buffer: Buffer = Buffer.alloc(0);
-  private pending: { resolve(status: number): void; reject(err: Error): void } | null = null;
-  readonly ready: Promise<void>;
-
-  constructor(url: URL) {
-    this.socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
-    this.ready = new Promise((resolve, reject) => {
-      this.socket.once('connect', resolve);
-      this.socket.once('error', reject);
-    });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('error', (err) => this.fail(err));
-    this.socket.on('close', () => this.fail(new Error('connection closed')));
-  }
-
-  /** Sends one request (bytes as written on the wire); resolves with the response status. */
-  send(request: Buffer): Promise<number> {
-    if (this.pending) throw new Error('one request at a time');
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.socket.write(request);
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private fail(err: Error): void {
-    const p = this.pending;
-    this.pending = null;
-    p?.reject(err);
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    const headEnd = this.buffer.indexOf('\r\n\r\n');
-    if (headEnd < 0) return;
-    const head = this.buffer.toString('latin1', 0, headEnd);
-    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (!length) return this.fail(new Error(`a response without Content-Length: ${head.slice(0, 200)}`));
-    const total = headEnd + 4 + Number(length[1]);
-    if (this.buffer.length < total) return;
-    this.buffer = this.buffer.subarray(total);
-    const p = this.pending;
-    this.pending = null;
-    p?.resolve(Number(head.slice(9, 12)));
-  }
-}
-
-/** A runner's connections: a post takes an idle one or waits for one. */
-class RunnerPool {
-  private readonly idle: RawConnection[] = [];
-  private readonly waiting: Array<(c: RawConnection) => void> = [];
-  private readonly all: RawConnection[];
-
-  constructor(url: URL, size: number) {
-    this.all = Array.from({ length: size }, () => new RawConnection(url));
-    this.idle.push(...this.all);
-  }
-
-  ready(): Promise<unknown> {
-    return Promise.all(this.all.map((c) => c.ready));
-  }
-
-  /**
-   * Resolves with the status, when the request was written (wall clock) and how long it was on
-   * its connection: the server's share, without the runner's wait for a free connection.
-   */
-  async send(request: Buffer): Promise<{ status: number; writtenAt: number; wireMs: number }> {
-    const c = this.idle.pop() ?? (await new Promise<RawConnection>((resolve) => this.waiting.push(resolve)));
-    const writtenAt = wallNow();
-    const start = performance.now();
-    try {
-      const status = await c.send(request);
-      return { status, writtenAt, wireMs: performance.now() - start };
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next(c);
-      else this.idle.push(c);
-    }
-  }
-
-  close(): void {
-    for (const c of this.all) c.close();
-  }
-}
-
-function progressRequest(url: URL, id: string, frames: number): Buffer {
-  const body = JSON.stringify({ processedFrames: frames, totalFrames: 1_000_000 });
-  return Buffer.from(
-    `POST /api/test-runs/${id}/progress HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${admin}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
-
-/**
- * Posts progress for `ids`, each at POSTS_PER_SECOND, for DURATION_S, from when `go` resolves
- * (after every worker connected, so no worker's start-up eats into another's window).
- */
-async function postLoad(ids: string[], go: (ready: Promise<unknown>) => Promise<void>): Promise<LoadResult> {
-  const lat: number[] = [];
-  const wire: number[] = [];
-  let errors = 0;
-  let done = 0;
-  const sent: Record<string, Array<number | null>> = {};
-  const written: Record<string, Array<number | null>> = {};
-  const url = new URL(base);
-  const pools = ids.map(() => new RunnerPool(url, RUNNER_SOCKETS));
-  await go(Promise.all(pools.map((pool) => pool.ready())));
-  const end = performance.now() + DURATION_S * 1000;
-  await Promise.all(
-    ids.map(async (id, i) => {
-      let n = 0;
-      const times: Array<number | null> = (sent[id] = []);
-      const writes: Array<number | null> = (written[id] = []);
-      const pool = pools[i]!;
-      const inflight = new Set<Promise<void>>();
-      const interval = 1000 / POSTS_PER_SECOND;
-      let next = performance.now();
-      while (performance.now() < end) {
-        const now = performance.now();
-        if (now < next) {
-          await sleep(Math.max(0, next - now));
-          continue;
-        }
-        next += interval;
-        const frames = ++n;
-        const start = performance.now();
-        times.push(Math.round(wallNow() * 100) / 100);
-        const p = pool.send(progressRequest(url, id, frames)).then(
-          ({ status, writtenAt, wireMs }) => {
-            if (status !== 200) {
-              errors++;
-              times[frames - 1] = null;
-              writes[frames - 1] = null;
-            } else {
-              lat.push(performance.now() - start);
-              wire.push(wireMs);
-              writes[frames - 1] = Math.round(writtenAt * 100) / 100;
-            }
-            done++;
-          },
-          () => {
-            errors++;
-            times[frames - 1] = null;
-            writes[frames - 1] = null;
-          },
-        );
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-        if (inflight.size > 64) await Promise.race(inflight);
-      }
-      await Promise.all(inflight);
-      pool.close();
-    }),
-  );
-  return { lat, wire, errors, done, sent, written };
-}
-
 /** What a run's watcher saw: wall-clock times and the processedFrames its document held then. */
 interface Seen {
   times: number[];
@@ -367,21 +184,7 @@ async function sustained(f: Awaited<ReturnType<typeof fixture>>): Promise<void> 
   await Promise.all(watchers.map((w) => synced(w.provider)));
   const workers = Number(process.env.LOAD_PROCESSES ?? 4);
   // Each worker connects, says so, and starts posting when told: all start together.
-  const children = Array.from({ length: workers }, (_, w) => {
-    const mine = ids.filter((_, i) => i % workers === w);
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env: { ...process.env, LOAD_WORKER: JSON.stringify({ base, token: admin, ids: mine }) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const ready = new Promise<void>((resolve) => child.once('message', () => resolve()));
-    const result = new Promise<LoadResult>((resolve, reject) => {
-      child.on('message', (m: unknown) => {
-        if (typeof m === 'object' && m !== null) resolve(m as LoadResult);
-      });
-      child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`load worker exited ${code}`))));
-    });
-    return { child, ready, result };
-  });
+  const children = startLoadWorkers({ base, token: admin, ids, durationS: DURATION_S, postsPerSecond: POSTS_PER_SECOND, runnerSockets: RUNNER_SOCKETS }, workers);
   await Promise.all(children.map((c) => c.ready));
   const loadBefore = load();
   const cpuBefore = serverPid === undefined ? undefined : readCpuMs(serverPid);
@@ -428,7 +231,7 @@ async function annotatorFanout(f: Awaited<ReturnType<typeof fixture>>, seconds: 
   const tokens = await Promise.all(Array.from({ length: ANNOTATORS }, (_, i) => testTokens.sign({ sub: `annotator-${i}`, admin: true })));
   const clients = tokens.map((token) => provider(`session:${f.session.id}`, token));
   await Promise.all(clients.map((c) => synced(c.provider)));
-  const ids = clients.map((c, i) => addAnnotation(c.doc, { frame: i, bbox: [10, 10, 50, 50], label: 'car', attributes: { stamp: 0 } }, `a${i}`).id);
+  const ids = clients.map((c, i) => addAnnotation(c.doc, { frame: i, bbox: [10, 10, 50, 50], label: 'car', attributes: { stamp: 0 } }, { by: `a${i}` }).id);
   const lat: number[] = [];
   let measuring = false;
   clients.forEach((c, me) => {
@@ -453,7 +256,7 @@ async function annotatorFanout(f: Awaited<ReturnType<typeof fixture>>, seconds: 
     clients.map(async (c, i) => {
       let frame = 0;
       while (performance.now() < end) {
-        updateAnnotation(c.doc, ids[i]!, { bbox: [10 + (frame % 100), 10, 50, 50], attributes: { stamp: performance.now() } }, `a${i}`);
+        updateAnnotation(c.doc, ids[i]!, { bbox: [10 + (frame % 100), 10, 50, 50], attributes: { stamp: performance.now() } }, { by: `a${i}` });
         c.provider.awareness.setLocalStateField('frame', frame++);
         await sleep(1000 / EDITS_PER_SECOND);
       }
@@ -500,17 +303,9 @@ async function dashboardFanout(): Promise<void> {
   );
 }
 
-/** mulberry32, so the scene is the same on every run. */
-const random = (s: number): (() => number) => () => {
-  s = (s + 0x6d2b79f5) | 0;
-  let t = Math.imul(s ^ (s >>> 15), 1 | s);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-};
-
 async function evaluation(): Promise<void> {
   const f = await fixture(1000);
-  const rnd = random(42);
+  const rnd = seededRandom(42);
   const labels = ['car', 'person', 'bike', 'truck', 'dog'];
   const boxes = 100_000;
   const truth: Array<{ frame: number; bbox: number[]; label: string }> = [];
@@ -566,20 +361,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.env.LOAD_WORKER) {
-  const job = JSON.parse(process.env.LOAD_WORKER) as { base: string; token: string; ids: string[] };
-  base = job.base;
-  admin = job.token;
-  const send = (m: unknown): Promise<void> => new Promise((resolve, reject) => process.send!(m, (err: Error | null) => (err ? reject(err) : resolve())));
-  const result = await postLoad(job.ids, async (ready) => {
-    await ready;
-    const go = new Promise<void>((resolve) => process.once('message', () => resolve()));
-    await send('ready');
-    await go;
-  });
-  agent.destroy();
-  await send(result);
-  process.disconnect();
-} else {
-  await main();
-}
+await main();

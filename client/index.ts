@@ -6,7 +6,7 @@
  *
  *   import { openSession, addAnnotation, listAnnotations } from 'annosync/client'
  *   const session = await openSession({ url: 'https://annosync.example.com', sessionId, token, offline: true, user: { name: 'Ada' } })
- *   addAnnotation(session.doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, 'ada')
+ *   addAnnotation(session.doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'ada' })
  */
 export * from '../docs-model/index.ts';
 export {

@@ -7,7 +7,7 @@
  *   const session = await openSession({ url: 'https://annosync.example.com', sessionId, token, offline: true, user: { name: 'Ada' } })
  *   session.on('tokenExpired', async () => session.setToken(await fetchFreshToken()))
  *   await session.whenLoaded          // content on screen (from IndexedDB, or the first sync)
- *   addAnnotation(session.doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, 'ada')
+ *   addAnnotation(session.doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'ada' })
  *   session.acks.on('change', (n) => (badge.textContent = n === 0 ? 'saved' : `${n} unsaved`))
  */
 import * as Y from 'yjs';

@@ -5,7 +5,7 @@
  * origin and stored content with y-indexeddb's, so undo never removes another annotator's work.
  *
  *   const undo = createUndo(doc, origin)
- *   addAnnotation(doc, input, 'ada')
+ *   addAnnotation(doc, input, { by: 'ada' })
  *   undo.stopCapturing() // the next edit is a step of its own
  *   undo.undo()
  */

@@ -15,6 +15,7 @@ import {
   unknownTrack,
   type DocModelError,
 } from './errors.ts';
+import { ANNOTATION_SOURCES, ANNOTATION_STATUSES, isAnnotationSource, isAnnotationStatus } from './types.ts';
 import type { AnnotationInput, AnnotationPatch, BBox, LabelDef, SessionMeta, Track } from './types.ts';
 import { isFiniteNumber, isNonEmptyString, isPlainObject } from './values.ts';
 
@@ -32,8 +33,6 @@ export interface ValidateAnnotationOptions {
   keyframeTaken?: (trackId: string, frame: number) => boolean;
 }
 
-const STATUSES: readonly string[] = ['draft', 'validated', 'rejected'];
-const SOURCES: readonly string[] = ['manual', 'import', 'model'];
 // Boxes computed in floating point (interpolation, format conversions) may overshoot an edge by
 // rounding error; that is not a user mistake.
 const EDGE_EPSILON = 1e-6;
@@ -111,11 +110,11 @@ const checkPlainFields = (input: Partial<Record<keyof AnnotationInput, unknown>>
   if (outside !== undefined && typeof outside !== 'boolean') {
     errors.push(invalidValue('outside', 'outside must be a boolean'));
   }
-  if (status !== undefined && (typeof status !== 'string' || !STATUSES.includes(status))) {
-    errors.push(invalidValue('status', `status must be one of ${STATUSES.join(', ')}`));
+  if (status !== undefined && !isAnnotationStatus(status)) {
+    errors.push(invalidValue('status', `status must be one of ${ANNOTATION_STATUSES.join(', ')}`));
   }
-  if (source !== undefined && (typeof source !== 'string' || !SOURCES.includes(source))) {
-    errors.push(invalidValue('source', `source must be one of ${SOURCES.join(', ')}`));
+  if (source !== undefined && !isAnnotationSource(source)) {
+    errors.push(invalidValue('source', `source must be one of ${ANNOTATION_SOURCES.join(', ')}`));
   }
 };
 

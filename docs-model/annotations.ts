@@ -4,8 +4,8 @@
  * Writes set only the keys whose value changes. Every write takes the transaction origin as its
  * last argument, since the server tags each change with a typed origin.
  *
- *   const a = addAnnotation(doc, { frame: 3, bbox: [10, 10, 40, 30], label: 'car' }, 'alice')
- *   updateAnnotation(doc, a.id, { label: 'truck' }, 'bob')
+ *   const a = addAnnotation(doc, { frame: 3, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'alice' })
+ *   updateAnnotation(doc, a.id, { label: 'truck' }, { by: 'bob' })
  *   listAnnotations(doc, { fromFrame: 0, toFrame: 10, label: 'truck' }) // → [{ id: a.id, … }]
  */
 import * as Y from 'yjs';
@@ -27,6 +27,7 @@ import type {
   AnnotationStatus,
   BBox,
 } from './types.ts';
+import { isAnnotationSource, isAnnotationStatus } from './types.ts';
 import { cloneValue, compareStrings, isFiniteNumber, isPlainObject, newId, sameValue } from './values.ts';
 
 export interface AnnotationWriteOptions {
@@ -34,9 +35,18 @@ export interface AnnotationWriteOptions {
   clip?: boolean;
 }
 
-export interface BulkAnnotationOptions extends AnnotationWriteOptions {
+/** Who writes, when, and how: the last argument of every annotation write. */
+export interface AnnotationWrite extends AnnotationWriteOptions {
+  /** The author, stored as `createdBy` / `updatedBy`. */
+  by: string;
+  /** The time stored as `createdAt` / `updatedAt` (ms since epoch); now when left out. */
   now?: number;
+  /** The Yjs transaction origin (the server's typed origin, a client's undo scope). */
+  origin?: unknown;
 }
+
+/** The options of `addAnnotations` (the same as every write's). */
+export type BulkAnnotationOptions = AnnotationWrite;
 
 /** One problem of a batch, tied to the position of its input. */
 export interface IndexedError {
@@ -50,8 +60,6 @@ const PATCHABLE = [
   'frame', 'bbox', 'label', 'trackId', 'detectionId', 'attributes', 'occluded', 'outside', 'status',
 ] as const satisfies readonly (keyof AnnotationPatch)[];
 
-const STATUSES: readonly AnnotationStatus[] = ['draft', 'validated', 'rejected'];
-const SOURCES: readonly AnnotationSource[] = ['manual', 'import', 'model'];
 
 const isBbox = (v: unknown): v is BBox => Array.isArray(v) && v.length === 4 && v.every(isFiniteNumber);
 const stringOr = <T>(v: unknown, fallback: T): string | T => (typeof v === 'string' ? v : fallback);
@@ -81,8 +89,8 @@ export const readAnnotation = (id: string, map: unknown): Annotation | null => {
     attributes: isPlainObject(attributes) ? cloneValue(attributes) : {},
     occluded: map.get(ANNOTATION.occluded) === true,
     outside: map.get(ANNOTATION.outside) === true,
-    status: STATUSES.find((s) => s === status) ?? 'draft',
-    source: SOURCES.find((s) => s === source) ?? 'manual',
+    status: isAnnotationStatus(status) ? status : 'draft',
+    source: isAnnotationSource(source) ? source : 'manual',
     createdBy: stringOr(map.get(ANNOTATION.createdBy), ''),
     updatedBy: stringOr(map.get(ANNOTATION.updatedBy), ''),
     createdAt: isFiniteNumber(createdAt) ? createdAt : 0,
@@ -193,20 +201,13 @@ export const validateAnnotationInputs = (
 ): IndexedError[] => checkBatch(doc, inputs, opts).errors;
 
 /** Adds one annotation; throws the first DocModelError when the input is invalid. */
-export const addAnnotation = (
-  doc: Y.Doc,
-  input: AnnotationInput,
-  by: string,
-  now: number = Date.now(),
-  opts: AnnotationWriteOptions = {},
-  origin?: unknown,
-): Annotation => {
-  const { errors, bboxes } = checkBatch(doc, [input], opts);
+export const addAnnotation = (doc: Y.Doc, input: AnnotationInput, write: AnnotationWrite): Annotation => {
+  const { errors, bboxes } = checkBatch(doc, [input], write);
   const bbox = bboxes[0];
   if (errors[0]) throw errors[0].error;
   if (!bbox) throw new Error('unreachable: a valid input has a box');
-  const annotation = buildAnnotation(input, bbox, by, now);
-  doc.transact(() => putAnnotation(doc, annotation), origin);
+  const annotation = buildAnnotation(input, bbox, write.by, write.now ?? Date.now());
+  doc.transact(() => putAnnotation(doc, annotation), write.origin);
   return annotation;
 };
 
@@ -215,25 +216,19 @@ export const addAnnotation = (
  * a DocModelError 'invalid_content' listing each problem (`details.errors[i].index`) is thrown
  * before anything is written.
  */
-export const addAnnotations = (
-  doc: Y.Doc,
-  inputs: readonly AnnotationInput[],
-  by: string,
-  opts: BulkAnnotationOptions = {},
-  origin?: unknown,
-): Annotation[] => {
-  const { errors, bboxes } = checkBatch(doc, inputs, opts);
+export const addAnnotations = (doc: Y.Doc, inputs: readonly AnnotationInput[], write: AnnotationWrite): Annotation[] => {
+  const { errors, bboxes } = checkBatch(doc, inputs, write);
   if (errors.length > 0) {
     throw invalidContent('annotations', `${errors.length} problem(s) in ${inputs.length} annotation(s)`, {
       errors: errors.map(({ index, error }) => ({ index, ...error.toJSON() })),
     });
   }
-  const now = opts.now ?? Date.now();
-  const created = inputs.map((input, i) => buildAnnotation(input, bboxes[i] as BBox, by, now));
+  const now = write.now ?? Date.now();
+  const created = inputs.map((input, i) => buildAnnotation(input, bboxes[i] as BBox, write.by, now));
   if (created.length > 0) {
     doc.transact(() => {
       for (const annotation of created) putAnnotation(doc, annotation);
-    }, origin);
+    }, write.origin);
   }
   return created;
 };
@@ -258,20 +253,12 @@ export const validateAnnotationPatch = (
  * concurrent edit of another field survives); `updatedBy`/`updatedAt` change only if something
  * did. Throws not_found, or the first validation error.
  */
-export const updateAnnotation = (
-  doc: Y.Doc,
-  id: string,
-  patch: AnnotationPatch,
-  by: string,
-  now: number = Date.now(),
-  opts: AnnotationWriteOptions = {},
-  origin?: unknown,
-): Annotation => {
+export const updateAnnotation = (doc: Y.Doc, id: string, patch: AnnotationPatch, write: AnnotationWrite): Annotation => {
   const map = annotationsMap(doc).get(id);
   const current = readAnnotation(id, map);
   if (!(map instanceof Y.Map) || !current) throw notFound('id', `no annotation '${id}'`);
   const check = checkAnnotationPatch(getMeta(doc), getLabels(doc), trackIdSet(doc), patch, current, {
-    clip: opts.clip ?? false,
+    clip: write.clip ?? false,
     keyframeTaken: keyframeIndex(doc, id),
   });
   if (check.errors[0]) throw check.errors[0];
@@ -281,8 +268,8 @@ export const updateAnnotation = (
   }
   if (check.bbox) values.bbox = check.bbox;
   doc.transact(() => {
-    if (setChanged(map, values)) setChanged(map, { updatedBy: by, updatedAt: now });
-  }, origin);
+    if (setChanged(map, values)) setChanged(map, { updatedBy: write.by, updatedAt: write.now ?? Date.now() });
+  }, write.origin);
   return readAnnotation(id, map) ?? current;
 };
 

@@ -2,7 +2,7 @@
  * The one error type of docs-model. `code` is stable (REST maps it to a status once, in the
  * server); `field` names the JSON field that is wrong, so a client can point at it.
  *
- *   try { addAnnotation(doc, input, 'alice') }
+ *   try { addAnnotation(doc, input, { by: 'alice' }) }
  *   catch (e) { if (e instanceof DocModelError && e.code === 'unknown_label') … }
  */
 

@@ -6,10 +6,11 @@
  *   import { initSession, addAnnotation, listAnnotations } from './docs-model/index.ts'
  *   const doc = new Y.Doc()
  *   initSession(doc, meta, { car: { color: '#f00' } })
- *   addAnnotation(doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, 'alice')
+ *   addAnnotation(doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'alice' })
  *   listAnnotations(doc, { label: 'car' }) // → [{ id, frame: 0, … }]
  */
 export type * from './types.ts';
+export { ANNOTATION_SOURCES, ANNOTATION_STATUSES, isAnnotationSource, isAnnotationStatus } from './types.ts';
 export {
   DocModelError,
   type DocModelErrorCode,
@@ -32,6 +33,7 @@ export {
   updateAnnotation,
   validateAnnotationInputs,
   validateAnnotationPatch,
+  type AnnotationWrite,
   type AnnotationWriteOptions,
   type BulkAnnotationOptions,
   type IndexedError,

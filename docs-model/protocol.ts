@@ -91,3 +91,33 @@ export function parseDocName(name: string): DocName | null {
   if (!match) return null;
   return { name, kind: match[1] as DocKind, id: match[2] as string };
 }
+
+/*
+ * Between server processes over Redis (server/followers/redis-fanout.ts): a message on a document's
+ * channel is `varUint FANOUT_FORMAT_VERSION, varString senderId, varUint FanoutMessage, …`.
+ */
+
+/** What travels on a document's channel, after the sender's id. */
+export const FanoutMessage = {
+  /** An update the sender applied (from its sockets, REST, imports). */
+  update: 0,
+  /** "Send me what I lack": the sender's state vector. */
+  stateVector: 1,
+  /** The answer to `stateVector`, addressed to the process that asked. */
+  missing: 2,
+  /** Presence of the sender's own connections (a y-protocols awareness update). */
+  awareness: 3,
+  /** "Send me your connections' presence": a process that just loaded the document. */
+  awarenessQuery: 4,
+} as const;
+
+/** Bumped when the layout of a fan-out message changes; other versions are ignored. */
+export const FANOUT_FORMAT_VERSION = 1;
+
+/** Flags of a `stateVector` message. */
+export const FanoutAsk = {
+  /** Send me your state vector too, so I can send what *you* lack. */
+  yours: 1,
+  /** Answer even when I lack nothing (a loading process counts the answers it waits for). */
+  always: 2,
+} as const;

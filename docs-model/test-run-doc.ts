@@ -12,19 +12,20 @@
 import type * as Y from 'yjs';
 import { isFiniteNumber, isPlainObject, sameValue } from './values.ts';
 
-export type TestRunDocStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** Status only moves forward: queued → running → completed | failed | cancelled. */
+export const TEST_RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type TestRunStatus = (typeof TEST_RUN_STATUSES)[number];
 
-export interface TestRunView {
+/** A test run as plain data: what its database row and its document both hold. */
+export interface TestRun {
   id: string;
   projectId: string;
   videoId: string;
   sessionId: string;
   model: { name: string; version: string };
-  status: TestRunDocStatus;
+  status: TestRunStatus;
   processedFrames: number;
   totalFrames: number;
-  /** processedFrames / totalFrames in [0, 1]; 0 while totalFrames is 0. */
-  progress: number;
   message: string | null;
   /** What the runner reported (fps, …). */
   metrics: Record<string, unknown> | null;
@@ -39,8 +40,14 @@ export interface TestRunView {
   finishedAt: string | null;
 }
 
+/** The run as its document shows it: with `progress` derived. */
+export interface TestRunView extends TestRun {
+  /** processedFrames / totalFrames in [0, 1]; 0 while totalFrames is 0. */
+  progress: number;
+}
+
 /** The input of `writeTestRun`: everything but `progress`, which is derived. */
-export type TestRunViewInput = Omit<TestRunView, 'progress'>;
+export type TestRunViewInput = TestRun;
 
 /** Top-level shared type and its keys; only this module knows them. */
 const ROOT = 'testRun';
@@ -65,7 +72,7 @@ const KEYS = [
   'finishedAt',
 ] as const satisfies readonly (keyof TestRunView)[];
 
-const STATUSES: readonly string[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+const STATUSES: readonly string[] = TEST_RUN_STATUSES;
 
 export const progressOf = (processedFrames: number, totalFrames: number): number =>
   totalFrames > 0 ? Math.min(1, Math.max(0, processedFrames / totalFrames)) : 0;
@@ -118,7 +125,7 @@ export const readTestRun = (doc: Y.Doc): TestRunView | null => {
     videoId: str('videoId') ?? '',
     sessionId: str('sessionId') ?? '',
     model: { name: String(model.name ?? ''), version: String(model.version ?? '') },
-    status: status as TestRunDocStatus,
+    status: status as TestRunStatus,
     processedFrames,
     totalFrames,
     progress: num('progress') ?? progressOf(processedFrames, totalFrames),

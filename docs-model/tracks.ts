@@ -4,7 +4,7 @@
  * (interpolation.ts), never stored.
  *
  *   const t = addTrack(doc, { label: 'pedestrian' })
- *   addAnnotation(doc, { frame: 0, bbox: [0, 0, 10, 20], label: 'pedestrian', trackId: t.id }, 'alice')
+ *   addAnnotation(doc, { frame: 0, bbox: [0, 0, 10, 20], label: 'pedestrian', trackId: t.id }, { by: 'alice' })
  *   trackKeyframes(doc, t.id) // → [the annotation on frame 0]
  */
 import * as Y from 'yjs';

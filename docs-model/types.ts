@@ -4,15 +4,22 @@
  * are known only to docs-model.
  *
  *   import { addAnnotation, listAnnotations } from './index.ts'
- *   addAnnotation(doc, { frame: 3, bbox: [10, 10, 40, 30], label: 'car' }, 'alice')
+ *   addAnnotation(doc, { frame: 3, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'alice' })
  *   listAnnotations(doc, { frame: 3 }) // → [{ id, frame: 3, bbox: [10, 10, 40, 30], … }]
  */
 
 /** [x, y, w, h] in pixels, top-left origin. Stored as one atomic array. */
 export type BBox = [x: number, y: number, w: number, h: number];
 
-export type AnnotationStatus = 'draft' | 'validated' | 'rejected';
-export type AnnotationSource = 'manual' | 'import' | 'model';
+/** The statuses an annotation may have, in their one home (zod schemas, validation and imports use it). */
+export const ANNOTATION_STATUSES = ['draft', 'validated', 'rejected'] as const;
+export type AnnotationStatus = (typeof ANNOTATION_STATUSES)[number];
+/** Where an annotation came from. */
+export const ANNOTATION_SOURCES = ['manual', 'import', 'model'] as const;
+export type AnnotationSource = (typeof ANNOTATION_SOURCES)[number];
+
+export const isAnnotationStatus = (v: unknown): v is AnnotationStatus => (ANNOTATION_STATUSES as readonly unknown[]).includes(v);
+export const isAnnotationSource = (v: unknown): v is AnnotationSource => (ANNOTATION_SOURCES as readonly unknown[]).includes(v);
 export type Interpolation = 'linear' | 'none';
 
 export type Attributes = Record<string, unknown>;

@@ -49,13 +49,13 @@ await Promise.all([alice.ready, bob.ready]);
 const [label, other] = Object.keys(getLabels(alice.doc));
 if (!label) throw new Error('the session has no labels');
 
-const box = addAnnotation(alice.doc, { frame: 0, bbox: [10, 10, 50, 40], label }, 'alice');
+const box = addAnnotation(alice.doc, { frame: 0, bbox: [10, 10, 50, 40], label }, { by: 'alice' });
 await until(bob.doc, () => getAnnotation(bob.doc, box.id) !== null);
 
 bob.provider.disconnect(); // the network drops
-const drawnOffline = addAnnotation(bob.doc, { frame: 1, bbox: [20, 20, 30, 30], label }, 'bob');
-updateAnnotation(bob.doc, box.id, { bbox: [12, 12, 50, 40] }, 'bob'); // Bob moves the box …
-updateAnnotation(alice.doc, box.id, { label: other ?? label }, 'alice'); // … while Alice relabels it
+const drawnOffline = addAnnotation(bob.doc, { frame: 1, bbox: [20, 20, 30, 30], label }, { by: 'bob' });
+updateAnnotation(bob.doc, box.id, { bbox: [12, 12, 50, 40] }, { by: 'bob' }); // Bob moves the box …
+updateAnnotation(alice.doc, box.id, { label: other ?? label }, { by: 'alice' }); // … while Alice relabels it
 bob.provider.connect(); // back online
 
 await until(alice.doc, () => getAnnotation(alice.doc, drawnOffline.id) !== null && getAnnotation(alice.doc, box.id)?.bbox[0] === 12);

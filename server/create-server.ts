@@ -28,7 +28,7 @@ import { DocRegistry } from './documents/doc-registry.ts';
 import { createProjection } from './followers/projection.ts';
 import { createDashboards } from './followers/dashboards.ts';
 import { createRunEvents } from './followers/test-run-events.ts';
-import { createActivityLog } from './followers/activity.ts';
+import { createActivityLog } from './followers/activity-log.ts';
 import { createHistory } from './followers/history.ts';
 import { createHistoryRecorder } from './followers/history-recorder.ts';
 import { createWebhookDispatcher, defaultDispatcherConfig } from './followers/webhook-dispatcher.ts';

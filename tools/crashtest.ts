@@ -93,7 +93,7 @@ export async function runCrashtest(opts: { kills: number; clients: number; seed:
     const edit = (editor: Editor, index: number) => {
       const id = `c${index}-${editor.ids.length}`;
       editor.ids.push(id);
-      addAnnotation(editor.client.doc, { id, frame: editor.ids.length % 100, bbox: [1, 1, 5, 5], label: 'car' }, `client${index}`);
+      addAnnotation(editor.client.doc, { id, frame: editor.ids.length % 100, bbox: [1, 1, 5, 5], label: 'car' }, { by: `client${index}` });
     };
     editors.forEach((editor, index) => {
       editor.timer = setInterval(() => edit(editor, index), 20 + Math.floor(random() * 30));

@@ -10,7 +10,8 @@
 import type { Attributes, BBox, Interpolation } from '../types.ts';
 import type { ImportContext, ImportResult } from './content.ts';
 import { mapFrames, type FrameCandidate } from './frames.ts';
-import { buildContent, clipBox, isFiniteNumber, STATUSES, type FlatBox } from './imported.ts';
+import { buildContent, clipBox, isFiniteNumber, type FlatBox } from './imported.ts';
+import { isAnnotationStatus } from '../types.ts';
 import { problem, type Problem } from './problems.ts';
 import { parseSafeJson, type SafeJsonLimits } from './safe-json.ts';
 
@@ -133,7 +134,7 @@ export const parseCoco = (input: string | Uint8Array, ctx: ImportContext = {}, l
     }
     const trackId = idText(attrs.trackId) ?? idText(attrs.track_id) ?? idText(a.track_id) ?? idText(a.instance_id);
     const status = attrs.status;
-    if (status !== undefined && !STATUSES.includes(status as string)) {
+    if (status !== undefined && !isAnnotationStatus(status)) {
       warnings.push(problem('status_ignored', `status ${JSON.stringify(status)} is not draft/validated/rejected`, `${at}/attributes/status`));
     }
     if (!image || label === undefined || id === null) return;
@@ -159,7 +160,7 @@ export const parseCoco = (input: string | Uint8Array, ctx: ImportContext = {}, l
       attributes: user,
       place: at,
     };
-    if (STATUSES.includes(status as string)) box.status = status as FlatBox['status'] & string;
+    if (isAnnotationStatus(status)) box.status = status as FlatBox['status'] & string;
     if (attrs.trackInterpolation === 'none') box.interpolation = 'none' satisfies Interpolation;
     boxes.push(box);
   });

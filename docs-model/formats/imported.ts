@@ -25,7 +25,6 @@ export interface FlatBox {
   place: string;
 }
 
-export const STATUSES: readonly string[] = ['draft', 'validated', 'rejected'];
 
 const toAnnotation = (b: FlatBox): ImportedAnnotation => {
   const out: ImportedAnnotation = {

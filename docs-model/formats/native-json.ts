@@ -8,7 +8,8 @@
 import type { Annotation, LabelDef, SessionMeta, Track } from '../types.ts';
 import type { ExportOptions, ExportSession, ImportContext, ImportedAnnotation, ImportResult, SessionContent } from './content.ts';
 import { chunked } from './chunker.ts';
-import { isFiniteNumber, STATUSES } from './imported.ts';
+import { isFiniteNumber } from './imported.ts';
+import { isAnnotationStatus } from '../types.ts';
 import { emptyLoss, type LossReport } from './loss.ts';
 import { problem, type Problem } from './problems.ts';
 import { parseSafeJson, type SafeJsonLimits } from './safe-json.ts';
@@ -154,7 +155,7 @@ const checkAnnotation = (a: unknown, at: string, bad: (at: string, message: stri
   need('attributes', isObj, 'an object');
   need('occluded', bool, 'a boolean');
   need('outside', bool, 'a boolean');
-  need('status', (v) => STATUSES.includes(v as string), 'draft, validated or rejected');
+  need('status', isAnnotationStatus, 'draft, validated or rejected');
   need('source', (v) => v === 'manual' || v === 'import' || v === 'model', 'manual, import or model');
   need('createdBy', str, 'a string');
   need('updatedBy', str, 'a string');

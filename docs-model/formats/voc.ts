@@ -17,7 +17,8 @@ import type { Attributes } from '../types.ts';
 import type { ExportOptions, ExportSession, ImportContext, ImportResult, SessionContent, ZipEncoder } from './content.ts';
 import { walkFrames, type ExportBox } from './frame-walk.ts';
 import { frameName, mapFrames, stem, type FrameCandidate } from './frames.ts';
-import { buildContent, clipBox, isMacMetadata, parseNumberText, STATUSES, textLines, type FlatBox } from './imported.ts';
+import { buildContent, clipBox, isMacMetadata, parseNumberText, textLines, type FlatBox } from './imported.ts';
+import { isAnnotationStatus } from '../types.ts';
 import { addNote, emptyLoss, type LossReport } from './loss.ts';
 import { problem, problemsOf, type Problem } from './problems.ts';
 import { looksLikeZip, readZip, type SafeZipLimits } from './safe-zip.ts';
@@ -234,7 +235,7 @@ export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, li
         attributes: user,
         place: at,
       };
-      if (attrs.status !== undefined && STATUSES.includes(attrs.status)) box.status = attrs.status as FlatBox['status'] & string;
+      if (attrs.status !== undefined && isAnnotationStatus(attrs.status)) box.status = attrs.status as FlatBox['status'] & string;
       if (attrs.trackInterpolation === 'none') box.interpolation = 'none';
       boxes.push(box);
     });

@@ -31,16 +31,16 @@ function step<T>(session: Session, write: () => T): T {
 export function drawBox(session: Session, by: string, frame: number, bbox: BBox, label: string, trackMode: boolean): string {
   return step(session, () => {
     const trackId = trackMode ? addTrack(session.doc, { label }, session.origin).id : null;
-    return addAnnotation(session.doc, { frame, bbox, label, trackId }, by, Date.now(), { clip: true }, session.origin).id;
+    return addAnnotation(session.doc, { frame, bbox, label, trackId }, { by, clip: true, origin: session.origin }).id;
   });
 }
 
 /** Moves or resizes a box; an interpolated box becomes a keyframe on this frame. Returns its key. */
 export function setBox(session: Session, by: string, frame: number, box: FrameBox, bbox: BBox): string {
   return step(session, () => {
-    if (box.annotationId) return updateAnnotation(session.doc, box.annotationId, { bbox }, by, Date.now(), { clip: true }, session.origin).id;
+    if (box.annotationId) return updateAnnotation(session.doc, box.annotationId, { bbox }, { by, clip: true, origin: session.origin }).id;
     if (!box.trackId) throw new Error('a box is an annotation or a track box');
-    return addAnnotation(session.doc, { frame, bbox, label: box.label, trackId: box.trackId }, by, Date.now(), { clip: true }, session.origin).id;
+    return addAnnotation(session.doc, { frame, bbox, label: box.label, trackId: box.trackId }, { by, clip: true, origin: session.origin }).id;
   });
 }
 
@@ -48,7 +48,7 @@ export function setBox(session: Session, by: string, frame: number, box: FrameBo
 export function relabel(session: Session, by: string, box: FrameBox, label: string): void {
   step(session, () => {
     if (box.trackId) updateTrack(session.doc, box.trackId, { label }, session.origin);
-    else if (box.annotationId) updateAnnotation(session.doc, box.annotationId, { label }, by, Date.now(), {}, session.origin);
+    else if (box.annotationId) updateAnnotation(session.doc, box.annotationId, { label }, { by, origin: session.origin });
   });
 }
 
@@ -68,7 +68,7 @@ export function endTrack(session: Session, by: string, frame: number, box: Frame
   const trackId = box.trackId;
   step(session, () => {
     const here = trackKeyframes(session.doc, trackId).find((k) => k.frame === frame);
-    if (here) updateAnnotation(session.doc, here.id, { outside: true }, by, Date.now(), {}, session.origin);
-    else addAnnotation(session.doc, { frame, bbox: box.bbox, label: box.label, trackId, outside: true }, by, Date.now(), { clip: true }, session.origin);
+    if (here) updateAnnotation(session.doc, here.id, { outside: true }, { by, origin: session.origin });
+    else addAnnotation(session.doc, { frame, bbox: box.bbox, label: box.label, trackId, outside: true }, { by, clip: true, origin: session.origin });
   });
 }

@@ -10,42 +10,21 @@
  *   // → { run } or { conflict: 'finished' | 'backwards', run } or null (no such run)
  */
 import type { Knex } from 'knex';
+import { TEST_RUN_STATUSES, type TestRun, type TestRunStatus } from '../../docs-model/test-run-doc.ts';
 import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 import { writeWithin, type Within } from '../within.ts';
 
-export const TEST_RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type TestRunStatus = (typeof TEST_RUN_STATUSES)[number];
+export type { TestRunStatus };
 export const TERMINAL_STATUSES: ReadonlySet<TestRunStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 /** Position in the only allowed order; the three endings share the last place. */
 export const statusRank = (status: TestRunStatus): number => (status === 'queued' ? 0 : status === 'running' ? 1 : 2);
 
-export interface ModelRef {
-  name: string;
-  version: string;
-}
+export type ModelRef = TestRun['model'];
 
-export interface TestRunRecord {
-  id: string;
-  projectId: string;
-  videoId: string;
-  sessionId: string;
-  model: ModelRef;
-  status: TestRunStatus;
-  processedFrames: number;
-  totalFrames: number;
-  message: string | null;
-  /** What the runner reported (free-form numbers such as fps). */
-  metrics: Record<string, unknown> | null;
-  /** Our evaluation against the session's ground truth, stored when the run completes. */
-  evaluation: Record<string, unknown> | null;
-  detectionCount: number;
-  revision: number;
+/** A run's row: the run as docs-model knows it, and who created it. */
+export interface TestRunRecord extends TestRun {
   createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
 }
 
 export interface TestRunRow {

@@ -5,6 +5,7 @@
  *
  *   const body = ProjectCreate.parse(json)   // → { name, description?, labels?, criteria? }
  */
+import { ANNOTATION_SOURCES, ANNOTATION_STATUSES } from '../../docs-model/types.ts';
 import { z } from 'zod';
 import 'zod-openapi';
 
@@ -267,7 +268,7 @@ export const SessionDetail = Session.extend({
 
 // ---- annotations and tracks ------------------------------------------------------------------
 
-const AnnotationStatus = z.enum(['draft', 'validated', 'rejected']);
+const AnnotationStatus = z.enum(ANNOTATION_STATUSES);
 const BBox = z.tuple([z.number(), z.number(), z.number(), z.number()]).meta({ description: '[x, y, w, h] in pixels, top-left origin' });
 
 export const AnnotationInput = z
@@ -282,7 +283,7 @@ export const AnnotationInput = z
     occluded: z.boolean().optional(),
     outside: z.boolean().optional(),
     status: AnnotationStatus.optional(),
-    source: z.enum(['manual', 'import', 'model']).optional(),
+    source: z.enum(ANNOTATION_SOURCES).optional(),
   })
   .meta({ id: 'AnnotationInput' });
 
@@ -340,7 +341,7 @@ export const Annotation = z
     occluded: z.boolean(),
     outside: z.boolean(),
     status: AnnotationStatus,
-    source: z.enum(['manual', 'import', 'model']),
+    source: z.enum(ANNOTATION_SOURCES),
     createdBy: z.string(),
     updatedBy: z.string(),
     createdAt: z.number().meta({ description: 'ms since epoch' }),

@@ -3,6 +3,7 @@
  * schemas.ts so the two areas change independently. Same conventions: request schemas may
  * coerce query strings; response schemas describe what the routes send.
  */
+import { TEST_RUN_STATUSES } from '../../docs-model/test-run-doc.ts';
 import { z } from 'zod';
 import 'zod-openapi';
 import { Id } from './schemas.ts';
@@ -15,7 +16,7 @@ const Timestamp = z.string().meta({ format: 'date-time' });
 const Metrics = z.record(z.string(), z.unknown());
 const BBox = z.tuple([z.number(), z.number(), z.number(), z.number()]).meta({ description: '[x, y, w, h] in pixels, top-left origin' });
 
-export const TestRunStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
+export const TestRunStatus = z.enum(TEST_RUN_STATUSES);
 
 export const TestRunParams = z.object({ testRunId: Id });
 

@@ -12,8 +12,7 @@ import * as encoding from 'lib0/encoding';
 import { binaryFrame } from './frames.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
 import { MessageType, SyncMessageType, type DocName } from '../../docs-model/protocol.ts';
-import { asChangeOrigin, persistenceOrigin, type ConnectionOrigin } from './origins.ts';
-import type { DocumentEventSource } from './events.ts';
+import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
 import type { UpdateLog } from '../../persistence/update-log.ts';
 
 export interface Peer extends ConnectionOrigin, AwarenessOwner {
@@ -33,6 +32,12 @@ export function encodeSyncMessage(type: number, payload: Uint8Array): Uint8Array
   return encoding.toUint8Array(encoder);
 }
 
+/** Where a document reports its changes and presence: the registry's event source (events.ts). */
+export interface DocumentEventSink {
+  emit(name: 'change', args: [doc: LiveDocument, update: Uint8Array, origin: ChangeOrigin]): void;
+  emit(name: 'awareness', args: [doc: LiveDocument, message: Uint8Array, source: 'local' | 'remote']): void;
+}
+
 export class LiveDocument {
   readonly name: string;
   readonly kind: DocName['kind'];
@@ -42,13 +47,13 @@ export class LiveDocument {
   readonly peers = new Set<Peer>();
 
   private readonly log: UpdateLog;
-  private readonly events: DocumentEventSource | null;
+  private readonly events: DocumentEventSink | null;
   private latestCommit: Promise<void> = Promise.resolve();
   private isDestroyed = false;
   private step1Message: Uint8Array | null = null;
   private readonly step2Cache = new Map<string, Uint8Array>();
 
-  constructor(docName: DocName, deps: { log: UpdateLog; limits: AwarenessLimits; events?: DocumentEventSource }) {
+  constructor(docName: DocName, deps: { log: UpdateLog; limits: AwarenessLimits; events?: DocumentEventSink }) {
     this.name = docName.name;
     this.kind = docName.kind;
     this.id = docName.id;

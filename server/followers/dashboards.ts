@@ -5,8 +5,8 @@
  * Costs nothing while nobody watches: a change to a session only looks up whether its project's
  * dashboard document is loaded (one Map lookup). A loaded one is refreshed at most once per
  * `minIntervalMs` (default 250 ms: a few updates per second whatever the edit rate), and only the
- * parts that changed are written, so watchers receive a few bytes. Presence (who is where) and
- * activity come from memory; the counts need database queries, which run at most once per
+ * parts that changed are written, so watchers receive a few bytes. Presence (who is where) comes
+ * from memory; the activity list and the counts need database queries, which run at most once per
  * `countsIntervalMs` (default 1 s) and only after a session, run or import changed them — the
  * queries share the event loop with every annotator's fan-out (PGlite runs in-process), and a
  * moving cursor must not cost them. Its writes go to the live
@@ -14,19 +14,18 @@
  * so keep a dashboard nobody watches loaded (and refreshed) forever; it unloads as any document
  * does once its last peer left.
  *
- * Presence comes from the session documents' awareness: a client id that appears is `joined`, one
- * that goes (closed socket, timeout) is `left`; both are noted in the activity log (activity.ts),
- * which also holds the imports and run starts and ends the services store as events, so the
- * activity list survives a restart and is the same on every process. It is read again with the
- * counts, or after a local presence note.
+ * Presence comes from the session documents' awareness (presence.ts); its joins and leaves are
+ * noted in the activity log (activity-log.ts), which reads the activity list from the stored
+ * events — the imports and run starts and ends the services store — so it survives a restart and
+ * is the same on every process. It is read again with the counts, or after a local join or leave.
+ * This module keeps the watched dashboards current: throttled counts and refreshes.
  *
  *   const dashboards = createDashboards({ registry, sources, activity, logger })   // follows load, change, awareness
- *   dashboards.touch(projectId)             // an import or a run changed something it shows
+ *   dashboards.touch(projectId)             // an import or a run changed what it shows
  *   await dashboards.compute(projectId)     // → DashboardState
  */
 import {
   getMeta,
-  readPresence,
   writeDashboard,
   type ActivityEvent,
   type DashboardRun,
@@ -37,9 +36,9 @@ import type { Logger } from '../../shared/logger.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
 import type { LiveDocument } from '../documents/live-document.ts';
 import { serverOrigin } from '../documents/origins.ts';
+import type { ActivityLog } from './activity-log.ts';
+import { createPresence } from './presence.ts';
 import { docName } from '../../docs-model/protocol.ts';
-import { awarenessUpdateOf, readAwarenessUpdate } from '../../docs-model/awareness.ts';
-import type { ActivityLog } from './activity.ts';
 
 export interface DashboardSources {
   sessionsByStatus(projectId: string): Promise<Record<string, number>>;
@@ -65,6 +64,7 @@ export interface DashboardDeps {
   /** The documents: their events keep the dashboards current; presence is read off them. */
   registry: DocRegistry;
   sources: DashboardSources;
+  /** The stored activity list, and where joins and leaves are noted. */
   activity: ActivityLog;
   logger: Logger;
   minIntervalMs?: number;
@@ -88,28 +88,15 @@ interface Watched {
   activity: ActivityEvent[];
 }
 
-interface Seen {
-  name: string | null;
-  since: number;
-}
-
 const DASHBOARD_ACTOR = 'dashboard';
-
-/** (clientId, state JSON or null when removed) of an awareness message as DocAwareness encodes it. */
-function awarenessChanges(message: Uint8Array): Array<[number, string | null]> {
-  const update = awarenessUpdateOf(message);
-  if (!update) return [];
-  return Array.from(readAwarenessUpdate(update), ({ clientId, json }) => [clientId, json === 'null' ? null : json]);
-}
 
 export function createDashboards(deps: DashboardDeps): Dashboards {
   const minIntervalMs = deps.minIntervalMs ?? 250;
   const countsIntervalMs = deps.countsIntervalMs ?? 1000;
   const watched = new Map<string, Watched>();
+  const presence = createPresence();
   /** Project of each session document, read once from its meta. */
   const projectOfDoc = new WeakMap<LiveDocument, string | null>();
-  /** Clients seen per session document, with when they joined. */
-  const present = new WeakMap<LiveDocument, Map<number, Seen>>();
   let closed = false;
 
   const projectOf = (doc: LiveDocument): string | null => {
@@ -119,29 +106,6 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
       if (projectId !== null) projectOfDoc.set(doc, projectId);
     }
     return projectId;
-  };
-
-  const participantsOf = (doc: LiveDocument): Participant[] => {
-    const seen = present.get(doc);
-    const videoId = getMeta(doc.ydoc)?.videoId ?? null;
-    return doc.awareness.states().map(({ clientId, state, updatedAt }) => {
-      const p = readPresence(state);
-      return {
-        sessionId: doc.id,
-        videoId,
-        clientId,
-        userId: p.userId,
-        name: p.name ?? `client ${clientId}`,
-        frame: p.frame,
-        since: seen?.get(clientId)?.since ?? updatedAt,
-      };
-    });
-  };
-
-  const notePresence = (projectId: string, note: Parameters<ActivityLog['presence']>[1]): void => {
-    deps.activity.presence(projectId, note);
-    const w = watched.get(projectId);
-    if (w) w.activityDirty = true;
   };
 
   const queryCounts = async (projectId: string): Promise<Counts> => {
@@ -156,13 +120,10 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
   };
 
   const compute = async (projectId: string, known?: Counts, knownActivity?: ActivityEvent[]): Promise<DashboardState> => {
-    const [counts, activity] = await Promise.all([
-      known ?? queryCounts(projectId),
-      knownActivity ?? deps.activity.recent(projectId),
-    ]);
+    const [counts, activity] = await Promise.all([known ?? queryCounts(projectId), knownActivity ?? deps.activity.recent(projectId)]);
     const participants: Participant[] = [];
     for (const doc of deps.registry.all()) {
-      if (doc.kind === 'session' && !doc.destroyed && doc.awareness.size > 0 && projectOf(doc) === projectId) participants.push(...participantsOf(doc));
+      if (doc.kind === 'session' && !doc.destroyed && doc.awareness.size > 0 && projectOf(doc) === projectId) participants.push(...presence.participants(doc));
     }
     participants.sort((a, b) => a.since - b.since || a.clientId - b.clientId);
     return {
@@ -260,21 +221,12 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     if (doc.kind !== 'session') return;
     const projectId = projectOf(doc);
     if (projectId === null) return;
-    let seen = present.get(doc);
-    if (!seen) present.set(doc, (seen = new Map()));
-    for (const [clientId, json] of awarenessChanges(message)) {
-      const known = seen.get(clientId);
-      if (json === null) {
-        if (!known) continue;
-        seen.delete(clientId);
-        notePresence(projectId, { type: 'left', sessionId: doc.id, ...(known.name ? { user: known.name } : {}), clientId });
-      } else if (!known) {
-        // Parsed once per join; later updates (cursor moves) are never parsed here.
-        const name = readPresence(JSON.parse(json) as unknown).name;
-        seen.set(clientId, { name, since: Date.now() });
-        notePresence(projectId, { type: 'joined', sessionId: doc.id, ...(name ? { user: name } : {}), clientId });
-      }
+    const changes = presence.changes(doc, message);
+    for (const { type, clientId, name } of changes) {
+      deps.activity.presence(projectId, { type, sessionId: doc.id, ...(name ? { user: name } : {}), clientId });
     }
+    const w = watched.get(projectId);
+    if (w && changes.length > 0) w.activityDirty = true;
     // A join or leave changes the activity list; a moved cursor only the "where" column.
     touch(projectId, false);
   };
@@ -299,7 +251,7 @@ export function createDashboards(deps: DashboardDeps): Dashboards {
     compute: (projectId) => compute(projectId),
     participants: (sessionId) => {
       const doc = deps.registry.get(docName('session', sessionId)?.name ?? '');
-      return doc && !doc.destroyed ? participantsOf(doc).sort((a, b) => a.since - b.since || a.clientId - b.clientId) : [];
+      return doc && !doc.destroyed ? presence.participants(doc).sort((a, b) => a.since - b.since || a.clientId - b.clientId) : [];
     },
     touch,
     settled: async () => {

@@ -32,30 +32,7 @@ import type { DocRegistry } from '../documents/doc-registry.ts';
 import type { LiveDocument } from '../documents/live-document.ts';
 import { redisOrigin } from '../documents/origins.ts';
 import { awarenessUpdateOf } from '../../docs-model/awareness.ts';
-
-/** What travels on a document's channel, after the sender's id. */
-const FanoutMessage = {
-  /** An update the sender applied (from its sockets, REST, imports). */
-  update: 0,
-  /** "Send me what I lack": the sender's state vector. */
-  stateVector: 1,
-  /** The answer to `stateVector`, addressed to the process that asked. */
-  missing: 2,
-  /** Presence of the sender's own connections (a y-protocols awareness update). */
-  awareness: 3,
-  /** "Send me your connections' presence": a process that just loaded the document. */
-  awarenessQuery: 4,
-} as const;
-
-const FORMAT_VERSION = 1;
-
-/** Flags of a `stateVector` message. */
-const Ask = {
-  /** Send me your state vector too, so I can send what *you* lack. */
-  yours: 1,
-  /** Answer even when I lack nothing (a loading process counts the answers it waits for). */
-  always: 2,
-} as const;
+import { FANOUT_FORMAT_VERSION, FanoutAsk, FanoutMessage } from '../../docs-model/protocol.ts';
 
 /**
  * How long a load waits for the other processes' answers. They normally come within a Redis round
@@ -126,7 +103,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
 
   function frame(kind: number, write: (encoder: encoding.Encoder) => void): Buffer {
     const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, FORMAT_VERSION);
+    encoding.writeVarUint(encoder, FANOUT_FORMAT_VERSION);
     encoding.writeVarString(encoder, processId);
     encoding.writeVarUint(encoder, kind);
     write(encoder);
@@ -146,7 +123,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
     });
 
   function askForMissing(doc: LiveDocument): void {
-    publish(doc.name, stateVectorFrame(doc, Ask.yours));
+    publish(doc.name, stateVectorFrame(doc, FanoutAsk.yours));
     publish(doc.name, frame(FanoutMessage.awarenessQuery, () => {}));
   }
 
@@ -190,7 +167,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
       subscribed.add(channel);
       await Promise.race([subscriber.subscribe(channel), answered]);
       // PUBLISH answers how many subscribers got the message: the other processes, and us.
-      const receivers = await Promise.race([publisher.publish(channel, stateVectorFrame(doc, Ask.yours | Ask.always)), answered.then(() => 0)]);
+      const receivers = await Promise.race([publisher.publish(channel, stateVectorFrame(doc, FanoutAsk.yours | FanoutAsk.always)), answered.then(() => 0)]);
       deps.onMessage?.('published');
       publish(doc.name, frame(FanoutMessage.awarenessQuery, () => {}));
       const wait = awaiting.get(doc.name);
@@ -214,7 +191,7 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
     if (!doc || doc.destroyed) return;
     try {
       const decoder = decoding.createDecoder(message);
-      if (decoding.readVarUint(decoder) !== FORMAT_VERSION) return;
+      if (decoding.readVarUint(decoder) !== FANOUT_FORMAT_VERSION) return;
       const sender = decoding.readVarString(decoder);
       if (sender === processId) return; // our own, echoed by Redis
       deps.onMessage?.('received');
@@ -226,14 +203,14 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
           const flags = decoding.readUint8(decoder);
           const missing = Y.encodeStateAsUpdate(doc.ydoc, decoding.readVarUint8Array(decoder));
           // An empty update is 2 bytes: the asker lacks nothing we hold.
-          if (missing.length > 2 || flags & Ask.always) {
+          if (missing.length > 2 || flags & FanoutAsk.always) {
             publish(docName, frame(FanoutMessage.missing, (e) => {
               encoding.writeVarString(e, sender);
               encoding.writeVarUint8Array(e, missing);
             }));
           }
           // With no flags: an answer must not ask for another answer.
-          if (flags & Ask.yours) publish(docName, stateVectorFrame(doc, 0));
+          if (flags & FanoutAsk.yours) publish(docName, stateVectorFrame(doc, 0));
           break;
         }
         case FanoutMessage.missing: {

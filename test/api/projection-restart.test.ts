@@ -58,7 +58,7 @@ for (const kind of databaseKinds()) {
     const c = connectClient(t.url, session.docName, { params: { token: t.adminToken } });
     try {
       await synced(c.provider);
-      const drawn = addAnnotation(c.doc, { frame: 99, bbox: [1, 1, 2, 2], label: 'bike' }, 'browser');
+      const drawn = addAnnotation(c.doc, { frame: 99, bbox: [1, 1, 2, 2], label: 'bike' }, { by: 'browser' });
       deleteAnnotation(c.doc, created[2]!.id);
       await follows(t, session.id, 'live edits projected');
       assert.ok((await projected(t, session.id)).some((r) => r.startsWith(`${drawn.id}:99:bike`)));

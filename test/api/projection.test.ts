@@ -66,9 +66,9 @@ for (const kind of databaseKinds()) {
     const doc = open(ctx, 'session:s1');
     const origin = serverOrigin('test');
     initSession(doc.ydoc, meta, { car: {}, person: {} }, origin);
-    const many = addAnnotations(doc.ydoc, Array.from({ length: 50 }, (_, i) => ({ frame: i, bbox: [i, 1, 5, 5], label: 'car' })), 'alice', {}, origin);
+    const many = addAnnotations(doc.ydoc, Array.from({ length: 50 }, (_, i) => ({ frame: i, bbox: [i, 1, 5, 5], label: 'car' })), { by: 'alice', origin });
     await waitFor(() => rowsMatch(ctx, doc), { message: 'adds projected' });
-    updateAnnotation(doc.ydoc, many[3]!.id, { label: 'person', status: 'validated', bbox: [1.25, 2, 3, 4] }, 'bob', Date.now(), {}, origin);
+    updateAnnotation(doc.ydoc, many[3]!.id, { label: 'person', status: 'validated', bbox: [1.25, 2, 3, 4] }, { by: 'bob', origin });
     deleteAnnotation(doc.ydoc, many[7]!.id, origin);
     await waitFor(() => rowsMatch(ctx, doc), { message: 'edit and delete projected' });
     const rows = await ctx.repos.annotations.list('s1');
@@ -79,7 +79,7 @@ for (const kind of databaseKinds()) {
   test('flush() writes what was marked, without waiting for the window', async (ctx) => {
     const doc = open(ctx, 'session:s1');
     initSession(doc.ydoc, meta, { car: {} }, serverOrigin('t'));
-    addAnnotation(doc.ydoc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, 'a', Date.now(), {}, serverOrigin('t'));
+    addAnnotation(doc.ydoc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'a', origin: serverOrigin('t') });
     await ctx.projection.flush();
     assert.ok(await rowsMatch(ctx, doc));
   });
@@ -88,7 +88,7 @@ for (const kind of databaseKinds()) {
     // Content written while nobody projected (the process died before its flush).
     const before = open(ctx, 'session:s1', false);
     initSession(before.ydoc, meta, { car: {} }, serverOrigin('t'));
-    addAnnotations(before.ydoc, Array.from({ length: 20 }, (_, i) => ({ frame: i, bbox: [0, 0, 5, 5], label: 'car' })), 'a', {}, serverOrigin('t'));
+    addAnnotations(before.ydoc, Array.from({ length: 20 }, (_, i) => ({ frame: i, bbox: [0, 0, 5, 5], label: 'car' })), { by: 'a', origin: serverOrigin('t') });
     await ctx.repos.annotations.apply('s1', { upsert: [toProjectionRecord('s1', { ...listAnnotations(before.ydoc)[0]!, id: 'stale' })], remove: [] });
     // The restarted process loads it.
     const loaded = open(ctx, 'session:s1');
@@ -112,7 +112,7 @@ for (const kind of databaseKinds()) {
     ctx.t.db.knex.on('query', onQuery);
     try {
       initSession(doc.ydoc, meta, { car: {} }, serverOrigin('t'));
-      addAnnotations(doc.ydoc, Array.from({ length: 20 }, (_, i) => ({ frame: i, bbox: [0, 0, 5, 5], label: 'car' })), 'a', {}, serverOrigin('t'));
+      addAnnotations(doc.ydoc, Array.from({ length: 20 }, (_, i) => ({ frame: i, bbox: [0, 0, 5, 5], label: 'car' })), { by: 'a', origin: serverOrigin('t') });
       assert.ok(slowLog.pending(doc.name) > 0, 'not committed yet');
       await ctx.projection.flush();
       assert.ok(await rowsMatch(ctx, doc), 'projected');
@@ -127,7 +127,7 @@ for (const kind of databaseKinds()) {
   test('a document without a session row is not projected', async (ctx) => {
     const doc = open(ctx, 'session:unknown');
     initSession(doc.ydoc, { ...meta, sessionId: 'unknown' }, { car: {} }, serverOrigin('t'));
-    addAnnotation(doc.ydoc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, 'a', Date.now(), {}, serverOrigin('t'));
+    addAnnotation(doc.ydoc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'a', origin: serverOrigin('t') });
     await ctx.projection.flush();
     assert.equal(await ctx.repos.annotations.list('unknown'), []);
   });

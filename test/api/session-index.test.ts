@@ -50,16 +50,16 @@ test('follows adds, field edits, deletes and remote updates', () => {
   const index = sessionIndex(doc);
   const seen: string[][] = [];
   index.onChange((ids) => seen.push([...ids].sort()));
-  const a = addAnnotation(doc, { frame: 3, bbox: [0, 0, 10, 10], label: 'car' }, 'alice');
+  const a = addAnnotation(doc, { frame: 3, bbox: [0, 0, 10, 10], label: 'car' }, { by: 'alice' });
   assert.is(index.get(a.id)?.frame, 3);
-  updateAnnotation(doc, a.id, { frame: 7, label: 'person' }, 'bob');
+  updateAnnotation(doc, a.id, { frame: 7, label: 'person' }, { by: 'bob' });
   assert.equal(index.query({ frame: 3 }, { limit: 10 }).items, []);
   assert.equal(index.query({ frame: 7 }, { limit: 10 }).items.map((x) => x.label), ['person']);
 
   const remote = new Y.Doc();
   Y.applyUpdate(remote, Y.encodeStateAsUpdate(doc));
-  const b = addAnnotation(remote, { frame: 7, bbox: [5, 5, 10, 10], label: 'bike' }, 'carol');
-  updateAnnotation(remote, a.id, { status: 'validated' }, 'carol');
+  const b = addAnnotation(remote, { frame: 7, bbox: [5, 5, 10, 10], label: 'bike' }, { by: 'carol' });
+  updateAnnotation(remote, a.id, { status: 'validated' }, { by: 'carol' });
   Y.applyUpdate(doc, Y.encodeStateAsUpdate(remote, Y.encodeStateVector(doc)));
   assert.is(index.get(b.id)?.label, 'bike');
   assert.is(index.get(a.id)?.status, 'validated');
@@ -75,7 +75,7 @@ test('queries agree with listAnnotations for every filter', () => {
   const s = seed('queries');
   const random = seededRandom(s);
   const doc = newDoc();
-  addAnnotations(doc, randomInputs(random, 400), 'x');
+  addAnnotations(doc, randomInputs(random, 400), { by: 'x' });
   const index = new SessionIndex(doc);
   const filters: AnnotationFilter[] = [
     {},
@@ -97,7 +97,7 @@ test('pages cover every annotation that exists throughout exactly once, despite 
   const s = seed('pages');
   const random = seededRandom(s);
   const doc = newDoc();
-  const initial = addAnnotations(doc, randomInputs(random, 300), 'x').map((a) => a.id);
+  const initial = addAnnotations(doc, randomInputs(random, 300), { by: 'x' }).map((a) => a.id);
   const index = sessionIndex(doc);
   for (const filter of [{}, { fromFrame: 10, toFrame: 30 }, { frame: 12 }] as AnnotationFilter[]) {
     const stable = new Set(listAnnotations(doc, filter).map((a) => a.id));
@@ -108,7 +108,7 @@ test('pages cover every annotation that exists throughout exactly once, despite 
       seen.push(...page.items.map((a) => a.id));
       cursor = page.nextCursor ?? undefined;
       // Someone else adds boxes while we page; what existed from the start must still come once.
-      addAnnotations(doc, randomInputs(random, 3), 'y');
+      addAnnotations(doc, randomInputs(random, 3), { by: 'y' });
     } while (cursor);
     assert.is(seen.length, new Set(seen).size, `seed ${s}: no annotation twice`);
     for (const id of stable) assert.ok(seen.includes(id), `seed ${s}: ${id} seen`);

@@ -129,7 +129,7 @@ for (const kind of databaseKinds()) {
     const { session } = await linkedSession(http);
     const c = client(ctx, session.docName);
     await synced(c.provider);
-    const drawn = addAnnotation(c.doc, { frame: 7, bbox: [1, 2, 3, 4], label: 'bike', detectionId: 'd-9' }, 'browser');
+    const drawn = addAnnotation(c.doc, { frame: 7, bbox: [1, 2, 3, 4], label: 'bike', detectionId: 'd-9' }, { by: 'browser' });
     const read = await waitFor(async () => {
       const res = await http.get<AnnotationBody>(`/api/sessions/${session.id}/annotations/${drawn.id}`);
       return res.status === 200 ? res.body : null;

@@ -130,9 +130,9 @@ for (const kind of databaseKinds()) {
     const client = connectClient(ctx.t.url, `session:${session.id}`, { params: { token: ada } });
     try {
       await synced(client.provider);
-      const box = addAnnotation(client.doc, { frame: 1, bbox: [10, 10, 20, 20], label: 'car' }, 'ada');
+      const box = addAnnotation(client.doc, { frame: 1, bbox: [10, 10, 20, 20], label: 'car' }, { by: 'ada' });
       await waitFor(async () => (await http.get(`/api/sessions/${session.id}/annotations/${box.id}`)).status === 200, { message: 'the box reached the server' });
-      updateAnnotation(client.doc, box.id, { bbox: [15, 10, 20, 20] }, 'ada');
+      updateAnnotation(client.doc, box.id, { bbox: [15, 10, 20, 20] }, { by: 'ada' });
       await waitFor(async () => (await http.get<{ bbox: number[] }>(`/api/sessions/${session.id}/annotations/${box.id}`)).body.bbox?.[0] === 15, { message: 'the move reached the server' });
       const bob = jsonClient(ctx.t.url, await ctx.t.token({ sub: 'bob', name: 'Bob', projects: { [project.id]: 'annotator' } }));
       assert.is((await bob.patch(`/api/sessions/${session.id}/annotations/${box.id}`, { label: 'person' })).status, 200);

@@ -16,10 +16,10 @@ const twoPeers = (): [Y.Doc, Y.Doc] => {
 
 concurrent('one moves the box, the other relabels: both survive on both peers', () => {
   const [a, b] = twoPeers();
-  const created = addAnnotation(a, { frame: 1, bbox: [0, 0, 10, 10], label: 'car' }, 'alice', 1);
+  const created = addAnnotation(a, { frame: 1, bbox: [0, 0, 10, 10], label: 'car' }, { by: 'alice', now: 1 });
   exchange(a, b);
-  updateAnnotation(a, created.id, { bbox: [5, 5, 20, 20] }, 'alice', 2);
-  updateAnnotation(b, created.id, { label: 'truck', status: 'validated' }, 'bob', 3);
+  updateAnnotation(a, created.id, { bbox: [5, 5, 20, 20] }, { by: 'alice', now: 2 });
+  updateAnnotation(b, created.id, { label: 'truck', status: 'validated' }, { by: 'bob', now: 3 });
   exchange(a, b);
   const fromA = getAnnotation(a, created.id);
   const fromB = getAnnotation(b, created.id);
@@ -31,10 +31,10 @@ concurrent('one moves the box, the other relabels: both survive on both peers', 
 
 concurrent('the same holds with the roles swapped (whichever peer wins ties)', () => {
   const [a, b] = twoPeers();
-  const created = addAnnotation(a, { frame: 1, bbox: [0, 0, 10, 10], label: 'car' }, 'alice', 1);
+  const created = addAnnotation(a, { frame: 1, bbox: [0, 0, 10, 10], label: 'car' }, { by: 'alice', now: 1 });
   exchange(a, b);
-  updateAnnotation(a, created.id, { label: 'person' }, 'alice', 2);
-  updateAnnotation(b, created.id, { bbox: [1, 2, 3, 4], occluded: true }, 'bob', 3);
+  updateAnnotation(a, created.id, { label: 'person' }, { by: 'alice', now: 2 });
+  updateAnnotation(b, created.id, { bbox: [1, 2, 3, 4], occluded: true }, { by: 'bob', now: 3 });
   exchange(a, b);
   assert.equal(getAnnotation(a, created.id), getAnnotation(b, created.id));
   assert.equal(getAnnotation(a, created.id)?.bbox, [1, 2, 3, 4]);
@@ -44,8 +44,8 @@ concurrent('the same holds with the roles swapped (whichever peer wins ties)', (
 
 concurrent('annotations added on two offline peers all arrive on both', () => {
   const [a, b] = twoPeers();
-  addAnnotation(a, { frame: 1, bbox: [0, 0, 1, 1], label: 'car' }, 'alice');
-  addAnnotation(b, { frame: 2, bbox: [0, 0, 1, 1], label: 'car' }, 'bob');
+  addAnnotation(a, { frame: 1, bbox: [0, 0, 1, 1], label: 'car' }, { by: 'alice' });
+  addAnnotation(b, { frame: 2, bbox: [0, 0, 1, 1], label: 'car' }, { by: 'bob' });
   exchange(a, b);
   assert.equal(listAnnotations(a), listAnnotations(b));
   assert.is(listAnnotations(a).length, 2);
@@ -53,10 +53,10 @@ concurrent('annotations added on two offline peers all arrive on both', () => {
 
 concurrent('edits of the same field converge to one value on both peers', () => {
   const [a, b] = twoPeers();
-  const created = addAnnotation(a, { frame: 1, bbox: [0, 0, 10, 10], label: 'car' }, 'alice');
+  const created = addAnnotation(a, { frame: 1, bbox: [0, 0, 10, 10], label: 'car' }, { by: 'alice' });
   exchange(a, b);
-  updateAnnotation(a, created.id, { label: 'truck' }, 'alice');
-  updateAnnotation(b, created.id, { label: 'person' }, 'bob');
+  updateAnnotation(a, created.id, { label: 'truck' }, { by: 'alice' });
+  updateAnnotation(b, created.id, { label: 'person' }, { by: 'bob' });
   exchange(a, b);
   assert.is(getAnnotation(a, created.id)?.label, getAnnotation(b, created.id)?.label);
 });

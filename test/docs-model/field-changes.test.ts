@@ -18,7 +18,7 @@ function record(doc: Y.Doc): { seen: Array<{ changes: EntityChange[]; origin: un
 test('a new annotation is created with its fields; bookkeeping fields are left out', () => {
   const doc = sessionDoc();
   const { seen } = record(doc);
-  const a = addAnnotation(doc, { frame: 3, bbox: [1, 2, 3, 4], label: 'car' }, 'ada');
+  const a = addAnnotation(doc, { frame: 3, bbox: [1, 2, 3, 4], label: 'car' }, { by: 'ada' });
   assert.is(seen.length, 1);
   const [change] = seen[0]!.changes;
   assert.equal([change!.entity, change!.id, change!.kind, change!.updatedBy], ['annotation', a.id, 'created', 'ada']);
@@ -31,12 +31,12 @@ test('a move and a relabel by two peers are two changes with their own authors a
   const a = sessionDoc();
   const b = new Y.Doc();
   Y.applyUpdate(b, Y.encodeStateAsUpdate(a));
-  const box = addAnnotation(a, { frame: 0, bbox: [0, 0, 5, 5], label: 'car' }, 'ada');
+  const box = addAnnotation(a, { frame: 0, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'ada' });
   Y.applyUpdate(b, Y.encodeStateAsUpdate(a));
   const { seen } = record(a);
-  updateAnnotation(a, box.id, { bbox: [3, 0, 5, 5] }, 'ada');
+  updateAnnotation(a, box.id, { bbox: [3, 0, 5, 5] }, { by: 'ada' });
   const before = Y.encodeStateVector(b);
-  updateAnnotation(b, box.id, { label: 'truck' }, 'bob');
+  updateAnnotation(b, box.id, { label: 'truck' }, { by: 'bob' });
   Y.applyUpdate(a, Y.encodeStateAsUpdate(b, before), 'remote');
   assert.equal(
     seen.map((s) => [s.origin ?? null, s.changes.map((c) => [c.kind, c.updatedBy, c.fields])]),
@@ -49,13 +49,13 @@ test('a move and a relabel by two peers are two changes with their own authors a
 
 test('a deletion reports the id and no fields; a write that changes nothing reports nothing', () => {
   const doc = sessionDoc();
-  const box = addAnnotation(doc, { frame: 0, bbox: [0, 0, 5, 5], label: 'car' }, 'ada');
+  const box = addAnnotation(doc, { frame: 0, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'ada' });
   const { seen, stop } = record(doc);
-  updateAnnotation(doc, box.id, { label: 'car' }, 'ada');
+  updateAnnotation(doc, box.id, { label: 'car' }, { by: 'ada' });
   deleteAnnotation(doc, box.id, 'origin-1');
   assert.equal(seen, [{ changes: [{ entity: 'annotation', id: box.id, kind: 'deleted', fields: {}, updatedBy: null }], origin: 'origin-1' }]);
   stop();
-  addAnnotation(doc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, 'ada');
+  addAnnotation(doc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'ada' });
   assert.is(seen.length, 1);
 });
 

@@ -100,7 +100,7 @@ const straight = (t: Target): Y.Doc => {
   const doc = new Y.Doc();
   initSession(doc, META, Object.fromEntries(t.labels));
   for (const track of t.tracks) addTrack(doc, track);
-  for (const a of t.annotations) addAnnotation(doc, a, 'alice', 1);
+  for (const a of t.annotations) addAnnotation(doc, a, { by: 'alice', now: 1 });
   return doc;
 };
 
@@ -110,12 +110,12 @@ const winding = (t: Target, order: number[]): Y.Doc => {
   initSession(doc, { ...META, sessionId: 'other-session', projectId: 'other-project' }, {});
   for (const [name, def] of [...t.labels].reverse()) setLabel(doc, name, def);
   for (const track of [...t.tracks].reverse()) addTrack(doc, { ...track, attributes: reversedKeys(track.attributes ?? {}) });
-  const decoy = addAnnotation(doc, { frame: 3, bbox: [1, 1, 2, 2], label: t.labels[0]![0] }, 'bob', 5);
+  const decoy = addAnnotation(doc, { frame: 3, bbox: [1, 1, 2, 2], label: t.labels[0]![0] }, { by: 'bob', now: 5 });
   for (const k of order) {
     const a = t.annotations[k]!;
     const start = { ...a, bbox: [0, 0, 5, 5] as Annotation['bbox'], occluded: !a.occluded, attributes: { stale: true } };
-    addAnnotation(doc, start, 'bob', 10 + k);
-    updateAnnotation(doc, a.id!, { bbox: a.bbox, occluded: a.occluded ?? false, attributes: reversedKeys(a.attributes ?? {}) }, 'carol', 100 + k);
+    addAnnotation(doc, start, { by: 'bob', now: 10 + k });
+    updateAnnotation(doc, a.id!, { bbox: a.bbox, occluded: a.occluded ?? false, attributes: reversedKeys(a.attributes ?? {}) }, { by: 'carol', now: 100 + k });
   }
   deleteAnnotation(doc, decoy.id);
   return doc;
@@ -129,7 +129,7 @@ const concurrent = (t: Target): Y.Doc => {
   initSession(b, META, Object.fromEntries([...t.labels].reverse()));
   for (const track of t.tracks) addTrack(a, track);
   exchange(a, b);
-  t.annotations.forEach((ann, k) => addAnnotation(k % 2 ? a : b, ann, k % 2 ? 'a' : 'b', k));
+  t.annotations.forEach((ann, k) => addAnnotation(k % 2 ? a : b, ann, { by: k % 2 ? 'a' : 'b', now: k }));
   exchange(a, b);
   return b;
 };
@@ -217,11 +217,11 @@ const richDoc = (): Y.Doc => {
   initSession(doc, META, { truck: {}, car: { color: '#0f0', attributes: { z: 1, a: 2 } }, 'é-person': {} });
   addTrack(doc, { id: 'tr', label: 'truck', attributes: { speed: 'slow', axle: 3 } });
   addTrack(doc, { id: 'held', label: 'car', interpolation: 'none' });
-  addAnnotation(doc, { id: 'k1', frame: 1, bbox: [1.25, 2, 10, 10], label: 'truck', trackId: 'tr', attributes: { z: 'last', a: 'first' } }, 'a', 1);
-  addAnnotation(doc, { id: 'k2', frame: 6, bbox: [20, 10, 12.5, 10], label: 'truck', trackId: 'tr' }, 'a', 2);
-  addAnnotation(doc, { id: 'k3', frame: 9, bbox: [20, 10, 12.5, 10], label: 'truck', trackId: 'tr', outside: true }, 'a', 3);
-  addAnnotation(doc, { id: 'h1', frame: 3, bbox: [5, 5, 5, 5], label: 'car', trackId: 'held', occluded: true }, 'a', 4);
-  addAnnotation(doc, { id: 's1', frame: 4, bbox: [0, 0, 99, 49.5], label: 'é-person', status: 'rejected', detectionId: 'd7' }, 'a', 5);
+  addAnnotation(doc, { id: 'k1', frame: 1, bbox: [1.25, 2, 10, 10], label: 'truck', trackId: 'tr', attributes: { z: 'last', a: 'first' } }, { by: 'a', now: 1 });
+  addAnnotation(doc, { id: 'k2', frame: 6, bbox: [20, 10, 12.5, 10], label: 'truck', trackId: 'tr' }, { by: 'a', now: 2 });
+  addAnnotation(doc, { id: 'k3', frame: 9, bbox: [20, 10, 12.5, 10], label: 'truck', trackId: 'tr', outside: true }, { by: 'a', now: 3 });
+  addAnnotation(doc, { id: 'h1', frame: 3, bbox: [5, 5, 5, 5], label: 'car', trackId: 'held', occluded: true }, { by: 'a', now: 4 });
+  addAnnotation(doc, { id: 's1', frame: 4, bbox: [0, 0, 99, 49.5], label: 'é-person', status: 'rejected', detectionId: 'd7' }, { by: 'a', now: 5 });
   return doc;
 };
 

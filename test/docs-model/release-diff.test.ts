@@ -15,10 +15,10 @@ const base = (): Y.Doc => {
   const doc = new Y.Doc();
   initSession(doc, META, { car: {}, truck: {}, person: {} });
   addTrack(doc, { id: 't1', label: 'car' });
-  addAnnotation(doc, { id: 'k0', frame: 0, bbox: [0, 0, 10, 10], label: 'car', trackId: 't1' }, 'a', 1);
-  addAnnotation(doc, { id: 'k4', frame: 4, bbox: [40, 0, 10, 10], label: 'car', trackId: 't1' }, 'a', 1);
-  addAnnotation(doc, { id: 'a', frame: 2, bbox: [0, 0, 10, 10], label: 'person' }, 'a', 1);
-  addAnnotation(doc, { id: 'b', frame: 3, bbox: [5, 5, 10, 10], label: 'person' }, 'a', 1);
+  addAnnotation(doc, { id: 'k0', frame: 0, bbox: [0, 0, 10, 10], label: 'car', trackId: 't1' }, { by: 'a', now: 1 });
+  addAnnotation(doc, { id: 'k4', frame: 4, bbox: [40, 0, 10, 10], label: 'car', trackId: 't1' }, { by: 'a', now: 1 });
+  addAnnotation(doc, { id: 'a', frame: 2, bbox: [0, 0, 10, 10], label: 'person' }, { by: 'a', now: 1 });
+  addAnnotation(doc, { id: 'b', frame: 3, bbox: [5, 5, 10, 10], label: 'person' }, { by: 'a', now: 1 });
   return doc;
 };
 
@@ -33,7 +33,7 @@ const test = suite('release diff');
 test('a moved box is changed, with from/to and the IoU of the two boxes', () => {
   const doc = base();
   const from = freezeSession(doc);
-  updateAnnotation(doc, 'a', { bbox: [5, 0, 10, 10] }, 'b', 2);
+  updateAnnotation(doc, 'a', { bbox: [5, 0, 10, 10] }, { by: 'b', now: 2 });
   const d = diffReleases(from, freezeSession(doc));
   assert.equal(d.summary.annotations, { added: 0, removed: 0, changed: 1 });
   assert.equal(only(d.changes, 'a'), {
@@ -46,7 +46,7 @@ test('a moved box is changed, with from/to and the IoU of the two boxes', () => 
 test('a relabel names the field and moves the per-label counts', () => {
   const doc = base();
   const from = freezeSession(doc);
-  updateAnnotation(doc, 'b', { label: 'truck' }, 'b', 2);
+  updateAnnotation(doc, 'b', { label: 'truck' }, { by: 'b', now: 2 });
   const d = diffReleases(from, freezeSession(doc));
   const c = only(d.changes, 'b');
   assert.equal(c.type === 'annotation' && c.change === 'changed' ? c.fields : null, [{ field: 'label', from: 'person', to: 'truck' }]);
@@ -59,7 +59,7 @@ test('a delete and an add list the whole annotation', () => {
   const doc = base();
   const from = freezeSession(doc);
   deleteAnnotation(doc, 'a');
-  addAnnotation(doc, { id: 'c', frame: 9, bbox: [1, 1, 2, 2], label: 'truck' }, 'b', 2);
+  addAnnotation(doc, { id: 'c', frame: 9, bbox: [1, 1, 2, 2], label: 'truck' }, { by: 'b', now: 2 });
   const d = diffReleases(from, freezeSession(doc));
   assert.equal(d.summary.annotations, { added: 1, removed: 1, changed: 0 });
   const removed = only(d.changes, 'a');
@@ -98,8 +98,8 @@ test('a track deleted with its keyframes and one added are listed, tracks first'
 test('an edit that was undone, or only authorship, is no change', () => {
   const doc = base();
   const from = freezeSession(doc);
-  updateAnnotation(doc, 'a', { bbox: [3, 3, 10, 10] }, 'b', 2);
-  updateAnnotation(doc, 'a', { bbox: [0, 0, 10, 10] }, 'c', 3);
+  updateAnnotation(doc, 'a', { bbox: [3, 3, 10, 10] }, { by: 'b', now: 2 });
+  updateAnnotation(doc, 'a', { bbox: [0, 0, 10, 10] }, { by: 'c', now: 3 });
   const d = diffReleases(from, freezeSession(doc));
   assert.equal(d.summary.annotations, { added: 0, removed: 0, changed: 0 });
   assert.equal(d.changes, []);
@@ -109,7 +109,7 @@ test('an edit that was undone, or only authorship, is no change', () => {
 test('pages follow the cursor until every change was seen once; summary mode lists none', () => {
   const doc = base();
   const from = freezeSession(doc);
-  for (let k = 0; k < 7; k++) addAnnotation(doc, { id: `n${k}`, frame: k, bbox: [1, 1, 2, 2], label: 'truck' }, 'b', 2);
+  for (let k = 0; k < 7; k++) addAnnotation(doc, { id: `n${k}`, frame: k, bbox: [1, 1, 2, 2], label: 'truck' }, { by: 'b', now: 2 });
   updateTrack(doc, 't1', { attributes: { lane: 2 } });
   const to = freezeSession(doc);
   const seen: string[] = [];

@@ -33,9 +33,9 @@ const detailsOf = (fn: () => unknown): { part: string; index?: number; code: str
 const filled = (): Y.Doc => {
   const doc = sessionDoc();
   addTrack(doc, { id: 't', label: 'car', interpolation: 'none' });
-  addAnnotation(doc, { id: 'k0', frame: 0, bbox: [0, 0, 5, 5], label: 'car', trackId: 't' }, 'alice', 1);
-  addAnnotation(doc, { id: 'k9', frame: 9, bbox: [9, 0, 5, 5], label: 'car', trackId: 't', outside: true }, 'alice', 2);
-  addAnnotation(doc, { id: 'p', frame: 3, bbox: [1, 2, 3, 4], label: 'person', attributes: { a: 1 } }, 'bob', 3);
+  addAnnotation(doc, { id: 'k0', frame: 0, bbox: [0, 0, 5, 5], label: 'car', trackId: 't' }, { by: 'alice', now: 1 });
+  addAnnotation(doc, { id: 'k9', frame: 9, bbox: [9, 0, 5, 5], label: 'car', trackId: 't', outside: true }, { by: 'alice', now: 2 });
+  addAnnotation(doc, { id: 'p', frame: 3, bbox: [1, 2, 3, 4], label: 'person', attributes: { a: 1 } }, { by: 'bob', now: 3 });
   return doc;
 };
 

@@ -50,8 +50,8 @@ tracks('refuses an unknown label, a duplicate id, bad interpolation and attribut
 tracks('updateTrack changes given fields; a new label also relabels its keyframes', () => {
   const doc = sessionDoc();
   const t = addTrack(doc, { label: 'car' });
-  const k = addAnnotation(doc, { frame: 0, bbox: [0, 0, 1, 1], label: 'car', trackId: t.id }, 'a');
-  const other = addAnnotation(doc, { frame: 0, bbox: [0, 0, 1, 1], label: 'car' }, 'a');
+  const k = addAnnotation(doc, { frame: 0, bbox: [0, 0, 1, 1], label: 'car', trackId: t.id }, { by: 'a' });
+  const other = addAnnotation(doc, { frame: 0, bbox: [0, 0, 1, 1], label: 'car' }, { by: 'a' });
   let transactions = 0;
   doc.on('afterTransaction', () => transactions++);
   const u = updateTrack(doc, t.id, { label: 'truck', interpolation: 'none' }, 'origin');
@@ -66,15 +66,15 @@ tracks('updateTrack changes given fields; a new label also relabels its keyframe
 tracks('deleteTrack keeps its keyframes as standalone annotations unless told to delete them', () => {
   const doc = sessionDoc();
   const t = addTrack(doc, { label: 'car' });
-  const k = addAnnotation(doc, { frame: 0, bbox: [0, 0, 1, 1], label: 'car', trackId: t.id }, 'a');
+  const k = addAnnotation(doc, { frame: 0, bbox: [0, 0, 1, 1], label: 'car', trackId: t.id }, { by: 'a' });
   assert.ok(deleteTrack(doc, t.id));
   assert.is(getTrack(doc, t.id), null);
   assert.is(getAnnotation(doc, k.id)?.trackId, null);
   assert.not.ok(deleteTrack(doc, t.id));
 
   const t2 = addTrack(doc, { label: 'car' });
-  addAnnotation(doc, { frame: 1, bbox: [0, 0, 1, 1], label: 'car', trackId: t2.id }, 'a');
-  addAnnotation(doc, { frame: 2, bbox: [0, 0, 1, 1], label: 'car', trackId: t2.id }, 'a');
+  addAnnotation(doc, { frame: 1, bbox: [0, 0, 1, 1], label: 'car', trackId: t2.id }, { by: 'a' });
+  addAnnotation(doc, { frame: 2, bbox: [0, 0, 1, 1], label: 'car', trackId: t2.id }, { by: 'a' });
   assert.ok(deleteTrack(doc, t2.id, { withKeyframes: true }));
   assert.equal(listAnnotations(doc).map((a) => a.id), [k.id]);
 });
@@ -84,9 +84,9 @@ tracks('listTracks sorts by id; trackKeyframes lists only that track, by frame',
   addTrack(doc, { id: 'b', label: 'car' });
   addTrack(doc, { id: 'a', label: 'truck' });
   assert.equal(listTracks(doc).map((t) => t.id), ['a', 'b']);
-  addAnnotation(doc, { id: 'k5', frame: 5, bbox: [0, 0, 1, 1], label: 'car', trackId: 'b' }, 'x');
-  addAnnotation(doc, { id: 'k1', frame: 1, bbox: [0, 0, 1, 1], label: 'car', trackId: 'b' }, 'x');
-  addAnnotation(doc, { id: 'o', frame: 1, bbox: [0, 0, 1, 1], label: 'truck', trackId: 'a' }, 'x');
+  addAnnotation(doc, { id: 'k5', frame: 5, bbox: [0, 0, 1, 1], label: 'car', trackId: 'b' }, { by: 'x' });
+  addAnnotation(doc, { id: 'k1', frame: 1, bbox: [0, 0, 1, 1], label: 'car', trackId: 'b' }, { by: 'x' });
+  addAnnotation(doc, { id: 'o', frame: 1, bbox: [0, 0, 1, 1], label: 'truck', trackId: 'a' }, { by: 'x' });
   assert.equal(trackKeyframes(doc, 'b').map((a) => a.id), ['k1', 'k5']);
   assert.equal(trackKeyframes(doc, 'none'), []);
 });

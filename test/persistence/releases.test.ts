@@ -28,8 +28,8 @@ const content = (sessionId: string, n = 3): ReleaseContent => {
   initSession(doc, { sessionId, projectId: 'p', videoId: 'v', width: 100, height: 50, fps: 25, frameCount: 20 }, { truck: {}, car: { color: '#f00' } });
   addTrack(doc, { id: 't', label: 'car' });
   const inputs = Array.from({ length: n }, (_, k) => ({ id: `a${k}`, frame: k % 20, bbox: [k % 90, 1, 5, 5] as [number, number, number, number], label: k % 2 ? 'truck' : 'car', attributes: { z: k, a: 'é' } }));
-  addAnnotations(doc, inputs, 'alice', { now: 1 });
-  addAnnotation(doc, { id: 'k', frame: 2, bbox: [1, 1, 4, 4], label: 'car', trackId: 't' }, 'alice', 1);
+  addAnnotations(doc, inputs, { by: 'alice', now: 1 });
+  addAnnotation(doc, { id: 'k', frame: 2, bbox: [1, 1, 4, 4], label: 'car', trackId: 't' }, { by: 'alice', now: 1 });
   return freezeSession(doc);
 };
 

@@ -105,7 +105,7 @@ test('a client whose token expires is closed with 4401 at exp, stops reconnectin
 
   const sent: string[] = [];
   for (let i = 0; i < 5; i++) {
-    sent.push(addAnnotation(short.doc, { id: `before-exp-${i}`, frame: i, bbox: [i, i, 10, 10], label: 'car' }, 'short').id);
+    sent.push(addAnnotation(short.doc, { id: `before-exp-${i}`, frame: i, bbox: [i, i, 10, 10], label: 'car' }, { by: 'short' }).id);
   }
   await waitFor(() => sent.every((id) => long.doc.getMap('annotations').has(id)), { message: 'edits made before exp reach the other client' });
 
@@ -137,8 +137,8 @@ test('clients with a long-lived token and with no exp stay connected after anoth
   assert.is(code, 4401);
   assert.ok(at >= expMs - CLOCK_SLACK_MS, `closed ${expMs - at} ms before exp`);
 
-  addAnnotation(long.doc, { id: 'from-long', frame: 0, bbox: [0, 0, 10, 10], label: 'car' }, 'long');
-  addAnnotation(forever.doc, { id: 'from-forever', frame: 1, bbox: [1, 1, 10, 10], label: 'car' }, 'forever');
+  addAnnotation(long.doc, { id: 'from-long', frame: 0, bbox: [0, 0, 10, 10], label: 'car' }, { by: 'long' });
+  addAnnotation(forever.doc, { id: 'from-forever', frame: 1, bbox: [1, 1, 10, 10], label: 'car' }, { by: 'forever' });
   await waitFor(() => long.doc.getMap('annotations').has('from-forever') && forever.doc.getMap('annotations').has('from-long'), {
     message: 'edits after the expiry still reach the others',
   });

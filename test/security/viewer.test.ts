@@ -69,13 +69,13 @@ for (const kind of databaseKinds()) {
     setLabel(annotator.doc, 'car', {});
     await waitFor(() => viewer.doc.getMap('labels').has('car'), { message: "the annotator's label reaches the viewer" });
 
-    const forged = addAnnotation(viewer.doc, { frame: 0, bbox: [1, 2, 3, 4], label: 'car' }, 'vera');
+    const forged = addAnnotation(viewer.doc, { frame: 0, bbox: [1, 2, 3, 4], label: 'car' }, { by: 'vera' });
     await waitFor(() => denials.reasons.length === 1, { message: 'the viewer is told permission denied' });
     assert.match(denials.reasons[0]!, /read-only/);
 
     // The server has processed the viewer's update (it answered it); an annotator edit made after
     // that reaches the viewer, while the viewer's own never reached the annotator.
-    const real = addAnnotation(annotator.doc, { frame: 1, bbox: [5, 5, 5, 5], label: 'car' }, 'anna');
+    const real = addAnnotation(annotator.doc, { frame: 1, bbox: [5, 5, 5, 5], label: 'car' }, { by: 'anna' });
     await waitFor(() => getAnnotation(viewer.doc, real.id) !== null, { message: "the annotator's edit reaches the viewer" });
     assert.is(getAnnotation(annotator.doc, forged.id), null, "the viewer's annotation reached the annotator");
     const live = ctx.app.server.registry.get(docName);
@@ -97,7 +97,7 @@ for (const kind of databaseKinds()) {
   test("a viewer's offline content offered in its sync step 2 is dropped without a denial", async (ctx) => {
     const offline = new Y.Doc();
     setLabel(offline, 'car', {});
-    const forged = addAnnotation(offline, { frame: 3, bbox: [1, 1, 1, 1], label: 'car' }, 'vera');
+    const forged = addAnnotation(offline, { frame: 3, bbox: [1, 1, 1, 1], label: 'car' }, { by: 'vera' });
     const { docName, annotator, viewer, denials } = await setup(ctx, offline);
     // The viewer's awareness crosses (so the server has read everything the viewer sent before it).
     viewer.provider.awareness.setLocalStateField('user', { name: 'Vera' });

@@ -44,7 +44,7 @@ if (process.env.DATABASE_URL) {
         clients.push(client);
         await synced(client.provider);
       }
-      addAnnotation(clients[0]!.doc, { id: 'alone', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+      addAnnotation(clients[0]!.doc, { id: 'alone', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
       await waitFor(() => listAnnotations(clients[1]!.doc).some((a) => a.id === 'alone'));
       const health = await jsonClient(server.url).get<{ ok: boolean; redis?: { connected: boolean } }>('/health');
       assert.equal(health.body.redis, { connected: false });
@@ -108,9 +108,9 @@ if (!redisUrl || !process.env.DATABASE_URL) {
     const before = await stored();
     const onA = await join(ctx, ctx.a, name);
     const onB = await join(ctx, ctx.b, name);
-    addAnnotation(onA.doc, { id: 'from-a', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+    addAnnotation(onA.doc, { id: 'from-a', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
     await waitFor(() => ids(onB.doc).includes('from-a'), { message: 'the edit on A never reached B' });
-    addAnnotation(onB.doc, { id: 'from-b', frame: 1, bbox: [2, 2, 5, 5], label: 'car' }, 'bob');
+    addAnnotation(onB.doc, { id: 'from-b', frame: 1, bbox: [2, 2, 5, 5], label: 'car' }, { by: 'bob' });
     await waitFor(() => ids(onA.doc).includes('from-b'), { message: 'the edit on B never reached A' });
     assert.equal(ids(onA.doc), ids(onB.doc));
     // Each update is stored by both processes that hold the document: either may die before its commit.
@@ -123,7 +123,7 @@ if (!redisUrl || !process.env.DATABASE_URL) {
     try {
       const name = `session:${(await newSession(ctx.a)).id}`;
       const onSlow = await join(ctx, slow, name);
-      addAnnotation(onSlow.doc, { id: 'uncommitted', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+      addAnnotation(onSlow.doc, { id: 'uncommitted', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
       await waitFor(() => slow.server.log.pending(name) > 0);
       const onB = await join(ctx, ctx.b, name);
       // Already in the first sync: B's load waited for the other process's answer.
@@ -145,7 +145,7 @@ if (!redisUrl || !process.env.DATABASE_URL) {
     try {
       const session = await newSession(ctx.a);
       const onSlow = await join(ctx, slow, `session:${session.id}`);
-      addAnnotation(onSlow.doc, { id: 'held-elsewhere', frame: 2, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+      addAnnotation(onSlow.doc, { id: 'held-elsewhere', frame: 2, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
       await waitFor(() => slow.server.log.pending(`session:${session.id}`) > 0);
       assert.not.ok(ctx.b.server.registry.get(`session:${session.id}`), 'B has not loaded the session yet');
       const read = await jsonClient(ctx.b.url, ctx.b.adminToken).get<{ items: Array<{ id: string }> }>(`/api/sessions/${session.id}/annotations`);
@@ -206,14 +206,14 @@ if (!redisUrl || !process.env.DATABASE_URL) {
     // B stops hearing anything; A's next edit is published to nobody on B's side.
     fanout.subscriber.disconnect();
     await waitFor(() => !fanout.connected());
-    addAnnotation(onA.doc, { id: 'while-b-was-away', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+    addAnnotation(onA.doc, { id: 'while-b-was-away', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
     await ctx.a.server.log.flush();
     const caughtUp = fanout.nextCatchUp();
     await fanout.subscriber.connect();
     await caughtUp;
     await waitFor(() => ids(onB.doc).includes('while-b-was-away'), { message: 'B never caught up' });
     // And it hears live edits again.
-    addAnnotation(onA.doc, { id: 'after-reconnect', frame: 1, bbox: [1, 1, 5, 5], label: 'car' }, 'ada');
+    addAnnotation(onA.doc, { id: 'after-reconnect', frame: 1, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
     await waitFor(() => ids(onB.doc).includes('after-reconnect'), { message: 'B stopped hearing A after the reconnect' });
   });
 

@@ -53,7 +53,7 @@ for (const kind of databaseKinds()) {
     const writer = await join(ctx, first.url, name);
     const watcher = await join(ctx, first.url, name);
     setLabel(writer.doc, 'car', {});
-    for (let i = 0; i < 25; i++) addAnnotation(writer.doc, { frame: i, bbox: [0, 0, 4, 4], label: 'car' }, 'alice');
+    for (let i = 0; i < 25; i++) addAnnotation(writer.doc, { frame: i, bbox: [0, 0, 4, 4], label: 'car' }, { by: 'alice' });
     await waitFor(() => watcher.doc.getMap('annotations').size === 25, { message: 'the server relayed every edit' });
     const closing = nextClose(watcher.provider);
     first.process.kill('SIGTERM');
@@ -74,7 +74,7 @@ for (const kind of databaseKinds()) {
     const writer = await join(ctx, first.url, name, { acks: '1' });
     const acks = trackDurableAcks(writer.provider as unknown as Parameters<typeof trackDurableAcks>[0]);
     setLabel(writer.doc, 'car', {});
-    for (let i = 0; i < 40; i++) addAnnotation(writer.doc, { frame: i, bbox: [1, 1, 4, 4], label: 'car' }, 'alice');
+    for (let i = 0; i < 40; i++) addAnnotation(writer.doc, { frame: i, bbox: [1, 1, 4, 4], label: 'car' }, { by: 'alice' });
     assert.ok(acks.unsavedCount > 0, 'edits start unsaved');
     await waitFor(() => acks.unsavedCount === 0, { message: 'every edit acknowledged as durable' });
     // Nobody can resend anything: the client is gone before the kill.

@@ -56,7 +56,7 @@ for (const kind of databaseKinds()) {
     await waitFor(() => b!.doc.getMap('labels').has('car') && c!.doc.getMap('labels').has('car'));
     for (let i = 0; i < 20; i++) {
       for (const [index, client] of [a!, b!, c!].entries()) {
-        addAnnotation(client.doc, { id: `a${index}-${i}`, frame: i, bbox: [i, i, 10, 10], label: 'car' }, `user${index}`);
+        addAnnotation(client.doc, { id: `a${index}-${i}`, frame: i, bbox: [i, i, 10, 10], label: 'car' }, { by: `user${index}` });
       }
     }
     await waitFor(() => [a!, b!, c!].every((client) => client.doc.getMap('annotations').size === 60), {
@@ -77,12 +77,12 @@ for (const kind of databaseKinds()) {
     const b = await join(ctx, name);
     setLabel(a.doc, 'car', {});
     setLabel(a.doc, 'truck', {});
-    const created = addAnnotation(a.doc, { frame: 0, bbox: [0, 0, 10, 10], label: 'car' }, 'alice');
+    const created = addAnnotation(a.doc, { frame: 0, bbox: [0, 0, 10, 10], label: 'car' }, { by: 'alice' });
     await waitFor(() => getAnnotation(b.doc, created.id) !== null);
     a.provider.disconnect();
     b.provider.disconnect();
-    updateAnnotation(a.doc, created.id, { bbox: [5, 5, 20, 20] }, 'alice');
-    updateAnnotation(b.doc, created.id, { label: 'truck' }, 'bob');
+    updateAnnotation(a.doc, created.id, { bbox: [5, 5, 20, 20] }, { by: 'alice' });
+    updateAnnotation(b.doc, created.id, { label: 'truck' }, { by: 'bob' });
     a.provider.connect();
     b.provider.connect();
     await waitFor(() => {
@@ -115,8 +115,8 @@ for (const kind of databaseKinds()) {
     setLabel(a.doc, 'person', {});
     await waitFor(() => b.doc.getMap('labels').has('person'));
     b.provider.disconnect();
-    const offline = addAnnotation(b.doc, { frame: 4, bbox: [1, 2, 3, 4], label: 'person' }, 'bob');
-    const meanwhile = addAnnotation(a.doc, { frame: 5, bbox: [1, 2, 3, 4], label: 'person' }, 'alice');
+    const offline = addAnnotation(b.doc, { frame: 4, bbox: [1, 2, 3, 4], label: 'person' }, { by: 'bob' });
+    const meanwhile = addAnnotation(a.doc, { frame: 5, bbox: [1, 2, 3, 4], label: 'person' }, { by: 'alice' });
     b.provider.connect();
     await waitFor(() => getAnnotation(a.doc, offline.id) !== null && getAnnotation(b.doc, meanwhile.id) !== null);
     await ctx.app.server.log.flush();
@@ -131,7 +131,7 @@ for (const kind of databaseKinds()) {
     const name = await sessionName(ctx);
     const a = await join(ctx, name);
     setLabel(a.doc, 'car', {});
-    for (let i = 0; i < 50; i++) addAnnotation(a.doc, { frame: i, bbox: [0, 0, 5, 5], label: 'car' }, 'alice');
+    for (let i = 0; i < 50; i++) addAnnotation(a.doc, { frame: i, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'alice' });
     const live = ctx.app.server.registry.get(name)!;
     await waitFor(() => live.ydoc.getMap('annotations').size === 50);
     await ctx.app.server.log.flush();
@@ -155,7 +155,7 @@ for (const kind of databaseKinds()) {
     const name = await sessionName(ctx);
     const a = await join(ctx, name);
     setLabel(a.doc, 'car', {});
-    addAnnotation(a.doc, { id: 'kept', frame: 0, bbox: [0, 0, 5, 5], label: 'car' }, 'alice');
+    addAnnotation(a.doc, { id: 'kept', frame: 0, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'alice' });
     await waitFor(() => ctx.app.server.registry.get(name)?.ydoc.getMap('annotations').has('kept'));
     a.destroy();
     ctx.clients = [];

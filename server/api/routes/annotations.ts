@@ -159,7 +159,7 @@ export function annotationRoutes(deps: Services): Route[] {
         const inputs = (Array.isArray(body) ? body : [body]).map((input) => (input.id === undefined ? { ...input, id: randomUUID() } : input));
         try {
           const created = await changeSessionDoc(deps, session, actor, (ydoc, origin) =>
-            addAnnotations(ydoc, inputs, actor, { clip: query.clip ?? false }, origin),
+            addAnnotations(ydoc, inputs, { by: actor, clip: query.clip ?? false, origin }),
           );
           return { status: 201, body: single ? created[0] : { items: created } };
         } catch (err) {
@@ -197,7 +197,7 @@ export function annotationRoutes(deps: Services): Route[] {
       handle: async ({ params, query, body, ctx, authorized: session }) => {
         const actor = actorOf(ctx);
         const annotation = await changeSessionDoc(deps, session, actor, (ydoc, origin) =>
-          updateAnnotation(ydoc, params.annotationId, body, actor, Date.now(), { clip: query.clip ?? false }, origin),
+          updateAnnotation(ydoc, params.annotationId, body, { by: actor, clip: query.clip ?? false, origin }),
         );
         return { body: annotation };
       },

@@ -17,8 +17,6 @@ import type { Context } from 'koa';
 import { getLabels, listTracks, progressOf, type TestRunView } from '../../../docs-model/index.ts';
 import { labelOrder } from '../../../docs-model/formats/frame-walk.ts';
 import type { TestRunRecord } from '../../../persistence/repositories/test-runs.ts';
-import { parseDocName } from '../../../docs-model/protocol.ts';
-import type { LiveDocument } from '../../documents/live-document.ts';
 import { NotFoundError } from '../../base/errors.ts';
 import { actorOf, projectRole, requireRoleOnFound, type Role } from '../access.ts';
 import { findProject, findSession, findVideo, paged } from '../../services/records.ts';
@@ -42,7 +40,7 @@ import {
   TestRunParams,
   TestRunProgress,
 } from '../test-run-schemas.ts';
-import { runDocName, toBody } from '../../services/test-runs/run-body.ts';
+import { toBody } from '../../services/test-runs/run-body.ts';
 
 const tag = 'test-runs';
 
@@ -236,23 +234,22 @@ export function testRunRoutes(deps: Services): Route[] {
         const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), query.heartbeatMs);
         heartbeat.unref();
         // Holding the document keeps it loaded, so changes arriving from other processes reach the ring.
-        const docName = parseDocName(runDocName(run.id));
-        let held: LiveDocument | null = null;
+        let release: (() => void) | null = null;
         function finish(): void {
           if (ended) return;
           ended = true;
           clearInterval(heartbeat);
           unsubscribe();
-          if (held) deps.registry.release(held);
-          held = null;
+          release?.();
+          release = null;
           res.end();
         }
         res.on('close', finish);
         res.write('retry: 1000\n\n');
         try {
-          const doc = docName ? await deps.registry.acquire(docName) : null;
-          if (ended && doc) deps.registry.release(doc);
-          else held = doc;
+          const held = await service.hold(run.id);
+          if (ended) held();
+          else release = held;
           const current = await service.find(run.id);
           // A client resuming gets what it missed that is still kept; a new one starts from now.
           if (after !== undefined) for (const event of events.since(run.id, sent)) send(event);

@@ -6,15 +6,27 @@
  *
  *   const gt = groundTruthBoxes(index.all(), listTracks(ydoc), meta.frameCount)
  *   evaluateDetections(gt, detections)
+ *   await evaluateRun(sources, run)   // the same, from the run's stored detections and live session
  */
 import {
+  evaluateDetections,
   expandTrack,
+  getMeta,
+  listTracks,
   orderKeyframes,
   type Annotation,
+  type DetectionBox,
   type Evaluation,
   type GroundTruthBox,
   type Track,
 } from '../../../docs-model/index.ts';
+import { parseDocName } from '../../../docs-model/protocol.ts';
+import type { DetectionRepository } from '../../../persistence/repositories/detections.ts';
+import type { SessionRepository } from '../../../persistence/repositories/sessions.ts';
+import type { TestRunRecord } from '../../../persistence/repositories/test-runs.ts';
+import { NotFoundError } from '../../base/errors.ts';
+import type { DocRegistry } from '../../documents/doc-registry.ts';
+import type { Projection } from '../../followers/projection.ts';
 
 export interface RunEvaluation extends Evaluation {
   groundTruth: { sessionId: string; annotations: number };
@@ -64,4 +76,33 @@ export function groundTruthBoxes(annotations: Iterable<Annotation>, tracks: read
 export function evaluationSummary(evaluation: RunEvaluation): Record<string, unknown> {
   const { linked, ...summary } = evaluation;
   return { ...summary, linkedCount: linked?.length ?? 0 };
+}
+
+export interface RunEvaluationSources {
+  sessions: SessionRepository;
+  detections: DetectionRepository;
+  registry: DocRegistry;
+  projection: Projection;
+}
+
+/** The run's stored detections against its session's live ground truth. */
+export async function evaluateRun(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number } = {}): Promise<RunEvaluation> {
+  const session = await deps.sessions.get(run.sessionId);
+  const name = session ? parseDocName(session.docName) : null;
+  if (!session || !name) throw new NotFoundError(`the ground-truth session '${run.sessionId}' is gone`);
+  const [stored, truth] = await Promise.all([
+    deps.detections.list(run.id),
+    deps.registry.read(name, (ydoc, doc) => {
+      const index = deps.projection.indexOf(doc);
+      const annotations = index ? index.all() : [];
+      return groundTruthBoxes(annotations, listTracks(ydoc), getMeta(ydoc)?.frameCount);
+    }),
+  ]);
+  const found: DetectionBox[] = stored;
+  const result = evaluateDetections(truth, found, opts);
+  return {
+    ...result,
+    groundTruth: { sessionId: run.sessionId, annotations: truth.reduce((n, g) => (g.status === 'rejected' ? n : n + 1), 0) },
+    detections: found.length,
+  };
 }

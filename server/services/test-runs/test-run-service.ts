@@ -2,34 +2,17 @@
  * Test runs: create, progress, detections, cancel and evaluation, each a database change
  * followed by the same change in the run's `test-run:<id>` document through `registry.transact`
  * (so a REST answer means every watcher has been sent the change and it is durable), and the
- * dashboard told. Routes stay thin and call these.
+ * dashboard told. Routes stay thin and call these. This module holds the lifecycle rules; the
+ * fast path of progress is progress-coalescer.ts, the scoring evaluation.ts.
  *
  * Writes of one run may finish out of order (two progress posts in flight); the document only
- * takes a state with a higher `revision` than it holds, so it never goes back.
- *
- * Progress of a running run takes a fast path (a runner posts up to 200 times per second, 20 runs
- * at once: docs/architecture.md, "Test runs"). The process keeps the run in memory; the posts of one run that arrive in one turn of
- * the event loop become ONE document write — one revision, one update in the log, one message to
- * each watcher, one Server-Sent Event — and each of them answers with that write's state once it
- * is committed (so under load a post's answer may include a concurrent post's progress too). The
- * `test_runs` rows of running runs follow their documents, all in one statement at most every
- * ROW_FLUSH_MS; the document is the source of truth, and a row found behind its document (after
- * a crash) is brought up to it before it is used. Status changes, detections and evaluations wait
- * for the run's pending write and its row, and go through the database's forward-only guard;
- * progress takes the slow path while one is in flight. So one process should drive a run (as one
- * runner does); if another process ends it meanwhile, the next row write finds it no longer
- * running, drops the copy, and the following post is refused with 409.
+ * takes a state with a higher `revision` than it holds, so it never goes back. Status changes,
+ * detections and evaluations wait for the run's pending write and its row, and go through the
+ * database's forward-only guard. A row found behind its document (after a crash) is brought up to
+ * it before it is used.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  evaluateDetections,
-  getMeta,
-  listTracks,
-  readTestRun,
-  testRunRevision,
-  writeTestRun,
-  type DetectionBox,
-} from '../../../docs-model/index.ts';
+import { readTestRun, testRunRevision, writeTestRun } from '../../../docs-model/index.ts';
 import type { DetectionRecord, DetectionRepository } from '../../../persistence/repositories/detections.ts';
 import { TERMINAL_STATUSES, type TestRunRecord, type TestRunRepository, type TestRunStatus } from '../../../persistence/repositories/test-runs.ts';
 import type { Dashboards } from '../../followers/dashboards.ts';
@@ -40,9 +23,12 @@ import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
 import { findProject, findSession, findVideo, type RecordSources } from '../records.ts';
 import { runDocName } from './run-body.ts';
+import { evaluateRun, evaluationSummary } from './evaluation.ts';
 import type { EventSink } from '../event-sink.ts';
 import { transitionEvents } from './run-events.ts';
-import { evaluationSummary, groundTruthBoxes, type RunEvaluation } from './evaluation.ts';
+import { createProgressCoalescer, type TestRunProgressInput } from './progress-coalescer.ts';
+
+export type { TestRunProgressInput } from './progress-coalescer.ts';
 
 export interface TestRunCreateInput {
   videoId: string;
@@ -50,14 +36,6 @@ export interface TestRunCreateInput {
   model: { name: string; version: string };
   id?: string | undefined;
   totalFrames?: number | undefined;
-}
-
-export interface TestRunProgressInput {
-  processedFrames: number;
-  totalFrames: number;
-  status?: TestRunStatus | undefined;
-  message?: string | null | undefined;
-  metrics?: Record<string, unknown> | null | undefined;
 }
 
 export interface TestRunServiceDeps {
@@ -81,97 +59,8 @@ function conflict(kind: 'finished' | 'backwards', run: TestRunRecord, wanted?: T
   );
 }
 
-/** How often the rows of running runs catch up with their documents at most (one statement for all). */
-const ROW_FLUSH_MS = 200;
-/** Running runs kept in memory at most (the oldest idle one leaves first; it reloads on its next post). */
-const MAX_HOT_RUNS = 10_000;
-
-interface Hot {
-  /** The run as last written to its document. */
-  run: TestRunRecord;
-  /** `run` with the progress posts received since, until the next document write takes them. */
-  next: TestRunRecord | null;
-  /** That write: at the end of this turn of the event loop; resolves once committed. */
-  batch: Promise<TestRunRecord> | null;
-  /** Changes going through the database now; progress takes the slow path meanwhile. */
-  slow: number;
-}
-
-const withProgress = (run: TestRunRecord, input: TestRunProgressInput): TestRunRecord => ({
-  ...run,
-  processedFrames: Math.max(run.processedFrames, input.processedFrames),
-  totalFrames: input.totalFrames,
-  ...(input.message === undefined ? {} : { message: input.message }),
-  ...(input.metrics === undefined ? {} : { metrics: input.metrics }),
-});
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 export function createTestRunService(deps: TestRunServiceDeps) {
   const { context: api, runs, detections, dashboards, sink } = deps;
-  const hot = new Map<string, Hot>();
-  /** Runs whose row is behind their document. */
-  const behind = new Set<string>();
-  let rowTimer: NodeJS.Timeout | null = null;
-  let rowWrite: Promise<void> | null = null;
-
-  /** Writes every row that is behind (after the write in flight, if any); retried later on failure. */
-  const writeRows = async (): Promise<void> => {
-    while (rowWrite) await rowWrite;
-    if (behind.size === 0) return;
-    const batch = [...behind].flatMap((id) => {
-      const h = hot.get(id);
-      return h ? [{ id, h, run: h.run }] : [];
-    });
-    behind.clear();
-    rowWrite = (async () => {
-      try {
-        const written = await runs.writeProgress(batch.map((b) => b.run));
-        // Not written: the run ended, or moved on elsewhere. Forget it; its next post reloads it.
-        for (const b of batch) if (!written.has(b.id) && hot.get(b.id) === b.h) hot.delete(b.id);
-      } catch (err) {
-        for (const b of batch) if (hot.get(b.id) === b.h) behind.add(b.id);
-        api.logger.warn({ err, runs: batch.length }, 'test-run rows could not be written; will retry');
-        scheduleRows();
-      } finally {
-        rowWrite = null;
-      }
-    })();
-    await rowWrite;
-  };
-
-  const scheduleRows = (): void => {
-    if (rowTimer) return;
-    rowTimer = setTimeout(() => {
-      rowTimer = null;
-      void writeRows();
-    }, ROW_FLUSH_MS);
-    rowTimer.unref();
-  };
-
-  const remember = (run: TestRunRecord): void => {
-    const h = hot.get(run.id);
-    if (run.status !== 'running') {
-      hot.delete(run.id);
-      behind.delete(run.id);
-      return;
-    }
-    if (h) {
-      // Two changes through the database may finish in either order: keep the newer.
-      if (run.revision > h.run.revision) h.run = run;
-      return;
-    }
-    if (hot.size >= MAX_HOT_RUNS) {
-      for (const [id, entry] of hot) {
-        if (entry.slow === 0 && !entry.batch && !behind.has(id)) {
-          hot.delete(id);
-          break;
-        }
-      }
-    }
-    hot.set(run.id, { run, next: null, batch: null, slow: 0 });
-  };
-
   /** The run's state into its document (skipped when the document holds a newer one). */
   const publish = async (run: TestRunRecord, actor: string): Promise<void> => {
     const name = parseDocName(runDocName(run.id));
@@ -183,39 +72,8 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     });
   };
 
-  /** The progress posts of this turn as one document write; resolves with the state written, once committed. */
-  const writeBatch = async (h: Hot, actor: string): Promise<TestRunRecord> => {
-    await nextTurn();
-    const run: TestRunRecord = { ...(h.next ?? h.run), revision: h.run.revision + 1, updatedAt: new Date().toISOString() };
-    h.run = run;
-    h.next = null;
-    h.batch = null;
-    behind.add(run.id);
-    scheduleRows();
-    await publish(run, actor);
-    dashboards.touch(run.projectId);
-    return run;
-  };
-
-  /**
-   * Before a change through the database: the run's pending progress is written to its document
-   * and its row (so the database counts from there), and progress takes the slow path until `done`.
-   */
-  const quiesce = async (id: string): Promise<{ done(): void }> => {
-    const h = hot.get(id);
-    if (h) h.slow++;
-    const done = () => {
-      if (h) h.slow--;
-    };
-    try {
-      if (h?.batch) await h.batch.catch(() => undefined);
-      if (behind.has(id) || rowWrite) await writeRows();
-    } catch (err) {
-      done();
-      throw err;
-    }
-    return { done };
-  };
+  const coalescer = createProgressCoalescer({ runs, logger: api.logger, publish, touched: (projectId) => dashboards.touch(projectId) });
+  const { remember, quiesce } = coalescer;
 
   /**
    * A running run's row as its document holds it: after a crash the row can be behind the
@@ -241,39 +99,21 @@ export function createTestRunService(deps: TestRunServiceDeps) {
   };
 
   const find = async (id: string): Promise<TestRunRecord> => {
-    const held = hot.get(id);
-    if (held) return held.run;
+    const held = coalescer.held(id);
+    if (held) return held;
     const run = await runs.get(id);
     if (!run) throw new NotFoundError(`no test run '${id}'`);
     return caughtUp(run);
   };
 
-  const evaluate = async (run: TestRunRecord, opts: { iouThreshold?: number } = {}): Promise<RunEvaluation> => {
-    const session = await api.repos.sessions.get(run.sessionId);
-    const name = session ? parseDocName(session.docName) : null;
-    if (!session || !name) throw new NotFoundError(`the ground-truth session '${run.sessionId}' is gone`);
-    const [stored, truth] = await Promise.all([
-      detections.list(run.id),
-      api.registry.read(name, (ydoc, doc) => {
-        const index = api.projection.indexOf(doc);
-        const annotations = index ? index.all() : [];
-        return groundTruthBoxes(annotations, listTracks(ydoc), getMeta(ydoc)?.frameCount);
-      }),
-    ]);
-    const found: DetectionBox[] = stored;
-    const result = evaluateDetections(truth, found, opts);
-    return {
-      ...result,
-      groundTruth: { sessionId: run.sessionId, annotations: truth.reduce((n, g) => (g.status === 'rejected' ? n : n + 1), 0) },
-      detections: found.length,
-    };
-  };
+  const evaluate = (run: TestRunRecord, opts: { iouThreshold?: number } = {}) =>
+    evaluateRun({ sessions: api.repos.sessions, detections, registry: api.registry, projection: api.projection }, run, opts);
 
   /** Applies a status/progress change; a completed run gets its evaluation stored before answering. */
   const advance = async (run: TestRunRecord, change: Parameters<TestRunRepository['advance']>[1], actor: string): Promise<TestRunRecord> => {
     const quiet = await quiesce(run.id);
     try {
-      const result = await runs.advance(run.id, change, sink.within((updated) => transitionEvents(run.status, updated, actor)));
+      const result = await runs.advance(run.id, change, sink.within((moved) => transitionEvents(run.status, moved, actor)));
       if (!result) throw new NotFoundError(`no test run '${run.id}'`);
       if ('conflict' in result) throw conflict(result.conflict, result.run, change.status);
       let updated = result.run;
@@ -281,14 +121,10 @@ export function createTestRunService(deps: TestRunServiceDeps) {
         try {
           const summary = evaluationSummary(await evaluate(updated));
           const evaluated = updated;
-          updated =
-            (await runs.setEvaluation(
-              updated.id,
-              summary,
-              sink.within(() => [
-                { projectId: evaluated.projectId, type: 'evaluation.ready', actor, data: { runId: evaluated.id, sessionId: evaluated.sessionId, evaluation: summary } },
-              ]),
-            )) ?? updated;
+          const ready = sink.within(() => [
+            { projectId: evaluated.projectId, type: 'evaluation.ready', actor, data: { runId: evaluated.id, sessionId: evaluated.sessionId, evaluation: summary } },
+          ]);
+          updated = (await runs.setEvaluation(updated.id, summary, ready)) ?? updated;
         } catch (err) {
           api.logger.warn({ err, runId: run.id }, 'evaluation of a completed run failed; GET /evaluation computes it on demand');
         }
@@ -309,22 +145,32 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     async list(projectId: string, opts: Parameters<TestRunRepository['listByProject']>[1]) {
       const page = await runs.listByProject(projectId, opts);
       const items = page.items.map((row) => {
-        const held = hot.get(row.id)?.run;
+        const held = coalescer.held(row.id);
         return held && held.revision > row.revision ? held : row;
       });
       return { ...page, items };
     },
 
     async projectOf(id: string): Promise<string | null> {
-      return hot.get(id)?.run.projectId ?? (await runs.get(id))?.projectId ?? null;
+      return coalescer.held(id)?.projectId ?? (await runs.get(id))?.projectId ?? null;
     },
 
     /** Writes every run's pending progress, to its document and its row (shutdown). */
-    async flushAll(): Promise<void> {
-      await Promise.all([...hot.values()].map((h) => h.batch?.catch(() => undefined)));
-      if (rowTimer) clearTimeout(rowTimer);
-      rowTimer = null;
-      await writeRows();
+    flushAll: () => coalescer.flushAll(),
+
+    /**
+     * Keeps the run's document loaded until the returned release is called, so changes arriving
+     * from other processes reach its events (an event stream holds it while open).
+     */
+    async hold(id: string): Promise<() => void> {
+      const name = parseDocName(runDocName(id));
+      if (!name) return () => undefined;
+      const doc = await api.registry.acquire(name);
+      let held = true;
+      return () => {
+        if (held) api.registry.release(doc);
+        held = false;
+      };
     },
 
     async create(projectId: string, input: TestRunCreateInput, actor: string): Promise<TestRunRecord> {
@@ -357,11 +203,8 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     },
 
     async progress(run: TestRunRecord, input: TestRunProgressInput, actor: string): Promise<TestRunRecord> {
-      const h = hot.get(run.id);
-      if (h && h.slow === 0 && h.run.status === 'running' && (input.status === undefined || input.status === 'running')) {
-        h.next = withProgress(h.next ?? h.run, input);
-        return (h.batch ??= writeBatch(h, actor));
-      }
+      const fast = coalescer.post(run, input, actor);
+      if (fast) return fast;
       // A runner that posts progress without a status has started.
       const status = input.status ?? (run.status === 'queued' ? 'running' : undefined);
       return advance(
