@@ -159,5 +159,26 @@ for (const kind of databaseKinds()) {
     }
   });
 
+  test('the history outlives compaction of the update log', async (ctx) => {
+    await ctx.t.stop();
+    ctx.t = await startApiServer(ctx.storage, { ...privateOk, compactAfterRows: 2 });
+    const { http } = ctx.t;
+    const { session, project } = await linkedSession(http);
+    const created = await http.post<{ id: string }>(`/api/sessions/${session.id}/annotations`, { frame: 0, bbox: [0, 0, 10, 10], label: 'car' });
+    const users = ['ann', 'ben', 'cid', 'dee'];
+    for (const [i, user] of users.entries()) {
+      const as = jsonClient(ctx.t.url, await ctx.t.token({ sub: user, name: user, projects: { [project.id]: 'annotator' } }));
+      assert.is((await as.patch(`/api/sessions/${session.id}/annotations/${created.body.id}`, { bbox: [i + 1, 0, 10, 10] })).status, 200);
+    }
+    const knex = ctx.t.knex;
+    await waitFor(async () => (await knex('yjs_snapshots').where({ doc_name: `session:${session.id}` }).first()) !== undefined, { message: 'compacted' });
+    const history = (await waitFor(async () => {
+      const res = await http.get<HistoryBody>(`/api/sessions/${session.id}/annotations/${created.body.id}/history`);
+      return res.body.items.length === users.length + 1 ? res.body.items : null;
+    }, { timeoutMs: 10_000, message: 'every edit in the history' }))!;
+    assert.equal(history.map((e) => e.by), ['test-admin', ...users]);
+    assert.equal(history.at(-1)!.fields.bbox, { from: [3, 0, 10, 10], to: [4, 0, 10, 10] });
+  });
+
   test.run();
 }
