@@ -27,7 +27,7 @@ interface Delta {
   delta: number;
 }
 
-type Deltas = Record<string, Delta> & { onlyIn?: 'base' | 'head' };
+type Deltas = Partial<Record<GateMetric | 'tp' | 'fp' | 'fn', Delta>> & { onlyIn?: 'base' | 'head' };
 
 interface Comparison {
   overall: Deltas;
