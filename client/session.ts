@@ -89,7 +89,7 @@ export async function openSession(options: OpenSessionOptions): Promise<Annotati
     params: { token: options.token, acks: '1' },
   });
   const persistence = options.offline ? new IndexeddbPersistence(offlineStoreName(options.url, options.sessionId), doc) : null;
-  const acks = trackDurableAcks(provider as unknown as ProviderLike, { isLocal: (o) => o !== persistence });
+  const acks = trackDurableAcks(provider as unknown as ProviderLike, { isLocal: (o) => persistence === null || o !== persistence });
   const undo = createUndo(doc, origin, options.captureTimeout === undefined ? {} : { captureTimeout: options.captureTimeout });
   const presence = createPresence(provider.awareness, options.user ?? { name: 'anonymous' });
 
