@@ -180,6 +180,8 @@ export function openWorkspace(session: AnnotationSession, el: WorkspaceElements,
     const mod = event.ctrlKey || event.metaKey;
     if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
       setFrame(frame + (event.key === 'ArrowRight' ? 1 : -1) * (event.shiftKey ? 10 : 1));
+    } else if (event.key === 'Escape') {
+      select(null);
     } else if (event.key === 'Delete' || event.key === 'Backspace') {
       removeSelected();
     } else if (mod && event.key.toLowerCase() === 'z') {
