@@ -11,7 +11,8 @@
  *   const m = matchDetections(groundTruth, detections)
  *   m.detectionMatch[d] // index of the ground-truth box detection d matched, or -1
  */
-import { iou, type DetectionBox, type GroundTruthBox } from './evaluation.ts';
+import type { DetectionBox, GroundTruthBox } from './evaluation.ts';
+import type { BBox } from './types.ts';
 import { invalidValue } from './errors.ts';
 
 export interface DetectionMatches {
@@ -33,6 +34,24 @@ export interface MatchOptions {
   /** Match across labels (one group per frame): the confusion matrix's second pass. */
   labelAgnostic?: boolean;
 }
+
+/**
+ * IoU with the arithmetic of evaluation.ts (x2 = x + w, area = w * h, no +1 pixel; a box with w or
+ * h ≤ 0 or a non-finite coordinate overlaps nothing), inline: `iou()` allocates per call, and
+ * the error analysis calls it once per candidate pair.
+ */
+const overlap = (a: BBox, b: BBox): number => {
+  const [ax, ay, aw, ah] = a;
+  const [bx, by, bw, bh] = b;
+  if (!(aw > 0 && ah > 0 && bw > 0 && bh > 0 && Number.isFinite(ax + ay + aw + ah + bx + by + bw + bh))) return 0;
+  const iw = Math.min(ax + aw, bx + bw) - Math.max(ax, bx);
+  if (!(iw > 0)) return 0;
+  const ih = Math.min(ay + ah, by + bh) - Math.max(ay, by);
+  if (!(ih > 0)) return 0;
+  const inter = iw * ih;
+  const v = inter / (aw * ah + bw * bh - inter);
+  return Number.isFinite(v) ? v : 0;
+};
 
 /** Detections by score, highest first; ties by frame, then input order. */
 export const scoreOrder = (detections: readonly DetectionBox[]): number[] =>
@@ -74,7 +93,7 @@ export function matchDetections(groundTruth: readonly GroundTruthBox[], detectio
     let m = -1;
     for (const g of candidates) {
       if (out.groundTruthMatch[g] !== -1) continue;
-      const v = iou(det.bbox, groundTruth[g]!.bbox);
+      const v = overlap(det.bbox, groundTruth[g]!.bbox);
       if (v < best) continue; // pycocotools' rule: equal IoU → the later box wins
       best = v;
       m = g;
