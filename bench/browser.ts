@@ -85,13 +85,13 @@ async function dragBench(h: Harness): Promise<void> {
   const results: Array<{ fps: number; p95: number; renders: number }> = [];
   for (let run = 0; run < runs; run++) {
     await page.evaluate(() => {
-      const w = window as unknown as { frames: number[]; stop: boolean; rendersBefore: number } & W;
-      w.frames = [];
-      w.stop = false;
+      const w = window as unknown as { benchFrames: number[]; benchStop: boolean; rendersBefore: number } & W;
+      w.benchFrames = [];
+      w.benchStop = false;
       w.rendersBefore = w.annotator.workspace.stats.renders;
       const loop = (t: number) => {
-        w.frames.push(t);
-        if (!w.stop) requestAnimationFrame(loop);
+        w.benchFrames.push(t);
+        if (!w.benchStop) requestAnimationFrame(loop);
       };
       requestAnimationFrame(loop);
     });
@@ -102,11 +102,11 @@ async function dragBench(h: Harness): Promise<void> {
     await page.mouse.move(...at(600, 400), { steps: 240 });
     const dragMs = Date.now() - t0;
     const m = await page.evaluate(() => {
-      const w = window as unknown as { frames: number[]; stop: boolean; rendersBefore: number } & W;
-      w.stop = true;
-      const gaps = w.frames.slice(1).map((t, i) => t - w.frames[i]!);
+      const w = window as unknown as { benchFrames: number[]; benchStop: boolean; rendersBefore: number } & W;
+      w.benchStop = true;
+      const gaps = w.benchFrames.slice(1).map((t, i) => t - w.benchFrames[i]!);
       gaps.sort((a, b) => a - b);
-      return { renders: w.annotator.workspace.stats.renders - w.rendersBefore, span: w.frames[w.frames.length - 1]! - w.frames[0]!, p95: gaps[Math.floor(gaps.length * 0.95)] ?? 0 };
+      return { renders: w.annotator.workspace.stats.renders - w.rendersBefore, span: w.benchFrames[w.benchFrames.length - 1]! - w.benchFrames[0]!, p95: gaps[Math.floor(gaps.length * 0.95)] ?? 0 };
     });
     await page.mouse.up();
     results.push({ fps: (m.renders * 1000) / Math.max(m.span, dragMs), p95: m.p95, renders: m.renders });
