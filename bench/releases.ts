@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as Y from 'yjs';
 import { addAnnotations, addTrack, initSession, updateAnnotation, deleteAnnotation, addAnnotation, type AnnotationInput } from '../docs-model/index.ts';
 import { canonicalReleaseBytes, freezeSession, releaseContentHash, releaseCounts } from '../docs-model/release-content.ts';
@@ -135,13 +135,16 @@ await time('diff of two 10 000-annotation releases (first page of 100)', () => d
   const file = path.join(dir, 'dets.csv');
   writeFileSync(file, rows.join('\n'));
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['cli/annosync.mjs', 'run', '--project', project.id, '--video', video.id, '--session', session.id, '--model', 'bench@1', '--detections', file, '--chunk-size', '25000', '--json'], {
+  // Not spawnSync: the server runs in this process and must keep answering.
+  const child = spawn(process.execPath, ['cli/annosync.mjs', 'run', '--project', project.id, '--video', video.id, '--session', session.id, '--model', 'bench@1', '--detections', file, '--chunk-size', '25000', '--json'], {
     env: { ...process.env, ANNOSYNC_URL: t.url, ANNOSYNC_TOKEN: t.adminToken },
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const ms = performance.now() - t0;
-  console.log(`${'annosync run, 100 000 detections (CSV), end to end'.padEnd(58)} ${ms.toFixed(0).padStart(8)} ms  (exit ${r.status}${r.status ? `: ${r.stderr.trim()}` : ''})`);
+  console.log(`${'annosync run, 100 000 detections (CSV), end to end'.padEnd(58)} ${ms.toFixed(0).padStart(8)} ms  (exit ${status}${status ? `: ${stderr.trim()}` : ''})`);
   await t.stop();
   await storage.cleanup();
   rmSync(dir, { recursive: true, force: true });
