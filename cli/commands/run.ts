@@ -7,6 +7,7 @@
  *   annosync run --project p1 --video v1 --session s1 --model yolo@8.1 --detections dets.csv --release v3
  */
 import cliProgress from 'cli-progress';
+import type { LabelMetrics } from '../../docs-model/evaluation.ts';
 import type { Context } from '../context.ts';
 import { readDetections, lastFrame } from '../detections-file.ts';
 import { UsageError } from '../errors.ts';
@@ -38,17 +39,6 @@ interface Run {
   totalFrames: number;
   processedFrames: number;
   groundTruth?: { releaseId: string; created?: boolean; name?: string };
-}
-
-interface LabelMetrics {
-  tp: number;
-  fp: number;
-  fn: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  ap50: number;
-  ap: number;
 }
 
 export interface EvaluationBody {
