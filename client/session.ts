@@ -61,7 +61,7 @@ export interface AnnotationSession extends Presence {
   origin: object;
   /** The IndexedDB store when opened with `offline: true`. */
   persistence: IndexeddbPersistence | null;
-  /** Resolves once the document has been synced with the server (again resolved after reconnects). */
+  /** Resolves the first time the document has been synced with the server. */
   whenSynced: Promise<void>;
   /** Resolves once content can be shown: loaded from IndexedDB (offline) or synced. */
   whenLoaded: Promise<void>;

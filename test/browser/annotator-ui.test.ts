@@ -208,4 +208,33 @@ test('5. presence: each sees the other\'s frame change within 1 s, and the other
   await ada.page.waitForFunction(() => document.querySelectorAll('#peers li').length === 0, { timeout: 5000 });
 });
 
+test('track mode: a box becomes a keyframe, frames between keyframes show the interpolated box, an outside keyframe ends the track', async (ctx) => {
+  if (skip) return;
+  const { sessionId } = await ctx.h.newSession();
+  const ada = await open(ctx, sessionId, 'Ada');
+  const bob = await open(ctx, sessionId, 'Bob');
+  await ada.page.click('#track-mode');
+  await drag(ada.page, [100, 100], [140, 140]); // keyframe on frame 0: [100, 100, 40, 40]
+  await key(ada.page, ['Shift', 'ArrowRight']); // frame 10: the box held from frame 0
+  assert.equal((await boxes(ada.page)).map((b) => b.bbox), [[100, 100, 40, 40]]);
+  await drag(ada.page, [120, 120], [220, 220]); // moved: a keyframe on frame 10 at [200, 200]
+  for (let i = 0; i < 5; i++) await ada.page.keyboard.press('ArrowLeft'); // frame 5, halfway
+  await ada.page.waitForFunction(() => document.querySelector<HTMLInputElement>('#frame')?.value === '5');
+  assert.equal((await boxes(ada.page)).map((b) => b.bbox), [[150, 150, 40, 40]]);
+  // Bob, on frame 20, sees the track held from its last keyframe, then ended by Ada's outside keyframe.
+  await bob.page.$eval('#frame', (el) => {
+    (el as HTMLInputElement).value = '20';
+    el.dispatchEvent(new Event('change'));
+  });
+  await waitForBoxes(bob.page, 1);
+  assert.equal((await boxes(bob.page)).map((b) => b.bbox), [[200, 200, 40, 40]]);
+  for (let i = 0; i < 10; i++) await ada.page.keyboard.press('ArrowRight'); // frame 15
+  await click(ada.page, [220, 220]);
+  await ada.page.click('#outside');
+  await waitForBoxes(bob.page, 0);
+  await waitForBoxes(ada.page, 0);
+  for (let i = 0; i < 5; i++) await ada.page.keyboard.press('ArrowLeft'); // frame 10 still shows its keyframe
+  await waitForBoxes(ada.page, 1);
+});
+
 test.run();
