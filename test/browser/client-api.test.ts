@@ -221,6 +221,33 @@ test("5. presence: peers() shows the other's frame and selection within 1 s, and
   await a.waitForFunction(() => (window as unknown as PageWindow).s.peers().length === 0, { timeout: 5000 });
 });
 
+test('warnBeforeUnload asks before leaving while an edit exists only in this page, and not once it is saved', async (ctx) => {
+  if (skip) return;
+  const { sessionId } = await ctx.h.newSession();
+  const a = await client(ctx, sessionId, 'Ada');
+  await synced(a);
+  await a.evaluate(() => {
+    const { s, annosync } = window as unknown as PageWindow;
+    annosync.client.warnBeforeUnload(s);
+  });
+  await a.mouse.click(10, 10); // browsers ask only on pages the user interacted with
+  const asked: string[] = [];
+  a.removeAllListeners('dialog');
+  a.on('dialog', (dialog) => {
+    asked.push(dialog.type());
+    void dialog.dismiss(); // stay on the page
+  });
+  await a.setOfflineMode(true);
+  await a.waitForFunction(() => !(window as unknown as PageWindow).s.connected);
+  await add(a, 10);
+  await a.goto('about:blank', { timeout: 2000 }).catch(() => undefined);
+  assert.equal(asked, ['beforeunload'], 'asked while the edit was unsaved');
+  await a.setOfflineMode(false);
+  await waitSaved(a);
+  await a.goto('about:blank');
+  assert.equal(asked, ['beforeunload'], 'not asked again once saved');
+});
+
 test('a token that expires on an open connection raises tokenExpired; a fresh token reconnects and nothing is lost', async (ctx) => {
   if (skip) return;
   const { sessionId } = await ctx.h.newSession();
