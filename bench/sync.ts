@@ -23,6 +23,7 @@
  */
 import { BENCH_AUTH_SECRET } from './lib/annosync-rooms.ts';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { resolve } from 'node:path';
 import { annosyncAvailable, killAllSync, readRssBytes, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
 import type { BenchServer, ServerKind } from './lib/server-process.ts';
@@ -154,6 +155,16 @@ function combine<T extends FanOutResult | ThroughputResult>(runs: T[], key: (r: 
   };
 }
 
+async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
 function log(message: string): void {
   process.stderr.write(`[bench:sync] ${message}\n`);
 }
@@ -174,12 +185,15 @@ async function main(): Promise<void> {
     log('server/main.ts does not exist yet: running the reference alone');
     plans = plans.filter((p) => p.kind !== 'annosync');
   }
+  // annosync on Postgres runs in a schema of its own, dropped at the end: other runs (and other
+  // checkouts, at other migration levels) share the database.
+  const schema = `bench_${run}`;
   const servers: LabeledServer[] = [];
   const results: Partial<Record<Label, ServerResults>> = {};
   for (const plan of plans) {
     const server = await startServer({
       kind: plan.kind,
-      env: { ...ANNOSYNC_ENV, ...args.env },
+      env: { ...ANNOSYNC_ENV, ...(plan.databaseUrl === undefined ? {} : { DATABASE_SCHEMA: schema }), ...args.env },
       ...(plan.databaseUrl === undefined ? {} : { databaseUrl: plan.databaseUrl }),
       ...(args.annosyncMain === undefined ? {} : { main: args.annosyncMain }),
     });
@@ -281,6 +295,7 @@ async function main(): Promise<void> {
 
   for (const s of servers) await stopServer(s);
   removeTempDirs();
+  if (plans.some((p) => p.databaseUrl !== undefined)) await dropSchema(POSTGRES_URL, schema);
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
   const limits = 'per-user connection and message-rate limits lifted (one token for every client), every other setting default';
   console.log('');
