@@ -20,6 +20,7 @@ import {
 } from './clients.ts';
 import type { Client } from './clients.ts';
 import { addAnnotations, annotationCount } from './session-fixture.ts';
+import { ensureRoom } from './annosync-rooms.ts';
 import { readCpuMs, readHealth, readMachineBusyMs, readRssBytes } from './server-process.ts';
 import type { BenchServer } from './server-process.ts';
 import { percentile } from './stats.ts';
@@ -146,6 +147,7 @@ export interface ThroughputResult extends CpuWindow {
   deliveries: number;
   perSecond: number;
   p50Ms: number;
+  p99Ms: number;
 }
 
 /**
@@ -190,7 +192,13 @@ export async function throughput(
       return {};
     });
     const deliveries = options.updates * options.docs;
-    return { ...window, deliveries, perSecond: deliveries / (window.elapsedMs / 1000), p50Ms: percentile(latencies, 50) };
+    return {
+      ...window,
+      deliveries,
+      perSecond: deliveries / (window.elapsedMs / 1000),
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+    };
   } finally {
     clients.forEach(closeClient);
   }
@@ -249,6 +257,31 @@ export async function joinFresh(server: BenchServer, room: string, annotations: 
     return { syncedMs, receivedMs: lastAt - t0, stateBytes: lastBytes };
   } finally {
     closeClient(client);
+  }
+}
+
+export interface OpenManyResult extends CpuWindow {
+  docs: number;
+  /** First connect → every client synced. */
+  ms: number;
+}
+
+/**
+ * `docs` clients at once, each on a document of its own that nobody holds (created beforehand, not
+ * timed): how long until all are synced, i.e. the cost of loading that many documents.
+ */
+export async function openMany(server: BenchServer, options: { roomPrefix: string; docs: number }): Promise<OpenManyResult> {
+  const rooms = Array.from({ length: options.docs }, (_, d) => `${options.roomPrefix}-${d}`);
+  for (let i = 0; i < rooms.length; i += 100) await Promise.all(rooms.slice(i, i + 100).map((room) => ensureRoom(server, room)));
+  let clients: Client[] = [];
+  try {
+    const window = await measured(server, async () => {
+      clients = await openSynced(server, rooms);
+      return {};
+    });
+    return { ...window, docs: options.docs, ms: window.elapsedMs };
+  } finally {
+    clients.forEach(closeClient);
   }
 }
 

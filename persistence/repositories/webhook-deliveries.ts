@@ -8,6 +8,7 @@
  */
 import type { Knex } from 'knex';
 import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import type { SecretBox } from '../secret-box.ts';
 import { eventFromRow, type EventRecord } from './events.ts';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -32,6 +33,10 @@ export interface ClaimedDelivery {
   id: string;
   webhookId: string;
   url: string;
+  /** The webhook's secret, opened, for signing. */
+  secret: string;
+  /** True while the webhook is in a failing period (a success ends it). */
+  failing: boolean;
   /** Attempts including this one. */
   attempt: number;
   /** Start of the retry window (creation, or the last redelivery). */
@@ -46,7 +51,8 @@ export interface AttemptOutcome {
 
 export interface DeliveryRepository {
   claim(opts: { limit: number; leaseMs: number }): Promise<ClaimedDelivery[]>;
-  delivered(id: string, outcome: AttemptOutcome): Promise<void>;
+  /** Records successful attempts, all in one statement. */
+  delivered(done: ReadonlyArray<{ id: string; statusCode: number }>): Promise<void>;
   retryAt(id: string, at: Date, outcome: AttemptOutcome): Promise<void>;
   failed(id: string, outcome: AttemptOutcome): Promise<void>;
   list(webhookId: string, opts: { limit: number; cursor?: string }): Promise<Page<DeliveryRecord>>;
@@ -93,7 +99,7 @@ const deliveryFromRow = (row: DeliveryRow): DeliveryRecord => ({
 /** Error texts are kept short: a receiver's message is not ours to store at length. */
 const clip = (text: string | null) => (text === null ? null : text.slice(0, 500));
 
-export function createDeliveryRepository({ knex }: { knex: Knex }): DeliveryRepository {
+export function createDeliveryRepository({ knex, box }: { knex: Knex; box: SecretBox }): DeliveryRepository {
   const finish = (id: string, columns: Record<string, unknown>, outcome: AttemptOutcome) =>
     knex('webhook_deliveries')
       .where({ id })
@@ -102,7 +108,7 @@ export function createDeliveryRepository({ knex }: { knex: Knex }): DeliveryRepo
     async claim({ limit, leaseMs }) {
       return knex.transaction(async (trx) => {
         const due = await trx.raw(
-          `select d.id, d.webhook_id, d.attempts, d.retry_from, w.url,
+          `select d.id, d.webhook_id, d.attempts, d.retry_from, w.url, w.secret_sealed, w.failing_since,
                   e.id as event_id, e.project_id, e.type, e.occurred_at, e.actor, e.data
            from webhook_deliveries d
            join webhooks w on w.id = d.webhook_id
@@ -120,6 +126,8 @@ export function createDeliveryRepository({ knex }: { knex: Knex }): DeliveryRepo
           attempts: number;
           retry_from: Date | string;
           url: string;
+          secret_sealed: string;
+          failing_since: Date | string | null;
           event_id: string;
           project_id: string;
           type: EventRecord['type'];
@@ -140,6 +148,8 @@ export function createDeliveryRepository({ knex }: { knex: Knex }): DeliveryRepo
           id: r.id,
           webhookId: r.webhook_id,
           url: r.url,
+          secret: box.open(r.secret_sealed),
+          failing: r.failing_since !== null,
           attempt: Number(r.attempts) + 1,
           retryFrom: iso(r.retry_from),
           event: eventFromRow({
@@ -153,8 +163,16 @@ export function createDeliveryRepository({ knex }: { knex: Knex }): DeliveryRepo
         }));
       });
     },
-    async delivered(id, outcome) {
-      await finish(id, { status: 'delivered', delivered_at: new Date() }, outcome);
+    async delivered(done) {
+      if (done.length === 0) return;
+      await knex.raw(
+        `update webhook_deliveries d
+         set status = 'delivered', delivered_at = now(), locked_until = null, last_error = null,
+             last_status_code = v.code
+         from unnest(?::text[], ?::int[]) as v(id, code)
+         where d.id = v.id`,
+        [done.map((d) => d.id), done.map((d) => d.statusCode)],
+      );
     },
     async retryAt(id, at, outcome) {
       await finish(id, { next_attempt_at: at }, outcome);

@@ -9,6 +9,8 @@
  * It wakes when told an event was appended (`poke`) and otherwise polls at most `pollMs` apart, so
  * an event appended by another process is delivered within about that time too.
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { Logger } from '../../shared/logger.ts';
 import type { ClaimedDelivery, DeliveryRepository } from '../../persistence/repositories/webhook-deliveries.ts';
 import type { WebhookRepository } from '../../persistence/repositories/webhooks.ts';
@@ -31,7 +33,7 @@ export const defaultDispatcherConfig: DispatcherConfig = {
   timeoutMs: 10_000,
   allowPrivate: false,
   pollMs: 1000,
-  batch: 16,
+  batch: 32,
 };
 
 /** Backoff before attempt `attempt + 1`: base·2^(attempt−1) capped at max, from half to all of it. */
@@ -73,33 +75,36 @@ export function createWebhookDispatcher(deps: {
   const { deliveries, hooks, logger, config } = deps;
   const random = deps.random ?? Math.random;
   const leaseMs = config.timeoutMs + 30_000;
+  // Kept-alive connections: a receiver taking a burst answers on a few sockets, not one per event.
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: config.batch }),
+    https: new https.Agent({ keepAlive: true, maxSockets: config.batch }),
+  };
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
+
+  /** Successes of the batch under way, recorded together when it ends. */
+  const succeeded: Array<{ id: string; statusCode: number }> = [];
 
   async function attempt(d: ClaimedDelivery): Promise<void> {
     const body = JSON.stringify({ id: d.event.id, type: d.event.type, occurredAt: d.event.occurredAt, projectId: d.event.projectId, data: d.event.data });
     let answer: WebhookAnswer | null = null;
     let error: string | null = null;
     try {
-      const secret = await hooks.secretOf(d.webhookId);
-      if (secret === null) return; // deleted meanwhile: its deliveries went with it
       answer = await postWebhook(
-        { url: d.url, body, secret, eventType: d.event.type, deliveryId: d.id },
-        { timeoutMs: config.timeoutMs, allowPrivate: config.allowPrivate },
+        { url: d.url, body, secret: d.secret, eventType: d.event.type, deliveryId: d.id },
+        { timeoutMs: config.timeoutMs, allowPrivate: config.allowPrivate, agents },
       );
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }
     const now = Date.now();
     const outcome = { statusCode: answer?.statusCode ?? null, error: error ?? (answer && answer.statusCode >= 300 ? `HTTP ${answer.statusCode}` : null) };
-    const report = (result: AttemptResult['outcome'], nextAttemptAt: number | null) =>
-      deps.onAttempt?.({ deliveryId: d.id, webhookId: d.webhookId, attempt: d.attempt, outcome: result, ...outcome, nextAttemptAt });
     if (answer && answer.statusCode >= 200 && answer.statusCode < 300) {
-      await deliveries.delivered(d.id, outcome);
-      await hooks.noteSuccess(d.webhookId);
-      report('delivered', null);
+      succeeded.push({ id: d.id, statusCode: answer.statusCode });
+      if (d.failing) await hooks.noteSuccess(d.webhookId);
       return;
     }
     const windowEnd = Date.parse(d.retryFrom) + config.retryWindowMs;
@@ -113,7 +118,14 @@ export function createWebhookDispatcher(deps: {
       await hooks.disable(d.webhookId, `turned off: every delivery failed since ${since}`);
       logger.warn({ webhookId: d.webhookId, since }, 'webhook turned off after failing for the whole retry window');
     }
-    report(retry ? 'retry' : 'failed', retry ? now + wait : null);
+    deps.onAttempt?.({
+      deliveryId: d.id,
+      webhookId: d.webhookId,
+      attempt: d.attempt,
+      outcome: retry ? 'retry' : 'failed',
+      ...outcome,
+      nextAttemptAt: retry ? now + wait : null,
+    });
   }
 
   async function drain(): Promise<void> {
@@ -123,6 +135,14 @@ export function createWebhookDispatcher(deps: {
       await Promise.all(
         claimed.map((d) => attempt(d).catch((err: unknown) => logger.error({ err, deliveryId: d.id }, 'webhook delivery could not be recorded'))),
       );
+      const done = succeeded.splice(0);
+      // Not recorded (the database is away): their leases end and they are sent again, which
+      // at-least-once allows; receivers drop the repeat by its delivery id.
+      await deliveries.delivered(done);
+      for (const ok of done) {
+        const d = claimed.find((c) => c.id === ok.id)!;
+        deps.onAttempt?.({ deliveryId: d.id, webhookId: d.webhookId, attempt: d.attempt, outcome: 'delivered', statusCode: ok.statusCode, error: null, nextAttemptAt: null });
+      }
       if (claimed.length === config.batch) again = true;
     } while (again && !stopped);
   }
@@ -167,6 +187,8 @@ export function createWebhookDispatcher(deps: {
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
 }

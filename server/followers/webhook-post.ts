@@ -43,7 +43,10 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
 }
 
 /** Resolves with the receiver's answer; rejects on timeouts, refused addresses and connection errors. */
-export function postWebhook(post: WebhookPost, opts: { timeoutMs: number; allowPrivate: boolean }): Promise<WebhookAnswer> {
+export function postWebhook(
+  post: WebhookPost,
+  opts: { timeoutMs: number; allowPrivate: boolean; agents?: { http: http.Agent; https: https.Agent } },
+): Promise<WebhookAnswer> {
   const url = new URL(post.url);
   const client = url.protocol === 'https:' ? https : http;
   // Node connects to an address literal without calling `lookup`: check it here.
@@ -54,6 +57,7 @@ export function postWebhook(post: WebhookPost, opts: { timeoutMs: number; allowP
   return new Promise((resolve, reject) => {
     const req = client.request(url, {
       method: 'POST',
+      ...(opts.agents ? { agent: url.protocol === 'https:' ? opts.agents.https : opts.agents.http } : {}),
       lookup: guardedLookup(opts.allowPrivate) as never,
       headers: {
         'content-type': 'application/json',

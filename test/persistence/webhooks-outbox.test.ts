@@ -41,7 +41,7 @@ for (const kind of databaseKinds()) {
     await knex('projects').insert({ id: 'p1', name: 'P', description: '', labels: '[]', criteria: '{}' });
     ctx.hooks = createWebhookRepository({ knex, box });
     ctx.events = createEventRepository({ knex });
-    ctx.deliveries = createDeliveryRepository({ knex });
+    ctx.deliveries = createDeliveryRepository({ knex, box });
     ctx.history = createHistoryRepository({ knex });
   });
   test.after.each(async (ctx) => ctx.t.cleanup());
@@ -99,7 +99,7 @@ for (const kind of databaseKinds()) {
     assert.is((await deliveries.nextDue())?.toISOString(), later.toISOString());
     let page = await deliveries.list('h1', { limit: 10 });
     assert.equal(page.items.map((d) => [d.status, d.attempts, d.lastStatusCode, d.eventType]), [['pending', 1, 503, 'test_run.completed']]);
-    await deliveries.delivered(c!.id, { statusCode: 204, error: null });
+    await deliveries.delivered([{ id: c!.id, statusCode: 204 }]);
     page = await deliveries.list('h1', { limit: 10 });
     assert.equal(page.items.map((d) => [d.status, d.lastStatusCode, d.nextAttemptAt]), [['delivered', 204, null]]);
     assert.is(await deliveries.nextDue(), null);
@@ -157,8 +157,8 @@ for (const kind of databaseKinds()) {
       for (let i = 0; i < 40; i++) await events.append({ projectId: 'p1', type: 'test_run.completed', actor: null, data: { i } });
       const other: Database = await openDatabase(t.config);
       try {
-        const a = createDeliveryRepository({ knex: t.db.knex });
-        const b = createDeliveryRepository({ knex: other.knex });
+        const a = createDeliveryRepository({ knex: t.db.knex, box });
+        const b = createDeliveryRepository({ knex: other.knex, box });
         const claims = await Promise.all([0, 1, 2, 3].map((i) => (i % 2 ? a : b).claim({ limit: 15, leaseMs: 60_000 })));
         const ids = claims.flat().map((c) => c.id);
         assert.is(new Set(ids).size, ids.length);

@@ -73,9 +73,10 @@ test.before.each(async (ctx) => {
   ctx.t = await openTestDatabase('pglite', { memory: true });
   const knex = ctx.t.db.knex;
   await knex('projects').insert({ id: 'p1', name: 'P', description: '', labels: '[]', criteria: '{}' });
-  ctx.hooks = createWebhookRepository({ knex, box: createSecretBox('s'.repeat(32), 'webhook-secrets') });
+  const box = createSecretBox('s'.repeat(32), 'webhook-secrets');
+  ctx.hooks = createWebhookRepository({ knex, box });
   ctx.events = createEventRepository({ knex });
-  ctx.deliveries = createDeliveryRepository({ knex });
+  ctx.deliveries = createDeliveryRepository({ knex, box });
   ctx.results = [];
   const waiters: Array<() => void> = [];
   ctx.dispatcher = null;

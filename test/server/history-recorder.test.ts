@@ -1,0 +1,82 @@
+/**
+ * The history recorder: a drag is one entry, two authors are two, a deletion closes what was
+ * open, and what is recorded reaches the real table.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import { createHistoryRepository, type HistoryRepository } from '../../persistence/repositories/annotation-history.ts';
+import { createHistoryRecorder, type HistoryRecorder } from '../../server/followers/history-recorder.ts';
+import type { EntityChange } from '../../docs-model/field-changes.ts';
+
+interface Ctx {
+  t: TestDatabase;
+  history: HistoryRepository;
+  recorder: HistoryRecorder;
+}
+
+const move = (id: string, from: number, to: number): EntityChange => ({
+  entity: 'annotation',
+  id,
+  kind: 'changed',
+  fields: { bbox: { from: [from, 0, 5, 5], to: [to, 0, 5, 5] } },
+  updatedBy: null,
+});
+
+const test = suite<Ctx>('history recorder');
+test.before.each(async (ctx) => {
+  ctx.t = await openTestDatabase('pglite', { memory: true });
+  ctx.history = createHistoryRepository({ knex: ctx.t.db.knex });
+  ctx.recorder = createHistoryRecorder({ history: ctx.history, logger: silentLogger });
+});
+test.after.each(async (ctx) => {
+  await ctx.recorder.close();
+  await ctx.t.cleanup();
+});
+
+test('a drag of one box within a second is one entry from the first position to the last', async ({ recorder, history }) => {
+  const t0 = 1_800_000_000_000;
+  for (let i = 0; i < 30; i++) recorder.record('s1', [move('a1', i, i + 1)], { by: 'ada', origin: 'socket' }, t0 + i * 20);
+  recorder.record('s1', [move('a1', 30, 31)], { by: 'ada', origin: 'socket' }, t0 + 1500);
+  await recorder.flush();
+  const entries = (await history.list('s1', { limit: 10 })).items;
+  assert.equal(entries.map((e) => e.fields.bbox), [
+    { from: [0, 0, 5, 5], to: [30, 0, 5, 5] },
+    { from: [30, 0, 5, 5], to: [31, 0, 5, 5] },
+  ]);
+  assert.is(entries[0]!.at, new Date(t0).toISOString());
+});
+
+test('a move by one author and a relabel by another are two entries with their authors', async ({ recorder, history }) => {
+  const t0 = 1_800_000_000_000;
+  recorder.record('s1', [move('a1', 0, 3)], { by: 'ada', origin: 'socket' }, t0);
+  recorder.record('s1', [{ entity: 'annotation', id: 'a1', kind: 'changed', fields: { label: { from: 'car', to: 'bus' } }, updatedBy: 'bob' }], { by: 'bob', origin: 'rest' }, t0 + 10);
+  await recorder.flush();
+  const entries = (await history.list('s1', { limit: 10, annotationId: 'a1' })).items;
+  assert.equal(entries.map((e) => [e.by, e.origin, Object.keys(e.fields)]), [['ada', 'socket', ['bbox']], ['bob', 'rest', ['label']]]);
+});
+
+test('changes right after a creation fold into it; a deletion is an entry of its own', async ({ recorder, history }) => {
+  const t0 = 1_800_000_000_000;
+  recorder.record('s1', [{ entity: 'annotation', id: 'a1', kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: 'ada' }], { by: 'ada', origin: 'socket' }, t0);
+  recorder.record('s1', [move('a1', 0, 4)], { by: 'ada', origin: 'socket' }, t0 + 100);
+  recorder.record('s1', [{ entity: 'annotation', id: 'a1', kind: 'deleted', fields: {}, updatedBy: null }], { by: 'ada', origin: 'socket' }, t0 + 200);
+  recorder.record('s1', [{ entity: 'track', id: 't1', kind: 'created', fields: {}, updatedBy: null }], { by: 'ada', origin: 'import' }, t0 + 300);
+  await recorder.flush();
+  const entries = (await history.list('s1', { limit: 10 })).items;
+  assert.equal(entries.map((e) => [e.kind, e.annotationId, e.trackId]), [['created', 'a1', null], ['deleted', 'a1', null], ['created', null, 't1']]);
+  assert.equal(entries[0]!.fields.bbox, { from: null, to: [4, 0, 5, 5] });
+});
+
+test('entries whose window closed are written without a flush', async ({ recorder, history }) => {
+  recorder.record('s1', [move('a1', 0, 1)], { by: 'ada', origin: 'socket' }, Date.now() - 5000);
+  recorder.record('s1', [move('a2', 0, 1)], { by: 'ada', origin: 'socket' });
+  for (;;) {
+    const { items } = await history.list('s1', { limit: 10 });
+    if (items.length === 2) break;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+});
+
+test.run();
