@@ -6,7 +6,8 @@
  *   printTable(rows);
  */
 import type { ServerKind } from './server-process.ts';
-import type { CpuWindow, FanOutResult, OpenManyResult, ReconnectResult, RssResult, ThroughputResult } from './sync-scenarios.ts';
+import type { CpuWindow, FanOutResult, OpenManyResult, ReconnectResult, ThroughputResult } from './sync-scenarios.ts';
+import type { RssResult } from './rss-scenario.ts';
 
 export interface InitialSyncSummary {
   annotations: number;
