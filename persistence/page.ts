@@ -49,6 +49,16 @@ export function decodeCursor(cursor: string): CursorKey | null {
   }
 }
 
+/**
+ * The key of a cursor over SQL rows sorted by a timestamp: a number in its place (which in-memory
+ * lists use) would reach `?::timestamptz` and fail there, so it is refused here; `id` checks the
+ * tie-breaker too where SQL casts it (a bigint id).
+ */
+export function decodeTimeCursor(cursor: string, id: RegExp = /^[^]*$/): [string, string] | null {
+  const key = decodeCursor(cursor);
+  return key && typeof key[0] === 'string' && id.test(key[1]) ? [key[0], key[1]] : null;
+}
+
 /** Thrown by a repository handed a cursor it did not make (the API answers 400). */
 export class InvalidCursorError extends Error {
   constructor() {

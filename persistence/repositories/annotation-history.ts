@@ -7,7 +7,7 @@
  *     fields: { bbox: { from: [0, 0, 5, 5], to: [3, 0, 5, 5] } } }])
  */
 import type { Knex } from 'knex';
-import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 
 export const historyOrigins = ['socket', 'rest', 'import', 'model'] as const;
 export type HistoryOrigin = (typeof historyOrigins)[number];
@@ -117,7 +117,7 @@ export function createHistoryRepository({ knex }: { knex: Knex }): HistoryReposi
       if (filter.annotationId !== undefined) query.andWhere({ annotation_id: filter.annotationId });
       if (filter.trackId !== undefined) query.andWhere({ track_id: filter.trackId });
       if (filter.cursor !== undefined) {
-        const key = decodeCursor(filter.cursor);
+        const key = decodeTimeCursor(filter.cursor, /^\d{1,18}$/);
         if (!key) throw new InvalidCursorError();
         query.whereRaw('(at, id) > (?::timestamptz, ?::bigint)', [key[0], key[1]]);
       }

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 
 export const eventTypes = [
   'session.created',
@@ -118,7 +118,7 @@ export function createEventRepository({ knex }: { knex: Knex }): EventRepository
         .limit(opts.limit + 1);
       if (opts.types) query.whereIn('type', opts.types as StoredEventType[]);
       if (opts.cursor !== undefined) {
-        const key = decodeCursor(opts.cursor);
+        const key = decodeTimeCursor(opts.cursor);
         if (!key) throw new InvalidCursorError();
         query.whereRaw('(occurred_at, id) < (?::timestamptz, ?)', [key[0], key[1]]);
       }

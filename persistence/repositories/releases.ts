@@ -14,7 +14,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Knex } from 'knex';
 import { decodeReleaseContent, encodeReleaseContent, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
-import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 
 export interface ReleaseRecord {
   id: string;
@@ -172,7 +172,7 @@ export function createReleasesRepository({ knex }: { knex: Knex }): ReleasesRepo
       .orderBy([{ column: 'created_at' }, { column: 'id' }])
       .limit(opts.limit + 1);
     if (opts.cursor !== undefined) {
-      const key = decodeCursor(opts.cursor);
+      const key = decodeTimeCursor(opts.cursor);
       if (!key) throw new InvalidCursorError();
       query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
     }

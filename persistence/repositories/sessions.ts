@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { sessionFromRow, toColumns, type SessionRecord, type SessionRow, type SessionStatus } from '../rows.ts';
-import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 import { writeWithin, type Within } from '../within.ts';
 
 export type NewSession = Pick<SessionRecord, 'id' | 'projectId' | 'videoId' | 'name' | 'docName' | 'createdBy'> & {
@@ -72,7 +72,7 @@ export function createSessionRepository({ knex }: { knex: Knex }): SessionReposi
       if (opts.status !== undefined) query.andWhere({ status: opts.status });
       if (opts.videoId !== undefined) query.andWhere({ video_id: opts.videoId });
       if (opts.cursor !== undefined) {
-        const key = decodeCursor(opts.cursor);
+        const key = decodeTimeCursor(opts.cursor);
         if (!key) throw new InvalidCursorError();
         query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
       }

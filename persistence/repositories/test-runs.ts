@@ -11,7 +11,7 @@
  */
 import type { Knex } from 'knex';
 import { TEST_RUN_STATUSES, type TestRun, type TestRunStatus } from '../../docs-model/test-run-doc.ts';
-import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 import { writeWithin, type Within } from '../within.ts';
 
 export type { TestRunStatus };
@@ -176,7 +176,7 @@ export function createTestRunRepository({ knex }: { knex: Knex }): TestRunReposi
       if (opts.status !== undefined) query.andWhere({ status: opts.status });
       if (opts.sessionId !== undefined) query.andWhere({ session_id: opts.sessionId });
       if (opts.cursor !== undefined) {
-        const key = decodeCursor(opts.cursor);
+        const key = decodeTimeCursor(opts.cursor);
         if (!key) throw new InvalidCursorError();
         query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
       }

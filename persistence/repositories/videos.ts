@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { toColumns, videoFromRow, type VideoRecord, type VideoRow } from '../rows.ts';
-import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 
 export type NewVideo = Omit<VideoRecord, 'createdAt' | 'updatedAt' | 'tags' | 'metadata' | 'checksum'> &
   Partial<Pick<VideoRecord, 'tags' | 'metadata' | 'checksum'>>;
@@ -83,7 +83,7 @@ export function createVideoRepository({ knex }: { knex: Knex }): VideoRepository
         .orderBy([{ column: 'videos.created_at' }, { column: 'videos.id' }])
         .limit(filter.limit + 1);
       if (filter.cursor !== undefined) {
-        const key = decodeCursor(filter.cursor);
+        const key = decodeTimeCursor(filter.cursor);
         if (!key) throw new InvalidCursorError();
         query.whereRaw('(videos.created_at, videos.id) > (?::timestamptz, ?)', [key[0], key[1]]);
       }

@@ -7,7 +7,7 @@
  * another process.
  */
 import type { Knex } from 'knex';
-import { decodeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { eventFromRow, type EventRecord } from './events.ts';
 
@@ -193,7 +193,7 @@ export function createDeliveryRepository({ knex, box }: { knex: Knex; box: Secre
         ])
         .limit(opts.limit + 1);
       if (opts.cursor !== undefined) {
-        const key = decodeCursor(opts.cursor);
+        const key = decodeTimeCursor(opts.cursor);
         if (!key) throw new InvalidCursorError();
         query.whereRaw('(d.created_at, d.id) < (?::timestamptz, ?)', [key[0], key[1]]);
       }

@@ -154,6 +154,11 @@ for (const kind of databaseKinds()) {
       assert.equal([relabel.origin, relabel.fields.label], ['rest', { from: 'car', to: 'person' }]);
       const byBob = await http.get<HistoryBody>(`/api/sessions/${session.id}/history?by=bob`);
       assert.equal(byBob.body.items.map((e) => e.kind), ['changed']);
+      // Forged cursors are a 400, never a 500 from the database's casts.
+      const forge = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+      assert.is((await http.get(`/api/sessions/${session.id}/history?cursor=${forge(['2026-12-04T12:00:00.000Z', 'x'])}`)).status, 400);
+      assert.is((await http.get(`/api/projects?cursor=${forge([1e300, 'x'])}`)).status, 400);
+      assert.is((await http.get(`/api/projects/${project.id}/webhooks?cursor=${forge([5, 'x'])}`)).status, 400);
     } finally {
       client.destroy();
     }

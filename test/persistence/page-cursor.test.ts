@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeCursor, encodeCursor, toPage } from '../../persistence/page.ts';
+import { decodeCursor, decodeTimeCursor, encodeCursor, toPage } from '../../persistence/page.ts';
 
 const forge = (key: unknown): string => Buffer.from(JSON.stringify(key)).toString('base64url');
 
@@ -28,6 +28,14 @@ test('a cursor that is not base64 JSON of [key, id] is refused', () => {
   for (const cursor of ['not-a-cursor', forge({ at: 1 }), forge(['2026-12-04T12:00:00.000Z']), forge(['2026-12-04T12:00:00.000Z', 7]), forge([Number.MAX_VALUE * 2, 'x']), forge([true, 'x'])]) {
     assert.is(decodeCursor(cursor), null, Buffer.from(cursor, 'base64url').toString());
   }
+});
+
+test('a cursor over timestamped rows refuses a number key and, where asked, an id of the wrong form', () => {
+  assert.is(decodeTimeCursor(forge([1e300, 'x'])), null);
+  assert.is(decodeTimeCursor(forge([5, 'x'])), null);
+  assert.equal(decodeTimeCursor(forge(['2026-12-04T12:00:00.000Z', 'x'])), ['2026-12-04T12:00:00.000Z', 'x']);
+  assert.is(decodeTimeCursor(forge(['2026-12-04T12:00:00.000Z', 'x']), /^\d{1,18}$/), null);
+  assert.equal(decodeTimeCursor(forge(['2026-12-04T12:00:00.000Z', '42']), /^\d{1,18}$/), ['2026-12-04T12:00:00.000Z', '42']);
 });
 
 test.run();
