@@ -6,25 +6,37 @@
  *   npx tsx bench/sync.ts --quick           # ~1 min smoke run
  *   npx tsx bench/sync.ts --only reference  # one server
  *   npx tsx bench/sync.ts --postgres        # annosync on postgres://postgres@127.0.0.1:5432/test
+ *   npx tsx bench/sync.ts --both            # annosync on Postgres and on PGlite, one reference, one table
  *   npx tsx bench/sync.ts --env IDLE_UNLOAD_MS=2000   # extra env for annosync (repeatable)
- *   npx tsx bench/sync.ts --scenarios fanout,throughput   # of fanout,throughput,initial,reconnect,rss
+ *   npx tsx bench/sync.ts --scenarios fanout,throughput   # of fanout,throughput,initial,reconnect,rss,open
  *   npx tsx bench/sync.ts --idle-wait 20    # seconds to wait for idle documents to unload
  *   npx tsx bench/sync.ts --annosync-main ../other/server/main.ts   # another build of annosync
+ *   npx tsx bench/sync.ts --annosync-main dist/main.js   # the compiled build, on plain node
  *   npx tsx bench/sync.ts --workers 2       # fan-out receivers in 2 child processes
  *
  * Both servers run as child processes (CPU and RSS read from /proc per server); the clients run
  * in this process, on the same 2 cores. Prints a table and, last, one JSON line.
+ *
+ * Every bench client is one user with one token, and the per-user connection and message-rate
+ * limits are lifted (ANNOSYNC_ENV below) so that the server is measured, not its policy; every
+ * other setting is the default one.
  */
 import { BENCH_AUTH_SECRET } from './lib/annosync-rooms.ts';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { resolve } from 'node:path';
-import { annosyncAvailable, killAllSync, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
+import { annosyncAvailable, killAllSync, readRssBytes, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
 import type { BenchServer, ServerKind } from './lib/server-process.ts';
-import { fanOut, joinFresh, openReconnectGroup, populateSession, rssPerDoc, throughput } from './lib/sync-scenarios.ts';
-import type { FanOutResult, JoinResult, ThroughputResult } from './lib/sync-scenarios.ts';
-import { printTable, tableRows } from './lib/sync-report.ts';
+import { fanOut, joinFresh, openMany, openReconnectGroup, populateSession, throughput } from './lib/sync-scenarios.ts';
+import { rssPerDoc } from './lib/rss-scenario.ts';
+import type { FanOutResult, JoinResult, OpenManyResult, ThroughputResult } from './lib/sync-scenarios.ts';
+import { printCombinedTable, printTable, tableRows } from './lib/sync-report.ts';
 import type { ServerResults } from './lib/sync-report.ts';
 import { median } from './lib/stats.ts';
+
+/** Which server: the reference, or annosync (on Postgres and PGlite with --both). */
+type Label = ServerKind | 'postgres' | 'pglite';
+type LabeledServer = BenchServer & { label: Label };
 
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 /**
@@ -44,7 +56,7 @@ const ANNOSYNC_ENV: Record<string, string> = {
 // p50 1.35 ms / 160 ms wall for 60 updates; split over 2 child processes p50 2.58 ms / 339 ms,
 // because three busy processes then contend for two cores and IPC adds work. So: in-process.
 const DEFAULT_WORKERS = 0;
-const SCENARIOS = ['fanout', 'throughput', 'initial', 'reconnect', 'rss'];
+const SCENARIOS = ['fanout', 'throughput', 'initial', 'reconnect', 'rss', 'open'];
 
 // Timed parts run `reps` times, alternating the servers, and report the median repetition, so a
 // burst of load from elsewhere on the machine spoils one repetition rather than one server.
@@ -57,6 +69,7 @@ const FULL = {
   initialSync: { annotations: 10_000, batch: 250, fresh: 9 },
   reconnect: { docs: 20, perDoc: 10, annotations: 100, rounds: 7 },
   rss: { docs: 200, annotations: 100 },
+  open: { docs: 1000 },
 };
 const QUICK: typeof FULL = {
   reps: 3,
@@ -65,12 +78,15 @@ const QUICK: typeof FULL = {
   initialSync: { annotations: 10_000, batch: 250, fresh: 3 },
   reconnect: { docs: 20, perDoc: 10, annotations: 100, rounds: 3 },
   rss: { docs: 100, annotations: 100 },
+  open: { docs: 300 },
 };
 
 interface Args {
   quick: boolean;
   only: ServerKind | null;
   postgres: boolean;
+  /** annosync on Postgres and on PGlite in the same run, against one reference. */
+  both: boolean;
   env: Record<string, string>;
   idleWaitMs: number;
   /** Child processes for the fan-out receivers; 0 keeps them in the bench process. */
@@ -84,6 +100,7 @@ function parseArgs(argv: readonly string[]): Args {
     quick: false,
     only: null,
     postgres: false,
+    both: false,
     env: {},
     idleWaitMs: -1,
     workers: DEFAULT_WORKERS,
@@ -99,6 +116,7 @@ function parseArgs(argv: readonly string[]): Args {
     };
     if (arg === '--quick') args.quick = true;
     else if (arg === '--postgres') args.postgres = true;
+    else if (arg === '--both') args.both = true;
     else if (arg === '--only') {
       const v = value();
       if (v !== 'annosync' && v !== 'reference') throw new Error('--only takes annosync or reference');
@@ -117,6 +135,7 @@ function parseArgs(argv: readonly string[]): Args {
       }
     } else throw new Error(`unknown argument ${arg}`);
   }
+  if (args.both && (args.postgres || args.only !== null)) throw new Error('--both runs every server: it takes neither --postgres nor --only');
   if (args.idleWaitMs < 0) args.idleWaitMs = args.quick ? 10_000 : 20_000;
   return args;
 }
@@ -137,6 +156,16 @@ function combine<T extends FanOutResult | ThroughputResult>(runs: T[], key: (r: 
   };
 }
 
+async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
 function log(message: string): void {
   process.stderr.write(`[bench:sync] ${message}\n`);
 }
@@ -145,44 +174,53 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const plan = args.quick ? QUICK : FULL;
   const run = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  let kinds: ServerKind[] = args.only === null ? ['annosync', 'reference'] : [args.only];
-  if (kinds.includes('annosync') && !annosyncAvailable(args.annosyncMain)) {
+  let plans: Array<{ label: Label; kind: ServerKind; databaseUrl?: string }> = args.both
+    ? [{ label: 'postgres', kind: 'annosync', databaseUrl: POSTGRES_URL }, { label: 'pglite', kind: 'annosync' }, { label: 'reference', kind: 'reference' }]
+    : (args.only === null ? (['annosync', 'reference'] as const) : [args.only]).map((kind) => ({
+        label: kind,
+        kind,
+        ...(kind === 'annosync' && args.postgres ? { databaseUrl: POSTGRES_URL } : {}),
+      }));
+  if (!annosyncAvailable(args.annosyncMain)) {
     if (args.only === 'annosync') throw new Error('server/main.ts does not exist yet');
     log('server/main.ts does not exist yet: running the reference alone');
-    kinds = kinds.filter((k) => k !== 'annosync');
+    plans = plans.filter((p) => p.kind !== 'annosync');
   }
-  const servers: BenchServer[] = [];
-  for (const kind of kinds) {
+  // annosync on Postgres runs in a schema of its own, dropped at the end: other runs (and other
+  // checkouts, at other migration levels) share the database.
+  const schema = `bench_${run}`;
+  const servers: LabeledServer[] = [];
+  const results: Partial<Record<Label, ServerResults>> = {};
+  for (const plan of plans) {
     const server = await startServer({
-      kind,
-      env: { ...ANNOSYNC_ENV, ...args.env },
-      ...(args.postgres ? { databaseUrl: POSTGRES_URL } : {}),
+      kind: plan.kind,
+      env: { ...ANNOSYNC_ENV, ...(plan.databaseUrl === undefined ? {} : { DATABASE_SCHEMA: schema }), ...args.env },
+      ...(plan.databaseUrl === undefined ? {} : { databaseUrl: plan.databaseUrl }),
       ...(args.annosyncMain === undefined ? {} : { main: args.annosyncMain }),
     });
-    log(`${kind} pid ${server.pid} at ${server.serverUrl}`);
-    servers.push(server);
+    log(`${plan.label} pid ${server.pid} at ${server.serverUrl}`);
+    servers.push({ ...server, label: plan.label });
+    results[plan.label] = { fanOut: [], start: { rssBytes: readRssBytes(server.pid), ms: server.readyMs } };
   }
-  const results: Partial<Record<ServerKind, ServerResults>> = {};
-  for (const s of servers) results[s.kind] = { fanOut: [] };
-  const res = (s: BenchServer): ServerResults => results[s.kind] ?? { fanOut: [] };
+  const res = (s: LabeledServer): ServerResults => (results[s.label] ??= { fanOut: [] });
   const room = (scenario: string): string => `session:bench-${run}-${scenario}`;
   const started = performance.now();
 
   // Alternates which server goes first on every call, so drift (of the machine, or of this
   // process's JIT) hits both alike.
   let turn = 0;
-  const each = async <T>(label: string, body: (s: BenchServer) => Promise<T>): Promise<Map<BenchServer, T>> => {
-    const out = new Map<BenchServer, T>();
+  const each = async <T>(label: string, body: (s: LabeledServer) => Promise<T>): Promise<Map<LabeledServer, T>> => {
+    const out = new Map<LabeledServer, T>();
     const order = turn++ % 2 === 0 ? servers : [...servers].reverse();
     for (const s of order) {
       const t0 = performance.now();
       out.set(s, await body(s));
-      log(`${label} on ${s.kind}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      log(`${label} on ${s.label}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     return out;
   };
-  const repeated = async <T>(label: string, body: (s: BenchServer, rep: number) => Promise<T>): Promise<Map<BenchServer, T[]>> => {
-    const out = new Map<BenchServer, T[]>(servers.map((s) => [s, []]));
+  const repeated = async <T>(label: string, body: (s: LabeledServer, rep: number) => Promise<T>): Promise<Map<LabeledServer, T[]>> => {
+    const out = new Map<LabeledServer, T[]>(servers.map((s) => [s, []]));
     for (let rep = 0; rep < plan.reps; rep++) {
       const once = await each(`${label} #${rep + 1}`, (s) => body(s, rep));
       for (const [s, r] of once) out.get(s)?.push(r);
@@ -209,7 +247,7 @@ async function main(): Promise<void> {
     const { annotations, batch, fresh } = plan.initialSync;
     await each('initial sync: populate', (s) => populateSession(s, { room: room('init'), annotations, batch }));
     await each('initial sync: warm-up join', (s) => joinFresh(s, room('init'), annotations));
-    const joins = new Map<BenchServer, JoinResult[]>(servers.map((s) => [s, []]));
+    const joins = new Map<LabeledServer, JoinResult[]>(servers.map((s) => [s, []]));
     for (let i = 0; i < fresh; i++) {
       const once = await each(`initial sync: join #${i + 1}`, (s) => joinFresh(s, room('init'), annotations));
       for (const [s, r] of once) joins.get(s)?.push(r);
@@ -229,7 +267,7 @@ async function main(): Promise<void> {
     const groups = await each('reconnect: connect', (s) => openReconnectGroup(s, { ...shape, roomPrefix: room('rc') }));
     try {
       await each('reconnect: warm-up round', (s) => groups.get(s)!.round());
-      const samples = new Map<BenchServer, { ms: number; serverCpuMs: number }[]>(servers.map((s) => [s, []]));
+      const samples = new Map<LabeledServer, { ms: number; serverCpuMs: number }[]>(servers.map((s) => [s, []]));
       for (let i = 0; i < rounds; i++) {
         const once = await each(`reconnect: round #${i + 1}`, (s) => groups.get(s)!.round());
         for (const [s, r] of once) samples.get(s)?.push(r);
@@ -247,6 +285,10 @@ async function main(): Promise<void> {
       for (const g of groups.values()) g.close();
     }
   }
+  if (want('open')) {
+    const runs = await repeated('opening documents', (s, rep) => openMany(s, { roomPrefix: room(`open${rep}`), docs: plan.open.docs }));
+    for (const [s, r] of runs) res(s).openMany = [...r].sort((a, b) => a.ms - b.ms)[Math.floor((r.length - 1) / 2)] as OpenManyResult;
+  }
   if (want('rss')) {
     const out = await each('rss', (s) => rssPerDoc(s, { ...plan.rss, roomPrefix: room('rss'), idleWaitMs: args.idleWaitMs }));
     for (const [s, r] of out) res(s).rss = r;
@@ -254,12 +296,22 @@ async function main(): Promise<void> {
 
   for (const s of servers) await stopServer(s);
   removeTempDirs();
-  const rows = tableRows(results);
+  if (plans.some((p) => p.databaseUrl !== undefined)) await dropSchema(POSTGRES_URL, schema);
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  const limits = 'per-user connection and message-rate limits lifted (one token for every client), every other setting default';
   console.log('');
-  console.log(`bench:sync ${args.quick ? 'quick' : 'full'} run ${run}, annosync on ${args.postgres ? 'Postgres' : 'PGlite'}, ${seconds} s`);
-  printTable(rows);
-  console.log(JSON.stringify({ bench: 'sync', run, quick: args.quick, postgres: args.postgres, rows, results }));
+  if (args.both) {
+    const { reference, postgres, pglite } = results;
+    const rows = { postgres: tableRows({ annosync: postgres, reference }), pglite: tableRows({ annosync: pglite, reference }) };
+    console.log(`bench:sync ${args.quick ? 'quick' : 'full'} run ${run}, annosync on Postgres and on PGlite, ${seconds} s; ${limits}`);
+    printCombinedTable(rows.postgres, rows.pglite);
+    console.log(JSON.stringify({ bench: 'sync', run, quick: args.quick, both: true, rows, results }));
+  } else {
+    const rows = tableRows({ annosync: results.annosync, reference: results.reference });
+    console.log(`bench:sync ${args.quick ? 'quick' : 'full'} run ${run}, annosync on ${args.postgres ? 'Postgres' : 'PGlite'}, ${seconds} s; ${limits}`);
+    printTable(rows);
+    console.log(JSON.stringify({ bench: 'sync', run, quick: args.quick, postgres: args.postgres, rows, results }));
+  }
 }
 
 // Every WebsocketProvider adds a process 'exit' listener; 200 of them are expected here.

@@ -61,7 +61,7 @@ export interface AnnotationSession extends Presence {
   origin: object;
   /** The IndexedDB store when opened with `offline: true`. */
   persistence: IndexeddbPersistence | null;
-  /** Resolves once the document has been synced with the server (again resolved after reconnects). */
+  /** Resolves the first time the document has been synced with the server. */
   whenSynced: Promise<void>;
   /** Resolves once content can be shown: loaded from IndexedDB (offline) or synced. */
   whenLoaded: Promise<void>;
@@ -89,7 +89,7 @@ export async function openSession(options: OpenSessionOptions): Promise<Annotati
     params: { token: options.token, acks: '1' },
   });
   const persistence = options.offline ? new IndexeddbPersistence(offlineStoreName(options.url, options.sessionId), doc) : null;
-  const acks = trackDurableAcks(provider as unknown as ProviderLike, { isLocal: (o) => o !== persistence });
+  const acks = trackDurableAcks(provider as unknown as ProviderLike, { isLocal: (o) => persistence === null || o !== persistence });
   const undo = createUndo(doc, origin, options.captureTimeout === undefined ? {} : { captureTimeout: options.captureTimeout });
   const presence = createPresence(provider.awareness, options.user ?? { name: 'anonymous' });
 

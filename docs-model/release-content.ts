@@ -25,7 +25,7 @@ import type * as Y from 'yjs';
 import { canonicalJson } from './canonical-json.ts';
 import { invalidContent, invalidMeta } from './errors.ts';
 import type { SessionContent } from './formats/content.ts';
-import { walkFrames } from './formats/frame-walk.ts';
+import { frameSpan } from './formats/frame-walk.ts';
 import { orderKeyframes } from './interpolation.ts';
 import { readSession } from './session.ts';
 import type { Annotation, LabelDef, SessionMeta, Track } from './types.ts';
@@ -121,7 +121,13 @@ export const releaseContentHash = async (content: ReleaseContent): Promise<strin
   return `sha256:${hex(await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))}`;
 };
 
-/** Annotations, tracks, export boxes, and both per label (a track's boxes count under the track's label). */
+/**
+ * Annotations, tracks, export boxes, and both per label (a track's boxes count under the track's
+ * label). Boxes are counted by segment, not walked frame by frame: a visible keyframe draws one box
+ * on every frame up to the next keyframe, or to the end of the export's frame span
+ * (frame-walk.ts `frameSpan`); an outside keyframe draws none — what `walkFrames` yields, in
+ * O(annotations) instead of O(frames × tracks).
+ */
 export const releaseCounts = (content: ReleaseContent): ReleaseCounts => {
   const perLabel = new Map<string, LabelCounts>();
   const of = (label: string): LabelCounts => {
@@ -129,11 +135,30 @@ export const releaseCounts = (content: ReleaseContent): ReleaseCounts => {
     if (!c) perLabel.set(label, (c = { annotations: 0, boxes: 0 }));
     return c;
   };
-  for (const a of content.annotations) of(a.label).annotations++;
+  const tracks = new Map(content.tracks.map((t) => [t.id, t]));
+  const keyframes = new Map<string, Annotation[]>();
   let boxes = 0;
-  for (const frame of walkFrames(content)) {
-    for (const b of frame.boxes) of(b.label).boxes++;
-    boxes += frame.boxes.length;
+  for (const a of content.annotations) {
+    of(a.label).annotations++;
+    const track = a.trackId === null ? undefined : tracks.get(a.trackId);
+    if (track) {
+      const list = keyframes.get(track.id);
+      if (list) list.push(a);
+      else keyframes.set(track.id, [a]);
+    } else if (!a.outside) {
+      of(a.label).boxes++;
+      boxes++;
+    }
+  }
+  const end = frameSpan(content);
+  for (const [id, list] of keyframes) {
+    const ordered = orderKeyframes(list);
+    let n = 0;
+    ordered.forEach((k, i) => {
+      if (!k.outside) n += (ordered[i + 1]?.frame ?? end) - k.frame;
+    });
+    of(tracks.get(id)!.label).boxes += n;
+    boxes += n;
   }
   const labels = [...perLabel.keys()].sort(compareStrings);
   return {

@@ -15,6 +15,8 @@ import { Worker } from 'node:worker_threads';
 import knexModule from 'knex';
 import type { Knex } from 'knex';
 import { migrateLatest, retryWhileContended } from './migrate.ts';
+import { pgliteModules } from './pglite-modules.ts';
+import { pgliteThreadClient, type PgliteThreadConnectionConfig } from './pglite-knex-client.ts';
 import { repairMigrationLockTable, withMigrationLock } from './migration-lock.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 
@@ -80,17 +82,17 @@ async function knexConfig(config: DatabaseConfig): Promise<{ kind: Database['kin
     mkdirSync(dataDir, { recursive: true });
     await initPgliteDirectory(dataDir);
   }
-  // Imported only when used: PGlite's module alone adds ~50 MB of RSS to a server on Postgres.
-  const { default: ClientPgLite } = await import('knex-pglite');
   return {
     kind: 'pglite',
     options: {
-      // knex-pglite pins the pool to one connection (PGlite has only one) and refuses a `pool`
+      // PGlite runs in its own worker thread (pglite-knex-client.ts), so its queries no longer hold
+      // the sockets' event loop; its module is loaded there only, never on a server on Postgres.
+      // The client pins the pool to one connection (PGlite has only one) and refuses a `pool`
       // option. So a transaction holds the whole database until it ends: code inside one must use
       // its `trx` only — a query on the bare knex there waits for the pool forever (see
       // update-log.ts and doc-store.ts, which never nest).
-      client: ClientPgLite,
-      connection: dataDir === memoryDataDir ? {} : { filename: dataDir },
+      client: pgliteThreadClient() as unknown as typeof knexModule.Client,
+      connection: { dataDir: dataDir === memoryDataDir ? null : dataDir } satisfies PgliteThreadConnectionConfig as Knex.StaticConnectionConfig,
       ...(searchPath ? { searchPath } : {}),
       log,
     },
@@ -108,9 +110,10 @@ async function initPgliteDirectory(dataDir: string): Promise<void> {
   const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   const source =
     `const { PGlite } = require(${JSON.stringify(pglite)});` +
-    `const db = new PGlite(${JSON.stringify(dataDir)});` +
+    `const { workerData } = require('node:worker_threads');` +
+    `const db = new PGlite({ dataDir: ${JSON.stringify(dataDir)}, ...workerData });` +
     `db.waitReady.then(() => db.close()).catch((err) => { console.error(err); process.exit(1); });`;
-  const worker = new Worker(source, { eval: true });
+  const worker = new Worker(source, { eval: true, workerData: await pgliteModules() });
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`PGlite initdb in ${dataDir} exited with ${code}`))));

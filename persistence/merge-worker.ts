@@ -17,11 +17,9 @@
  * worker to load. Each request copies its updates once, into one packed buffer that is transferred
  * (never cloned); the result comes back transferred too.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from '../shared/logger.ts';
+import { startThread } from './worker-thread.ts';
 import type { MergeReply, MergeRequest } from './merge-worker-thread.ts';
 
 export interface MergePoolOptions {
@@ -70,39 +68,6 @@ interface Job {
   reject: (err: Error) => void;
 }
 
-/**
- * The ESM build of tsx's API, found through its package.json exports: `import.meta.resolve` is
- * missing when tsx loads this module as CommonJS (`uvu -r tsx`), and `require.resolve` would pick
- * the CommonJS build, whose `register()` cannot be imported from a worker.
- */
-function tsxEsmApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve('tsx/package.json');
-  const manifest = require(manifestPath) as { exports: Record<string, { import?: { default?: string } } | string> };
-  const api = manifest.exports['./esm/api'];
-  const target = typeof api === 'object' ? api.import?.default : undefined;
-  if (!target) throw new Error('tsx/esm/api has no ESM build: cannot start the TypeScript merge worker');
-  return pathToFileURL(join(dirname(manifestPath), target)).href;
-}
-
-/**
- * Under tsx (dev, tests, `npm start`) the worker entry is TypeScript. Node 20 ignores loader
- * flags passed in a Worker's `execArgv` (nodejs/node#47747, tsx#354: ERR_UNKNOWN_FILE_EXTENSION),
- * and tsx's plain `import 'tsx'` registers nothing off the main thread, so a tiny eval'd bootstrap
- * calls tsx's `register()` inside the worker, then imports the entry. Compiled to .js, the entry
- * is started directly.
- */
-function startWorker(): Worker {
-  const compiled = import.meta.url.endsWith('.js');
-  const entry = new URL(compiled ? './merge-worker-thread.js' : './merge-worker-thread.ts', import.meta.url);
-  if (compiled) return new Worker(entry);
-  const tsxApi = tsxEsmApiUrl();
-  const bootstrap =
-    `import(${JSON.stringify(tsxApi)})` +
-    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { eval: true });
-}
-
 /** Every update back to back in one fresh buffer: the single copy a request makes. */
 function pack(updates: Uint8Array[]): { packed: ArrayBuffer; lengths: number[] } {
   const lengths = updates.map((update) => update.byteLength);
@@ -127,7 +92,7 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
   const counters = { workersStarted: 0, merged: 0, timedOut: 0 };
 
   function spawn(): Worker {
-    const fresh = startWorker();
+    const fresh = startThread('merge-worker-thread');
     counters.workersStarted++;
     ready = false;
     fresh.on('message', (reply: MergeReply) => {

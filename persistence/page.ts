@@ -12,8 +12,20 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** The sort key of a row: a timestamp (or a number) and the id that breaks ties. */
+/**
+ * The sort key of a row: a timestamp (an ISO string as `Date#toISOString` writes it, compared in
+ * SQL as timestamptz) or a number, and the id that breaks ties.
+ */
 export type CursorKey = [string | number, string];
+
+/**
+ * Only the exact form `toISOString` writes: the database would refuse other text (`2020`,
+ * `not a date`, `2026-02-30T…`) with an error, and a forged cursor must be a 400, not a 500.
+ */
+const isIsoTimestamp = (value: string): boolean => {
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
+};
 
 export function encodeCursor(key: CursorKey): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
@@ -26,7 +38,7 @@ export function decodeCursor(cursor: string): CursorKey | null {
     if (
       Array.isArray(value) &&
       value.length === 2 &&
-      (typeof value[0] === 'string' || (typeof value[0] === 'number' && Number.isFinite(value[0]))) &&
+      ((typeof value[0] === 'string' && isIsoTimestamp(value[0])) || (typeof value[0] === 'number' && Number.isFinite(value[0]))) &&
       typeof value[1] === 'string'
     ) {
       return [value[0], value[1]];

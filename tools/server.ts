@@ -126,9 +126,13 @@ export interface ChildServer {
   output(): string;
 }
 
-/** Starts `server/main.ts` as `npm start` would, and resolves once it prints where it listens. */
-export function startChildServer(env: Record<string, string>): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+/**
+ * Starts `server/main.ts` in a child process (under tsx; or `entry`, a compiled build, on plain
+ * node as `npm start` runs dist/server/main.js), and resolves once it prints where it listens.
+ */
+export function startChildServer(env: Record<string, string>, opts: { entry?: string } = {}): Promise<ChildServer> {
+  const args = opts.entry === undefined ? ['--import', 'tsx', 'server/main.ts'] : [opts.entry];
+  const child = spawn(process.execPath, args, {
     cwd: path.resolve(import.meta.dirname, '..'),
     // REDIS_URL from CI's environment would make every child a fan-out process; a test asks for it.
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_SECRET: TEST_AUTH_SECRET, REDIS_URL: '', ...env },

@@ -31,6 +31,8 @@ export interface BenchServer {
   /** Resolves when the child has exited. */
   exited: Promise<number | null>;
   child: ChildProcess;
+  /** Spawn → ready line. */
+  readyMs: number;
 }
 
 export interface StartOptions {
@@ -91,7 +93,9 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
   } else {
     const dataDir = mkdtempSync(join(tmpdir(), 'annosync-bench-'));
     tempDirs.add(dataDir);
-    args = ['--import', 'tsx', options.main ?? annosyncMain];
+    const main = options.main ?? annosyncMain;
+    // A compiled build (`npm run build`, dist/main.js) runs on plain node, as `npm start` runs it.
+    args = main.endsWith('.js') ? [main] : ['--import', 'tsx', main];
     env = { ...process.env, ...options.env, HOST, PORT: '0', DATA_DIR: dataDir };
     if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
     else delete env.DATABASE_URL;
@@ -100,6 +104,7 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
     if (options.env?.REDIS_URL === undefined) delete env.REDIS_URL;
     ready = /listening on http:\/\/([^:/\s]+):(\d+)/;
   }
+  const spawnedAt = performance.now();
   const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const lines: string[] = [];
@@ -142,6 +147,7 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
             output,
             exited,
             child,
+            readyMs: performance.now() - spawnedAt,
           });
         }
       }

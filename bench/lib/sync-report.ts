@@ -6,7 +6,8 @@
  *   printTable(rows);
  */
 import type { ServerKind } from './server-process.ts';
-import type { CpuWindow, FanOutResult, ReconnectResult, RssResult, ThroughputResult } from './sync-scenarios.ts';
+import type { CpuWindow, FanOutResult, OpenManyResult, ReconnectResult, ThroughputResult } from './sync-scenarios.ts';
+import type { RssResult } from './rss-scenario.ts';
 
 export interface InitialSyncSummary {
   annotations: number;
@@ -22,6 +23,9 @@ export interface ServerResults {
   initialSync?: InitialSyncSummary;
   reconnect?: ReconnectResult;
   rss?: RssResult;
+  openMany?: OpenManyResult;
+  /** Right after the server printed its ready line, before any client: RSS and spawn → ready. */
+  start?: { rssBytes: number; ms: number };
 }
 
 interface Row {
@@ -59,6 +63,8 @@ const ROWS: Row[] = [
   ]),
   { name: 'throughput, 100 docs × 2 clients', unit: 'deliveries/s', pick: (r) => r.throughput?.perSecond, target: { kind: 'min', ratio: 1.2 } },
   { name: 'server CPU per delivery (fan-out 50)', unit: 'µs', pick: (r) => perDelivery(fan(r, 50)), target: { kind: 'max', ratio: 0.8 } },
+  { name: 'server CPU per delivery (fan-out 10)', unit: 'µs', pick: (r) => perDelivery(fan(r, 10)), target: { kind: 'max', ratio: 1.0 } },
+  { name: 'delivery p99 under that throughput', unit: 'ms', pick: (r) => r.throughput?.p99Ms, target: { kind: 'max', ratio: 1.0 } },
   { name: 'initial sync, 10 000 annotations', unit: 'ms', pick: (r) => r.initialSync?.syncedMs, target: { kind: 'max', ratio: 0.7 } },
   { name: 'reconnect, 200 clients / 20 docs', unit: 'ms', pick: (r) => r.reconnect?.ms, target: { kind: 'max', ratio: 1.0 } },
   {
@@ -67,6 +73,10 @@ const ROWS: Row[] = [
     pick: (r) => (r.rss === undefined ? undefined : r.rss.bytesPerDoc / 1024),
     target: { kind: 'max', ratio: 1.0 },
   },
+  { name: 'opening documents at once', unit: 'ms', pick: (r) => r.openMany?.ms, target: { kind: 'max', ratio: 1.2 } },
+  { name: 'server RSS at start', unit: 'MiB', pick: (r) => (r.start === undefined ? undefined : r.start.rssBytes / 2 ** 20) },
+  { name: '· server start, spawn → listening', unit: 'ms', pick: (r) => r.start?.ms },
+  { name: '· server CPU while opening documents', unit: 'ms', pick: (r) => r.openMany?.serverCpuMs },
   { name: '· initial sync: state received', unit: 'ms', pick: (r) => r.initialSync?.receivedMs },
   { name: '· server CPU per delivery (throughput)', unit: 'µs', pick: (r) => perDelivery(r.throughput) },
   { name: '· server CPU busy (throughput)', unit: '%', pick: (r) => busy(r.throughput, 'serverCpuMs') },
@@ -99,6 +109,42 @@ function format(v: number | null): string {
   return v.toFixed(2);
 }
 
+/**
+ * One table for annosync on Postgres and on PGlite against the same reference run: each ratio to
+ * the reference, and PGlite's figure over Postgres's.
+ */
+export function printCombinedTable(postgres: readonly TableRow[], pglite: readonly TableRow[], write: (line: string) => void = console.log): void {
+  const ratio = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)}×`);
+  const cells = [
+    ['scenario', 'reference', 'postgres', 'ratio', 'pglite', 'ratio', 'pglite/pg', 'target (ratio to reference)'],
+    ...postgres.map((pg, i) => {
+      const lite = pglite[i];
+      const over = lite?.annosync != null && pg.annosync != null && pg.annosync !== 0 ? lite.annosync / pg.annosync : null;
+      const met = (row: TableRow | undefined): string => (row?.met === null || row === undefined ? '' : row.met ? 'met' : 'NOT met');
+      return [
+        pg.scenario,
+        format(pg.reference),
+        format(pg.annosync),
+        ratio(pg.ratio),
+        format(lite?.annosync ?? null),
+        ratio(lite?.ratio ?? null),
+        ratio(over),
+        pg.target === null ? '' : `${pg.target}: pg ${met(pg)}, pglite ${met(lite)}`,
+      ];
+    }),
+  ];
+  writeCells(cells, write);
+}
+
+function writeCells(cells: string[][], write: (line: string) => void): void {
+  const widths = (cells[0] ?? []).map((_, c) => Math.max(...cells.map((line) => (line[c] ?? '').length)));
+  const line = (values: string[]): string =>
+    values.map((v, c) => (c === 0 ? v.padEnd(widths[c] ?? 0) : v.padStart(widths[c] ?? 0))).join(' | ');
+  write(line(cells[0] ?? []));
+  write(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const values of cells.slice(1)) write(line(values));
+}
+
 export function printTable(rows: readonly TableRow[], write: (line: string) => void = console.log): void {
   const cells = [
     ['scenario', 'annosync', 'reference', 'ratio', 'target'],
@@ -110,10 +156,5 @@ export function printTable(rows: readonly TableRow[], write: (line: string) => v
       row.target === null ? '' : `${row.target}${row.met === null ? '' : row.met ? ' met' : ' NOT met'}`,
     ]),
   ];
-  const widths = (cells[0] ?? []).map((_, c) => Math.max(...cells.map((line) => (line[c] ?? '').length)));
-  const line = (values: string[]): string =>
-    values.map((v, c) => (c === 0 ? v.padEnd(widths[c] ?? 0) : v.padStart(widths[c] ?? 0))).join(' | ');
-  write(line(cells[0] ?? []));
-  write(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const values of cells.slice(1)) write(line(values));
+  writeCells(cells, write);
 }

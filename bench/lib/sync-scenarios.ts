@@ -20,7 +20,8 @@ import {
 } from './clients.ts';
 import type { Client } from './clients.ts';
 import { addAnnotations, annotationCount } from './session-fixture.ts';
-import { readCpuMs, readHealth, readMachineBusyMs, readRssBytes } from './server-process.ts';
+import { ensureRoom } from './annosync-rooms.ts';
+import { readCpuMs, readMachineBusyMs } from './server-process.ts';
 import type { BenchServer } from './server-process.ts';
 import { percentile } from './stats.ts';
 import { sendStamp as send, watchStamps } from './stamps.ts';
@@ -51,7 +52,7 @@ async function measured<T>(server: BenchServer, body: () => Promise<T>): Promise
   return { ...result, serverCpuMs, clientCpuMs, otherCpuMs, elapsedMs };
 }
 
-async function openSynced(server: BenchServer, rooms: readonly string[], docs?: readonly Y.Doc[]): Promise<Client[]> {
+export async function openSynced(server: BenchServer, rooms: readonly string[], docs?: readonly Y.Doc[]): Promise<Client[]> {
   const clients = rooms.map((room, i) => {
     const doc = docs?.[i];
     return openClient(server, room, doc === undefined ? {} : { doc });
@@ -146,6 +147,7 @@ export interface ThroughputResult extends CpuWindow {
   deliveries: number;
   perSecond: number;
   p50Ms: number;
+  p99Ms: number;
 }
 
 /**
@@ -190,7 +192,13 @@ export async function throughput(
       return {};
     });
     const deliveries = options.updates * options.docs;
-    return { ...window, deliveries, perSecond: deliveries / (window.elapsedMs / 1000), p50Ms: percentile(latencies, 50) };
+    return {
+      ...window,
+      deliveries,
+      perSecond: deliveries / (window.elapsedMs / 1000),
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+    };
   } finally {
     clients.forEach(closeClient);
   }
@@ -252,6 +260,31 @@ export async function joinFresh(server: BenchServer, room: string, annotations: 
   }
 }
 
+export interface OpenManyResult extends CpuWindow {
+  docs: number;
+  /** First connect → every client synced. */
+  ms: number;
+}
+
+/**
+ * `docs` clients at once, each on a document of its own that nobody holds (created beforehand, not
+ * timed): how long until all are synced, i.e. the cost of loading that many documents.
+ */
+export async function openMany(server: BenchServer, options: { roomPrefix: string; docs: number }): Promise<OpenManyResult> {
+  const rooms = Array.from({ length: options.docs }, (_, d) => `${options.roomPrefix}-${d}`);
+  for (let i = 0; i < rooms.length; i += 100) await Promise.all(rooms.slice(i, i + 100).map((room) => ensureRoom(server, room)));
+  let clients: Client[] = [];
+  try {
+    const window = await measured(server, async () => {
+      clients = await openSynced(server, rooms);
+      return {};
+    });
+    return { ...window, docs: options.docs, ms: window.elapsedMs };
+  } finally {
+    clients.forEach(closeClient);
+  }
+}
+
 export interface ReconnectResult {
   clients: number;
   docs: number;
@@ -305,90 +338,4 @@ export async function openReconnectGroup(
     return { ms: performance.now() - t0, serverCpuMs: readCpuMs(server.pid) - cpu0 };
   };
   return { clients: clients.length, round, close };
-}
-
-export interface RssResult {
-  docs: number;
-  rssBeforeBytes: number;
-  rssLoadedBytes: number;
-  bytesPerDoc: number;
-  /** After every client left (and annosync reported its documents unloaded, or the wait ran out). */
-  rssAfterLeaveBytes: number;
-  documentsBefore: number | null;
-  documentsLoaded: number | null;
-  documentsAfterLeave: number | null;
-  unloadMs: number | null;
-}
-
-/** Fence: once a new client is synced, the server has handled what the earlier sockets sent. */
-async function fence(server: BenchServer, room: string): Promise<void> {
-  const [probe] = await openSynced(server, [room]);
-  if (probe !== undefined) closeClient(probe);
-}
-
-/** Bounded poll of annosync's /health until it reports at most `target` documents. */
-async function awaitDocuments(server: BenchServer, target: number, timeoutMs: number): Promise<number | null> {
-  const deadline = performance.now() + timeoutMs;
-  let last: number | null = null;
-  for (;;) {
-    const health = await readHealth(server);
-    last = health?.documents ?? null;
-    if (last === null || last <= target || performance.now() > deadline) return last;
-    await new Promise<void>((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** One client per document, each bringing `annotations` annotations; RSS growth ÷ documents. */
-export async function rssPerDoc(
-  server: BenchServer,
-  options: { roomPrefix: string; docs: number; annotations: number; idleWaitMs: number },
-): Promise<RssResult> {
-  await fence(server, `${options.roomPrefix}-fence-0`);
-  const documentsBefore = (await readHealth(server))?.documents ?? null;
-  const rssBeforeBytes = readRssBytes(server.pid);
-  const rooms = Array.from({ length: options.docs }, (_, d) => `${options.roomPrefix}-${d}`);
-  const docs = rooms.map((_, d) => {
-    const doc = new Y.Doc();
-    addAnnotations(doc, { count: options.annotations, seed: d + 1, prefix: 'a' });
-    return doc;
-  });
-  const clients = await openSynced(server, rooms, docs);
-  let rssLoadedBytes = 0;
-  let documentsLoaded: number | null = null;
-  try {
-    // Verify each document reached the server, in chunks so the verifiers add little at once.
-    for (let i = 0; i < rooms.length; i += 50) {
-      const verifiers = await openSynced(server, rooms.slice(i, i + 50));
-      try {
-        await Promise.all(
-          verifiers.map((v) => waitForDoc(v.doc, () => annotationCount(v.doc) === options.annotations, 'rss content')),
-        );
-      } finally {
-        verifiers.forEach(closeClient);
-      }
-    }
-    await fence(server, `${options.roomPrefix}-fence-1`);
-    rssLoadedBytes = readRssBytes(server.pid);
-    documentsLoaded = (await readHealth(server))?.documents ?? null;
-  } finally {
-    clients.forEach(closeClient);
-  }
-  await fence(server, `${options.roomPrefix}-fence-2`);
-  const t0 = performance.now();
-  const documentsAfterLeave =
-    documentsBefore === null ? null : await awaitDocuments(server, documentsBefore, options.idleWaitMs);
-  const unloadMs = documentsAfterLeave !== null && documentsBefore !== null && documentsAfterLeave <= documentsBefore
-    ? performance.now() - t0
-    : null;
-  return {
-    docs: options.docs,
-    rssBeforeBytes,
-    rssLoadedBytes,
-    bytesPerDoc: (rssLoadedBytes - rssBeforeBytes) / options.docs,
-    rssAfterLeaveBytes: readRssBytes(server.pid),
-    documentsBefore,
-    documentsLoaded,
-    documentsAfterLeave,
-    unloadMs,
-  };
 }

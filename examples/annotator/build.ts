@@ -23,29 +23,17 @@ export async function buildAnnotator(opts: { buildClientFirst?: boolean; minify?
   if (opts.buildClientFirst ?? true) buildClient();
   if (!existsSync(path.join(root, 'dist/client/index.js'))) throw new Error('dist/client/index.js is missing: run npm run build:client');
   mkdirSync(ANNOTATOR_DIST, { recursive: true });
+  const browser = { bundle: true, platform: 'browser', target: 'es2022', logLevel: 'warning', absWorkingDir: root } as const;
   await build({
+    ...browser,
     entryPoints: [path.join(here, 'main.ts')],
     outfile: path.join(ANNOTATOR_DIST, 'annotator.js'),
-    bundle: true,
     format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
     sourcemap: true,
     minify: opts.minify ?? false,
-    logLevel: 'warning',
-    absWorkingDir: root,
   });
   // The service worker is a script of its own, served from the page's folder (its scope).
-  await build({
-    entryPoints: [path.join(here, 'sw.ts')],
-    outfile: path.join(ANNOTATOR_DIST, 'sw.js'),
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    logLevel: 'warning',
-    absWorkingDir: root,
-  });
+  await build({ ...browser, entryPoints: [path.join(here, 'sw.ts')], outfile: path.join(ANNOTATOR_DIST, 'sw.js'), format: 'iife' });
   for (const file of ['index.html', 'style.css']) copyFileSync(path.join(here, file), path.join(ANNOTATOR_DIST, file));
   return ANNOTATOR_DIST;
 }

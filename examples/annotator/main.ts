@@ -93,6 +93,7 @@ async function open(s: Settings): Promise<void> {
   current = null;
   remember(s);
   const by = tokenClaims(s.token).sub ?? s.name;
+  performance.mark('annotator:open');
   const session = await openSession({ url: s.server, sessionId: s.session, token: s.token, offline: s.offline, user: { name: s.name || by } });
   // A token that expires on an open connection: ask for a fresh one and reconnect with it.
   session.on('tokenExpired', () => {
@@ -108,6 +109,7 @@ async function open(s: Settings): Promise<void> {
   $('title').textContent = `session ${s.session}`;
   await session.whenLoaded;
   if (!getMeta(session.doc)) await session.whenSynced;
+  performance.mark('annotator:loaded');
   const workspace = openWorkspace(
     session,
     {

@@ -175,10 +175,13 @@ export function openWorkspace(session: AnnotationSession, el: WorkspaceElements,
   };
 
   const onKey = (event: KeyboardEvent) => {
-    if (event.target instanceof HTMLInputElement && event.target.type !== 'checkbox') return;
+    const t = event.target;
+    if ((t instanceof HTMLInputElement && t.type !== 'checkbox') || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement) return;
     const mod = event.ctrlKey || event.metaKey;
     if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
       setFrame(frame + (event.key === 'ArrowRight' ? 1 : -1) * (event.shiftKey ? 10 : 1));
+    } else if (event.key === 'Escape') {
+      select(null);
     } else if (event.key === 'Delete' || event.key === 'Backspace') {
       removeSelected();
     } else if (mod && event.key.toLowerCase() === 'z') {
@@ -211,6 +214,7 @@ export function openWorkspace(session: AnnotationSession, el: WorkspaceElements,
     }),
     listen(el.frameInput, 'change', () => setFrame(Number(el.frameInput.value) || 0)),
     listen(el.labelSelect, 'change', () => {
+      el.labelSelect.blur(); // the keys step frames again, instead of changing the label
       const box = selectedBox();
       if (box && box.label !== el.labelSelect.value) tryEdit(() => relabel(session, by, box, el.labelSelect.value));
     }),

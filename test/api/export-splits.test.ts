@@ -9,7 +9,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import { planSplits, splitOf } from '../../docs-model/formats/splits.ts';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { createProject, createVideo, linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type SessionBody } from '../helpers/api.ts';
+import { createProject, createVideo, linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type SessionBody } from '../../tools/api.ts';
 
 interface Ctx {
   storage: TestStorage;

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { Unzip, UnzipInflate } from 'fflate';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { linkedSession, startApiServer, type ApiTestServer } from '../helpers/api.ts';
+import { linkedSession, startApiServer, type ApiTestServer } from '../../tools/api.ts';
 
 interface Ctx {
   storage: TestStorage;

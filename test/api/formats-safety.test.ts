@@ -17,7 +17,7 @@ import { IMPORT_LIMITS } from '../../server/api/routes/formats.ts';
 import { parseDocName } from '../../docs-model/protocol.ts';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { linkedSession, startApiServer, type ApiTestServer, type HttpResult, type SessionBody } from '../helpers/api.ts';
+import { linkedSession, startApiServer, type ApiTestServer, type HttpResult, type SessionBody } from '../../tools/api.ts';
 
 interface Ctx {
   storage: TestStorage;

@@ -10,7 +10,7 @@ import { listAnnotations } from '../../docs-model/index.ts';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
-import { createProject, createVideo, linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type SessionBody } from '../helpers/api.ts';
+import { createProject, createVideo, linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type SessionBody } from '../../tools/api.ts';
 
 interface Ctx {
   storage: TestStorage;

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import type { Api } from '../../server/api/index.ts';
 import { openApiPath } from '../../server/api/route.ts';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
-import { startApiServer, type ApiTestServer } from '../helpers/api.ts';
+import { startApiServer, type ApiTestServer } from '../../tools/api.ts';
 
 interface Ctx {
   api: Api;

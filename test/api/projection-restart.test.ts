@@ -9,7 +9,7 @@ import { addAnnotation, deleteAnnotation } from '../../docs-model/index.ts';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { connectClient, synced } from '../../tools/clients.ts';
-import { linkedSession, startApiServer, type AnnotationBody, type AnnotationPageBody, type ApiTestServer, type Items } from '../helpers/api.ts';
+import { linkedSession, startApiServer, type AnnotationBody, type AnnotationPageBody, type ApiTestServer, type Items } from '../../tools/api.ts';
 
 interface Ctx {
   storage: TestStorage;

@@ -17,7 +17,7 @@ import {
   type ProjectBody,
   type SessionBody,
   type VideoBody,
-} from '../helpers/api.ts';
+} from '../../tools/api.ts';
 
 interface Ctx {
   storage: TestStorage;

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { linkedSession, startApiServer, type AnnotationPageBody, type ApiTestServer } from '../helpers/api.ts';
+import { linkedSession, startApiServer, type AnnotationPageBody, type ApiTestServer } from '../../tools/api.ts';
 
 interface Ctx {
   storage: TestStorage;

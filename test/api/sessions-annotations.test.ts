@@ -22,7 +22,7 @@ import {
   type SessionBody,
   type SessionDetailBody,
   type TrackBody,
-} from '../helpers/api.ts';
+} from '../../tools/api.ts';
 
 interface Ctx {
   storage: TestStorage;

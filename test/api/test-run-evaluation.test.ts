@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import type { LabelMetrics } from '../../docs-model/evaluation.ts';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { linkedSession, startApiServer, type ApiTestServer } from '../helpers/api.ts';
+import { linkedSession, startApiServer, type ApiTestServer } from '../../tools/api.ts';
 
 type Metrics = LabelMetrics;
 interface EvaluationBody {

@@ -12,7 +12,7 @@ import { createDocStore } from '../../persistence/doc-store.ts';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
-import { linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type Items } from '../helpers/api.ts';
+import { linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type Items } from '../../tools/api.ts';
 import { openSse, type SseStream } from '../helpers/sse.ts';
 
 interface Run {

@@ -11,7 +11,7 @@ import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { connectClient, synced } from '../../tools/clients.ts';
 import { startReceiver, type Receiver } from '../../tools/webhook-receiver.ts';
-import { jsonClient, linkedSession, startApiServer, type ApiTestServer } from '../helpers/api.ts';
+import { jsonClient, linkedSession, startApiServer, type ApiTestServer } from '../../tools/api.ts';
 
 interface WebhookBody {
   id: string;

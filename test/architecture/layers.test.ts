@@ -22,6 +22,7 @@ const LAYERS: ReadonlyArray<{ name: string; rank: number; match: (file: string) 
   { name: 'shared', rank: 0, match: (f) => f.startsWith('shared/') },
   { name: 'persistence', rank: 1, match: (f) => f.startsWith('persistence/') || f.startsWith('migrations/') },
   { name: 'client', rank: 1, match: (f) => f.startsWith('client/') },
+  { name: 'cli', rank: 1, match: (f) => f.startsWith('cli/') },
   { name: 'server/base', rank: 2, match: (f) => f.startsWith('server/base/') || f === 'server/config.ts' },
   { name: 'server/documents', rank: 3, match: (f) => f.startsWith('server/documents/') },
   { name: 'server/followers', rank: 4, match: (f) => f.startsWith('server/followers/') },
@@ -74,7 +75,7 @@ function layerOf(file: string) {
   return LAYERS.find((layer) => layer.match(file));
 }
 
-const files = ['docs-model', 'shared', 'client', 'persistence', 'migrations', 'server', 'tools', 'bench', 'scripts'].flatMap(sourceFiles);
+const files = ['docs-model', 'shared', 'client', 'cli', 'persistence', 'migrations', 'server', 'tools', 'bench', 'scripts'].flatMap(sourceFiles);
 
 test('every source file belongs to a layer', () => {
   const orphans = files.filter((f) => !layerOf(f));

@@ -23,7 +23,7 @@ import {
   type TrackInput,
 } from '../../docs-model/index.ts';
 import { canonicalJson } from '../../docs-model/canonical-json.ts';
-import { collect, formats, emptyLoss, type FormatName, type SessionContent } from '../../docs-model/formats/index.ts';
+import { collect, formats, emptyLoss, walkFrames, type FormatName, type SessionContent } from '../../docs-model/formats/index.ts';
 import {
   canonicalReleaseBytes,
   decodeReleaseContent,
@@ -134,6 +134,17 @@ const concurrent = (t: Target): Y.Doc => {
   return b;
 };
 
+/** Counts the slow, obvious way: every box the export walk yields. */
+const walkedCounts = (c: ReleaseContent) => {
+  const perLabel: Record<string, { annotations: number; boxes: number }> = {};
+  const of = (l: string) => (perLabel[l] ??= { annotations: 0, boxes: 0 });
+  for (const a of c.annotations) of(a.label).annotations++;
+  let boxes = 0;
+  for (const f of walkFrames(c)) for (const b of f.boxes) (boxes++, of(b.label).boxes++);
+  const sorted = Object.fromEntries(Object.keys(perLabel).sort().map((l) => [l, perLabel[l]!]));
+  return { annotations: c.annotations.length, tracks: c.tracks.length, boxes, perLabel: sorted };
+};
+
 const bytesOf = (doc: Y.Doc): string => text(canonicalReleaseBytes(freezeSession(doc)));
 
 const canonical = suite('release content: canonical form');
@@ -143,6 +154,8 @@ canonical('equal ground truth gives equal bytes and hashes through different his
   const property = fc.property(targetArb, fc.func(fc.integer()), (t, shuffle) => {
     const order = t.annotations.map((_, k) => k).sort((x, y) => shuffle(x) - shuffle(y) || x - y);
     const reference = bytesOf(straight(t));
+    const frozen = freezeSession(straight(t));
+    assert.equal(releaseCounts(frozen), walkedCounts(frozen), 'counted by segment = walked frame by frame');
     assert.is(bytesOf(winding(t, order)), reference);
     assert.is(bytesOf(concurrent(t)), reference);
   });
@@ -168,6 +181,12 @@ canonical('a one-pixel move, a relabel or a status change gives other bytes', ()
 canonical('sorts keys by code units, writes numbers in shortest form and -0 as 0', () => {
   assert.is(canonicalJson({ b: [1.5, -0, 1e21, 0.1 + 0.2], a: 'é"', A: null }), '{"A":null,"a":"é\\"","b":[1.5,0,1e+21,0.30000000000000004]}');
   assert.throws(() => canonicalJson({ x: Number.NaN }), (e: unknown) => e instanceof DocModelError && e.field === '/x');
+  assert.throws(() => canonicalJson({ '7': { x: Number.POSITIVE_INFINITY } }), (e: unknown) => e instanceof DocModelError && e.field === '/7/x');
+});
+
+canonical('orders array-index keys by code units too, and keeps a key named __proto__', () => {
+  assert.is(canonicalJson({ b: 1, '9': [{ '10': 1, '9': 2 }], '10': null }), '{"10":null,"9":[{"10":1,"9":2}],"b":1}');
+  assert.is(canonicalJson(JSON.parse('{"z":0,"__proto__":{"b":1,"a":2}}')), '{"__proto__":{"a":2,"b":1},"z":0}');
 });
 
 canonical('leaves authorship out but marks the keyframe a track does not show', () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { buildClient } from '../../examples/annotator/build.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
-import { newSessionDoc } from '../helpers/api.ts';
+import { newSessionDoc } from '../../tools/api.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

@@ -13,7 +13,7 @@ import http from 'node:http';
 import { z } from 'zod';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { jsonClient, linkedSession } from '../helpers/api.ts';
+import { jsonClient, linkedSession } from '../../tools/api.ts';
 import { roleTokens, type RoleName } from '../helpers/security.ts';
 import { DEFAULT_JSON_LIMIT } from '../../server/api/body.ts';
 import { defineRoute } from '../../server/api/route.ts';

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { jsonClient, linkedSession, type SessionBody } from '../helpers/api.ts';
+import { jsonClient, linkedSession, type SessionBody } from '../../tools/api.ts';
 import { connectClient, nextClose, synced } from '../../tools/clients.ts';
 import { roleTokens, type RoleName } from '../helpers/security.ts';
 

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as encoding from 'lib0/encoding';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
-import { newSessionDoc } from '../helpers/api.ts';
+import { newSessionDoc } from '../../tools/api.ts';
 import { alive, awarenessMessage, encode, openSocket, syncMessage, type RecordedSocket } from '../helpers/security.ts';
 
 const test = suite<{ storage: TestStorage; app: TestServer; docName: string; bystander: RecordedSocket }>('malformed messages (security)');

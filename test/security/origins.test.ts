@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
-import { jsonClient, newSessionDoc } from '../helpers/api.ts';
+import { jsonClient, newSessionDoc } from '../../tools/api.ts';
 import { alive, openSocket } from '../helpers/security.ts';
 
 const APP = 'https://app.example';

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
-import { createProject, jsonClient } from '../helpers/api.ts';
+import { createProject, jsonClient } from '../../tools/api.ts';
 import { DEFAULT_JSON_LIMIT } from '../../server/api/body.ts';
 
 /** `{"description":"padded"}` followed by spaces up to exactly `bytes` bytes: valid JSON. */

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { createVideo, jsonClient, linkedSession, type AnnotationBody, type JsonClient, type SessionBody, type TrackBody } from '../helpers/api.ts';
+import { createVideo, jsonClient, linkedSession, type AnnotationBody, type JsonClient, type SessionBody, type TrackBody } from '../../tools/api.ts';
 import { alive, isPermissionDenied, openSocket, roleTokens, syncMessage, updateOfSize, ROLE_NAMES, type RoleName } from '../helpers/security.ts';
 
 const RANK: Record<RoleName, number> = { stranger: 0, viewer: 1, annotator: 2, manager: 3, admin: 4 };

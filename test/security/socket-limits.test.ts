@@ -10,7 +10,7 @@ import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { waitFor } from '../../tools/databases.ts';
-import { jsonClient, newSessionDoc } from '../helpers/api.ts';
+import { jsonClient, newSessionDoc } from '../../tools/api.ts';
 import { alive, awarenessMessage, openSocket, probeMessage, syncMessage, updateOfSize, type RecordedSocket } from '../helpers/security.ts';
 import type { Limits } from '../../server/config.ts';
 

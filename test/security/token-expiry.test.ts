@@ -12,7 +12,7 @@ import type { WebsocketProvider } from 'y-websocket';
 import { addAnnotation, listAnnotations } from '../../docs-model/index.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
-import { newSessionDoc } from '../helpers/api.ts';
+import { newSessionDoc } from '../../tools/api.ts';
 import { waitFor } from '../../tools/databases.ts';
 
 /** Seconds a short token lives at most (`exp` is whole seconds, so at least one less). */

@@ -8,7 +8,7 @@ import { SignJWT } from 'jose';
 import { createTokenService } from '../../server/services/tokens.ts';
 import { createTestStorage, startTestServer, TEST_AUTH_SECRET, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { jsonClient } from '../../tools/http.ts';
-import { newSessionDoc } from '../helpers/api.ts';
+import { newSessionDoc } from '../../tools/api.ts';
 import { waitFor } from '../../tools/databases.ts';
 import { openSocket } from '../helpers/security.ts';
 

@@ -12,7 +12,7 @@ import { addAnnotation, getAnnotation, setLabel } from '../../docs-model/index.t
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
-import { newSessionDoc } from '../helpers/api.ts';
+import { newSessionDoc } from '../../tools/api.ts';
 import { alive, isPermissionDenied, openSocket, syncMessage, updateOfSize } from '../helpers/security.ts';
 
 /** Counts the permission-denied messages a stock provider receives (instead of its console.warn). */

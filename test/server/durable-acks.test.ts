@@ -15,7 +15,7 @@ import { trackDurableAcks } from '../../docs-model/durable-acks.ts';
 import { rawSocket } from '../../tools/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { waitFor } from '../../tools/databases.ts';
-import { newSessionDoc } from '../helpers/api.ts';
+import { newSessionDoc } from '../../tools/api.ts';
 import { MessageType, SyncMessageType } from '../../docs-model/protocol.ts';
 
 const ACK = MessageType.durableAck;

@@ -11,7 +11,7 @@ import { connectClient, closed, rawSocket, synced, type TestClient } from '../..
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { waitFor } from '../../tools/databases.ts';
 import { seededRandom } from '../../tools/fuzz.ts';
-import { newSessionDoc } from '../helpers/api.ts';
+import { newSessionDoc } from '../../tools/api.ts';
 
 /** Seeded bytes, so a failing case can be replayed. */
 function seededBytes(seed: number, length: number): Uint8Array {

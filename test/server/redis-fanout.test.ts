@@ -11,7 +11,7 @@ import { configFromEnv, ConfigError } from '../../server/config.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { waitFor } from '../../tools/databases.ts';
-import { jsonClient, linkedSession } from '../helpers/api.ts';
+import { jsonClient, linkedSession } from '../../tools/api.ts';
 import { openSse } from '../helpers/sse.ts';
 import { Redis } from 'ioredis';
 

@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { newSessionDoc } from '../helpers/api.ts';
+import { newSessionDoc } from '../../tools/api.ts';
 import { addAnnotation, listAnnotations, setLabel } from '../../docs-model/index.ts';
 import { trackDurableAcks } from '../../docs-model/durable-acks.ts';
 import { connectClient, nextClose, synced, type TestClient } from '../../tools/clients.ts';

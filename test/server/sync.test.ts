@@ -9,7 +9,7 @@ import { addAnnotation, getAnnotation, listAnnotations, setLabel, updateAnnotati
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
-import { newSessionDoc } from '../helpers/api.ts';
+import { newSessionDoc } from '../../tools/api.ts';
 
 
 /** The document content as plain JSON, for equality between replicas. */

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { createTestStorage, startChildServer, testTokens, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { startReceiver } from '../../tools/webhook-receiver.ts';
-import { jsonClient, linkedSession, startApiServer } from '../helpers/api.ts';
+import { jsonClient, linkedSession, startApiServer } from '../../tools/api.ts';
 
 interface DeliveryPage {
   items: Array<{ id: string; status: string; attempts: number; eventType: string }>;

@@ -7,12 +7,12 @@
  *   await t.http.post(`/api/sessions/${session.id}/annotations`, { frame: 0, bbox: [0, 0, 5, 5], label: 'car' })
  */
 import type { Knex } from 'knex';
-import { startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
-import type { ConfigOverrides } from '../../server/config.ts';
-import type { Api } from '../../server/api/index.ts';
-import type { DocRegistry } from '../../server/documents/doc-registry.ts';
+import { startTestServer, type TestServer, type TestStorage } from './server.ts';
+import type { ConfigOverrides } from '../server/config.ts';
+import type { Api } from '../server/api/index.ts';
+import type { DocRegistry } from '../server/documents/doc-registry.ts';
 import type { z } from 'zod';
-import type * as S from '../../server/api/schemas.ts';
+import type * as S from '../server/api/schemas.ts';
 
 export type ProjectBody = z.output<typeof S.Project>;
 export type VideoBody = z.output<typeof S.Video>;
@@ -27,8 +27,8 @@ export interface ErrorResponse {
   error: { code: string; message: string; details?: Array<{ field?: string; code: string; message: string; index?: number }> };
 }
 
-export { jsonClient, type HttpResult, type JsonClient } from '../../tools/http.ts';
-import { jsonClient, type JsonClient } from '../../tools/http.ts';
+export { jsonClient, type HttpResult, type JsonClient } from './http.ts';
+import { jsonClient, type JsonClient } from './http.ts';
 
 export interface ApiTestServer {
   url: string;
@@ -42,7 +42,7 @@ export interface ApiTestServer {
   stop(): Promise<void>;
 }
 
-/** The real server (createServer through test/helpers/server.ts), checked to mount the REST API. */
+/** The real server (createServer through tools/server.ts), checked to mount the REST API. */
 export async function startApiServer(storage: TestStorage, overrides: ConfigOverrides = {}): Promise<ApiTestServer> {
   const t = await startTestServer(storage, overrides);
   const http = jsonClient(t.url, t.adminToken);

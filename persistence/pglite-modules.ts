@@ -1,0 +1,27 @@
+/**
+ * PGlite's two WebAssembly programs (the server and initdb), compiled once per process and handed
+ * to every thread that runs PGlite (pglite-thread.ts, and the initdb thread of database.ts): a
+ * compiled `WebAssembly.Module` crosses to a worker without being compiled again, while PGlite's
+ * own cache of it is per thread. The compile runs on V8's background threads.
+ *
+ *   const modules = await pgliteModules()
+ *   new Worker(entry, { workerData: { dataDir, modules } })
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { PgliteModules } from './pglite-thread.ts';
+
+let compiled: Promise<PgliteModules> | null = null;
+
+export function pgliteModules(): Promise<PgliteModules> {
+  compiled ??= (async () => {
+    const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+    const compile = async (file: string) => WebAssembly.compile(await readFile(join(dist, file)));
+    const [pgliteWasmModule, initdbWasmModule] = await Promise.all([compile('pglite.wasm'), compile('initdb.wasm')]);
+    return { pgliteWasmModule, initdbWasmModule };
+  })();
+  // A failed compile (a missing file) is not cached: the next open tries again and reports it.
+  compiled.catch(() => (compiled = null));
+  return compiled;
+}

@@ -1,0 +1,91 @@
+/**
+ * `npm start` runs the compiled build (scripts/build.ts → dist/server/main.js) on plain node: built
+ * here into a directory of its own, it opens its database through the migrations, runs PGlite in
+ * its worker thread, serves /docs from node_modules, keeps edits across a SIGTERM restart and
+ * loads them back (through the merge worker) — on each database under test.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { buildServer } from '../../scripts/build.ts';
+import { newSessionDoc } from '../../tools/api.ts';
+import { addAnnotation, listAnnotations, setLabel } from '../../docs-model/index.ts';
+import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
+import { createTestStorage, startChildServer, testTokens, type ChildServer, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
+
+const adminToken = testTokens.sign({ sub: 'test-admin', admin: true });
+const root = path.resolve(import.meta.dirname, '../..');
+// Inside the project, so the bundle resolves its packages from node_modules as dist/ does.
+mkdirSync(path.join(root, '.tmp'), { recursive: true });
+const outdir = mkdtempSync(path.join(root, '.tmp', 'build-'));
+let built: Promise<void> | null = null;
+
+for (const kind of databaseKinds()) {
+  const test = suite<{ storage: TestStorage; children: ChildServer[]; clients: TestClient[] }>(`compiled build (${kind})`);
+
+  test.before(async () => {
+    await (built ??= buildServer(path.join(outdir, 'server')));
+  });
+
+  test.before.each(async (ctx) => {
+    ctx.storage = await createTestStorage(kind);
+    ctx.children = [];
+    ctx.clients = [];
+  });
+
+  test.after.each(async (ctx) => {
+    for (const client of ctx.clients) client.destroy();
+    for (const child of ctx.children) {
+      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+      await child.exited;
+    }
+    await ctx.storage.cleanup();
+  });
+
+  test('the bundle starts on plain node, serves the API and keeps edits across a restart', async (ctx) => {
+    const entry = path.join(outdir, 'server', 'main.js');
+    for (const file of ['main.js', 'pglite-thread.js', 'merge-worker-thread.js']) {
+      assert.ok(existsSync(path.join(outdir, 'server', file)), `${file} is built`);
+    }
+    const start = async () => {
+      const child = await startChildServer(ctx.storage.env, { entry });
+      ctx.children.push(child);
+      await waitFor(() => /database: /.test(child.output()));
+      assert.match(child.output(), kind === 'pglite' ? /database: embedded PGlite/ : /database: postgres \(DATABASE_URL\)/);
+      return child;
+    };
+    const first = await start();
+    const health = (await (await fetch(`${first.url}/health`)).json()) as { database: { kind: string; reachable: boolean } };
+    assert.equal(health.database, { kind, reachable: true });
+    assert.is((await fetch(`${first.url}/docs/swagger-ui.css`)).status, 200, 'swagger-ui assets from node_modules');
+
+    const { docName: name, sessionId } = await newSessionDoc(first.url, await adminToken);
+    const writer = connectClient(first.url, name, { params: { token: await adminToken } });
+    ctx.clients.push(writer);
+    await synced(writer.provider);
+    setLabel(writer.doc, 'car', {});
+    for (let i = 0; i < 10; i++) addAnnotation(writer.doc, { frame: i, bbox: [0, 0, 4, 4], label: 'car' }, { by: 'alice' });
+    const stored = async (url: string) => {
+      const res = await fetch(`${url}/api/sessions/${sessionId}/annotations`, { headers: { authorization: `Bearer ${await adminToken}` } });
+      return ((await res.json()) as { items: unknown[] }).items.length;
+    };
+    await waitFor(async () => (await stored(first.url)) === 10, { message: 'the server has every edit' });
+    writer.destroy();
+    ctx.clients = [];
+    first.process.kill('SIGTERM');
+    const exit = await first.exited;
+    assert.is(exit.code, 0, first.output());
+
+    const second = await start();
+    const reader = connectClient(second.url, name, { params: { token: await adminToken } });
+    ctx.clients.push(reader);
+    await synced(reader.provider);
+    assert.is(listAnnotations(reader.doc).length, 10);
+  });
+
+  test.run();
+}
+
+process.on('exit', () => rmSync(outdir, { recursive: true, force: true }));
