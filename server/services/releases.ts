@@ -115,9 +115,10 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
   });
 
   async function createForSession(session: SessionRecord, input: { name: string; note?: string | null | undefined }, actor: string): Promise<ReleaseRecord> {
-    // Checked first so a taken name does not cost a freeze; the unique constraint still decides a race.
-    if (await releases.getByName(session.id, input.name)) throw nameTaken(new ReleaseNameTakenError(session.id, input.name));
-    const frozen = await freeze(session);
+    // The name is looked up while the document is frozen (the query runs off this thread); the
+    // unique constraint still decides a race between two releases of one name.
+    const [taken, frozen] = await Promise.all([releases.getByName(session.id, input.name), freeze(session)]);
+    if (taken) throw nameTaken(new ReleaseNameTakenError(session.id, input.name));
     try {
       const record = await releases.insert(newRelease(session, frozen, input.name, input.note ?? null, actor, null), sink.within((r) => [released(actor)(r)]));
       cache.set(record.id, frozen.content);
