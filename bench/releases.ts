@@ -109,6 +109,40 @@ console.log(`diff: ${JSON.stringify(d.summary.annotations)}`);
 await time('diff of two 10 000-annotation releases (summary)', () => diffReleases(content, next, { summary: true }));
 await time('diff of two 10 000-annotation releases (first page of 100)', () => diffReleases(content, next));
 
+// The same through the server: POST /releases of a 10 000-annotation session (freeze after the
+// last commit, hash, counts, compressed insert, session.released in its transaction) and the diff
+// of two such releases over HTTP.
+for (const kind of postgres && process.env.DATABASE_URL ? (['pglite', 'postgres'] as const) : (['pglite'] as const)) {
+  const storage = await createTestStorage(kind);
+  const t = await startApiServer(storage);
+  const { session } = await linkedSession(t.http, { video: { width: 1920, height: 1080, frameCount: 9000 } });
+  const native = (c: typeof content) => JSON.stringify({ format: 'annosync-session', schemaVersion: 1, meta: {}, labels: c.labels, tracks: c.tracks, annotations: c.annotations });
+  const fill = async (c: typeof content) => {
+    const res = await t.http.request('POST', `/api/sessions/${session.id}/import?format=json&mode=replace`, undefined, { headers: { 'content-type': 'application/json' }, raw: native(c) });
+    if (res.status !== 200) throw new Error(`import: ${res.status} ${res.text.slice(0, 300)}`);
+  };
+  await fill(content);
+  let n = 0;
+  let first = '';
+  await time(`POST /api/sessions/:id/releases, 10 000 annotations (${kind})`, async () => {
+    const res = await t.http.post<{ id: string }>(`/api/sessions/${session.id}/releases`, { name: `http-${++n}` });
+    if (res.status !== 201) throw new Error(`release: ${res.status} ${res.text}`);
+    first ||= res.body.id;
+  });
+  await fill(next);
+  const after = await t.http.post<{ id: string }>(`/api/sessions/${session.id}/releases`, { name: 'after' });
+  await time(`GET …/releases/:a/diff?to=:b&summary=true (${kind})`, async () => {
+    const res = await t.http.get(`/api/sessions/${session.id}/releases/${first}/diff?to=${after.body.id}&summary=true`);
+    if (res.status !== 200) throw new Error(`diff: ${res.status}`);
+  });
+  await time(`GET …/releases/:a/diff?to=:b, first page of 100 (${kind})`, async () => {
+    const res = await t.http.get(`/api/sessions/${session.id}/releases/${first}/diff?to=${after.body.id}`);
+    if (res.status !== 200) throw new Error(`diff: ${res.status}`);
+  });
+  await t.stop();
+  await storage.cleanup();
+}
+
 // Error analysis next to the evaluation it explains.
 {
   const rnd = random(42);

@@ -15,6 +15,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Knex } from 'knex';
 import { decodeReleaseContent, encodeReleaseContent, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
 import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import type { Within } from '../within.ts';
 
 export interface ReleaseRecord {
   id: string;
@@ -76,18 +77,30 @@ export class ReleaseInUseError extends Error {
   }
 }
 
+/** One project release: the releases one call made together under one name. */
+export interface ReleaseBatch {
+  batchId: string;
+  projectId: string;
+  name: string;
+  createdAt: string;
+  createdBy: string;
+}
+
 export interface ReleasesRepository {
-  insert(release: NewRelease): Promise<ReleaseRecord>;
+  /** `within` runs in the insert's transaction (the outbox event of the release). */
+  insert(release: NewRelease, within?: Within<ReleaseRecord>): Promise<ReleaseRecord>;
   /** All or none, in one transaction; ReleaseNameTakenError names the first session whose name is taken. */
-  insertMany(releases: readonly NewRelease[]): Promise<ReleaseRecord[]>;
+  insertMany(releases: readonly NewRelease[], within?: Within<ReleaseRecord[]>): Promise<ReleaseRecord[]>;
   get(id: string): Promise<ReleaseRecord | null>;
   getByName(sessionId: string, name: string): Promise<ReleaseRecord | null>;
   /** The frozen content, or null when there is no such release. */
   content(id: string): Promise<ReleaseContent | null>;
   listBySession(sessionId: string, opts: ReleaseListOptions): Promise<Page<ReleaseRecord>>;
   listByProject(projectId: string, opts: ReleaseListOptions): Promise<Page<ReleaseRecord>>;
-  /** Every release made together by one project release. */
+  /** Every release made together by one project release, in the order of the project's sessions (created_at, id). */
   listBatch(batchId: string): Promise<ReleaseRecord[]>;
+  /** The project's batches (project releases), oldest first, keyset pages. */
+  listBatches(projectId: string, opts: ReleaseListOptions): Promise<Page<ReleaseBatch>>;
   /** True when it existed; ReleaseInUseError while a test run names it. */
   delete(id: string): Promise<boolean>;
 }
@@ -186,13 +199,21 @@ export function createReleasesRepository({ knex }: { knex: Knex }): ReleasesRepo
   };
 
   return {
-    async insert(release) {
-      const [record] = await insertRows(knex, [release]);
-      return record!;
+    async insert(release, within) {
+      if (!within) return (await insertRows(knex, [release]))[0]!;
+      return knex.transaction(async (trx) => {
+        const [record] = await insertRows(trx, [release]);
+        await within(trx, record!);
+        return record!;
+      });
     },
-    async insertMany(releases) {
+    async insertMany(releases, within) {
       if (releases.length === 0) return [];
-      return knex.transaction((trx) => insertRows(trx, releases));
+      return knex.transaction(async (trx) => {
+        const records = await insertRows(trx, releases);
+        if (within) await within(trx, records);
+        return records;
+      });
     },
     get: (id) => first({ id }),
     getByName: (sessionId, name) => first({ session_id: sessionId, name }),
@@ -203,8 +224,37 @@ export function createReleasesRepository({ knex }: { knex: Knex }): ReleasesRepo
     listBySession: (sessionId, opts) => list({ session_id: sessionId }, opts),
     listByProject: (projectId, opts) => list({ project_id: projectId }, opts),
     async listBatch(batchId) {
-      const rows = (await knex('releases').select(LIST_COLUMNS).where({ batch_id: batchId }).orderBy('session_id')) as ReleaseRow[];
+      // The order a project export lists the sessions in (sessions.ts listActive), so a batch exports as the project did.
+      const rows = (await knex('releases as r')
+        .join('sessions as s', 's.id', 'r.session_id')
+        .select(LIST_COLUMNS.map((c) => `r.${c}`))
+        .where({ 'r.batch_id': batchId })
+        .orderBy([{ column: 's.created_at' }, { column: 's.id' }])) as ReleaseRow[];
       return rows.map(fromRow);
+    },
+    async listBatches(projectId, opts) {
+      const query = knex('releases')
+        .select('batch_id', 'project_id', 'name', 'created_by')
+        .min({ created_at: 'created_at' })
+        .where({ project_id: projectId })
+        .whereNotNull('batch_id')
+        .groupBy('batch_id', 'project_id', 'name', 'created_by')
+        .orderBy([{ column: 'created_at' }, { column: 'batch_id' }])
+        .limit(opts.limit + 1);
+      if (opts.cursor !== undefined) {
+        const key = decodeTimeCursor(opts.cursor);
+        if (!key) throw new InvalidCursorError();
+        query.havingRaw('(min(created_at), batch_id) > (?::timestamptz, ?)', [key[0], key[1]]);
+      }
+      const rows = (await query) as Array<{ batch_id: string; project_id: string; name: string; created_by: string; created_at: Date | string }>;
+      const items: ReleaseBatch[] = rows.map((r) => ({
+        batchId: r.batch_id,
+        projectId: r.project_id,
+        name: r.name,
+        createdBy: r.created_by,
+        createdAt: (r.created_at instanceof Date ? r.created_at : new Date(r.created_at)).toISOString(),
+      }));
+      return toPage(items, opts.limit, (b) => [b.createdAt, b.batchId]);
     },
     async delete(id) {
       return knex.transaction(async (trx) => {

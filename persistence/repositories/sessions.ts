@@ -80,7 +80,7 @@ export function createSessionRepository({ knex }: { knex: Knex }): SessionReposi
       return toPage(rows.map(sessionFromRow), opts.limit, (s) => [s.createdAt, s.id]);
     },
     async listActive(projectId) {
-      const rows = (await table().where({ project_id: projectId }).whereNull('archived_at').orderBy('created_at')) as SessionRow[];
+      const rows = (await table().where({ project_id: projectId }).whereNull('archived_at').orderBy([{ column: 'created_at' }, { column: 'id' }])) as SessionRow[];
       return rows.map(sessionFromRow);
     },
     async update(id, patch, within) {

@@ -25,6 +25,8 @@ export type ModelRef = TestRun['model'];
 /** A run's row: the run as docs-model knows it, and who created it. */
 export interface TestRunRecord extends TestRun {
   createdBy: string;
+  /** The release the run is scored against (null for runs made before releases existed). */
+  releaseId: string | null;
 }
 
 export interface TestRunRow {
@@ -43,6 +45,7 @@ export interface TestRunRow {
   detection_count: number;
   revision: number;
   created_by: string;
+  release_id: string | null;
   created_at: Date | string;
   updated_at: Date | string;
   started_at: Date | string | null;
@@ -69,6 +72,7 @@ export const testRunFromRow = (row: TestRunRow): TestRunRecord => ({
   detectionCount: Number(row.detection_count),
   revision: Number(row.revision),
   createdBy: row.created_by,
+  releaseId: row.release_id ?? null,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   startedAt: isoOrNull(row.started_at),
@@ -83,6 +87,7 @@ export interface NewTestRun {
   model: ModelRef;
   createdBy: string;
   totalFrames?: number;
+  releaseId?: string | null;
 }
 
 export interface RunAdvance {
@@ -160,6 +165,7 @@ export function createTestRunRepository({ knex }: { knex: Knex }): TestRunReposi
             model_version: run.model.version,
             total_frames: run.totalFrames ?? 0,
             created_by: run.createdBy,
+            release_id: run.releaseId ?? null,
             created_at: now,
             updated_at: now,
           } as never)

@@ -21,6 +21,8 @@ import { formatRoutes } from './routes/formats.ts';
 import { videoRoutes } from './routes/videos.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { historyRoutes } from './routes/history.ts';
+import { releaseRoutes } from './routes/releases.ts';
+import { runCompareRoutes } from './routes/run-compare.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -38,11 +40,14 @@ export function createApi(services: Services): Api {
     ...sessionRoutes(services),
     ...annotationRoutes(services),
     ...trackRoutes(services),
+    // Before the run routes: '/api/test-runs/compare' is not a run id.
+    ...runCompareRoutes(services),
     ...testRunRoutes(services),
     ...dashboardRoutes(services),
     ...formatRoutes(services),
     ...webhookRoutes(services),
     ...historyRoutes(services),
+    ...releaseRoutes(services),
   ];
   const routes = [...resourceRoutes, ...docsRoutes(() => resourceRoutes, API_VERSION)];
   return { routers: [routerFor(routes)], routes };

@@ -62,7 +62,10 @@ export function openApiDocument(routes: readonly Route[], info: { version: strin
             requestBody: {
               required: true,
               description: `JSON, at most ${route.bodyLimitBytes ?? 1024 * 1024} bytes`,
-              content: { 'application/json': { schema: route.body } },
+              content: {
+                'application/json': { schema: route.body },
+                ...Object.fromEntries(Object.keys(route.rawBody ?? {}).map((type) => [type, { schema: z.string().meta({ description: `the file as it is, at most ${route.rawBody![type]} bytes` }) }])),
+              },
             },
           }
         : {}),

@@ -21,7 +21,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../base/errors.ts';
-import { issueDetails, readJson } from './body.ts';
+import { issueDetails, readJson, type BodyLimits } from './body.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -66,6 +66,11 @@ export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType |
   body?: B;
   /** Largest JSON body, bytes (default 1 MiB). */
   bodyLimitBytes?: number;
+  /**
+   * Other content types the route takes as they are (CSV, say): a request of one of these is not
+   * parsed as JSON, `body` is undefined and the handler reads it (`readRaw(ctx, rawBody)`).
+   */
+  rawBody?: BodyLimits;
   responses: Record<number, ResponseSpec>;
   /** Error statuses this route answers with the `Error` body (400, 413, 415, 422 are added for bodies). */
   errors?: number[];
@@ -89,6 +94,7 @@ export interface Route {
   query?: z.ZodType;
   body?: z.ZodType;
   bodyLimitBytes?: number;
+  rawBody?: BodyLimits;
   responses: Record<number, ResponseSpec>;
   errors: number[];
   run(ctx: Context): Promise<Reply>;
@@ -115,6 +121,7 @@ export function defineRoute<
     ...(def.query ? { query: def.query } : {}),
     ...(def.body ? { body: def.body } : {}),
     ...(def.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: def.bodyLimitBytes }),
+    ...(def.rawBody === undefined ? {} : { rawBody: def.rawBody }),
     responses: def.responses,
     errors: [...errors].sort(),
     run: async (ctx) => {
@@ -122,7 +129,8 @@ export function defineRoute<
       const query = def.query ? parseQuery(def.query, queryOf(ctx)) : undefined;
       const request = { params, query, ctx } as RequestInput<P, Q>;
       const authorized = def.authorize ? await def.authorize(request) : (undefined as A);
-      const body = def.body ? await readJson(ctx, def.body, { ...(def.bodyLimitBytes ? { limitBytes: def.bodyLimitBytes } : {}) }) : undefined;
+      const raw = def.rawBody !== undefined && Object.hasOwn(def.rawBody, ctx.request.type.toLowerCase());
+      const body = def.body && !raw ? await readJson(ctx, def.body, { ...(def.bodyLimitBytes ? { limitBytes: def.bodyLimitBytes } : {}) }) : undefined;
       return def.handle({ ...request, body, authorized } as RouteInput<P, Q, B, A>);
     },
   };

@@ -28,6 +28,10 @@ export const TestRunCreate = z.object({
   model: Model,
   id: Id.optional().meta({ description: 'a caller-chosen id (409 if taken); a uuid otherwise' }),
   totalFrames: z.number().int().min(0).optional().meta({ description: "default: the video's frame count" }),
+  groundTruth: z
+    .object({ releaseId: Id.meta({ description: 'a release of the session (POST /api/sessions/:id/releases)' }) })
+    .optional()
+    .meta({ description: 'the release the run is scored against; absent: the server makes one now, named auto-<timestamp>' }),
 });
 
 export const TestRunProgress = z
@@ -78,7 +82,7 @@ export const DetectionsBody = z.array(z.unknown()).min(1).max(MAX_BULK_DETECTION
 });
 
 export const DetectionsQuery = z.object({
-  format: z.enum(['native', 'coco']).default('native'),
+  format: z.enum(['native', 'coco', 'csv']).default('native').meta({ description: 'native and coco: application/json; csv: text/csv or text/tab-separated-values' }),
   clip: z
     .enum(['true', 'false', '1', '0'])
     .transform((v) => v === 'true' || v === '1')
@@ -106,8 +110,17 @@ export const Evaluation = z
     overall: LabelMetrics,
     perLabel: z.record(z.string(), LabelMetrics),
     iouThreshold: z.number(),
-    groundTruth: z.object({ sessionId: z.string(), annotations: z.number().meta({ description: 'ground-truth boxes evaluated (tracks expanded, rejected left out)' }) }),
+    groundTruth: z.object({
+      sessionId: z.string(),
+      releaseId: z.string().optional().meta({ description: 'the release scored against (absent for runs made before releases)' }),
+      contentHash: z.string().optional().meta({ description: "the release's content hash" }),
+      annotations: z.number().meta({ description: 'ground-truth boxes evaluated (tracks expanded, rejected left out)' }),
+    }),
     detections: z.number(),
+    confusion: z
+      .object({ iouThreshold: z.number(), labels: z.array(z.string()), matrix: z.array(z.array(z.number())), labelAgnosticMatches: z.number() })
+      .meta({ id: 'ConfusionMatrix', description: 'matrix[ground-truth label][detected label] over labels + background (the last row and column)' }),
+    curves: z.record(z.string(), z.unknown()).meta({ id: 'PrecisionRecallCurves', description: "per label: precision (and the detection scores) at pycocotools' 101 recall points" }),
     linked: z
       .array(z.object({ detectionId: z.string(), annotationId: z.string(), verdict: z.enum(['validated', 'rejected', 'draft']) }))
       .optional()
@@ -132,6 +145,11 @@ export const TestRun = z
     detectionCount: z.number(),
     revision: z.number().meta({ description: 'counts changes; the id of the matching Server-Sent Event' }),
     docName: z.string().meta({ description: 'the live document: connect to ws://HOST/sync/<docName> (read-only)' }),
+    releaseId: z.string().nullable().meta({ description: 'the release the run is scored against (null for runs made before releases)' }),
+    groundTruth: z
+      .object({ releaseId: z.string(), name: z.string(), contentHash: z.string(), created: z.boolean().meta({ description: 'true when the server made the release for this run' }) })
+      .optional()
+      .meta({ description: 'in the answer to creation only' }),
     createdBy: z.string(),
     createdAt: Timestamp,
     updatedAt: Timestamp,

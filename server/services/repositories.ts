@@ -14,6 +14,7 @@ import { createEventRepository, type EventRepository } from '../../persistence/r
 import { createWebhookRepository, type WebhookRepository } from '../../persistence/repositories/webhooks.ts';
 import { createDeliveryRepository, type DeliveryRepository } from '../../persistence/repositories/webhook-deliveries.ts';
 import { createHistoryRepository, type HistoryRepository } from '../../persistence/repositories/annotation-history.ts';
+import { createReleasesRepository, type ReleasesRepository } from '../../persistence/repositories/releases.ts';
 import { createSecretBox, type SecretBox } from '../../persistence/secret-box.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -27,6 +28,7 @@ export interface Repositories {
   webhooks: WebhookRepository;
   deliveries: DeliveryRepository;
   history: HistoryRepository;
+  releases: ReleasesRepository;
 }
 
 /**
@@ -45,5 +47,6 @@ export function createRepositories(db: Database, box: SecretBox = createSecretBo
     webhooks: createWebhookRepository({ knex, box }),
     deliveries: createDeliveryRepository({ knex, box }),
     history: createHistoryRepository({ knex }),
+    releases: createReleasesRepository({ knex }),
   };
 }

@@ -22,6 +22,7 @@ import { createTestRunService, type TestRunService } from './test-runs/test-run-
 import { createEventSink, type EventSink } from './event-sink.ts';
 import { createWebhookService, type WebhookService } from './webhooks.ts';
 import type { WebhookDispatcher } from '../followers/webhook-dispatcher.ts';
+import { createReleaseService, type ReleaseService } from './releases.ts';
 
 export interface Services {
   repos: Repositories;
@@ -37,6 +38,8 @@ export interface Services {
   /** Where what happened is stored: webhooks and the activity list read it. */
   events: EventSink;
   webhooks: WebhookService;
+  /** Ground-truth releases: freeze, list, export content, diff. */
+  releases: ReleaseService;
 }
 
 export interface ServicesDeps {
@@ -55,8 +58,10 @@ export interface ServicesDeps {
 export function createServices(deps: ServicesDeps): Services & { close(): Promise<void> } {
   const sessionCache = createSessionCache(deps.repos.sessions);
   const events = createEventSink({ events: deps.repos.events, onStored: () => deps.dispatcher.poke() });
+  const releases = createReleaseService({ releases: deps.repos.releases, sessions: deps.repos.sessions, registry: deps.registry, sink: events });
   const testRuns = createTestRunService({
     sink: events,
+    releases,
     context: { repos: deps.repos, sessionCache, registry: deps.registry, projection: deps.projection, logger: deps.logger },
     runs: deps.runs,
     detections: deps.detections,
@@ -74,6 +79,7 @@ export function createServices(deps: ServicesDeps): Services & { close(): Promis
     logger: deps.logger,
     config: deps.config,
     events,
+    releases,
     webhooks: createWebhookService({
       hooks: deps.repos.webhooks,
       deliveries: deps.repos.deliveries,

@@ -47,7 +47,7 @@ for (const kind of databaseKinds()) {
     ]);
     assert.is(created.status, 201, created.text);
 
-    const run = await http.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'm', version: '1' } });
+    const run = await http.post<{ id: string; groundTruth: { releaseId: string; contentHash: string } }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'm', version: '1' } });
     const posted = await http.post(`/api/test-runs/${run.body.id}/detections`, [
       { frame: 0, bbox: [0, 0, 10, 10], label: 'car', score: 0.9, detectionId: 'd1' }, // tp
       { frame: 0, bbox: [1, 0, 10, 10], label: 'car', score: 0.9 }, // same score, same box: fp
@@ -61,7 +61,8 @@ for (const kind of databaseKinds()) {
     const live = await http.get<EvaluationBody>(`/api/test-runs/${run.body.id}/evaluation`);
     assert.is(live.status, 200, live.text);
     const e = live.body;
-    assert.equal(e.groundTruth, { sessionId: session.id, annotations: 3 });
+    // Scored against the release the server made for the run when it was created.
+    assert.equal(e.groundTruth, { sessionId: session.id, releaseId: run.body.groundTruth.releaseId, contentHash: run.body.groundTruth.contentHash, annotations: 3 });
     assert.is(e.detections, 6);
     assert.is(e.iouThreshold, 0.5);
     const car = e.perLabel.car!;

@@ -139,7 +139,8 @@ for (const kind of databaseKinds()) {
     const evaluation = await ctx.t.http.get<{ overall: { tp: number; fp: number }; groundTruth: { sessionId: string; annotations: number } }>(`/api/test-runs/${run.id}/evaluation`);
     assert.is(evaluation.status, 200, evaluation.text);
     assert.equal([evaluation.body.overall.tp, evaluation.body.overall.fp], [1, 1]);
-    assert.equal(evaluation.body.groundTruth, { sessionId: session.id, annotations: 1 });
+    const release = (run as unknown as { groundTruth: { releaseId: string; contentHash: string } }).groundTruth;
+    assert.equal(evaluation.body.groundTruth, { sessionId: session.id, releaseId: release.releaseId, contentHash: release.contentHash, annotations: 1 });
   });
 
   test.run();

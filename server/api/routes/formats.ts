@@ -66,7 +66,7 @@ export const IMPORT_LIMITS: BodyLimits = {
 const limitsFor = (entry: FormatEntry): BodyLimits =>
   Object.fromEntries(entry.importTypes.map((type) => [type, IMPORT_LIMITS[type] ?? 4 * MiB]));
 
-const exportOptions = (q: z.output<typeof ExportQuery>): ExportOptions => {
+export const exportOptions = (q: z.output<typeof ExportQuery>): ExportOptions => {
   const opts: ExportOptions = {};
   if (q.keyframesOnly) opts.keyframesOnly = true;
   if (q.allFrames) opts.allFrames = true;
@@ -84,7 +84,7 @@ async function sessionContent(deps: Services, session: SessionRecord): Promise<S
 }
 
 /** The file as a streamed reply, or the loss report with `report`. */
-function exportReply(
+export function exportReply(
   format: FormatName,
   baseName: string,
   loss: LossReport,
@@ -163,6 +163,32 @@ function applyImport(ydoc: Y.Doc, plan: ImportPlan, origin?: ChangeOrigin) {
   return writeSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native }, origin);
 }
 
+/** A session's export (live, or a release's frozen content: the same bytes for the same content). */
+export function sessionExport(content: SessionContent, baseName: string, query: z.output<typeof ExportQuery>): Reply {
+  const opts = exportOptions(query);
+  const loss = exportLoss(query.format, [content], opts);
+  return exportReply(query.format, baseName, loss, query.report, () => formats[query.format].export(content, opts, emptyLoss(query.format), zipChunksNative));
+}
+
+/** A project's export from its sessions' contents, in the project's session order (live, or a project release). */
+export function projectExport(projectId: string, sessions: ReadonlyArray<{ sessionId: string; content: SessionContent }>, baseName: string, query: z.output<typeof ExportQuery>): Reply {
+  const perVideo = new Map<string, number>();
+  for (const s of sessions) perVideo.set(s.content.meta.videoId, (perVideo.get(s.content.meta.videoId) ?? 0) + 1);
+  // Frame names are prefixed by video, and by session too when a video has several.
+  const parts: ExportSession[] = sessions.map(({ sessionId, content }) => {
+    const videoId = content.meta.videoId;
+    return { content, videoPrefix: perVideo.get(videoId)! > 1 ? `${videoId}/${sessionId}/` : `${videoId}/` };
+  });
+  const contents = sessions.map((s) => s.content);
+  const opts = exportOptions(query);
+  const loss = exportLoss(query.format, contents, opts);
+  return exportReply(query.format, baseName, loss, query.report, () =>
+    query.format === 'json'
+      ? exportNativeProject(parts, opts, emptyLoss('json'), projectId)
+      : formats[query.format].exportProject(parts, opts, emptyLoss(query.format), zipChunksNative),
+  );
+}
+
 export function formatRoutes(deps: Services): Route[] {
   return [
     defineRoute({
@@ -182,14 +208,7 @@ export function formatRoutes(deps: Services): Route[] {
       },
       errors: [404, 409],
       authorize: sessionRole(deps, 'viewer'),
-      handle: async ({ query, authorized: session }) => {
-        const content = await sessionContent(deps, session);
-        const opts = exportOptions(query);
-        const loss = exportLoss(query.format, [content], opts);
-        return exportReply(query.format, `session-${session.id}`, loss, query.report, () =>
-          formats[query.format].export(content, opts, emptyLoss(query.format), zipChunksNative),
-        );
-      },
+      handle: async ({ query, authorized: session }) => sessionExport(await sessionContent(deps, session), `session-${session.id}`, query),
     }),
     defineRoute({
       method: 'get',
@@ -214,20 +233,7 @@ export function formatRoutes(deps: Services): Route[] {
         const sessions = await deps.repos.sessions.listActive(project.id);
         const contents: SessionContent[] = [];
         for (const s of sessions) contents.push(await sessionContent(deps, s));
-        const perVideo = new Map<string, number>();
-        for (const s of sessions) perVideo.set(s.videoId, (perVideo.get(s.videoId) ?? 0) + 1);
-        // Frame names are prefixed by video, and by session too when a video has several.
-        const parts: ExportSession[] = contents.map((content, k) => {
-          const s = sessions[k]!;
-          return { content, videoPrefix: perVideo.get(s.videoId)! > 1 ? `${s.videoId}/${s.id}/` : `${s.videoId}/` };
-        });
-        const opts = exportOptions(query);
-        const loss = exportLoss(query.format, contents, opts);
-        return exportReply(query.format, `project-${project.id}`, loss, query.report, () =>
-          query.format === 'json'
-            ? exportNativeProject(parts, opts, emptyLoss('json'), project.id)
-            : formats[query.format].exportProject(parts, opts, emptyLoss(query.format), zipChunksNative),
-        );
+        return projectExport(project.id, sessions.map((s, k) => ({ sessionId: s.id, content: contents[k]! })), `project-${project.id}`, query);
       },
     }),
     defineRoute({

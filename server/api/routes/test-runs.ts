@@ -41,6 +41,9 @@ import {
   TestRunProgress,
 } from '../test-run-schemas.ts';
 import { toBody } from '../../services/test-runs/run-body.ts';
+import { readRaw } from '../body.ts';
+import { UnsupportedMediaTypeError } from '../../base/errors.ts';
+import { CSV_DETECTION_LIMITS, csvDetections } from '../detections-csv-input.ts';
 
 const tag = 'test-runs';
 
@@ -150,16 +153,22 @@ export function testRunRoutes(deps: Services): Route[] {
       tag,
       summary: 'Add detections to a run (all or nothing)',
       description:
-        "422 naming [index].field: a frame outside the video, a box that is not finite, has w or h <= 0 or leaves the frame (clip=true clips it), a score outside [0, 1]. format=coco takes COCO results: image_id = frame + 1, category_id = the label's id in the session's COCO export. 409 once the run has ended.",
+        "422 naming [index].field: a frame outside the video, a box that is not finite, has w or h <= 0 or leaves the frame (clip=true clips it), a score outside [0, 1]. format=coco takes COCO results: image_id = frame + 1, category_id = the label's id in the session's COCO export. format=csv takes text/csv or text/tab-separated-values with a header frame,label,x,y,w,h,score[,trackId,detectionId], its problems placed detections.csv:line:column. 409 once the run has ended.",
       params: TestRunParams,
       query: DetectionsQuery,
       body: DetectionsBody,
       bodyLimitBytes: DETECTIONS_BODY_LIMIT,
+      rawBody: CSV_DETECTION_LIMITS,
       responses: { 200: { description: 'how many were stored, and the run', schema: DetectionsAccepted } },
       errors: [403, 404, 409],
       authorize: runRole('annotator'),
       handle: async ({ query, body, ctx, authorized: run }) => {
         const video = await findVideo(deps, run.videoId);
+        if (query.format === 'csv' || body === undefined) {
+          if (query.format !== 'csv' || body !== undefined) throw new UnsupportedMediaTypeError('format=csv takes text/csv or text/tab-separated-values; other formats take application/json');
+          const list = csvDetections((await readRaw(ctx, CSV_DETECTION_LIMITS)).body, { video, clip: query.clip ?? false });
+          return { body: { accepted: list.length, run: toBody(await service.addDetections(run, list, actorOf(ctx))) } };
+        }
         let labels: string[] | undefined;
         if (query.format === 'coco') {
           const session = await findSession(deps, run.sessionId);

@@ -21,6 +21,10 @@ import {
   type Track,
 } from '../../../docs-model/index.ts';
 import { parseDocName } from '../../../docs-model/protocol.ts';
+import { evaluationDetails, type EvaluationDetails } from '../../../docs-model/evaluation-details.ts';
+import type { ConfusionMatrix } from '../../../docs-model/confusion-matrix.ts';
+import type { PrecisionRecallCurves } from '../../../docs-model/precision-recall.ts';
+import type { ReleaseContent } from '../../../docs-model/release-content.ts';
 import type { DetectionRepository } from '../../../persistence/repositories/detections.ts';
 import type { SessionRepository } from '../../../persistence/repositories/sessions.ts';
 import type { TestRunRecord } from '../../../persistence/repositories/test-runs.ts';
@@ -29,8 +33,19 @@ import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
 
 export interface RunEvaluation extends Evaluation {
-  groundTruth: { sessionId: string; annotations: number };
+  /** `releaseId` and `contentHash` name the release scored against (absent for runs made before releases). */
+  groundTruth: { sessionId: string; annotations: number; releaseId?: string; contentHash?: string };
   detections: number;
+  /** Error analysis (docs/releases.md): confusion over the labels plus background, PR curves per label. */
+  confusion: ConfusionMatrix;
+  curves: PrecisionRecallCurves;
+}
+
+/** A run scored: the evaluation, its details (true positives for a comparison) and the ground truth they index. */
+export interface ScoredRun {
+  evaluation: RunEvaluation;
+  details: EvaluationDetails;
+  truth: GroundTruthBox[];
 }
 
 /**
@@ -83,10 +98,21 @@ export interface RunEvaluationSources {
   detections: DetectionRepository;
   registry: DocRegistry;
   projection: Projection;
+  /** The frozen content and hash of a release (services/releases.ts). */
+  releases: { content(id: string): Promise<ReleaseContent>; find(id: string): Promise<{ contentHash: string }> };
 }
 
-/** The run's stored detections against its session's live ground truth. */
+/** The run's stored detections against its release, or, for a run made before releases, its session's live ground truth. */
 export async function evaluateRun(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number } = {}): Promise<RunEvaluation> {
+  return (await scoreRun(deps, run, opts)).evaluation;
+}
+
+export async function scoreRun(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number } = {}): Promise<ScoredRun> {
+  if (run.releaseId !== null) {
+    const [release, content, stored] = await Promise.all([deps.releases.find(run.releaseId), deps.releases.content(run.releaseId), deps.detections.list(run.id)]);
+    const truth = groundTruthBoxes(content.annotations, content.tracks, content.meta.frameCount);
+    return scored(run, truth, stored, opts, { releaseId: run.releaseId, contentHash: release.contentHash });
+  }
   const session = await deps.sessions.get(run.sessionId);
   const name = session ? parseDocName(session.docName) : null;
   if (!session || !name) throw new NotFoundError(`the ground-truth session '${run.sessionId}' is gone`);
@@ -98,11 +124,18 @@ export async function evaluateRun(deps: RunEvaluationSources, run: TestRunRecord
       return groundTruthBoxes(annotations, listTracks(ydoc), getMeta(ydoc)?.frameCount);
     }),
   ]);
-  const found: DetectionBox[] = stored;
+  return scored(run, truth, stored, opts, {});
+}
+
+function scored(run: TestRunRecord, truth: GroundTruthBox[], found: DetectionBox[], opts: { iouThreshold?: number }, release: { releaseId?: string; contentHash?: string }): ScoredRun {
   const result = evaluateDetections(truth, found, opts);
-  return {
+  const details = evaluationDetails(truth, found, opts);
+  const evaluation: RunEvaluation = {
     ...result,
-    groundTruth: { sessionId: run.sessionId, annotations: truth.reduce((n, g) => (g.status === 'rejected' ? n : n + 1), 0) },
+    groundTruth: { sessionId: run.sessionId, ...release, annotations: truth.reduce((n, g) => (g.status === 'rejected' ? n : n + 1), 0) },
     detections: found.length,
+    confusion: details.confusion,
+    curves: details.curves,
   };
+  return { evaluation, details, truth };
 }

@@ -23,7 +23,9 @@ import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
 import { findProject, findSession, findVideo, type RecordSources } from '../records.ts';
 import { runDocName } from './run-body.ts';
-import { evaluateRun, evaluationSummary } from './evaluation.ts';
+import { evaluateRun, evaluationSummary, scoreRun } from './evaluation.ts';
+import type { ReleaseService } from '../releases.ts';
+import type { ReleaseRecord } from '../../../persistence/repositories/releases.ts';
 import type { EventSink } from '../event-sink.ts';
 import { transitionEvents } from './run-events.ts';
 import { createProgressCoalescer, type TestRunProgressInput } from './progress-coalescer.ts';
@@ -36,6 +38,16 @@ export interface TestRunCreateInput {
   model: { name: string; version: string };
   id?: string | undefined;
   totalFrames?: number | undefined;
+  /** The release to score against; absent: one is made now (`auto-<timestamp>`). */
+  groundTruth?: { releaseId: string } | undefined;
+}
+
+/** The release a created run is scored against, and whether it was made for it. */
+export interface RunGroundTruth {
+  releaseId: string;
+  name: string;
+  contentHash: string;
+  created: boolean;
 }
 
 export interface TestRunServiceDeps {
@@ -46,6 +58,8 @@ export interface TestRunServiceDeps {
   dashboards: Dashboards;
   /** Run created, started, ended, evaluated: stored with the change (webhooks, activity). */
   sink: EventSink;
+  /** Runs are scored against a release of their session. */
+  releases: ReleaseService;
 }
 
 function conflict(kind: 'finished' | 'backwards', run: TestRunRecord, wanted?: TestRunStatus): ConflictError {
@@ -106,8 +120,8 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     return caughtUp(run);
   };
 
-  const evaluate = (run: TestRunRecord, opts: { iouThreshold?: number } = {}) =>
-    evaluateRun({ sessions: api.repos.sessions, detections, registry: api.registry, projection: api.projection }, run, opts);
+  const sources = { sessions: api.repos.sessions, detections, registry: api.registry, projection: api.projection, releases: deps.releases };
+  const evaluate = (run: TestRunRecord, opts: { iouThreshold?: number } = {}) => evaluateRun(sources, run, opts);
 
   /** Applies a status/progress change; a completed run gets its evaluation stored before answering. */
   const advance = async (run: TestRunRecord, change: Parameters<TestRunRepository['advance']>[1], actor: string): Promise<TestRunRecord> => {
@@ -141,6 +155,8 @@ export function createTestRunService(deps: TestRunServiceDeps) {
   return {
     find,
     evaluate,
+    /** The evaluation with its details and ground truth (a comparison of two runs needs them). */
+    score: (run: TestRunRecord, opts: { iouThreshold?: number } = {}) => scoreRun(sources, run, opts),
     /** A page of runs; a running run this process holds newer than its row is listed as held. */
     async list(projectId: string, opts: Parameters<TestRunRepository['listByProject']>[1]) {
       const page = await runs.listByProject(projectId, opts);
@@ -173,7 +189,7 @@ export function createTestRunService(deps: TestRunServiceDeps) {
       };
     },
 
-    async create(projectId: string, input: TestRunCreateInput, actor: string): Promise<TestRunRecord> {
+    async create(projectId: string, input: TestRunCreateInput, actor: string): Promise<TestRunRecord & { groundTruth: RunGroundTruth }> {
       const project = await findProject(api, projectId);
       const video = await findVideo(api, input.videoId);
       const session = await findSession(api, input.sessionId);
@@ -188,6 +204,7 @@ export function createTestRunService(deps: TestRunServiceDeps) {
       if (input.id !== undefined && (await runs.get(input.id))) {
         throw new ConflictError(`a test run '${input.id}' exists already`, [{ field: 'id', code: 'taken', message: 'choose another id' }], 'taken');
       }
+      const { release, created }: { release: ReleaseRecord; created: boolean } = await deps.releases.forRun(session, input.groundTruth?.releaseId, actor);
       const run = await runs.create({
         id,
         projectId: project.id,
@@ -196,10 +213,11 @@ export function createTestRunService(deps: TestRunServiceDeps) {
         model: input.model,
         createdBy: actor,
         totalFrames: input.totalFrames ?? video.frameCount,
-      }, sink.within((created) => transitionEvents(null, created, actor)));
+        releaseId: release.id,
+      }, sink.within((made) => transitionEvents(null, made, actor)));
       await publish(run, actor);
       dashboards.touch(run.projectId);
-      return run;
+      return { ...run, groundTruth: { releaseId: release.id, name: release.name, contentHash: release.contentHash, created } };
     },
 
     async progress(run: TestRunRecord, input: TestRunProgressInput, actor: string): Promise<TestRunRecord> {

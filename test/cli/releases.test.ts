@@ -1,0 +1,155 @@
+/**
+ * `annosync release`, `export --release`, `run --release` and `gate` as child processes against a
+ * real server, on each database: a session release and a project release (table and --json), a
+ * taken name (409, one line, exit 2), exports of a release byte-identical to the live export when
+ * it was made, two runs scored against one release, and the gate's exit codes — 1 when head drops
+ * more than allowed (overall or per label), 0 within it, 2 for runs on different releases.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { databaseKinds } from '../../tools/databases.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
+import { linkedSession, startApiServer, type ApiTestServer } from '../../tools/api.ts';
+import { annosync, oneCleanLine } from './helpers.ts';
+
+interface Ctx {
+  storage: TestStorage;
+  t: ApiTestServer;
+  dir: string;
+  env: Record<string, string>;
+  ids: { project: string; video: string; session: string; second: string };
+  runs: { base: string; head: string };
+}
+
+const rest = async (t: ApiTestServer, p: string): Promise<Buffer> => {
+  const res = await fetch(t.url + p, { headers: { authorization: `Bearer ${t.adminToken}` } });
+  assert.is(res.status, 200, p);
+  return Buffer.from(await res.arrayBuffer());
+};
+
+for (const kind of databaseKinds()) {
+  const test = suite<Ctx>(`annosync release, export --release, run --release and gate (${kind})`);
+
+  test.before(async (ctx) => {
+    ctx.storage = await createTestStorage(kind);
+    ctx.t = await startApiServer(ctx.storage);
+    ctx.dir = mkdtempSync(path.join(tmpdir(), 'annosync-cli-rel-'));
+    ctx.env = { ANNOSYNC_URL: ctx.t.url, ANNOSYNC_TOKEN: ctx.t.adminToken };
+    const { project, video, session } = await linkedSession(ctx.t.http);
+    const second = await ctx.t.http.post<{ id: string }>(`/api/projects/${project.id}/sessions`, { videoId: video.id });
+    ctx.ids = { project: project.id, video: video.id, session: session.id, second: second.body.id };
+    const res = await ctx.t.http.post(`/api/sessions/${session.id}/annotations`, [
+      { id: 'A', frame: 0, bbox: [10, 10, 50, 50], label: 'car' },
+      { id: 'B', frame: 1, bbox: [100, 100, 40, 80], label: 'person' },
+      { id: 'C', frame: 2, bbox: [200, 50, 60, 60], label: 'car' },
+    ]);
+    assert.is(res.status, 201, res.text);
+  });
+  test.after(async (ctx) => {
+    await ctx.t.stop();
+    await ctx.storage.cleanup();
+    rmSync(ctx.dir, { recursive: true, force: true });
+  });
+
+  test('release a session (table, then --json) and a project; a taken name is one line and exit 2', async ({ t, env, ids }) => {
+    const live = await rest(t, `/api/sessions/${ids.session}/export?format=coco`);
+    const human = await annosync(['release', '--session', ids.session, '--name', 'v1', '--note', 'first cut'], env);
+    assert.is(human.code, 0, human.stderr);
+    assert.match(human.stdout, /session\s+release\s+id\s+annotations\s+tracks\s+boxes\s+contentHash/);
+    assert.match(human.stdout, new RegExp(`${ids.session}\\s+v1\\s+\\S+\\s+3\\s+0\\s+3\\s+sha256:[0-9a-f]{64}`));
+    const json = await annosync(['release', '--session', ids.session, '--name', 'v1b', '--json'], env);
+    assert.is(json.code, 0, json.stderr);
+    const made = JSON.parse(json.stdout) as { id: string; name: string; contentHash: string; counts: { annotations: number } };
+    assert.equal([made.name, made.counts.annotations], ['v1b', 3]);
+    const rows = await t.http.get<{ items: Array<{ id: string; contentHash: string }> }>(`/api/sessions/${ids.session}/releases`);
+    assert.equal(rows.body.items.map((r) => r.contentHash), [made.contentHash, made.contentHash], 'same content, same hash');
+
+    const taken = await annosync(['release', '--session', ids.session, '--name', 'v1'], env);
+    assert.is(taken.code, 2);
+    assert.ok(oneCleanLine(taken.stderr) && taken.stderr.includes('409') && taken.stderr.includes('release_name_taken'), taken.stderr);
+
+    const project = await annosync(['release', '--project', ids.project, '--name', 'p1', '--json'], env);
+    assert.is(project.code, 0, project.stderr);
+    const batch = JSON.parse(project.stdout) as { batchId: string; releases: Array<{ sessionId: string }> };
+    assert.equal(batch.releases.map((r) => r.sessionId).sort(), [ids.session, ids.second].sort());
+    // The live export has not moved: the release did not change the session.
+    assert.ok((await rest(t, `/api/sessions/${ids.session}/export?format=coco`)).equals(live));
+  });
+
+  test('export --release writes the release, byte-identical to the live export when it was made; project releases too', async ({ t, dir, env, ids }) => {
+    const liveYolo = await rest(t, `/api/sessions/${ids.session}/export?format=yolo`);
+    const liveProject = await rest(t, `/api/projects/${ids.project}/export?format=json`);
+    assert.is((await annosync(['release', '--session', ids.session, '--name', 'frozen'], env)).code, 0);
+    assert.is((await annosync(['release', '--project', ids.project, '--name', 'frozen-all'], env)).code, 0);
+    assert.is((await t.http.post(`/api/sessions/${ids.session}/annotations`, { id: 'later', frame: 3, bbox: [1, 1, 9, 9], label: 'bike' })).status, 201);
+    const file = path.join(dir, 'frozen.zip');
+    const r = await annosync(['export', '--session', ids.session, '--format', 'yolo', '--release', 'frozen', '-o', file, '--json'], env);
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(readFileSync(file).equals(liveYolo), 'the release exports as the session did');
+    assert.equal((JSON.parse(r.stdout) as { release: string }).release, 'frozen');
+    const all = path.join(dir, 'all.json');
+    const p = await annosync(['export', '--project', ids.project, '--format', 'json', '--release', 'frozen-all', '-o', all], env);
+    assert.is(p.code, 0, p.stderr);
+    assert.ok(readFileSync(all).equals(liveProject), 'the project release exports as the project did');
+    assert.not.ok((await rest(t, `/api/sessions/${ids.session}/export?format=yolo`)).equals(liveYolo), 'the live session moved on');
+    assert.is((await t.http.delete(`/api/sessions/${ids.session}/annotations/later`)).status, 204);
+    const missing = await annosync(['export', '--session', ids.session, '--format', 'coco', '--release', 'nope', '-o', file], env);
+    assert.is(missing.code, 2);
+    assert.ok(oneCleanLine(missing.stderr) && missing.stderr.includes("no release named 'nope'"), missing.stderr);
+  });
+
+  test('run --release scores two runs against one release; gate exits 1 past the allowed drop, 0 within it', async (ctx) => {
+    const { dir, env, ids } = ctx;
+    // base finds A, B and C; head misses C (car recall 1 → 1/2).
+    const base = path.join(dir, 'base.csv');
+    writeFileSync(base, 'frame,label,x,y,w,h,score\n0,car,10,10,50,50,0.9\n1,person,100,100,40,80,0.8\n2,car,200,50,60,60,0.7\n');
+    const head = path.join(dir, 'head.csv');
+    writeFileSync(head, 'frame,label,x,y,w,h,score\n0,car,10,10,50,50,0.9\n1,person,100,100,40,80,0.8\n');
+    const run = async (file: string, version: string) => {
+      const r = await annosync(['run', '--project', ids.project, '--video', ids.video, '--session', ids.session, '--model', `det@${version}`, '--detections', file, '--release', 'v1', '--json'], env);
+      assert.is(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { run: { id: string }; evaluation: { overall: { tp: number }; groundTruth: { releaseId: string; contentHash: string } } };
+    };
+    const [b, h] = [await run(base, '1'), await run(head, '2')];
+    const v1 = (await ctx.t.http.get<{ items: Array<{ id: string; name: string; contentHash: string }> }>(`/api/sessions/${ids.session}/releases`)).body.items.find((r) => r.name === 'v1')!;
+    assert.equal([b.evaluation.groundTruth.releaseId, h.evaluation.groundTruth.releaseId, h.evaluation.groundTruth.contentHash], [v1.id, v1.id, v1.contentHash]);
+    assert.equal([b.evaluation.overall.tp, h.evaluation.overall.tp], [3, 2]);
+    ctx.runs = { base: b.run.id, head: h.run.id };
+
+    const failed = await annosync(['gate', '--run', h.run.id, '--baseline', b.run.id, '--metric', 'recall', '--max-drop', '0.1'], env);
+    assert.is(failed.code, 1, failed.stderr);
+    assert.match(failed.stdout, /label\s+base recall\s+head recall\s+delta/);
+    assert.match(failed.stdout, /lost 1 true positive\(s\) on 1 frame\(s\); gained 0 on 0/);
+    assert.ok(oneCleanLine(failed.stderr) && /gate failed: recall dropped by more than 0\.1: overall -0\.33/.test(failed.stderr), failed.stderr);
+
+    const passed = await annosync(['gate', '--run', h.run.id, '--baseline', b.run.id, '--metric', 'recall', '--max-drop', '0.5'], env);
+    assert.is(passed.code, 0, passed.stderr);
+    assert.match(passed.stdout, /gate passed/);
+    // Per label, car dropped by 1/2: past 0.4 though the overall drop (1/3) is within it.
+    const perLabel = await annosync(['gate', '--run', h.run.id, '--baseline', b.run.id, '--metric', 'recall', '--max-drop', '0.4', '--per-label', '--json'], env);
+    assert.is(perLabel.code, 1, perLabel.stderr);
+    const verdict = JSON.parse(perLabel.stdout) as { verdict: { passed: boolean; failures: Array<{ scope: string }> } };
+    assert.equal([verdict.verdict.passed, verdict.verdict.failures.map((f) => f.scope)], [false, ['car']]);
+  });
+
+  test('gate on runs of different releases is one line and exit 2 (409 naming both)', async ({ dir, env, ids, runs }) => {
+    const other = path.join(dir, 'other.csv');
+    writeFileSync(other, 'frame,label,x,y,w,h,score\n0,car,10,10,50,50,0.9\n');
+    // No --release: the server makes an auto-<timestamp> release for the run.
+    const r = await annosync(['run', '--project', ids.project, '--video', ids.video, '--session', ids.session, '--model', 'det@3', '--detections', other, '--json'], env);
+    assert.is(r.code, 0, r.stderr);
+    const made = (JSON.parse(r.stdout) as { run: { id: string } }).run.id;
+    const g = await annosync(['gate', '--run', made, '--baseline', runs.base], env);
+    assert.is(g.code, 2);
+    assert.ok(oneCleanLine(g.stderr) && g.stderr.includes('409 different_releases'), g.stderr);
+    const human = await annosync(['run', '--project', ids.project, '--video', ids.video, '--session', ids.session, '--model', 'det@4', '--detections', other], env);
+    assert.is(human.code, 0, human.stderr);
+    assert.match(human.stderr, /on release auto-\d{4}-\d\d-\d\dT\S+ \(made now\)/);
+    assert.match(human.stdout, /against release \S+ \(sha256:[0-9a-f]{64}\)/);
+  });
+
+  test.run();
+}
