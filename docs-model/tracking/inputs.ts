@@ -1,0 +1,59 @@
+/**
+ * The inputs of `evaluateTracking` from what annosync stores: a session's annotations and tracks
+ * (ground truth) and a run's detections carrying a `trackId` (tracker output).
+ *
+ *   const gt = trackingGroundTruth(listAnnotations(doc), listTracks(doc), getMeta(doc)?.frameCount)
+ *   const found = trackingDetections(detections)
+ *   if (hasTrackIds(detections)) evaluateTracking(gt, found)
+ *
+ * Ground truth: each track expanded to one box per visible frame by `expandTrack` (interpolated
+ * boxes included, frames from an `outside` keyframe on excluded, the last visible keyframe held to
+ * the end of the video when frameCount is known); an interpolated box takes its status from the
+ * keyframe before it, so a rejected keyframe rejects the stretch it starts, and rejected boxes are
+ * left out — the rules of the detection evaluation. A box in no track is an object of its own.
+ * Ids are prefixed (`track:`, `box:`) so a track and a box never share one.
+ */
+import { expandTrack, orderKeyframes } from '../interpolation.ts';
+import type { Annotation, BBox, Track } from '../types.ts';
+import type { TrackingBox } from './sequence.ts';
+
+export function trackingGroundTruth(annotations: Iterable<Annotation>, tracks: readonly Track[], frameCount?: number): TrackingBox[] {
+  const trackById = new Map(tracks.map((t) => [t.id, t]));
+  const keyframes = new Map<string, Annotation[]>();
+  const out: TrackingBox[] = [];
+  for (const a of annotations) {
+    if (a.trackId !== null && trackById.has(a.trackId)) {
+      const list = keyframes.get(a.trackId);
+      if (list) list.push(a);
+      else keyframes.set(a.trackId, [a]);
+      continue;
+    }
+    if (a.status === 'rejected' || a.outside) continue;
+    out.push({ frame: a.frame, bbox: a.bbox, label: a.label, trackId: `box:${a.id}` });
+  }
+  for (const [trackId, list] of keyframes) {
+    const track = trackById.get(trackId)!;
+    const ordered = orderKeyframes(list);
+    let k = 0;
+    for (const box of expandTrack(track, list, frameCount === undefined ? {} : { frameCount })) {
+      while (k + 1 < ordered.length && ordered[k + 1]!.frame <= box.frame) k++;
+      if (ordered[k]!.status === 'rejected') continue;
+      out.push({ frame: box.frame, bbox: box.bbox, label: box.label, trackId: `track:${trackId}` });
+    }
+  }
+  return out;
+}
+
+/** A run's detection as stored; `trackId` is the tracker's id (MOT `id`, COCO results `track_id`). */
+export interface TrackedDetection {
+  frame: number;
+  bbox: BBox;
+  label: string;
+  trackId?: string | number | null;
+}
+
+export const hasTrackIds = (detections: readonly TrackedDetection[]): boolean => detections.some((d) => d.trackId != null);
+
+/** Tracker boxes: a detection without a track id is a track of one box (`detection:<index>`). */
+export const trackingDetections = (detections: readonly TrackedDetection[]): TrackingBox[] =>
+  detections.map((d, i) => ({ frame: d.frame, bbox: d.bbox, label: d.label, trackId: d.trackId == null ? `detection:${i}` : `track:${String(d.trackId)}` }));
