@@ -130,3 +130,84 @@ export function maxScoreAssignment(scores: Float64Array, rows: number, cols: num
   if (!any) return [];
   return linearSumAssignment(scores.map((s) => -s), rows, cols).filter(([i, j]) => scores[i * cols + j]! > 0);
 }
+
+/** Entries of a sparse matrix: row, column and value of each (rows and columns are small integers). */
+export interface SparseEntries {
+  rows: number[];
+  cols: number[];
+  values: number[];
+}
+
+/**
+ * Solves a sparse problem component by component: rows and columns linked by entries form a
+ * component, each is solved as a dense matrix (rows and columns in ascending order, `fill` where no
+ * entry is) and the answers are joined, ordered by row. The optimum of the whole is the union of
+ * the components' optima; a frame's boxes overlap only their neighbours, so the cubic solver sees a
+ * few boxes at a time instead of the whole frame.
+ */
+export function solveByComponents(entries: SparseEntries, fill: number, solve: (m: Float64Array, rows: number, cols: number) => Pair[]): Pair[] {
+  const n = entries.rows.length;
+  if (n === 0) return [];
+  let rowsN = 0;
+  let colsN = 0;
+  for (let e = 0; e < n; e++) {
+    rowsN = Math.max(rowsN, entries.rows[e]! + 1);
+    colsN = Math.max(colsN, entries.cols[e]! + 1);
+  }
+  // Union-find over rows (0 … rowsN − 1) and columns (rowsN …).
+  const parent = new Int32Array(rowsN + colsN);
+  for (let k = 0; k < parent.length; k++) parent[k] = k;
+  const find = (k: number): number => {
+    while (parent[k] !== k) {
+      parent[k] = parent[parent[k]!]!;
+      k = parent[k]!;
+    }
+    return k;
+  };
+  for (let e = 0; e < n; e++) {
+    const ra = find(entries.rows[e]!);
+    const rb = find(rowsN + entries.cols[e]!);
+    if (ra !== rb) parent[ra] = rb;
+  }
+  const groups = new Map<number, number[]>();
+  for (let e = 0; e < n; e++) {
+    const root = find(entries.rows[e]!);
+    const list = groups.get(root);
+    if (list) list.push(e);
+    else groups.set(root, [e]);
+  }
+  const out: Pair[] = [];
+  for (const list of groups.values()) {
+    if (list.length === 1) {
+      // One allowed pair alone: every solver takes it.
+      out.push([entries.rows[list[0]!]!, entries.cols[list[0]!]!]);
+      continue;
+    }
+    const rows = [...new Set(list.map((e) => entries.rows[e]!))].sort((a, b) => a - b);
+    const cols = [...new Set(list.map((e) => entries.cols[e]!))].sort((a, b) => a - b);
+    const rowAt = new Map(rows.map((r, k) => [r, k]));
+    const colAt = new Map(cols.map((c, k) => [c, k]));
+    const m = new Float64Array(rows.length * cols.length).fill(fill);
+    for (const e of list) m[rowAt.get(entries.rows[e]!)! * cols.length + colAt.get(entries.cols[e]!)!] = entries.values[e]!;
+    for (const [i, j] of solve(m, rows.length, cols.length)) out.push([rows[i]!, cols[j]!]);
+  }
+  return out.sort((a, b) => a[0] - b[0]);
+}
+
+/**
+ * Frames of at most this many box pairs are solved as one dense matrix, exactly as py-motmetrics and
+ * TrackEval pass them to scipy; larger ones by components. Both give an optimal assignment; they
+ * can differ only among assignments of exactly equal cost, where scipy's choice depends on the
+ * columns outside a component too (the reference fixtures have such ties: two objects on identical
+ * boxes). 1 024 pairs is a 32 × 32 frame, solved in well under a millisecond.
+ */
+export const DENSE_LIMIT = 1024;
+
+/** The frame's assignment: dense up to DENSE_LIMIT pairs, by components past it. */
+export function solveFrame(entries: SparseEntries, rows: number, cols: number, fill: number, solve: (m: Float64Array, rows: number, cols: number) => Pair[]): Pair[] {
+  if (entries.rows.length === 0) return [];
+  if (rows * cols > DENSE_LIMIT) return solveByComponents(entries, fill, solve);
+  const m = new Float64Array(rows * cols).fill(fill);
+  for (let e = 0; e < entries.rows.length; e++) m[entries.rows[e]! * cols + entries.cols[e]!] = entries.values[e]!;
+  return solve(m, rows, cols);
+}

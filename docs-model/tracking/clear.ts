@@ -13,7 +13,7 @@
  *
  *   clearCounts(sequence, 0.5) // → { matches, switches, misses, falsePositives, … }
  */
-import { minCostAssignment } from './assignment.ts';
+import { minCostAssignment, solveFrame, type SparseEntries } from './assignment.ts';
 import type { TrackingSequence } from './sequence.ts';
 
 export interface ClearCounts {
@@ -49,6 +49,11 @@ export const emptyClear = (): ClearCounts => ({
   distanceSum: 0,
 });
 
+const pairIou = (e: SparseEntries, i: number, j: number): number => {
+  for (let k = 0; k < e.rows.length; k++) if (e.rows[k] === i && e.cols[k] === j) return e.values[k]!;
+  return 0;
+};
+
 export function clearCounts(seq: TrackingSequence, threshold: number): ClearCounts {
   const out = emptyClear();
   const maxDistance = 1 - threshold;
@@ -73,39 +78,46 @@ export function clearCounts(seq: TrackingSequence, threshold: number): ClearCoun
   };
 
   for (let pos = 0; pos < seq.frames.length; pos++) {
-    const { gt, tr, iou } = seq.frames[pos]!;
+    const { gt, tr, pairs, iou } = seq.frames[pos]!;
     const ng = gt.length;
     const nt = tr.length;
     out.objects += ng;
     out.predictions += nt;
     const gtDone = new Uint8Array(ng);
     const trDone = new Uint8Array(nt);
-    if (ng > 0 && nt > 0) {
+    if (iou.length > 0) {
       // 1. Carry over the previous frame's matches.
-      for (let i = 0; i < ng; i++) {
+      for (let i = 0, k = 0; i < ng; i++) {
         const o = gt[i]!;
+        const from = k;
+        while (k < iou.length && pairs[2 * k] === i) k++;
         if (lastHyp[o]! < 0 || lastMatch[o] !== pos - 1) continue;
         const j = tr.indexOf(lastHyp[o]!);
-        if (j < 0 || trDone[j] || 1 - iou[i * nt + j]! > maxDistance) continue;
-        gtDone[i] = 1;
-        trDone[j] = 1;
-        match(o, tr[j]!, iou[i * nt + j]!, pos);
-      }
-      // 2. Assign the rest.
-      const costs = new Float64Array(ng * nt);
-      for (let i = 0; i < ng; i++) {
-        for (let j = 0, at = i * nt; j < nt; j++, at++) {
-          const d = 1 - iou[at]!;
-          costs[at] = gtDone[i] || trDone[j] || d > maxDistance ? Number.NaN : d;
+        if (j < 0 || trDone[j]) continue;
+        for (let e = from; e < k; e++) {
+          if (pairs[2 * e + 1] !== j || 1 - iou[e]! > maxDistance) continue;
+          gtDone[i] = 1;
+          trDone[j] = 1;
+          match(o, tr[j]!, iou[e]!, pos);
         }
       }
-      for (const [i, j] of minCostAssignment(costs, ng, nt)) {
+      // 2. Assign the rest, among pairs within the threshold.
+      const rest: SparseEntries = { rows: [], cols: [], values: [] };
+      for (let e = 0; e < iou.length; e++) {
+        const i = pairs[2 * e]!;
+        const j = pairs[2 * e + 1]!;
+        if (gtDone[i] || trDone[j] || 1 - iou[e]! > maxDistance) continue;
+        rest.rows.push(i);
+        rest.cols.push(j);
+        rest.values.push(iou[e]!);
+      }
+      for (const [i, j] of solveFrame({ ...rest, values: rest.values.map((v) => 1 - v) }, ng, nt, Number.NaN, minCostAssignment)) {
         const o = gt[i]!;
         const h = tr[j]!;
         if (lastHyp[o]! >= 0 && lastHyp[o] !== h) out.switches++;
         gtDone[i] = 1;
         trDone[j] = 1;
-        match(o, h, iou[i * nt + j]!, pos);
+        match(o, h, pairIou(rest, i, j), pos);
       }
     }
     // 3. Misses and false positives.

@@ -12,7 +12,7 @@
  *
  *   const h = hotaCounts(sequence); hotaSummary(h).hota
  */
-import { maxScoreAssignment } from './assignment.ts';
+import { maxScoreAssignment, solveFrame, type SparseEntries } from './assignment.ts';
 import { EPS, type TrackingSequence } from './sequence.ts';
 
 /** np.arange(0.05, 0.99, 0.05) as numpy computes it (start + i · step). */
@@ -52,26 +52,21 @@ export function hotaCounts(seq: TrackingSequence): HotaCounts {
   const trCount = new Float64Array(nt);
   // Sparse over pairs that ever overlap: a key is g · nt + t.
   const potential = new Map<number, number>();
-  for (const { gt, tr, iou } of seq.frames) {
-    const ng = gt.length;
-    const ntf = tr.length;
-    const rowSum = new Float64Array(ng);
-    const colSum = new Float64Array(ntf);
-    for (let i = 0; i < ng; i++) {
-      for (let j = 0, at = i * ntf; j < ntf; j++, at++) {
-        rowSum[i]! += iou[at]!;
-        colSum[j]! += iou[at]!;
-      }
+  for (const { gt, tr, pairs, iou } of seq.frames) {
+    const rowSum = new Float64Array(gt.length);
+    const colSum = new Float64Array(tr.length);
+    for (let e = 0; e < iou.length; e++) {
+      rowSum[pairs[2 * e]!]! += iou[e]!;
+      colSum[pairs[2 * e + 1]!]! += iou[e]!;
     }
-    for (let i = 0; i < ng; i++) {
-      for (let j = 0, at = i * ntf; j < ntf; j++, at++) {
-        const s = iou[at]!;
-        if (s === 0) continue;
-        const denom = colSum[j]! + rowSum[i]! - s;
-        if (!(denom > EPS)) continue;
-        const key = gt[i]! * nt + tr[j]!;
-        potential.set(key, (potential.get(key) ?? 0) + s / denom);
-      }
+    for (let e = 0; e < iou.length; e++) {
+      const i = pairs[2 * e]!;
+      const j = pairs[2 * e + 1]!;
+      const s = iou[e]!;
+      const denom = colSum[j]! + rowSum[i]! - s;
+      if (!(denom > EPS)) continue;
+      const key = gt[i]! * nt + tr[j]!;
+      potential.set(key, (potential.get(key) ?? 0) + s / denom);
     }
     for (const g of gt) gtCount[g]!++;
     for (const t of tr) trCount[t]!++;
@@ -81,7 +76,7 @@ export function hotaCounts(seq: TrackingSequence): HotaCounts {
 
   // Matches per pair and α; a pair matched at α is matched at every lower α too.
   const matches = new Map<number, Float64Array>();
-  for (const { gt, tr, iou } of seq.frames) {
+  for (const { gt, tr, pairs, iou } of seq.frames) {
     const ng = gt.length;
     const ntf = tr.length;
     if (ng === 0 || ntf === 0) {
@@ -91,26 +86,37 @@ export function hotaCounts(seq: TrackingSequence): HotaCounts {
       }
       continue;
     }
-    const score = new Float64Array(ng * ntf);
-    for (let i = 0; i < ng; i++) {
-      for (let j = 0, at = i * ntf; j < ntf; j++, at++) {
-        if (iou[at]! > 0) score[at] = (alignment.get(gt[i]! * nt + tr[j]!) ?? 0) * iou[at]!;
+    const score: SparseEntries = { rows: [], cols: [], values: [] };
+    const sim = new Map<number, number>();
+    for (let e = 0; e < iou.length; e++) {
+      const i = pairs[2 * e]!;
+      const j = pairs[2 * e + 1]!;
+      const v = (alignment.get(gt[i]! * nt + tr[j]!) ?? 0) * iou[e]!;
+      sim.set(i * ntf + j, iou[e]!);
+      if (!(v > 0)) continue;
+      score.rows.push(i);
+      score.cols.push(j);
+      score.values.push(v);
+    }
+    const matched = solveFrame(score, ng, ntf, 0, maxScoreAssignment);
+    // A pair at IoU s is matched at every α with s ≥ α − ε: the first `reach` of them.
+    const passed = new Int32Array(A);
+    for (const [i, j] of matched) {
+      const s = sim.get(i * ntf + j)!;
+      let reach = 0;
+      while (reach < A && s >= HOTA_ALPHAS[reach]! - EPS) reach++;
+      if (reach === 0) continue;
+      passed[reach - 1]!++;
+      const key = gt[i]! * nt + tr[j]!;
+      let m = matches.get(key);
+      if (!m) matches.set(key, (m = zeros()));
+      for (let a = 0; a < reach; a++) {
+        m[a]!++;
+        res.locA[a]! += s;
       }
     }
-    const pairs = maxScoreAssignment(score, ng, ntf);
-    for (let a = 0; a < A; a++) {
-      const alpha = HOTA_ALPHAS[a]! - EPS;
-      let n = 0;
-      for (const [i, j] of pairs) {
-        const s = iou[i * ntf + j]!;
-        if (s < alpha) continue;
-        n++;
-        res.locA[a]! += s;
-        const key = gt[i]! * nt + tr[j]!;
-        let m = matches.get(key);
-        if (!m) matches.set(key, (m = zeros()));
-        m[a]!++;
-      }
+    for (let a = A - 1, n = 0; a >= 0; a--) {
+      n += passed[a]!;
       res.tp[a]! += n;
       res.fn[a]! += ng - n;
       res.fp[a]! += ntf - n;

@@ -9,7 +9,7 @@
  *
  *   identityCounts(sequence, 0.5) // → { idtp, idfp, idfn }
  */
-import { maxScoreAssignment } from './assignment.ts';
+import { maxScoreAssignment, solveByComponents, type SparseEntries } from './assignment.ts';
 import type { TrackingSequence } from './sequence.ts';
 
 export interface IdentityCounts {
@@ -23,29 +23,21 @@ export function identityCounts(seq: TrackingSequence, threshold: number): Identi
   const nt = seq.trIds.length;
   // Boxes shared by each (ground-truth id, tracker id) pair; sparse, since most pairs never meet.
   const shared = new Map<number, number>();
-  for (const { gt, tr, iou } of seq.frames) {
-    for (let i = 0; i < gt.length; i++) {
-      for (let j = 0, at = i * tr.length; j < tr.length; j++, at++) {
-        // py-motmetrics' distance test (1 − IoU ≤ 1 − threshold), so pairs at the edge agree with it.
-        if (iou[at]! > 0 && 1 - iou[at]! <= maxDistance) {
-          const key = gt[i]! * nt + tr[j]!;
-          shared.set(key, (shared.get(key) ?? 0) + 1);
-        }
-      }
+  for (const { gt, tr, pairs, iou } of seq.frames) {
+    for (let e = 0; e < iou.length; e++) {
+      // py-motmetrics' distance test (1 − IoU ≤ 1 − threshold), so pairs at the edge agree with it.
+      if (1 - iou[e]! > maxDistance) continue;
+      const key = gt[pairs[2 * e]!]! * nt + tr[pairs[2 * e + 1]!]!;
+      shared.set(key, (shared.get(key) ?? 0) + 1);
     }
   }
-  // Only ids that share a box can be matched to advantage: a dense matrix over those alone.
-  const rows = new Map<number, number>();
-  const cols = new Map<number, number>();
-  for (const key of shared.keys()) {
-    const g = Math.floor(key / nt);
-    const t = key % nt;
-    if (!rows.has(g)) rows.set(g, rows.size);
-    if (!cols.has(t)) cols.set(t, cols.size);
+  const entries: SparseEntries = { rows: [], cols: [], values: [] };
+  for (const [key, n] of shared) {
+    entries.rows.push(Math.floor(key / nt));
+    entries.cols.push(key % nt);
+    entries.values.push(n);
   }
-  const scores = new Float64Array(rows.size * cols.size);
-  for (const [key, n] of shared) scores[rows.get(Math.floor(key / nt))! * cols.size + cols.get(key % nt)!] = n;
   let idtp = 0;
-  for (const [i, j] of maxScoreAssignment(scores, rows.size, cols.size)) idtp += scores[i * cols.size + j]!;
+  for (const [g, t] of solveByComponents(entries, 0, maxScoreAssignment)) idtp += shared.get(g * nt + t)!;
   return { idtp, idfp: seq.trBoxes - idtp, idfn: seq.gtBoxes - idtp };
 }

@@ -7,7 +7,7 @@
  *   evaluateTracking(gt, found).overall.idf1
  */
 export { evaluateTracking, type TrackingEvaluation, type TrackingMetrics, type TrackingOptions } from './evaluate.ts';
-export { buildSequences, iouMatrix, type TrackingBox, type TrackingSequence } from './sequence.ts';
+export { boxIou, buildSequences, overlaps, type TrackingBox, type TrackingSequence } from './sequence.ts';
 export { HOTA_ALPHAS } from './hota.ts';
 export { hasTrackIds, trackingDetections, trackingGroundTruth, type TrackedDetection } from './inputs.ts';
 export { linearSumAssignment, maxScoreAssignment, minCostAssignment, type Pair } from './assignment.ts';

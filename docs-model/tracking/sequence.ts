@@ -28,7 +28,12 @@ export interface SequenceFrame {
   gt: Int32Array;
   /** Dense tracker id index of each box on this frame, in input order. */
   tr: Int32Array;
-  /** IoU, row-major: gt.length × tr.length. */
+  /**
+   * The overlapping pairs only (IoU > 0), ordered by ground-truth row then tracker column: `pairs`
+   * holds row, column, row, column …, `iou` one value per pair. A dense matrix per frame would hold
+   * 10 000 numbers for 100 objects, 720 MB over 9 000 frames, almost all of them 0.
+   */
+  pairs: Int32Array;
   iou: Float64Array;
 }
 
@@ -98,7 +103,7 @@ export function buildSequences(groundTruth: readonly TrackingBox[], tracker: rea
       const tr = Int32Array.from(p.tr, (i) => dense(trIndex, seq.trIds, tracker[i]!.trackId));
       refuseRepeats(gt, p.gt, 'groundTruth', seq.gtIds);
       refuseRepeats(tr, p.tr, 'tracker', seq.trIds);
-      seq.frames.push({ frame, gt, tr, iou: iouMatrix(p.gt.map((i) => groundTruth[i]!.bbox), p.tr.map((i) => tracker[i]!.bbox)) });
+      seq.frames.push({ frame, gt, tr, ...overlaps(p.gt.map((i) => groundTruth[i]!.bbox), p.tr.map((i) => tracker[i]!.bbox)) });
       seq.gtBoxes += gt.length;
       seq.trBoxes += tr.length;
     }
@@ -116,38 +121,70 @@ function refuseRepeats(ids: Int32Array, inputs: number[], side: string, names: s
   }
 }
 
-/** IoU of every `a` with every `b`, row-major, by the corner arithmetic of py-motmetrics and TrackEval. */
-export function iouMatrix(a: readonly BBox[], b: readonly BBox[]): Float64Array {
-  const out = new Float64Array(a.length * b.length);
-  if (out.length === 0) return out;
-  const bx1 = new Float64Array(b.length);
-  const by1 = new Float64Array(b.length);
-  const bx2 = new Float64Array(b.length);
-  const by2 = new Float64Array(b.length);
-  const bArea = new Float64Array(b.length);
-  for (let j = 0; j < b.length; j++) {
-    const [x, y, w, h] = b[j]!;
-    bx1[j] = x;
-    by1[j] = y;
-    bx2[j] = x + w;
-    by2[j] = y + h;
-    bArea[j] = (bx2[j]! - x) * (by2[j]! - y);
-  }
-  for (let i = 0; i < a.length; i++) {
-    const [x, y, w, h] = a[i]!;
-    const ax2 = x + w;
-    const ay2 = y + h;
-    const aArea = (ax2 - x) * (ay2 - y);
-    if (!(aArea > EPS)) continue;
-    for (let j = 0, at = i * b.length; j < b.length; j++, at++) {
-      const iw = Math.min(ax2, bx2[j]!) - Math.max(x, bx1[j]!);
-      if (!(iw > 0)) continue;
-      const ih = Math.min(ay2, by2[j]!) - Math.max(y, by1[j]!);
-      if (!(ih > 0) || !(bArea[j]! > EPS)) continue;
-      const inter = iw * ih;
-      const union = aArea + bArea[j]! - inter;
-      if (union > EPS) out[at] = inter / union;
+/** IoU of two [x, y, w, h] boxes by the corner arithmetic of py-motmetrics and TrackEval; 0 when they do not overlap. */
+export function boxIou(a: BBox, b: BBox): number {
+  const ax2 = a[0] + a[2];
+  const ay2 = a[1] + a[3];
+  const bx2 = b[0] + b[2];
+  const by2 = b[1] + b[3];
+  const aArea = (ax2 - a[0]) * (ay2 - a[1]);
+  const bArea = (bx2 - b[0]) * (by2 - b[1]);
+  if (!(aArea > EPS) || !(bArea > EPS)) return 0;
+  const iw = Math.min(ax2, bx2) - Math.max(a[0], b[0]);
+  const ih = Math.min(ay2, by2) - Math.max(a[1], b[1]);
+  if (!(iw > 0) || !(ih > 0)) return 0;
+  const inter = iw * ih;
+  const union = aArea + bArea - inter;
+  return union > EPS ? inter / union : 0;
+}
+
+/**
+ * The overlapping pairs of `a` × `b` and their IoU, ordered by row then column. `b` is swept in
+ * order of its left edge, so a row looks only at boxes that can reach it horizontally.
+ */
+export function overlaps(a: readonly BBox[], b: readonly BBox[]): { pairs: Int32Array; iou: Float64Array } {
+  const pairs: number[] = [];
+  const values: number[] = [];
+  if (a.length > 0 && b.length > 0) {
+    const order = Array.from(b.keys()).sort((p, q) => b[p]![0] - b[q]![0]);
+    const left = Float64Array.from(order, (j) => b[j]![0]);
+    let widest = 0;
+    for (const box of b) widest = Math.max(widest, box[2]);
+    const hits: number[] = [];
+    for (let i = 0; i < a.length; i++) {
+      const box = a[i]!;
+      const right = box[0] + box[2];
+      // First b whose left edge is past box's left edge minus the widest b: none before can reach it.
+      let lo = 0;
+      let hi = left.length;
+      const from = box[0] - widest;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (left[mid]! < from) lo = mid + 1;
+        else hi = mid;
+      }
+      hits.length = 0;
+      for (let k = lo; k < left.length && left[k]! < right; k++) {
+        const v = boxIou(box, b[order[k]!]!);
+        if (v > 0) hits.push(order[k]!, v);
+      }
+      // Back into column order: a few hits, so an insertion sort of the (column, IoU) pairs.
+      for (let x = 2; x < hits.length; x += 2) {
+        const j = hits[x]!;
+        const v = hits[x + 1]!;
+        let y = x - 2;
+        for (; y >= 0 && hits[y]! > j; y -= 2) {
+          hits[y + 2] = hits[y]!;
+          hits[y + 3] = hits[y + 1]!;
+        }
+        hits[y + 2] = j;
+        hits[y + 3] = v;
+      }
+      for (let x = 0; x < hits.length; x += 2) {
+        pairs.push(i, hits[x]!);
+        values.push(hits[x + 1]!);
+      }
     }
   }
-  return out;
+  return { pairs: Int32Array.from(pairs), iou: Float64Array.from(values) };
 }
