@@ -27,6 +27,12 @@ export type TrackIds = ReadonlySet<string> | readonly Pick<Track, 'id'>[];
 export interface ValidateAnnotationOptions {
   /** Clip a box that crosses the frame edge instead of refusing it. */
   clip?: boolean;
+  /**
+   * Keep a box that reaches past the frame edge as given (MOTChallenge ground truth is written
+   * unclipped and scored unclipped, docs/formats.md); one with nothing inside is still refused.
+   * Takes precedence over `clip`.
+   */
+  keepPastEdge?: boolean;
   /** True when an annotation with this id already exists (→ duplicate_id). */
   idTaken?: (id: string) => boolean;
   /** True when the track already has a keyframe on this frame (→ duplicate_keyframe). */
@@ -49,7 +55,7 @@ export type BboxCheck = { bbox: BBox; error: null } | { bbox: null; error: DocMo
  * Checks a box against the frame [0,width]x[0,height] (only the 0 edges without meta);
  * with `clip`, returns the part inside the frame, refusing a box that clips to nothing.
  */
-export const checkBbox = (bbox: unknown, meta: SessionMeta | null, clip = false): BboxCheck => {
+export const checkBbox = (bbox: unknown, meta: SessionMeta | null, clip = false, keepPastEdge = false): BboxCheck => {
   if (!Array.isArray(bbox) || bbox.length !== 4 || !bbox.every(isFiniteNumber)) {
     return { bbox: null, error: invalidBbox('bbox', 'bbox must be [x, y, w, h]: 4 finite numbers') };
   }
@@ -58,7 +64,7 @@ export const checkBbox = (bbox: unknown, meta: SessionMeta | null, clip = false)
   const maxX = meta ? meta.width : Infinity;
   const maxY = meta ? meta.height : Infinity;
   const frame = meta ? { width: meta.width, height: meta.height } : undefined;
-  if (clip) {
+  if (clip || keepPastEdge) {
     const x0 = Math.max(x, 0);
     const y0 = Math.max(y, 0);
     const x1 = Math.min(x + w, maxX);
@@ -66,6 +72,7 @@ export const checkBbox = (bbox: unknown, meta: SessionMeta | null, clip = false)
     if (x1 - x0 <= 0 || y1 - y0 <= 0) {
       return { bbox: null, error: invalidBbox('bbox', 'bbox lies entirely outside the frame', frame) };
     }
+    if (keepPastEdge) return { bbox: [x, y, w, h], error: null };
     return { bbox: [x0, y0, x1 - x0, y1 - y0], error: null };
   }
   const inside =
@@ -139,7 +146,7 @@ export const checkAnnotationInput = (
   }
   const frameError = checkFrame(input.frame, meta);
   if (frameError) errors.push(frameError);
-  const box = checkBbox(input.bbox, meta, opts.clip);
+  const box = checkBbox(input.bbox, meta, opts.clip, opts.keepPastEdge);
   if (box.error) errors.push(box.error);
   const labelError = checkLabel(input.label, labels);
   if (labelError) errors.push(labelError);
@@ -179,7 +186,7 @@ export const checkAnnotationPatch = (
   if (frameError) errors.push(frameError);
   let bbox: BBox | null = null;
   if (patch.bbox !== undefined) {
-    const box = checkBbox(patch.bbox, meta, opts.clip);
+    const box = checkBbox(patch.bbox, meta, opts.clip, opts.keepPastEdge);
     if (box.error) errors.push(box.error);
     bbox = box.bbox;
   }

@@ -62,3 +62,14 @@ export {
 export * from './evaluation.ts';
 export * from './test-run-doc.ts';
 export * from './dashboard-doc.ts';
+export {
+  evaluateTracking,
+  hasTrackIds,
+  trackingDetections,
+  trackingGroundTruth,
+  type TrackedDetection,
+  type TrackingBox,
+  type TrackingEvaluation,
+  type TrackingMetrics,
+  type TrackingOptions,
+} from './tracking/index.ts';

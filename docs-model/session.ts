@@ -54,6 +54,8 @@ export interface WriteSessionOptions {
   now?: number;
   /** Clip boxes that cross the frame edge instead of refusing them. */
   clip?: boolean;
+  /** Keep boxes that reach past the frame edge as given (MOT imports); see ValidateAnnotationOptions. */
+  keepPastEdge?: boolean;
 }
 
 export interface WriteCounts {
@@ -144,6 +146,7 @@ export const writeSession = (
   const annotations: AnnotationImport[] = inputs.map((input, index) => {
     const check = checkAnnotationInput(meta, labels, trackIds, input, {
       clip: opts.clip ?? false,
+      keepPastEdge: opts.keepPastEdge ?? false,
       idTaken: (id) => seenIds.has(id),
       keyframeTaken: (trackId, frame) => docKeyframe(trackId, frame) || seenKeyframes.has(keyOf(trackId, frame)),
     });

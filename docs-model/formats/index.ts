@@ -14,6 +14,8 @@ import type { ExportOptions, ExportSession, ImportContext, ImportResult, Session
 import { exportCoco, exportCocoProject } from './coco.ts';
 import { parseCoco } from './coco-import.ts';
 import type { LossReport } from './loss.ts';
+import { exportMot, exportMotProject } from './mot.ts';
+import { parseMot } from './mot-import.ts';
 import { exportNativeJson, exportNativeProject, parseNativeJson } from './native-json.ts';
 import { exportUltralytics, exportUltralyticsProject } from './ultralytics.ts';
 import { exportVoc, exportVocProject, parseVoc } from './voc.ts';
@@ -35,7 +37,7 @@ export interface FormatEntry {
   zip: boolean;
 }
 
-export type FormatName = 'coco' | 'yolo' | 'ultralytics' | 'voc' | 'json';
+export type FormatName = 'coco' | 'yolo' | 'ultralytics' | 'voc' | 'mot' | 'json';
 
 export const formats: Record<FormatName, FormatEntry> = {
   coco: {
@@ -74,6 +76,16 @@ export const formats: Record<FormatName, FormatEntry> = {
     parse: parseVoc,
     zip: true,
   },
+  mot: {
+    contentType: 'application/zip',
+    // A zip as CVAT's MOT 1.1 writes it, or a bare gt.txt / det.txt.
+    importTypes: ['application/zip', 'text/plain'],
+    fileName: (b) => `${b}-mot.zip`,
+    export: exportMot,
+    exportProject: exportMotProject,
+    parse: parseMot,
+    zip: true,
+  },
   json: {
     contentType: 'application/json',
     importTypes: ['application/json'],
@@ -90,6 +102,8 @@ export const isFormatName = (v: string): v is FormatName => Object.hasOwn(format
 export type { ExportOptions, ExportSession, FrameRule, ImportContext, ImportedAnnotation, ImportedContent, ImportResult, SessionContent, ZipEncoder } from './content.ts';
 export { exportCocoProject } from './coco.ts';
 export { exportNativeProject } from './native-json.ts';
+export { exportMot, exportMotProject, motIdMap, MOT_ATTRIBUTES, type MotIdMap } from './mot.ts';
+export { parseMot, parseMotDetections, readMotRows, MOT_CLASSES, type MotDetection, type MotDetectionsContext, type MotRow } from './mot-import.ts';
 export { walkFrames, labelOrder, projectLabelOrder, type ExportBox, type FrameBoxes } from './frame-walk.ts';
 export { frameName, frameFromName, mapFrames } from './frames.ts';
 export { emptyLoss, lossSummary, isLossless, type LossReport } from './loss.ts';

@@ -11,10 +11,11 @@ import type { ExportOptions, SessionContent } from './content.ts';
 import { countCocoLoss } from './coco.ts';
 import { labelOrder, walkFrames } from './frame-walk.ts';
 import { emptyLoss, type LossReport } from './loss.ts';
+import { countMotBoxLoss, countMotSessionLoss } from './mot.ts';
 import { countVocBoxLoss, countVocSessionLoss } from './voc.ts';
 import { countYoloLoss, countYoloSessionLoss, yoloLine } from './yolo-lines.ts';
 
-export type LossFormat = 'coco' | 'yolo' | 'ultralytics' | 'voc' | 'json';
+export type LossFormat = 'coco' | 'yolo' | 'ultralytics' | 'voc' | 'json' | 'mot';
 
 /** What exporting `sessions` in `format` with `opts` loses; one session for the per-session exporters. */
 export const exportLoss = (format: LossFormat, sessions: readonly SessionContent[], opts: ExportOptions = {}): LossReport => {
@@ -39,6 +40,10 @@ export const exportLoss = (format: LossFormat, sessions: readonly SessionContent
         }
         break;
       }
+      case 'mot':
+        countMotSessionLoss(content, loss);
+        for (const { boxes } of walkFrames(content, opts)) for (const b of boxes) countMotBoxLoss(b, loss);
+        break;
       case 'voc':
         countVocSessionLoss(content, opts, loss);
         for (const { boxes } of walkFrames(content, opts)) for (const b of boxes) countVocBoxLoss(b, loss);

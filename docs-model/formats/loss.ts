@@ -30,6 +30,8 @@ export interface LossReport {
   metaDropped: boolean;
   /** Human-readable notes, each once. */
   notes: string[];
+  /** MOT only: the integer id each track and each box in no track was written with. */
+  idMap?: { tracks: Record<string, number>; boxes: Record<string, number> };
 }
 
 export const emptyLoss = (format: string): LossReport => ({
