@@ -10,7 +10,9 @@
  * boxes included, frames from an `outside` keyframe on excluded, the last visible keyframe held to
  * the end of the video when frameCount is known); an interpolated box takes its status from the
  * keyframe before it, so a rejected keyframe rejects the stretch it starts, and rejected boxes are
- * left out — the rules of the detection evaluation. A box in no track is an object of its own.
+ * left out — the rules of the detection evaluation. Boxes marked `ignored: true` (a MOT row with
+ * not_ignored = 0) are left out too, as py-motmetrics' MOTChallenge evaluation loads ground truth
+ * with `min_confidence=1`. A box in no track is an object of its own.
  * Ids are prefixed (`track:`, `box:`) so a track and a box never share one.
  */
 import { expandTrack, orderKeyframes } from '../interpolation.ts';
@@ -28,7 +30,7 @@ export function trackingGroundTruth(annotations: Iterable<Annotation>, tracks: r
       else keyframes.set(a.trackId, [a]);
       continue;
     }
-    if (a.status === 'rejected' || a.outside) continue;
+    if (a.status === 'rejected' || a.outside || a.attributes.ignored === true) continue;
     out.push({ frame: a.frame, bbox: a.bbox, label: a.label, trackId: `box:${a.id}` });
   }
   for (const [trackId, list] of keyframes) {
@@ -37,7 +39,7 @@ export function trackingGroundTruth(annotations: Iterable<Annotation>, tracks: r
     let k = 0;
     for (const box of expandTrack(track, list, frameCount === undefined ? {} : { frameCount })) {
       while (k + 1 < ordered.length && ordered[k + 1]!.frame <= box.frame) k++;
-      if (ordered[k]!.status === 'rejected') continue;
+      if (ordered[k]!.status === 'rejected' || box.attributes.ignored === true) continue;
       out.push({ frame: box.frame, bbox: box.bbox, label: box.label, trackId: `track:${trackId}` });
     }
   }

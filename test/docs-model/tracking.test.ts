@@ -104,7 +104,7 @@ const annotation = (over: Partial<Annotation> & { id: string; frame: number }): 
   ...over,
 });
 
-inputs('tracks expand per frame, outside frames and rejected stretches are left out, lone boxes are objects of their own', () => {
+inputs('tracks expand per frame; outside frames, rejected stretches and ignored boxes are left out; lone boxes are objects of their own', () => {
   const track: Track = { id: 't1', label: 'person', attributes: {}, interpolation: 'linear' };
   const gt = trackingGroundTruth(
     [
@@ -114,6 +114,7 @@ inputs('tracks expand per frame, outside frames and rejected stretches are left 
       annotation({ id: 'k5', frame: 5, trackId: 't1', status: 'rejected' }),
       annotation({ id: 'lone', frame: 1 }),
       annotation({ id: 'no', frame: 1, status: 'rejected' }),
+      annotation({ id: 'ignored', frame: 2, attributes: { ignored: true } }),
     ],
     [track],
     8,
