@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { evaluateTracking, type TrackingBox, type TrackingMetrics } from '../../docs-model/tracking/index.ts';
+import { parseMot, parseMotDetections } from '../../docs-model/formats/mot-import.ts';
+import { evaluateTracking, trackingDetections, trackingGroundTruth, type TrackingBox, type TrackingMetrics } from '../../docs-model/tracking/index.ts';
+import type { Annotation } from '../../docs-model/types.ts';
 
 type Row = [frame: number, id: number, x: number, y: number, w: number, h: number, label: number];
 type MotFigures = Record<string, number | null>;
@@ -28,11 +30,21 @@ interface Sequence {
   tracker: Row[];
   expected: { motmetrics: Record<string, MotFigures>; trackeval: Record<string, TrackEvalFigures> };
 }
+interface MotFiles {
+  name: string;
+  frames: number;
+  width: number;
+  height: number;
+  gt: string;
+  tracker: string;
+  expected: { motmetrics: MotFigures; trackeval: TrackEvalFigures };
+}
 interface Reference {
   seed: number;
   labels: string[];
   iouThreshold: number;
   sequences: Sequence[];
+  files: MotFiles[];
 }
 
 const reference = JSON.parse(readFileSync(new URL('../fixtures/tracking/reference.json', import.meta.url), 'utf8')) as Reference;
@@ -119,6 +131,39 @@ test('every figure of every sequence, per label and overall, equals the referenc
   }
   assert.ok(compared > 400, `compared ${compared} label groups`);
   assert.equal(failures, [], `${failures.length} differences:\n${failures.slice(0, 40).join('\n')}`);
+});
+
+test('MOT15/17/20-like files read by the MOT importer score what py-motmetrics (eval_motchallenge’s reading) and TrackEval score on the same files', () => {
+  assert.ok(reference.files.length >= 12);
+  const failures: string[] = [];
+  for (const f of reference.files) {
+    const meta = { sessionId: 's', projectId: 'p', videoId: 'v', width: f.width, height: f.height, fps: 25, frameCount: f.frames };
+    const gt = parseMot(new TextEncoder().encode(f.gt), { meta, labels: { pedestrian: {} } });
+    const tr = parseMotDetections(new TextEncoder().encode(f.tracker), { meta, labels: ['pedestrian'] });
+    if (gt.errors.length || tr.errors.length) {
+      failures.push(`${f.name}: ${JSON.stringify([...gt.errors, ...tr.errors].slice(0, 3))}`);
+      continue;
+    }
+    // As the session holds them once imported (writeSession fills the rest in).
+    const annotations: Annotation[] = gt.content.annotations.map((a) => ({
+      ...a,
+      trackId: a.trackId ?? null,
+      detectionId: null,
+      attributes: a.attributes ?? {},
+      occluded: a.occluded ?? false,
+      outside: a.outside ?? false,
+      status: 'draft',
+      source: 'import',
+      createdBy: 'x',
+      updatedBy: 'x',
+      createdAt: 0,
+      updatedAt: 0,
+    }));
+    const result = evaluateTracking(trackingGroundTruth(annotations, gt.content.tracks, f.frames), trackingDetections(tr.detections));
+    const mm = f.expected.motmetrics;
+    for (const d of differences(result.overall, mm, f.expected.trackeval, mm.motp === null ? null : 1 - mm.motp!)) failures.push(`${f.name} ${d}`);
+  }
+  assert.equal(failures, [], failures.slice(0, 20).join('\n'));
 });
 
 test.run();
