@@ -63,6 +63,7 @@ export * from './evaluation.ts';
 export * from './test-run-doc.ts';
 export * from './dashboard-doc.ts';
 export {
+  evaluateRunTracking,
   evaluateTracking,
   hasTrackIds,
   trackingDetections,

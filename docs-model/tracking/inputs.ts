@@ -17,6 +17,7 @@
  */
 import { expandTrack, orderKeyframes } from '../interpolation.ts';
 import type { Annotation, BBox, Track } from '../types.ts';
+import { evaluateTracking, type TrackingEvaluation, type TrackingOptions } from './evaluate.ts';
 import type { TrackingBox } from './sequence.ts';
 
 export function trackingGroundTruth(annotations: Iterable<Annotation>, tracks: readonly Track[], frameCount?: number): TrackingBox[] {
@@ -59,3 +60,20 @@ export const hasTrackIds = (detections: readonly TrackedDetection[]): boolean =>
 /** Tracker boxes: a detection without a track id is a track of one box (`detection:<index>`). */
 export const trackingDetections = (detections: readonly TrackedDetection[]): TrackingBox[] =>
   detections.map((d, i) => ({ frame: d.frame, bbox: d.bbox, label: d.label, trackId: d.trackId == null ? `detection:${i}` : `track:${String(d.trackId)}` }));
+
+/**
+ * A run's tracking evaluation against its session, or null when no detection carries a track id
+ * (a detector without a tracker: the detection metrics say all there is).
+ *
+ *   const tracking = evaluateRunTracking(index.all(), listTracks(ydoc), meta.frameCount, detections)
+ */
+export function evaluateRunTracking(
+  annotations: Iterable<Annotation>,
+  tracks: readonly Track[],
+  frameCount: number | undefined,
+  detections: readonly TrackedDetection[],
+  opts: TrackingOptions = {},
+): TrackingEvaluation | null {
+  if (!hasTrackIds(detections)) return null;
+  return evaluateTracking(trackingGroundTruth(annotations, tracks, frameCount), trackingDetections(detections), opts);
+}

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DocModelError, type Annotation, type BBox, type Track } from '../../docs-model/index.ts';
 import {
+  evaluateRunTracking,
   evaluateTracking,
   linearSumAssignment,
   minCostAssignment,
@@ -140,4 +141,12 @@ inputs('detections keep their track id; one without gets an id of its own', () =
 
 lsa.run();
 clear.run();
+inputs('a run without track ids has no tracking evaluation; one with them is scored against the session', () => {
+  const track: Track = { id: 't1', label: 'person', attributes: {}, interpolation: 'linear' };
+  const keyframes = [annotation({ id: 'k0', frame: 0, trackId: 't1' }), annotation({ id: 'k1', frame: 1, trackId: 't1' })];
+  assert.is(evaluateRunTracking(keyframes, [track], 2, [{ frame: 0, bbox: A, label: 'person' }]), null);
+  const r = evaluateRunTracking(keyframes, [track], 2, [0, 1].map((frame) => ({ frame, bbox: A, label: 'person', trackId: 'x' })));
+  assert.equal([r?.overall.mota, r?.overall.idf1, r?.overall.groundTruthBoxes], [1, 1, 2]);
+});
+
 inputs.run();
