@@ -17,7 +17,7 @@ import { formats } from '../docs-model/formats/index.ts';
 import { exportMot } from '../docs-model/formats/mot.ts';
 import { evaluateTracking, trackingGroundTruth, type TrackingBox } from '../docs-model/tracking/index.ts';
 import type { Annotation } from '../docs-model/types.ts';
-import { zipChunksNative } from '../server/zip-writer.ts';
+import { zipChunksNative } from '../server/http/zip-writer.ts';
 
 const TRACKS = 100;
 const FRAMES = 9000;
