@@ -130,7 +130,7 @@ for (const kind of databaseKinds()) {
     assert.is(past!.place, 'gt.txt:1');
     assert.ok(res.body.warnings.some((w) => w.code === 'mot_ignored'));
     const content = await nativeOf(t, session.id);
-    const edge = content.annotations.find((a) => a.frame === 0 && a.bbox[0] < 0)!;
+    const edge = content.annotations.find((a) => a.frame === 0 && a.bbox[0]! < 0)!;
     assert.equal(edge.bbox, [-20, 100, 60, 120], 'not clipped');
     assert.is(edge.attributes.pastImageEdge, true);
     const ignored = content.annotations.find((a) => a.bbox[0] === 300)!;
@@ -160,7 +160,7 @@ for (const kind of databaseKinds()) {
     const res = await post(t, `/api/sessions/${session.id}/import?format=mot&mode=replace`, 'text/plain', gt);
     assert.is(res.status, 422, res.text);
     assert.is(res.body.error.code, 'import_invalid');
-    const places = (res.body.error.details as Array<{ code: string; place: string }>).map((d) => `${d.code}@${d.place}`);
+    const places = (res.body.error.details as unknown as Array<{ code: string; place: string }>).map((d) => `${d.code}@${d.place}`);
     assert.equal(places, [
       'bad_number@gt.txt:2:x',
       'frame_out_of_range@gt.txt:3:frame',
