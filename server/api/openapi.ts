@@ -62,7 +62,11 @@ export function openApiDocument(routes: readonly Route[], info: { version: strin
             requestBody: {
               required: true,
               description: `JSON, at most ${route.bodyLimitBytes ?? 1024 * 1024} bytes`,
-              content: { 'application/json': { schema: route.body } },
+              content: {
+                'application/json': { schema: route.body },
+                // Other types a query switches the body to (the handler reads those itself).
+                ...Object.fromEntries((route.rawBody?.types ?? []).map((type) => [type, { schema: { type: 'string', description: route.rawBody!.description } }])),
+              },
             },
           }
         : {}),

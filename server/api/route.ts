@@ -53,6 +53,13 @@ export interface RouteInput<P, Q, B, A = undefined> extends RequestInput<P, Q> {
   authorized: A;
 }
 
+export interface RawBody<Q> {
+  when(query: Q): boolean;
+  /** Content types the handler accepts then, for the OpenAPI entry. */
+  types: string[];
+  description: string;
+}
+
 export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined, A> {
   method: Method;
   /** Koa style (`/api/projects/:projectId`); OpenAPI gets `{projectId}`. */
@@ -66,6 +73,11 @@ export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType |
   body?: B;
   /** Largest JSON body, bytes (default 1 MiB). */
   bodyLimitBytes?: number;
+  /**
+   * A body that is a file rather than JSON for some queries (a MOT det.txt where JSON detections
+   * are the default): when `when(query)` holds, `body` is not read and the handler reads it raw.
+   */
+  rawBody?: RawBody<Out<Q>>;
   responses: Record<number, ResponseSpec>;
   /** Error statuses this route answers with the `Error` body (400, 413, 415, 422 are added for bodies). */
   errors?: number[];
@@ -89,6 +101,7 @@ export interface Route {
   query?: z.ZodType;
   body?: z.ZodType;
   bodyLimitBytes?: number;
+  rawBody?: RawBody<never>;
   responses: Record<number, ResponseSpec>;
   errors: number[];
   run(ctx: Context): Promise<Reply>;
@@ -115,6 +128,7 @@ export function defineRoute<
     ...(def.query ? { query: def.query } : {}),
     ...(def.body ? { body: def.body } : {}),
     ...(def.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: def.bodyLimitBytes }),
+    ...(def.rawBody ? { rawBody: def.rawBody as RawBody<never> } : {}),
     responses: def.responses,
     errors: [...errors].sort(),
     run: async (ctx) => {
@@ -122,7 +136,8 @@ export function defineRoute<
       const query = def.query ? parseQuery(def.query, queryOf(ctx)) : undefined;
       const request = { params, query, ctx } as RequestInput<P, Q>;
       const authorized = def.authorize ? await def.authorize(request) : (undefined as A);
-      const body = def.body ? await readJson(ctx, def.body, { ...(def.bodyLimitBytes ? { limitBytes: def.bodyLimitBytes } : {}) }) : undefined;
+      const raw = def.rawBody?.when(query as Out<Q>) ?? false;
+      const body = def.body && !raw ? await readJson(ctx, def.body, { ...(def.bodyLimitBytes ? { limitBytes: def.bodyLimitBytes } : {}) }) : undefined;
       return def.handle({ ...request, body, authorized } as RouteInput<P, Q, B, A>);
     },
   };

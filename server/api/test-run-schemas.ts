@@ -49,6 +49,9 @@ export const TestRunListQuery = z.object({
   cursor: z.string().min(1).max(512).optional(),
 });
 
+/** A tracker's id: a string, or an integer as MOT and most trackers write it; stored as text. */
+const TrackIdInput = z.union([z.string().min(1).max(256), z.number().int()]).transform(String);
+
 export const DetectionInput = z
   .object({
     frame: z.number().int().min(0).meta({ description: '0-based, < the video frameCount' }),
@@ -56,6 +59,7 @@ export const DetectionInput = z
     label: z.string().min(1).max(256),
     score: z.number().min(0).max(1),
     detectionId: z.string().min(1).max(256).nullable().optional(),
+    trackId: TrackIdInput.nullable().optional().meta({ description: "the tracker's id of the object: detections sharing it are one track (tracking metrics, promote)" }),
   })
   .meta({ id: 'DetectionInput' });
 
@@ -66,6 +70,7 @@ export const CocoResult = z
     bbox: BBox,
     score: z.number().min(0).max(1),
     id: z.union([z.string().min(1).max(256), z.number()]).optional().meta({ description: 'kept as detectionId' }),
+    track_id: TrackIdInput.nullable().optional().meta({ description: "extension: the tracker's id, kept as trackId" }),
   })
   .meta({ id: 'CocoResult' });
 
@@ -78,7 +83,9 @@ export const DetectionsBody = z.array(z.unknown()).min(1).max(MAX_BULK_DETECTION
 });
 
 export const DetectionsQuery = z.object({
-  format: z.enum(['native', 'coco']).default('native'),
+  format: z.enum(['native', 'coco', 'mot']).default('native').meta({
+    description: 'native: DetectionInput objects; coco: COCO results; mot: tracker output or det.txt (text/plain, or a zip with one), the MOT id as trackId',
+  }),
   clip: z
     .enum(['true', 'false', '1', '0'])
     .transform((v) => v === 'true' || v === '1')
@@ -101,6 +108,35 @@ const LabelMetrics = z
   .object({ tp: z.number(), fp: z.number(), fn: z.number(), precision: z.number(), recall: z.number(), f1: z.number(), ap50: z.number(), ap: z.number() })
   .meta({ id: 'LabelMetrics' });
 
+const TrackingMetrics = z
+  .object({
+    mota: z.number(),
+    motp: z.number().meta({ description: 'mean IoU of the matches (TrackEval; py-motmetrics reports 1 − this)' }),
+    idf1: z.number(),
+    idp: z.number(),
+    idr: z.number(),
+    idSwitches: z.number(),
+    fragmentations: z.number(),
+    mostlyTracked: z.number(),
+    partiallyTracked: z.number(),
+    mostlyLost: z.number(),
+    hota: z.number(),
+    deta: z.number(),
+    assa: z.number(),
+    locA: z.number(),
+    groundTruthBoxes: z.number(),
+    groundTruthTracks: z.number(),
+    trackerBoxes: z.number(),
+    trackerTracks: z.number(),
+    matches: z.number(),
+    misses: z.number(),
+    falsePositives: z.number(),
+    idtp: z.number(),
+    idfp: z.number(),
+    idfn: z.number(),
+  })
+  .meta({ id: 'TrackingMetrics' });
+
 export const Evaluation = z
   .object({
     overall: LabelMetrics,
@@ -112,6 +148,13 @@ export const Evaluation = z
       .array(z.object({ detectionId: z.string(), annotationId: z.string(), verdict: z.enum(['validated', 'rejected', 'draft']) }))
       .optional()
       .meta({ description: 'detections an annotation confirms or corrects, with its verdict' }),
+    tracking: z
+      .object({ overall: TrackingMetrics, perLabel: z.record(z.string(), TrackingMetrics), iouThreshold: z.number() })
+      .optional()
+      .meta({
+        description:
+          'when detections carry track ids: CLEAR MOT and identity at iouThreshold, HOTA over α = 0.05…0.95, against the session’s tracks expanded per frame (outside, rejected and ignored boxes left out)',
+      }),
   })
   .meta({ id: 'Evaluation' });
 
@@ -140,7 +183,14 @@ export const TestRun = z
   })
   .meta({ id: 'TestRun' });
 
-export const DetectionsAccepted = z.object({ accepted: z.number(), run: TestRun });
+export const DetectionsAccepted = z.object({
+  accepted: z.number(),
+  run: TestRun,
+  warnings: z
+    .array(z.object({ code: z.string(), message: z.string(), place: z.string() }))
+    .optional()
+    .meta({ description: 'format=mot: rows kept but flagged (box_past_edge: kept unclipped, as MOT scores them; score_out_of_range: stored with score 1)' }),
+});
 
 export const Participant = z
   .object({

@@ -22,7 +22,8 @@ import { actorOf, projectRole, requireRoleOnFound, type Role } from '../access.t
 import { findProject, findSession, findVideo, paged } from '../../services/records.ts';
 import { readSessionDoc } from '../../services/session-documents.ts';
 import { type Services } from '../../services/services.ts';
-import { toDetections } from '../detection-input.ts';
+import { motDetections, toDetections } from '../detection-input.ts';
+import { readRaw } from '../body.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { ProjectParams, pageOf } from '../schemas.ts';
 import { isFinished, type RunEvent } from '../../followers/test-run-events.ts';
@@ -150,7 +151,8 @@ export function testRunRoutes(deps: Services): Route[] {
       tag,
       summary: 'Add detections to a run (all or nothing)',
       description:
-        "422 naming [index].field: a frame outside the video, a box that is not finite, has w or h <= 0 or leaves the frame (clip=true clips it), a score outside [0, 1]. format=coco takes COCO results: image_id = frame + 1, category_id = the label's id in the session's COCO export. 409 once the run has ended.",
+        "422 naming [index].field: a frame outside the video, a box that is not finite, has w or h <= 0 or leaves the frame (clip=true clips it), a score outside [0, 1]. format=coco takes COCO results: image_id = frame + 1, category_id = the label's id in the session's COCO export, track_id kept as trackId. " +
+        'format=mot takes MOTChallenge tracker output or det.txt as text/plain (or a zip): frames 1-based, the id as trackId (-1: none), class_id the label\'s position in that order, boxes past the image edge kept as written and listed in warnings (MOT only); 422 naming file:line:field. 409 once the run has ended.',
       params: TestRunParams,
       query: DetectionsQuery,
       body: DetectionsBody,
@@ -158,15 +160,26 @@ export function testRunRoutes(deps: Services): Route[] {
       responses: { 200: { description: 'how many were stored, and the run', schema: DetectionsAccepted } },
       errors: [403, 404, 409],
       authorize: runRole('annotator'),
+      rawBody: {
+        when: (q) => q.format === 'mot',
+        types: ['text/plain', 'application/zip'],
+        description: `format=mot: a MOTChallenge tracker output or det.txt (frame,id,x,y,w,h,conf,…), or a zip holding one; at most ${DETECTIONS_BODY_LIMIT} bytes`,
+      },
       handle: async ({ query, body, ctx, authorized: run }) => {
         const video = await findVideo(deps, run.videoId);
         let labels: string[] | undefined;
-        if (query.format === 'coco') {
+        if (query.format === 'coco' || query.format === 'mot') {
           const session = await findSession(deps, run.sessionId);
           labels = await readSessionDoc(deps, session, (ydoc, index) => {
             const meta = { sessionId: session.id, projectId: session.projectId, videoId: video.id, width: video.width, height: video.height, fps: video.fps, frameCount: video.frameCount };
             return labelOrder({ meta, labels: getLabels(ydoc), tracks: listTracks(ydoc), annotations: [...index.all()] });
           });
+        }
+        if (query.format === 'mot') {
+          const raw = await readRaw(ctx, { 'text/plain': DETECTIONS_BODY_LIMIT, 'application/zip': DETECTIONS_BODY_LIMIT });
+          const { detections, warnings } = motDetections(raw.body, { video, labels: labels ?? [] });
+          const updated = await service.addDetections(run, detections, actorOf(ctx));
+          return { body: { accepted: detections.length, run: toBody(updated), warnings } };
         }
         const detections = toDetections(body, { format: query.format, video, ...(labels ? { labels } : {}), clip: query.clip ?? false });
         const updated = await service.addDetections(run, detections, actorOf(ctx));

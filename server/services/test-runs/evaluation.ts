@@ -20,6 +20,7 @@ import {
   type GroundTruthBox,
   type Track,
 } from '../../../docs-model/index.ts';
+import { evaluateRunTracking, hasTrackIds, type TrackingEvaluation } from '../../../docs-model/tracking/index.ts';
 import { parseDocName } from '../../../docs-model/protocol.ts';
 import type { DetectionRepository } from '../../../persistence/repositories/detections.ts';
 import type { SessionRepository } from '../../../persistence/repositories/sessions.ts';
@@ -31,6 +32,8 @@ import type { Projection } from '../../followers/projection.ts';
 export interface RunEvaluation extends Evaluation {
   groundTruth: { sessionId: string; annotations: number };
   detections: number;
+  /** CLEAR MOT, identity and HOTA, when some detection carries a track id (docs/formats.md, "Tracking metrics"). */
+  tracking?: TrackingEvaluation;
 }
 
 /**
@@ -100,8 +103,15 @@ export async function evaluateRun(deps: RunEvaluationSources, run: TestRunRecord
   ]);
   const found: DetectionBox[] = stored;
   const result = evaluateDetections(truth, found, opts);
+  // A second read of the document only for tracker output: the same ground truth, tracks kept whole.
+  const tracking = hasTrackIds(stored)
+    ? await deps.registry.read(name, (ydoc, doc) =>
+        evaluateRunTracking(deps.projection.indexOf(doc)?.all() ?? [], listTracks(ydoc), getMeta(ydoc)?.frameCount, stored, opts),
+      )
+    : null;
   return {
     ...result,
+    ...(tracking ? { tracking } : {}),
     groundTruth: { sessionId: run.sessionId, annotations: truth.reduce((n, g) => (g.status === 'rejected' ? n : n + 1), 0) },
     detections: found.length,
   };
