@@ -237,3 +237,41 @@ export const Dashboard = z
     updatedAt: z.number(),
   })
   .meta({ id: 'Dashboard' });
+
+export const PromoteBody = z
+  .object({
+    minScore: z.number().min(0).max(1).optional().meta({ description: 'only detections scoring at least this' }),
+    frames: z
+      .object({ from: z.number().int().min(0), to: z.number().int().min(0) })
+      .refine((f) => f.from <= f.to, { message: 'from must be <= to', path: ['to'] })
+      .optional()
+      .meta({ description: 'only detections on these frames (0-based, inclusive)' }),
+    labels: z.array(z.string().min(1).max(256)).min(1).max(1000).optional().meta({ description: 'only detections of these labels' }),
+    mode: z.enum(['merge', 'skip-matched']).default('merge').meta({
+      description: 'merge: every selected detection; skip-matched: leave out those matching a ground-truth box of their label at IoU >= 0.5',
+    }),
+  })
+  .meta({ id: 'PromoteRequest' });
+
+export const PromoteQuery = z.object({
+  keyframes: z.enum(['all', 'auto']).default('all').meta({
+    description: 'tracked detections: a keyframe on every frame (all), or only where the motion departs from linear interpolation by more than 1 px (auto)',
+  }),
+});
+
+export const PromoteAnswer = z
+  .object({
+    sessionId: z.string(),
+    detections: z.number().int(),
+    selected: z.number().int().meta({ description: 'kept by minScore, frames and labels' }),
+    skippedMatched: z.number().int(),
+    alreadyPromoted: z.number().int().meta({ description: 'written by an earlier promotion (or linked by an annotation already): not written again' }),
+    promoted: z.number().int(),
+    annotations: z.number().int().meta({ description: 'annotations created: drafts, keyframes and outside keyframes' }),
+    keyframes: z.number().int(),
+    outsideKeyframes: z.number().int(),
+    interpolated: z.number().int(),
+    tracks: z.number().int().meta({ description: 'tracks created' }),
+    labelsAdded: z.array(z.string()),
+  })
+  .meta({ id: 'PromoteAnswer' });

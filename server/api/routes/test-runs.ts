@@ -35,6 +35,9 @@ import {
   Evaluation,
   EvaluationQuery,
   EventsQuery,
+  PromoteAnswer,
+  PromoteBody,
+  PromoteQuery,
   TestRun,
   TestRunCreate,
   TestRunListQuery,
@@ -188,6 +191,32 @@ export function testRunRoutes(deps: Services): Route[] {
     }),
     defineRoute({
       method: 'post',
+      path: '/api/test-runs/:testRunId/promote',
+      tag,
+      summary: "Turn the run's detections into draft annotations (pre-labels) in its session",
+      description:
+        "Through the live document (connected annotators see them at once; the history records origin model): source 'model', status draft, detectionId set (the detection's id, else <runId>:<index>), attributes.model = { name, version, score }. " +
+        'Detections with a track id become tracks (keyframes at every frame, or with keyframes=auto only where the motion departs from linear interpolation by more than 1 px; a gap or the end is an outside keyframe). ' +
+        'Idempotent: promoting again creates nothing new. A promoted draft nobody validated is ground truth like any other draft. Needs annotator.',
+      params: TestRunParams,
+      query: PromoteQuery,
+      body: PromoteBody,
+      responses: { 200: { description: 'what was written', schema: PromoteAnswer } },
+      errors: [403, 404],
+      authorize: runRole('annotator'),
+      handle: async ({ query, body, ctx, authorized: run }) => {
+        const request = {
+          mode: body.mode,
+          keyframes: query.keyframes,
+          ...(body.minScore === undefined ? {} : { minScore: body.minScore }),
+          ...(body.frames === undefined ? {} : { frames: body.frames }),
+          ...(body.labels === undefined ? {} : { labels: body.labels }),
+        };
+        return { body: await deps.promote(run, request, actorOf(ctx)) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
       path: '/api/test-runs/:testRunId/cancel',
       tag,
       summary: 'Cancel a run',
@@ -204,7 +233,8 @@ export function testRunRoutes(deps: Services): Route[] {
       tag,
       summary: "The run's detection metrics against its session's ground truth",
       description:
-        'Computed now, from the detections stored so far and the live session (tracks expanded per frame, rejected annotations left out): tp, fp, fn, precision, recall, f1 at iouThreshold; AP at IoU 0.5 and averaged over 0.50:0.05:0.95 as pycocotools computes them; per label and overall; with the verdicts of linked detections.',
+        'Computed now, from the detections stored so far and the live session (tracks expanded per frame, rejected annotations left out): tp, fp, fn, precision, recall, f1 at iouThreshold; AP at IoU 0.5 and averaged over 0.50:0.05:0.95 as pycocotools computes them; per label and overall; with the verdicts of linked detections. ' +
+        'When detections carry track ids, tracking adds CLEAR MOT (MOTA, MOTP as mean IoU), identity (IDF1, IDP, IDR) at iouThreshold and HOTA (DetA, AssA, LocA over α = 0.05…0.95), as py-motmetrics and TrackEval compute them.',
       params: TestRunParams,
       query: EvaluationQuery,
       responses: { 200: { description: 'the evaluation', schema: Evaluation } },
