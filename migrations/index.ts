@@ -10,6 +10,7 @@ import * as testRuns from './20261124_0003_test_runs.ts';
 import * as quarantine from './20261124_0004_quarantine.ts';
 import * as releases from './20261204_0005_releases.ts';
 import * as webhooksHistory from './20261204_0006_webhooks_history.ts';
+import * as detectionTracks from './20261204_0007_detection_tracks.ts';
 
 export interface Migration {
   name: string;
@@ -17,4 +18,4 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory];
+export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory, detectionTracks];

@@ -81,11 +81,10 @@ export const formats: Record<FormatName, FormatEntry> = {
     // A zip as CVAT's MOT 1.1 writes it, or a bare gt.txt / det.txt.
     importTypes: ['application/zip', 'text/plain'],
     fileName: (b) => `${b}-mot.zip`,
-    // fflate whatever encoder the route passes: gt.txt is one entry of ~40 MB for 900 000 boxes,
-    // which fflate deflates as it streams (peak RSS ~156 MB), while an encoder that deflates each
-    // entry whole — right for thousands of small frame files — holds it all (~236 MB; bench/tracking.ts).
-    export: (content, opts, loss) => exportMot(content, opts, loss),
-    exportProject: (sessions, opts, loss) => exportMotProject(sessions, opts, loss),
+    // gt.txt is one entry of ~40 MB for 900 000 boxes: the encoder must stream it (fflate does, and
+    // the server's node:zlib writer streams entries past 8 MiB; bench/tracking.ts).
+    export: exportMot,
+    exportProject: exportMotProject,
     parse: parseMot,
     zip: true,
   },

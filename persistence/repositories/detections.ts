@@ -18,6 +18,8 @@ export interface DetectionRecord {
   label: string;
   score: number;
   detectionId: string | null;
+  /** The tracker's id of the object (MOT `id`, COCO results `track_id`); null or absent without a tracker. */
+  trackId?: string | null;
 }
 
 interface DetectionRow {
@@ -30,6 +32,7 @@ interface DetectionRow {
   label: string;
   score: number;
   detection_id: string | null;
+  track_id: string | null;
 }
 
 export type AppendResult = { run: TestRunRecord } | { conflict: 'finished'; run: TestRunRecord } | null;
@@ -52,12 +55,13 @@ const toRow = (runId: string, d: DetectionRecord): DetectionRow => ({
   label: d.label,
   score: d.score,
   detection_id: d.detectionId,
+  track_id: d.trackId ?? null,
 });
 
 /** One json parameter for the whole batch, as the annotations projection does (see its comment). */
 const INSERT_SQL = `
-  insert into detections (run_id, frame, x, y, w, h, label, score, detection_id)
-  select run_id, frame, x, y, w, h, label, score, detection_id
+  insert into detections (run_id, frame, x, y, w, h, label, score, detection_id, track_id)
+  select run_id, frame, x, y, w, h, label, score, detection_id, track_id
   from json_populate_recordset(null::detections, ?::json)`;
 
 /** Rows come back as a few parallel arrays: 100 000 row objects cost the drivers far more. */
@@ -66,7 +70,8 @@ const LIST_SQL = `
          coalesce(array_agg(x order by seq), '{}') as x, coalesce(array_agg(y order by seq), '{}') as y,
          coalesce(array_agg(w order by seq), '{}') as w, coalesce(array_agg(h order by seq), '{}') as h,
          coalesce(array_agg(label order by seq), '{}') as label, coalesce(array_agg(score order by seq), '{}') as score,
-         coalesce(array_agg(detection_id order by seq), '{}') as detection_id
+         coalesce(array_agg(detection_id order by seq), '{}') as detection_id,
+         coalesce(array_agg(track_id order by seq), '{}') as track_id
   from detections where run_id = ?`;
 
 interface Columns {
@@ -78,6 +83,7 @@ interface Columns {
   label: string[];
   score: number[];
   detection_id: (string | null)[];
+  track_id: (string | null)[];
 }
 
 export function createDetectionRepository({ knex }: { knex: Knex }): DetectionRepository {
@@ -111,6 +117,7 @@ export function createDetectionRepository({ knex }: { knex: Knex }): DetectionRe
           label: c.label[i]!,
           score: Number(c.score[i]),
           detectionId: c.detection_id[i] ?? null,
+          trackId: c.track_id[i] ?? null,
         };
       }
       return out;

@@ -11,9 +11,10 @@
  *   toDetections(body, { format: 'coco', video, labels: ['car', 'person'] })  // → DetectionRecord[]
  */
 import { checkBbox, type SessionMeta } from '../../docs-model/index.ts';
+import { InputTooLargeError, parseMotDetections, UnsafeInputError, type Problem } from '../../docs-model/formats/index.ts';
 import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
 import type { VideoRecord } from '../../persistence/rows.ts';
-import { ValidationError, type ErrorDetail } from '../base/errors.ts';
+import { PayloadTooLargeError, ValidationError, type ErrorDetail } from '../base/errors.ts';
 import { parseInput } from './body.ts';
 import { CocoResultList, DetectionList } from './test-run-schemas.ts';
 
@@ -34,16 +35,16 @@ export function toDetections(body: unknown[], opts: DetectionInputOptions): Dete
   const problem = (index: number, field: string, code: string, message: string): void => {
     if (details.length < MAX_DETAILS) details.push({ field: `[${index}].${field}`, code, message, index });
   };
-  let raw: Array<{ frame: number; bbox: [number, number, number, number]; label: string | null; score: number; detectionId: string | null }>;
+  let raw: Array<{ frame: number; bbox: [number, number, number, number]; label: string | null; score: number; detectionId: string | null; trackId: string | null }>;
   if (opts.format === 'coco') {
     const labels = opts.labels ?? [];
     raw = parseInput(CocoResultList, body).map((r, i) => {
       const label = labels[r.category_id - 1] ?? null;
       if (label === null) problem(i, 'category_id', 'unknown_category', `no category ${r.category_id}: the session's COCO export has ${labels.length}`);
-      return { frame: r.image_id - 1, bbox: r.bbox, label, score: r.score, detectionId: r.id === undefined ? null : String(r.id) };
+      return { frame: r.image_id - 1, bbox: r.bbox, label, score: r.score, detectionId: r.id === undefined ? null : String(r.id), trackId: r.track_id ?? null };
     });
   } else {
-    raw = parseInput(DetectionList, body).map((d) => ({ ...d, detectionId: d.detectionId ?? null }));
+    raw = parseInput(DetectionList, body).map((d) => ({ ...d, detectionId: d.detectionId ?? null, trackId: d.trackId ?? null }));
   }
   const out: DetectionRecord[] = [];
   for (const [i, d] of raw.entries()) {
@@ -52,7 +53,7 @@ export function toDetections(body: unknown[], opts: DetectionInputOptions): Dete
     const box = checkBbox(d.bbox, meta, opts.clip ?? false);
     if (box.error) problem(i, 'bbox', box.error.code, box.error.message);
     if (box.bbox && d.label !== null && d.frame < video.frameCount) {
-      out.push({ frame: d.frame, bbox: box.bbox, label: d.label, score: d.score, detectionId: d.detectionId });
+      out.push({ frame: d.frame, bbox: box.bbox, label: d.label, score: d.score, detectionId: d.detectionId, trackId: d.trackId });
     }
   }
   if (details.length > 0) {
@@ -60,4 +61,32 @@ export function toDetections(body: unknown[], opts: DetectionInputOptions): Dete
     throw new ValidationError(`detections are not valid (${first.field}: ${first.message})`, details);
   }
   return out;
+}
+
+/**
+ * Tracker output or det.txt (MOTChallenge, docs/formats.md): the MOT id becomes `trackId`, class
+ * ids are positions in the session's label order (else labels.txt in a zip, else MOT16's classes).
+ * Boxes reaching past the image edge are kept as written (MOT scores them unclipped) and come back
+ * as a warning; every refusal is placed `file:line:field`, and nothing is stored unless all pass.
+ */
+export function motDetections(body: Uint8Array, opts: { video: VideoRecord; labels: readonly string[] }): { detections: DetectionRecord[]; warnings: Problem[] } {
+  const { video } = opts;
+  let parsed: ReturnType<typeof parseMotDetections>;
+  try {
+    parsed = parseMotDetections(body, { meta: { width: video.width, height: video.height, frameCount: video.frameCount }, labels: opts.labels });
+  } catch (err) {
+    if (err instanceof InputTooLargeError) throw new PayloadTooLargeError(err.message, { code: err.code, place: err.place });
+    if (err instanceof UnsafeInputError) parsed = { detections: [], warnings: [], errors: err.problems };
+    else throw err;
+  }
+  const { errors } = parsed;
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    throw new ValidationError(
+      `detections are not valid: ${errors.length} problem(s), first: ${first.message} (${first.place})`,
+      errors.slice(0, MAX_DETAILS).map(({ code, message, place }) => ({ code, message, place })),
+    );
+  }
+  if (parsed.detections.length === 0) throw new ValidationError('the file holds no detections', [{ code: 'empty', message: 'no rows', place: '/' }]);
+  return { detections: parsed.detections.map((d) => ({ ...d, trackId: d.trackId ?? null })), warnings: parsed.warnings };
 }

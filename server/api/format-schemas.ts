@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import 'zod-openapi';
 
-const FORMAT_NAMES = ['coco', 'yolo', 'ultralytics', 'voc', 'json'] as const;
+const FORMAT_NAMES = ['coco', 'yolo', 'ultralytics', 'voc', 'mot', 'json'] as const;
 
 const QueryBool = z
   .enum(['true', 'false', '1', '0'])
@@ -34,7 +34,7 @@ const SPLIT_RULE =
 
 export const ExportQuery = z
   .object({
-    format: z.enum(FORMAT_NAMES).meta({ description: 'coco and json answer JSON; yolo, ultralytics and voc a zip' }),
+    format: z.enum(FORMAT_NAMES).meta({ description: 'coco and json answer JSON; yolo, ultralytics, voc and mot (MOTChallenge, CVAT MOT 1.1) a zip' }),
     keyframesOnly: QueryBool.meta({ description: 'only what people drew, no interpolated boxes' }),
     allFrames: QueryBool.meta({ description: 'every frame, also those without boxes' }),
     vocOffset: VocOffset,
@@ -101,6 +101,10 @@ export const LossReportBody = z
     roundingBoundPx: z.number(),
     metaDropped: z.boolean(),
     notes: z.array(z.string()),
+    idMap: z
+      .object({ tracks: z.record(z.string(), z.number().int()), boxes: z.record(z.string(), z.number().int()) })
+      .optional()
+      .meta({ description: 'mot only: the MOT id each track, and each box in no track, was written with' }),
     summary: z.string().meta({ description: 'the X-Annosync-Loss line' }),
   })
   .meta({ id: 'LossReport' });

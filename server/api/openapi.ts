@@ -64,7 +64,13 @@ export function openApiDocument(routes: readonly Route[], info: { version: strin
               description: `JSON, at most ${route.bodyLimitBytes ?? 1024 * 1024} bytes`,
               content: {
                 'application/json': { schema: route.body },
-                ...Object.fromEntries(Object.keys(route.rawBody ?? {}).map((type) => [type, { schema: z.string().meta({ description: `the file as it is, at most ${route.rawBody![type]} bytes` }) }])),
+                // Types taken as files (the handler reads those itself).
+                ...Object.fromEntries(
+                  Object.keys(route.rawBody?.types ?? {}).map((type) => [
+                    type,
+                    { schema: { type: 'string', description: `${route.rawBody!.description} (at most ${route.rawBody!.types[type]} bytes)` } },
+                  ]),
+                ),
               },
             },
           }

@@ -53,6 +53,19 @@ export interface RouteInput<P, Q, B, A = undefined> extends RequestInput<P, Q> {
   authorized: A;
 }
 
+/**
+ * A body the handler reads as it is (`readRaw(ctx, types)`) instead of JSON: a request whose content
+ * type is one of `types` (a CSV), or any request whose query makes `when` hold (a MOT det.txt sent
+ * as text/plain where JSON is the default).
+ */
+export interface RawBody<Q> {
+  /** Content types taken as they are, with the largest body of each, bytes. */
+  types: BodyLimits;
+  when?(query: Q): boolean;
+  /** For the OpenAPI entry. */
+  description: string;
+}
+
 export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined, A> {
   method: Method;
   /** Koa style (`/api/projects/:projectId`); OpenAPI gets `{projectId}`. */
@@ -67,10 +80,10 @@ export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType |
   /** Largest JSON body, bytes (default 1 MiB). */
   bodyLimitBytes?: number;
   /**
-   * Other content types the route takes as they are (CSV, say): a request of one of these is not
-   * parsed as JSON, `body` is undefined and the handler reads it (`readRaw(ctx, rawBody)`).
+   * A body that is a file rather than JSON for some queries (a MOT det.txt where JSON detections
+   * are the default): when `when(query)` holds, `body` is not read and the handler reads it raw.
    */
-  rawBody?: BodyLimits;
+  rawBody?: RawBody<Out<Q>>;
   responses: Record<number, ResponseSpec>;
   /** Error statuses this route answers with the `Error` body (400, 413, 415, 422 are added for bodies). */
   errors?: number[];
@@ -94,7 +107,7 @@ export interface Route {
   query?: z.ZodType;
   body?: z.ZodType;
   bodyLimitBytes?: number;
-  rawBody?: BodyLimits;
+  rawBody?: RawBody<never>;
   responses: Record<number, ResponseSpec>;
   errors: number[];
   run(ctx: Context): Promise<Reply>;
@@ -121,7 +134,7 @@ export function defineRoute<
     ...(def.query ? { query: def.query } : {}),
     ...(def.body ? { body: def.body } : {}),
     ...(def.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: def.bodyLimitBytes }),
-    ...(def.rawBody === undefined ? {} : { rawBody: def.rawBody }),
+    ...(def.rawBody ? { rawBody: def.rawBody as RawBody<never> } : {}),
     responses: def.responses,
     errors: [...errors].sort(),
     run: async (ctx) => {
@@ -129,7 +142,9 @@ export function defineRoute<
       const query = def.query ? parseQuery(def.query, queryOf(ctx)) : undefined;
       const request = { params, query, ctx } as RequestInput<P, Q>;
       const authorized = def.authorize ? await def.authorize(request) : (undefined as A);
-      const raw = def.rawBody !== undefined && Object.hasOwn(def.rawBody, ctx.request.type.toLowerCase());
+      const raw =
+        def.rawBody !== undefined &&
+        ((def.rawBody.when?.(query as Out<Q>) ?? false) || Object.hasOwn(def.rawBody.types, ctx.request.type.toLowerCase()));
       const body = def.body && !raw ? await readJson(ctx, def.body, { ...(def.bodyLimitBytes ? { limitBytes: def.bodyLimitBytes } : {}) }) : undefined;
       return def.handle({ ...request, body, authorized } as RouteInput<P, Q, B, A>);
     },

@@ -53,6 +53,9 @@ export const TestRunListQuery = z.object({
   cursor: z.string().min(1).max(512).optional(),
 });
 
+/** A tracker's id: a string, or an integer as MOT and most trackers write it; stored as text. */
+const TrackIdInput = z.union([z.string().min(1).max(256), z.number().int()]).transform(String);
+
 export const DetectionInput = z
   .object({
     frame: z.number().int().min(0).meta({ description: '0-based, < the video frameCount' }),
@@ -60,6 +63,7 @@ export const DetectionInput = z
     label: z.string().min(1).max(256),
     score: z.number().min(0).max(1),
     detectionId: z.string().min(1).max(256).nullable().optional(),
+    trackId: TrackIdInput.nullable().optional().meta({ description: "the tracker's id of the object: detections sharing it are one track (tracking metrics, promote)" }),
   })
   .meta({ id: 'DetectionInput' });
 
@@ -70,6 +74,7 @@ export const CocoResult = z
     bbox: BBox,
     score: z.number().min(0).max(1),
     id: z.union([z.string().min(1).max(256), z.number()]).optional().meta({ description: 'kept as detectionId' }),
+    track_id: TrackIdInput.nullable().optional().meta({ description: "extension: the tracker's id, kept as trackId" }),
   })
   .meta({ id: 'CocoResult' });
 
@@ -82,7 +87,10 @@ export const DetectionsBody = z.array(z.unknown()).min(1).max(MAX_BULK_DETECTION
 });
 
 export const DetectionsQuery = z.object({
-  format: z.enum(['native', 'coco', 'csv']).default('native').meta({ description: 'native and coco: application/json; csv: text/csv or text/tab-separated-values' }),
+  format: z.enum(['native', 'coco', 'csv', 'mot']).default('native').meta({
+    description:
+      'native: DetectionInput objects; coco: COCO results (application/json); csv: text/csv or text/tab-separated-values with a header; mot: tracker output or det.txt (text/plain, or a zip with one), the MOT id as trackId',
+  }),
   clip: z
     .enum(['true', 'false', '1', '0'])
     .transform((v) => v === 'true' || v === '1')
@@ -105,6 +113,35 @@ const LabelMetrics = z
   .object({ tp: z.number(), fp: z.number(), fn: z.number(), precision: z.number(), recall: z.number(), f1: z.number(), ap50: z.number(), ap: z.number() })
   .meta({ id: 'LabelMetrics' });
 
+const TrackingMetrics = z
+  .object({
+    mota: z.number(),
+    motp: z.number().meta({ description: 'mean IoU of the matches (TrackEval; py-motmetrics reports 1 − this)' }),
+    idf1: z.number(),
+    idp: z.number(),
+    idr: z.number(),
+    idSwitches: z.number(),
+    fragmentations: z.number(),
+    mostlyTracked: z.number(),
+    partiallyTracked: z.number(),
+    mostlyLost: z.number(),
+    hota: z.number(),
+    deta: z.number(),
+    assa: z.number(),
+    locA: z.number(),
+    groundTruthBoxes: z.number(),
+    groundTruthTracks: z.number(),
+    trackerBoxes: z.number(),
+    trackerTracks: z.number(),
+    matches: z.number(),
+    misses: z.number(),
+    falsePositives: z.number(),
+    idtp: z.number(),
+    idfp: z.number(),
+    idfn: z.number(),
+  })
+  .meta({ id: 'TrackingMetrics' });
+
 export const Evaluation = z
   .object({
     overall: LabelMetrics,
@@ -125,6 +162,13 @@ export const Evaluation = z
       .array(z.object({ detectionId: z.string(), annotationId: z.string(), verdict: z.enum(['validated', 'rejected', 'draft']) }))
       .optional()
       .meta({ description: 'detections an annotation confirms or corrects, with its verdict' }),
+    tracking: z
+      .object({ overall: TrackingMetrics, perLabel: z.record(z.string(), TrackingMetrics), iouThreshold: z.number() })
+      .optional()
+      .meta({
+        description:
+          'when detections carry track ids: CLEAR MOT and identity at iouThreshold, HOTA over α = 0.05…0.95, against the session’s tracks expanded per frame (outside, rejected and ignored boxes left out)',
+      }),
   })
   .meta({ id: 'Evaluation' });
 
@@ -158,7 +202,14 @@ export const TestRun = z
   })
   .meta({ id: 'TestRun' });
 
-export const DetectionsAccepted = z.object({ accepted: z.number(), run: TestRun });
+export const DetectionsAccepted = z.object({
+  accepted: z.number(),
+  run: TestRun,
+  warnings: z
+    .array(z.object({ code: z.string(), message: z.string(), place: z.string() }))
+    .optional()
+    .meta({ description: 'format=mot: rows kept but flagged (box_past_edge: kept unclipped, as MOT scores them; score_out_of_range: stored with score 1)' }),
+});
 
 export const Participant = z
   .object({
@@ -205,3 +256,41 @@ export const Dashboard = z
     updatedAt: z.number(),
   })
   .meta({ id: 'Dashboard' });
+
+export const PromoteBody = z
+  .object({
+    minScore: z.number().min(0).max(1).optional().meta({ description: 'only detections scoring at least this' }),
+    frames: z
+      .object({ from: z.number().int().min(0), to: z.number().int().min(0) })
+      .refine((f) => f.from <= f.to, { message: 'from must be <= to', path: ['to'] })
+      .optional()
+      .meta({ description: 'only detections on these frames (0-based, inclusive)' }),
+    labels: z.array(z.string().min(1).max(256)).min(1).max(1000).optional().meta({ description: 'only detections of these labels' }),
+    mode: z.enum(['merge', 'skip-matched']).default('merge').meta({
+      description: 'merge: every selected detection; skip-matched: leave out those matching a ground-truth box of their label at IoU >= 0.5',
+    }),
+  })
+  .meta({ id: 'PromoteRequest' });
+
+export const PromoteQuery = z.object({
+  keyframes: z.enum(['all', 'auto']).default('all').meta({
+    description: 'tracked detections: a keyframe on every frame (all), or only where the motion departs from linear interpolation by more than 1 px (auto)',
+  }),
+});
+
+export const PromoteAnswer = z
+  .object({
+    sessionId: z.string(),
+    detections: z.number().int(),
+    selected: z.number().int().meta({ description: 'kept by minScore, frames and labels' }),
+    skippedMatched: z.number().int(),
+    alreadyPromoted: z.number().int().meta({ description: 'written by an earlier promotion (or linked by an annotation already): not written again' }),
+    promoted: z.number().int(),
+    annotations: z.number().int().meta({ description: 'annotations created: drafts, keyframes and outside keyframes' }),
+    keyframes: z.number().int(),
+    outsideKeyframes: z.number().int(),
+    interpolated: z.number().int(),
+    tracks: z.number().int().meta({ description: 'tracks created' }),
+    labelsAdded: z.array(z.string()),
+  })
+  .meta({ id: 'PromoteAnswer' });

@@ -8,9 +8,12 @@
  * (Node ≥ 20.15) do the same work outside the JS heap. docs-model keeps fflate: it must run in a
  * browser.
  *
- * Each entry is one frame's text, so it is deflated whole (no data descriptor): the local header
- * carries the real sizes and CRC, which every reader handles. An entry that would not shrink is
- * stored. Output is batched into ~64 KiB chunks. ZIP64 records are written only when needed
+ * Each entry is usually one frame's text, so it is deflated whole (no data descriptor): the local
+ * header carries the real sizes and CRC, which every reader handles. An entry that would not shrink
+ * is stored. An entry past STREAM_AFTER bytes (MOT's one gt.txt of 40 MB for 900 000 boxes) is
+ * streamed instead of held: deflated 1 MiB at a time, each piece sync-flushed so the pieces form
+ * one raw deflate stream (as pigz joins its blocks), the CRC carried from piece to piece, and the
+ * sizes in a data descriptor after the data (APPNOTE 4.3.9, general purpose bit 3). Output is batched into ~64 KiB chunks. ZIP64 records are written only when needed
  * (65 535 entries or more, as `allFrames` of a one-hour video gives, or offsets past 4 GiB), so
  * small exports stay readable by the oldest tools.
  *
@@ -27,8 +30,15 @@ const DOS_TIME = 0;
 const DOS_DATE = ((2020 - 1980) << 9) | (1 << 5) | 1;
 const UTF8_NAMES = 0x0800;
 
+/** Entries longer than this are streamed; shorter ones are deflated whole. */
+const STREAM_AFTER = 8 * 1024 * 1024;
+const STREAM_PIECE = 1024 * 1024;
+const DATA_DESCRIPTOR = 0x0008;
+
 interface Written {
   name: Buffer;
+  /** General purpose flags: UTF-8 names, and the data descriptor bit for a streamed entry. */
+  flags: number;
   method: number;
   crc: number;
   compressedSize: number;
@@ -47,8 +57,17 @@ class EntryScratch {
 
   /** The entry's bytes, valid until the next call. */
   encode(data: Iterable<string | Uint8Array>): Buffer {
+    return this.fill(data[Symbol.iterator](), Infinity).bytes;
+  }
+
+  /** The next pieces of `pieces`, until at least `limit` bytes or the end; valid until the next call. */
+  fill(pieces: Iterator<string | Uint8Array>, limit: number): { bytes: Buffer; done: boolean } {
     let at = 0;
-    for (const piece of data) {
+    for (;;) {
+      if (at >= limit) return { bytes: this.buf.subarray(0, at), done: false };
+      const next = pieces.next();
+      if (next.done) return { bytes: this.buf.subarray(0, at), done: true };
+      const piece = next.value;
       const need = typeof piece === 'string' ? Buffer.byteLength(piece, 'utf8') : piece.byteLength;
       if (at + need > this.buf.length) {
         const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, at + need));
@@ -59,7 +78,6 @@ class EntryScratch {
       else this.buf.set(piece, at);
       at += need;
     }
-    return this.buf.subarray(0, at);
   }
 }
 
@@ -67,7 +85,7 @@ function localHeader(e: Written): Buffer {
   const h = Buffer.alloc(30 + e.name.length);
   h.writeUInt32LE(0x04034b50, 0);
   h.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
-  h.writeUInt16LE(UTF8_NAMES, 6);
+  h.writeUInt16LE(e.flags, 6);
   h.writeUInt16LE(e.method, 8);
   h.writeUInt16LE(DOS_TIME, 10);
   h.writeUInt16LE(DOS_DATE, 12);
@@ -88,7 +106,7 @@ function centralRecord(e: Written): Buffer {
   r.writeUInt32LE(0x02014b50, 0);
   r.writeUInt16LE(far ? 45 : 20, 4); // version made by
   r.writeUInt16LE(far ? 45 : 20, 6); // version needed (4.5: ZIP64)
-  r.writeUInt16LE(UTF8_NAMES, 8);
+  r.writeUInt16LE(e.flags, 8);
   r.writeUInt16LE(e.method, 10);
   r.writeUInt16LE(DOS_TIME, 12);
   r.writeUInt16LE(DOS_DATE, 14);
@@ -153,7 +171,13 @@ export function* zipChunksNative(entries: Iterable<ZipEntryInput>, level = 1): G
   };
   const scratch = new EntryScratch();
   for (const entry of entries) {
-    const data = scratch.encode(entry.data);
+    const pieces = entry.data[Symbol.iterator]();
+    const first = scratch.fill(pieces, entry.store || level === 0 ? Infinity : STREAM_AFTER);
+    if (!first.done) {
+      yield* streamEntry(entry.name, first.bytes, pieces, scratch, level, offset, written, push);
+      continue;
+    }
+    const data = first.bytes;
     if (data.length >= U32) throw new RangeError(`zip entry '${entry.name}' is over 4 GiB`);
     // The output buffer is sized to the expected output (zlib's default is 16 KiB per call), but
     // never under 4 KiB: smaller ones come from Buffer's shared 8 KiB pool, whose slabs outlived
@@ -164,6 +188,7 @@ export function* zipChunksNative(entries: Iterable<ZipEntryInput>, level = 1): G
     const packed = stored ? Buffer.from(data) : deflated; // `data` is the scratch: copy what is kept
     const e: Written = {
       name: Buffer.from(entry.name, 'utf8'),
+      flags: UTF8_NAMES,
       method: stored ? 0 : 8,
       crc: zlib.crc32(data),
       compressedSize: packed.length,
@@ -183,4 +208,51 @@ export function* zipChunksNative(entries: Iterable<ZipEntryInput>, level = 1): G
   }
   const last = push(endRecords(written.length, cdOffset, offset - cdOffset));
   yield last ?? Buffer.concat(pending, pendingBytes);
+}
+
+/** One long entry deflated piece by piece (see the header comment); pushes through `push`, which counts the offset. */
+function* streamEntry(
+  name: string,
+  head: Buffer,
+  pieces: Iterator<string | Uint8Array>,
+  scratch: EntryScratch,
+  level: number,
+  offset: number,
+  written: Written[],
+  push: (b: Buffer) => Buffer | null,
+): Generator<Buffer> {
+  const e: Written = { name: Buffer.from(name, 'utf8'), flags: UTF8_NAMES | DATA_DESCRIPTOR, method: 8, crc: 0, compressedSize: 0, size: 0, offset };
+  const out = (b: Buffer): Buffer | null => push(b);
+  let chunk = out(localHeader(e));
+  if (chunk) yield chunk;
+  const deflate = (data: Buffer, last: boolean): Buffer =>
+    zlib.deflateRawSync(data, { level, windowBits: 13, memLevel: 7, finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH });
+  let data = head;
+  let done = false;
+  for (;;) {
+    if (data.length > 0) {
+      e.crc = zlib.crc32(data, e.crc);
+      e.size += data.length;
+      const packed = deflate(data, false);
+      e.compressedSize += packed.length;
+      chunk = out(packed);
+      if (chunk) yield chunk;
+    }
+    if (done) break;
+    ({ bytes: data, done } = scratch.fill(pieces, STREAM_PIECE));
+  }
+  // An empty final block ends the stream the sync-flushed pieces began.
+  const end = deflate(Buffer.alloc(0), true);
+  e.compressedSize += end.length;
+  if (e.size >= U32 || e.compressedSize >= U32) throw new RangeError(`zip entry '${name}' is over 4 GiB`);
+  chunk = out(end);
+  if (chunk) yield chunk;
+  const descriptor = Buffer.alloc(16);
+  descriptor.writeUInt32LE(0x08074b50, 0);
+  descriptor.writeUInt32LE(e.crc, 4);
+  descriptor.writeUInt32LE(e.compressedSize, 8);
+  descriptor.writeUInt32LE(e.size, 12);
+  written.push(e);
+  chunk = out(descriptor);
+  if (chunk) yield chunk;
 }

@@ -19,6 +19,8 @@ import { createDocumentDirectory, type DocumentDirectory } from './document-dire
 import type { Repositories } from './repositories.ts';
 import { createSessionCache, type SessionCache } from './session-cache.ts';
 import { createTestRunService, type TestRunService } from './test-runs/test-run-service.ts';
+import { promoteRun, type PromoteRequest } from './test-runs/promotion.ts';
+import type { TestRunRecord } from '../../persistence/repositories/test-runs.ts';
 import { createEventSink, type EventSink } from './event-sink.ts';
 import { createWebhookService, type WebhookService } from './webhooks.ts';
 import type { WebhookDispatcher } from '../followers/webhook-dispatcher.ts';
@@ -40,6 +42,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Ground-truth releases: freeze, list, export content, diff. */
   releases: ReleaseService;
+  /** A run's detections as draft pre-labels in its session (promotion.ts). */
+  promote(run: TestRunRecord, request: PromoteRequest, actor: string): ReturnType<typeof promoteRun>;
 }
 
 export interface ServicesDeps {
@@ -67,7 +71,9 @@ export function createServices(deps: ServicesDeps): Services & { close(): Promis
     detections: deps.detections,
     dashboards: deps.dashboards,
   });
+  const promotion = { repos: deps.repos, sessionCache, detections: deps.detections, registry: deps.registry, dashboards: deps.dashboards };
   return {
+    promote: (run, request, actor) => promoteRun(promotion, run, request, actor),
     repos: deps.repos,
     sessionCache,
     registry: deps.registry,

@@ -128,6 +128,12 @@ for (const kind of databaseKinds()) {
     assert.equal(countInZip(zip, 'ImageSets/', '\n'), { files: 1, count: FRAMES });
   });
 
+  test('MOT writes one gt.txt line per box, streamed as one deflated entry', async (ctx) => {
+    const res = await exportOf(ctx, 'mot');
+    assert.is(res.statusCode, 200);
+    assert.equal(countInZip(await bytesOf(res), 'gt/gt.txt', '\n'), { files: 1, count: BOXES });
+  });
+
   test('native JSON keeps the 3 000 keyframes, not the expansion', async (ctx) => {
     const res = await exportOf(ctx, 'json');
     assert.is(res.statusCode, 200);

@@ -188,4 +188,26 @@ test('up to 65 534 entries there are no ZIP64 records; 65 535 (the EOCD sentinel
   assert.is(Object.keys(unzipSync(at, { filter: (f) => f.name.endsWith('065534.txt') })).length, 1);
 });
 
+test('an entry past 8 MiB is streamed in sync-flushed pieces with a data descriptor, and reads back whole through fflate and the safe reader', () => {
+  // 20 MiB of MOT-like lines in small pieces, plus random bytes across a piece boundary, then a small entry after it.
+  const line = (k: number): string => `${(k % 9000) + 1},${k % 100},${(k * 7) % 1800}.5,${(k * 3) % 1000},60,90,1,1,1\n`;
+  const pieces: (string | Uint8Array)[] = [];
+  let size = 0;
+  for (let k = 0; size < 20 * 1024 * KiB; k++) {
+    const piece = k === 300_000 ? noise(3 * 1024 * KiB, 3) : line(k);
+    pieces.push(piece);
+    size += typeof piece === 'string' ? piece.length : piece.length;
+  }
+  const whole = Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+  const zip = concat(zipChunksNative([{ name: 'gt/gt.txt', data: pieces }, { name: 'gt/labels.txt', data: ['person\n'] }]));
+  const [big, small] = centralDirectory(zip);
+  assert.equal([big!.method, big!.size, big!.crc], [8, whole.length, zlib.crc32(whole)]);
+  assert.ok(big!.compressedSize < whole.length);
+  assert.is(zip.readUInt16LE(6) & 0x0008, 0x0008, 'the local header defers its sizes to a data descriptor');
+  assert.is(zip.readUInt32LE(small!.offset - 16), 0x08074b50, 'the descriptor follows the data');
+  assert.equal(Buffer.compare(Buffer.from(unzipSync(zip)['gt/gt.txt']!), whole), 0, 'fflate');
+  assert.equal(Buffer.compare(Buffer.from(readZip(zip, { maxEntryBytes: 64 * 1024 * KiB, maxTotalBytes: 64 * 1024 * KiB }).get('gt/gt.txt')!), whole), 0, 'readZip');
+  assert.is(text(unzipSync(zip)['gt/labels.txt']), 'person\n');
+});
+
 test.run();

@@ -61,6 +61,8 @@ export const IMPORT_LIMITS: BodyLimits = {
   'application/zip': 64 * MiB,
   'application/xml': 4 * MiB,
   'text/xml': 4 * MiB,
+  // A bare MOT gt.txt / det.txt: ~45 bytes a row, so ~1.4 million rows.
+  'text/plain': 64 * MiB,
 };
 
 const limitsFor = (entry: FormatEntry): BodyLimits =>
@@ -150,6 +152,7 @@ interface ImportPlan {
   content: ImportedContent;
   mode: 'merge' | 'replace';
   native: boolean;
+  keepPastEdge: boolean;
   actor: string;
 }
 
@@ -160,7 +163,9 @@ function applyImport(ydoc: Y.Doc, plan: ImportPlan, origin?: ChangeOrigin) {
   const annotations = mode === 'merge' ? adoptKeyframeIds(ydoc, content.annotations) : content.annotations;
   // Importers clip and report boxes that cross the edge; clip again only the float hairs of
   // normalised formats. Native content is taken exactly, or refused.
-  return writeSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native }, origin);
+  // MOT boxes past the edge are kept as the file writes them (scored unclipped; docs/formats.md).
+  const edge = plan.keepPastEdge ? { keepPastEdge: true } : {};
+  return writeSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native, ...edge }, origin);
 }
 
 /** A session's export (live, or a release's frozen content: the same bytes for the same content). */
@@ -195,12 +200,13 @@ export function formatRoutes(deps: Services): Route[] {
       method: 'get',
       path: '/api/sessions/:sessionId/export',
       tag,
-      summary: 'Export a session as COCO, YOLO (Darknet), Ultralytics, Pascal VOC or native JSON',
+      summary: 'Export a session as COCO, YOLO (Darknet), Ultralytics, Pascal VOC, MOTChallenge or native JSON',
       description:
         'Streams the file with Content-Disposition. Tracks expand to one box per frame (keyframesOnly=true: only drawn boxes). ' +
         'X-Annosync-Loss sums up what the format could not hold; report=true answers the full loss report as JSON instead. ' +
         'VOC coordinates are as-is (xmin = x, xmax = x + w) unless vocOffset=1 (devkit, 1-based xmin/ymin). ' +
-        'Ultralytics with valFraction/testFraction: labels/<split>/…, the video split into contiguous blocks (train, then val, then test at the end); 400 with any other format.',
+        'Ultralytics with valFraction/testFraction: labels/<split>/…, the video split into contiguous blocks (train, then val, then test at the end); 400 with any other format. ' +
+        'mot: gt/gt.txt (frame,id,x,y,w,h,not_ignored,class_id,visibility; frames 1-based, coordinates as stored) and gt/labels.txt; loss.json and report=true carry idMap, the MOT id of each track and lone box.',
       params: SessionParams,
       query: ExportQuery,
       responses: {
@@ -214,11 +220,11 @@ export function formatRoutes(deps: Services): Route[] {
       method: 'get',
       path: '/api/projects/:projectId/export',
       tag,
-      summary: 'Export every session of a project in one file (COCO, YOLO, Ultralytics, Pascal VOC or native JSON)',
+      summary: 'Export every session of a project in one file (COCO, YOLO, Ultralytics, Pascal VOC, MOTChallenge or native JSON)',
       description:
         'Frame names are prefixed by video (<videoId>/frame_000123; <videoId>/<sessionId>/… when a video has several sessions) so they never collide. ' +
         'COCO: one file with COCO-VID video_id and frame_id; YOLO: obj_train_data/<videoId>/…txt with one class list; Ultralytics: labels/train/<videoId>/…; ' +
-        'VOC: Annotations/<videoId>/….xml and one image set; json: every session in the native format. Same options and loss report as the session export. ' +
+        'VOC: Annotations/<videoId>/….xml and one image set; mot: <videoId>/gt/gt.txt with ids numbered on across sessions; json: every session in the native format. Same options and loss report as the session export. ' +
         'Ultralytics with valFraction/testFraction: labels/<split>/<videoId>/…, whole videos per split when the sessions are on two or more videos (blocks of the one video otherwise); 400 with any other format.',
       params: ProjectParams,
       query: ProjectExportQuery,
@@ -240,9 +246,10 @@ export function formatRoutes(deps: Services): Route[] {
       method: 'post',
       path: '/api/sessions/:sessionId/import',
       tag,
-      summary: 'Import a COCO, YOLO, Ultralytics, Pascal VOC or native JSON file into a session (all or nothing)',
+      summary: 'Import a COCO, YOLO, Ultralytics, Pascal VOC, MOTChallenge or native JSON file into a session (all or nothing)',
       description:
-        'The body is the file: application/json for coco and json, application/zip for yolo, ultralytics and voc (application/xml or text/xml for one VOC file). ' +
+        'The body is the file: application/json for coco and json, application/zip for yolo, ultralytics and voc (application/xml or text/xml for one VOC file); mot takes a zip (gt/gt.txt, gt/labels.txt) or a bare gt.txt / det.txt as text/plain. ' +
+        'mot: each track id becomes a track (a gap an outside keyframe), not_ignored = 0 rows are kept with ignored: true, boxes past the image edge are kept as written and flagged (warning box_past_edge, attribute pastImageEdge); other formats refuse or clip them. ' +
         `Limits: JSON ${IMPORT_LIMITS['application/json']! / MiB} MiB, zip ${IMPORT_LIMITS['application/zip']! / MiB} MiB, XML ${IMPORT_LIMITS['application/xml']! / MiB} MiB (413 past them; 415 for another type). ` +
         'Everything is checked before one document transaction: on any problem the answer is 422 listing every one (code, message, place) and the session is unchanged. ' +
         'merge upserts by annotation id (or track id + frame); replace swaps annotations and tracks (and, for json, labels). Labels the session lacks are added and reported, or refused with strictLabels=true. dryRun=true answers the same without changing anything.',
@@ -269,7 +276,13 @@ export function formatRoutes(deps: Services): Route[] {
           throw fromConverterError(err);
         }
         if (parsed.errors.length) throw refused(parsed.errors);
-        const plan: ImportPlan = { content: parsed.content, mode: query.mode, native: query.format === 'json', actor: actorOf(ctx) };
+        const plan: ImportPlan = {
+          content: parsed.content,
+          mode: query.mode,
+          native: query.format === 'json',
+          keepPastEdge: query.format === 'mot',
+          actor: actorOf(ctx),
+        };
         let written: ReturnType<typeof applyImport>;
         try {
           written = query.dryRun

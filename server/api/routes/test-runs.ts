@@ -22,7 +22,8 @@ import { actorOf, projectRole, requireRoleOnFound, type Role } from '../access.t
 import { findProject, findSession, findVideo, paged } from '../../services/records.ts';
 import { readSessionDoc } from '../../services/session-documents.ts';
 import { type Services } from '../../services/services.ts';
-import { toDetections } from '../detection-input.ts';
+import { motDetections, toDetections } from '../detection-input.ts';
+import { readRaw } from '../body.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { ProjectParams, pageOf } from '../schemas.ts';
 import { isFinished, type RunEvent } from '../../followers/test-run-events.ts';
@@ -34,6 +35,9 @@ import {
   Evaluation,
   EvaluationQuery,
   EventsQuery,
+  PromoteAnswer,
+  PromoteBody,
+  PromoteQuery,
   TestRun,
   TestRunCreate,
   TestRunListQuery,
@@ -41,7 +45,6 @@ import {
   TestRunProgress,
 } from '../test-run-schemas.ts';
 import { toBody } from '../../services/test-runs/run-body.ts';
-import { readRaw } from '../body.ts';
 import { UnsupportedMediaTypeError } from '../../base/errors.ts';
 import { CSV_DETECTION_LIMITS, csvDetections } from '../detections-csv-input.ts';
 
@@ -153,33 +156,73 @@ export function testRunRoutes(deps: Services): Route[] {
       tag,
       summary: 'Add detections to a run (all or nothing)',
       description:
-        "422 naming [index].field: a frame outside the video, a box that is not finite, has w or h <= 0 or leaves the frame (clip=true clips it), a score outside [0, 1]. format=coco takes COCO results: image_id = frame + 1, category_id = the label's id in the session's COCO export. format=csv takes text/csv or text/tab-separated-values with a header frame,label,x,y,w,h,score[,trackId,detectionId], its problems placed detections.csv:line:column. 409 once the run has ended.",
+        "422 naming [index].field: a frame outside the video, a box that is not finite, has w or h <= 0 or leaves the frame (clip=true clips it), a score outside [0, 1]. format=coco takes COCO results: image_id = frame + 1, category_id = the label's id in the session's COCO export, track_id kept as trackId. " +
+        'format=csv takes text/csv or text/tab-separated-values with a header frame,label,x,y,w,h,score[,trackId,detectionId], its problems placed detections.csv:line:column. ' +
+        'format=mot takes MOTChallenge tracker output or det.txt as text/plain (or a zip): frames 1-based, the id as trackId (-1: none), class_id the label\'s position in that order, boxes past the image edge kept as written and listed in warnings (MOT only); 422 naming file:line:field. 409 once the run has ended.',
       params: TestRunParams,
       query: DetectionsQuery,
       body: DetectionsBody,
       bodyLimitBytes: DETECTIONS_BODY_LIMIT,
-      rawBody: CSV_DETECTION_LIMITS,
       responses: { 200: { description: 'how many were stored, and the run', schema: DetectionsAccepted } },
       errors: [403, 404, 409],
       authorize: runRole('annotator'),
+      rawBody: {
+        types: CSV_DETECTION_LIMITS,
+        when: (q) => q.format === 'mot' || q.format === 'csv',
+        description: 'format=csv: a CSV or TSV with a header; format=mot: a MOTChallenge tracker output or det.txt (frame,id,x,y,w,h,conf,…) as text/plain, or a zip holding one',
+      },
       handle: async ({ query, body, ctx, authorized: run }) => {
         const video = await findVideo(deps, run.videoId);
-        if (query.format === 'csv' || body === undefined) {
-          if (query.format !== 'csv' || body !== undefined) throw new UnsupportedMediaTypeError('format=csv takes text/csv or text/tab-separated-values; other formats take application/json');
+        if (query.format === 'csv') {
           const list = csvDetections((await readRaw(ctx, CSV_DETECTION_LIMITS)).body, { video, clip: query.clip ?? false });
           return { body: { accepted: list.length, run: toBody(await service.addDetections(run, list, actorOf(ctx))) } };
         }
+        if (body === undefined && query.format !== 'mot') {
+          throw new UnsupportedMediaTypeError('format=csv takes text/csv or text/tab-separated-values; format=mot text/plain or a zip; other formats application/json');
+        }
         let labels: string[] | undefined;
-        if (query.format === 'coco') {
+        if (query.format === 'coco' || query.format === 'mot') {
           const session = await findSession(deps, run.sessionId);
           labels = await readSessionDoc(deps, session, (ydoc, index) => {
             const meta = { sessionId: session.id, projectId: session.projectId, videoId: video.id, width: video.width, height: video.height, fps: video.fps, frameCount: video.frameCount };
             return labelOrder({ meta, labels: getLabels(ydoc), tracks: listTracks(ydoc), annotations: [...index.all()] });
           });
         }
+        if (query.format === 'mot') {
+          const raw = await readRaw(ctx, { 'text/plain': DETECTIONS_BODY_LIMIT, 'application/zip': DETECTIONS_BODY_LIMIT });
+          const { detections, warnings } = motDetections(raw.body, { video, labels: labels ?? [] });
+          const updated = await service.addDetections(run, detections, actorOf(ctx));
+          return { body: { accepted: detections.length, run: toBody(updated), warnings } };
+        }
         const detections = toDetections(body, { format: query.format, video, ...(labels ? { labels } : {}), clip: query.clip ?? false });
         const updated = await service.addDetections(run, detections, actorOf(ctx));
         return { body: { accepted: detections.length, run: toBody(updated) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/test-runs/:testRunId/promote',
+      tag,
+      summary: "Turn the run's detections into draft annotations (pre-labels) in its session",
+      description:
+        "Through the live document (connected annotators see them at once; the history records origin model): source 'model', status draft, detectionId set (the detection's id, else <runId>:<index>), attributes.model = { name, version, score }. " +
+        'Detections with a track id become tracks (keyframes at every frame, or with keyframes=auto only where the motion departs from linear interpolation by more than 1 px; a gap or the end is an outside keyframe). ' +
+        'Idempotent: promoting again creates nothing new. A promoted draft nobody validated is ground truth like any other draft. Needs annotator.',
+      params: TestRunParams,
+      query: PromoteQuery,
+      body: PromoteBody,
+      responses: { 200: { description: 'what was written', schema: PromoteAnswer } },
+      errors: [403, 404],
+      authorize: runRole('annotator'),
+      handle: async ({ query, body, ctx, authorized: run }) => {
+        const request = {
+          mode: body.mode,
+          keyframes: query.keyframes,
+          ...(body.minScore === undefined ? {} : { minScore: body.minScore }),
+          ...(body.frames === undefined ? {} : { frames: body.frames }),
+          ...(body.labels === undefined ? {} : { labels: body.labels }),
+        };
+        return { body: await deps.promote(run, request, actorOf(ctx)) };
       },
     }),
     defineRoute({
@@ -200,7 +243,8 @@ export function testRunRoutes(deps: Services): Route[] {
       tag,
       summary: "The run's detection metrics against its session's ground truth",
       description:
-        'Computed now, from the detections stored so far and the live session (tracks expanded per frame, rejected annotations left out): tp, fp, fn, precision, recall, f1 at iouThreshold; AP at IoU 0.5 and averaged over 0.50:0.05:0.95 as pycocotools computes them; per label and overall; with the verdicts of linked detections.',
+        'Computed now, from the detections stored so far and the live session (tracks expanded per frame, rejected annotations left out): tp, fp, fn, precision, recall, f1 at iouThreshold; AP at IoU 0.5 and averaged over 0.50:0.05:0.95 as pycocotools computes them; per label and overall; with the verdicts of linked detections. ' +
+        'When detections carry track ids, tracking adds CLEAR MOT (MOTA, MOTP as mean IoU), identity (IDF1, IDP, IDR) at iouThreshold and HOTA (DetA, AssA, LocA over α = 0.05…0.95), as py-motmetrics and TrackEval compute them.',
       params: TestRunParams,
       query: EvaluationQuery,
       responses: { 200: { description: 'the evaluation', schema: Evaluation } },

@@ -20,12 +20,13 @@ import {
   type GroundTruthBox,
   type Track,
 } from '../../../docs-model/index.ts';
+import { evaluateRunTracking, hasTrackIds, type TrackingEvaluation } from '../../../docs-model/tracking/index.ts';
 import { parseDocName } from '../../../docs-model/protocol.ts';
 import { evaluationDetails, type EvaluationDetails } from '../../../docs-model/evaluation-details.ts';
 import type { ConfusionMatrix } from '../../../docs-model/confusion-matrix.ts';
 import type { PrecisionRecallCurves } from '../../../docs-model/precision-recall.ts';
 import type { ReleaseContent } from '../../../docs-model/release-content.ts';
-import type { DetectionRepository } from '../../../persistence/repositories/detections.ts';
+import type { DetectionRecord, DetectionRepository } from '../../../persistence/repositories/detections.ts';
 import type { SessionRepository } from '../../../persistence/repositories/sessions.ts';
 import type { TestRunRecord } from '../../../persistence/repositories/test-runs.ts';
 import { NotFoundError } from '../../base/errors.ts';
@@ -39,6 +40,8 @@ export interface RunEvaluation extends Evaluation {
   /** Error analysis (docs/releases.md): confusion over the labels plus background, PR curves per label. */
   confusion: ConfusionMatrix;
   curves: PrecisionRecallCurves;
+  /** CLEAR MOT, identity and HOTA, when some detection carries a track id (docs/formats.md, "Tracking metrics"). */
+  tracking?: TrackingEvaluation;
 }
 
 /** A run scored: the evaluation, its details (true positives for a comparison) and the ground truth they index. */
@@ -46,6 +49,13 @@ export interface ScoredRun {
   evaluation: RunEvaluation;
   details: EvaluationDetails;
   truth: GroundTruthBox[];
+}
+
+/** What the ground truth is made of: a release's content or the live session's, read once. */
+interface TruthSource {
+  annotations: Iterable<Annotation>;
+  tracks: readonly Track[];
+  frameCount: number | undefined;
 }
 
 /**
@@ -110,28 +120,37 @@ export async function evaluateRun(deps: RunEvaluationSources, run: TestRunRecord
 export async function scoreRun(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number } = {}): Promise<ScoredRun> {
   if (run.releaseId !== null) {
     const [release, content, stored] = await Promise.all([deps.releases.find(run.releaseId), deps.releases.content(run.releaseId), deps.detections.list(run.id)]);
-    const truth = groundTruthBoxes(content.annotations, content.tracks, content.meta.frameCount);
-    return scored(run, truth, stored, opts, { releaseId: run.releaseId, contentHash: release.contentHash });
+    const source = { annotations: content.annotations, tracks: content.tracks, frameCount: content.meta.frameCount };
+    return scored(run, source, stored, opts, { releaseId: run.releaseId, contentHash: release.contentHash });
   }
   const session = await deps.sessions.get(run.sessionId);
   const name = session ? parseDocName(session.docName) : null;
   if (!session || !name) throw new NotFoundError(`the ground-truth session '${run.sessionId}' is gone`);
-  const [stored, truth] = await Promise.all([
+  const [stored, source] = await Promise.all([
     deps.detections.list(run.id),
-    deps.registry.read(name, (ydoc, doc) => {
+    deps.registry.read(name, (ydoc, doc): TruthSource => {
       const index = deps.projection.indexOf(doc);
-      const annotations = index ? index.all() : [];
-      return groundTruthBoxes(annotations, listTracks(ydoc), getMeta(ydoc)?.frameCount);
+      return { annotations: index ? [...index.all()] : [], tracks: listTracks(ydoc), frameCount: getMeta(ydoc)?.frameCount };
     }),
   ]);
-  return scored(run, truth, stored, opts, {});
+  return scored(run, source, stored, opts, {});
 }
 
-function scored(run: TestRunRecord, truth: GroundTruthBox[], found: DetectionBox[], opts: { iouThreshold?: number }, release: { releaseId?: string; contentHash?: string }): ScoredRun {
+function scored(
+  run: TestRunRecord,
+  source: TruthSource,
+  found: DetectionRecord[],
+  opts: { iouThreshold?: number },
+  release: { releaseId?: string; contentHash?: string },
+): ScoredRun {
+  const truth = groundTruthBoxes(source.annotations, source.tracks, source.frameCount);
   const result = evaluateDetections(truth, found, opts);
   const details = evaluationDetails(truth, found, opts);
+  // Tracker output is scored on the same ground truth, tracks kept whole.
+  const tracking = hasTrackIds(found) ? evaluateRunTracking(source.annotations, source.tracks, source.frameCount, found, opts) : null;
   const evaluation: RunEvaluation = {
     ...result,
+    ...(tracking ? { tracking } : {}),
     groundTruth: { sessionId: run.sessionId, ...release, annotations: truth.reduce((n, g) => (g.status === 'rejected' ? n : n + 1), 0) },
     detections: found.length,
     confusion: details.confusion,

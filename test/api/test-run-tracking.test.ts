@@ -1,0 +1,160 @@
+/**
+ * Tracker output in a run over real HTTP: track ids through REST detections (`trackId`), COCO
+ * results (`track_id`) and MOT tracker output (`?format=mot`), stored in the detections table, and
+ * `GET /evaluation`'s `tracking` figures — on a hand-made identity swap whose figures are worked
+ * out in test/docs-model/tracking.test.ts, and on a MOT20-like file pair of the reference fixture
+ * (ground truth imported with ?format=mot) against what py-motmetrics and TrackEval computed.
+ */
+import { readFileSync } from 'node:fs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { TrackingMetrics } from '../../docs-model/tracking/index.ts';
+import { createTestStorage, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds } from '../../tools/databases.ts';
+import { linkedSession, startApiServer, type ApiTestServer, type ErrorResponse } from '../../tools/api.ts';
+
+interface EvaluationBody {
+  detections: number;
+  tracking?: { overall: TrackingMetrics; perLabel: Record<string, TrackingMetrics>; iouThreshold: number };
+}
+interface MotFiles {
+  name: string;
+  frames: number;
+  width: number;
+  height: number;
+  gt: string;
+  tracker: string;
+  expected: { motmetrics: Record<string, number | null>; trackeval: Record<string, number> };
+}
+
+const reference = JSON.parse(readFileSync(new URL('../fixtures/tracking/reference.json', import.meta.url), 'utf8')) as { files: MotFiles[] };
+
+const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) <= 1e-9, `${what}: ${actual} ≠ ${expected}`);
+
+const postText = (t: ApiTestServer, path: string, type: string, raw: string) =>
+  t.http.request<Record<string, unknown> & ErrorResponse>('POST', path, undefined, { headers: { 'content-type': type, authorization: `Bearer ${t.adminToken}` }, raw });
+
+const A = [0, 0, 10, 10];
+const B = [100, 0, 10, 10];
+
+for (const kind of databaseKinds()) {
+  const test = suite<{ storage: TestStorage; t: ApiTestServer }>(`test-run tracking metrics (${kind})`);
+  test.before(async (ctx) => {
+    ctx.storage = await createTestStorage(kind);
+    ctx.t = await startApiServer(ctx.storage);
+  });
+  test.after(async (ctx) => {
+    await ctx.t.stop();
+    await ctx.storage.cleanup();
+  });
+
+  /** Two person tracks a (at A) and b (at B) on frames 0-3, kept by keyframes; a run on it. */
+  async function swapCase(t: ApiTestServer) {
+    const { project, video, session } = await linkedSession(t.http);
+    const s = `/api/sessions/${session.id}`;
+    for (const id of ['a', 'b']) assert.is((await t.http.post(`${s}/tracks`, { id, label: 'person' })).status, 201);
+    const created = await t.http.post(`${s}/annotations`, [
+      { frame: 0, bbox: A, label: 'person', trackId: 'a' },
+      { frame: 3, bbox: A, label: 'person', trackId: 'a' },
+      { frame: 4, bbox: A, label: 'person', trackId: 'a', outside: true },
+      { frame: 0, bbox: B, label: 'person', trackId: 'b' },
+      { frame: 3, bbox: B, label: 'person', trackId: 'b' },
+      { frame: 4, bbox: B, label: 'person', trackId: 'b', outside: true },
+      // A rejected box is no ground truth: it would be a miss if it counted.
+      { frame: 1, bbox: [300, 300, 10, 10], label: 'person', status: 'rejected' },
+    ]);
+    assert.is(created.status, 201, created.text);
+    const run = await t.http.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'tracker', version: '1' } });
+    assert.is(run.status, 201, run.text);
+    return { runId: run.body.id, session };
+  }
+
+  test('tracker ids exchanging their objects halfway: two identity switches, MOTA 0.75, IDF1 0.5 (REST trackId)', async ({ t }) => {
+    const { runId } = await swapCase(t);
+    // Frames 0-1: tracker 1 on a, 2 on b; frames 2-3 the other way round.
+    const detections = [0, 1, 2, 3].flatMap((frame) => [
+      { frame, bbox: A, label: 'person', score: 0.9, trackId: frame < 2 ? 1 : 2 },
+      { frame, bbox: B, label: 'person', score: 0.9, trackId: frame < 2 ? '2' : '1' },
+    ]);
+    const posted = await t.http.post(`/api/test-runs/${runId}/detections`, detections);
+    assert.is(posted.status, 200, posted.text);
+    const e = await t.http.get<EvaluationBody>(`/api/test-runs/${runId}/evaluation`);
+    assert.is(e.status, 200, e.text);
+    const tracking = e.body.tracking!;
+    assert.ok(tracking, 'tracking figures when detections carry track ids');
+    const o = tracking.overall;
+    assert.equal([o.idSwitches, o.idtp, o.groundTruthBoxes, o.groundTruthTracks, o.trackerTracks, o.misses, o.falsePositives], [2, 4, 8, 2, 2, 0, 0]);
+    close(o.mota, 1 - 2 / 8, 'mota');
+    close(o.idf1, 0.5, 'idf1');
+    close(o.motp, 1, 'motp');
+    assert.equal(Object.keys(tracking.perLabel), ['person']);
+    assert.equal(tracking.perLabel.person, o);
+  });
+
+  test('COCO results carry track_id; a run without track ids has no tracking figures', async ({ t }) => {
+    const { runId, session } = await swapCase(t);
+    const coco = await t.http.get<{ categories: Array<{ id: number; name: string }> }>(`/api/sessions/${session.id}/export?format=coco`);
+    const personId = coco.body.categories.find((c) => c.name === 'person')!.id;
+    const results = [0, 1, 2, 3].flatMap((frame) => [
+      { image_id: frame + 1, category_id: personId, bbox: A, score: 0.9, track_id: 7 },
+      { image_id: frame + 1, category_id: personId, bbox: B, score: 0.9, track_id: 'eight' },
+    ]);
+    const posted = await t.http.post(`/api/test-runs/${runId}/detections?format=coco`, results);
+    assert.is(posted.status, 200, posted.text);
+    const o = (await t.http.get<EvaluationBody>(`/api/test-runs/${runId}/evaluation`)).body.tracking!.overall;
+    assert.equal([o.mota, o.idf1, o.hota, o.idSwitches, o.mostlyTracked], [1, 1, 1, 0, 2]);
+
+    const { runId: plain } = await swapCase(t);
+    assert.is((await t.http.post(`/api/test-runs/${plain}/detections`, [{ frame: 0, bbox: A, label: 'person', score: 0.5 }])).status, 200);
+    const e = await t.http.get<EvaluationBody>(`/api/test-runs/${plain}/evaluation`);
+    assert.is(e.body.tracking, undefined);
+    assert.is(e.body.detections, 1);
+  });
+
+  test('a MOT20-like ground truth and tracker output over HTTP score what py-motmetrics and TrackEval computed', async ({ t }) => {
+    const f = reference.files.find((x) => x.name.startsWith('mot20'))!;
+    const { project, video, session } = await linkedSession(t.http, {
+      project: { labels: [{ name: 'pedestrian' }] },
+      video: { width: f.width, height: f.height, frameCount: f.frames },
+    });
+    const gt = await postText(t, `/api/sessions/${session.id}/import?format=mot`, 'text/plain', f.gt);
+    assert.is(gt.status, 200, gt.text.slice(0, 500));
+    const run = await t.http.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'tracker', version: '1' } });
+    const posted = await postText(t, `/api/test-runs/${run.body.id}/detections?format=mot`, 'text/plain', f.tracker);
+    assert.is(posted.status, 200, posted.text.slice(0, 500));
+    const pastEdge = f.tracker.split('\n').some((l) => Number(l.split(',')[2]) < 0);
+    assert.is((posted.body.warnings as Array<{ code: string }>).some((w) => w.code === 'box_past_edge'), pastEdge, 'boxes past the edge kept and flagged');
+    assert.is(posted.body.accepted, f.tracker.trim().split('\n').length);
+
+    const o = (await t.http.get<EvaluationBody>(`/api/test-runs/${run.body.id}/evaluation`)).body.tracking!.overall;
+    const mm = f.expected.motmetrics;
+    const te = f.expected.trackeval;
+    assert.equal(
+      [o.idSwitches, o.misses, o.falsePositives, o.fragmentations, o.mostlyTracked, o.partiallyTracked, o.mostlyLost, o.groundTruthBoxes],
+      [mm.num_switches, mm.num_misses, mm.num_false_positives, mm.num_fragmentations, mm.mostly_tracked, mm.partially_tracked, mm.mostly_lost, mm.num_objects],
+    );
+    close(o.mota, mm.mota!, 'mota');
+    close(o.motp, 1 - mm.motp!, 'motp');
+    close(o.idf1, mm.idf1!, 'idf1');
+    close(o.idp, mm.idp!, 'idp');
+    close(o.idr, mm.idr!, 'idr');
+    close(o.hota, te.HOTA!, 'hota');
+    close(o.deta, te.DetA!, 'deta');
+    close(o.assa, te.AssA!, 'assa');
+    close(o.locA, te.LocA!, 'locA');
+  });
+
+  test('a bad tracker file is refused at its line and field, and nothing is stored', async ({ t }) => {
+    const { runId } = await swapCase(t);
+    const res = await postText(t, `/api/test-runs/${runId}/detections?format=mot`, 'text/plain', '1,1,0,0,10,10,0.9,-1,-1,-1\n2,1,x,0,10,10,0.9,-1,-1,-1\n999,2,0,0,10,10,0.9,-1,-1,-1\n');
+    assert.is(res.status, 422, res.text);
+    const places = (res.body.error.details as unknown as Array<{ code: string; place: string }>).map((d) => `${d.code}@${d.place}`);
+    assert.equal(places, ['bad_number@tracker.txt:2:x', 'frame_out_of_range@tracker.txt:3:frame']);
+    const run = await t.http.get<{ detectionCount: number }>(`/api/test-runs/${runId}`);
+    assert.is(run.body.detectionCount, 0);
+    const json = await postText(t, `/api/test-runs/${runId}/detections?format=mot`, 'application/json', '[]');
+    assert.is(json.status, 415);
+  });
+
+  test.run();
+}
