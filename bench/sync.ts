@@ -194,6 +194,8 @@ async function main(): Promise<void> {
   for (const plan of plans) {
     const server = await startServer({
       kind: plan.kind,
+      // A fresh PGlite directory runs initdb first: ~5 s alone, several times that on a busy machine.
+      readyTimeoutMs: 180_000,
       env: { ...ANNOSYNC_ENV, ...(plan.databaseUrl === undefined ? {} : { DATABASE_SCHEMA: schema }), ...args.env },
       ...(plan.databaseUrl === undefined ? {} : { databaseUrl: plan.databaseUrl }),
       ...(args.annosyncMain === undefined ? {} : { main: args.annosyncMain }),
@@ -214,7 +216,12 @@ async function main(): Promise<void> {
     const order = turn++ % 2 === 0 ? servers : [...servers].reverse();
     for (const s of order) {
       const t0 = performance.now();
-      out.set(s, await body(s));
+      try {
+        out.set(s, await body(s));
+      } catch (err) {
+        log(`${label} on ${s.label} failed; the server's last lines:\n${s.output()}`);
+        throw err;
+      }
       log(`${label} on ${s.label}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     return out;
