@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import { readRssBytes, removeTempDirs, killAllSync, startServer, stopServer } from './lib/server-process.ts';
 import { median } from './lib/stats.ts';
 import { BENCH_AUTH_SECRET } from './lib/annosync-rooms.ts';
+import { benchSchema, dropSchema } from './lib/postgres-schema.ts';
 
 const usage = `usage: npx tsx bench/start.ts [--runs N] [--postgres] [--restart] [--main <entry>]...`;
 const argv = process.argv.slice(2);
@@ -50,8 +51,19 @@ const metric = (text: string, name: string): number | null => {
 };
 
 async function once(main: string): Promise<Sample> {
-  const env = { AUTH_SECRET: BENCH_AUTH_SECRET };
-  const options = { kind: 'annosync' as const, main, env, readyTimeoutMs: 180_000, ...(postgres ? { databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' } : {}) };
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  // On Postgres each start migrates a fresh schema, as a fresh PGlite directory is initialised.
+  const schema = benchSchema();
+  const env = { AUTH_SECRET: BENCH_AUTH_SECRET, ...(postgres ? { DATABASE_SCHEMA: schema } : {}) };
+  const options = { kind: 'annosync' as const, main, env, readyTimeoutMs: 180_000, ...(postgres ? { databaseUrl } : {}) };
+  try {
+    return await measure(options);
+  } finally {
+    if (postgres) await dropSchema(databaseUrl, schema);
+  }
+}
+
+async function measure(options: Parameters<typeof startServer>[0]): Promise<Sample> {
   let server = await startServer(options);
   if (restart) {
     await stopServer(server);

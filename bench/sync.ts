@@ -23,8 +23,8 @@
  */
 import { BENCH_AUTH_SECRET } from './lib/annosync-rooms.ts';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { resolve } from 'node:path';
+import { dropSchema } from './lib/postgres-schema.ts';
 import { annosyncAvailable, killAllSync, readRssBytes, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
 import type { BenchServer, ServerKind } from './lib/server-process.ts';
 import { fanOut, joinFresh, openMany, openReconnectGroup, populateSession, throughput } from './lib/sync-scenarios.ts';
@@ -154,16 +154,6 @@ function combine<T extends FanOutResult | ThroughputResult>(runs: T[], key: (r: 
     elapsedMs: sum((r) => r.elapsedMs),
     deliveries: sum((r) => r.deliveries),
   };
-}
-
-async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(`drop schema if exists "${schema}" cascade`);
-  } finally {
-    await client.end();
-  }
 }
 
 function log(message: string): void {
