@@ -23,8 +23,8 @@
  */
 import { BENCH_AUTH_SECRET } from './lib/annosync-rooms.ts';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { resolve } from 'node:path';
+import { dropSchema } from './lib/postgres-schema.ts';
 import { annosyncAvailable, killAllSync, readRssBytes, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
 import type { BenchServer, ServerKind } from './lib/server-process.ts';
 import { fanOut, joinFresh, openMany, openReconnectGroup, populateSession, throughput } from './lib/sync-scenarios.ts';
@@ -156,16 +156,6 @@ function combine<T extends FanOutResult | ThroughputResult>(runs: T[], key: (r: 
   };
 }
 
-async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(`drop schema if exists "${schema}" cascade`);
-  } finally {
-    await client.end();
-  }
-}
-
 function log(message: string): void {
   process.stderr.write(`[bench:sync] ${message}\n`);
 }
@@ -194,6 +184,8 @@ async function main(): Promise<void> {
   for (const plan of plans) {
     const server = await startServer({
       kind: plan.kind,
+      // A fresh PGlite directory runs initdb first: ~5 s alone, several times that on a busy machine.
+      readyTimeoutMs: 180_000,
       env: { ...ANNOSYNC_ENV, ...(plan.databaseUrl === undefined ? {} : { DATABASE_SCHEMA: schema }), ...args.env },
       ...(plan.databaseUrl === undefined ? {} : { databaseUrl: plan.databaseUrl }),
       ...(args.annosyncMain === undefined ? {} : { main: args.annosyncMain }),
@@ -214,7 +206,12 @@ async function main(): Promise<void> {
     const order = turn++ % 2 === 0 ? servers : [...servers].reverse();
     for (const s of order) {
       const t0 = performance.now();
-      out.set(s, await body(s));
+      try {
+        out.set(s, await body(s));
+      } catch (err) {
+        log(`${label} on ${s.label} failed; the server's last lines:\n${s.output()}`);
+        throw err;
+      }
       log(`${label} on ${s.label}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     return out;

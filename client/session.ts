@@ -99,8 +99,11 @@ export async function openSession(options: OpenSessionOptions): Promise<Annotati
     if (synced) resolveSynced();
   };
   const onStatus = ({ status }: { status: string }) => events.emit('connection', [status === 'connected']);
+  /** Closed for good by the server (4400–4499): only a new token (setToken) dials again. */
+  let halted = false;
   const onClose = (event: CloseEvent | null) => {
     if (!event || event.code < 4400 || event.code >= 4500) return;
+    halted = true;
     if (event.code === TOKEN_EXPIRED_CLOSE_CODE) events.emit('tokenExpired', []);
     else events.emit('closed', [event.code, event.reason]);
   };
@@ -121,7 +124,9 @@ export async function openSession(options: OpenSessionOptions): Promise<Annotati
   // The browser knows about a lost network long before a silent socket times out (y-websocket
   // waits 30 s for a message): follow its online/offline events, and do not dial while offline.
   const onOffline = () => provider.disconnect();
-  const onOnline = () => provider.connect();
+  const onOnline = () => {
+    if (!halted) provider.connect();
+  };
   const win = typeof window === 'undefined' ? null : window;
   win?.addEventListener('offline', onOffline);
   win?.addEventListener('online', onOnline);
@@ -145,6 +150,7 @@ export async function openSession(options: OpenSessionOptions): Promise<Annotati
     ...presence,
     setToken: (token) => {
       provider.params = { ...provider.params, token };
+      halted = false;
       // A closed or closing socket reconnects with the new token; an open one is replaced.
       provider.disconnect();
       if (typeof navigator === 'undefined' || navigator.onLine !== false) provider.connect();

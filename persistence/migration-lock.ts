@@ -12,7 +12,6 @@
  * The lock is taken on a connection of its own, so it works whatever the pool size (a pool of one
  * would otherwise deadlock: the lock holder and the migration waiting for the same connection).
  */
-import pg from 'pg';
 import type { Knex } from 'knex';
 
 /** One key per schema: processes migrating different schemas of one database do not wait. */
@@ -21,6 +20,8 @@ function lockKey(schema: string | undefined): string {
 }
 
 export async function withMigrationLock<T>(databaseUrl: string, schema: string | undefined, run: () => Promise<T>): Promise<T> {
+  // Loaded here, on Postgres only: a server on the embedded PGlite never needs the pg driver.
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {

@@ -33,6 +33,8 @@ export interface BenchServer {
   child: ChildProcess;
   /** Spawn → ready line. */
   readyMs: number;
+  /** annosync's DATA_DIR. */
+  dataDir?: string;
 }
 
 export interface StartOptions {
@@ -44,6 +46,8 @@ export interface StartOptions {
   /** annosync only: the entry module (another worktree's, say); default server/main.ts here. */
   main?: string;
   readyTimeoutMs?: number;
+  /** annosync only: the DATA_DIR (default: a new temp directory, removed at the end). */
+  dataDir?: string;
 }
 
 export class ServerStartError extends Error {
@@ -85,13 +89,14 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
   let args: string[];
   let env: NodeJS.ProcessEnv;
   let ready: RegExp;
+  let dataDir: string | undefined;
   if (kind === 'reference') {
     const port = await freePort();
     args = [referenceBin];
     env = { ...process.env, HOST, PORT: String(port) };
     ready = /running at '([^']+)' on port (\d+)/;
   } else {
-    const dataDir = mkdtempSync(join(tmpdir(), 'annosync-bench-'));
+    dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'annosync-bench-'));
     tempDirs.add(dataDir);
     const main = options.main ?? annosyncMain;
     // A compiled build (`npm run build`, dist/main.js) runs on plain node, as `npm start` runs it.
@@ -148,6 +153,7 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
             exited,
             child,
             readyMs: performance.now() - spawnedAt,
+            ...(dataDir === undefined ? {} : { dataDir }),
           });
         }
       }

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DocModelError, type Annotation, type BBox, type Track } from '../../docs-model/index.ts';
+import { maxScoreAssignment, solveByComponents, type SparseEntries } from '../../docs-model/tracking/assignment.ts';
 import {
   evaluateRunTracking,
   evaluateTracking,
@@ -37,7 +38,38 @@ lsa('minCostAssignment prefers more allowed pairs to a lower cost, and never ret
   assert.equal(minCostAssignment(Float64Array.from([Number.NaN, Number.NaN]), 1, 2), []);
 });
 
+lsa('solving by connected components gives the dense solution when the optimum is unique (frames past 32 × 32 pairs)', () => {
+  let seed = 7;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let run = 0; run < 50; run++) {
+    const rows = 5 + Math.floor(random() * 40);
+    const cols = 5 + Math.floor(random() * 40);
+    const entries: SparseEntries = { rows: [], cols: [], values: [] };
+    const dense = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        if (random() > 3 / cols) continue; // a few neighbours per row, as boxes overlap
+        const v = random();
+        entries.rows.push(i);
+        entries.cols.push(j);
+        entries.values.push(v);
+        dense[i * cols + j] = v;
+      }
+    }
+    assert.equal(solveByComponents(entries, 0, maxScoreAssignment), maxScoreAssignment(dense, rows, cols), `run ${run}`);
+  }
+});
+
 const clear = suite('evaluateTracking: CLEAR MOT and identity');
+
+clear('a crowded frame (60 objects, solved by components) scores a shifted copy of itself perfectly, and a swap as two switches', () => {
+  const grid = (f: number, k: number): BBox => [(k % 10) * 30 + f, Math.floor(k / 10) * 30, 25, 25];
+  const gt = [0, 1, 2].flatMap((f) => Array.from({ length: 60 }, (_, k) => box(f, `g${k}`, grid(f, k))));
+  const tr = [0, 1, 2].flatMap((f) => Array.from({ length: 60 }, (_, k) => box(f, `h${f === 2 && k < 2 ? 1 - k : k}`, grid(f, k))));
+  const { overall } = evaluateTracking(gt, tr);
+  assert.equal([overall.matches, overall.idSwitches, overall.falsePositives, overall.misses], [180, 2, 0, 0]);
+  assert.is(overall.hota < 1 && overall.deta === 1, true);
+});
 
 clear('a perfect tracker scores 1 everywhere, whatever its ids are called', () => {
   const gt = [0, 1, 2].flatMap((f) => [box(f, 'a', A), box(f, 'b', B)]);

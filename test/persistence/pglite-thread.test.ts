@@ -1,0 +1,88 @@
+/**
+ * PGlite in its worker thread behind the knex `Database` (persistence/pglite-connection.ts,
+ * pglite-knex-client.ts): transactions on its one connection run one after the other, bytea comes
+ * back as bytes, errors keep PGlite's fields, a failure to start or an uncloneable parameter is an
+ * error and never a hang, and close() is idempotent.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openDatabase, type Database } from '../../persistence/database.ts';
+import { openPgliteConnection, PgliteThreadError } from '../../persistence/pglite-connection.ts';
+
+const test = suite<{ db: Database; dir: string }>('PGlite worker thread');
+
+test.before.each(async (ctx) => {
+  ctx.dir = mkdtempSync(path.join(tmpdir(), 'annosync-thread-'));
+  ctx.db = await openDatabase({ dataDir: path.join(ctx.dir, 'pglite') });
+});
+
+test.after.each(async (ctx) => {
+  await ctx.db.close();
+  rmSync(ctx.dir, { recursive: true, force: true });
+});
+
+test('concurrent transactions on the one connection run one after the other', async ({ db }) => {
+  await db.knex.raw('create table counter (n int not null)');
+  await db.knex('counter').insert({ n: 0 });
+  const increment = () =>
+    db.knex.transaction(async (trx) => {
+      const row = (await trx('counter').first('n')) as { n: number };
+      await new Promise((resolve) => setImmediate(resolve));
+      await trx('counter').update({ n: row.n + 1 });
+    });
+  await Promise.all(Array.from({ length: 20 }, increment));
+  assert.equal(await db.knex('counter').first('n'), { n: 20 }, 'no increment lost: read-modify-write was never interleaved');
+});
+
+test('a rolled-back transaction leaves nothing and the connection goes on', async ({ db }) => {
+  await db.knex.raw('create table items (id int primary key)');
+  await db.knex.transaction(async (trx) => {
+    await trx('items').insert({ id: 1 });
+    throw new Error('changed my mind');
+  }).catch(() => undefined);
+  assert.equal(await db.knex('items').count('* as n').first(), { n: 0 });
+  await db.knex('items').insert({ id: 2 });
+  assert.equal(await db.knex('items').pluck('id'), [2]);
+});
+
+test('bytea comes back as the same bytes, and errors keep their SQLSTATE', async ({ db }) => {
+  const bytes = Uint8Array.from({ length: 300 }, (_, i) => i % 256);
+  const { rows } = (await db.knex.raw('select ?::bytea as b', [Buffer.from(bytes)])) as { rows: Array<{ b: Uint8Array }> };
+  assert.equal(Array.from(rows[0]!.b), Array.from(bytes));
+  await db.knex.raw('create table uniq (id int primary key)');
+  await db.knex('uniq').insert({ id: 1 });
+  const err = await db.knex('uniq').insert({ id: 1 }).then(() => null, (e: unknown) => e as { code?: string });
+  assert.is(err?.code, '23505');
+});
+
+test('close() is idempotent and a query after it is refused', async ({ db }) => {
+  await Promise.all([db.close(), db.close()]);
+  await db.close();
+  const outcome = await db.knex.raw('select 1').then(() => 'answered', () => 'refused');
+  assert.is(outcome, 'refused');
+});
+
+test('a PGlite that cannot open fails with PgliteThreadError, and an uncloneable parameter is an error', async ({ dir }) => {
+  const notADirectory = path.join(dir, 'file');
+  writeFileSync(notADirectory, 'not a database');
+  const err = await openPgliteConnection({ dataDir: notADirectory }).then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof PgliteThreadError, String(err));
+
+  const conn = await openPgliteConnection({ dataDir: null });
+  try {
+    const outcome = await conn.query('select $1 as x', [() => 1]).then(() => 'answered', (e: unknown) => (e as Error).name);
+    assert.is(outcome, 'DataCloneError');
+    assert.equal((await conn.query('select 1 as x')).rows, [{ x: 1 }], 'the connection goes on');
+  } finally {
+    await conn.close();
+    await conn.close();
+  }
+  assert.not.ok(conn.alive);
+  const after = await conn.query('select 1').then(() => null, (e: unknown) => e);
+  assert.ok(after instanceof PgliteThreadError);
+});
+
+test.run();
