@@ -29,8 +29,8 @@ export interface MergePoolOptions {
 }
 
 export interface MergePool {
-  /** Snapshot + updates folded into one update, computed in the worker. */
-  merge(updates: Uint8Array[]): Promise<Uint8Array>;
+  /** Snapshot + updates folded into one update, computed in the worker; `budgetMs` overrides the pool's budget. */
+  merge(updates: Uint8Array[], budgetMs?: number): Promise<Uint8Array>;
   /** Counters for metrics and tests: workers started, merges answered, merges cut off. */
   stats(): { workersStarted: number; merged: number; timedOut: number };
   /** Rejects queued merges with MergePoolClosedError and terminates the worker. Idempotent. */
@@ -64,6 +64,7 @@ export class MergePoolClosedError extends Error {
 interface Job {
   id: number;
   updates: Uint8Array[];
+  budgetMs: number;
   resolve: (merged: Uint8Array) => void;
   reject: (err: Error) => void;
 }
@@ -147,7 +148,7 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
     if (!ready) return;
     const job = queue.shift()!;
     const { packed, lengths } = pack(job.updates);
-    const timer = setTimeout(() => onTimeout(job), timeBudgetMs);
+    const timer = setTimeout(() => onTimeout(job), job.budgetMs);
     running = { job, timer };
     worker.postMessage({ id: job.id, packed, lengths } satisfies MergeRequest, [packed]);
   }
@@ -160,18 +161,18 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
     worker = null;
     // terminate() stops the thread even inside a synchronous endless loop (yjs#687).
     if (stuck) void stuck.terminate().catch(() => undefined);
-    logger.warn({ updates: job.updates.length, budgetMs: timeBudgetMs }, 'merge exceeded its time budget; worker terminated');
-    job.reject(new MergeTimeoutError(timeBudgetMs, job.updates.length));
+    logger.warn({ updates: job.updates.length, budgetMs: job.budgetMs }, 'merge exceeded its time budget; worker terminated');
+    job.reject(new MergeTimeoutError(job.budgetMs, job.updates.length));
     pump();
   }
 
   return {
     stats: () => ({ ...counters }),
 
-    merge(updates) {
+    merge(updates, budgetMs = timeBudgetMs) {
       if (closed) return Promise.reject(new MergePoolClosedError('the merge pool is closed'));
       return new Promise<Uint8Array>((resolve, reject) => {
-        queue.push({ id: nextId++, updates, resolve, reject });
+        queue.push({ id: nextId++, updates, budgetMs, resolve, reject });
         pump();
       });
     },

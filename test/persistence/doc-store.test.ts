@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Knex } from 'knex';
 import * as Y from 'yjs';
+import { MergeTimeoutError } from '../../persistence/merge-worker.ts';
 import { createDocStore, type DocStore } from '../../persistence/doc-store.ts';
 import { createUpdateLog } from '../../persistence/update-log.ts';
 import { openDatabase } from '../../persistence/database.ts';
@@ -180,6 +181,27 @@ for (const kind of databaseKinds()) {
     await appendAll(t.db.knex, doc, history.updates.slice(4));
     await store.compact(doc);
     assert.equal(calls, [4, 5], 'rows, then snapshot + rows');
+    assert.equal(contentOf(rebuild(await store.load(doc))), contentOf(history.doc));
+  });
+
+  test('a merge that outlives its budget only because the machine is slow sets nothing aside: it is tried again under a longer one', async ({ t }) => {
+    const budgets: Array<number | undefined> = [];
+    // Stands for a loaded machine: the first attempt under the pool's budget runs out of time.
+    const store = createDocStore({
+      knex: t.db.knex,
+      merge: async (updates, budgetMs) => {
+        budgets.push(budgetMs);
+        if (budgetMs === undefined) throw new MergeTimeoutError(5000, updates.length);
+        return Y.mergeUpdates(updates);
+      },
+    });
+    const history = editHistory(seed + 7, 6);
+    const doc = freshDoc();
+    await appendAll(t.db.knex, doc, history.updates);
+    const outcome = await store.compact(doc);
+    assert.is(outcome.quarantinedRows ?? 0, 0);
+    assert.equal(budgets, [undefined, 20_000]);
+    assert.equal(await store.quarantined(doc), []);
     assert.equal(contentOf(rebuild(await store.load(doc))), contentOf(history.doc));
   });
 
