@@ -105,9 +105,20 @@ for (const kind of databaseKinds()) {
     assert.equal([skip.body.selected, skip.body.skippedMatched, skip.body.annotations], [11, 10, 1]);
   });
 
-  test('promoted drafts nobody validated are ground truth: the run now scores perfectly against them', async ({ t }) => {
-    const { runId } = await runWithDetections(t);
-    assert.is((await t.http.post(`/api/test-runs/${runId}/promote`, {})).status, 200);
+  test('promoted drafts nobody validated are ground truth: a run on a release made after the promotion scores perfectly against them', async ({ t }) => {
+    const { project, session, runId: first } = await runWithDetections(t);
+    assert.is((await t.http.post(`/api/test-runs/${first}/promote`, {})).status, 200);
+    const release = await t.http.post<{ id: string }>(`/api/sessions/${session.id}/releases`, { name: 'promoted' });
+    assert.is(release.status, 201, release.text);
+    const run = await t.http.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, {
+      videoId: session.videoId,
+      sessionId: session.id,
+      model: { name: 'yolo', version: '8.1' },
+      groundTruth: { releaseId: release.body.id },
+    });
+    assert.is(run.status, 201, run.text);
+    assert.is((await t.http.post(`/api/test-runs/${run.body.id}/detections`, DETECTIONS)).status, 200);
+    const runId = run.body.id;
     const e = await t.http.get<{ overall: { tp: number; fp: number; fn: number }; tracking: { overall: { mota: number; idf1: number } } }>(`/api/test-runs/${runId}/evaluation`);
     assert.equal([e.body.overall.tp, e.body.overall.fp, e.body.overall.fn], [11, 0, 0]);
     assert.equal([e.body.tracking.overall.mota, e.body.tracking.overall.idf1], [1, 1]);

@@ -73,6 +73,9 @@ const lastEventIdOf = (header: string, fallback: number | undefined): number | u
   return header !== '' && Number.isSafeInteger(n) && n >= 0 ? n : fallback;
 };
 
+/** What a MOT tracker output upload may be. */
+const MOT_DETECTION_LIMITS = { 'text/plain': DETECTIONS_BODY_LIMIT, 'application/zip': DETECTIONS_BODY_LIMIT };
+
 export function testRunRoutes(deps: Services): Route[] {
   const { testRuns: service, runEvents: events } = deps;
   /**
@@ -167,13 +170,16 @@ export function testRunRoutes(deps: Services): Route[] {
       errors: [403, 404, 409],
       authorize: runRole('annotator'),
       rawBody: {
-        types: CSV_DETECTION_LIMITS,
-        when: (q) => q.format === 'mot' || q.format === 'csv',
+        // CSV by its content type (a CSV sent as application/json is then malformed JSON, 400);
+        // MOT by the query, as text/plain or a zip.
+        types: { ...CSV_DETECTION_LIMITS, ...MOT_DETECTION_LIMITS },
+        when: (q) => q.format === 'mot',
         description: 'format=csv: a CSV or TSV with a header; format=mot: a MOTChallenge tracker output or det.txt (frame,id,x,y,w,h,conf,…) as text/plain, or a zip holding one',
       },
       handle: async ({ query, body, ctx, authorized: run }) => {
         const video = await findVideo(deps, run.videoId);
         if (query.format === 'csv') {
+          if (body !== undefined) throw new UnsupportedMediaTypeError('format=csv takes text/csv or text/tab-separated-values');
           const list = csvDetections((await readRaw(ctx, CSV_DETECTION_LIMITS)).body, { video, clip: query.clip ?? false });
           return { body: { accepted: list.length, run: toBody(await service.addDetections(run, list, actorOf(ctx))) } };
         }
@@ -189,7 +195,7 @@ export function testRunRoutes(deps: Services): Route[] {
           });
         }
         if (query.format === 'mot') {
-          const raw = await readRaw(ctx, { 'text/plain': DETECTIONS_BODY_LIMIT, 'application/zip': DETECTIONS_BODY_LIMIT });
+          const raw = await readRaw(ctx, MOT_DETECTION_LIMITS);
           const { detections, warnings } = motDetections(raw.body, { video, labels: labels ?? [] });
           const updated = await service.addDetections(run, detections, actorOf(ctx));
           return { body: { accepted: detections.length, run: toBody(updated), warnings } };
