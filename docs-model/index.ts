@@ -10,7 +10,7 @@
  *   listAnnotations(doc, { label: 'car' }) // → [{ id, frame: 0, … }]
  */
 export type * from './types.ts';
-export { ANNOTATION_SOURCES, ANNOTATION_STATUSES, isAnnotationSource, isAnnotationStatus } from './types.ts';
+export { ANNOTATION_SOURCES, ANNOTATION_STATUSES, GROUND_TRUTH_STATUSES, SESSION_STATUSES, isAnnotationSource, isAnnotationStatus } from './types.ts';
 export {
   DocModelError,
   type DocModelErrorCode,

@@ -18,6 +18,13 @@ export type AnnotationStatus = (typeof ANNOTATION_STATUSES)[number];
 export const ANNOTATION_SOURCES = ['manual', 'import', 'model'] as const;
 export type AnnotationSource = (typeof ANNOTATION_SOURCES)[number];
 
+/** A session's review status (the REST API, the `sessions` table and the dashboards use it). */
+export const SESSION_STATUSES = ['open', 'review', 'complete'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+/** A video's ground-truth status in a project: no session, sessions under way, a complete one. */
+export const GROUND_TRUTH_STATUSES = ['none', 'in_progress', 'complete'] as const;
+export type GroundTruthStatus = (typeof GROUND_TRUTH_STATUSES)[number];
+
 export const isAnnotationStatus = (v: unknown): v is AnnotationStatus => (ANNOTATION_STATUSES as readonly unknown[]).includes(v);
 export const isAnnotationSource = (v: unknown): v is AnnotationSource => (ANNOTATION_SOURCES as readonly unknown[]).includes(v);
 export type Interpolation = 'linear' | 'none';

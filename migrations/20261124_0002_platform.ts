@@ -1,5 +1,5 @@
 /**
- * The platform's relational tables (issue 3): projects, videos, their links, sessions, and the
+ * The platform's relational tables: projects, videos, their links, sessions, and the
  * `annotations` projection of the session documents. The documents stay the source of truth; the
  * projection can be rebuilt from them at any time (server/api/projection.ts), so `down` may drop it.
  *

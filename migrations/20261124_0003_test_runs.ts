@@ -1,5 +1,5 @@
 /**
- * Test runs and their detections (issue 6). A run validates one model against the ground truth of
+ * Test runs and their detections. A run validates one model against the ground truth of
  * one session; `revision` counts its changes, so Server-Sent Event ids survive a restart (a client
  * resuming after `Last-Event-ID: 7` of a run now at revision 9 gets the current state).
  * Detections are kept apart from ground truth: they never enter a session document.

@@ -1,6 +1,6 @@
 /**
- * Stored updates set aside because they could not be merged within the time budget (issue 5:
- * Yjs can loop forever on some crafted updates, yjs#687). persistence/doc-store.ts moves such a
+ * Stored updates set aside because they could not be merged within the time budget
+ * (Yjs can loop forever on some crafted updates, yjs#687). persistence/doc-store.ts moves such a
  * row here from `yjs_updates`, in the transaction that found it, keeping its original `seq` and
  * bytes so an operator can inspect it (or re-append it once Yjs is fixed). `created_at` is when
  * it was set aside.

@@ -28,7 +28,9 @@ export interface MatchingCriteria {
   namePattern?: string;
 }
 
-export type SessionStatus = 'open' | 'review' | 'complete';
+import type { SessionStatus } from '../docs-model/types.ts';
+
+export type { SessionStatus };
 
 export interface ProjectRecord {
   id: string;

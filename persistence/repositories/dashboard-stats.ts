@@ -7,6 +7,7 @@
  *   const stats = createDashboardStatsRepository({ knex })
  *   await stats.annotationsByLabel(projectId)   // → { car: { draft: 3, validated: 1 } }
  */
+import { GROUND_TRUTH_STATUSES, SESSION_STATUSES } from '../../docs-model/types.ts';
 import type { Knex } from 'knex';
 
 export interface DashboardStatsRepository {
@@ -35,7 +36,7 @@ export function createDashboardStatsRepository({ knex }: { knex: Knex }): Dashbo
         .whereNull('archived_at')
         .groupBy('status')
         .select('status', knex.raw('count(*)::int as n'))) as Array<{ status: string; n: number | string }>;
-      const out: Record<string, number> = { open: 0, review: 0, complete: 0 };
+      const out: Record<string, number> = Object.fromEntries(SESSION_STATUSES.map((status) => [status, 0]));
       for (const row of rows) out[row.status] = Number(row.n);
       return out;
     },
@@ -53,7 +54,7 @@ export function createDashboardStatsRepository({ knex }: { knex: Knex }): Dashbo
     },
     async videosByGroundTruthStatus(projectId) {
       const result = (await knex.raw(VIDEOS_SQL, [projectId])) as { rows: Array<{ status: string; n: number | string }> };
-      const out: Record<string, number> = { none: 0, in_progress: 0, complete: 0 };
+      const out: Record<string, number> = Object.fromEntries(GROUND_TRUTH_STATUSES.map((status) => [status, 0]));
       for (const row of result.rows) out[row.status] = Number(row.n);
       return out;
     },

@@ -7,6 +7,7 @@
  */
 import { ANNOTATION_SOURCES, ANNOTATION_STATUSES } from '../../docs-model/types.ts';
 import { z } from 'zod';
+import { GROUND_TRUTH_STATUSES, SESSION_STATUSES } from '../../docs-model/types.ts';
 import 'zod-openapi';
 
 /** Largest bulk create: 10 000 boxes is a long video's worth of one class (the bench's size). */
@@ -217,15 +218,15 @@ export const GroundTruthVideo = z
   .object({
     video: Video,
     link: VideoProjectLink,
-    status: z.enum(['none', 'in_progress', 'complete']),
-    sessions: z.array(z.object({ id: z.string(), status: z.enum(['open', 'review', 'complete']) })),
+    status: z.enum(GROUND_TRUTH_STATUSES),
+    sessions: z.array(z.object({ id: z.string(), status: z.enum(SESSION_STATUSES) })),
     annotations: z.object({ total: z.number(), byStatus: z.record(z.string(), z.number()) }),
   })
   .meta({ id: 'GroundTruthVideo' });
 
 // ---- sessions --------------------------------------------------------------------------------
 
-export const SessionStatus = z.enum(['open', 'review', 'complete']);
+export const SessionStatus = z.enum(SESSION_STATUSES);
 
 export const SessionCreate = z.object({
   videoId: Id,
