@@ -42,7 +42,7 @@ export async function buildServer(outdir = resolve(root, 'dist/server')): Promis
 const usage = `usage: npm run build [-- --outdir <dir>]
 
 Bundles server/main.ts and its worker-thread entries into dist/server/ (or <dir>), for
-\`npm start\` (node dist/server/main.js).`;
+\`npm start\` (node dist/server/main.js), and (without --outdir) the command line into dist/cli/.`;
 
 async function main(argv: string[]): Promise<void> {
   let outdir: string | undefined;
@@ -59,6 +59,22 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   await buildServer(outdir);
+  if (outdir === undefined) await buildCli();
+}
+
+/** The `annosync` command for an installed package, which ships no TypeScript (cli/annosync.mjs loads it). */
+export async function buildCli(outfile = resolve(root, 'dist/cli/main.js')): Promise<void> {
+  await build({
+    absWorkingDir: root,
+    entryPoints: [resolve(root, 'cli/main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

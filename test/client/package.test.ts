@@ -33,8 +33,8 @@ test.before((ctx) => {
 
 test.after((ctx) => rmSync(ctx.dir, { recursive: true, force: true }));
 
-test('the tarball holds the client build and its declarations, nothing of the server', (ctx) => {
-  for (const file of ['package.json', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/client/session.d.ts', 'dist/docs-model/index.d.ts']) {
+test('the tarball holds the client build and its declarations and the bundled command line, nothing of the server', (ctx) => {
+  for (const file of ['package.json', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/client/session.d.ts', 'dist/docs-model/index.d.ts', 'cli/annosync.mjs', 'dist/cli/main.js']) {
     assert.ok(ctx.files.includes(file), `${file} is in the tarball`);
   }
   assert.equal(ctx.files.filter((f) => /^(server|persistence|migrations|test)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts')), []);
