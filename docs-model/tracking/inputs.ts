@@ -15,34 +15,17 @@
  * with `min_confidence=1`. A box in no track is an object of its own.
  * Ids are prefixed (`track:`, `box:`) so a track and a box never share one.
  */
-import { expandTrack, orderKeyframes } from '../interpolation.ts';
+import { walkGroundTruth } from '../ground-truth.ts';
 import type { Annotation, BBox, Track } from '../types.ts';
 import { evaluateTracking, type TrackingEvaluation, type TrackingOptions } from './evaluate.ts';
 import type { TrackingBox } from './sequence.ts';
 
 export function trackingGroundTruth(annotations: Iterable<Annotation>, tracks: readonly Track[], frameCount?: number): TrackingBox[] {
-  const trackById = new Map(tracks.map((t) => [t.id, t]));
-  const keyframes = new Map<string, Annotation[]>();
   const out: TrackingBox[] = [];
-  for (const a of annotations) {
-    if (a.trackId !== null && trackById.has(a.trackId)) {
-      const list = keyframes.get(a.trackId);
-      if (list) list.push(a);
-      else keyframes.set(a.trackId, [a]);
-      continue;
-    }
-    if (a.status === 'rejected' || a.outside || a.attributes.ignored === true) continue;
-    out.push({ frame: a.frame, bbox: a.bbox, label: a.label, trackId: `box:${a.id}` });
-  }
-  for (const [trackId, list] of keyframes) {
-    const track = trackById.get(trackId)!;
-    const ordered = orderKeyframes(list);
-    let k = 0;
-    for (const box of expandTrack(track, list, frameCount === undefined ? {} : { frameCount })) {
-      while (k + 1 < ordered.length && ordered[k + 1]!.frame <= box.frame) k++;
-      if (ordered[k]!.status === 'rejected' || box.attributes.ignored === true) continue;
-      out.push({ frame: box.frame, bbox: box.bbox, label: box.label, trackId: `track:${trackId}` });
-    }
+  for (const { box, from, trackId } of walkGroundTruth(annotations, tracks, frameCount)) {
+    if (from.status === 'rejected' || box.attributes.ignored === true) continue;
+    if (trackId === null && from.outside) continue;
+    out.push({ frame: box.frame, bbox: box.bbox, label: box.label, trackId: trackId === null ? `box:${from.id}` : `track:${trackId}` });
   }
   return out;
 }

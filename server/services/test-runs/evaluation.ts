@@ -10,16 +10,15 @@
  */
 import {
   evaluateDetections,
-  expandTrack,
   getMeta,
   listTracks,
-  orderKeyframes,
   type Annotation,
   type DetectionBox,
   type Evaluation,
   type GroundTruthBox,
   type Track,
 } from '../../../docs-model/index.ts';
+import { walkGroundTruth } from '../../../docs-model/ground-truth.ts';
 import { evaluateRunTracking, hasTrackIds, type TrackingEvaluation } from '../../../docs-model/tracking/index.ts';
 import { parseDocName } from '../../../docs-model/protocol.ts';
 import { evaluationDetails, type EvaluationDetails } from '../../../docs-model/evaluation-details.ts';
@@ -64,35 +63,16 @@ interface TruthSource {
  * rejects the stretch it starts) and links no detection; a keyframe keeps its own id and link.
  */
 export function groundTruthBoxes(annotations: Iterable<Annotation>, tracks: readonly Track[], frameCount?: number): GroundTruthBox[] {
-  const trackById = new Map(tracks.map((t) => [t.id, t]));
-  const keyframes = new Map<string, Annotation[]>();
   const out: GroundTruthBox[] = [];
-  for (const a of annotations) {
-    if (a.trackId !== null && trackById.has(a.trackId)) {
-      const list = keyframes.get(a.trackId);
-      if (list) list.push(a);
-      else keyframes.set(a.trackId, [a]);
-      continue;
-    }
-    out.push({ frame: a.frame, bbox: a.bbox, label: a.label, annotationId: a.id, detectionId: a.detectionId, status: a.status });
-  }
-  for (const [trackId, list] of keyframes) {
-    const track = trackById.get(trackId) as Track;
-    const ordered = orderKeyframes(list);
-    let k = 0;
-    for (const box of expandTrack(track, list, frameCount === undefined ? {} : { frameCount })) {
-      while (k + 1 < ordered.length && ordered[k + 1]!.frame <= box.frame) k++;
-      const from = ordered[k]!;
-      const own = box.keyframe ? from : null;
-      out.push({
-        frame: box.frame,
-        bbox: box.bbox,
-        label: box.label,
-        annotationId: own ? own.id : null,
-        detectionId: own ? own.detectionId : null,
-        status: from.status,
-      });
-    }
+  for (const { box, from, drawn } of walkGroundTruth(annotations, tracks, frameCount)) {
+    out.push({
+      frame: box.frame,
+      bbox: box.bbox,
+      label: box.label,
+      annotationId: drawn ? from.id : null,
+      detectionId: drawn ? from.detectionId : null,
+      status: from.status,
+    });
   }
   return out;
 }
