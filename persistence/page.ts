@@ -6,6 +6,8 @@
  *   const page = await repo.list({ limit: 50, cursor })   // → { items, nextCursor }
  */
 
+import type { Knex } from 'knex';
+
 export interface Page<T> {
   items: T[];
   /** Pass back as `cursor` for the next page; null on the last page. */
@@ -57,6 +59,19 @@ export function decodeCursor(cursor: string): CursorKey | null {
 export function decodeTimeCursor(cursor: string, id: RegExp = /^[^]*$/): [string, string] | null {
   const key = decodeCursor(cursor);
   return key && typeof key[0] === 'string' && id.test(key[1]) ? [key[0], key[1]] : null;
+}
+
+/**
+ * Narrows `query` to the rows after `cursor` (when one is given) with `sql`, a row comparison of the
+ * sort columns against the cursor's key, e.g. `(created_at, id) > (?::timestamptz, ?)`; a cursor
+ * this list did not make throws InvalidCursorError.
+ */
+// Any builder: knex types each by its row and result, and only whereRaw is used.
+export function afterCursor(query: Knex.QueryBuilder<any, any>, cursor: string | undefined, sql: string, id?: RegExp): void {
+  if (cursor === undefined) return;
+  const key = decodeTimeCursor(cursor, id);
+  if (!key) throw new InvalidCursorError();
+  query.whereRaw(sql, [key[0], key[1]]);
 }
 
 /** Thrown by a repository handed a cursor it did not make (the API answers 400). */

@@ -7,7 +7,7 @@
  *     fields: { bbox: { from: [0, 0, 5, 5], to: [3, 0, 5, 5] } } }])
  */
 import type { Knex } from 'knex';
-import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { afterCursor, toPage, type Page } from '../page.ts';
 
 export const historyOrigins = ['socket', 'rest', 'import', 'model'] as const;
 export type HistoryOrigin = (typeof historyOrigins)[number];
@@ -116,11 +116,7 @@ export function createHistoryRepository({ knex }: { knex: Knex }): HistoryReposi
       if (filter.kind !== undefined) query.andWhere({ kind: filter.kind });
       if (filter.annotationId !== undefined) query.andWhere({ annotation_id: filter.annotationId });
       if (filter.trackId !== undefined) query.andWhere({ track_id: filter.trackId });
-      if (filter.cursor !== undefined) {
-        const key = decodeTimeCursor(filter.cursor, /^\d{1,18}$/);
-        if (!key) throw new InvalidCursorError();
-        query.whereRaw('(at, id) > (?::timestamptz, ?::bigint)', [key[0], key[1]]);
-      }
+      afterCursor(query, filter.cursor, '(at, id) > (?::timestamptz, ?::bigint)', /^\d{1,18}$/);
       const rows = (await query) as HistoryRow[];
       return toPage(rows.map(entryFromRow), filter.limit, (e) => [e.at, e.id]);
     },

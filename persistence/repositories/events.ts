@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { afterCursor, toPage, type Page } from '../page.ts';
 
 export const eventTypes = [
   'session.created',
@@ -117,11 +117,7 @@ export function createEventRepository({ knex }: { knex: Knex }): EventRepository
         ])
         .limit(opts.limit + 1);
       if (opts.types) query.whereIn('type', opts.types as StoredEventType[]);
-      if (opts.cursor !== undefined) {
-        const key = decodeTimeCursor(opts.cursor);
-        if (!key) throw new InvalidCursorError();
-        query.whereRaw('(occurred_at, id) < (?::timestamptz, ?)', [key[0], key[1]]);
-      }
+      afterCursor(query, opts.cursor, '(occurred_at, id) < (?::timestamptz, ?)');
       const rows = (await query) as EventRow[];
       return toPage(rows.map(eventFromRow), opts.limit, (e) => [e.occurredAt, e.id]);
     },

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { projectFromRow, toColumns, type LabelSpec, type MatchingCriteria, type ProjectRecord, type ProjectRow } from '../rows.ts';
-import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { afterCursor, toPage, type Page } from '../page.ts';
 
 export interface NewProject {
   id: string;
@@ -47,11 +47,7 @@ export function createProjectRepository({ knex }: { knex: Knex }): ProjectReposi
     },
     async list({ limit, cursor }) {
       const query = table().orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(limit + 1);
-      if (cursor !== undefined) {
-        const key = decodeTimeCursor(cursor);
-        if (!key) throw new InvalidCursorError();
-        query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
-      }
+      afterCursor(query, cursor, '(created_at, id) > (?::timestamptz, ?)');
       const rows = (await query) as ProjectRow[];
       return toPage(rows.map(projectFromRow), limit, (p) => [p.createdAt, p.id]);
     },

@@ -14,7 +14,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Knex } from 'knex';
 import { decodeReleaseContent, encodeReleaseContent, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
-import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { afterCursor, decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 import type { Within } from '../within.ts';
 
 export interface ReleaseRecord {
@@ -184,11 +184,7 @@ export function createReleasesRepository({ knex }: { knex: Knex }): ReleasesRepo
       .where(where)
       .orderBy([{ column: 'created_at' }, { column: 'id' }])
       .limit(opts.limit + 1);
-    if (opts.cursor !== undefined) {
-      const key = decodeTimeCursor(opts.cursor);
-      if (!key) throw new InvalidCursorError();
-      query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
-    }
+    afterCursor(query, opts.cursor, '(created_at, id) > (?::timestamptz, ?)');
     const rows = (await query) as ReleaseRow[];
     return toPage(rows.map(fromRow), opts.limit, (r) => [r.createdAt, r.id]);
   };

@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { sessionFromRow, toColumns, type SessionRecord, type SessionRow, type SessionStatus } from '../rows.ts';
-import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { afterCursor, toPage, type Page } from '../page.ts';
 import { writeWithin, type Within } from '../within.ts';
 
 export type NewSession = Pick<SessionRecord, 'id' | 'projectId' | 'videoId' | 'name' | 'docName' | 'createdBy'> & {
@@ -71,11 +71,7 @@ export function createSessionRepository({ knex }: { knex: Knex }): SessionReposi
       if (!opts.includeArchived) query.whereNull('archived_at');
       if (opts.status !== undefined) query.andWhere({ status: opts.status });
       if (opts.videoId !== undefined) query.andWhere({ video_id: opts.videoId });
-      if (opts.cursor !== undefined) {
-        const key = decodeTimeCursor(opts.cursor);
-        if (!key) throw new InvalidCursorError();
-        query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
-      }
+      afterCursor(query, opts.cursor, '(created_at, id) > (?::timestamptz, ?)');
       const rows = (await query) as SessionRow[];
       return toPage(rows.map(sessionFromRow), opts.limit, (s) => [s.createdAt, s.id]);
     },

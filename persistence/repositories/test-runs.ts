@@ -11,7 +11,7 @@
  */
 import type { Knex } from 'knex';
 import { TEST_RUN_STATUSES, type TestRun, type TestRunStatus } from '../../docs-model/test-run-doc.ts';
-import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { afterCursor, toPage, type Page } from '../page.ts';
 import { writeWithin, type Within } from '../within.ts';
 
 export type { TestRunStatus };
@@ -181,11 +181,7 @@ export function createTestRunRepository({ knex }: { knex: Knex }): TestRunReposi
         .limit(opts.limit + 1);
       if (opts.status !== undefined) query.andWhere({ status: opts.status });
       if (opts.sessionId !== undefined) query.andWhere({ session_id: opts.sessionId });
-      if (opts.cursor !== undefined) {
-        const key = decodeTimeCursor(opts.cursor);
-        if (!key) throw new InvalidCursorError();
-        query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
-      }
+      afterCursor(query, opts.cursor, '(created_at, id) > (?::timestamptz, ?)');
       const rows = (await query) as TestRunRow[];
       return toPage(rows.map(testRunFromRow), opts.limit, (r) => [r.createdAt, r.id]);
     },

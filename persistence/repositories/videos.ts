@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { toColumns, videoFromRow, type VideoRecord, type VideoRow } from '../rows.ts';
-import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { afterCursor, toPage, type Page } from '../page.ts';
 
 export type NewVideo = Omit<VideoRecord, 'createdAt' | 'updatedAt' | 'tags' | 'metadata' | 'checksum'> &
   Partial<Pick<VideoRecord, 'tags' | 'metadata' | 'checksum'>>;
@@ -82,11 +82,7 @@ export function createVideoRepository({ knex }: { knex: Knex }): VideoRepository
       const query = filtered(filter)
         .orderBy([{ column: 'videos.created_at' }, { column: 'videos.id' }])
         .limit(filter.limit + 1);
-      if (filter.cursor !== undefined) {
-        const key = decodeTimeCursor(filter.cursor);
-        if (!key) throw new InvalidCursorError();
-        query.whereRaw('(videos.created_at, videos.id) > (?::timestamptz, ?)', [key[0], key[1]]);
-      }
+      afterCursor(query, filter.cursor, '(videos.created_at, videos.id) > (?::timestamptz, ?)');
       const rows = (await query) as VideoRow[];
       return toPage(rows.map(videoFromRow), filter.limit, (v) => [v.createdAt, v.id]);
     },

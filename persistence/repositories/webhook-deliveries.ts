@@ -7,7 +7,7 @@
  * another process.
  */
 import type { Knex } from 'knex';
-import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { afterCursor, toPage, type Page } from '../page.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { eventFromRow, type EventRecord } from './events.ts';
 
@@ -192,11 +192,7 @@ export function createDeliveryRepository({ knex, box }: { knex: Knex; box: Secre
           { column: 'd.id', order: 'desc' },
         ])
         .limit(opts.limit + 1);
-      if (opts.cursor !== undefined) {
-        const key = decodeTimeCursor(opts.cursor);
-        if (!key) throw new InvalidCursorError();
-        query.whereRaw('(d.created_at, d.id) < (?::timestamptz, ?)', [key[0], key[1]]);
-      }
+      afterCursor(query, opts.cursor, '(d.created_at, d.id) < (?::timestamptz, ?)');
       const rows = (await query) as DeliveryRow[];
       return toPage(rows.map(deliveryFromRow), opts.limit, (d) => [d.createdAt, d.id]);
     },

@@ -7,7 +7,7 @@
  *   await hooks.create({ id, projectId, url, events: ['test_run.completed'], secret, createdBy })
  */
 import type { Knex } from 'knex';
-import { decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
+import { afterCursor, toPage, type Page } from '../page.ts';
 import type { SecretBox } from '../secret-box.ts';
 import type { EventType } from './events.ts';
 
@@ -111,11 +111,7 @@ export function createWebhookRepository({ knex, box }: { knex: Knex; box: Secret
         .where({ project_id: projectId })
         .orderBy([{ column: 'created_at' }, { column: 'id' }])
         .limit(opts.limit + 1);
-      if (opts.cursor !== undefined) {
-        const key = decodeTimeCursor(opts.cursor);
-        if (!key) throw new InvalidCursorError();
-        query.whereRaw('(created_at, id) > (?::timestamptz, ?)', [key[0], key[1]]);
-      }
+      afterCursor(query, opts.cursor, '(created_at, id) > (?::timestamptz, ?)');
       const rows = (await query) as WebhookRow[];
       return toPage(rows.map(webhookFromRow), opts.limit, (h) => [h.createdAt, h.id]);
     },
