@@ -189,7 +189,7 @@ stored('writeSession keeps a box past the edge with keepPastEdge (MOT imports), 
   const { initSession, listAnnotations, writeSession, DocModelError } = await import('../../docs-model/index.ts');
   const r = parseMot(bytes('1,1,-40,500,97,109,1,1,1\n'), ctx);
   const doc = new Y.Doc();
-  initSession(doc, ctx.meta, { pedestrian: {} });
+  initSession(doc, { meta: ctx.meta, labels: { pedestrian: {} } });
   assert.throws(() => writeSession(doc, { annotations: r.content.annotations, tracks: r.content.tracks }, { mode: 'merge' }), (e: unknown) => e instanceof DocModelError);
   assert.throws(() => writeSession(doc, { annotations: [{ ...r.content.annotations[0]!, bbox: [1920, 10, 5, 5] }], tracks: r.content.tracks }, { mode: 'merge', keepPastEdge: true }), (e: unknown) => e instanceof DocModelError);
   writeSession(doc, { annotations: r.content.annotations, tracks: r.content.tracks }, { mode: 'merge', keepPastEdge: true });

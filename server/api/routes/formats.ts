@@ -165,7 +165,7 @@ function applyImport(ydoc: Y.Doc, plan: ImportPlan, origin?: ChangeOrigin) {
   // normalised formats. Native content is taken exactly, or refused.
   // MOT boxes past the edge are kept as the file writes them (scored unclipped; docs/formats.md).
   const edge = plan.keepPastEdge ? { keepPastEdge: true } : {};
-  return writeSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native, ...edge }, origin);
+  return writeSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native, ...edge, origin });
 }
 
 /** A session's export (live, or a release's frozen content: the same bytes for the same content). */

@@ -96,7 +96,7 @@ export function sessionRoutes(deps: Services): Route[] {
           frameCount: video.frameCount,
         };
         try {
-          await changeSessionDoc(deps, session, actor, (ydoc, origin) => initSession(ydoc, meta, labels, origin));
+          await changeSessionDoc(deps, session, actor, (ydoc, origin) => initSession(ydoc, { meta, labels }, { origin }));
         } catch (err) {
           // A session whose document has no meta would refuse every annotation: undo the row.
           await deps.repos.sessions.remove(id).catch(() => undefined);
