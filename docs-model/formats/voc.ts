@@ -11,10 +11,10 @@
  * the same option.
  * Track ids, annotation ids, statuses and user attributes travel CVAT-style in `<attributes>`.
  *
- *   for (const chunk of exportVoc(content, { vocOffset: 1 }, loss)) res.write(chunk)
+ *   for (const chunk of exportVoc(content, { vocOffset: 1 }, { loss })) res.write(chunk)
  */
 import type { Attributes } from '../types.ts';
-import type { ExportOptions, ExportSession, ImportContext, ImportResult, SessionContent, ZipEncoder } from './content.ts';
+import type { ExportOptions, ExportSession, ExportTarget, ImportContext, ImportResult, SessionContent } from './content.ts';
 import { walkFrames, type ExportBox } from './frame-walk.ts';
 import { frameName, mapFrames, stem, type FrameCandidate } from './frames.ts';
 import { buildContent, clipBox, isMacMetadata, parseNumberText, textLines, type FlatBox } from './imported.ts';
@@ -93,11 +93,14 @@ export function* vocEntries(sessions: ExportSession[], opts: ExportOptions, loss
 }
 
 /** Several sessions in one zip: `Annotations/<videoId>/frame_000123.xml`, one image set listing all. */
-export const exportVocProject = (sessions: ExportSession[], opts: ExportOptions = {}, loss: LossReport = emptyLoss('voc'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
-  zip(vocEntries(sessions, opts, loss));
+export const exportVocProject = (
+  sessions: ExportSession[],
+  opts: ExportOptions = {},
+  { loss = emptyLoss('voc'), zip = zipChunks }: ExportTarget = {},
+): Iterable<Uint8Array> => zip(vocEntries(sessions, opts, loss));
 
-export const exportVoc = (content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('voc'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
-  exportVocProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, loss, zip);
+export const exportVoc = (content: SessionContent, opts: ExportOptions = {}, target: ExportTarget = {}): Iterable<Uint8Array> =>
+  exportVocProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, target);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -253,11 +253,11 @@ exportsSuite('every format exports the stored release byte for byte as the live 
   const stored = decodeReleaseContent(encodeReleaseContent(freezeSession(doc)));
   for (const format of Object.keys(formats) as FormatName[]) {
     for (const opts of EXPORT_OPTIONS) {
-      const a = collect(formats[format].export(liveContent, opts, emptyLoss(format)));
-      const b = collect(formats[format].export(stored, opts, emptyLoss(format)));
+      const a = collect(formats[format].export(liveContent, opts, { loss: emptyLoss(format) }));
+      const b = collect(formats[format].export(stored, opts, { loss: emptyLoss(format) }));
       assert.ok(a.length > 0 && Buffer.from(a).equals(Buffer.from(b)), `${format} ${JSON.stringify(opts)}`);
     }
-    const project = (c: ReleaseContent): Uint8Array => collect(formats[format].exportProject([{ content: c, videoPrefix: 'v1/' }, { content: { ...c, meta: { ...c.meta, videoId: 'v2' } }, videoPrefix: 'v2/' }], {}, emptyLoss(format)));
+    const project = (c: ReleaseContent): Uint8Array => collect(formats[format].exportProject([{ content: c, videoPrefix: 'v1/' }, { content: { ...c, meta: { ...c.meta, videoId: 'v2' } }, videoPrefix: 'v2/' }], {}, { loss: emptyLoss(format) }));
     assert.ok(Buffer.from(project(liveContent)).equals(Buffer.from(project(stored))), `${format} project`);
   }
 });

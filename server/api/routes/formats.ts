@@ -172,7 +172,7 @@ function applyImport(ydoc: Y.Doc, plan: ImportPlan, origin?: ChangeOrigin) {
 export function sessionExport(content: SessionContent, baseName: string, query: z.output<typeof ExportQuery>): Reply {
   const opts = exportOptions(query);
   const loss = exportLoss(query.format, [content], opts);
-  return exportReply(query.format, baseName, loss, query.report, () => formats[query.format].export(content, opts, emptyLoss(query.format), zipChunksNative));
+  return exportReply(query.format, baseName, loss, query.report, () => formats[query.format].export(content, opts, { loss: emptyLoss(query.format), zip: zipChunksNative }));
 }
 
 /** A project's export from its sessions' contents, in the project's session order (live, or a project release). */
@@ -189,8 +189,8 @@ export function projectExport(projectId: string, sessions: ReadonlyArray<{ sessi
   const loss = exportLoss(query.format, contents, opts);
   return exportReply(query.format, baseName, loss, query.report, () =>
     query.format === 'json'
-      ? exportNativeProject(parts, opts, emptyLoss('json'), projectId)
-      : formats[query.format].exportProject(parts, opts, emptyLoss(query.format), zipChunksNative),
+      ? exportNativeProject(parts, { ...opts, projectId }, { loss: emptyLoss('json') })
+      : formats[query.format].exportProject(parts, opts, { loss: emptyLoss(query.format), zip: zipChunksNative }),
   );
 }
 
