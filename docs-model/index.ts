@@ -69,6 +69,7 @@ export {
   hasTrackIds,
   trackingDetections,
   trackingGroundTruth,
+  type GroundTruthSource,
   type TrackedDetection,
   type TrackingBox,
   type TrackingEvaluation,

@@ -111,7 +111,7 @@ export { emptyLoss, lossSummary, isLossless, type LossReport } from './loss.ts';
 export { exportLoss } from './loss-pass.ts';
 export { InputTooLargeError, UnsafeInputError, type Problem } from './problems.ts';
 export { parseSafeJson, SAFE_JSON_DEFAULTS, type SafeJsonLimits } from './safe-json.ts';
-export { parseSafeXml, SAFE_XML_DEFAULTS, type SafeXmlLimits } from './safe-xml.ts';
+export { parseSafeXml, SAFE_XML_DEFAULTS, type SafeXmlLimits, type SafeXmlOptions } from './safe-xml.ts';
 export { readZip, SAFE_ZIP_DEFAULTS, type SafeZipLimits } from './safe-zip.ts';
 export { planSplits, splitOf, splitCounts, describeSplits, fnv1a32, type SplitFractions, type SplitName, type SplitPlan, type SplitVideo } from './splits.ts';
 export { zipChunks, collect, type ZipEntryInput } from './zip-writer.ts';

@@ -153,7 +153,7 @@ export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, li
   for (const [file, bytes] of files) {
     let tree: unknown;
     try {
-      tree = parseSafeXml(bytes, file, limits, ['object', 'attribute']);
+      tree = parseSafeXml(bytes, file, { ...limits, arrays: ['object', 'attribute'] });
     } catch (e) {
       errors.push(...problemsOf(e));
       continue;
@@ -245,5 +245,5 @@ export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, li
   }
   let frameEnd = ctx.meta?.frameCount ?? 0;
   for (const f of frames.values()) frameEnd = Math.max(frameEnd, f + 1);
-  return { content: buildContent(boxes, ctx, frameEnd, warnings, errors), warnings, errors, frameRule: rule };
+  return { content: buildContent(boxes, ctx, { frameEnd, warnings, errors }), warnings, errors, frameRule: rule };
 };
