@@ -10,7 +10,7 @@
 import type * as Y from 'yjs';
 import { readSession } from '../../docs-model/session.ts';
 import type { SessionContent } from '../../docs-model/formats/content.ts';
-import { parseDocName, type DocName } from '../../docs-model/protocol.ts';
+import { docName, parseDocName, type DocName } from '../../docs-model/protocol.ts';
 import type { SessionRecord } from '../../persistence/rows.ts';
 import { ConflictError, toAppError } from '../base/errors.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
@@ -27,6 +27,13 @@ export function sessionDocName(session: SessionRecord): DocName {
   const name = parseDocName(session.docName);
   if (!name) throw new Error(`session ${session.id} has an invalid document name`);
   return name;
+}
+
+/** The document name of a new session. Session ids pass the API's `Id` schema, the pattern document ids allow. */
+export function newSessionDocName(id: string): string {
+  const name = docName('session', id);
+  if (!name) throw new Error(`session ${id} has an invalid document name`);
+  return name.name;
 }
 
 /** Reads the session's live document (loaded if needed) with its read index. */

@@ -8,7 +8,7 @@ import { initSession, type LabelDef } from '../../../docs-model/index.ts';
 import { ConflictError, NotFoundError } from '../../base/errors.ts';
 import type { SessionRecord } from '../../../persistence/rows.ts';
 import { actorOf, projectRole, requireRole, sessionRole } from '../access.ts';
-import { changeSessionDoc, sessionParticipants } from '../../services/session-documents.ts';
+import { changeSessionDoc, newSessionDocName, sessionParticipants } from '../../services/session-documents.ts';
 import { findProject, findVideo, paged } from '../../services/records.ts';
 import { type Services } from '../../services/services.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -77,7 +77,7 @@ export function sessionRoutes(deps: Services): Route[] {
             projectId: project.id,
             videoId: video.id,
             name: body.name ?? video.name,
-            docName: `session:${id}`,
+            docName: newSessionDocName(id),
             createdBy: actor,
           },
           deps.events.within((created) => [{ projectId: created.projectId, type: 'session.created', actor, data: { session: created } }]),
