@@ -12,12 +12,13 @@
  *   for (const chunk of exportUltralytics(content, {}, { loss })) res.write(chunk)
  *   for (const chunk of exportUltralytics(content, { splits: { valFraction: 0.1, testFraction: 0.1 } })) …
  */
-import type { ExportOptions, ExportSession, ExportTarget, SessionContent } from './content.ts';
+import type { ExportOptions, ExportSession } from './content.ts';
 import { projectLabelOrder } from './frame-walk.ts';
-import { emptyLoss, type LossReport } from './loss.ts';
+import type { LossReport } from './loss.ts';
 import { describeSplits, planSplits, splitOf, type SplitPlan } from './splits.ts';
 import { yoloLabelFiles } from './yolo.ts';
-import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
+import { singleSessionExport, zipProjectExport } from './zip-export.ts';
+import type { ZipEntryInput } from './zip-writer.ts';
 
 const TRAIN_ONLY = ['# annosync export: put the frames in images/train/ (frame_000000.jpg …)', 'path: .', 'train: images/train', 'val: images/train'];
 
@@ -59,11 +60,6 @@ export function* ultralyticsEntries(sessions: ExportSession[], opts: ExportOptio
   yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
 }
 
-export const exportUltralyticsProject = (
-  sessions: ExportSession[],
-  opts: ExportOptions = {},
-  { loss = emptyLoss('ultralytics'), zip = zipChunks }: ExportTarget = {},
-): Iterable<Uint8Array> => zip(ultralyticsEntries(sessions, opts, loss));
+export const exportUltralyticsProject = zipProjectExport('ultralytics', ultralyticsEntries);
 
-export const exportUltralytics = (content: SessionContent, opts: ExportOptions = {}, target: ExportTarget = {}): Iterable<Uint8Array> =>
-  exportUltralyticsProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, target);
+export const exportUltralytics = singleSessionExport(exportUltralyticsProject);

@@ -14,16 +14,17 @@
  *   for (const chunk of exportVoc(content, { vocOffset: 1 }, { loss })) res.write(chunk)
  */
 import type { Attributes } from '../types.ts';
-import type { ExportOptions, ExportSession, ExportTarget, ImportContext, ImportResult, SessionContent } from './content.ts';
+import type { ExportOptions, ExportSession, ImportContext, ImportResult, SessionContent } from './content.ts';
 import { walkFrames, type ExportBox } from './frame-walk.ts';
 import { frameName, mapFrames, stem, type FrameCandidate } from './frames.ts';
 import { buildContent, clipBox, isMacMetadata, parseNumberText, textLines, type FlatBox } from './imported.ts';
 import { isAnnotationStatus } from '../types.ts';
-import { addNote, emptyLoss, type LossReport } from './loss.ts';
+import { addNote, type LossReport } from './loss.ts';
 import { problem, problemsOf, type Problem } from './problems.ts';
 import { looksLikeZip, readZip, type SafeZipLimits } from './safe-zip.ts';
 import { parseSafeXml, type SafeXmlLimits } from './safe-xml.ts';
-import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
+import { singleSessionExport, zipProjectExport } from './zip-export.ts';
+import type { ZipEntryInput } from './zip-writer.ts';
 
 const esc = (s: string): string => (!/[&<>"]/.test(s) ? s : s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'));
 const FIELD_KEYS = new Set(['trackId', 'track_id', 'annotationId', 'keyframe', 'status', 'detectionId', 'trackInterpolation']);
@@ -93,14 +94,9 @@ export function* vocEntries(sessions: ExportSession[], opts: ExportOptions, loss
 }
 
 /** Several sessions in one zip: `Annotations/<videoId>/frame_000123.xml`, one image set listing all. */
-export const exportVocProject = (
-  sessions: ExportSession[],
-  opts: ExportOptions = {},
-  { loss = emptyLoss('voc'), zip = zipChunks }: ExportTarget = {},
-): Iterable<Uint8Array> => zip(vocEntries(sessions, opts, loss));
+export const exportVocProject = zipProjectExport('voc', vocEntries);
 
-export const exportVoc = (content: SessionContent, opts: ExportOptions = {}, target: ExportTarget = {}): Iterable<Uint8Array> =>
-  exportVocProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, target);
+export const exportVoc = singleSessionExport(exportVocProject);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

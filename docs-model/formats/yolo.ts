@@ -8,12 +8,13 @@
  *   for (const chunk of exportYolo(content, {}, { loss })) res.write(chunk)
  *   for (const chunk of exportYoloProject(sessions, {}, { loss, zip: zipChunksNative })) res.write(chunk)
  */
-import type { ExportOptions, ExportSession, ExportTarget, SessionContent } from './content.ts';
+import type { ExportOptions, ExportSession } from './content.ts';
 import { projectLabelOrder, walkFrames } from './frame-walk.ts';
 import { frameName } from './frames.ts';
-import { emptyLoss, type LossReport } from './loss.ts';
+import type { LossReport } from './loss.ts';
 import { countYoloLoss, countYoloSessionLoss, yoloLine } from './yolo-lines.ts';
-import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
+import { singleSessionExport, zipProjectExport } from './zip-export.ts';
+import type { ZipEntryInput } from './zip-writer.ts';
 
 /** Where a frame's label file goes: one folder for all, or one per frame (Ultralytics splits). */
 export type LabelFolder = string | ((session: ExportSession, frame: number) => string);
@@ -67,11 +68,6 @@ export function* yoloEntries(sessions: ExportSession[], opts: ExportOptions, los
   yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
 }
 
-export const exportYoloProject = (
-  sessions: ExportSession[],
-  opts: ExportOptions = {},
-  { loss = emptyLoss('yolo'), zip = zipChunks }: ExportTarget = {},
-): Iterable<Uint8Array> => zip(yoloEntries(sessions, opts, loss));
+export const exportYoloProject = zipProjectExport('yolo', yoloEntries);
 
-export const exportYolo = (content: SessionContent, opts: ExportOptions = {}, target: ExportTarget = {}): Iterable<Uint8Array> =>
-  exportYoloProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, target);
+export const exportYolo = singleSessionExport(exportYoloProject);
