@@ -1,8 +1,8 @@
 /**
  * Annotations of a session document: one nested Y.Map per annotation inside `annotations`, so
  * concurrent edits of different fields (one person moves the box, another relabels) both win.
- * Writes set only the keys whose value changes. Every write takes the transaction origin as its
- * last argument, since the server tags each change with a typed origin.
+ * Writes set only the keys whose value changes. Every write takes the transaction origin in its
+ * last argument (`{ by, origin }`), since the server tags each change with a typed origin.
  *
  *   const a = addAnnotation(doc, { frame: 3, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'alice' })
  *   updateAnnotation(doc, a.id, { label: 'truck' }, { by: 'bob' })
