@@ -67,7 +67,7 @@ await repos.sessions.create({ id: 'cold-load', projectId: 'cold-load', videoId: 
 // 10 000 annotations, one update each, as annotators drawing them would produce.
 const source = new Y.Doc();
 source.on('update', (update: Uint8Array) => void log.append(docName.name, update));
-initSession(source, { sessionId: 'cold-load', projectId: 'cold-load', videoId: 'cold-load', width: 1920, height: 1080, fps: 30, frameCount: 9000 }, { car: {}, person: {} });
+initSession(source, { meta: { sessionId: 'cold-load', projectId: 'cold-load', videoId: 'cold-load', width: 1920, height: 1080, fps: 30, frameCount: 9000 }, labels: { car: {}, person: {} } });
 let lastId = '';
 for (let i = 0; i < 10_000; i++) {
   lastId = addAnnotation(source, { frame: i % 9000, bbox: [i % 1800, (i * 7) % 1000, 40, 60], label: i % 3 ? 'car' : 'person' }, { by: 'bench' }).id;

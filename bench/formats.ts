@@ -31,8 +31,8 @@ const small: SessionContent = {
   meta, labels, tracks: [],
   annotations: Array.from({ length: 10_000 }, (_, k) => ann(`a${k}`, k % 1000, [(k * 7) % 1800, (k * 13) % 1000, 40.5, 60.25], null)),
 };
-const cocoBytes = collect(formats.coco.export(small, {}, emptyLoss('coco')));
-const exportMs = best(5, () => collect(formats.coco.export(small, {}, emptyLoss('coco'))));
+const cocoBytes = collect(formats.coco.export(small, {}, { loss: emptyLoss('coco') }));
+const exportMs = best(5, () => collect(formats.coco.export(small, {}, { loss: emptyLoss('coco') })));
 const importMs = best(5, () => formats.coco.parse(cocoBytes, { meta, labels }));
 const check = formats.coco.parse(cocoBytes, { meta, labels });
 console.log(`COCO 10 000 annotations: export ${exportMs.toFixed(1)} ms (target < 100), import ${importMs.toFixed(1)} ms (target < 500), ${(cocoBytes.length / 1024).toFixed(0)} KiB, ${check.content.annotations.length} imported, ${check.errors.length} errors`);
@@ -53,7 +53,7 @@ const exportOne = (name: FormatName): void => {
   let bytes = 0;
   let peak = process.memoryUsage().rss;
   const [, ms] = time(() => {
-    for (const c of formats[name].export(big, {}, loss, encoder)) {
+    for (const c of formats[name].export(big, {}, { loss, zip: encoder })) {
       bytes += c.length;
       if (++chunks % 200 === 0) peak = Math.max(peak, process.memoryUsage().rss);
     }

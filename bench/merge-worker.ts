@@ -27,7 +27,7 @@ const mergeInProcess: MergeUpdates = async (updates) => {
 const updates: Uint8Array[] = [];
 const source = new Y.Doc();
 source.on('update', (update: Uint8Array) => void updates.push(update));
-initSession(source, { sessionId: 'bench', projectId: 'p', videoId: 'v', width: 1920, height: 1080, fps: 30, frameCount: 9000 }, { car: {}, person: {} });
+initSession(source, { meta: { sessionId: 'bench', projectId: 'p', videoId: 'v', width: 1920, height: 1080, fps: 30, frameCount: 9000 }, labels: { car: {}, person: {} } });
 for (let i = 0; i < ANNOTATIONS; i++) {
   addAnnotation(source, { frame: i % 9000, bbox: [i % 1800, (i * 7) % 1000, 40, 60], label: i % 3 ? 'car' : 'person' }, { by: 'bench' });
 }

@@ -56,7 +56,7 @@ const random = (s: number): (() => number) => () => {
 function bigSession(): Y.Doc {
   const rnd = random(7);
   const doc = new Y.Doc();
-  initSession(doc, { sessionId: 's', projectId: 'p', videoId: 'v', width: 1920, height: 1080, fps: 30, frameCount: 9000 }, { car: {}, person: {}, bike: {} });
+  initSession(doc, { meta: { sessionId: 's', projectId: 'p', videoId: 'v', width: 1920, height: 1080, fps: 30, frameCount: 9000 }, labels: { car: {}, person: {}, bike: {} } });
   const inputs: AnnotationInput[] = [];
   const labels = ['car', 'person', 'bike'];
   for (let t = 0; t < 400; t++) {

@@ -95,7 +95,7 @@ function runExport(fflate: boolean): void {
   let bytes = 0;
   const t = performance.now();
   const cpu = process.cpuUsage();
-  for (const c of fflate ? exportMot(content, {}, loss) : formats.mot.export(content, {}, loss, zipChunksNative)) {
+  for (const c of fflate ? exportMot(content, {}, { loss }) : formats.mot.export(content, {}, { loss, zip: zipChunksNative })) {
     bytes += c.length;
     if (++chunks % 50 === 0) peak = Math.max(peak, process.memoryUsage().rss);
   }

@@ -2,7 +2,7 @@
  * Validation of annotation inputs and patches over plain data, so a caller (REST) can report
  * every problem at once before anything is written.
  *
- *   validateAnnotationInput(meta, labels, tracks, { frame: 9999, bbox: [0, 0, 0, 5], label: 'x' })
+ *   validateAnnotationInput({ meta, labels, tracks }, { frame: 9999, bbox: [0, 0, 0, 5], label: 'x' })
  *   // → [DocModelError invalid_frame 'frame', invalid_bbox 'bbox', unknown_label 'label']
  */
 import {
@@ -23,6 +23,13 @@ import { isFiniteNumber, isNonEmptyString, isPlainObject } from './values.ts';
 export type LabelNames = Readonly<Record<string, LabelDef>> | ReadonlySet<string>;
 /** Track ids known to the session: a set of ids, or the tracks themselves. */
 export type TrackIds = ReadonlySet<string> | readonly Pick<Track, 'id'>[];
+
+/** What an annotation is checked against: the session's meta (null: only the 0 edges), labels and tracks. */
+export interface AnnotationContext {
+  meta: SessionMeta | null;
+  labels: LabelNames;
+  tracks: TrackIds;
+}
 
 export interface ValidateAnnotationOptions {
   /** Clip a box that crosses the frame edge instead of refusing it. */
@@ -55,7 +62,11 @@ export type BboxCheck = { bbox: BBox; error: null } | { bbox: null; error: DocMo
  * Checks a box against the frame [0,width]x[0,height] (only the 0 edges without meta);
  * with `clip`, returns the part inside the frame, refusing a box that clips to nothing.
  */
-export const checkBbox = (bbox: unknown, meta: SessionMeta | null, clip = false, keepPastEdge = false): BboxCheck => {
+export const checkBbox = (
+  bbox: unknown,
+  meta: SessionMeta | null,
+  { clip = false, keepPastEdge = false }: Pick<ValidateAnnotationOptions, 'clip' | 'keepPastEdge'> = {},
+): BboxCheck => {
   if (!Array.isArray(bbox) || bbox.length !== 4 || !bbox.every(isFiniteNumber)) {
     return { bbox: null, error: invalidBbox('bbox', 'bbox must be [x, y, w, h]: 4 finite numbers') };
   }
@@ -133,9 +144,7 @@ export interface InputCheck {
 
 /** Validates a new annotation and returns the box to store. */
 export const checkAnnotationInput = (
-  meta: SessionMeta | null,
-  labels: LabelNames,
-  tracks: TrackIds,
+  { meta, labels, tracks }: AnnotationContext,
   input: AnnotationInput,
   opts: ValidateAnnotationOptions = {},
 ): InputCheck => {
@@ -146,7 +155,7 @@ export const checkAnnotationInput = (
   }
   const frameError = checkFrame(input.frame, meta);
   if (frameError) errors.push(frameError);
-  const box = checkBbox(input.bbox, meta, opts.clip, opts.keepPastEdge);
+  const box = checkBbox(input.bbox, meta, opts);
   if (box.error) errors.push(box.error);
   const labelError = checkLabel(input.label, labels);
   if (labelError) errors.push(labelError);
@@ -161,12 +170,10 @@ export const checkAnnotationInput = (
 
 /** Every problem with a new annotation, empty when it can be added. */
 export const validateAnnotationInput = (
-  meta: SessionMeta | null,
-  labels: LabelNames,
-  tracks: TrackIds,
+  context: AnnotationContext,
   input: AnnotationInput,
   opts: ValidateAnnotationOptions = {},
-): DocModelError[] => checkAnnotationInput(meta, labels, tracks, input, opts).errors;
+): DocModelError[] => checkAnnotationInput(context, input, opts).errors;
 
 /**
  * Validates only the fields a patch carries (a status change must not fail because the label
@@ -174,9 +181,7 @@ export const validateAnnotationInput = (
  * `current` gives the values the patch leaves alone.
  */
 export const checkAnnotationPatch = (
-  meta: SessionMeta | null,
-  labels: LabelNames,
-  tracks: TrackIds,
+  { meta, labels, tracks }: AnnotationContext,
   patch: AnnotationPatch,
   current: { frame: number; trackId: string | null },
   opts: ValidateAnnotationOptions = {},
@@ -186,7 +191,7 @@ export const checkAnnotationPatch = (
   if (frameError) errors.push(frameError);
   let bbox: BBox | null = null;
   if (patch.bbox !== undefined) {
-    const box = checkBbox(patch.bbox, meta, opts.clip, opts.keepPastEdge);
+    const box = checkBbox(patch.bbox, meta, opts);
     if (box.error) errors.push(box.error);
     bbox = box.bbox;
   }

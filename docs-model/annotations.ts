@@ -1,8 +1,8 @@
 /**
  * Annotations of a session document: one nested Y.Map per annotation inside `annotations`, so
  * concurrent edits of different fields (one person moves the box, another relabels) both win.
- * Writes set only the keys whose value changes. Every write takes the transaction origin as its
- * last argument, since the server tags each change with a typed origin.
+ * Writes set only the keys whose value changes. Every write takes the transaction origin in its
+ * last argument (`{ by, origin }`), since the server tags each change with a typed origin.
  *
  *   const a = addAnnotation(doc, { frame: 3, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'alice' })
  *   updateAnnotation(doc, a.id, { label: 'truck' }, { by: 'bob' })
@@ -12,6 +12,7 @@ import * as Y from 'yjs';
 import {
   checkAnnotationInput,
   checkAnnotationPatch,
+  type AnnotationContext,
   type ValidateAnnotationOptions,
 } from './annotation-validation.ts';
 import { invalidContent, notFound, type DocModelError } from './errors.ts';
@@ -142,7 +143,18 @@ export const keyframeIndex = (doc: Y.Doc, exceptId?: string): ((trackId: string,
 
 const trackIdSet = (doc: Y.Doc): Set<string> => new Set(doc.getMap(SESSION.tracks).keys());
 
-export const buildAnnotation = (input: AnnotationInput, bbox: BBox, by: string, now: number): Annotation => ({
+const contextOf = (doc: Y.Doc): AnnotationContext => ({
+  meta: getMeta(doc),
+  labels: getLabels(doc),
+  tracks: trackIdSet(doc),
+});
+
+/** The annotation to store for a valid input, written by `by` at `now`. */
+export const buildAnnotation = (
+  input: AnnotationInput,
+  bbox: BBox,
+  { by, now }: { by: string; now: number },
+): Annotation => ({
   id: input.id ?? newId(),
   frame: input.frame,
   bbox,
@@ -184,7 +196,7 @@ const checkBatch = (
       idTaken: (id) => all.has(id) || batchIds.has(id),
       keyframeTaken: (trackId, frame) => docKeyframe(trackId, frame) || batchKeyframes.has(`${trackId}\u0000${frame}`),
     };
-    const check = checkAnnotationInput(meta, labels, tracks, input, validateOpts);
+    const check = checkAnnotationInput({ meta, labels, tracks }, input, validateOpts);
     for (const error of check.errors) errors.push({ index, error });
     bboxes.push(check.bbox);
     if (typeof input.id === 'string') batchIds.add(input.id);
@@ -206,7 +218,7 @@ export const addAnnotation = (doc: Y.Doc, input: AnnotationInput, write: Annotat
   const bbox = bboxes[0];
   if (errors[0]) throw errors[0].error;
   if (!bbox) throw new Error('unreachable: a valid input has a box');
-  const annotation = buildAnnotation(input, bbox, write.by, write.now ?? Date.now());
+  const annotation = buildAnnotation(input, bbox, { by: write.by, now: write.now ?? Date.now() });
   doc.transact(() => putAnnotation(doc, annotation), write.origin);
   return annotation;
 };
@@ -224,7 +236,7 @@ export const addAnnotations = (doc: Y.Doc, inputs: readonly AnnotationInput[], w
     });
   }
   const now = write.now ?? Date.now();
-  const created = inputs.map((input, i) => buildAnnotation(input, bboxes[i] as BBox, write.by, now));
+  const created = inputs.map((input, i) => buildAnnotation(input, bboxes[i] as BBox, { by: write.by, now }));
   if (created.length > 0) {
     doc.transact(() => {
       for (const annotation of created) putAnnotation(doc, annotation);
@@ -242,7 +254,7 @@ export const validateAnnotationPatch = (
 ): DocModelError[] => {
   const current = getAnnotation(doc, id);
   if (!current) return [notFound('id', `no annotation '${id}'`)];
-  return checkAnnotationPatch(getMeta(doc), getLabels(doc), trackIdSet(doc), patch, current, {
+  return checkAnnotationPatch(contextOf(doc), patch, current, {
     clip: opts.clip ?? false,
     keyframeTaken: keyframeIndex(doc, id),
   }).errors;
@@ -257,7 +269,7 @@ export const updateAnnotation = (doc: Y.Doc, id: string, patch: AnnotationPatch,
   const map = annotationsMap(doc).get(id);
   const current = readAnnotation(id, map);
   if (!(map instanceof Y.Map) || !current) throw notFound('id', `no annotation '${id}'`);
-  const check = checkAnnotationPatch(getMeta(doc), getLabels(doc), trackIdSet(doc), patch, current, {
+  const check = checkAnnotationPatch(contextOf(doc), patch, current, {
     clip: write.clip ?? false,
     keyframeTaken: keyframeIndex(doc, id),
   });

@@ -5,7 +5,7 @@
  *   import * as Y from 'yjs'
  *   import { initSession, addAnnotation, listAnnotations } from './docs-model/index.ts'
  *   const doc = new Y.Doc()
- *   initSession(doc, meta, { car: { color: '#f00' } })
+ *   initSession(doc, { meta, labels: { car: { color: '#f00' } } })
  *   addAnnotation(doc, { frame: 0, bbox: [10, 10, 40, 30], label: 'car' }, { by: 'alice' })
  *   listAnnotations(doc, { label: 'car' }) // → [{ id, frame: 0, … }]
  */
@@ -20,6 +20,7 @@ export { getLabels, hasLabel, removeLabel, setLabel, validateLabel } from './lab
 export {
   checkBbox,
   validateAnnotationInput,
+  type AnnotationContext,
   type LabelNames,
   type TrackIds,
   type ValidateAnnotationOptions,
@@ -68,6 +69,7 @@ export {
   hasTrackIds,
   trackingDetections,
   trackingGroundTruth,
+  type GroundTruthSource,
   type TrackedDetection,
   type TrackingBox,
   type TrackingEvaluation,

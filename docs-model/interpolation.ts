@@ -51,7 +51,11 @@ const lerp = (a: number, b: number, t: number): number => {
  * The box of a track on `frame` inside the segment from keyframe `prev` to `next` (none after the
  * last one): linear between them, else `prev`'s box held. A new array every time.
  */
-export const segmentBBox = (interpolation: Track['interpolation'], prev: Annotation, next: Annotation | undefined, frame: number): BBox => {
+export const segmentBBox = (
+  interpolation: Track['interpolation'],
+  { prev, next }: { prev: Annotation; next: Annotation | undefined },
+  frame: number,
+): BBox => {
   if (frame === prev.frame || !next || interpolation !== 'linear') return [prev.bbox[0], prev.bbox[1], prev.bbox[2], prev.bbox[3]];
   const t = (frame - prev.frame) / (next.frame - prev.frame);
   return [
@@ -64,7 +68,7 @@ export const segmentBBox = (interpolation: Track['interpolation'], prev: Annotat
 
 const boxAt = (track: Track, prev: Annotation, next: Annotation | undefined, frame: number): TrackFrameBox => {
   const keyframe = frame === prev.frame;
-  const bbox = segmentBBox(track.interpolation, prev, next, frame);
+  const bbox = segmentBBox(track.interpolation, { prev, next }, frame);
   return {
     trackId: track.id,
     frame,

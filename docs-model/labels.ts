@@ -7,7 +7,7 @@
 import type * as Y from 'yjs';
 import { invalidValue, type DocModelError } from './errors.ts';
 import { SESSION } from './keys.ts';
-import type { LabelDef } from './types.ts';
+import type { LabelDef, OriginOptions } from './types.ts';
 import { cloneValue, isNonEmptyString, isPlainObject, sameValue } from './values.ts';
 
 const labelsMap = (doc: Y.Doc): Y.Map<unknown> => doc.getMap(SESSION.labels);
@@ -30,12 +30,12 @@ export const validateLabel = (name: string, def: LabelDef): DocModelError[] => {
 };
 
 /** Creates or replaces a label. A no-op (no update) when the definition is unchanged. */
-export const setLabel = (doc: Y.Doc, name: string, def: LabelDef, origin?: unknown): void => {
+export const setLabel = (doc: Y.Doc, name: string, def: LabelDef, opts: OriginOptions = {}): void => {
   const errors = validateLabel(name, def);
   if (errors[0]) throw errors[0];
   const map = labelsMap(doc);
   if (map.has(name) && sameValue(map.get(name), def)) return;
-  doc.transact(() => map.set(name, cloneValue(def)), origin);
+  doc.transact(() => map.set(name, cloneValue(def)), opts.origin);
 };
 
 /**

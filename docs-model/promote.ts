@@ -4,7 +4,7 @@
  * transaction of the live document.
  *
  *   const plan = planPromotion(detections, { annotations, tracks, labels, frameCount }, { runId, model, minScore: 0.5 })
- *   writeSession(ydoc, plan.content, { mode: 'merge', by, keepPastEdge: true }, origin)
+ *   writeSession(ydoc, plan.content, { mode: 'merge', by, keepPastEdge: true, origin })
  *
  * - A detection without a track id becomes one draft box; detections sharing a track id (and a
  *   label: a track has one) become one track. Each run of consecutive frames is a stretch of

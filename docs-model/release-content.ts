@@ -8,7 +8,7 @@
  *   const hash = await releaseContentHash(content)     // 'sha256:…' over canonicalReleaseBytes
  *   const bytes = encodeReleaseContent(content)        // stored (the server compresses them)
  *   decodeReleaseContent(bytes)                        // deep-equal to `content`, key order kept
- *   formats.coco.export(content, opts, loss)           // byte-identical to exporting the session then
+ *   formats.coco.export(content, opts, { loss })           // byte-identical to exporting the session then
  *
  * Two forms, on purpose:
  * - The frozen content keeps the document's order of labels and of attribute keys, because the

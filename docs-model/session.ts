@@ -3,7 +3,7 @@
  * transaction, all or nothing), and initialised by the server when a session is created.
  *
  *   const content = readSession(doc)              // { meta, labels, tracks, annotations }
- *   writeSession(other, content, { mode: 'replace' }, 'import') // `other` now holds the same content
+ *   writeSession(other, content, { mode: 'replace', origin: 'import' }) // `other` now holds the same content
  */
 import * as Y from 'yjs';
 import {
@@ -21,7 +21,7 @@ import { getLabels, validateLabel } from './labels.ts';
 import { getMeta, setMeta, validateMeta } from './meta.ts';
 import { ANNOTATION, SESSION } from './keys.ts';
 import { listTracks, putTrack, tracksMap, validateTrackInput } from './tracks.ts';
-import type { Annotation, AnnotationInput, LabelDef, SessionMeta, Track, TrackInput } from './types.ts';
+import type { Annotation, AnnotationInput, LabelDef, OriginOptions, SessionMeta, Track, TrackInput } from './types.ts';
 import { cloneValue, newId } from './values.ts';
 
 export interface SessionContent {
@@ -56,6 +56,8 @@ export interface WriteSessionOptions {
   clip?: boolean;
   /** Keep boxes that reach past the frame edge as given (MOT imports); see ValidateAnnotationOptions. */
   keepPastEdge?: boolean;
+  /** The Yjs transaction origin of the one transaction. */
+  origin?: unknown;
 }
 
 export interface WriteCounts {
@@ -102,7 +104,6 @@ export const writeSession = (
   doc: Y.Doc,
   content: SessionContentInput,
   opts: WriteSessionOptions,
-  origin?: unknown,
 ): WriteSessionResult => {
   const replace = opts.mode === 'replace';
   const by = opts.by ?? 'import';
@@ -144,7 +145,7 @@ export const writeSession = (
   const seenIds = new Set<string>();
   const seenKeyframes = new Set<string>();
   const annotations: AnnotationImport[] = inputs.map((input, index) => {
-    const check = checkAnnotationInput(meta, labels, trackIds, input, {
+    const check = checkAnnotationInput({ meta, labels, tracks: trackIds }, input, {
       clip: opts.clip ?? false,
       keepPastEdge: opts.keepPastEdge ?? false,
       idTaken: (id) => seenIds.has(id),
@@ -171,7 +172,7 @@ export const writeSession = (
     const all = annotationsMap(doc);
     if (replace) deleteAbsent(all, new Set(annotations.map((a) => a.id as string)), result.annotations);
     for (const input of annotations) count(result.annotations, putImported(doc, input, by, now));
-  }, origin);
+  }, opts.origin);
   return result;
 };
 
@@ -211,7 +212,7 @@ const writeLabels = (doc: Y.Doc, labels: Record<string, LabelDef>, replace: bool
 const putImported = (doc: Y.Doc, input: AnnotationImport, by: string, now: number): PutResult => {
   const id = input.id as string;
   const existing: unknown = annotationsMap(doc).get(id);
-  const base = buildAnnotation({ ...input, id }, input.bbox, by, now);
+  const base = buildAnnotation({ ...input, id }, input.bbox, { by, now });
   if (!(existing instanceof Y.Map)) {
     return putAnnotation(doc, {
       ...base,
@@ -237,9 +238,8 @@ const putImported = (doc: Y.Doc, input: AnnotationImport, by: string, now: numbe
 /** Writes meta and labels of a new session in one transaction (idempotent: only changes are written). */
 export const initSession = (
   doc: Y.Doc,
-  meta: SessionMeta,
-  labels: Record<string, LabelDef>,
-  origin?: unknown,
+  { meta, labels }: { meta: SessionMeta; labels: Record<string, LabelDef> },
+  opts: OriginOptions = {},
 ): void => {
-  writeSession(doc, { meta, labels }, { mode: 'merge' }, origin);
+  writeSession(doc, { meta, labels }, { mode: 'merge', origin: opts.origin });
 };

@@ -12,7 +12,7 @@ import { annotationsMap, compareAnnotations, readAnnotation, setChanged, type Pu
 import { duplicateId, invalidValue, notFound, unknownLabel, type DocModelError } from './errors.ts';
 import { ANNOTATION, SESSION, TRACK } from './keys.ts';
 import { getLabels } from './labels.ts';
-import type { Annotation, LabelDef, Track, TrackInput, TrackPatch } from './types.ts';
+import type { Annotation, LabelDef, OriginOptions, Track, TrackInput, TrackPatch } from './types.ts';
 import { cloneValue, compareStrings, isNonEmptyString, isPlainObject, newId, sameValue } from './values.ts';
 
 export const tracksMap = (doc: Y.Doc): Y.Map<Y.Map<unknown>> => doc.getMap(SESSION.tracks);
@@ -101,7 +101,7 @@ const keyframeMaps = (doc: Y.Doc, trackId: string): Y.Map<unknown>[] =>
  * Changes the given fields of a track (only those that differ). A new label is also written on
  * its keyframes in the same transaction, so listing annotations agrees with the exported boxes.
  */
-export const updateTrack = (doc: Y.Doc, id: string, patch: TrackPatch, origin?: unknown): Track => {
+export const updateTrack = (doc: Y.Doc, id: string, patch: TrackPatch, opts: OriginOptions = {}): Track => {
   const map = tracksMap(doc).get(id);
   const current = readTrack(id, map);
   if (!(map instanceof Y.Map) || !current) throw notFound('id', `no track '${id}'`);
@@ -116,7 +116,7 @@ export const updateTrack = (doc: Y.Doc, id: string, patch: TrackPatch, origin?: 
     if (labelChanges && patch.label !== undefined) {
       for (const keyframe of keyframeMaps(doc, id)) setChanged(keyframe, { label: patch.label });
     }
-  }, origin);
+  }, opts.origin);
   return readTrack(id, map) ?? current;
 };
 
@@ -127,8 +127,7 @@ export const updateTrack = (doc: Y.Doc, id: string, patch: TrackPatch, origin?: 
 export const deleteTrack = (
   doc: Y.Doc,
   id: string,
-  opts: { withKeyframes?: boolean } = {},
-  origin?: unknown,
+  opts: OriginOptions & { withKeyframes?: boolean } = {},
 ): boolean => {
   const all = tracksMap(doc);
   if (!all.has(id)) return false;
@@ -140,7 +139,7 @@ export const deleteTrack = (
       else map.set(ANNOTATION.trackId, null);
     }
     all.delete(id);
-  }, origin);
+  }, opts.origin);
   return true;
 };
 

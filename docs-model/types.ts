@@ -8,6 +8,14 @@
  *   listAnnotations(doc, { frame: 3 }) // → [{ id, frame: 3, bbox: [10, 10, 40, 30], … }]
  */
 
+/**
+ * The options of a write that takes nothing else: the Yjs transaction origin (the server's typed
+ * origin, a client's undo scope).
+ */
+export interface OriginOptions {
+  origin?: unknown;
+}
+
 /** [x, y, w, h] in pixels, top-left origin. Stored as one atomic array. */
 export type BBox = [x: number, y: number, w: number, h: number];
 

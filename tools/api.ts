@@ -12,6 +12,7 @@ import type { ConfigOverrides } from '../server/config.ts';
 import type { Api } from '../server/api/index.ts';
 import type { DocRegistry } from '../server/documents/doc-registry.ts';
 import type { z } from 'zod';
+import { docName } from '../docs-model/protocol.ts';
 import type * as S from '../server/api/schemas.ts';
 
 export type ProjectBody = z.output<typeof S.Project>;
@@ -84,5 +85,7 @@ export async function linkedSession(http: JsonClient, opts: { project?: Record<s
 /** A new session (project, linked video, session) created over REST; its document name. */
 export async function newSessionDoc(url: string, adminToken: string): Promise<{ docName: string; projectId: string; sessionId: string }> {
   const { project, session } = await linkedSession(jsonClient(url, adminToken));
-  return { docName: `session:${session.id}`, projectId: project.id, sessionId: session.id };
+  const name = docName('session', session.id);
+  if (!name) throw new Error(`session ${session.id} has an invalid document name`);
+  return { docName: name.name, projectId: project.id, sessionId: session.id };
 }

@@ -169,6 +169,6 @@ export const parseCoco = (input: string | Uint8Array, ctx: ImportContext = {}, l
   let frameEnd = ctx.meta?.frameCount ?? 0;
   if (!frameEnd) for (const v of list('videos')) if (isObj(v) && isFiniteNumber(v.frame_count)) frameEnd = Math.max(frameEnd, v.frame_count);
   for (const f of frames.values()) frameEnd = Math.max(frameEnd, f + 1);
-  const content = buildContent(boxes, ctx, frameEnd, warnings, errors);
+  const content = buildContent(boxes, ctx, { frameEnd, warnings, errors });
   return { content, warnings, errors, frameRule: rule };
 };

@@ -6,10 +6,10 @@
  * and `frame_id`. Written in that order so one pass over the frames suffices: JSON readers do
  * not care about key order.
  *
- *   for (const chunk of exportCoco(content, {}, loss)) res.write(chunk)
+ *   for (const chunk of exportCoco(content, {}, { loss })) res.write(chunk)
  */
 import type { Attributes } from '../types.ts';
-import type { ExportOptions, ExportSession, SessionContent } from './content.ts';
+import type { ExportOptions, ExportSession, ExportTarget, SessionContent } from './content.ts';
 import { chunked } from './chunker.ts';
 import { projectLabelOrder, walkFrames, type ExportBox } from './frame-walk.ts';
 import { frameName } from './frames.ts';
@@ -35,13 +35,13 @@ const cocoAttributes = (b: ExportBox, trackNumber: number | undefined, interpola
 export function* exportCocoProject(
   sessions: CocoSession[],
   opts: ExportOptions = {},
-  loss: LossReport = emptyLoss('coco'),
+  { loss = emptyLoss('coco') }: ExportTarget = {},
 ): Generator<Uint8Array> {
   yield* chunked(cocoText(sessions, opts, loss));
 }
 
-export const exportCoco = (content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('coco')): Generator<Uint8Array> =>
-  exportCocoProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, loss);
+export const exportCoco = (content: SessionContent, opts: ExportOptions = {}, target: ExportTarget = {}): Generator<Uint8Array> =>
+  exportCocoProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, target);
 
 function* cocoText(sessions: CocoSession[], opts: ExportOptions, loss: LossReport): Generator<string> {
   const ext = opts.imageExt ?? '.jpg';

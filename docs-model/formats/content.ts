@@ -5,6 +5,7 @@
  */
 import type { LabelDef, SessionMeta, Track } from '../types.ts';
 import type { AnnotationImport, SessionContent as DocSessionContent } from '../session.ts';
+import type { LossReport } from './loss.ts';
 import type { Problem } from './problems.ts';
 import type { SplitFractions } from './splits.ts';
 import type { ZipEntryInput } from './zip-writer.ts';
@@ -65,6 +66,14 @@ export interface ExportOptions {
 export interface ExportSession {
   content: SessionContent;
   videoPrefix: string;
+}
+
+/** Where an export counts what it loses, and how a zip format packs its entries. */
+export interface ExportTarget {
+  /** Filled in while the export runs; a fresh report for this export when left out. */
+  loss?: LossReport;
+  /** Zip formats only: the encoder, fflate's `zipChunks` when left out. */
+  zip?: ZipEncoder;
 }
 
 /** Turns zip entries into zip bytes: fflate in docs-model (browser-safe); the server passes node:zlib's. */

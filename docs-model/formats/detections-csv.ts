@@ -157,7 +157,7 @@ export function parseDetectionsCsv(input: string | Uint8Array, opts: DetectionsC
     const trackId = optional('trackId');
     const detectionId = optional('detectionId');
     if (bbox.every(Number.isFinite)) {
-      const check = checkBbox(bbox, meta ? { sessionId: '', projectId: '', videoId: '', fps: 1, ...meta } : null, opts.clip ?? false);
+      const check = checkBbox(bbox, meta ? { sessionId: '', projectId: '', videoId: '', fps: 1, ...meta } : null, { clip: opts.clip ?? false });
       if (check.error) fail(at, 'x,y,w,h', check.error.code, check.error.message);
       else if (errorCount === before) detections.push({ frame, label, bbox: check.bbox!, score, trackId, detectionId });
     }

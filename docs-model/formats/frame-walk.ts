@@ -105,7 +105,7 @@ export function* walkFrames(content: SessionContent, opts: ExportOptions = {}): 
       }
       boxes.push({
         frame,
-        bbox: segmentBBox(c.track.interpolation, prev, c.keyframes[c.segment + 1], frame),
+        bbox: segmentBBox(c.track.interpolation, { prev, next: c.keyframes[c.segment + 1] }, frame),
         label: c.track.label,
         trackId: c.track.id,
         annotationId: null,

@@ -43,17 +43,22 @@ const toAnnotation = (b: FlatBox): ImportedAnnotation => {
   return out;
 };
 
-/**
- * @param frameEnd one past the last frame of the video (a track that stops before it gets an
- *   outside keyframe after its last box).
- */
+export interface BuildContentOptions {
+  /**
+   * One past the last frame of the video (a track that stops before it gets an outside keyframe
+   * after its last box).
+   */
+  frameEnd: number;
+  /** The import's problems, added to. */
+  warnings: Problem[];
+  errors: Problem[];
+  labelDefs?: Record<string, LabelDef>;
+}
+
 export const buildContent = (
   boxes: FlatBox[],
   ctx: ImportContext,
-  frameEnd: number,
-  warnings: Problem[],
-  errors: Problem[],
-  labelDefs: Record<string, LabelDef> = {},
+  { frameEnd, warnings, errors, labelDefs = {} }: BuildContentOptions,
 ): ImportedContent => {
   const annotations: ImportedAnnotation[] = [];
   const byTrack = new Map<string, FlatBox[]>();

@@ -5,15 +5,14 @@
  *   const f = formats[format]
  *   const loss = emptyLoss(format)
  *   ctx.type = f.contentType; ctx.attachment(f.fileName(sessionId))
- *   for (const chunk of f.export(content, opts, loss)) res.write(chunk)
+ *   for (const chunk of f.export(content, opts, { loss })) res.write(chunk)
  *   // headers go first: the route takes the summary from a cheap first pass (loss-pass.ts)
  *   res.setHeader('X-Annosync-Loss', lossSummary(exportLoss(format, [content], opts)))
  *   const { content, warnings, errors, frameRule } = f.parse(body, ctx)
  */
-import type { ExportOptions, ExportSession, ImportContext, ImportResult, SessionContent, ZipEncoder } from './content.ts';
+import type { ExportOptions, ExportSession, ExportTarget, ImportContext, ImportResult, SessionContent } from './content.ts';
 import { exportCoco, exportCocoProject } from './coco.ts';
 import { parseCoco } from './coco-import.ts';
-import type { LossReport } from './loss.ts';
 import { exportMot, exportMotProject } from './mot.ts';
 import { parseMot } from './mot-import.ts';
 import { exportNativeJson, exportNativeProject, parseNativeJson } from './native-json.ts';
@@ -29,11 +28,11 @@ export interface FormatEntry {
   importTypes: string[];
   /** The export's Content-Disposition file name. */
   fileName: (base: string) => string;
-  export: (content: SessionContent, opts: ExportOptions, loss: LossReport, zip?: ZipEncoder) => Iterable<Uint8Array>;
+  export: (content: SessionContent, opts: ExportOptions, target: ExportTarget) => Iterable<Uint8Array>;
   /** Several sessions in one file, frame names prefixed per session (`videoPrefix`) so they never collide. */
-  exportProject: (sessions: ExportSession[], opts: ExportOptions, loss: LossReport, zip?: ZipEncoder) => Iterable<Uint8Array>;
+  exportProject: (sessions: ExportSession[], opts: ExportOptions, target: ExportTarget) => Iterable<Uint8Array>;
   parse: (input: Uint8Array, ctx: ImportContext) => ImportResult;
-  /** True when the export is a zip (a `loss.json` goes inside; `zip` chooses the encoder). */
+  /** True when the export is a zip (a `loss.json` goes inside; the target's `zip` chooses the encoder). */
   zip: boolean;
 }
 
@@ -45,7 +44,7 @@ export const formats: Record<FormatName, FormatEntry> = {
     importTypes: ['application/json'],
     fileName: (b) => `${b}-coco.json`,
     export: exportCoco,
-    exportProject: (sessions, opts, loss) => exportCocoProject(sessions, opts, loss),
+    exportProject: (sessions, opts, target) => exportCocoProject(sessions, opts, target),
     parse: parseCoco,
     zip: false,
   },
@@ -93,7 +92,7 @@ export const formats: Record<FormatName, FormatEntry> = {
     importTypes: ['application/json'],
     fileName: (b) => `${b}-annosync.json`,
     export: exportNativeJson,
-    exportProject: (sessions, opts, loss) => exportNativeProject(sessions, opts, loss),
+    exportProject: (sessions, opts, target) => exportNativeProject(sessions, opts, target),
     parse: parseNativeJson,
     zip: false,
   },
@@ -101,7 +100,7 @@ export const formats: Record<FormatName, FormatEntry> = {
 
 export const isFormatName = (v: string): v is FormatName => Object.hasOwn(formats, v);
 
-export type { ExportOptions, ExportSession, FrameRule, ImportContext, ImportedAnnotation, ImportedContent, ImportResult, SessionContent, ZipEncoder } from './content.ts';
+export type { ExportOptions, ExportSession, ExportTarget, FrameRule, ImportContext, ImportedAnnotation, ImportedContent, ImportResult, SessionContent, ZipEncoder } from './content.ts';
 export { exportCocoProject } from './coco.ts';
 export { exportNativeProject } from './native-json.ts';
 export { exportMot, exportMotProject, motIdMap, MOT_ATTRIBUTES, type MotIdMap } from './mot.ts';
@@ -112,7 +111,7 @@ export { emptyLoss, lossSummary, isLossless, type LossReport } from './loss.ts';
 export { exportLoss } from './loss-pass.ts';
 export { InputTooLargeError, UnsafeInputError, type Problem } from './problems.ts';
 export { parseSafeJson, SAFE_JSON_DEFAULTS, type SafeJsonLimits } from './safe-json.ts';
-export { parseSafeXml, SAFE_XML_DEFAULTS, type SafeXmlLimits } from './safe-xml.ts';
+export { parseSafeXml, SAFE_XML_DEFAULTS, type SafeXmlLimits, type SafeXmlOptions } from './safe-xml.ts';
 export { readZip, SAFE_ZIP_DEFAULTS, type SafeZipLimits } from './safe-zip.ts';
 export { planSplits, splitOf, splitCounts, describeSplits, fnv1a32, type SplitFractions, type SplitName, type SplitPlan, type SplitVideo } from './splits.ts';
 export { zipChunks, collect, type ZipEntryInput } from './zip-writer.ts';

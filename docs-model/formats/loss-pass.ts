@@ -31,11 +31,11 @@ export const exportLoss = (format: LossFormat, sessions: readonly SessionContent
       case 'ultralytics': {
         countYoloSessionLoss(content, loss);
         const index = new Map(labelOrder(content).map((c, k) => [c, k]));
-        const { width, height } = content.meta;
+        const image = { width: content.meta.width, height: content.meta.height, loss };
         for (const { boxes } of walkFrames(content, opts)) {
           for (const b of boxes) {
             countYoloLoss(b, loss);
-            yoloLine(index.get(b.label)!, b.bbox, width, height, loss); // counts clipping; the line is dropped
+            yoloLine(index.get(b.label)!, b.bbox, image); // counts clipping; the line is dropped
           }
         }
         break;

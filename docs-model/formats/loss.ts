@@ -4,7 +4,7 @@
  * `?report=true`. Counters are filled while the exporter streams, so the report is complete
  * once the last chunk has been produced.
  *
- *   const loss = emptyLoss('yolo'); for (const c of exportYolo(content, {}, loss)) …
+ *   const loss = emptyLoss('yolo'); for (const c of exportYolo(content, {}, { loss })) …
  *   lossSummary(loss) // 'tracks-flattened=3; attributes-dropped=12; boxes-clipped=1; rounding<=0.00096px'
  */
 

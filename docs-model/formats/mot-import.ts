@@ -92,8 +92,12 @@ function motFile(input: Uint8Array, fallbackName: string, errors: Problem[], lim
 const NAMES_9 = ['frame', 'id', 'x', 'y', 'w', 'h', 'not_ignored', 'class_id', 'visibility'];
 const NAMES_10 = ['frame', 'id', 'x', 'y', 'w', 'h', 'conf', 'world_x', 'world_y', 'world_z'];
 
-/** Every row of a MOT text, checked; problems go to `errors`, one per field. */
-export function readMotRows(bytes: Uint8Array, file: string, meta: ImportContext['meta'] = {}, errors: Problem[] = []): MotRow[] {
+/** Every row of a MOT text, checked; problems go to `errors`, one per field (placed by the file's name). */
+export function readMotRows(
+  { bytes, name: file }: { bytes: Uint8Array; name: string },
+  meta: ImportContext['meta'] = {},
+  errors: Problem[] = [],
+): MotRow[] {
   const rows: MotRow[] = [];
   const seen = new Map<string, number>();
   const { width, height, frameCount } = meta;
@@ -198,7 +202,7 @@ export const parseMot = (input: Uint8Array, ctx: ImportContext = {}, limits: Saf
   const result = (content: ImportResult['content']): ImportResult => ({ content, warnings, errors, frameRule: 'frame_id' });
   const file = motFile(input, 'gt.txt', errors, limits);
   if (!file) return result({ labels: {}, addedLabels: [], tracks: [], annotations: [] });
-  const rows = readMotRows(file.bytes, file.name, ctx.meta, errors);
+  const rows = readMotRows(file, ctx.meta, errors);
   const fallback = defaultLabel(ctx);
   const boxes: FlatBox[] = [];
   let ignored = 0;
@@ -237,7 +241,7 @@ export const parseMot = (input: Uint8Array, ctx: ImportContext = {}, limits: Saf
   summary('box_past_edge', past, 'reaching past the image edge kept as written, with the attribute pastImageEdge: true', firstPast, warnings);
   let frameEnd = ctx.meta?.frameCount ?? 0;
   for (const b of boxes) frameEnd = Math.max(frameEnd, b.frame + 1);
-  return result(buildContent(boxes, ctx, frameEnd, warnings, errors));
+  return result(buildContent(boxes, ctx, { frameEnd, warnings, errors }));
 };
 
 /** A tracker's box, shaped as the detections of the CSV upload, so both are stored alike. */
@@ -263,7 +267,7 @@ export const parseMotDetections = (
   const errors: Problem[] = [];
   const file = motFile(input, 'tracker.txt', errors, limits);
   if (!file) return { detections: [], warnings, errors };
-  const rows = readMotRows(file.bytes, file.name, ctx.meta, errors);
+  const rows = readMotRows(file, ctx.meta, errors);
   const labels = file.labels ?? (ctx.labels?.length ? ctx.labels : null);
   const fallback = defaultLabel({ labels: ctx.labels ?? [] });
   const detections: MotDetection[] = [];

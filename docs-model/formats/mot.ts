@@ -13,13 +13,14 @@
  * `visibility` is the box's `visibility` attribute when it is a number in [0, 1], else 0 for an
  * occluded box and 1 otherwise.
  *
- *   for (const chunk of exportMot(content, {}, loss)) res.write(chunk)
+ *   for (const chunk of exportMot(content, {}, { loss })) res.write(chunk)
  */
 import { compareStrings } from '../values.ts';
-import type { ExportOptions, ExportSession, SessionContent, ZipEncoder } from './content.ts';
+import type { ExportOptions, ExportSession, SessionContent } from './content.ts';
 import { projectLabelOrder, walkFrames, type ExportBox } from './frame-walk.ts';
-import { addNote, emptyLoss, type LossReport } from './loss.ts';
-import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
+import { addNote, type LossReport } from './loss.ts';
+import { singleSessionExport, zipProjectExport } from './zip-export.ts';
+import type { ZipEntryInput } from './zip-writer.ts';
 import { TextChunker } from './chunker.ts';
 
 /** Attributes MOT itself carries (columns 7 and 9, and the import's edge flag): not counted as lost. */
@@ -125,8 +126,6 @@ export function* motEntries(sessions: ExportSession[], opts: ExportOptions, loss
 }
 
 /** Several sessions in one zip: `<videoId>/gt/gt.txt` each, ids numbered on across sessions, one label list. */
-export const exportMotProject = (sessions: ExportSession[], opts: ExportOptions = {}, loss: LossReport = emptyLoss('mot'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
-  zip(motEntries(sessions, opts, loss));
+export const exportMotProject = zipProjectExport('mot', motEntries);
 
-export const exportMot = (content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('mot'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
-  exportMotProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, loss, zip);
+export const exportMot = singleSessionExport(exportMotProject);

@@ -6,11 +6,11 @@
  *   parseNativeJson(bytes).content // same meta, labels, tracks and annotations
  */
 import type { Annotation, LabelDef, SessionMeta, Track } from '../types.ts';
-import type { ExportOptions, ExportSession, ImportContext, ImportedAnnotation, ImportResult, SessionContent } from './content.ts';
+import type { ExportOptions, ExportSession, ExportTarget, ImportContext, ImportedAnnotation, ImportResult, SessionContent } from './content.ts';
 import { chunked } from './chunker.ts';
 import { isFiniteNumber } from './imported.ts';
 import { isAnnotationStatus } from '../types.ts';
-import { emptyLoss, type LossReport } from './loss.ts';
+import { emptyLoss } from './loss.ts';
 import { problem, type Problem } from './problems.ts';
 import { parseSafeJson, type SafeJsonLimits } from './safe-json.ts';
 
@@ -21,7 +21,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The native format holds everything: options are accepted for a uniform registry and ignored. */
-export function* exportNativeJson(content: SessionContent, _opts: ExportOptions = {}, _loss: LossReport = emptyLoss('json')): Generator<Uint8Array> {
+export function* exportNativeJson(content: SessionContent, _opts: ExportOptions = {}, _target: ExportTarget = {}): Generator<Uint8Array> {
   yield* chunked(nativeText(content));
 }
 
@@ -37,14 +37,22 @@ function* nativeText(content: SessionContent): Generator<string> {
 const META_NUMBERS = ['width', 'height', 'fps', 'frameCount'] as const;
 const META_STRINGS = ['sessionId', 'projectId', 'videoId'] as const;
 
-/** Several sessions: `{ format: 'annosync-project', schemaVersion, projectId, sessions: [<session export>…] }`. */
-export function* exportNativeProject(sessions: ExportSession[], opts: ExportOptions = {}, loss: LossReport = emptyLoss('json'), projectId?: string): Generator<Uint8Array> {
+/**
+ * Several sessions: `{ format: 'annosync-project', schemaVersion, projectId, sessions: [<session export>…] }`
+ * (`projectId` only when `opts.projectId` is given).
+ */
+export function* exportNativeProject(
+  sessions: ExportSession[],
+  opts: ExportOptions & { projectId?: string } = {},
+  { loss = emptyLoss('json') }: ExportTarget = {},
+): Generator<Uint8Array> {
   const text = new TextEncoder();
+  const { projectId } = opts;
   const id = projectId === undefined ? '' : `"projectId":${JSON.stringify(projectId)},`;
   yield text.encode(`{"format":"annosync-project","schemaVersion":${NATIVE_SCHEMA_VERSION},${id}"sessions":[`);
   for (const [k, { content }] of sessions.entries()) {
     if (k) yield text.encode(',');
-    yield* exportNativeJson(content, opts, loss);
+    yield* exportNativeJson(content, opts, { loss });
   }
   yield text.encode(']}\n');
 }

@@ -55,8 +55,13 @@ export const checkXml = (text: string, place: string, limits: SafeXmlLimits = {}
   }
 };
 
-/** `arrays`: element names always read as arrays (VOC `object`), even when there is one. */
-export const parseSafeXml = (input: string | Uint8Array, place: string, limits: SafeXmlLimits = {}, arrays: string[] = []): unknown => {
+export interface SafeXmlOptions extends SafeXmlLimits {
+  /** Element names always read as arrays (VOC `object`), even when there is one. */
+  arrays?: string[];
+}
+
+export const parseSafeXml = (input: string | Uint8Array, place: string, opts: SafeXmlOptions = {}): unknown => {
+  const { arrays = [], ...limits } = opts;
   const text = decodeText(input);
   checkXml(text, place, limits);
   const parser = new XMLParser({

@@ -9,15 +9,16 @@
  * data.yaml names `images/val` and `images/test`: whole videos per split, or contiguous blocks of
  * one video (splits.ts), so that neighbouring frames do not leak across splits.
  *
- *   for (const chunk of exportUltralytics(content, {}, loss)) res.write(chunk)
+ *   for (const chunk of exportUltralytics(content, {}, { loss })) res.write(chunk)
  *   for (const chunk of exportUltralytics(content, { splits: { valFraction: 0.1, testFraction: 0.1 } })) …
  */
-import type { ExportOptions, ExportSession, SessionContent, ZipEncoder } from './content.ts';
+import type { ExportOptions, ExportSession } from './content.ts';
 import { projectLabelOrder } from './frame-walk.ts';
-import { emptyLoss, type LossReport } from './loss.ts';
+import type { LossReport } from './loss.ts';
 import { describeSplits, planSplits, splitOf, type SplitPlan } from './splits.ts';
 import { yoloLabelFiles } from './yolo.ts';
-import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
+import { singleSessionExport, zipProjectExport } from './zip-export.ts';
+import type { ZipEntryInput } from './zip-writer.ts';
 
 const TRAIN_ONLY = ['# annosync export: put the frames in images/train/ (frame_000000.jpg …)', 'path: .', 'train: images/train', 'val: images/train'];
 
@@ -55,16 +56,10 @@ export function* ultralyticsEntries(sessions: ExportSession[], opts: ExportOptio
   // The folders data.yaml points at, empty: the frames come from the video, named as the labels.
   for (const split of plan?.used ?? ['train']) yield { name: `images/${split}/`, data: [], store: true };
   const folder = plan ? (s: ExportSession, frame: number): string => `labels/${splitOf(plan, s.content.meta.videoId, frame)}/` : 'labels/train/';
-  yield* yoloLabelFiles(sessions, opts, loss, classes, folder, []);
+  yield* yoloLabelFiles(sessions, opts, { loss, classes, folder, listed: [] });
   yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
 }
 
-export const exportUltralyticsProject = (
-  sessions: ExportSession[],
-  opts: ExportOptions = {},
-  loss: LossReport = emptyLoss('ultralytics'),
-  zip: ZipEncoder = zipChunks,
-): Iterable<Uint8Array> => zip(ultralyticsEntries(sessions, opts, loss));
+export const exportUltralyticsProject = zipProjectExport('ultralytics', ultralyticsEntries);
 
-export const exportUltralytics = (content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('ultralytics'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
-  exportUltralyticsProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, loss, zip);
+export const exportUltralytics = singleSessionExport(exportUltralyticsProject);

@@ -11,19 +11,20 @@
  * the same option.
  * Track ids, annotation ids, statuses and user attributes travel CVAT-style in `<attributes>`.
  *
- *   for (const chunk of exportVoc(content, { vocOffset: 1 }, loss)) res.write(chunk)
+ *   for (const chunk of exportVoc(content, { vocOffset: 1 }, { loss })) res.write(chunk)
  */
 import type { Attributes } from '../types.ts';
-import type { ExportOptions, ExportSession, ImportContext, ImportResult, SessionContent, ZipEncoder } from './content.ts';
+import type { ExportOptions, ExportSession, ImportContext, ImportResult, SessionContent } from './content.ts';
 import { walkFrames, type ExportBox } from './frame-walk.ts';
 import { frameName, mapFrames, stem, type FrameCandidate } from './frames.ts';
 import { buildContent, clipBox, isMacMetadata, parseNumberText, textLines, type FlatBox } from './imported.ts';
 import { isAnnotationStatus } from '../types.ts';
-import { addNote, emptyLoss, type LossReport } from './loss.ts';
+import { addNote, type LossReport } from './loss.ts';
 import { problem, problemsOf, type Problem } from './problems.ts';
 import { looksLikeZip, readZip, type SafeZipLimits } from './safe-zip.ts';
 import { parseSafeXml, type SafeXmlLimits } from './safe-xml.ts';
-import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
+import { singleSessionExport, zipProjectExport } from './zip-export.ts';
+import type { ZipEntryInput } from './zip-writer.ts';
 
 const esc = (s: string): string => (!/[&<>"]/.test(s) ? s : s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'));
 const FIELD_KEYS = new Set(['trackId', 'track_id', 'annotationId', 'keyframe', 'status', 'detectionId', 'trackInterpolation']);
@@ -93,11 +94,9 @@ export function* vocEntries(sessions: ExportSession[], opts: ExportOptions, loss
 }
 
 /** Several sessions in one zip: `Annotations/<videoId>/frame_000123.xml`, one image set listing all. */
-export const exportVocProject = (sessions: ExportSession[], opts: ExportOptions = {}, loss: LossReport = emptyLoss('voc'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
-  zip(vocEntries(sessions, opts, loss));
+export const exportVocProject = zipProjectExport('voc', vocEntries);
 
-export const exportVoc = (content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('voc'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
-  exportVocProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, loss, zip);
+export const exportVoc = singleSessionExport(exportVocProject);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -150,7 +149,7 @@ export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, li
   for (const [file, bytes] of files) {
     let tree: unknown;
     try {
-      tree = parseSafeXml(bytes, file, limits, ['object', 'attribute']);
+      tree = parseSafeXml(bytes, file, { ...limits, arrays: ['object', 'attribute'] });
     } catch (e) {
       errors.push(...problemsOf(e));
       continue;
@@ -242,5 +241,5 @@ export const parseVoc = (input: string | Uint8Array, ctx: ImportContext = {}, li
   }
   let frameEnd = ctx.meta?.frameCount ?? 0;
   for (const f of frames.values()) frameEnd = Math.max(frameEnd, f + 1);
-  return { content: buildContent(boxes, ctx, frameEnd, warnings, errors), warnings, errors, frameRule: rule };
+  return { content: buildContent(boxes, ctx, { frameEnd, warnings, errors }), warnings, errors, frameRule: rule };
 };

@@ -107,7 +107,7 @@ export const parseYolo = (input: Uint8Array, ctx: ImportContext = {}, limits: Sa
       if (box) boxes.push({ id: `yolo:${file}:${line}`, frame: frames.get(file)!, ...box, trackId: null, keyframe: null, occluded: false, attributes: {}, place: `${file}:${line}` });
     }
   }
-  const content = buildContent(boxes, ctx, 0, warnings, errors);
+  const content = buildContent(boxes, ctx, { frameEnd: 0, warnings, errors });
   return { content, warnings, errors, frameRule: rule };
 };
 

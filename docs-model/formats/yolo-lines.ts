@@ -10,8 +10,15 @@ import type { SessionContent } from './content.ts';
 
 export const YOLO_DECIMALS = 6;
 
+/** The image a line is written for, and the report its clipping is counted in. */
+export interface YoloImage {
+  width: number;
+  height: number;
+  loss: LossReport;
+}
+
 /** The line for one box, or null when nothing of it is inside the image. */
-export const yoloLine = (cls: number, bbox: BBox, width: number, height: number, loss: LossReport): string | null => {
+export const yoloLine = (cls: number, bbox: BBox, { width, height, loss }: YoloImage): string | null => {
   const x0 = Math.max(0, bbox[0]);
   const y0 = Math.max(0, bbox[1]);
   const x1 = Math.min(width, bbox[0] + bbox[2]);

@@ -5,27 +5,33 @@
  * each video's frames in its own folder (`obj_train_data/<videoId>/frame_000123.txt`) with one
  * class list for all.
  *
- *   for (const chunk of exportYolo(content, {}, loss)) res.write(chunk)
- *   for (const chunk of exportYoloProject(sessions, {}, loss, zipChunksNative)) res.write(chunk)
+ *   for (const chunk of exportYolo(content, {}, { loss })) res.write(chunk)
+ *   for (const chunk of exportYoloProject(sessions, {}, { loss, zip: zipChunksNative })) res.write(chunk)
  */
-import type { ExportOptions, ExportSession, SessionContent, ZipEncoder } from './content.ts';
+import type { ExportOptions, ExportSession } from './content.ts';
 import { projectLabelOrder, walkFrames } from './frame-walk.ts';
 import { frameName } from './frames.ts';
-import { emptyLoss, type LossReport } from './loss.ts';
+import type { LossReport } from './loss.ts';
 import { countYoloLoss, countYoloSessionLoss, yoloLine } from './yolo-lines.ts';
-import { zipChunks, type ZipEntryInput } from './zip-writer.ts';
+import { singleSessionExport, zipProjectExport } from './zip-export.ts';
+import type { ZipEntryInput } from './zip-writer.ts';
 
 /** Where a frame's label file goes: one folder for all, or one per frame (Ultralytics splits). */
 export type LabelFolder = string | ((session: ExportSession, frame: number) => string);
+
+/** How label files are written: the report loss is counted in, the class order, where each goes; `listed` collects their names. */
+export interface LabelFiles {
+  loss: LossReport;
+  classes: string[];
+  folder: LabelFolder;
+  listed: string[];
+}
 
 /** One label file per frame (frames with boxes, or all with allFrames), session by session, in frame order. */
 export function* yoloLabelFiles(
   sessions: ExportSession[],
   opts: ExportOptions,
-  loss: LossReport,
-  classes: string[],
-  folder: LabelFolder,
-  listed: string[],
+  { loss, classes, folder, listed }: LabelFiles,
 ): Generator<ZipEntryInput> {
   const index = new Map(classes.map((c, k) => [c, k]));
   // A plain folder is the common case: no call per frame for it.
@@ -33,14 +39,14 @@ export function* yoloLabelFiles(
   const perFrame = typeof folder === 'string' ? null : folder;
   for (const session of sessions) {
     const { content, videoPrefix } = session;
-    const { width, height } = content.meta;
+    const image = { width: content.meta.width, height: content.meta.height, loss };
     countYoloSessionLoss(content, loss);
     for (const { frame, boxes } of walkFrames(content, opts)) {
       if (!boxes.length && !opts.allFrames) continue;
       let text = '';
       for (const b of boxes) {
         countYoloLoss(b, loss);
-        const line = yoloLine(index.get(b.label)!, b.bbox, width, height, loss);
+        const line = yoloLine(index.get(b.label)!, b.bbox, image);
         if (line !== null) text += line + '\n';
       }
       const name = frameName(frame, videoPrefix);
@@ -56,14 +62,12 @@ export function* yoloEntries(sessions: ExportSession[], opts: ExportOptions, los
   const listed: string[] = [];
   yield { name: 'obj.names', data: [classes.join('\n') + '\n'] };
   yield { name: 'obj.data', data: [`classes = ${classes.length}\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n`] };
-  yield* yoloLabelFiles(sessions, opts, loss, classes, 'obj_train_data/', listed);
+  yield* yoloLabelFiles(sessions, opts, { loss, classes, folder: 'obj_train_data/', listed });
   // Written after the labels, so the list is known without a second walk (9 000 short names).
   yield { name: 'train.txt', data: [listed.map((n) => `data/obj_train_data/${n}${ext}\n`).join('')] };
   yield { name: 'loss.json', data: [JSON.stringify(loss, null, 2)] };
 }
 
-export const exportYoloProject = (sessions: ExportSession[], opts: ExportOptions = {}, loss: LossReport = emptyLoss('yolo'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
-  zip(yoloEntries(sessions, opts, loss));
+export const exportYoloProject = zipProjectExport('yolo', yoloEntries);
 
-export const exportYolo = (content: SessionContent, opts: ExportOptions = {}, loss: LossReport = emptyLoss('yolo'), zip: ZipEncoder = zipChunks): Iterable<Uint8Array> =>
-  exportYoloProject([{ content, videoPrefix: opts.videoPrefix ?? '' }], opts, loss, zip);
+export const exportYolo = singleSessionExport(exportYoloProject);

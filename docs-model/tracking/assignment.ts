@@ -203,8 +203,14 @@ export function solveByComponents(entries: SparseEntries, fill: number, solve: (
  */
 export const DENSE_LIMIT = 1024;
 
+/** How a frame is solved: the value of a pair the entries leave out, and the assignment over a dense matrix. */
+export interface FrameSolver {
+  fill: number;
+  solve: (m: Float64Array, rows: number, cols: number) => Pair[];
+}
+
 /** The frame's assignment: dense up to DENSE_LIMIT pairs, by components past it. */
-export function solveFrame(entries: SparseEntries, rows: number, cols: number, fill: number, solve: (m: Float64Array, rows: number, cols: number) => Pair[]): Pair[] {
+export function solveFrame(entries: SparseEntries, { rows, cols }: { rows: number; cols: number }, { fill, solve }: FrameSolver): Pair[] {
   if (entries.rows.length === 0) return [];
   if (rows * cols > DENSE_LIMIT) return solveByComponents(entries, fill, solve);
   const m = new Float64Array(rows * cols).fill(fill);

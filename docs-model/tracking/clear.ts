@@ -13,7 +13,7 @@
  *
  *   clearCounts(sequence, 0.5) // → { matches, switches, misses, falsePositives, … }
  */
-import { minCostAssignment, solveFrame, type SparseEntries } from './assignment.ts';
+import { minCostAssignment, solveFrame, type FrameSolver, type SparseEntries } from './assignment.ts';
 import type { TrackingSequence } from './sequence.ts';
 
 export interface ClearCounts {
@@ -48,6 +48,9 @@ export const emptyClear = (): ClearCounts => ({
   iouSum: 0,
   distanceSum: 0,
 });
+
+/** Cost 1 − IoU; a pair left out of the entries cannot be matched (NaN, as py-motmetrics marks it). */
+const MIN_COST: FrameSolver = { fill: Number.NaN, solve: minCostAssignment };
 
 const pairIou = (e: SparseEntries, i: number, j: number): number => {
   for (let k = 0; k < e.rows.length; k++) if (e.rows[k] === i && e.cols[k] === j) return e.values[k]!;
@@ -111,7 +114,7 @@ export function clearCounts(seq: TrackingSequence, threshold: number): ClearCoun
         rest.cols.push(j);
         rest.values.push(iou[e]!);
       }
-      for (const [i, j] of solveFrame({ ...rest, values: rest.values.map((v) => 1 - v) }, ng, nt, Number.NaN, minCostAssignment)) {
+      for (const [i, j] of solveFrame({ ...rest, values: rest.values.map((v) => 1 - v) }, { rows: ng, cols: nt }, MIN_COST)) {
         const o = gt[i]!;
         const h = tr[j]!;
         if (lastHyp[o]! >= 0 && lastHyp[o] !== h) out.switches++;

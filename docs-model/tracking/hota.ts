@@ -12,7 +12,7 @@
  *
  *   const h = hotaCounts(sequence); hotaSummary(h).hota
  */
-import { maxScoreAssignment, solveFrame, type SparseEntries } from './assignment.ts';
+import { maxScoreAssignment, solveFrame, type FrameSolver, type SparseEntries } from './assignment.ts';
 import { EPS, type TrackingSequence } from './sequence.ts';
 
 /** np.arange(0.05, 0.99, 0.05) as numpy computes it (start + i · step). */
@@ -36,6 +36,9 @@ export interface HotaSummary {
   assa: number;
   locA: number;
 }
+
+/** Score alignment × IoU; a pair left out of the entries scores 0. */
+const MAX_SCORE: FrameSolver = { fill: 0, solve: maxScoreAssignment };
 
 const zeros = (): Float64Array => new Float64Array(A);
 
@@ -98,7 +101,7 @@ export function hotaCounts(seq: TrackingSequence): HotaCounts {
       score.cols.push(j);
       score.values.push(v);
     }
-    const matched = solveFrame(score, ng, ntf, 0, maxScoreAssignment);
+    const matched = solveFrame(score, { rows: ng, cols: ntf }, MAX_SCORE);
     // A pair at IoU s is matched at every α with s ≥ α − ε: the first `reach` of them.
     const passed = new Int32Array(A);
     for (const [i, j] of matched) {

@@ -9,5 +9,5 @@
 export { evaluateTracking, type TrackingEvaluation, type TrackingMetrics, type TrackingOptions } from './evaluate.ts';
 export { boxIou, buildSequences, overlaps, type TrackingBox, type TrackingSequence } from './sequence.ts';
 export { HOTA_ALPHAS } from './hota.ts';
-export { evaluateRunTracking, hasTrackIds, trackingDetections, trackingGroundTruth, type TrackedDetection } from './inputs.ts';
+export { evaluateRunTracking, hasTrackIds, trackingDetections, trackingGroundTruth, type GroundTruthSource, type TrackedDetection } from './inputs.ts';
 export { linearSumAssignment, maxScoreAssignment, minCostAssignment, type Pair } from './assignment.ts';

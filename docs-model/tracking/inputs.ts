@@ -38,6 +38,13 @@ export interface TrackedDetection {
   trackId?: string | number | null;
 }
 
+/** A session's ground truth as a run is scored on it: its annotations, tracks and frame count. */
+export interface GroundTruthSource {
+  annotations: Iterable<Annotation>;
+  tracks: readonly Track[];
+  frameCount: number | undefined;
+}
+
 export const hasTrackIds = (detections: readonly TrackedDetection[]): boolean => detections.some((d) => d.trackId != null);
 
 /** Tracker boxes: a detection without a track id is a track of one box (`detection:<index>`). */
@@ -48,12 +55,10 @@ export const trackingDetections = (detections: readonly TrackedDetection[]): Tra
  * A run's tracking evaluation against its session, or null when no detection carries a track id
  * (a detector without a tracker: the detection metrics say all there is).
  *
- *   const tracking = evaluateRunTracking(index.all(), listTracks(ydoc), meta.frameCount, detections)
+ *   const tracking = evaluateRunTracking({ annotations: index.all(), tracks: listTracks(ydoc), frameCount: meta.frameCount }, detections)
  */
 export function evaluateRunTracking(
-  annotations: Iterable<Annotation>,
-  tracks: readonly Track[],
-  frameCount: number | undefined,
+  { annotations, tracks, frameCount }: GroundTruthSource,
   detections: readonly TrackedDetection[],
   opts: TrackingOptions = {},
 ): TrackingEvaluation | null {

@@ -47,7 +47,7 @@ export function setBox(session: Session, by: string, frame: number, box: FrameBo
 /** A new label for the box (for a track box: the whole track, keyframes included). */
 export function relabel(session: Session, by: string, box: FrameBox, label: string): void {
   step(session, () => {
-    if (box.trackId) updateTrack(session.doc, box.trackId, { label }, session.origin);
+    if (box.trackId) updateTrack(session.doc, box.trackId, { label }, { origin: session.origin });
     else if (box.annotationId) updateAnnotation(session.doc, box.annotationId, { label }, { by, origin: session.origin });
   });
 }
@@ -57,8 +57,8 @@ export function deleteBox(session: Session, box: FrameBox): void {
   step(session, () => {
     if (box.annotationId) {
       deleteAnnotation(session.doc, box.annotationId, session.origin);
-      if (box.trackId && trackKeyframes(session.doc, box.trackId).length === 0) deleteTrack(session.doc, box.trackId, {}, session.origin);
-    } else if (box.trackId) deleteTrack(session.doc, box.trackId, { withKeyframes: true }, session.origin);
+      if (box.trackId && trackKeyframes(session.doc, box.trackId).length === 0) deleteTrack(session.doc, box.trackId, { origin: session.origin });
+    } else if (box.trackId) deleteTrack(session.doc, box.trackId, { withKeyframes: true, origin: session.origin });
   });
 }
 

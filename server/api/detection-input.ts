@@ -50,7 +50,7 @@ export function toDetections(body: unknown[], opts: DetectionInputOptions): Dete
   for (const [i, d] of raw.entries()) {
     const frameField = opts.format === 'coco' ? 'image_id' : 'frame';
     if (d.frame >= video.frameCount) problem(i, frameField, 'invalid_frame', `frame must be < frameCount (${video.frameCount})`);
-    const box = checkBbox(d.bbox, meta, opts.clip ?? false);
+    const box = checkBbox(d.bbox, meta, { clip: opts.clip ?? false });
     if (box.error) problem(i, 'bbox', box.error.code, box.error.message);
     if (box.bbox && d.label !== null && d.frame < video.frameCount) {
       out.push({ frame: d.frame, bbox: box.bbox, label: d.label, score: d.score, detectionId: d.detectionId, trackId: d.trackId });

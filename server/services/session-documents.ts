@@ -5,11 +5,14 @@
  *
  *   const page = await readSessionDoc(services, session, (ydoc, index) => index.query(filter, page))
  *   await changeSessionDoc(services, session, actor, (ydoc, origin) => addAnnotation(ydoc, input, { by: actor, origin }))
+ *   const content = await readSessionContent(services, session) // for an export
  */
 import type * as Y from 'yjs';
-import { parseDocName, type DocName } from '../../docs-model/protocol.ts';
+import { readSession } from '../../docs-model/session.ts';
+import type { SessionContent } from '../../docs-model/formats/content.ts';
+import { docName, parseDocName, type DocName } from '../../docs-model/protocol.ts';
 import type { SessionRecord } from '../../persistence/rows.ts';
-import { toAppError } from '../base/errors.ts';
+import { ConflictError, toAppError } from '../base/errors.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
 import type { ChangeOrigin } from '../documents/origins.ts';
 import type { Projection } from '../followers/projection.ts';
@@ -24,6 +27,13 @@ export function sessionDocName(session: SessionRecord): DocName {
   const name = parseDocName(session.docName);
   if (!name) throw new Error(`session ${session.id} has an invalid document name`);
   return name;
+}
+
+/** The document name of a new session. Session ids pass the API's `Id` schema, the pattern document ids allow. */
+export function newSessionDocName(id: string): string {
+  const name = docName('session', id);
+  if (!name) throw new Error(`session ${id} has an invalid document name`);
+  return name.name;
 }
 
 /** Reads the session's live document (loaded if needed) with its read index. */
@@ -52,4 +62,21 @@ export async function changeSessionDoc<T>(
     // Mapped here already (not only by the error middleware): routes refine these answers.
     throw toAppError(err);
   }
+}
+
+/** The session's whole content for an export; 409 `no_meta` while it has no video meta. */
+export async function readSessionContent(deps: Pick<SessionDocumentSources, 'registry'>, session: SessionRecord): Promise<SessionContent> {
+  const content = await deps.registry.read(sessionDocName(session), (ydoc) => readSession(ydoc));
+  const { meta } = content;
+  if (!meta) throw new ConflictError(`session '${session.id}' has no video meta yet`, undefined, 'no_meta');
+  return { ...content, meta };
+}
+
+/** Who is connected to the session, from its presence: only a loaded document has any (nobody is connected to one that is not). */
+export function sessionParticipants(
+  deps: Pick<SessionDocumentSources, 'registry'>,
+  session: SessionRecord,
+): Array<{ clientId: number; state: unknown }> {
+  const live = deps.registry.get(sessionDocName(session).name);
+  return live ? live.awareness.states().map(({ clientId, state }) => ({ clientId, state })) : [];
 }

@@ -65,7 +65,7 @@ for (const kind of databaseKinds()) {
   test('adds, edits and deletes reach the table', async (ctx) => {
     const doc = open(ctx, 'session:s1');
     const origin = serverOrigin('test');
-    initSession(doc.ydoc, meta, { car: {}, person: {} }, origin);
+    initSession(doc.ydoc, { meta, labels: { car: {}, person: {} } }, { origin });
     const many = addAnnotations(doc.ydoc, Array.from({ length: 50 }, (_, i) => ({ frame: i, bbox: [i, 1, 5, 5], label: 'car' })), { by: 'alice', origin });
     await waitFor(() => rowsMatch(ctx, doc), { message: 'adds projected' });
     updateAnnotation(doc.ydoc, many[3]!.id, { label: 'person', status: 'validated', bbox: [1.25, 2, 3, 4] }, { by: 'bob', origin });
@@ -78,7 +78,7 @@ for (const kind of databaseKinds()) {
 
   test('flush() writes what was marked, without waiting for the window', async (ctx) => {
     const doc = open(ctx, 'session:s1');
-    initSession(doc.ydoc, meta, { car: {} }, serverOrigin('t'));
+    initSession(doc.ydoc, { meta, labels: { car: {} } }, { origin: serverOrigin('t') });
     addAnnotation(doc.ydoc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'a', origin: serverOrigin('t') });
     await ctx.projection.flush();
     assert.ok(await rowsMatch(ctx, doc));
@@ -87,7 +87,7 @@ for (const kind of databaseKinds()) {
   test('a document seen for the first time is re-projected in full (what a crash left behind is repaired)', async (ctx) => {
     // Content written while nobody projected (the process died before its flush).
     const before = open(ctx, 'session:s1', false);
-    initSession(before.ydoc, meta, { car: {} }, serverOrigin('t'));
+    initSession(before.ydoc, { meta, labels: { car: {} } }, { origin: serverOrigin('t') });
     addAnnotations(before.ydoc, Array.from({ length: 20 }, (_, i) => ({ frame: i, bbox: [0, 0, 5, 5], label: 'car' })), { by: 'a', origin: serverOrigin('t') });
     await ctx.repos.annotations.apply('s1', { upsert: [toProjectionRecord('s1', { ...listAnnotations(before.ydoc)[0]!, id: 'stale' })], remove: [] });
     // The restarted process loads it.
@@ -111,7 +111,7 @@ for (const kind of databaseKinds()) {
     };
     ctx.t.db.knex.on('query', onQuery);
     try {
-      initSession(doc.ydoc, meta, { car: {} }, serverOrigin('t'));
+      initSession(doc.ydoc, { meta, labels: { car: {} } }, { origin: serverOrigin('t') });
       addAnnotations(doc.ydoc, Array.from({ length: 20 }, (_, i) => ({ frame: i, bbox: [0, 0, 5, 5], label: 'car' })), { by: 'a', origin: serverOrigin('t') });
       assert.ok(slowLog.pending(doc.name) > 0, 'not committed yet');
       await ctx.projection.flush();
@@ -126,7 +126,7 @@ for (const kind of databaseKinds()) {
 
   test('a document without a session row is not projected', async (ctx) => {
     const doc = open(ctx, 'session:unknown');
-    initSession(doc.ydoc, { ...meta, sessionId: 'unknown' }, { car: {} }, serverOrigin('t'));
+    initSession(doc.ydoc, { meta: { ...meta, sessionId: 'unknown' }, labels: { car: {} } }, { origin: serverOrigin('t') });
     addAnnotation(doc.ydoc, { frame: 1, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'a', origin: serverOrigin('t') });
     await ctx.projection.flush();
     assert.equal(await ctx.repos.annotations.list('unknown'), []);

@@ -23,7 +23,7 @@ const LABELS = ['car', 'person', 'bike'];
 
 function newDoc(): Y.Doc {
   const doc = new Y.Doc();
-  initSession(doc, meta, Object.fromEntries(LABELS.map((l) => [l, {}])));
+  initSession(doc, { meta, labels: Object.fromEntries(LABELS.map((l) => [l, {}])) });
   return doc;
 }
 

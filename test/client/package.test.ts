@@ -50,7 +50,7 @@ test("an esbuild project bundles `import … from 'annosync/client'` with the ap
       "import * as Y from 'yjs'",
       "import { openSession, addAnnotation, listAnnotations, initSession } from 'annosync/client'",
       'const doc = new Y.Doc()',
-      "initSession(doc, { sessionId: 's', projectId: 'p', videoId: 'v', width: 100, height: 100, fps: 25, frameCount: 10 }, { car: {} })",
+      "initSession(doc, { meta: { sessionId: 's', projectId: 'p', videoId: 'v', width: 100, height: 100, fps: 25, frameCount: 10 }, labels: { car: {} } })",
       "addAnnotation(doc, { frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' })",
       'export const ready = listAnnotations(doc).length === 1 && typeof openSession === "function"',
     ].join('\n'),

@@ -171,7 +171,7 @@ add('refuses wrongly typed optional fields', () => {
     status: 'done',
     source: 'magic',
   } as unknown as AnnotationInput;
-  assert.equal(codes(validateAnnotationInput(META, { car: {} }, new Set(), input)), [
+  assert.equal(codes(validateAnnotationInput({ meta: META, labels: { car: {} }, tracks: new Set() }, input)), [
     'invalid_value:id',
     'invalid_value:trackId',
     'invalid_value:detectionId',
@@ -186,14 +186,14 @@ add('refuses wrongly typed optional fields', () => {
 });
 
 add('validateAnnotationInput reports every problem at once', () => {
-  const errors = validateAnnotationInput(META, { car: {} }, [{ id: 't1' }], {
+  const errors = validateAnnotationInput({ meta: META, labels: { car: {} }, tracks: [{ id: 't1' }] }, {
     frame: 9999,
     bbox: [0, 0, 0, 5],
     label: 'bus',
     trackId: 't2',
   });
   assert.equal(codes(errors), ['invalid_frame:frame', 'invalid_bbox:bbox', 'unknown_label:label', 'unknown_track:trackId']);
-  assert.equal(validateAnnotationInput(null, new Set(['car']), [{ id: 't1' }], { frame: 1, bbox: [0, 0, 1, 1], label: 'car', trackId: 't1' }), []);
+  assert.equal(validateAnnotationInput({ meta: null, labels: new Set(['car']), tracks: [{ id: 't1' }] }, { frame: 1, bbox: [0, 0, 1, 1], label: 'car', trackId: 't1' }), []);
 });
 
 add('the stored values are copies of the input', () => {

@@ -18,7 +18,7 @@ export const META: SessionMeta = {
 /** A doc with META and the labels car, truck, person. */
 export const sessionDoc = (): Y.Doc => {
   const doc = new Y.Doc();
-  initSession(doc, META, { car: { color: '#f00' }, truck: {}, person: { attributes: { kind: 'adult' } } });
+  initSession(doc, { meta: META, labels: { car: { color: '#f00' }, truck: {}, person: { attributes: { kind: 'adult' } } } });
   return doc;
 };
 

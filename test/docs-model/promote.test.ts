@@ -19,7 +19,7 @@ const opts: PromoteOptions = { runId: 'run1', model: { name: 'yolo', version: '8
 
 function session(): Y.Doc {
   const doc = new Y.Doc();
-  initSession(doc, meta, { car: {}, person: {} });
+  initSession(doc, { meta, labels: { car: {}, person: {} } });
   return doc;
 }
 

@@ -98,7 +98,7 @@ const reversedKeys = <T extends object>(o: T): T => Object.fromEntries(Object.en
 /** The straightforward history: everything added once, in order. */
 const straight = (t: Target): Y.Doc => {
   const doc = new Y.Doc();
-  initSession(doc, META, Object.fromEntries(t.labels));
+  initSession(doc, { meta: META, labels: Object.fromEntries(t.labels) });
   for (const track of t.tracks) addTrack(doc, track);
   for (const a of t.annotations) addAnnotation(doc, a, { by: 'alice', now: 1 });
   return doc;
@@ -107,7 +107,7 @@ const straight = (t: Target): Y.Doc => {
 /** Another history: labels and keys in other orders, annotations drawn elsewhere first, a decoy added and deleted, other authors and times. */
 const winding = (t: Target, order: number[]): Y.Doc => {
   const doc = new Y.Doc();
-  initSession(doc, { ...META, sessionId: 'other-session', projectId: 'other-project' }, {});
+  initSession(doc, { meta: { ...META, sessionId: 'other-session', projectId: 'other-project' }, labels: {} });
   for (const [name, def] of [...t.labels].reverse()) setLabel(doc, name, def);
   for (const track of [...t.tracks].reverse()) addTrack(doc, { ...track, attributes: reversedKeys(track.attributes ?? {}) });
   const decoy = addAnnotation(doc, { frame: 3, bbox: [1, 1, 2, 2], label: t.labels[0]![0] }, { by: 'bob', now: 5 });
@@ -125,8 +125,8 @@ const winding = (t: Target, order: number[]): Y.Doc => {
 const concurrent = (t: Target): Y.Doc => {
   const a = new Y.Doc();
   const b = new Y.Doc();
-  initSession(a, META, Object.fromEntries(t.labels));
-  initSession(b, META, Object.fromEntries([...t.labels].reverse()));
+  initSession(a, { meta: META, labels: Object.fromEntries(t.labels) });
+  initSession(b, { meta: META, labels: Object.fromEntries([...t.labels].reverse()) });
   for (const track of t.tracks) addTrack(a, track);
   exchange(a, b);
   t.annotations.forEach((ann, k) => addAnnotation(k % 2 ? a : b, ann, { by: k % 2 ? 'a' : 'b', now: k }));
@@ -233,7 +233,7 @@ const exportsSuite = suite('release content: exports');
 /** A session whose labels and attribute keys are not in sorted order, with tracks of both kinds. */
 const richDoc = (): Y.Doc => {
   const doc = new Y.Doc();
-  initSession(doc, META, { truck: {}, car: { color: '#0f0', attributes: { z: 1, a: 2 } }, 'é-person': {} });
+  initSession(doc, { meta: META, labels: { truck: {}, car: { color: '#0f0', attributes: { z: 1, a: 2 } }, 'é-person': {} } });
   addTrack(doc, { id: 'tr', label: 'truck', attributes: { speed: 'slow', axle: 3 } });
   addTrack(doc, { id: 'held', label: 'car', interpolation: 'none' });
   addAnnotation(doc, { id: 'k1', frame: 1, bbox: [1.25, 2, 10, 10], label: 'truck', trackId: 'tr', attributes: { z: 'last', a: 'first' } }, { by: 'a', now: 1 });
@@ -253,11 +253,11 @@ exportsSuite('every format exports the stored release byte for byte as the live 
   const stored = decodeReleaseContent(encodeReleaseContent(freezeSession(doc)));
   for (const format of Object.keys(formats) as FormatName[]) {
     for (const opts of EXPORT_OPTIONS) {
-      const a = collect(formats[format].export(liveContent, opts, emptyLoss(format)));
-      const b = collect(formats[format].export(stored, opts, emptyLoss(format)));
+      const a = collect(formats[format].export(liveContent, opts, { loss: emptyLoss(format) }));
+      const b = collect(formats[format].export(stored, opts, { loss: emptyLoss(format) }));
       assert.ok(a.length > 0 && Buffer.from(a).equals(Buffer.from(b)), `${format} ${JSON.stringify(opts)}`);
     }
-    const project = (c: ReleaseContent): Uint8Array => collect(formats[format].exportProject([{ content: c, videoPrefix: 'v1/' }, { content: { ...c, meta: { ...c.meta, videoId: 'v2' } }, videoPrefix: 'v2/' }], {}, emptyLoss(format)));
+    const project = (c: ReleaseContent): Uint8Array => collect(formats[format].exportProject([{ content: c, videoPrefix: 'v1/' }, { content: { ...c, meta: { ...c.meta, videoId: 'v2' } }, videoPrefix: 'v2/' }], {}, { loss: emptyLoss(format) }));
     assert.ok(Buffer.from(project(liveContent)).equals(Buffer.from(project(stored))), `${format} project`);
   }
 });

@@ -13,7 +13,7 @@ import { META } from './fixtures.ts';
 
 const base = (): Y.Doc => {
   const doc = new Y.Doc();
-  initSession(doc, META, { car: {}, truck: {}, person: {} });
+  initSession(doc, { meta: META, labels: { car: {}, truck: {}, person: {} } });
   addTrack(doc, { id: 't1', label: 'car' });
   addAnnotation(doc, { id: 'k0', frame: 0, bbox: [0, 0, 10, 10], label: 'car', trackId: 't1' }, { by: 'a', now: 1 });
   addAnnotation(doc, { id: 'k4', frame: 4, bbox: [40, 0, 10, 10], label: 'car', trackId: 't1' }, { by: 'a', now: 1 });

@@ -45,13 +45,13 @@ session('initSession writes meta and labels in one transaction, idempotently', (
   const doc = new Y.Doc();
   let transactions = 0;
   doc.on('afterTransaction', () => transactions++);
-  initSession(doc, META, { car: {} }, 'server');
+  initSession(doc, { meta: META, labels: { car: {} } }, { origin: 'server' });
   assert.is(transactions, 1);
   assert.equal(getMeta(doc), META);
   assert.equal(getLabels(doc), { car: {} });
   let updates = 0;
   doc.on('update', () => updates++);
-  initSession(doc, META, { car: {} });
+  initSession(doc, { meta: META, labels: { car: {} } });
   assert.is(updates, 0);
 });
 
@@ -62,7 +62,7 @@ session('readSession gives plain data; writeSession(replace) into an empty doc r
   assert.equal(content.tracks, [{ id: 't', label: 'car', attributes: {}, interpolation: 'none' }]);
   assert.equal(content.annotations.map((a) => a.id), ['k0', 'p', 'k9']);
   const copy = new Y.Doc();
-  const result = writeSession(copy, content, { mode: 'replace' }, 'import');
+  const result = writeSession(copy, content, { mode: 'replace', origin: 'import' });
   assert.equal(readSession(copy), content, 'authorship and every field survive the round trip');
   assert.equal(result.annotations, { created: 3, updated: 0, deleted: 0 });
   assert.equal(result.tracks, { created: 1, updated: 0, deleted: 0 });
@@ -168,7 +168,7 @@ session('the whole write is one transaction with the given origin', () => {
   const doc = sessionDoc();
   const origins: unknown[] = [];
   doc.on('update', (_u: Uint8Array, origin: unknown) => origins.push(origin));
-  writeSession(doc, readSession(filled()), { mode: 'replace' }, 'import');
+  writeSession(doc, readSession(filled()), { mode: 'replace', origin: 'import' });
   assert.equal(origins, ['import']);
 });
 

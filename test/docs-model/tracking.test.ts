@@ -176,8 +176,8 @@ clear.run();
 inputs('a run without track ids has no tracking evaluation; one with them is scored against the session', () => {
   const track: Track = { id: 't1', label: 'person', attributes: {}, interpolation: 'linear' };
   const keyframes = [annotation({ id: 'k0', frame: 0, trackId: 't1' }), annotation({ id: 'k1', frame: 1, trackId: 't1' })];
-  assert.is(evaluateRunTracking(keyframes, [track], 2, [{ frame: 0, bbox: A, label: 'person' }]), null);
-  const r = evaluateRunTracking(keyframes, [track], 2, [0, 1].map((frame) => ({ frame, bbox: A, label: 'person', trackId: 'x' })));
+  assert.is(evaluateRunTracking({ annotations: keyframes, tracks: [track], frameCount: 2 }, [{ frame: 0, bbox: A, label: 'person' }]), null);
+  const r = evaluateRunTracking({ annotations: keyframes, tracks: [track], frameCount: 2 }, [0, 1].map((frame) => ({ frame, bbox: A, label: 'person', trackId: 'x' })));
   assert.equal([r?.overall.mota, r?.overall.idf1, r?.overall.groundTruthBoxes], [1, 1, 2]);
 });
 

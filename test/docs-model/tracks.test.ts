@@ -54,7 +54,7 @@ tracks('updateTrack changes given fields; a new label also relabels its keyframe
   const other = addAnnotation(doc, { frame: 0, bbox: [0, 0, 1, 1], label: 'car' }, { by: 'a' });
   let transactions = 0;
   doc.on('afterTransaction', () => transactions++);
-  const u = updateTrack(doc, t.id, { label: 'truck', interpolation: 'none' }, 'origin');
+  const u = updateTrack(doc, t.id, { label: 'truck', interpolation: 'none' }, { origin: 'origin' });
   assert.is(transactions, 1);
   assert.equal(u, { id: t.id, label: 'truck', attributes: {}, interpolation: 'none' });
   assert.is(getAnnotation(doc, k.id)?.label, 'truck');

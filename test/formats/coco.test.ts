@@ -54,7 +54,7 @@ roundTrip('keyframesOnly exports only what people drew, allFrames lists every fr
   assert.is(full.images!.length, 6);
   assert.is(cocoOf(content, { allFrames: true }).images!.length, 10);
   const loss = emptyLoss('coco');
-  collect(exportCoco(content, {}, loss));
+  collect(exportCoco(content, {}, { loss }));
   assert.is(loss.outsideKeyframes, 1);
   assert.match(lossSummary(loss), 'outside-keyframes=1');
 });

@@ -34,7 +34,7 @@ roundTrip('export then import gives back the same tracks and per-frame boxes, id
   fc.assert(
     fc.property(sessionArb, (content) => {
       const loss = emptyLoss('mot');
-      const zip = collect(exportMot(content, {}, loss));
+      const zip = collect(exportMot(content, {}, { loss }));
       const r = parseMot(zip, { meta: content.meta, labels: content.labels });
       assert.equal(r.errors, []);
       const map = loss.idMap!;
@@ -63,7 +63,7 @@ roundTrip('lines are frame,id,x,y,w,h,not_ignored,class_id,visibility, 1-based, 
     ],
   };
   const loss = emptyLoss('mot');
-  const files = unzipSync(collect(exportMot(content, {}, loss)));
+  const files = unzipSync(collect(exportMot(content, {}, { loss })));
   assert.equal(Object.keys(files).sort(), ['gt/gt.txt', 'gt/labels.txt', 'loss.json']);
   assert.is(text(files, 'gt/labels.txt'), 'car\nperson\n');
   assert.equal(loss.idMap, { tracks: { alpha: 1, zebra: 2 }, boxes: { lone: 3 } });
@@ -83,7 +83,7 @@ roundTrip('lines are frame,id,x,y,w,h,not_ignored,class_id,visibility, 1-based, 
 roundTrip('a project export puts each video in its own folder, ids numbered on across sessions', () => {
   const one: SessionContent = { meta, labels: { car: {} }, tracks: [], annotations: [ann({ id: 'x', frame: 0 })] };
   const loss = emptyLoss('mot');
-  const files = unzipSync(collect(exportMotProject([{ content: one, videoPrefix: 'v1/' }, { content: one, videoPrefix: 'v2/' }], {}, loss)));
+  const files = unzipSync(collect(exportMotProject([{ content: one, videoPrefix: 'v1/' }, { content: one, videoPrefix: 'v2/' }], {}, { loss })));
   assert.equal(Object.keys(files).sort(), ['loss.json', 'v1/gt/gt.txt', 'v1/gt/labels.txt', 'v2/gt/gt.txt', 'v2/gt/labels.txt']);
   assert.is(text(files, 'v2/gt/gt.txt'), '1,2,10,10,20,20,1,1,1\n');
 });
@@ -189,7 +189,7 @@ stored('writeSession keeps a box past the edge with keepPastEdge (MOT imports), 
   const { initSession, listAnnotations, writeSession, DocModelError } = await import('../../docs-model/index.ts');
   const r = parseMot(bytes('1,1,-40,500,97,109,1,1,1\n'), ctx);
   const doc = new Y.Doc();
-  initSession(doc, ctx.meta, { pedestrian: {} });
+  initSession(doc, { meta: ctx.meta, labels: { pedestrian: {} } });
   assert.throws(() => writeSession(doc, { annotations: r.content.annotations, tracks: r.content.tracks }, { mode: 'merge' }), (e: unknown) => e instanceof DocModelError);
   assert.throws(() => writeSession(doc, { annotations: [{ ...r.content.annotations[0]!, bbox: [1920, 10, 5, 5] }], tracks: r.content.tracks }, { mode: 'merge', keepPastEdge: true }), (e: unknown) => e instanceof DocModelError);
   writeSession(doc, { annotations: r.content.annotations, tracks: r.content.tracks }, { mode: 'merge', keepPastEdge: true });

@@ -33,7 +33,7 @@ const files = (bytes: Uint8Array): Record<string, string> =>
 const test = suite('project export');
 
 test('YOLO gives every session one class list and its own folder', () => {
-  const out = files(collect(formats.yolo.exportProject([session('v1', 'car', [2]), session('v2', 'person', [2])], {}, emptyLoss('yolo'))));
+  const out = files(collect(formats.yolo.exportProject([session('v1', 'car', [2]), session('v2', 'person', [2])], {}, { loss: emptyLoss('yolo') })));
   assert.is(out['obj.names'], 'car\nperson\n');
   assert.is(out['obj_train_data/v1/frame_000002.txt'], '0 0.100000 0.200000 0.100000 0.200000\n');
   assert.is(out['obj_train_data/v2/frame_000002.txt'], '1 0.100000 0.200000 0.100000 0.200000\n', 'person keeps its project-wide index');
@@ -41,14 +41,14 @@ test('YOLO gives every session one class list and its own folder', () => {
 });
 
 test('Ultralytics names every class of the project in data.yaml', () => {
-  const out = files(collect(formats.ultralytics.exportProject([session('v1', 'car', [1]), session('v2', 'person', [1])], {}, emptyLoss('ultralytics'))));
+  const out = files(collect(formats.ultralytics.exportProject([session('v1', 'car', [1]), session('v2', 'person', [1])], {}, { loss: emptyLoss('ultralytics') })));
   assert.match(out['data.yaml']!, /names:\n {2}0: "car"\n {2}1: "person"\n/);
   assert.ok(out['labels/train/v2/frame_000001.txt']!.startsWith('1 '));
 });
 
 test('VOC writes one XML per frame and video, one image set, and the loss of every session', () => {
   const loss = emptyLoss('voc');
-  const out = files(collect(formats.voc.exportProject([session('v1', 'car', [0, 4], true), session('v2', 'car', [3])], {}, loss)));
+  const out = files(collect(formats.voc.exportProject([session('v1', 'car', [0, 4], true), session('v2', 'car', [3])], {}, { loss })));
   assert.equal(Object.keys(out).filter((n) => n.startsWith('Annotations/')).sort(), [
     // a track goes on after its last keyframe until the video ends (no outside keyframe here)
     ...Array.from({ length: 10 }, (_, f) => `Annotations/v1/frame_00000${f}.xml`),
@@ -60,7 +60,7 @@ test('VOC writes one XML per frame and video, one image set, and the loss of eve
 });
 
 test('COCO numbers images of different videos apart', () => {
-  const coco = JSON.parse(strFromU8(collect(formats.coco.exportProject([session('v1', 'car', [0]), session('v2', 'car', [0])], {}, emptyLoss('coco'))))) as {
+  const coco = JSON.parse(strFromU8(collect(formats.coco.exportProject([session('v1', 'car', [0]), session('v2', 'car', [0])], {}, { loss: emptyLoss('coco') })))) as {
     images: { id: number; file_name: string; video_id: number }[];
   };
   assert.equal(coco.images.map((i) => [i.file_name, i.video_id]), [['v1/frame_000000.jpg', 1], ['v2/frame_000000.jpg', 2]]);
@@ -70,8 +70,8 @@ test('COCO numbers images of different videos apart', () => {
 test('the server zip encoder writes the same files as the browser one', () => {
   const parts = [session('v1', 'car', [0, 9], true), session('v2', 'person', [5])];
   for (const format of ['yolo', 'ultralytics', 'voc'] as FormatName[]) {
-    const browser = files(collect(formats[format].exportProject(parts, { allFrames: true }, emptyLoss(format), zipChunks)));
-    const server = files(collect(formats[format].exportProject(parts, { allFrames: true }, emptyLoss(format), zipChunksNative)));
+    const browser = files(collect(formats[format].exportProject(parts, { allFrames: true }, { loss: emptyLoss(format), zip: zipChunks })));
+    const server = files(collect(formats[format].exportProject(parts, { allFrames: true }, { loss: emptyLoss(format), zip: zipChunksNative })));
     assert.equal(server, browser, format);
     assert.is(Object.keys(server).length > 20, true, `${format}: every frame of both videos`);
   }

@@ -183,7 +183,7 @@ exported('Darknet and Ultralytics write class index and cx cy w h with 6 decimal
   const content: SessionContent = { meta, labels: { car: {}, person: {} }, tracks: [], annotations: [ann({ label: 'person', bbox: [-10, 470, 30, 30] }), ann({ id: 'b', bbox: [100.123456789, 50, 33.3333, 20] })] };
   for (const [name, exporter, file] of [['yolo', exportYolo, 'obj_train_data/frame_000000.txt'], ['ultralytics', exportUltralytics, 'labels/train/frame_000000.txt']] as const) {
     const loss = emptyLoss(name);
-    const text = new TextDecoder().decode(unzipSync(collect(exporter(content, {}, loss)))[file]);
+    const text = new TextDecoder().decode(unzipSync(collect(exporter(content, {}, { loss })))[file]);
     assert.is(text, '1 0.015625 0.989583 0.031250 0.020833\n0 0.182485 0.125000 0.052083 0.041667\n', name);
     for (const v of text.trim().split(/\s+/).filter((_, k) => k % 5)) assert.ok(Number(v) >= 0 && Number(v) <= 1, name);
     assert.is(loss.boxesClipped, 1, name);

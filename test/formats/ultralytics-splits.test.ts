@@ -227,8 +227,8 @@ layout('a project whose sessions are all on one video splits that video into blo
 
 layout('yoloLabelFiles takes a folder per frame, and writes the same text as with one folder', () => {
   const sessions: ExportSession[] = [{ content: content('v', [1, 2, 3]), videoPrefix: '' }];
-  const one = [...yoloLabelFiles(sessions, {}, emptyLoss('yolo'), ['car'], 'x/', [])];
-  const per = [...yoloLabelFiles(sessions, {}, emptyLoss('yolo'), ['car'], (s, frame) => `${s.content.meta.videoId}/${frame % 2 ? 'odd' : 'even'}/`, [])];
+  const one = [...yoloLabelFiles(sessions, {}, { loss: emptyLoss('yolo'), classes: ['car'], folder: 'x/', listed: [] })];
+  const per = [...yoloLabelFiles(sessions, {}, { loss: emptyLoss('yolo'), classes: ['car'], folder: (s, frame) => `${s.content.meta.videoId}/${frame % 2 ? 'odd' : 'even'}/`, listed: [] })];
   assert.equal(one.map((e) => e.name), ['x/frame_000001.txt', 'x/frame_000002.txt', 'x/frame_000003.txt']);
   assert.equal(per.map((e) => e.name), ['v/odd/frame_000001.txt', 'v/even/frame_000002.txt', 'v/odd/frame_000003.txt']);
   assert.equal(per.map((e) => e.data), one.map((e) => e.data));

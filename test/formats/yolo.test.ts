@@ -30,7 +30,7 @@ for (const [name, exporter] of [['yolo', exportYolo], ['ultralytics', exportUltr
     fc.assert(
       fc.property(sessionArb, (content) => {
         const loss = emptyLoss(name);
-        const r = parseYolo(collect(exporter(content, {}, loss)), { meta: content.meta, labels: content.labels });
+        const r = parseYolo(collect(exporter(content, {}, { loss })), { meta: content.meta, labels: content.labels });
         assert.equal(r.errors, []);
         assert.is(boxesDiffer(frameBoxes(content, ['label']), frameBoxes(asSession(r.content, content), ['label']), TOL), null);
         assert.is(loss.tracksFlattened, content.tracks.length);
@@ -60,7 +60,7 @@ roundTrip('darknet layout: obj.names, obj.data, train.txt and per-frame files; t
 roundTrip('boxes reaching outside the image are clamped to [0, 1] and counted', () => {
   const loss = emptyLoss('yolo');
   const content: SessionContent = { meta, labels: { car: {} }, tracks: [], annotations: [ann({ bbox: [-10, 470, 30, 30] })] };
-  const files = unzipSync(collect(exportYolo(content, {}, loss)));
+  const files = unzipSync(collect(exportYolo(content, {}, { loss })));
   assert.is(new TextDecoder().decode(files['obj_train_data/frame_000000.txt']), '0 0.015625 0.989583 0.031250 0.020833\n');
   assert.is(loss.boxesClipped, 1);
 });

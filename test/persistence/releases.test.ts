@@ -25,7 +25,7 @@ interface Ctx {
 const content = (sessionId: string, n = 3): ReleaseContent => {
   const doc = new Y.Doc();
   // Labels and attribute keys deliberately unsorted: the stored content must keep their order.
-  initSession(doc, { sessionId, projectId: 'p', videoId: 'v', width: 100, height: 50, fps: 25, frameCount: 20 }, { truck: {}, car: { color: '#f00' } });
+  initSession(doc, { meta: { sessionId, projectId: 'p', videoId: 'v', width: 100, height: 50, fps: 25, frameCount: 20 }, labels: { truck: {}, car: { color: '#f00' } } });
   addTrack(doc, { id: 't', label: 'car' });
   const inputs = Array.from({ length: n }, (_, k) => ({ id: `a${k}`, frame: k % 20, bbox: [k % 90, 1, 5, 5] as [number, number, number, number], label: k % 2 ? 'truck' : 'car', attributes: { z: k, a: 'é' } }));
   addAnnotations(doc, inputs, { by: 'alice', now: 1 });

@@ -9,14 +9,13 @@
  * the exporter's `loss.json`, and `?report=true` answers the full report instead of the file.
  *
  * Imports are all or nothing: the body is parsed and checked, then written with ONE `writeSession`
- * in the live document (connected annotators see it at once; the answer follows the commit). Any
- * problem, from the file or from the document's rules, is a 422 listing every one, and nothing is
- * written. `dryRun` applies the same write to a copy of the document.
+ * in the live document (`services/session-imports.ts`: connected annotators see it at once; the
+ * answer follows the commit). Any problem, from the file or from the document's rules, is a 422
+ * listing every one, and nothing is written. `dryRun` applies the same write to a copy of the document.
  */
 import { Readable } from 'node:stream';
-import * as Y from 'yjs';
 import type { z } from 'zod';
-import { DocModelError, getLabels, getMeta, listAnnotations, readSession, writeSession, type LabelDef } from '../../../docs-model/index.ts';
+import { DocModelError, type WriteSessionResult } from '../../../docs-model/index.ts';
 import {
   emptyLoss,
   exportLoss,
@@ -29,19 +28,17 @@ import {
   type ExportSession,
   type FormatEntry,
   type FormatName,
-  type ImportedAnnotation,
   type ImportedContent,
   type LossReport,
   type Problem,
   type SessionContent,
 } from '../../../docs-model/formats/index.ts';
-import type { SessionRecord } from '../../../persistence/rows.ts';
-import { ConflictError, PayloadTooLargeError, ValidationError } from '../../base/errors.ts';
-import type { ChangeOrigin } from '../../documents/origins.ts';
+import { PayloadTooLargeError, ValidationError } from '../../base/errors.ts';
 import { actorOf, requireRole, sessionRole } from '../access.ts';
 import { readRaw, type BodyLimits } from '../body.ts';
 import { findProject } from '../../services/records.ts';
-import { sessionDocName } from '../../services/session-documents.ts';
+import { readSessionContent } from '../../services/session-documents.ts';
+import { importIntoSession, readImportContext, type ImportPlan } from '../../services/session-imports.ts';
 import { type Services } from '../../services/services.ts';
 import { ExportQuery, ImportAnswer, ImportQuery, LossReportBody, ProjectExportQuery } from '../format-schemas.ts';
 import { defineRoute, type Reply, type Route } from '../route.ts';
@@ -77,13 +74,6 @@ export const exportOptions = (q: z.output<typeof ExportQuery>): ExportOptions =>
   if (q.valFraction || q.testFraction) opts.splits = { valFraction: q.valFraction ?? 0, testFraction: q.testFraction ?? 0 };
   return opts;
 };
-
-async function sessionContent(deps: Services, session: SessionRecord): Promise<SessionContent> {
-  const content = await deps.registry.read(sessionDocName(session), (ydoc) => readSession(ydoc));
-  const { meta } = content;
-  if (!meta) throw new ConflictError(`session '${session.id}' has no video meta yet`, undefined, 'no_meta');
-  return { ...content, meta };
-}
 
 /** The file as a streamed reply, or the loss report with `report`. */
 export function exportReply(
@@ -138,41 +128,11 @@ function fromWriteError(err: unknown, content: ImportedContent): unknown {
   );
 }
 
-/** Merge upserts by id, or by track id + frame: a keyframe the session has on that frame keeps its id. */
-function adoptKeyframeIds(ydoc: Y.Doc, annotations: ImportedAnnotation[]): ImportedAnnotation[] {
-  const existing = new Map<string, string>();
-  for (const a of listAnnotations(ydoc)) if (a.trackId !== null) existing.set(`${a.trackId}\u0000${a.frame}`, a.id);
-  return annotations.map((a) => {
-    const id = typeof a.trackId === 'string' ? existing.get(`${a.trackId}\u0000${a.frame}`) : undefined;
-    return id === undefined || id === a.id ? a : { ...a, id };
-  });
-}
-
-interface ImportPlan {
-  content: ImportedContent;
-  mode: 'merge' | 'replace';
-  native: boolean;
-  keepPastEdge: boolean;
-  actor: string;
-}
-
-function applyImport(ydoc: Y.Doc, plan: ImportPlan, origin?: ChangeOrigin) {
-  const { content, mode, native } = plan;
-  // Only the native format defines a label set; other files' labels join the session's.
-  const labels: Record<string, LabelDef> = mode === 'replace' && !native ? { ...getLabels(ydoc), ...content.labels } : content.labels;
-  const annotations = mode === 'merge' ? adoptKeyframeIds(ydoc, content.annotations) : content.annotations;
-  // Importers clip and report boxes that cross the edge; clip again only the float hairs of
-  // normalised formats. Native content is taken exactly, or refused.
-  // MOT boxes past the edge are kept as the file writes them (scored unclipped; docs/formats.md).
-  const edge = plan.keepPastEdge ? { keepPastEdge: true } : {};
-  return writeSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native, ...edge }, origin);
-}
-
 /** A session's export (live, or a release's frozen content: the same bytes for the same content). */
 export function sessionExport(content: SessionContent, baseName: string, query: z.output<typeof ExportQuery>): Reply {
   const opts = exportOptions(query);
   const loss = exportLoss(query.format, [content], opts);
-  return exportReply(query.format, baseName, loss, query.report, () => formats[query.format].export(content, opts, emptyLoss(query.format), zipChunksNative));
+  return exportReply(query.format, baseName, loss, query.report, () => formats[query.format].export(content, opts, { loss: emptyLoss(query.format), zip: zipChunksNative }));
 }
 
 /** A project's export from its sessions' contents, in the project's session order (live, or a project release). */
@@ -189,8 +149,8 @@ export function projectExport(projectId: string, sessions: ReadonlyArray<{ sessi
   const loss = exportLoss(query.format, contents, opts);
   return exportReply(query.format, baseName, loss, query.report, () =>
     query.format === 'json'
-      ? exportNativeProject(parts, opts, emptyLoss('json'), projectId)
-      : formats[query.format].exportProject(parts, opts, emptyLoss(query.format), zipChunksNative),
+      ? exportNativeProject(parts, { ...opts, projectId }, { loss: emptyLoss('json') })
+      : formats[query.format].exportProject(parts, opts, { loss: emptyLoss(query.format), zip: zipChunksNative }),
   );
 }
 
@@ -214,7 +174,7 @@ export function formatRoutes(deps: Services): Route[] {
       },
       errors: [404, 409],
       authorize: sessionRole(deps, 'viewer'),
-      handle: async ({ query, authorized: session }) => sessionExport(await sessionContent(deps, session), `session-${session.id}`, query),
+      handle: async ({ query, authorized: session }) => sessionExport(await readSessionContent(deps, session), `session-${session.id}`, query),
     }),
     defineRoute({
       method: 'get',
@@ -238,7 +198,7 @@ export function formatRoutes(deps: Services): Route[] {
       handle: async ({ query, authorized: project }) => {
         const sessions = await deps.repos.sessions.listActive(project.id);
         const contents: SessionContent[] = [];
-        for (const s of sessions) contents.push(await sessionContent(deps, s));
+        for (const s of sessions) contents.push(await readSessionContent(deps, s));
         return projectExport(project.id, sessions.map((s, k) => ({ sessionId: s.id, content: contents[k]! })), `project-${project.id}`, query);
       },
     }),
@@ -262,8 +222,7 @@ export function formatRoutes(deps: Services): Route[] {
       handle: async ({ query, ctx, authorized: session }) => {
         const entry = formats[query.format];
         const { body } = await readRaw(ctx, limitsFor(entry));
-        const docName = sessionDocName(session);
-        const known = await deps.registry.read(docName, (ydoc) => ({ meta: getMeta(ydoc), labels: getLabels(ydoc) }));
+        const known = await readImportContext(deps, session);
         let parsed;
         try {
           parsed = entry.parse(body, {
@@ -283,19 +242,9 @@ export function formatRoutes(deps: Services): Route[] {
           keepPastEdge: query.format === 'mot',
           actor: actorOf(ctx),
         };
-        let written: ReturnType<typeof applyImport>;
+        let written: WriteSessionResult;
         try {
-          written = query.dryRun
-            ? await deps.registry.read(docName, (ydoc) => {
-                const copy = new Y.Doc({ gc: false });
-                Y.applyUpdate(copy, Y.encodeStateAsUpdate(ydoc));
-                try {
-                  return applyImport(copy, plan);
-                } finally {
-                  copy.destroy();
-                }
-              })
-            : await deps.registry.transact(docName, plan.actor, (ydoc, origin) => applyImport(ydoc, plan, origin), 'import');
+          written = await importIntoSession(deps, session, plan, { dryRun: query.dryRun ?? false });
         } catch (err) {
           throw fromWriteError(err, parsed.content);
         }

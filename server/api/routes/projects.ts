@@ -21,7 +21,7 @@ async function spreadLabels(deps: Services, projectId: string, labels: LabelSpec
   if (labels.length === 0) return;
   for (const session of await deps.repos.sessions.listActive(projectId)) {
     await changeSessionDoc(deps, session, actor, (ydoc, origin) => {
-      for (const { name, ...def } of labels) setLabel(ydoc, name, def, origin);
+      for (const { name, ...def } of labels) setLabel(ydoc, name, def, { origin });
     });
   }
 }

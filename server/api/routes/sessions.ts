@@ -8,7 +8,7 @@ import { initSession, type LabelDef } from '../../../docs-model/index.ts';
 import { ConflictError, NotFoundError } from '../../base/errors.ts';
 import type { SessionRecord } from '../../../persistence/rows.ts';
 import { actorOf, projectRole, requireRole, sessionRole } from '../access.ts';
-import { changeSessionDoc, sessionDocName } from '../../services/session-documents.ts';
+import { changeSessionDoc, newSessionDocName, sessionParticipants } from '../../services/session-documents.ts';
 import { findProject, findVideo, paged } from '../../services/records.ts';
 import { type Services } from '../../services/services.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -18,9 +18,7 @@ const tag = 'sessions';
 
 async function detail(deps: Services, session: SessionRecord) {
   const counts = (await deps.repos.annotations.countsBySession([session.id])).get(session.id) ?? { total: 0, byStatus: {} };
-  // Presence only of a document that is loaded: nobody is connected to one that is not.
-  const live = deps.registry.get(sessionDocName(session).name);
-  const participants = live ? live.awareness.states().map(({ clientId, state }) => ({ clientId, state })) : [];
+  const participants = sessionParticipants(deps, session);
   return { ...session, annotations: counts, participants };
 }
 
@@ -79,7 +77,7 @@ export function sessionRoutes(deps: Services): Route[] {
             projectId: project.id,
             videoId: video.id,
             name: body.name ?? video.name,
-            docName: `session:${id}`,
+            docName: newSessionDocName(id),
             createdBy: actor,
           },
           deps.events.within((created) => [{ projectId: created.projectId, type: 'session.created', actor, data: { session: created } }]),
@@ -96,7 +94,7 @@ export function sessionRoutes(deps: Services): Route[] {
           frameCount: video.frameCount,
         };
         try {
-          await changeSessionDoc(deps, session, actor, (ydoc, origin) => initSession(ydoc, meta, labels, origin));
+          await changeSessionDoc(deps, session, actor, (ydoc, origin) => initSession(ydoc, { meta, labels }, { origin }));
         } catch (err) {
           // A session whose document has no meta would refuse every annotation: undo the row.
           await deps.repos.sessions.remove(id).catch(() => undefined);

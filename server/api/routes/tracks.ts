@@ -68,7 +68,7 @@ export function trackRoutes(deps: Services): Route[] {
       authorize: sessionRole(deps, 'annotator'),
       handle: async ({ params, body, ctx, authorized: session }) => {
         const track = await changeSessionDoc(deps, session, actorOf(ctx), (ydoc, origin) =>
-          updateTrack(ydoc, params.trackId, body, origin),
+          updateTrack(ydoc, params.trackId, body, { origin }),
         );
         return { body: track };
       },
@@ -86,7 +86,7 @@ export function trackRoutes(deps: Services): Route[] {
       authorize: sessionRole(deps, 'annotator'),
       handle: async ({ params, query, ctx, authorized: session }) => {
         const deleted = await changeSessionDoc(deps, session, actorOf(ctx), (ydoc, origin) =>
-          deleteTrack(ydoc, params.trackId, { withKeyframes: query.withKeyframes ?? false }, origin),
+          deleteTrack(ydoc, params.trackId, { withKeyframes: query.withKeyframes ?? false, origin }),
         );
         if (!deleted) throw new NotFoundError(`no track '${params.trackId}'`);
         return { status: 204 };

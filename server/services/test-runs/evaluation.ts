@@ -127,7 +127,7 @@ function scored(
   const result = evaluateDetections(truth, found, opts);
   const details = evaluationDetails(truth, found, opts);
   // Tracker output is scored on the same ground truth, tracks kept whole.
-  const tracking = hasTrackIds(found) ? evaluateRunTracking(source.annotations, source.tracks, source.frameCount, found, opts) : null;
+  const tracking = hasTrackIds(found) ? evaluateRunTracking(source, found, opts) : null;
   const evaluation: RunEvaluation = {
     ...result,
     ...(tracking ? { tracking } : {}),

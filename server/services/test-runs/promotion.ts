@@ -39,7 +39,7 @@ export async function promoteRun(deps: PromotionSources, run: TestRunRecord, req
         opts,
       );
       // Boxes were checked when the run stored them; MOT tracker boxes past the edge stay as stored.
-      if (plan.counts.annotations > 0) writeSession(ydoc, plan.content, { mode: 'merge', by: actor, keepPastEdge: true }, origin);
+      if (plan.counts.annotations > 0) writeSession(ydoc, plan.content, { mode: 'merge', by: actor, keepPastEdge: true, origin });
       return plan.counts;
     },
     'model',

@@ -17,12 +17,11 @@ import type { DetectionRecord, DetectionRepository } from '../../../persistence/
 import { TERMINAL_STATUSES, type TestRunRecord, type TestRunRepository, type TestRunStatus } from '../../../persistence/repositories/test-runs.ts';
 import type { Dashboards } from '../../followers/dashboards.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../base/errors.ts';
-import { parseDocName } from '../../../docs-model/protocol.ts';
+import { docName } from '../../../docs-model/protocol.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
 import { findProject, findSession, findVideo, type RecordSources } from '../records.ts';
-import { runDocName } from './run-body.ts';
 import { evaluateRun, evaluationSummary, scoreRun } from './evaluation.ts';
 import type { ReleaseService } from '../releases.ts';
 import type { ReleaseRecord } from '../../../persistence/repositories/releases.ts';
@@ -77,7 +76,7 @@ export function createTestRunService(deps: TestRunServiceDeps) {
   const { context: api, runs, detections, dashboards, sink } = deps;
   /** The run's state into its document (skipped when the document holds a newer one). */
   const publish = async (run: TestRunRecord, actor: string): Promise<void> => {
-    const name = parseDocName(runDocName(run.id));
+    const name = docName('test-run', run.id);
     if (!name) throw new Error(`test run ${run.id} has an invalid document name`);
     await api.registry.transact(name, actor, (ydoc, origin) => {
       const held = testRunRevision(ydoc);
@@ -95,7 +94,7 @@ export function createTestRunService(deps: TestRunServiceDeps) {
    * document has seen already. Brought up to the document, then used.
    */
   const caughtUp = async (run: TestRunRecord): Promise<TestRunRecord> => {
-    const name = parseDocName(runDocName(run.id));
+    const name = docName('test-run', run.id);
     if (!name || run.status !== 'running') return run;
     const held = await api.registry.read(name, (ydoc) => readTestRun(ydoc));
     if (!held || held.status !== 'running' || held.revision <= run.revision) return run;
@@ -179,7 +178,7 @@ export function createTestRunService(deps: TestRunServiceDeps) {
      * from other processes reach its events (an event stream holds it while open).
      */
     async hold(id: string): Promise<() => void> {
-      const name = parseDocName(runDocName(id));
+      const name = docName('test-run', id);
       if (!name) return () => undefined;
       const doc = await api.registry.acquire(name);
       let held = true;
