@@ -6,6 +6,7 @@
  *
  *   step2    connect → the server's sync step 2 has arrived (the state received; target < 100 ms)
  *   synced   connect → the provider's 'synced' (step2 plus the client's own Y.applyUpdate)
+ *   serverCpu  the server process's CPU ms from connect to step2 (read from /proc)
  *
  * Each join finds the session unloaded (IDLE_UNLOAD_MS=50, the join reads and writes nothing, so
  * the stored state stays one compacted snapshot). The first join of a run is also the server
@@ -23,7 +24,7 @@ import * as Y from 'yjs';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import { median } from './lib/stats.ts';
-import { killAllSync, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { killAllSync, readCpuMs, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
 
 const ANNOTATIONS = 10_000;
@@ -115,6 +116,8 @@ async function prepare(): Promise<string> {
 
 interface Join {
   step2: number;
+  /** CPU ms the server process spent from connect to step2 arriving: steadier than wall time under load. */
+  serverCpu: number;
   synced: number;
   annotations: number;
 }
@@ -122,13 +125,18 @@ interface Join {
 function coldJoin(server: BenchServer, docName: string): Promise<Join> {
   return new Promise((resolve, reject) => {
     let step2 = 0;
+    let serverCpu = 0;
+    const cpuBefore = readCpuMs(server.pid);
     const started = performance.now();
     // The first message of more than a few bytes is the sync step 2 carrying the session.
     const Timed = class extends WebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {
         super(...args);
         this.addEventListener('message', (event) => {
-          if (step2 === 0 && (event.data as ArrayBuffer).byteLength > 1024) step2 = performance.now() - started;
+          if (step2 === 0 && (event.data as ArrayBuffer).byteLength > 1024) {
+            step2 = performance.now() - started;
+            serverCpu = readCpuMs(server.pid) - cpuBefore;
+          }
         });
       }
     };
@@ -146,7 +154,7 @@ function coldJoin(server: BenchServer, docName: string): Promise<Join> {
       provider.destroy();
       provider.awareness.destroy();
       doc.destroy();
-      resolve({ step2, synced, annotations });
+      resolve({ step2, serverCpu, synced, annotations });
     });
   });
 }
@@ -182,16 +190,16 @@ try {
       const { joins: got } = await measure(label, main, docName);
       first.get(label)!.push(got[0]!);
       all.get(label)!.push(...got.slice(1));
-      const cells = got.map((j) => `${j.step2.toFixed(0)}/${j.synced.toFixed(0)}`).join('  ');
-      console.log(`  run ${run + 1} ${label.padEnd(8)} step2/synced ms: ${cells}   (load ${load()})`);
+      const cells = got.map((j) => `${j.step2.toFixed(0)}/${j.serverCpu.toFixed(0)}/${j.synced.toFixed(0)}`).join('  ');
+      console.log(`  run ${run + 1} ${label.padEnd(8)} step2/serverCpu/synced ms: ${cells}   (load ${load()})`);
     }
   }
   for (const [label] of variants) {
     const f = first.get(label)!;
     const w = all.get(label)!;
     console.log(
-      `${label.padEnd(8)} first join of a fresh process: step2 ${median(f.map((j) => j.step2)).toFixed(0)} ms, synced ${median(f.map((j) => j.synced)).toFixed(0)} ms;` +
-        `  cold document, warm process: step2 ${median(w.map((j) => j.step2)).toFixed(0)} ms, synced ${median(w.map((j) => j.synced)).toFixed(0)} ms  (medians; target step2 < 100)`,
+      `${label.padEnd(8)} first join of a fresh process: step2 ${median(f.map((j) => j.step2)).toFixed(0)} ms (server CPU ${median(f.map((j) => j.serverCpu)).toFixed(0)}), synced ${median(f.map((j) => j.synced)).toFixed(0)} ms;` +
+        `  cold document, warm process: step2 ${median(w.map((j) => j.step2)).toFixed(0)} ms (server CPU ${median(w.map((j) => j.serverCpu)).toFixed(0)}), synced ${median(w.map((j) => j.synced)).toFixed(0)} ms  (medians; target step2 < 100)`,
     );
   }
 } finally {
