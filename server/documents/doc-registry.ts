@@ -38,6 +38,13 @@ export interface DocRegistryDeps {
   /** Compact a document's log into its snapshot once this many rows were written since the last one. */
   compactAfterRows: number;
   logger: Logger;
+  /**
+   * Whether `acquireForSync` may answer joiners from the stored state before the load ends. Off
+   * when other processes share the documents (Redis): the stored state may lack what another one
+   * holds and has not committed, which `prepare` fetches and a joiner's first sync must include
+   * (docs/architecture.md, "More than one process").
+   */
+  answerFromStored?: boolean;
 }
 
 /** What the registry keeps about each loaded document. */
@@ -134,6 +141,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
    */
   async acquireForSync(docName: DocName): Promise<SyncAcquisition> {
     if (this.closed) throw new UnavailableError('server is shutting down');
+    if (!this.deps.answerFromStored) return { doc: await this.acquire(docName), loaded: null };
     const state = this.docs.get(docName.name);
     if (state) {
       state.holds++;
