@@ -243,8 +243,11 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   }
 
   private async load(docName: DocName, storedRead: (state: Lifecycle) => void): Promise<LiveDocument> {
-    if (this.docs.size >= this.deps.limits.maxDocuments) this.unloadIdleNow();
-    if (this.docs.size >= this.deps.limits.maxDocuments) {
+    // Loads in flight count too: a joiner's socket opens before its document's load ends
+    // (acquireForSync), so the next one may start while it is still out of `docs`.
+    const held = () => this.docs.size + this.loading.size;
+    if (held() >= this.deps.limits.maxDocuments) this.unloadIdleNow();
+    if (held() >= this.deps.limits.maxDocuments) {
       throw new TooManyRequestsError(`${this.docs.size} documents are loaded, the limit`, 1);
     }
     // One update merged by the store (in a worker, under a time budget, rows that cannot be merged
