@@ -133,11 +133,9 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   }
 
   /**
-   * For a joiner: the document as soon as its stored state is read, held until `release`, while
-   * the load goes on. Until `loaded` resolves, the document is not integrated: only
-   * `syncStep2For` (answered from the stored bytes) and presence may be used, and the joiner's own
-   * updates must wait (server/sync/connection.ts queues them). A cold 10 000-annotation session
-   * answers its first joiner without waiting for the Y.Doc to integrate it.
+   * For a joiner: the document once its stored state is read, held until `release`, while the
+   * load goes on. Until `loaded` resolves only `syncStep2For` (answered from the stored bytes) and
+   * presence may be used; the joiner's updates wait (server/sync/connection.ts queues them).
    */
   async acquireForSync(docName: DocName): Promise<SyncAcquisition> {
     if (this.closed) throw new UnavailableError('server is shutting down');
@@ -286,8 +284,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     }
     this.docs.set(docName.name, state);
     this.emitSafely('load', [doc]);
-    // Joiners that came and went while it loaded left nothing to cancel this.
-    this.scheduleUnload(state);
+    this.scheduleUnload(state); // joiners may have come and gone while it loaded
     return doc;
   }
 
