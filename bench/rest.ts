@@ -10,8 +10,12 @@
  *
  *   npx tsx bench/rest.ts            # targets: p99 < 20 ms, bulk < 1 s, lag < 1 s
  *   DATABASE_URL=postgres://… npx tsx bench/rest.ts   # on Postgres (a schema of its own, dropped after)
+ *   npx tsx bench/rest.ts --main=../other/server/main.ts   # another checkout's server, to compare
+ *   npx tsx bench/rest.ts --cpu-prof-dir=/tmp/prof         # the server's CPU profile (written at its exit)
+ *   SERVER_NODE_ARGS=--trace-gc npx tsx bench/rest.ts      # more node flags for the server
  */
 import http from 'node:http';
+import { loadavg } from 'node:os';
 import pg from 'pg';
 import { updateAnnotation } from '../docs-model/index.ts';
 import { percentile, seededRandom } from './lib/stats.ts';
@@ -28,6 +32,9 @@ const LIVE_EDITS = 1_000;
 const EDITORS = Number(process.env.EDITORS ?? 2);
 const BULK_RUNS = 3;
 const SEED = Number(process.env.SEED ?? 20261124);
+const argument = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const MAIN = argument('main');
+const CPU_PROF_DIR = argument('cpu-prof-dir');
 
 interface Reply {
   status: number;
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
   process.on('exit', killAllSync);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
   const random = seededRandom(SEED);
-  console.log(`bench:rest  seed ${SEED}  ${process.env.DATABASE_URL ? 'postgres' : 'pglite'}  node ${process.version}`);
+  console.log(`bench:rest  seed ${SEED}  ${process.env.DATABASE_URL ? 'postgres' : 'pglite'}  node ${process.version}  ${MAIN ?? 'server/main.ts'}  load average ${loadavg().map((n) => n.toFixed(1)).join(' ')}`);
   const databaseUrl = process.env.DATABASE_URL;
   // A schema of its own on Postgres, dropped at the end, so nothing else on that database is touched.
   const schema = `bench_rest_${process.pid}`;
@@ -94,6 +101,9 @@ async function main(): Promise<void> {
     kind: 'annosync',
     env: { LOG_LEVEL: 'warn', AUTH_SECRET: BENCH_AUTH_SECRET, ...(databaseUrl ? { DATABASE_SCHEMA: schema } : {}) },
     ...(databaseUrl ? { databaseUrl } : {}),
+    ...(MAIN ? { main: MAIN } : {}),
+    nodeArgs: [...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), ...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+    readyTimeoutMs: 120_000,
   });
   let agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   try {

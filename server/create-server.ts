@@ -97,7 +97,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const store = createDocStore({ knex: db.knex, logger, merge: mergePool.merge });
 
   // The documents, and the one event source every follower below subscribes to, in this order.
-  const registry = new DocRegistry({ store, log, limits: config.limits, compactAfterRows: config.compactAfterRows, logger });
+  const registry = new DocRegistry({
+    store,
+    log,
+    limits: config.limits,
+    compactAfterRows: config.compactAfterRows,
+    logger,
+    // A lone process holds everything there is: its stored state answers a cold document's joiners.
+    answerFromStored: !config.redisUrl,
+  });
   registry.on('change', (doc, _update, origin) => {
     metrics.updatesIn.inc();
     const receivers = doc.peers.size - (origin.kind === 'connection' ? 1 : 0);

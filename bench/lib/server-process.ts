@@ -11,7 +11,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,6 +48,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** annosync only: the DATA_DIR (default: a new temp directory, removed at the end). */
   dataDir?: string;
+  /** annosync only: node flags before the entry (`--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 export class ServerStartError extends Error {
@@ -100,7 +102,7 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
     tempDirs.add(dataDir);
     const main = options.main ?? annosyncMain;
     // A compiled build (`npm run build`, dist/main.js) runs on plain node, as `npm start` runs it.
-    args = main.endsWith('.js') ? [main] : ['--import', 'tsx', main];
+    args = [...(options.nodeArgs ?? []), ...(main.endsWith('.js') ? [main] : ['--import', 'tsx', main])];
     env = { ...process.env, ...options.env, HOST, PORT: '0', DATA_DIR: dataDir };
     if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
     else delete env.DATABASE_URL;
@@ -133,6 +135,8 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
     const timer = setTimeout(() => fail('no ready line in time'), options.readyTimeoutMs ?? 30_000);
     // Both pipes are drained for the child's whole life: a full pipe would stall its event loop.
     const onData = (chunk: Buffer): void => {
+      // BENCH_SERVER_LOG=path keeps everything the servers wrote (`--trace-gc` output, say).
+      if (process.env.BENCH_SERVER_LOG) appendFileSync(process.env.BENCH_SERVER_LOG, chunk);
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line.trim() === '') continue;
         lines.push(line);

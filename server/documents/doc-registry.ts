@@ -24,6 +24,12 @@ import type { DocStore, MergedDocument } from '../../persistence/doc-store.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 const AWARENESS_SWEEP_MS = 3_000;
+/**
+ * How long a load keeps its stored state unintegrated when nobody asks for it: a joiner's answer
+ * being flushed, or any caller of `acquire`, asks at once; this bounds the wait for a joiner that
+ * never sends its sync step 1 (it gets ours only once the document is loaded).
+ */
+const INTEGRATION_DEFER_MS = 200;
 
 export interface DocRegistryDeps {
   store: DocStore;
@@ -32,6 +38,13 @@ export interface DocRegistryDeps {
   /** Compact a document's log into its snapshot once this many rows were written since the last one. */
   compactAfterRows: number;
   logger: Logger;
+  /**
+   * Whether `acquireForSync` may answer joiners from the stored state before the load ends. Off
+   * when other processes share the documents (Redis): the stored state may lack what another one
+   * holds and has not committed, which `prepare` fetches and a joiner's first sync must include
+   * (docs/architecture.md, "More than one process").
+   */
+  answerFromStored?: boolean;
 }
 
 /** What the registry keeps about each loaded document. */
@@ -44,10 +57,23 @@ interface Lifecycle {
   rowsSinceCompaction: number;
 }
 
+/** One load in flight: its stored state read first, then the document loaded. */
+interface Load {
+  readonly stored: Promise<Lifecycle>;
+  readonly loaded: Promise<LiveDocument>;
+}
+
+/** What `acquireForSync` hands a joiner: the document, and the load it may still be in. */
+export interface SyncAcquisition {
+  doc: LiveDocument;
+  /** Null when the document was loaded already; else resolves once it is (rejects if the load fails). */
+  loaded: Promise<void> | null;
+}
+
 export class DocRegistry extends ObservableV2<DocumentEvents> {
   private readonly docs = new Map<string, Lifecycle>();
-  private readonly loading = new Map<string, Promise<LiveDocument>>();
-  /** Documents read from the database whose `prepare` listeners have not finished yet. */
+  private readonly loading = new Map<string, Load>();
+  /** Documents read from the database and not loaded yet (integrating, or `prepare` running). */
   private readonly preparing = new Map<string, Lifecycle>();
   private readonly compacting = new Map<string, Promise<void>>();
   private readonly deps: DocRegistryDeps;
@@ -93,14 +119,10 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     if (this.closed) throw new UnavailableError('server is shutting down');
     let state = this.docs.get(docName.name);
     if (!state) {
-      let load = this.loading.get(docName.name);
-      if (!load) {
-        load = this.load(docName);
-        this.loading.set(docName.name, load);
-        const forget = () => this.loading.delete(docName.name);
-        load.then(forget, forget);
-      }
-      const doc = await load;
+      const load = this.startLoad(docName);
+      // This caller needs the whole Y.Doc: no reason to keep its integration waiting.
+      load.stored.then((early) => early.doc.requestIntegration(), () => undefined);
+      const doc = await load.loaded;
       state = this.docs.get(doc.name);
       // Unloaded again between its load and this caller's turn (limit pressure): load once more.
       if (!state || state.doc !== doc) return this.acquire(docName);
@@ -108,6 +130,55 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     state.holds++;
     this.cancelUnload(state);
     return state.doc;
+  }
+
+  /**
+   * For a joiner: the document once its stored state is read, held until `release`, while the
+   * load goes on. Until `loaded` resolves only `syncStep2For` (answered from the stored bytes) and
+   * presence may be used; the joiner's updates wait (server/sync/connection.ts queues them).
+   */
+  async acquireForSync(docName: DocName): Promise<SyncAcquisition> {
+    if (this.closed) throw new UnavailableError('server is shutting down');
+    if (!this.deps.answerFromStored) return { doc: await this.acquire(docName), loaded: null };
+    const state = this.docs.get(docName.name);
+    if (state) {
+      state.holds++;
+      this.cancelUnload(state);
+      return { doc: state.doc, loaded: null };
+    }
+    const load = this.startLoad(docName);
+    const early = await load.stored;
+    const loadedState = this.docs.get(docName.name);
+    if (loadedState?.doc === early.doc) {
+      loadedState.holds++;
+      this.cancelUnload(loadedState);
+      return { doc: early.doc, loaded: null };
+    }
+    // Failed, or loaded and unloaded again before this caller's turn: start over.
+    if (this.preparing.get(docName.name) !== early) return this.acquireForSync(docName);
+    early.holds++;
+    return { doc: early.doc, loaded: load.loaded.then(() => undefined) };
+  }
+
+  /** The load of `docName` in flight, started if none is (concurrent opens share one). */
+  private startLoad(docName: DocName): Load {
+    const running = this.loading.get(docName.name);
+    if (running) return running;
+    let storedRead!: (state: Lifecycle) => void;
+    let storedFailed!: (err: unknown) => void;
+    const stored = new Promise<Lifecycle>((resolve, reject) => {
+      storedRead = resolve;
+      storedFailed = reject;
+    });
+    stored.catch(() => undefined);
+    const loaded = this.load(docName, storedRead);
+    // A load that fails before its stored state is read fails both; after, rejecting is a no-op.
+    loaded.catch(storedFailed);
+    const load: Load = { stored, loaded };
+    this.loading.set(docName.name, load);
+    const forget = () => this.loading.delete(docName.name);
+    loaded.then(forget, forget);
+    return load;
   }
 
   release(doc: LiveDocument): void {
@@ -161,7 +232,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   }
 
   private stateOf(doc: LiveDocument): Lifecycle | undefined {
-    const state = this.docs.get(doc.name);
+    const state = this.docs.get(doc.name) ?? this.preparing.get(doc.name);
     return state?.doc === doc ? state : undefined;
   }
 
@@ -169,9 +240,12 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     return state.holds > 0 || state.doc.peers.size > 0;
   }
 
-  private async load(docName: DocName): Promise<LiveDocument> {
-    if (this.docs.size >= this.deps.limits.maxDocuments) this.unloadIdleNow();
-    if (this.docs.size >= this.deps.limits.maxDocuments) {
+  private async load(docName: DocName, storedRead: (state: Lifecycle) => void): Promise<LiveDocument> {
+    // Loads in flight count too: a joiner's socket opens before its document's load ends
+    // (acquireForSync), so the next one may start while it is still out of `docs`.
+    const held = () => this.docs.size + this.loading.size;
+    if (held() >= this.deps.limits.maxDocuments) this.unloadIdleNow();
+    if (held() >= this.deps.limits.maxDocuments) {
       throw new TooManyRequestsError(`${this.docs.size} documents are loaded, the limit`, 1);
     }
     // One update merged by the store (in a worker, under a time budget, rows that cannot be merged
@@ -185,29 +259,32 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
       throw new UnavailableError('the document could not be loaded; try again');
     }
     this.loads++;
-    const doc = new LiveDocument(docName, { log: this.deps.log, limits: this.deps.limits, events: this });
-    try {
-      doc.applyStored(stored.update ? [stored.update] : []);
-    } catch (err) {
-      doc.destroy();
-      this.deps.logger.error({ err, doc: docName.name }, 'stored updates could not be applied');
-      throw new UnavailableError('the document could not be loaded');
-    }
+    const doc = new LiveDocument(docName, { log: this.deps.log, limits: this.deps.limits, events: this, ...(stored.update ? { stored: stored.update } : {}) });
     const state: Lifecycle = { doc, holds: 0, unloadTimer: null, rowsSinceCompaction: stored.logRows };
     const waiting: Promise<void>[] = [];
     this.preparing.set(docName.name, state);
     try {
+      storedRead(state);
+      if (!doc.integrated) await requestedOrAfter(doc.integrationRequested, INTEGRATION_DEFER_MS);
+      if (this.closed) throw new UnavailableError('server is shutting down');
+      try {
+        doc.integrate();
+      } catch (err) {
+        this.deps.logger.error({ err, doc: docName.name }, 'stored updates could not be applied');
+        throw new UnavailableError('the document could not be loaded');
+      }
       this.emitSafely('prepare', [doc, (work) => waiting.push(work)]);
       if (waiting.length > 0) await Promise.all(waiting);
+      if (this.closed) throw new UnavailableError('server is shutting down');
+    } catch (err) {
+      doc.destroy();
+      throw err;
     } finally {
       this.preparing.delete(docName.name);
     }
-    if (waiting.length > 0 && this.closed) {
-      doc.destroy();
-      throw new UnavailableError('server is shutting down');
-    }
     this.docs.set(docName.name, state);
     this.emitSafely('load', [doc]);
+    this.scheduleUnload(state); // joiners may have come and gone while it loaded
     return doc;
   }
 
@@ -246,6 +323,8 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   }
 
   private scheduleUnload(state: Lifecycle): void {
+    // A document still loading is unloaded, if unused, once its load finished (see `load`).
+    if (this.docs.get(state.doc.name) !== state) return;
     if (this.used(state) || state.unloadTimer || state.doc.destroyed || this.closed) return;
     state.unloadTimer = setTimeout(() => void this.tryUnload(state), this.deps.limits.idleUnloadMs);
     state.unloadTimer.unref();
@@ -307,4 +386,14 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     }
     this.docs.clear();
   }
+}
+
+/** Resolves when `requested` does, or after `ms`, whichever comes first. */
+function requestedOrAfter(requested: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([requested, elapsed]).finally(() => clearTimeout(timer));
 }

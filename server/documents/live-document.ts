@@ -52,8 +52,19 @@ export class LiveDocument {
   private isDestroyed = false;
   private step1Message: Uint8Array | null = null;
   private readonly step2Cache = new Map<string, Uint8Array>();
+  /** The stored state (one update) until `integrate` applies it; joiners are answered from it meanwhile. */
+  private stored: Uint8Array | null = null;
+  private requestIntegrationOnce: () => void = () => undefined;
+  /** Resolves once something asked for the stored state to be integrated (see `requestIntegration`). */
+  readonly integrationRequested: Promise<void>;
 
-  constructor(docName: DocName, deps: { log: UpdateLog; limits: AwarenessLimits; events?: DocumentEventSink }) {
+  /**
+   * `stored`, when given, is what the database holds as one update, kept apart until `integrate`:
+   * integrating 10 000 annotations blocks the event loop for hundreds of milliseconds, and the
+   * bytes alone already answer a joiner's sync step 1 (they are a Yjs update; Y.diffUpdate cuts
+   * them to a state vector without a Y.Doc).
+   */
+  constructor(docName: DocName, deps: { log: UpdateLog; limits: AwarenessLimits; events?: DocumentEventSink; stored?: Uint8Array }) {
     this.name = docName.name;
     this.kind = docName.kind;
     this.id = docName.id;
@@ -62,6 +73,31 @@ export class LiveDocument {
     this.ydoc = new Y.Doc({ gc: true });
     this.awareness = new DocAwareness(deps.limits);
     this.ydoc.on('update', this.onUpdate);
+    this.integrationRequested = new Promise((resolve) => (this.requestIntegrationOnce = resolve));
+    if (deps.stored) {
+      this.stored = deps.stored;
+      this.step2Cache.set(EMPTY_STATE_VECTOR_KEY, encodeSyncMessage(SyncMessageType.step2, deps.stored));
+    } else {
+      this.requestIntegrationOnce();
+    }
+  }
+
+  /** False while the stored state waits in `stored`: `ydoc` is still empty then. */
+  get integrated(): boolean {
+    return this.stored === null;
+  }
+
+  /** Someone (a joiner whose answer is on its way, a caller that needs the Y.Doc) wants `integrate` now. */
+  requestIntegration(): void {
+    this.requestIntegrationOnce();
+  }
+
+  /** Applies the stored state given to the constructor (the registry calls it once, before `load`). */
+  integrate(): void {
+    const stored = this.stored;
+    if (!stored) return;
+    this.applyStored([stored]);
+    this.stored = null;
   }
 
   /** The commit of the latest stored update: once it resolves, everything before it is durable too. */
@@ -115,6 +151,7 @@ export class LiveDocument {
 
   /** Our state vector as sync step 1, shared by every joiner until the document changes. */
   syncStep1(): Uint8Array {
+    if (this.stored) return encodeSyncMessage(SyncMessageType.step1, Y.encodeStateVectorFromUpdate(this.stored));
     return (this.step1Message ??= encodeSyncMessage(SyncMessageType.step1, Y.encodeStateVector(this.ydoc)));
   }
 
@@ -123,7 +160,8 @@ export class LiveDocument {
     const key = stateVector.length === 1 && stateVector[0] === 0 ? EMPTY_STATE_VECTOR_KEY : Buffer.from(stateVector).toString('latin1');
     let message = this.step2Cache.get(key);
     if (!message) {
-      message = encodeSyncMessage(SyncMessageType.step2, Y.encodeStateAsUpdate(this.ydoc, stateVector));
+      const missing = this.stored ? Y.diffUpdate(this.stored, stateVector) : Y.encodeStateAsUpdate(this.ydoc, stateVector);
+      message = encodeSyncMessage(SyncMessageType.step2, missing);
       if (this.step2Cache.size >= STEP2_CACHE_ENTRIES) {
         const oldest = this.step2Cache.keys().next().value;
         if (oldest !== undefined) this.step2Cache.delete(oldest);
@@ -181,6 +219,7 @@ export class LiveDocument {
   destroy(): void {
     if (this.isDestroyed) return;
     this.isDestroyed = true;
+    this.stored = null;
     this.step1Message = null;
     this.step2Cache.clear();
     this.ydoc.off('update', this.onUpdate);

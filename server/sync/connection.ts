@@ -28,6 +28,8 @@ export interface ConnectionOptions {
   principal: Principal;
   /** `?acks=1`: the client wants durable acknowledgements (MessageType.durableAck). */
   wantsAcks: boolean;
+  /** Set while the document is still loading (DocRegistry.acquireForSync); null once it is loaded. */
+  loaded?: Promise<void> | null;
   limits: Limits;
   logger: Logger;
   onClose(connection: Connection): void;
@@ -39,6 +41,11 @@ let nextConnectionId = 1;
 function decodeError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   return new InvalidMessageError(err instanceof Error ? err.message : 'undecodable message');
+}
+
+/** Sync step 1 (both varuints are single bytes): a message answered even while the document loads. */
+function isSyncStep1(data: Buffer): boolean {
+  return data.length >= 2 && data[0] === MessageType.sync && data[1] === SyncMessageType.step1;
 }
 
 /** The answer to a client's "count from here": a durable-ack message with count 0. */
@@ -60,6 +67,11 @@ export class Connection implements Peer {
   private tokens: number;
   private tokensAt = Date.now();
   private closed = false;
+  /**
+   * Messages received while the document loads, handled in order once it is loaded: everything
+   * but sync step 1, which is answered from the stored state at once. Bounded by the rate limit.
+   */
+  private backlog: Buffer[] | null = null;
 
   constructor(ws: WebSocket, doc: LiveDocument, opts: ConnectionOptions) {
     this.ws = ws;
@@ -67,6 +79,16 @@ export class Connection implements Peer {
     this.opts = opts;
     this.principalId = opts.principal.id;
     this.tokens = opts.limits.messageBurst;
+    if (opts.loaded) {
+      this.backlog = [];
+      opts.loaded.then(
+        () => this.onLoaded(),
+        (err: unknown) => {
+          const close = toCloseEvent(err);
+          this.close(close.code, close.reason);
+        },
+      );
+    }
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', () => this.onSocketClosed());
     ws.on('error', (err) => {
@@ -78,15 +100,33 @@ export class Connection implements Peer {
 
   /** The greeting y-websocket servers send: our state vector and everyone's presence. */
   start(): void {
-    this.send(this.doc.syncStep1());
+    // While the document loads, our state vector would be the stored one and the client's answer
+    // would have to wait anyway: it goes out with the backlog (onLoaded).
+    if (!this.backlog) this.send(this.doc.syncStep1());
     const presence = this.doc.awareness.encodeAll();
     if (presence) this.send(presence);
+  }
+
+  private onLoaded(): void {
+    const backlog = this.backlog ?? [];
+    this.backlog = null;
+    if (this.closed) return;
+    this.send(this.doc.syncStep1());
+    for (const message of backlog) {
+      if (this.closed) return;
+      this.dispatch(message);
+    }
   }
 
   send(message: Uint8Array, frame?: Buffer): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (frame) sendPrebuilt(this.ws, frame, message);
     else this.ws.send(message, { binary: true });
+  }
+
+  private sendThen(message: Uint8Array, done: () => void): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) done();
+    else this.ws.send(message, { binary: true }, () => done());
   }
 
   close(code: CloseCodeValue, reason = ''): void {
@@ -134,6 +174,14 @@ export class Connection implements Peer {
       this.close(CloseCode.policyViolation, 'message rate limit exceeded');
       return;
     }
+    if (this.backlog && !isSyncStep1(data)) {
+      this.backlog.push(data);
+      return;
+    }
+    this.dispatch(data);
+  }
+
+  private dispatch(data: Buffer): void {
     try {
       this.handle(data);
     } catch (err) {
@@ -220,7 +268,12 @@ export class Connection implements Peer {
         } catch (err) {
           throw decodeError(err);
         }
-        this.send(this.doc.syncStep2For(payload));
+        if (this.doc.integrated) {
+          this.send(this.doc.syncStep2For(payload));
+        } else {
+          // Answered from the stored state; the document integrates it once this left the process.
+          this.sendThen(this.doc.syncStep2For(payload), () => this.doc.requestIntegration());
+        }
         return;
       case SyncMessageType.step2:
       case SyncMessageType.update:

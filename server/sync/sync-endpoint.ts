@@ -2,8 +2,10 @@
  * `ws(s)://HOST:PORT/sync/<docName>`: the y-websocket endpoint.
  *
  * Everything that can refuse a socket happens before a single WebSocket frame is read: the name is
- * parsed, the caller authorised and the document loaded while the upgrade request waits, so there
- * is no pre-auth message queue to bound (Hocuspocus GHSA-xwhh-v746-pj9m). A refused socket is
+ * parsed, the caller authorised and the document's stored state read while the upgrade request
+ * waits, so there is no pre-auth message queue to bound (Hocuspocus GHSA-xwhh-v746-pj9m). A cold
+ * document may still be integrating when the socket opens: the connection answers sync step 1
+ * from the stored state and holds the rest until the load ends (connection.ts). A refused socket is
  * accepted and closed at once with a 44xx code, because a browser cannot read the HTTP status of a
  * failed upgrade but can read a close code; nothing it sends is read.
  *
@@ -18,6 +20,7 @@ import { Connection, type Principal } from './connection.ts';
 import { CloseCode, parseDocName, type DocName } from '../../docs-model/protocol.ts';
 import { TooManyRequestsError, toCloseEvent } from '../base/errors.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
+import type { LiveDocument } from '../documents/live-document.ts';
 import type { Limits } from '../config.ts';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -224,9 +227,10 @@ export class SyncEndpoint {
       this.refuse(request, socket, head, close.code, close.reason);
       return;
     }
-    let doc;
+    let doc: LiveDocument;
+    let loaded: Promise<void> | null;
     try {
-      doc = await this.deps.registry.acquire(docName);
+      ({ doc, loaded } = await this.deps.registry.acquireForSync(docName));
     } catch (err) {
       const close = toCloseEvent(err);
       if (close.internal) this.deps.logger.error({ err, doc: docName.name }, 'acquire failed');
@@ -241,7 +245,7 @@ export class SyncEndpoint {
         throw new TooManyRequestsError(`${this.deps.limits.maxConnectionsPerUser} connections of this user, the limit`);
       }
       if (socket.destroyed || !this.accepting) return;
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, doc, principal, url));
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, doc, loaded, principal, url));
     } catch (err) {
       const close = toCloseEvent(err);
       this.refuse(request, socket, head, close.code, close.reason);
@@ -250,9 +254,10 @@ export class SyncEndpoint {
     }
   }
 
-  private accept(ws: WebSocket, doc: NonNullable<ReturnType<DocRegistry['get']>>, principal: Principal, url: URL): void {
+  private accept(ws: WebSocket, doc: LiveDocument, loaded: Promise<void> | null, principal: Principal, url: URL): void {
     const connection = new Connection(ws, doc, {
       principal,
+      loaded,
       wantsAcks: url.searchParams.get('acks') === '1',
       limits: this.deps.limits,
       logger: this.deps.logger,
