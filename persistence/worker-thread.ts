@@ -7,7 +7,12 @@
  *   const worker = startThread('pglite-thread', { workerData: { dataDir } })
  *
  * An entry imports packages and node: modules only, never another file of the project: under tsx
- * it runs as one transpiled file.
+ * it runs as one transpiled file. An entry that needs the project's pure code (the format
+ * converters of docs-model/) starts with `startBundledThread` instead: under tsx it is bundled once
+ * per process by esbuild's asynchronous build (in esbuild's own process, so the event loop is not
+ * held while it runs), packages left to `require`.
+ *
+ *   const worker = await startBundledThread('import-parse-thread', new URL('.', import.meta.url))
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,6 +21,16 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 interface EsbuildTransform {
   transformSync(source: string, options: { loader: 'ts'; format: 'cjs'; target: string }): { code: string };
+  build(options: {
+    entryPoints: string[];
+    bundle: true;
+    write: false;
+    format: 'cjs';
+    platform: 'node';
+    target: string;
+    packages: 'external';
+    logLevel: 'warning';
+  }): Promise<{ outputFiles: Array<{ text: string }> }>;
 }
 
 const transpiled = new Map<string, string>();
@@ -27,18 +42,36 @@ const transpiled = new Map<string, string>();
  * opens; instead the entry is transpiled once per process with esbuild (tsx's own compiler) and
  * evaluated as CommonJS, its `require` resolving from the entry's directory.
  */
+const esbuild = (): EsbuildTransform => createRequire(import.meta.url)('esbuild') as EsbuildTransform;
+
+/** CommonJS `code` evaluated in a worker, its `require` resolving from `path`'s directory. */
+const evaluated = (path: string, code: string): string =>
+  `const { createRequire } = require('node:module');` +
+  `(function (require, module, exports) {\n${code}\n})(createRequire(${JSON.stringify(path)}), { exports: {} }, {});`;
+
 function transpiledEntry(url: URL): string {
   const path = fileURLToPath(url);
   let code = transpiled.get(path);
   if (code === undefined) {
-    const esbuild = createRequire(import.meta.url)('esbuild') as EsbuildTransform;
-    code = esbuild.transformSync(readFileSync(path, 'utf8'), { loader: 'ts', format: 'cjs', target: 'node20' }).code;
+    code = esbuild().transformSync(readFileSync(path, 'utf8'), { loader: 'ts', format: 'cjs', target: 'node20' }).code;
     transpiled.set(path, code);
   }
-  return (
-    `const { createRequire } = require('node:module');` +
-    `(function (require, module, exports) {\n${code}\n})(createRequire(${JSON.stringify(path)}), { exports: {} }, {});`
-  );
+  return evaluated(path, code);
+}
+
+const bundled = new Map<string, Promise<string>>();
+
+function bundledEntry(url: URL): Promise<string> {
+  const path = fileURLToPath(url);
+  let code = bundled.get(path);
+  if (code === undefined) {
+    code = esbuild()
+      .build({ entryPoints: [path], bundle: true, write: false, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' })
+      .then((out) => out.outputFiles[0]!.text);
+    bundled.set(path, code);
+    code.catch(() => bundled.delete(path));
+  }
+  return code.then((text) => evaluated(path, text));
 }
 
 export function startThread(entry: string, options: WorkerOptions = {}): Worker {
@@ -46,4 +79,14 @@ export function startThread(entry: string, options: WorkerOptions = {}): Worker 
   const url = new URL(`./${entry}${compiled ? '.js' : '.ts'}`, import.meta.url);
   if (compiled) return new Worker(url, options);
   return new Worker(transpiledEntry(url), { ...options, eval: true });
+}
+
+/**
+ * Starts an entry that imports other files of the project. `sourceDir` is the directory of the
+ * entry's TypeScript source (the caller's `new URL('.', import.meta.url)`); compiled, every entry
+ * lies flat beside the server bundle (scripts/build.ts).
+ */
+export async function startBundledThread(entry: string, sourceDir: URL, options: WorkerOptions = {}): Promise<Worker> {
+  if (import.meta.url.endsWith('.js')) return new Worker(new URL(`./${entry}.js`, import.meta.url), options);
+  return new Worker(await bundledEntry(new URL(`./${entry}.ts`, sourceDir)), { ...options, eval: true });
 }

@@ -48,6 +48,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** annosync only: the DATA_DIR (default: a new temp directory, removed at the end). */
   dataDir?: string;
+  /** annosync only: node flags before the entry (`--cpu-prof`, which NODE_OPTIONS refuses). */
+  execArgv?: string[];
 }
 
 export class ServerStartError extends Error {
@@ -100,7 +102,7 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
     tempDirs.add(dataDir);
     const main = options.main ?? annosyncMain;
     // A compiled build (`npm run build`, dist/main.js) runs on plain node, as `npm start` runs it.
-    args = main.endsWith('.js') ? [main] : ['--import', 'tsx', main];
+    args = [...(options.execArgv ?? []), ...(main.endsWith('.js') ? [main] : ['--import', 'tsx', main])];
     env = { ...process.env, ...options.env, HOST, PORT: '0', DATA_DIR: dataDir };
     if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
     else delete env.DATABASE_URL;

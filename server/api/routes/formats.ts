@@ -46,6 +46,7 @@ import { type Services } from '../../services/services.ts';
 import { ExportQuery, ImportAnswer, ImportQuery, LossReportBody, ProjectExportQuery } from '../format-schemas.ts';
 import { defineRoute, type Reply, type Route } from '../route.ts';
 import { zipChunksNative } from '../../http/zip-writer.ts';
+import { inSlices } from '../../http/loop-slices.ts';
 import { ProjectParams, SessionParams } from '../schemas.ts';
 
 const tag = 'formats';
@@ -103,8 +104,9 @@ export function exportReply(
       'X-Annosync-Loss': summary,
       'Cache-Control': 'no-store',
     },
-    // objectMode off: chunks are bytes, and the stream buffers ~16 KiB ahead of the socket.
-    body: Readable.from(chunks(), { objectMode: false }),
+    // objectMode off: chunks are bytes, and the stream buffers ~16 KiB ahead of the socket. In
+    // slices: a loopback socket takes a whole export in one synchronous pull otherwise.
+    body: Readable.from(inSlices(chunks()), { objectMode: false }),
   };
 }
 
@@ -266,7 +268,8 @@ export function formatRoutes(deps: Services): Route[] {
         const known = await deps.registry.read(docName, (ydoc) => ({ meta: getMeta(ydoc), labels: getLabels(ydoc) }));
         let parsed;
         try {
-          parsed = entry.parse(body, {
+          // In a worker thread: unzipping and parsing a large file would hold every socket's loop.
+          parsed = await deps.importParser.parse(query.format, body, {
             ...(known.meta ? { meta: known.meta } : {}),
             labels: known.labels,
             strictLabels: query.strictLabels ?? false,
