@@ -5,7 +5,8 @@
  * other records send → receive. It runs while, in turn:
  *
  *   idle · the overlap zip bomb (tools/zip-bombs.ts) sent to a YOLO import · a COCO import of
- *   10 000 annotations (the largest import of bench/formats-http.ts) · a VOC export of 10 000
+ *   10 000 annotations (the largest import of bench/formats-http.ts) · the load of the exported
+ *   document (a loss report, so the next phase is the export alone) · a VOC export of 10 000
  *   annotations · a bulk create of 10 000 annotations · 200 sequential GETs of one frame right
  *   after that bulk create (the background work a big write leaves behind)
  *
@@ -157,6 +158,11 @@ async function main(): Promise<void> {
         const res = await request(server, 'POST', `/api/sessions/${target}/import?format=coco`, { type: 'application/json', data: coco });
         if (res.status !== 200) throw new Error(`import: ${res.status} ${res.body.slice(0, 300)}`);
       }
+    });
+    // The source document may have left memory by now: its load (Yjs, on the main thread) is not the export's.
+    await phase('load the 10 000 doc (report)', async () => {
+      const res = await request(server, 'GET', `/api/sessions/${source}/export?format=voc&report=true`);
+      if (res.status !== 200) throw new Error(`report: ${res.status}`);
     });
     await phase('VOC export 10 000', async () => {
       for (let run = 0; run < 3; run++) {

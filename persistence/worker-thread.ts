@@ -8,11 +8,10 @@
  *
  * An entry imports packages and node: modules only, never another file of the project: under tsx
  * it runs as one transpiled file. An entry that needs the project's pure code (the format
- * converters of docs-model/) starts with `startBundledThread` instead: under tsx it is bundled once
- * per process by esbuild's asynchronous build (in esbuild's own process, so the event loop is not
- * held while it runs), packages left to `require`.
+ * converters of docs-model/) starts with `startBundledThread` instead: under tsx the worker
+ * bundles it with esbuild first (packages left to `require`), off the main thread.
  *
- *   const worker = await startBundledThread('import-parse-thread', new URL('.', import.meta.url))
+ *   const worker = startBundledThread('import-parse-thread', new URL('.', import.meta.url))
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,16 +20,6 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 interface EsbuildTransform {
   transformSync(source: string, options: { loader: 'ts'; format: 'cjs'; target: string }): { code: string };
-  build(options: {
-    entryPoints: string[];
-    bundle: true;
-    write: false;
-    format: 'cjs';
-    platform: 'node';
-    target: string;
-    packages: 'external';
-    logLevel: 'warning';
-  }): Promise<{ outputFiles: Array<{ text: string }> }>;
 }
 
 const transpiled = new Map<string, string>();
@@ -59,20 +48,17 @@ function transpiledEntry(url: URL): string {
   return evaluated(path, code);
 }
 
-const bundled = new Map<string, Promise<string>>();
-
-function bundledEntry(url: URL): Promise<string> {
-  const path = fileURLToPath(url);
-  let code = bundled.get(path);
-  if (code === undefined) {
-    code = esbuild()
-      .build({ entryPoints: [path], bundle: true, write: false, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' })
-      .then((out) => out.outputFiles[0]!.text);
-    bundled.set(path, code);
-    code.catch(() => bundled.delete(path));
-  }
-  return code.then((text) => evaluated(path, text));
-}
+/**
+ * The bootstrap of a bundled entry: the worker itself bundles the entry with esbuild's synchronous
+ * API and evaluates it, so the main thread pays nothing (an asynchronous build still decoded its
+ * output on the main thread: ~0.2 s held on the first import under load).
+ */
+const bundlingBootstrap = (path: string): string =>
+  `const { createRequire } = require('node:module');` +
+  `const entryRequire = createRequire(${JSON.stringify(path)});` +
+  `const out = entryRequire('esbuild').buildSync({ entryPoints: [${JSON.stringify(path)}], bundle: true, write: false, format: 'cjs',` +
+  ` platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' });` +
+  `new Function('require', 'module', 'exports', out.outputFiles[0].text)(entryRequire, { exports: {} }, {});`;
 
 export function startThread(entry: string, options: WorkerOptions = {}): Worker {
   const compiled = import.meta.url.endsWith('.js');
@@ -86,7 +72,7 @@ export function startThread(entry: string, options: WorkerOptions = {}): Worker 
  * entry's TypeScript source (the caller's `new URL('.', import.meta.url)`); compiled, every entry
  * lies flat beside the server bundle (scripts/build.ts).
  */
-export async function startBundledThread(entry: string, sourceDir: URL, options: WorkerOptions = {}): Promise<Worker> {
+export function startBundledThread(entry: string, sourceDir: URL, options: WorkerOptions = {}): Worker {
   if (import.meta.url.endsWith('.js')) return new Worker(new URL(`./${entry}.js`, import.meta.url), options);
-  return new Worker(await bundledEntry(new URL(`./${entry}.ts`, sourceDir)), { ...options, eval: true });
+  return new Worker(bundlingBootstrap(fileURLToPath(new URL(`./${entry}.ts`, sourceDir))), { ...options, eval: true });
 }

@@ -193,6 +193,8 @@ export function createProjection(deps: ProjectionDeps): Projection {
   const writeOne = async (sessionId: string, entry: Dirty): Promise<void> => {
     if (!(await sessionExists(sessionId))) return;
     await behindCommits(entry.doc);
+    // In slices: the first read after a big write re-reads every annotation it touched.
+    await entry.index.catchUp();
     if (entry.full) {
       await repairRows(sessionId, entry.index);
       return;

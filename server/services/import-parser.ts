@@ -63,7 +63,7 @@ export function createImportParser(opts: { logger?: Logger } = {}): ImportParser
   const logger = opts.logger ?? silentLogger;
   const pending = new Map<number, Pending>();
   let nextId = 1;
-  let worker: Promise<Worker> | null = null;
+  let worker: Worker | null = null;
   let closed: Promise<void> | null = null;
 
   const failAll = (err: Error): void => {
@@ -71,44 +71,36 @@ export function createImportParser(opts: { logger?: Logger } = {}): ImportParser
     pending.clear();
   };
 
-  function start(): Promise<Worker> {
-    const starting = startBundledThread('import-parse-thread', new URL('.', import.meta.url));
-    void starting.then(
-      (fresh) => {
-        fresh.on('message', (reply: ParseReply) => {
-          const job = pending.get(reply.id);
-          if (!job) return;
-          if (reply.type === 'annotations') {
-            for (const a of reply.batch) job.annotations.push(a);
-            return;
-          }
-          pending.delete(reply.id);
-          if (pending.size === 0) fresh.unref();
-          if (!reply.ok) job.reject(rebuilt(reply.error));
-          else job.resolve({ ...reply.result, content: { ...reply.result.content, annotations: job.annotations } });
-        });
-        const lost = (err: Error): void => {
-          if (worker !== starting) return;
-          worker = null;
-          if (!closed) logger.error({ err }, 'import parse worker failed; the next import starts a fresh one');
-          failAll(new Error(`the import parse worker failed: ${err.message}`, { cause: err }));
-        };
-        fresh.on('error', lost);
-        fresh.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
-      },
-      () => {
-        if (worker === starting) worker = null;
-      },
-    );
-    return starting;
+  function start(): Worker {
+    const fresh = startBundledThread('import-parse-thread', new URL('.', import.meta.url));
+    fresh.on('message', (reply: ParseReply) => {
+      const job = pending.get(reply.id);
+      if (!job) return;
+      if (reply.type === 'annotations') {
+        for (const a of reply.batch) job.annotations.push(a);
+        return;
+      }
+      pending.delete(reply.id);
+      // An idle worker must not keep the process alive.
+      if (pending.size === 0) fresh.unref();
+      if (!reply.ok) job.reject(rebuilt(reply.error));
+      else job.resolve({ ...reply.result, content: { ...reply.result.content, annotations: job.annotations } });
+    });
+    const lost = (err: Error): void => {
+      if (worker !== fresh) return;
+      worker = null;
+      logger.error({ err }, 'import parse worker failed; the next import starts a fresh one');
+      failAll(new Error(`the import parse worker failed: ${err.message}`, { cause: err }));
+    };
+    fresh.on('error', lost);
+    fresh.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
+    return fresh;
   }
 
   return {
-    async parse(format, body, ctx) {
-      if (closed) throw new ImportParserClosedError('the import parser is closed');
-      const current = (worker ??= start());
-      const thread = await current;
-      if (closed) throw new ImportParserClosedError('the import parser is closed');
+    parse(format, body, ctx) {
+      if (closed) return Promise.reject(new ImportParserClosedError('the import parser is closed'));
+      const thread = (worker ??= start());
       const id = nextId++;
       const done = new Promise<ImportResult>((resolve, reject) => pending.set(id, { annotations: [], resolve, reject }));
       const buffer = ownBuffer(body);
@@ -122,7 +114,7 @@ export function createImportParser(opts: { logger?: Logger } = {}): ImportParser
         failAll(new ImportParserClosedError('the import parser closed before this import was parsed'));
         const last = worker;
         worker = null;
-        if (last) await (await last.catch(() => null))?.terminate();
+        if (last) await last.terminate();
       })());
     },
   };

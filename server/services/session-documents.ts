@@ -32,7 +32,10 @@ export async function readSessionDoc<T>(
   session: SessionRecord,
   reader: (ydoc: Y.Doc, index: SessionIndex) => T,
 ): Promise<T> {
-  return deps.registry.read(sessionDocName(session), (ydoc, doc) => {
+  const name = sessionDocName(session);
+  // The index catches up with a big write in slices first, rather than inside the reader.
+  await (await deps.registry.read(name, (_ydoc, doc) => deps.projection.indexOf(doc)))?.catchUp();
+  return deps.registry.read(name, (ydoc, doc) => {
     const index = deps.projection.indexOf(doc);
     if (!index) throw new Error(`${doc.name} is not a session document`);
     return reader(ydoc, index);
