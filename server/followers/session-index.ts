@@ -220,6 +220,12 @@ export class SessionIndex {
     return { items, nextCursor: more && last ? encodeCursor([last.frame, last.id]) : null };
   }
 
+  /** Every annotation, sorted by frame then id (as `listAnnotations` sorts them): a copy. */
+  inOrder(): Annotation[] {
+    this.refresh();
+    return this.sortedAll().slice();
+  }
+
   /** The keyframes of one track (annotations carrying its id), by frame. */
   keyframes(trackId: string): Annotation[] {
     this.refresh();
