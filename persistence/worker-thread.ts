@@ -7,7 +7,11 @@
  *   const worker = startThread('pglite-thread', { workerData: { dataDir } })
  *
  * An entry imports packages and node: modules only, never another file of the project: under tsx
- * it runs as one transpiled file.
+ * it runs as one transpiled file. An entry that needs the project's pure code (the format
+ * converters of docs-model/) starts with `startBundledThread` instead: under tsx the worker
+ * bundles it with esbuild first (packages left to `require`), off the main thread.
+ *
+ *   const worker = startBundledThread('import-parse-thread', new URL('.', import.meta.url))
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -27,23 +31,48 @@ const transpiled = new Map<string, string>();
  * opens; instead the entry is transpiled once per process with esbuild (tsx's own compiler) and
  * evaluated as CommonJS, its `require` resolving from the entry's directory.
  */
+const esbuild = (): EsbuildTransform => createRequire(import.meta.url)('esbuild') as EsbuildTransform;
+
+/** CommonJS `code` evaluated in a worker, its `require` resolving from `path`'s directory. */
+const evaluated = (path: string, code: string): string =>
+  `const { createRequire } = require('node:module');` +
+  `(function (require, module, exports) {\n${code}\n})(createRequire(${JSON.stringify(path)}), { exports: {} }, {});`;
+
 function transpiledEntry(url: URL): string {
   const path = fileURLToPath(url);
   let code = transpiled.get(path);
   if (code === undefined) {
-    const esbuild = createRequire(import.meta.url)('esbuild') as EsbuildTransform;
-    code = esbuild.transformSync(readFileSync(path, 'utf8'), { loader: 'ts', format: 'cjs', target: 'node20' }).code;
+    code = esbuild().transformSync(readFileSync(path, 'utf8'), { loader: 'ts', format: 'cjs', target: 'node20' }).code;
     transpiled.set(path, code);
   }
-  return (
-    `const { createRequire } = require('node:module');` +
-    `(function (require, module, exports) {\n${code}\n})(createRequire(${JSON.stringify(path)}), { exports: {} }, {});`
-  );
+  return evaluated(path, code);
 }
+
+/**
+ * The bootstrap of a bundled entry: the worker itself bundles the entry with esbuild's synchronous
+ * API and evaluates it, so the main thread pays nothing (an asynchronous build still decoded its
+ * output on the main thread: ~0.2 s held on the first import under load).
+ */
+const bundlingBootstrap = (path: string): string =>
+  `const { createRequire } = require('node:module');` +
+  `const entryRequire = createRequire(${JSON.stringify(path)});` +
+  `const out = entryRequire('esbuild').buildSync({ entryPoints: [${JSON.stringify(path)}], bundle: true, write: false, format: 'cjs',` +
+  ` platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' });` +
+  `new Function('require', 'module', 'exports', out.outputFiles[0].text)(entryRequire, { exports: {} }, {});`;
 
 export function startThread(entry: string, options: WorkerOptions = {}): Worker {
   const compiled = import.meta.url.endsWith('.js');
   const url = new URL(`./${entry}${compiled ? '.js' : '.ts'}`, import.meta.url);
   if (compiled) return new Worker(url, options);
   return new Worker(transpiledEntry(url), { ...options, eval: true });
+}
+
+/**
+ * Starts an entry that imports other files of the project. `sourceDir` is the directory of the
+ * entry's TypeScript source (the caller's `new URL('.', import.meta.url)`); compiled, every entry
+ * lies flat beside the server bundle (scripts/build.ts).
+ */
+export function startBundledThread(entry: string, sourceDir: URL, options: WorkerOptions = {}): Worker {
+  if (import.meta.url.endsWith('.js')) return new Worker(new URL(`./${entry}.js`, import.meta.url), options);
+  return new Worker(bundlingBootstrap(fileURLToPath(new URL(`./${entry}.ts`, sourceDir))), { ...options, eval: true });
 }

@@ -22,6 +22,7 @@ export const serverEntries: Record<string, string> = {
   main: 'server/main.ts',
   'merge-worker-thread': 'persistence/merge-worker-thread.ts',
   'pglite-thread': 'persistence/pglite-thread.ts',
+  'import-parse-thread': 'server/services/import-parse-thread.ts',
 };
 
 export async function buildServer(outdir = resolve(root, 'dist/server')): Promise<void> {

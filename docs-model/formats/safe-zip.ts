@@ -6,6 +6,8 @@
  * produces as it produces them and stops past the per-entry or total cap: declared sizes are
  * never trusted (zip bombs declare small sizes). Nothing touches a disk. ZIP64 archives (our own
  * `allFrames` exports pass 65 535 entries) are read by zip-directory.ts under the same limits.
+ * Entries that share or overlap bytes (the overlap zip bomb) are refused by zip-layout.ts before
+ * any inflation.
  *
  *   const files = readZip(bytes, { want: (n) => n.endsWith('.txt') }) // Map name → bytes
  */
@@ -13,6 +15,7 @@ import { Inflate, inflateSync } from 'fflate';
 import { crc32 } from './crc32.ts';
 import { InputTooLargeError, problem, UnsafeInputError, type Problem } from './problems.ts';
 import { readCentralDirectory } from './zip-directory.ts';
+import { layoutProblems } from './zip-layout.ts';
 
 export interface SafeZipLimits {
   /** Most entries in the central directory (directories included). Default 200 000. */
@@ -113,7 +116,8 @@ const inflateEntry = (data: Uint8Array, name: string, entryCap: number, spent: S
 export const readZip = (bytes: Uint8Array, options: ReadZipOptions = {}): Map<string, Uint8Array> => {
   const { maxEntries, maxEntryBytes, maxTotalBytes } = { ...SAFE_ZIP_DEFAULTS, ...options };
   const want = options.want ?? (() => true);
-  const entries = readCentralDirectory(bytes, maxEntries);
+  const directory = readCentralDirectory(bytes, maxEntries);
+  const { entries } = directory;
   const problems: Problem[] = [];
   const seen = new Set<string>();
   for (const e of entries) {
@@ -129,6 +133,8 @@ export const readZip = (bytes: Uint8Array, options: ReadZipOptions = {}): Map<st
     if (e.flags & 1) problems.push(problem('zip_encrypted', 'encrypted entries are not accepted', e.name));
     else if (e.method !== 0 && e.method !== 8) problems.push(problem('zip_method', `compression method ${e.method} is not supported`, e.name));
   }
+  // Overlapping entries (the overlap zip bomb) are refused here, before anything is inflated.
+  for (const p of layoutProblems(bytes, directory)) problems.push(p);
   if (problems.length) throw new UnsafeInputError(problems);
 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -8,7 +8,7 @@
  * entry count meets `maxEntries` before one entry is parsed. Sizes are kept only to find an
  * entry's bytes; the inflater counts what it really produces (safe-zip.ts). Pure: DataView only.
  *
- *   const entries = readCentralDirectory(bytes, 200_000) // name, method, flags, where the data is
+ *   const { entries } = readCentralDirectory(bytes, 200_000) // name, method, flags, where the data is
  */
 import { InputTooLargeError, problem, UnsafeInputError } from './problems.ts';
 
@@ -22,6 +22,15 @@ export interface CentralEntry {
   crc: number;
   /** From the Unix mode in the external attributes: refused by the caller, never followed. */
   symlink: boolean;
+  /** Where the name's bytes are in the archive, so a local header's name can be compared byte for byte. */
+  nameAt: number;
+  nameLength: number;
+}
+
+export interface CentralDirectory {
+  entries: CentralEntry[];
+  /** Where the central directory starts: no entry's bytes may reach into it. */
+  offset: number;
 }
 
 const EOCD = 0x06054b50;
@@ -109,7 +118,7 @@ const zip64Fields = (view: DataView, from: number, to: number, sizes: { size: nu
 };
 
 /** Every central directory entry, refused as a whole when any number in it leads outside the file. */
-export const readCentralDirectory = (bytes: Uint8Array, maxEntries: number): CentralEntry[] => {
+export const readCentralDirectory = (bytes: Uint8Array, maxEntries: number): CentralDirectory => {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const eocd = findEocd(view);
   if (eocd < 0) throw invalid('not a zip archive (no end of central directory)');
@@ -143,8 +152,10 @@ export const readCentralDirectory = (bytes: Uint8Array, maxEntries: number): Cen
       localOffset: sizes.offset,
       crc: view.getUint32(p + 16, true),
       symlink: ((view.getUint32(p + 38, true) >>> 16) & S_IFMT) === S_IFLNK,
+      nameAt: p + 46,
+      nameLength: nameLen,
     });
     p = nameEnd + extraLen + commentLen;
   }
-  return out;
+  return { entries: out, offset: cdOffset };
 };

@@ -9,14 +9,15 @@
  * the index when a document loads, and walking 10 000 annotations there (~40 ms) held back the
  * load itself, and with it the first client's sync step 2.
  *
- * It reads the document only through docs-model (`getAnnotation`, `listAnnotations`); the one
- * structural fact it uses is that annotations live in one Y.Map per id (`annotationsMap`).
+ * It reads the document only through docs-model (`getAnnotation`); the one structural fact it
+ * uses is that annotations live in one Y.Map per id (`annotationsMap`).
  *
  *   const index = sessionIndex(ydoc)
  *   index.query({ frame: 12 }, { limit: 100 })  // → { items, nextCursor }
  */
 import type * as Y from 'yjs';
-import { getAnnotation, listAnnotations, type Annotation, type AnnotationFilter } from '../../docs-model/index.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { getAnnotation, type Annotation, type AnnotationFilter } from '../../docs-model/index.ts';
 import { annotationsMap } from '../../docs-model/annotations.ts';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../../persistence/page.ts';
 
@@ -99,20 +100,40 @@ export class SessionIndex {
 
   /** Re-reads the annotations changed since the last read (every reader calls it first). */
   private refresh(): void {
-    if (!this.filled) {
-      // The walk reads the document as it is now, so whatever changed before it is in already.
-      this.filled = true;
-      this.stale.clear();
-      for (const annotation of listAnnotations(this.ydoc)) this.put(annotation);
-      return;
-    }
-    if (this.stale.size === 0) return;
+    this.fill();
+    this.readStale(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Re-reads what is stale in slices of about `sliceMs`, with a turn of the event loop between
+   * them: after a 10 000-annotation write, re-reading everything at once held the loop (and every
+   * socket) for ~0.1-0.5 s. The projection and REST reads await this first; a reader that comes
+   * while it runs finishes the rest itself (`refresh`), so nobody reads a half-caught-up index.
+   */
+  async catchUp(sliceMs = 5): Promise<void> {
+    this.fill();
+    while (!this.readStale(performance.now() + sliceMs)) await nextTurn();
+  }
+
+  /** The first walk: every annotation of the document is read as it is when it is read. */
+  private fill(): void {
+    if (this.filled) return;
+    this.filled = true;
+    for (const id of annotationsMap(this.ydoc).keys()) this.stale.add(id);
+  }
+
+  /** Reads stale ids until none is left (true) or `deadline` has passed (false). */
+  private readStale(deadline: number): boolean {
+    let n = 0;
     for (const id of this.stale) {
+      // Deleting the entry being visited is safe: a Set iterator skips only what it has not reached.
+      this.stale.delete(id);
       this.remove(id);
       const current = getAnnotation(this.ydoc, id);
       if (current) this.put(current);
+      if (++n % 64 === 0 && performance.now() >= deadline) return this.stale.size === 0;
     }
-    this.stale.clear();
+    return true;
   }
 
   private put(annotation: Annotation): void {
@@ -197,6 +218,12 @@ export class SessionIndex {
     }
     const last = items[items.length - 1];
     return { items, nextCursor: more && last ? encodeCursor([last.frame, last.id]) : null };
+  }
+
+  /** Every annotation, sorted by frame then id (as `listAnnotations` sorts them): a copy. */
+  inOrder(): Annotation[] {
+    this.refresh();
+    return this.sortedAll().slice();
   }
 
   /** The keyframes of one track (annotations carrying its id), by frame. */

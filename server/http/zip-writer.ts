@@ -153,8 +153,11 @@ function endRecords(count: number, cdOffset: number, cdSize: number): Buffer {
   return Buffer.concat([record, end]);
 }
 
-/** A zip of `entries`, as chunks of about 64 KiB; level 1 by default (label text still shrinks ~10×). */
-export function* zipChunksNative(entries: Iterable<ZipEntryInput>, level = 1): Generator<Buffer> {
+/**
+ * A zip of `entries`, as chunks of about `chunkBytes` (64 KiB by default); level 1 by default
+ * (label text still shrinks ~10×).
+ */
+export function* zipChunksNative(entries: Iterable<ZipEntryInput>, level = 1, chunkBytes = CHUNK_BYTES): Generator<Buffer> {
   const written: Written[] = [];
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -163,7 +166,7 @@ export function* zipChunksNative(entries: Iterable<ZipEntryInput>, level = 1): G
     pending.push(b);
     pendingBytes += b.length;
     offset += b.length;
-    if (pendingBytes < CHUNK_BYTES) return null;
+    if (pendingBytes < chunkBytes) return null;
     const out = Buffer.concat(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;

@@ -25,6 +25,7 @@ import { createEventSink, type EventSink } from './event-sink.ts';
 import { createWebhookService, type WebhookService } from './webhooks.ts';
 import type { WebhookDispatcher } from '../followers/webhook-dispatcher.ts';
 import { createReleaseService, type ReleaseService } from './releases.ts';
+import { createImportParser, type ImportParser } from './import-parser.ts';
 
 export interface Services {
   repos: Repositories;
@@ -42,6 +43,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Ground-truth releases: freeze, list, export content, diff. */
   releases: ReleaseService;
+  /** Uploaded files unzipped, parsed and checked in a worker thread, off the event loop. */
+  importParser: ImportParser;
   /** A run's detections as draft pre-labels in its session (promotion.ts). */
   promote(run: TestRunRecord, request: PromoteRequest, actor: string): ReturnType<typeof promoteRun>;
 }
@@ -71,6 +74,7 @@ export function createServices(deps: ServicesDeps): Services & { close(): Promis
     detections: deps.detections,
     dashboards: deps.dashboards,
   });
+  const importParser = createImportParser({ logger: deps.logger });
   const promotion = { repos: deps.repos, sessionCache, detections: deps.detections, registry: deps.registry, dashboards: deps.dashboards };
   return {
     promote: (run, request, actor) => promoteRun(promotion, run, request, actor),
@@ -92,7 +96,11 @@ export function createServices(deps: ServicesDeps): Services & { close(): Promis
       config: deps.config.webhooks,
       onQueued: () => deps.dispatcher.poke(),
     }),
-    /** Writes every run's pending progress (after the registry closed, before the database does). */
-    close: () => testRuns.flushAll(),
+    importParser,
+    /** Writes every run's pending progress (after the registry closed, before the database does); stops the parse worker. */
+    close: async () => {
+      await importParser.close();
+      await testRuns.flushAll();
+    },
   };
 }

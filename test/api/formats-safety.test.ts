@@ -1,5 +1,5 @@
 /**
- * Unsafe imports over real HTTP: zip-slip names, symlinks, a zip bomb, a ZIP64 entry-count lie, DOCTYPE/ENTITY and
+ * Unsafe imports over real HTTP: zip-slip names, symlinks, a zip bomb, an overlap zip bomb, a ZIP64 entry-count lie, DOCTYPE/ENTITY and
  * deep XML, deep JSON, `__proto__` keys, bodies declared past the limit, and mode=replace. Each is
  * refused (422 naming a code and a place, or 413), the session is unchanged (its native export
  * byte for byte and its Yjs state vector: not even an empty transaction), and the server answers
@@ -18,6 +18,7 @@ import { parseDocName } from '../../docs-model/protocol.ts';
 import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
 import { linkedSession, startApiServer, type ApiTestServer, type HttpResult, type SessionBody } from '../../tools/api.ts';
+import { overlapBomb } from '../../tools/zip-bombs.ts';
 
 interface Ctx {
   storage: TestStorage;
@@ -258,6 +259,19 @@ for (const kind of databaseKinds()) {
       const res = await post(t, session, `format=${format}`, ZIP, bomb);
       assertTooLarge(res, { code: 'zip_entry_too_large', place: entry, limitBytes: SAFE_ZIP_DEFAULTS.maxEntryBytes }, `${format} bomb`);
       await assertUnchanged(t, session, before, `${format} bomb`);
+    }
+  });
+
+  test('an overlap zip bomb (1 000 entries over one 16 MiB deflate stream) is refused as unsafe (422) from its layout, and nothing changes', async ({ t }) => {
+    const { session, before } = await populated(t);
+    for (const format of ZIP_FORMATS) {
+      const { entry } = ARCHIVES[format];
+      const name = (k: number): string => entry.replace('000002', String(k + 2).padStart(6, '0'));
+      const bomb = overlapBomb({ entries: 1000, inflatedBytes: 16 * 1024 * 1024, name });
+      const res = await post(t, session, `format=${format}`, ZIP, bomb);
+      // Inflated, it would stop at the total cap with 413 zip_too_large; the layout refuses it first.
+      assertRefused(res, Array.from({ length: 999 }, (_, k) => `zip_name_mismatch@${name(k + 1)}`), `${format} overlap bomb`);
+      await assertUnchanged(t, session, before, `${format} overlap bomb`);
     }
   });
 

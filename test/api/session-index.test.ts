@@ -116,4 +116,40 @@ test('pages cover every annotation that exists throughout exactly once, despite 
   assert.ok(initial.length === 300);
 });
 
+test('catchUp re-reads a big write in slices, with turns of the event loop between them, to the same index', async () => {
+  const random = seededRandom(7);
+  const doc = newDoc();
+  addAnnotations(doc, randomInputs(random, 300), { by: 'x' });
+  const index = new SessionIndex(doc);
+  // The first walk, then a big write on top of it: both are caught up in slices.
+  let turns = 0;
+  let counting = true;
+  const count = (): void => {
+    if (!counting) return;
+    turns++;
+    setImmediate(count);
+  };
+  setImmediate(count);
+  await index.catchUp(0);
+  assert.ok(turns > 0, 'the loop ran between slices of the first walk');
+  const added = addAnnotations(doc, randomInputs(random, 500), { by: 'y' });
+  deleteAnnotation(doc, added[0]!.id);
+  const before = turns;
+  await index.catchUp(0);
+  counting = false;
+  assert.ok(turns > before, 'the loop ran between slices of the re-read');
+  assert.equal(index.query({}, { limit: 1000 }).items, listAnnotations(doc));
+});
+
+test('a reader that comes while catchUp runs finishes the rest itself', async () => {
+  const doc = newDoc();
+  addAnnotations(doc, randomInputs(seededRandom(8), 400), { by: 'x' });
+  const index = new SessionIndex(doc);
+  const running = index.catchUp(0);
+  // catchUp has read one slice and yielded: the synchronous read must still see everything.
+  assert.equal(index.query({}, { limit: 1000 }).items, listAnnotations(doc));
+  await running;
+  assert.is(index.size, 400);
+});
+
 test.run();

@@ -8,6 +8,7 @@ import { readZip } from '../../docs-model/formats/safe-zip.ts';
 import { crc32 } from '../../docs-model/formats/crc32.ts';
 import { parseYolo } from '../../docs-model/formats/yolo-import.ts';
 import { rawZip, thrown } from '../helpers/zips.ts';
+import { overlapBomb } from '../../tools/zip-bombs.ts';
 
 const codes = (e: unknown): string[] => (e instanceof UnsafeInputError ? e.problems.map((p) => p.code) : [String(e)]);
 
@@ -63,6 +64,44 @@ zip('a damaged entry is refused by name: its bytes do not match the CRC-32 the a
   const err = thrown(() => readZip(damaged));
   assert.ok(err instanceof UnsafeInputError);
   assert.equal(err.problems.map((p) => [p.code, p.place]), [['zip_crc_mismatch', 'labels/a.txt']]);
+});
+
+zip('the overlap zip bomb (many entries, one deflate stream) is refused from its layout, before anything is inflated', () => {
+  // 1 000 × 16 MiB: inflating would stop only at the 256 MiB total cap (413 zip_too_large).
+  const bomb = overlapBomb({ entries: 1000, inflatedBytes: 16 * 1024 * 1024, name: (k) => `labels/f${k}.txt` });
+  assert.ok(bomb.length < 128 * 1024, `the bomb is ${bomb.length} bytes`);
+  const e = thrown(() => readZip(bomb));
+  assert.instance(e, UnsafeInputError, 'refused as unsafe (422), not past a size cap (413)');
+  const problems = (e as UnsafeInputError).problems;
+  assert.is(problems.length, 999, 'every entry but the one the local header names');
+  assert.equal(problems[0], { code: 'zip_name_mismatch', message: 'the local header names another file than the central directory', place: 'labels/f1.txt' });
+  assert.equal([...new Set(codes(e))], ['zip_name_mismatch']);
+});
+
+zip('entries whose bytes overlap, or reach into the central directory, are refused by name even when their names match', () => {
+  const bytes = zipSync({ 'a.txt': strToU8('first file\n'), 'b.txt': strToU8('second file\n') }, { level: 0 });
+  assert.is(readZip(bytes).size, 2);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const central: number[] = [];
+  for (let p = 0; p < bytes.length - 4; p++) if (view.getUint32(p, true) === 0x02014b50) central.push(p);
+  const [a, b] = central as [number, number];
+  const bOffset = view.getUint32(b + 42, true);
+  // a's data now claims to run over b's local header: b shares bytes with a.
+  const overlapping = bytes.slice();
+  new DataView(overlapping.buffer).setUint32(a + 20, bOffset, true);
+  assert.equal(codes(thrown(() => readZip(overlapping))), ['zip_overlap']);
+  assert.is((thrown(() => readZip(overlapping)) as UnsafeInputError).problems[0]!.place, 'b.txt');
+  // b's data claims to run into the central directory.
+  const intoDirectory = bytes.slice();
+  new DataView(intoDirectory.buffer).setUint32(b + 20, a - bOffset, true);
+  const e = thrown(() => readZip(intoDirectory));
+  assert.equal((e as UnsafeInputError).problems, [{ code: 'zip_overlap', message: 'the entry runs into the central directory', place: 'b.txt' }]);
+  // Both central entries at a's local header: b's name is not the one that header carries.
+  const shared = bytes.slice();
+  new DataView(shared.buffer).setUint32(b + 42, 0, true);
+  assert.equal(codes(thrown(() => readZip(shared))), ['zip_name_mismatch']);
+  // Even unwanted entries are checked: the layout is the archive's, not the importer's.
+  assert.equal(codes(thrown(() => readZip(shared, { want: () => false }))), ['zip_name_mismatch']);
 });
 
 const xml = suite('safe xml');

@@ -1,0 +1,207 @@
+/**
+ * Does one slow REST request stall the sockets? Every document lives on one event loop, so a
+ * request that holds it delays every delivery to every annotator. The probe: two stock
+ * y-websocket clients on one session document, one writes a timestamped update every 10 ms, the
+ * other records send → receive. It runs while, in turn:
+ *
+ *   idle · the overlap zip bomb (tools/zip-bombs.ts) sent to a YOLO import · a COCO import of
+ *   10 000 annotations (the largest import of bench/formats-http.ts) · the load of the exported
+ *   document (a loss report, so the next phase is the export alone) · a VOC export of 10 000
+ *   annotations · a bulk create of 10 000 annotations · 200 sequential GETs of one frame right
+ *   after that bulk create (the background work a big write leaves behind)
+ *
+ * and prints p50 / p99 / max delivery delay per phase (a stamp belongs to the phase it was sent
+ * in), the bomb's status and time, the GETs' p99, and /proc/loadavg. Goal: max < 50 ms.
+ *
+ *   npm run bench:stalls [-- --main=/path/to/other/worktree/server/main.ts] [--cpu-prof=DIR]
+ *
+ * `--main` runs another checkout's server (old code) under the same probe; `--cpu-prof` passes
+ * `--cpu-prof` to the server so its profile lands in DIR when it stops. Embedded PGlite, or
+ * DATABASE_URL.
+ */
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { strToU8 } from 'fflate';
+import { overlapBomb } from '../tools/zip-bombs.ts';
+import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
+import { closeClient, openClient, waitSynced, type Client } from './lib/clients.ts';
+import { killAllSync, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { percentile } from './lib/stats.ts';
+import { sendStamp, watchStamps } from './lib/stamps.ts';
+
+const ANNOTATIONS = 10_000;
+const FRAMES = 1000;
+const SEND_EVERY_MS = 10;
+const TAIL_MS = 300;
+const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+function request(server: BenchServer, method: string, path: string, body?: { type: string; data: Uint8Array }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: server.host,
+        port: server.port,
+        method,
+        path,
+        agent: false,
+        headers: { authorization: `Bearer ${benchAdminToken}`, ...(body ? { 'content-type': body.type, 'content-length': body.data.length } : {}) },
+      },
+      (res) => {
+        const kept: Buffer[] = [];
+        res.on('data', (c: Buffer) => kept.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(kept).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body?.data);
+  });
+}
+
+async function json<T>(server: BenchServer, method: string, path: string, body?: unknown, type = 'application/json'): Promise<T> {
+  const data = body === undefined ? undefined : { type, data: body instanceof Uint8Array ? body : Buffer.from(JSON.stringify(body)) };
+  const res = await request(server, method, path, data);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body.slice(0, 300)}`);
+  return JSON.parse(res.body) as T;
+}
+
+const fixture = (): unknown[] =>
+  Array.from({ length: ANNOTATIONS }, (_, k) => ({
+    id: `a${k}`,
+    frame: k % FRAMES,
+    bbox: [(k * 7) % 1800, (k * 13) % 1000, 40.5, 60.25],
+    label: ['car', 'person', 'bike'][k % 3],
+  }));
+
+/** The probe: stamps sent every 10 ms, each delay filed under the phase it was sent in. */
+function startProbe(writer: Client, reader: Client): { phase: (name: string) => void; delays: Map<string, number[]>; stop: () => void } {
+  const delays = new Map<string, number[]>();
+  const sentIn: string[] = [];
+  let current = 'warm-up';
+  watchStamps(reader, (_delivered, seq, latencyMs) => {
+    const name = sentIn[seq];
+    if (name === undefined) return;
+    let list = delays.get(name);
+    if (!list) delays.set(name, (list = []));
+    list.push(latencyMs);
+  });
+  let seq = 0;
+  const timer = setInterval(() => {
+    sentIn[seq] = current;
+    sendStamp(writer, seq++);
+  }, SEND_EVERY_MS);
+  return { phase: (name) => (current = name), delays, stop: () => clearInterval(timer) };
+}
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  process.on('exit', killAllSync);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+  const main = arg('main');
+  const profileDir = arg('cpu-prof');
+  const databaseUrl = process.env.DATABASE_URL;
+  const server = await startServer({
+    kind: 'annosync',
+    env: { LOG_LEVEL: 'warn', AUTH_SECRET: BENCH_AUTH_SECRET },
+    ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    ...(databaseUrl ? { databaseUrl } : {}),
+    ...(main ? { main } : {}),
+    // The machine may be shared: a loaded one takes a while to start a server under tsx.
+    readyTimeoutMs: 180_000,
+  });
+  console.log(`bench:stalls  server ${main ?? 'this checkout'}  ${databaseUrl ? 'postgres' : 'pglite'}  node ${process.version}  loadavg ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  const clients: Client[] = [];
+  try {
+    const project = await json<{ id: string }>(server, 'POST', '/api/projects', { name: 'stalls', labels: [{ name: 'car' }, { name: 'person' }, { name: 'bike' }] });
+    const video = await json<{ id: string }>(server, 'POST', '/api/videos', { name: 'v.mp4', uri: 's3://b/v.mp4', width: 1920, height: 1080, fps: 25, frameCount: FRAMES });
+    await json(server, 'POST', `/api/projects/${project.id}/videos`, { videoIds: [video.id] });
+    const newSession = async (): Promise<string> => (await json<{ id: string }>(server, 'POST', `/api/projects/${project.id}/sessions`, { videoId: video.id })).id;
+
+    // Fixtures first, outside every phase: a 10 000-annotation session, its COCO export, the bomb.
+    const source = await newSession();
+    await json(server, 'POST', `/api/sessions/${source}/annotations`, fixture());
+    const coco = strToU8((await request(server, 'GET', `/api/sessions/${source}/export?format=coco`)).body);
+    const bomb = overlapBomb({ entries: 1000, inflatedBytes: 16 * 1024 * 1024, name: (k) => `obj_train_data/frame_${String(k).padStart(6, '0')}.txt` });
+    const targets = [await newSession(), await newSession(), await newSession()];
+    const bulkTarget = await newSession();
+    const probeRoom = `session:${await newSession()}`;
+    clients.push(openClient(server, probeRoom), openClient(server, probeRoom));
+    await Promise.all(clients.map((c) => waitSynced(c)));
+    // Let the fixtures' background work (projection, compaction) finish before "idle".
+    await pause(5000);
+    const probe = startProbe(clients[0]!, clients[1]!);
+    await pause(1000);
+
+    const notes: string[] = [];
+    const phase = async (name: string, action: () => Promise<void>): Promise<void> => {
+      probe.phase(name);
+      await action();
+      probe.phase(`${name} (after)`);
+      await pause(TAIL_MS);
+    };
+    await phase('idle', () => pause(2000));
+    await phase('overlap zip bomb import', async () => {
+      for (let run = 0; run < 3; run++) {
+        const t = performance.now();
+        const res = await request(server, 'POST', `/api/sessions/${targets[0]}/import?format=yolo`, { type: 'application/zip', data: bomb });
+        notes.push(`bomb (${(bomb.length / 1000).toFixed(0)} kB) run ${run + 1}: ${res.status} in ${(performance.now() - t).toFixed(1)} ms`);
+      }
+    });
+    await phase('COCO import 10 000', async () => {
+      for (const target of targets) {
+        const res = await request(server, 'POST', `/api/sessions/${target}/import?format=coco`, { type: 'application/json', data: coco });
+        if (res.status !== 200) throw new Error(`import: ${res.status} ${res.body.slice(0, 300)}`);
+      }
+    });
+    // The source document may have left memory by now: its load (Yjs, on the main thread) is not the export's.
+    await phase('load the 10 000 doc (report)', async () => {
+      const res = await request(server, 'GET', `/api/sessions/${source}/export?format=voc&report=true`);
+      if (res.status !== 200) throw new Error(`report: ${res.status}`);
+    });
+    await phase('VOC export 10 000', async () => {
+      for (let run = 0; run < 3; run++) {
+        const res = await request(server, 'GET', `/api/sessions/${source}/export?format=voc`);
+        if (res.status !== 200) throw new Error(`export: ${res.status}`);
+      }
+    });
+    await phase('bulk create 10 000', async () => {
+      await json(server, 'POST', `/api/sessions/${bulkTarget}/annotations`, fixture());
+    });
+    const gets: number[] = [];
+    await phase('200 GETs after it', async () => {
+      for (let k = 0; k < 200; k++) {
+        const t = performance.now();
+        const res = await request(server, 'GET', `/api/sessions/${bulkTarget}/annotations?frame=${k % FRAMES}`);
+        if (res.status !== 200) throw new Error(`GET frame: ${res.status}`);
+        gets.push(performance.now() - t);
+      }
+    });
+    notes.push(`200 GETs of one frame after the bulk create: p50 ${percentile(gets, 50).toFixed(1)} ms, p99 ${percentile(gets, 99).toFixed(1)} ms, max ${Math.max(...gets).toFixed(1)} ms`);
+    await phase('idle again', () => pause(2000));
+    probe.stop();
+
+    const idle = percentile(probe.delays.get('idle') ?? [], 50);
+    console.log(`\n${'phase'.padEnd(30)} ${'n'.padStart(5)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}  max/idle p50`);
+    for (const [name, list] of probe.delays) {
+      if (name === 'warm-up') continue;
+      const max = Math.max(...list);
+      console.log(
+        `${name.padEnd(30)} ${String(list.length).padStart(5)} ${percentile(list, 50).toFixed(1).padStart(8)} ${percentile(list, 99).toFixed(1).padStart(8)} ${max.toFixed(1).padStart(8)}  ${(max / idle).toFixed(1)}×`,
+      );
+    }
+    for (const note of notes) console.log(note);
+    console.log(`loadavg at the end ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  } finally {
+    for (const c of clients) closeClient(c);
+    await stopServer(server, 15_000);
+    removeTempDirs();
+  }
+}
+
+await main();

@@ -1,0 +1,26 @@
+/**
+ * Long synchronous producers cut into slices, so one request never holds the event loop that
+ * every socket shares (docs/architecture.md, "Layers": one process, one loop). An export is a
+ * generator of ~64 KiB chunks, but `Readable.from` pulls a synchronous iterable in a loop for as
+ * long as the socket accepts writes, and a loopback socket accepts a whole export: a VOC export of
+ * 10 000 annotations held the loop for ~0.5 s in one piece. Here the pull yields to the loop
+ * (setImmediate: I/O callbacks, so socket frames, run first) once a slice has run `sliceMs`.
+ *
+ *   body: Readable.from(inSlices(chunks()), { objectMode: false })
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
+/** Longest stretch one slice may run; the loop's other work fits between slices. */
+export const SLICE_MS = 10;
+
+/** `items`, pulled in slices of at most about `sliceMs` with a turn of the event loop between them. */
+export async function* inSlices<T>(items: Iterable<T>, sliceMs = SLICE_MS): AsyncGenerator<T> {
+  let since = performance.now();
+  for (const item of items) {
+    yield item;
+    if (performance.now() - since >= sliceMs) {
+      await nextTurn();
+      since = performance.now();
+    }
+  }
+}

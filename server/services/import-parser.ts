@@ -1,0 +1,121 @@
+/**
+ * Parsing an uploaded file off the event loop. Unzipping, parsing and checking a 10 000-box import
+ * held the loop for ~0.3-1 s, and every socket of every document waited meanwhile
+ * (docs/formats.md, "Safety limits"). The converters of docs-model/formats are pure, so they run
+ * in one long-lived worker thread (import-parse-thread.ts) and hand back plain data; only the Yjs
+ * write of the result stays on the main thread, where the document is.
+ *
+ *   const parser = createImportParser({ logger })
+ *   const result = await parser.parse('coco', body, ctx) // throws what the converter threw
+ *   …
+ *   await parser.close()
+ *
+ * The converter's errors come back as the same classes with the same fields (InputTooLargeError,
+ * UnsafeInputError), so the routes map them exactly as before. The body is transferred, not
+ * copied, when it owns its buffer: the caller must not use it afterwards. Requests run one at a
+ * time, in order; the worker starts on the first request, and one that dies (out of memory, say)
+ * fails what it was parsing and is replaced on the next.
+ */
+import type { Worker } from 'node:worker_threads';
+import { InputTooLargeError, UnsafeInputError, type FormatName, type ImportContext, type ImportedAnnotation, type ImportResult } from '../../docs-model/formats/index.ts';
+import { startBundledThread } from '../../persistence/worker-thread.ts';
+import { silentLogger, type Logger } from '../../shared/logger.ts';
+import type { ParseReply, ParseRequest, ThrownError } from './import-parse-thread.ts';
+
+export interface ImportParser {
+  /** What `formats[format].parse(body, ctx)` returns or throws, computed in the worker. */
+  parse(format: FormatName, body: Uint8Array, ctx: ImportContext): Promise<ImportResult>;
+  /** Fails pending parses and stops the worker. Idempotent. */
+  close(): Promise<void>;
+}
+
+export class ImportParserClosedError extends Error {
+  readonly code = 'import_parser_closed';
+  override readonly name = 'ImportParserClosedError';
+}
+
+interface Pending {
+  annotations: ImportedAnnotation[];
+  resolve: (result: ImportResult) => void;
+  reject: (err: Error) => void;
+}
+
+/** The converter's error, rebuilt from the data the worker sent. */
+export function rebuilt(error: ThrownError): Error {
+  if (error.kind === 'too_large') return new InputTooLargeError(error.code, error.message, error.place, error.limit, error.unit);
+  if (error.kind === 'unsafe') return new UnsafeInputError(error.problems);
+  const err = new Error(error.message);
+  err.name = error.name;
+  if (error.stack !== undefined) err.stack = error.stack;
+  return err;
+}
+
+/**
+ * An ArrayBuffer holding exactly `bytes`: its own when it is not a view into a larger one (a small
+ * Buffer lies in Node's shared pool). Copied with the Uint8Array constructor: Buffer#slice is a view.
+ */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return (whole ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer;
+}
+
+export function createImportParser(opts: { logger?: Logger } = {}): ImportParser {
+  const logger = opts.logger ?? silentLogger;
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let worker: Worker | null = null;
+  let closed: Promise<void> | null = null;
+
+  const failAll = (err: Error): void => {
+    for (const job of pending.values()) job.reject(err);
+    pending.clear();
+  };
+
+  function start(): Worker {
+    const fresh = startBundledThread('import-parse-thread', new URL('.', import.meta.url));
+    fresh.on('message', (reply: ParseReply) => {
+      const job = pending.get(reply.id);
+      if (!job) return;
+      if (reply.type === 'annotations') {
+        for (const a of reply.batch) job.annotations.push(a);
+        return;
+      }
+      pending.delete(reply.id);
+      // An idle worker must not keep the process alive.
+      if (pending.size === 0) fresh.unref();
+      if (!reply.ok) job.reject(rebuilt(reply.error));
+      else job.resolve({ ...reply.result, content: { ...reply.result.content, annotations: job.annotations } });
+    });
+    const lost = (err: Error): void => {
+      if (worker !== fresh) return;
+      worker = null;
+      logger.error({ err }, 'import parse worker failed; the next import starts a fresh one');
+      failAll(new Error(`the import parse worker failed: ${err.message}`, { cause: err }));
+    };
+    fresh.on('error', lost);
+    fresh.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
+    return fresh;
+  }
+
+  return {
+    parse(format, body, ctx) {
+      if (closed) return Promise.reject(new ImportParserClosedError('the import parser is closed'));
+      const thread = (worker ??= start());
+      const id = nextId++;
+      const done = new Promise<ImportResult>((resolve, reject) => pending.set(id, { annotations: [], resolve, reject }));
+      const buffer = ownBuffer(body);
+      thread.ref();
+      thread.postMessage({ id, format, body: buffer, ctx } satisfies ParseRequest, [buffer]);
+      return done;
+    },
+
+    close() {
+      return (closed ??= (async () => {
+        failAll(new ImportParserClosedError('the import parser closed before this import was parsed'));
+        const last = worker;
+        worker = null;
+        if (last) await last.terminate();
+      })());
+    },
+  };
+}

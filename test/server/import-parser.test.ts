@@ -1,0 +1,87 @@
+/**
+ * The import parser (server/services/import-parser.ts) answers exactly what the converter answers
+ * on the main thread — the result, or the same error class with the same fields — from a worker.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { strToU8 } from 'fflate';
+import { formats, InputTooLargeError, UnsafeInputError, type FormatName, type ImportContext } from '../../docs-model/formats/index.ts';
+import { createImportParser, ImportParserClosedError, type ImportParser } from '../../server/services/import-parser.ts';
+import { overlapBomb } from '../../tools/zip-bombs.ts';
+import { rawZip } from '../helpers/zips.ts';
+
+const test = suite<{ parser: ImportParser }>('import parser');
+test.before((ctx) => {
+  ctx.parser = createImportParser();
+});
+test.after(async ({ parser }) => {
+  await parser.close();
+});
+
+const ctx: ImportContext = { meta: { width: 640, height: 480, frameCount: 5000 }, labels: { car: {} }, strictLabels: false };
+
+/** Rejection or result, as a comparable value. */
+async function outcome(p: Promise<unknown>): Promise<unknown> {
+  try {
+    return { ok: await p };
+  } catch (e) {
+    return { threw: e };
+  }
+}
+
+const direct = (format: FormatName, body: Uint8Array): unknown => {
+  try {
+    return { ok: formats[format].parse(body, ctx) };
+  } catch (e) {
+    return { threw: e };
+  }
+};
+
+function sameOutcome(worker: unknown, main: unknown, what: string): void {
+  const w = worker as { ok?: unknown; threw?: Error };
+  const m = main as { ok?: unknown; threw?: Error };
+  if (m.threw) {
+    assert.ok(w.threw, `${what}: the worker threw too`);
+    assert.is(w.threw!.constructor, m.threw.constructor, `${what}: the same class`);
+    assert.equal({ ...w.threw, message: w.threw!.message }, { ...m.threw, message: m.threw.message }, `${what}: the same fields`);
+  } else assert.equal(w.ok, m.ok, `${what}: the same result`);
+}
+
+test('a COCO file of 5 000 boxes (several batches) parses to the same result', async ({ parser }) => {
+  const coco = {
+    images: Array.from({ length: 100 }, (_, k) => ({ id: k + 1, file_name: `frame_${String(k).padStart(6, '0')}.jpg`, width: 640, height: 480 })),
+    categories: [{ id: 1, name: 'car' }, { id: 2, name: 'truck' }],
+    annotations: Array.from({ length: 5000 }, (_, k) => ({ id: k + 1, image_id: (k % 100) + 1, category_id: (k % 2) + 1, bbox: [k % 600, k % 400, 20, 30] })),
+  };
+  const body = strToU8(JSON.stringify(coco));
+  const main = direct('coco', body);
+  assert.is((main as { ok: { content: { annotations: unknown[] } } }).ok.content.annotations.length, 5000);
+  sameOutcome(await outcome(parser.parse('coco', body.slice(), ctx)), main, 'coco');
+});
+
+test('unsafe and oversized inputs throw the same classes with the same fields', async ({ parser }) => {
+  const cases: Array<[FormatName, Uint8Array]> = [
+    ['yolo', rawZip([['../x.txt', '0 0.5 0.5 0.1 0.1\n']])],
+    ['yolo', overlapBomb({ entries: 20, inflatedBytes: 1024, name: (k) => `obj_train_data/f${k}.txt` })],
+    ['coco', strToU8(`{"images":${'['.repeat(200)}${']'.repeat(200)}}`)],
+    ['voc', strToU8('<!DOCTYPE a [<!ENTITY x "y">]><annotation/>')],
+  ];
+  for (const [format, body] of cases) sameOutcome(await outcome(parser.parse(format, body.slice(), ctx)), direct(format, body), format);
+  // Past the per-entry cap: 413's error, rebuilt.
+  const big = rawZip([['obj_train_data/f.txt', ' '.repeat(80 * 1024 * 1024)]]);
+  const e = (await outcome(parser.parse('yolo', big, ctx))) as { threw: unknown };
+  assert.instance(e.threw, InputTooLargeError);
+  assert.is((e.threw as InputTooLargeError).code, 'zip_entry_too_large');
+  // A rebuilt UnsafeInputError, where a converter lets one out (safe-json's callers do not catch it).
+  const deep = (await outcome(parser.parse('json', strToU8(`{"schemaVersion":1,"labels":${'['.repeat(200)}${']'.repeat(200)}}`), ctx))) as { ok?: { errors: unknown[] }; threw?: unknown };
+  assert.ok(deep.threw instanceof UnsafeInputError || (deep.ok?.errors.length ?? 0) > 0, 'refused either way');
+});
+
+test('after close, parse rejects with ImportParserClosedError', async () => {
+  const parser = createImportParser();
+  await parser.close();
+  const e = (await outcome(parser.parse('coco', strToU8('{}'), ctx))) as { threw: unknown };
+  assert.instance(e.threw, ImportParserClosedError);
+});
+
+test.run();

@@ -1,0 +1,46 @@
+/**
+ * inSlices (server/http/loop-slices.ts): every item, in order, with turns of the event loop
+ * between slices, so a long export never holds the loop the sockets share.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Readable } from 'node:stream';
+import { inSlices } from '../../server/http/loop-slices.ts';
+
+const test = suite('loop slices');
+
+test('hands out every item in order, and lets an immediate run between slices', async () => {
+  const seen: string[] = [];
+  function* items(): Generator<number> {
+    for (let k = 0; k < 3; k++) {
+      seen.push(`item ${k}`);
+      if (k === 0) setImmediate(() => seen.push('immediate'));
+      yield k;
+    }
+  }
+  const out: number[] = [];
+  // A zero slice yields after every item.
+  for await (const k of inSlices(items(), 0)) out.push(k);
+  assert.equal(out, [0, 1, 2]);
+  assert.equal(seen, ['item 0', 'immediate', 'item 1', 'item 2']);
+});
+
+test('as a Readable body: the bytes of every chunk, and the loop turns while it streams', async () => {
+  let turns = 0;
+  let streaming = true;
+  const tick = (): void => {
+    if (!streaming) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  const chunks = Array.from({ length: 50 }, (_, k) => Buffer.from(`chunk ${k};`));
+  const body = Readable.from(inSlices(chunks, 0), { objectMode: false });
+  const got: Buffer[] = [];
+  for await (const c of body) got.push(c as Buffer);
+  streaming = false;
+  assert.is(Buffer.concat(got).toString(), chunks.map(String).join(''));
+  assert.ok(turns >= 10, `the loop turned ${turns} times while 50 chunks streamed`);
+});
+
+test.run();
