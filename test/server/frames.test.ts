@@ -4,7 +4,7 @@ import * as ws from 'ws';
 
 /** ws exports its Sender at runtime (wrapper.mjs); @types/ws does not declare it. */
 const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
-import { binaryFrame } from '../../server/documents/frames.ts';
+import { binaryFrame, binaryFrames } from '../../server/documents/frames.ts';
 
 test('a prebuilt frame is byte for byte what ws would send, at every header size boundary', () => {
   for (const length of [0, 1, 125, 126, 127, 65535, 65536, 70000]) {
@@ -14,6 +14,12 @@ test('a prebuilt frame is byte for byte what ws would send, at every header size
     );
     assert.equal(binaryFrame(payload), expected, `length ${length}`);
   }
+});
+
+test('several frames in one buffer are the frames one after the other', () => {
+  const payloads = [0, 1, 125, 126, 65535, 65536].map((length) => new Uint8Array(length).map((_, i) => (i + length) % 251));
+  assert.equal(binaryFrames(payloads), Buffer.concat(payloads.map(binaryFrame)));
+  assert.equal(binaryFrames([]), Buffer.alloc(0));
 });
 
 test.run();
