@@ -50,6 +50,19 @@ export function binaryFrame(payload: Uint8Array): Buffer {
   return frame;
 }
 
+/**
+ * One frame whose payload is `prefix` followed by `body`, built in one buffer, and that payload as
+ * a view into it: a broadcast's message and its frame for one allocation and one copy of `body`.
+ */
+export function binaryFrameOf(prefix: readonly number[], body: Uint8Array): { frame: Buffer; payload: Buffer } {
+  const length = prefix.length + body.length;
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  const start = writeHeader(frame, 0, length);
+  for (let i = 0; i < prefix.length; i++) frame[start + i] = prefix[i]!;
+  frame.set(body, start + prefix.length);
+  return { frame, payload: frame.subarray(start) };
+}
+
 /** Several payloads as consecutive binary frames in one buffer: one socket write for all of them. */
 export function binaryFrames(payloads: readonly Uint8Array[]): Buffer {
   let size = 0;
