@@ -64,8 +64,10 @@ export class Outbox {
     if (count === 0) return;
     try {
       if (this.ws.readyState !== this.ws.OPEN) return;
-      if (this.bytes <= MAX_COALESCED_BYTES) {
-        const wire = count === 1 ? (this.frames[0] ?? binaryFrame(this.messages[0]!)) : binaryFrames(this.messages);
+      // One message with its frame already built costs no copy, however large.
+      const built = count === 1 ? this.frames[0] : undefined;
+      if (built !== undefined || this.bytes <= MAX_COALESCED_BYTES) {
+        const wire = built ?? (count === 1 ? binaryFrame(this.messages[0]!) : binaryFrames(this.messages));
         if (writeFramesIfIdle(this.ws, wire)) return;
       }
       for (const message of this.messages) this.ws.send(message, { binary: true });
