@@ -30,7 +30,14 @@ function flushDue(): void {
   flushScheduled = false;
   // Nothing a flush does adds to an outbox, but a box added meanwhile is kept for the next tick.
   const boxes = due.splice(0, due.length);
-  for (const box of boxes) box.flush();
+  for (const box of boxes) {
+    try {
+      box.flush();
+    } catch {
+      // A socket that cannot take a write is failing: ws reports that through its 'error' and
+      // 'close' events, which close the connection; the other sockets still get their messages.
+    }
+  }
 }
 
 export class Outbox {
