@@ -1,12 +1,14 @@
 /**
- * One WebSocket frame, built once, written to many sockets.
+ * WebSocket frames built by us: one frame written to many sockets, or several frames to one socket
+ * in one write (server/sync/outbox.ts).
  *
  * A server's frames are never masked (RFC 6455 §5.1), so the bytes of a binary frame are the same
  * for every receiver. `ws.send` builds a header per socket and writes header and payload with a
  * writev; for a broadcast to N peers we build the frame once and hand each socket one buffer. We
  * only do so while `ws` has nothing queued for that socket (its sender is idle: no compression,
  * which we disable, and no blob being read), so frames can never interleave; otherwise we fall
- * back to `ws.send`. This reaches into two `ws` 8 internals (`_sender._state`, `_socket`), checked
+ * back to `ws.send`. Several messages for one socket in one event-loop turn go out as consecutive
+ * frames in one buffer, one write instead of one per message. This reaches into two `ws` 8 internals (`_sender._state`, `_socket`), checked
  * at runtime and pinned by the broadcast tests.
  */
 import type { Socket } from 'node:net';
@@ -21,32 +23,68 @@ interface WsInternals {
   _socket?: Socket | null;
 }
 
-export function binaryFrame(payload: Uint8Array): Buffer {
-  const length = payload.length;
-  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = OPCODE_BINARY_FIN;
+function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
+function writeHeader(target: Buffer, offset: number, length: number): number {
+  target[offset] = OPCODE_BINARY_FIN;
   if (length < 126) {
-    frame[1] = length;
-  } else if (length < 65536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
+    target[offset + 1] = length;
+    return offset + 2;
   }
-  frame.set(payload, headerLength);
+  if (length < 65536) {
+    target[offset + 1] = 126;
+    target.writeUInt16BE(length, offset + 2);
+    return offset + 4;
+  }
+  target[offset + 1] = 127;
+  target.writeUInt32BE(Math.floor(length / 2 ** 32), offset + 2);
+  target.writeUInt32BE(length >>> 0, offset + 6);
+  return offset + 10;
+}
+
+export function binaryFrame(payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(headerLength(payload.length) + payload.length);
+  frame.set(payload, writeHeader(frame, 0, payload.length));
   return frame;
 }
 
-/** Writes a prebuilt frame when `ws` is idle, else sends the payload the ordinary way. */
-export function sendPrebuilt(ws: WebSocket, frame: Buffer, payload: Uint8Array): void {
+/**
+ * One frame whose payload is `prefix` followed by `body`, built in one buffer, and that payload as
+ * a view into it: a broadcast's message and its frame for one allocation and one copy of `body`.
+ */
+export function binaryFrameOf(prefix: readonly number[], body: Uint8Array): { frame: Buffer; payload: Buffer } {
+  const length = prefix.length + body.length;
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  const start = writeHeader(frame, 0, length);
+  for (let i = 0; i < prefix.length; i++) frame[start + i] = prefix[i]!;
+  frame.set(body, start + prefix.length);
+  return { frame, payload: frame.subarray(start) };
+}
+
+/** Several payloads as consecutive binary frames in one buffer: one socket write for all of them. */
+export function binaryFrames(payloads: readonly Uint8Array[]): Buffer {
+  let size = 0;
+  for (const payload of payloads) size += headerLength(payload.length) + payload.length;
+  const frames = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const payload of payloads) {
+    offset = writeHeader(frames, offset, payload.length);
+    frames.set(payload, offset);
+    offset += payload.length;
+  }
+  return frames;
+}
+
+/**
+ * Writes complete frames straight to the socket when `ws` has nothing queued; returns false
+ * (writing nothing) otherwise, and the caller sends the payloads through `ws.send` instead.
+ */
+export function writeFramesIfIdle(ws: WebSocket, frames: Buffer): boolean {
   const internals = ws as unknown as WsInternals;
   const socket = internals._socket;
-  if (internals._sender?._state === SENDER_IDLE && socket && socket.writable) {
-    socket.write(frame);
-  } else {
-    ws.send(payload, { binary: true });
-  }
+  if (internals._sender?._state !== SENDER_IDLE || !socket || !socket.writable) return false;
+  socket.write(frames);
+  return true;
 }

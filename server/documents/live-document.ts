@@ -9,7 +9,7 @@
  */
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
-import { binaryFrame } from './frames.ts';
+import { binaryFrame, binaryFrameOf } from './frames.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
 import { MessageType, SyncMessageType, type DocName } from '../../docs-model/protocol.ts';
 import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
@@ -30,6 +30,22 @@ export function encodeSyncMessage(type: number, payload: Uint8Array): Uint8Array
   encoding.writeVarUint(encoder, type);
   encoding.writeVarUint8Array(encoder, payload);
   return encoding.toUint8Array(encoder);
+}
+
+/**
+ * A sync update message for `update`, framed for the wire: what `encodeSyncMessage(update, …)`
+ * encodes (type, sub-type, varUint length, bytes), written straight into the frame every receiver
+ * shares instead of into an encoder, copied out, then copied again into a frame.
+ */
+export function syncUpdateFrame(update: Uint8Array): { frame: Buffer; payload: Buffer } {
+  const prefix: number[] = [MessageType.sync, SyncMessageType.update];
+  let length = update.length;
+  while (length > 0x7f) {
+    prefix.push(0x80 | (length & 0x7f));
+    length = Math.floor(length / 0x80);
+  }
+  prefix.push(length);
+  return binaryFrameOf(prefix, update);
 }
 
 /** Where a document reports its changes and presence: the registry's event source (events.ts). */
@@ -145,7 +161,10 @@ export class LiveDocument {
     this.latestCommit = this.log.append(this.name, update);
     const from = origin.kind === 'connection' ? origin : undefined;
     // Framed only when someone receives it: an import's update is megabytes.
-    if (this.receivers(from) > 0) this.broadcast(encodeSyncMessage(SyncMessageType.update, update), from);
+    if (this.receivers(from) > 0) {
+      const { frame, payload } = syncUpdateFrame(update);
+      this.broadcast(payload, from, frame);
+    }
     this.events?.emit('change', [this, update, origin]);
   };
 
@@ -171,11 +190,14 @@ export class LiveDocument {
     return message;
   }
 
-  /** Sends to every peer but `except`; the frame is built once when there are several receivers. */
-  broadcast(message: Uint8Array, except?: ConnectionOrigin): void {
+  /**
+   * Sends to every peer but `except`; the frame is built once when there are several receivers
+   * (or given, already built, as `prebuilt`).
+   */
+  broadcast(message: Uint8Array, except?: ConnectionOrigin, prebuilt?: Buffer): void {
     const receivers = this.receivers(except);
     if (receivers <= 0) return;
-    const frame = receivers > 1 ? binaryFrame(message) : undefined;
+    const frame = prebuilt ?? (receivers > 1 ? binaryFrame(message) : undefined);
     for (const peer of this.peers) {
       if (peer !== except) peer.send(message, frame);
     }

@@ -7,7 +7,7 @@ import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import type { WebSocket } from 'ws';
-import { sendPrebuilt } from '../documents/frames.ts';
+import { Outbox } from './outbox.ts';
 import { AuthMessageType, CloseCode, MessageType, SyncMessageType, type CloseCodeValue } from '../../docs-model/protocol.ts';
 import { AppError, InvalidMessageError, MessageTooBigError, PolicyViolationError, toCloseEvent } from '../base/errors.ts';
 import type { LiveDocument, Peer } from '../documents/live-document.ts';
@@ -72,9 +72,12 @@ export class Connection implements Peer {
    * but sync step 1, which is answered from the stored state at once. Bounded by the rate limit.
    */
   private backlog: Buffer[] | null = null;
+  /** This turn's messages to the socket, written together (outbox.ts). */
+  private readonly outbox: Outbox;
 
   constructor(ws: WebSocket, doc: LiveDocument, opts: ConnectionOptions) {
     this.ws = ws;
+    this.outbox = new Outbox(ws);
     this.doc = doc;
     this.opts = opts;
     this.principalId = opts.principal.id;
@@ -120,18 +123,21 @@ export class Connection implements Peer {
 
   send(message: Uint8Array, frame?: Buffer): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (frame) sendPrebuilt(this.ws, frame, message);
-    else this.ws.send(message, { binary: true });
+    this.outbox.add(message, frame);
   }
 
   private sendThen(message: Uint8Array, done: () => void): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) done();
-    else this.ws.send(message, { binary: true }, () => done());
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return done();
+    // Written now, after what this turn queued, so the socket's order stays the order of sends.
+    this.outbox.flush();
+    this.ws.send(message, { binary: true }, () => done());
   }
 
   close(code: CloseCodeValue, reason = ''): void {
     if (this.closed) return;
     this.closed = true;
+    // What this turn queued goes out before the close frame.
+    this.outbox.flush();
     this.ws.close(code, reason.slice(0, 120));
     this.opts.onClose(this);
   }
@@ -152,6 +158,7 @@ export class Connection implements Peer {
   }
 
   private onSocketClosed(): void {
+    this.outbox.discard();
     if (this.closed) return;
     this.closed = true;
     this.opts.onClose(this);
