@@ -10,12 +10,20 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import v8 from 'node:v8';
 import type { PgliteModules } from './pglite-thread.ts';
 
 let compiled: Promise<PgliteModules> | null = null;
 
 export function pgliteModules(): Promise<PgliteModules> {
   compiled ??= (async () => {
+    // V8 compiles WebAssembly with Liftoff and, by default, recompiles the functions that get hot
+    // with TurboFan on its background threads. Postgres's functions are large: those compiles left
+    // ~100 MB in the threads' malloc arenas of a server on PGlite (292 → 205 MB RSS at start,
+    // bench/start.ts --restart), while a workload of inserts, loads and counts took less CPU without
+    // them (bench/pglite-wasm.ts). Read when a module is compiled, so set before the first one; it
+    // concerns WebAssembly only, and a process on Postgres never gets here.
+    v8.setFlagsFromString('--liftoff-only');
     const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
     const compile = async (file: string) => WebAssembly.compile(await readFile(join(dist, file)));
     const [pgliteWasmModule, initdbWasmModule] = await Promise.all([compile('pglite.wasm'), compile('initdb.wasm')]);

@@ -33,7 +33,7 @@ import { createHistory } from './followers/history.ts';
 import { createHistoryRecorder } from './followers/history-recorder.ts';
 import { createWebhookDispatcher, defaultDispatcherConfig } from './followers/webhook-dispatcher.ts';
 import { createSecretBox } from '../persistence/secret-box.ts';
-import { createRedisFanout, type RedisFanout } from './followers/redis-fanout.ts';
+import { createRedisFanout, loadRedisClient, type RedisFanout } from './followers/redis-fanout.ts';
 import { createRepositories } from './services/repositories.ts';
 import { createServices, type Services } from './services/services.ts';
 import { createTokenService, resolveAuthSecret, type TokenService } from './services/tokens.ts';
@@ -73,6 +73,8 @@ export interface AnnosyncServer {
 
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<AnnosyncServer> {
   if (config.redisUrl && !config.databaseUrl) throw new ConfigError(redisNeedsPostgres);
+  // Before anything is opened: a broken client package fails the start with nothing to release.
+  const redis = config.redisUrl ? { url: config.redisUrl, Redis: await loadRedisClient() } : null;
   const logger = options.logger ?? createLogger(config.logLevel);
   const db = await openDatabase({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
@@ -156,9 +158,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     soleProcess: db.kind === 'pglite',
     onAttempt: (result) => metrics.webhookAttempts.inc({ outcome: result.outcome }),
   });
-  const fanout = config.redisUrl
+  const fanout = redis
     ? createRedisFanout({
-        redisUrl: config.redisUrl,
+        redisUrl: redis.url,
+        Redis: redis.Redis,
         namespace: config.databaseSchema ?? 'public',
         registry,
         store,

@@ -4,7 +4,8 @@
  * a Redis channel per document, and applies what the others publish, so annotators connected to
  * different processes edit one document together.
  *
- *   const fanout = createRedisFanout({ redisUrl, namespace, registry, store, logger })  // follows its events
+ *   const Redis = await loadRedisClient()
+ *   const fanout = createRedisFanout({ redisUrl, Redis, namespace, registry, store, logger })  // follows its events
  *   await fanout.ready                  // tests: both connections are up
  *   await fanout.close()
  *
@@ -25,7 +26,7 @@ import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 import type { DocStore } from '../../persistence/doc-store.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
@@ -41,8 +42,33 @@ import { FANOUT_FORMAT_VERSION, FanoutAsk, FanoutMessage } from '../../docs-mode
  */
 const ANSWER_TIMEOUT_MS = 500;
 
+/** ioredis's client class, as `loadRedisClient` hands it over. */
+export type RedisClient = typeof Redis;
+
+/** REDIS_URL is set, but the Redis client package could not be loaded. */
+export class RedisClientLoadError extends Error {
+  readonly code = 'redis_client_unavailable';
+  override readonly name = 'RedisClientLoadError';
+}
+
+/**
+ * ioredis, loaded only by a process that has REDIS_URL: a default start without it did not need
+ * the package and its dependencies, ~2 MB of V8 heap and their code (bench/start.ts). Called by
+ * `createServer` before anything is opened, so a missing or broken package fails the start, naming it.
+ */
+export async function loadRedisClient(): Promise<RedisClient> {
+  try {
+    return (await import('ioredis')).Redis;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new RedisClientLoadError(`REDIS_URL is set, but the Redis client (ioredis) could not be loaded: ${reason}`, { cause: err });
+  }
+}
+
 export interface RedisFanoutDeps {
   redisUrl: string;
+  /** From `loadRedisClient()`. */
+  Redis: RedisClient;
   /** Keeps processes of different deployments (or test schemas) on one Redis apart. */
   namespace: string;
   /** The documents to share: the fan-out follows their events and brings each load up to date. */
@@ -73,6 +99,7 @@ function fannedOut(doc: LiveDocument): boolean {
 }
 
 export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
+  const { Redis } = deps;
   const processId = randomUUID();
   const prefix = `annosync:${deps.namespace}:doc:`;
   const channelOf = (docName: string) => `${prefix}${docName}`;

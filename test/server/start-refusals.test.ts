@@ -1,6 +1,7 @@
 /**
  * `npm start` (server/main.ts as a child process) that cannot start says why and exits 1: every
- * bad setting named before anything is opened, REDIS_URL without a shared Postgres refused, and a
+ * bad setting named before anything is opened, REDIS_URL without a shared Postgres refused, REDIS_URL
+ * with a Redis client that cannot be loaded refused (it is loaded only then), and a
  * port already taken reported with its cause instead of a process left running half-started.
  */
 import { suite } from 'uvu';
@@ -14,8 +15,8 @@ import { TEST_AUTH_SECRET, createTestStorage, type TestStorage } from '../../too
 const root = path.resolve(import.meta.dirname, '../..');
 
 /** Runs server/main.ts as `npm start` does; resolves with its exit code and output once it ended. */
-function runMain(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+function runMain(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts'], {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_SECRET: TEST_AUTH_SECRET, DATABASE_URL: '', REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,6 +57,18 @@ test('REDIS_URL without DATABASE_URL: exit 1, because documents shared through R
   const res = await runMain({ DATA_DIR: ctx.storage.env.DATA_DIR!, REDIS_URL: 'redis://127.0.0.1:6379' });
   assert.is(res.code, 1, res.stdout + res.stderr);
   assert.match(res.stderr, /REDIS_URL: REDIS_URL needs DATABASE_URL/);
+});
+
+test('REDIS_URL set but the Redis client cannot be loaded: exit 1 naming it, before any database is opened', async (ctx) => {
+  // ioredis is loaded only when REDIS_URL is set; its failure must still stop the start, not the first publish.
+  const hideIoredis = ['--import', path.join(root, 'test/fixtures/unresolvable-ioredis.mjs')];
+  const res = await runMain(
+    { DATA_DIR: ctx.storage.env.DATA_DIR!, REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgres://127.0.0.1:1/never-opened' },
+    hideIoredis,
+  );
+  assert.is(res.code, 1, res.stdout + res.stderr);
+  assert.match(res.stderr, /annosync failed to start: RedisClientLoadError: REDIS_URL is set, but the Redis client \(ioredis\) could not be loaded: Cannot find package 'ioredis'/);
+  assert.not.match(res.stdout, /listening/);
 });
 
 test('a port already taken: exit 1 with "failed to start" and the cause', async (ctx) => {
