@@ -34,6 +34,7 @@ import { createHistoryRecorder } from './followers/history-recorder.ts';
 import { createWebhookDispatcher, defaultDispatcherConfig } from './followers/webhook-dispatcher.ts';
 import { createSecretBox } from '../persistence/secret-box.ts';
 import { createRedisFanout, type RedisFanout } from './followers/redis-fanout.ts';
+import { createUpdateKeys } from './documents/update-keys.ts';
 import { createRepositories } from './services/repositories.ts';
 import { createServices, type Services } from './services/services.ts';
 import { createTokenService, resolveAuthSecret, type TokenService } from './services/tokens.ts';
@@ -84,9 +85,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     knex: db.knex,
     intervalMs: config.commitIntervalMs,
     logger,
-    onCommit: ({ rows, ms }) => {
+    onCommit: ({ rows, skipped, ms }) => {
       metrics.commitSeconds.observe(ms / 1000);
       metrics.commitBatchRows.observe(rows);
+      if (skipped > 0) metrics.commitSkippedRows.inc(skipped);
     },
   });
   // Stored rows merge in a worker under a time budget (yjs#687); a row that cannot be merged in
@@ -97,7 +99,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const store = createDocStore({ knex: db.knex, logger, merge: mergePool.merge });
 
   // The documents, and the one event source every follower below subscribes to, in this order.
-  const registry = new DocRegistry({ store, log, limits: config.limits, compactAfterRows: config.compactAfterRows, logger });
+  // With Redis every row this process writes for its own changes carries a key, so that a process
+  // storing one of them in its place (its notice lost, or this process dead) does not store it twice.
+  const keys = config.redisUrl ? createUpdateKeys() : null;
+  const registry = new DocRegistry({ store, log, keys, limits: config.limits, compactAfterRows: config.compactAfterRows, logger });
   registry.on('change', (doc, _update, origin) => {
     metrics.updatesIn.inc();
     const receivers = doc.peers.size - (origin.kind === 'connection' ? 1 : 0);
@@ -148,17 +153,22 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     soleProcess: db.kind === 'pglite',
     onAttempt: (result) => metrics.webhookAttempts.inc({ outcome: result.outcome }),
   });
-  const fanout = config.redisUrl
-    ? createRedisFanout({
-        redisUrl: config.redisUrl,
-        namespace: config.databaseSchema ?? 'public',
-        registry,
-        store,
-        logger,
-        onMessage: (direction) => metrics.redisMessages.inc({ direction }),
-        onCatchUp: () => metrics.redisCatchUps.inc(),
-      })
-    : null;
+  const fanout =
+    config.redisUrl && keys
+      ? createRedisFanout({
+          redisUrl: config.redisUrl,
+          namespace: config.databaseSchema ?? 'public',
+          registry,
+          store,
+          log,
+          keys,
+          storeAfterMs: config.redisStoreAfterMs,
+          logger,
+          onMessage: (direction) => metrics.redisMessages.inc({ direction }),
+          onCatchUp: () => metrics.redisCatchUps.inc(),
+          onStoredInPlace: () => metrics.redisStoredInPlace.inc(),
+        })
+      : null;
 
   // Services, then the two transports over them.
   const services = createServices({ config, logger, registry, repos, projection, dashboards, runEvents, runs, detections, dispatcher });

@@ -16,6 +16,7 @@ import { ObservableV2 } from 'lib0/observable';
 import { LiveDocument, type Peer } from './live-document.ts';
 import { serverOrigin, type ChangeOrigin, type ServerOrigin } from './origins.ts';
 import type { DocumentEvents } from './events.ts';
+import type { UpdateKeys } from './update-keys.ts';
 import { TooManyRequestsError, UnavailableError } from '../base/errors.ts';
 import type { DocName } from '../../docs-model/protocol.ts';
 import type { Limits } from '../config.ts';
@@ -32,6 +33,8 @@ export interface DocRegistryDeps {
   /** Compact a document's log into its snapshot once this many rows were written since the last one. */
   compactAfterRows: number;
   logger: Logger;
+  /** With Redis: this process's update keys (update-keys.ts), so no update is stored twice. */
+  keys?: UpdateKeys | null;
 }
 
 /** What the registry keeps about each loaded document. */
@@ -185,7 +188,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
       throw new UnavailableError('the document could not be loaded; try again');
     }
     this.loads++;
-    const doc = new LiveDocument(docName, { log: this.deps.log, limits: this.deps.limits, events: this });
+    const doc = new LiveDocument(docName, { log: this.deps.log, limits: this.deps.limits, events: this, keys: this.deps.keys ?? null });
     try {
       doc.applyStored(stored.update ? [stored.update] : []);
     } catch (err) {
