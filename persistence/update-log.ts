@@ -178,7 +178,9 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
       const docNames = batch.map((entry) => entry.docName);
       const data = batch.map((entry) => toBase64(entry.update));
       if (batch.some((entry) => entry.key !== null)) {
-        const result = await knex.raw<{ rowCount: number | null }>(keyedInsertSql, [docNames, data, batch.map((entry) => entry.key)]);
+        // A null element binds as SQL NULL (pg and PGlite alike); knex's types know no nullable arrays.
+        const keys = batch.map((entry) => entry.key) as string[];
+        const result = await knex.raw<{ rowCount: number | null }>(keyedInsertSql, [docNames, data, keys]);
         skipped = batch.length - (result.rowCount ?? batch.length);
       } else {
         await knex.raw(insertSql, [docNames, data]);

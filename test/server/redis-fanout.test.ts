@@ -8,12 +8,28 @@ import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
 import { addAnnotation, listAnnotations } from '../../docs-model/index.ts';
 import { configFromEnv, ConfigError } from '../../server/config.ts';
-import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
+import { connectClient, rawSocket, synced, type TestClient } from '../../tools/clients.ts';
 import { createTestStorage, startChildServer, startTestServer, testTokens, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { waitFor } from '../../tools/databases.ts';
 import { jsonClient, linkedSession } from '../../tools/api.ts';
 import { openSse } from '../helpers/sse.ts';
 import { Redis } from 'ioredis';
+import * as encoding from 'lib0/encoding';
+import { MessageType, SyncMessageType } from '../../docs-model/protocol.ts';
+
+/** A y-websocket update message carrying one new entry of `doc`. */
+function rawUpdateMessage(doc: Y.Doc): Uint8Array {
+  let update: Uint8Array | null = null;
+  const grab = (u: Uint8Array) => (update = u);
+  doc.on('update', grab);
+  doc.getMap('scratch').set('edit', doc.clientID);
+  doc.off('update', grab);
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.sync);
+  encoding.writeVarUint(encoder, SyncMessageType.update);
+  encoding.writeVarUint8Array(encoder, update!);
+  return encoding.toUint8Array(encoder);
+}
 
 const config = suite('redis fan-out: configuration');
 
@@ -207,6 +223,42 @@ if (!redisUrl || !process.env.DATABASE_URL) {
     } finally {
       if (victim.process.exitCode === null && victim.process.signalCode === null) victim.process.kill('SIGKILL');
       if (!survivorStopped) await survivor.stop();
+    }
+  });
+
+  test("a durable ack on one process waits until what it holds from another process that has not committed yet is stored", async (ctx) => {
+    // The slow process commits only on close, so its notice never comes: B stores its edit in its place after 1 s.
+    const slow = await start(ctx.storage, { commitIntervalMs: 600_000 });
+    const b = await start(ctx.storage, { redisStoreAfterMs: 1000 });
+    const raw = new Y.Doc();
+    try {
+      const name = `session:${(await newSession(ctx.a)).id}`;
+      const ws = await rawSocket(b.url, name, `?token=${b.adminToken}&acks=1`);
+      const acks: number[] = [];
+      ws.on('message', (data: Buffer) => {
+        if (data[0] === MessageType.durableAck) acks.push(data[1]!);
+      });
+      try {
+        await waitFor(() => b.server.registry.get(name));
+        const onSlow = await join(ctx, slow, name);
+        addAnnotation(onSlow.doc, { id: 'only-in-memory', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
+        await waitFor(() => b.server.fanout!.pendingStores() > 0, { message: 'B never received the edit' });
+        // The client on B edits a document that holds the slow process's uncommitted edit: "saved"
+        // must mean that edit is stored too (the client's may build on it).
+        ws.send(rawUpdateMessage(raw));
+        await waitFor(() => acks.includes(1), { message: 'no durable ack' });
+        assert.ok(slow.server.log.pending(name) > 0, 'the slow process has still not committed');
+        const stored = await b.server.store.loadMerged(name);
+        const fromDatabase = new Y.Doc();
+        Y.applyUpdate(fromDatabase, stored.update!);
+        assert.ok(ids(fromDatabase).includes('only-in-memory'), 'acknowledged while an edit it builds on was only in memory');
+      } finally {
+        ws.close();
+      }
+    } finally {
+      raw.destroy();
+      await b.stop();
+      await slow.stop();
     }
   });
 
