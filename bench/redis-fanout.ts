@@ -9,8 +9,8 @@
  * 3. join: a client joins on B a session that A′ (a third process, COMMIT_INTERVAL_MS=1000) holds
  *    with an edit it has not committed yet: time to `synced` and to seeing the edit, and whether
  *    the database really lacked the edit when it was seen.
- * Also: log rows stored per update (every process holding a document stores what it receives from
- * the others as well), and the CPU of each server, of the clients and of the rest of the machine
+ * Also: log rows stored per update (1.00 when each update is stored once, by the process that
+ * received it; docs/architecture.md, "More than one process"), and the CPU of each server, of the clients and of the rest of the machine
  * (Postgres, Redis, anything else running: on 2 cores that decides the burst numbers).
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379 \

@@ -8,7 +8,7 @@ import { BENCH_MAP } from './stamps.ts';
 
 /**
  * Log rows stored for `docName` over its life (compaction deletes rows but counts them in the
- * snapshot): every process holding a document stores what it receives from the others too.
+ * snapshot): one per update when each is stored once, more when processes store each other's.
  */
 export async function storedRows(db: pg.Client, docName: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
