@@ -27,6 +27,9 @@ import { updateKeyText, type KeyedRow } from '../documents/update-keys.ts';
 /** Default wait for a sender's notice: its group commit (20 ms) and a Redis round trip, many times over. */
 export const DEFAULT_STORE_AFTER_MS = 5_000;
 
+/** How long close() waits for the last notices. */
+const CLOSE_NOTICES_MS = 1_000;
+
 export interface FanoutStoresDeps {
   log: UpdateLog;
   /** How long a received update waits for its sender's notice before this process stores it. */
@@ -163,8 +166,12 @@ export function createFanoutStores(deps: FanoutStoresDeps): FanoutStores {
       closed = true;
       clearInterval(sweeper);
       sweep(true);
-      // The server flushed its log before closing the fan-out: these end within a microtask or two.
-      await Promise.all([...unnoticed.values()].map((state) => state.draining));
+      // The server flushed its log before closing the fan-out, so these end within a commit or two;
+      // bounded all the same (a database gone away): a notice not sent costs the others a store.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_NOTICES_MS)));
+      await Promise.race([Promise.all([...unnoticed.values()].map((state) => state.draining)), bound]);
+      clearTimeout(timer);
     },
   };
 }
