@@ -33,7 +33,7 @@ import type { BenchServer } from './lib/server-process.ts';
 import { BENCH_MAP, sendStamp, watchStamps } from './lib/stamps.ts';
 import { storedHas, storedRows } from './lib/stored-rows.ts';
 import { percentile } from './lib/stats.ts';
-import { report, type BurstRow, type FanoutPlan, type JoinResult, type LatencyResult, type RowsPerUpdate } from './lib/fanout-report.ts';
+import { report, type BurstRow, type FanoutPlan, type JoinResult, type LatencyResult, type RowsPerUpdate, type StoresInPlace } from './lib/fanout-report.ts';
 
 const FULL: FanoutPlan = {
   readers: 10,
@@ -96,6 +96,18 @@ function cpuMeter(servers: BenchServer[]): () => number[] {
     const other = readMachineBusyMs() - machine - perProcess.reduce((sum, v) => sum + v, 0);
     return [...perProcess, Math.max(0, other)];
   };
+}
+
+/**
+ * How many updates of another process a server stored in its place (no "stored" notice in time),
+ * and how many keyed rows its log found stored already; null on a server without these metrics.
+ */
+async function storedInPlace(server: BenchServer): Promise<StoresInPlace | null> {
+  const text = await (await fetch(`http://${server.host}:${server.port}/metrics`)).text();
+  const read = (name: string) => new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1];
+  const inPlace = read('annosync_redis_stored_in_place_total');
+  const skipped = read('annosync_commit_skipped_rows_total');
+  return inPlace === undefined || skipped === undefined ? null : { inPlace: Number(inPlace), skipped: Number(skipped) };
 }
 
 /** The ready line comes before Redis is connected (main.ts does not wait for it). */
@@ -350,11 +362,12 @@ async function main(): Promise<void> {
   const slow = await start('A′', { COMMIT_INTERVAL_MS: String(SLOW_COMMIT_MS) });
   const joined = await join(slow, b, db, plan.join.trials);
 
+  const storesInPlace = await Promise.all(servers.map((server) => storedInPlace(server)));
   await stopServers();
   const stored: RowsPerUpdate = new Map();
   // The session's first row (its meta, written when it was created on A) is not a stamp.
   for (const { room, sent } of [latencyResult, ...bursts]) stored.set(room, ((await storedRows(db, room)) - 1) / sent);
-  report({ run, schema, quick, plan, slowCommitMs: SLOW_COMMIT_MS }, latencyResult, bursts, joined, stored, (performance.now() - started) / 1000);
+  report({ run, schema, quick, plan, slowCommitMs: SLOW_COMMIT_MS }, latencyResult, bursts, joined, stored, storesInPlace, (performance.now() - started) / 1000);
 }
 
 // Every WebsocketProvider adds a process 'exit' listener.

@@ -59,12 +59,19 @@ const pad = (cells: string[], widths: number[]): string => cells.map((c, i) => c
 /** Log rows per update of each measured room, read once every server has stopped (and flushed). */
 export type RowsPerUpdate = Map<string, number>;
 
+/** Per server (A, B, A′): updates stored for another process, keyed rows found stored already. */
+export interface StoresInPlace {
+  inPlace: number;
+  skipped: number;
+}
+
 export function report(
   header: { run: string; schema: string; quick: boolean; plan: FanoutPlan; slowCommitMs: number },
   latencyResult: LatencyResult,
   bursts: BurstRow[],
   joined: JoinResult,
   stored: RowsPerUpdate,
+  storesInPlace: Array<StoresInPlace | null>,
   elapsedS: number,
 ): void {
   const { run, schema, quick, plan, slowCommitMs } = header;
@@ -97,7 +104,10 @@ export function report(
   console.log(pad(['synced', ms(median(joined.syncedMs)), ms(percentile(joined.syncedMs, 100))], w3));
   console.log(pad(['sees the edit', ms(median(joined.seenMs)), ms(percentile(joined.seenMs, 100))], w3));
   console.log(`   edit seen after synced: ${joined.seenAfterSynced}/${joined.trials}; database still without it when seen: ${joined.uncommittedWhenSeen}/${joined.trials}`);
+  const names = ['A', 'B', 'A′'];
+  const inPlace = storesInPlace.map((s, i) => `${names[i] ?? i} ${s ? `${s.inPlace} / ${s.skipped}` : '–'}`).join(', ');
+  console.log(`   updates stored in another process's place / keyed rows found stored already: ${inPlace}`);
   const rowsPerUpdate = Object.fromEntries(stored);
-  console.log(JSON.stringify({ bench: 'fanout', run, quick, latency: latencyResult, bursts, join: joined, rowsPerUpdate }));
+  console.log(JSON.stringify({ bench: 'fanout', run, quick, latency: latencyResult, bursts, join: joined, rowsPerUpdate, storesInPlace }));
 }
 

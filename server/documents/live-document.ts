@@ -4,8 +4,9 @@
  *
  * Every change goes through `onUpdate`, which switches on the typed origin: stored in the update
  * log unless it came from the database or is another process's to store (origins.ts), sent to
- * every peer but the one it came from, then emitted as `change` on the event source (the registry). When it leaves memory is the registry's business:
- * holds, the unload timer and the compaction count live there.
+ * every peer but the one it came from, then emitted as `change` on the event source (the
+ * registry). When it leaves memory is the registry's business: holds, the unload timer and the
+ * compaction count live there.
  */
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
