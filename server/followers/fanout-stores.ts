@@ -62,16 +62,13 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** Our own rows of one document whose notice is not sent yet. */
-interface Unnoticed {
-  latest: KeyedRow;
-  draining: Promise<void> | null;
-}
-
 export function createFanoutStores(deps: FanoutStoresDeps): FanoutStores {
   /** sender → document → its updates in seq order (Redis keeps one publisher's order on a channel). */
   const waiting = new Map<string, Map<string, Pending[]>>();
-  const unnoticed = new Map<string, Unnoticed>();
+  /** document → the highest committed seq of our own rows, announced at the next turn. */
+  const unnoticed = new Map<string, number>();
+  /** Our own rows not committed yet (close() waits for them, briefly). */
+  const uncommitted = new Set<Promise<void>>();
   let pendingCount = 0;
   let closed = false;
 
@@ -85,34 +82,42 @@ export function createFanoutStores(deps: FanoutStoresDeps): FanoutStores {
   function sweep(all: boolean): void {
     const due = performance.now() - deps.storeAfterMs;
     for (const [sender, docs] of waiting) {
+      let stored = 0;
       for (const [docName, queue] of docs) {
         let n = 0;
         while (n < queue.length && (all || queue[n]!.receivedAt <= due)) storeInPlace(docName, sender, queue[n++]!);
+        stored += n;
         if (n === 0) continue;
         if (n === queue.length) docs.delete(docName);
         else docs.set(docName, queue.slice(n));
       }
       if (docs.size === 0) waiting.delete(sender);
+      if (stored > 0 && !all) {
+        deps.logger.warn(
+          { sender, updates: stored, source: 'redis' },
+          `no "stored" notice within ${deps.storeAfterMs} ms for updates of another process (gone, or its notices lost): stored here`,
+        );
+      }
     }
   }
 
   const sweeper = setInterval(() => sweep(false), Math.max(10, Math.min(1000, deps.storeAfterMs / 4)));
   sweeper.unref();
 
-  async function drain(docName: string, state: Unnoticed): Promise<void> {
-    let noticed = 0;
-    while (noticed < state.latest.key.seq) {
-      const { key, committed } = state.latest;
-      try {
-        // Commits are in append order: this one covers every earlier row of ours.
-        await committed;
-      } catch {
-        break; // the log closed without storing it: nothing to announce
-      }
-      deps.publishStored(docName, key.seq);
-      noticed = key.seq;
-    }
-    if (unnoticed.get(docName) === state) unnoticed.delete(docName);
+  /**
+   * The rows of one INSERT resolve in one synchronous loop, so their reactions all run before the
+   * next macrotask: announcing there sends one notice per document per commit, with the highest
+   * seq, which covers every earlier row since the log commits in append order.
+   */
+  function committed(docName: string, seq: number): void {
+    const scheduled = unnoticed.get(docName);
+    unnoticed.set(docName, Math.max(scheduled ?? 0, seq));
+    if (scheduled !== undefined) return;
+    setImmediate(() => {
+      const upTo = unnoticed.get(docName) ?? seq;
+      unnoticed.delete(docName);
+      deps.publishStored(docName, upTo);
+    });
   }
 
   return {
@@ -149,14 +154,12 @@ export function createFanoutStores(deps: FanoutStoresDeps): FanoutStores {
     },
 
     sent(docName, row) {
-      const state = unnoticed.get(docName);
-      if (state) {
-        state.latest = row;
-        return;
-      }
-      const fresh: Unnoticed = { latest: row, draining: null };
-      unnoticed.set(docName, fresh);
-      fresh.draining = drain(docName, fresh).catch((err: unknown) => deps.logger.warn({ err, doc: docName, source: 'redis' }, 'stored notice failed'));
+      const settled = row.committed.then(
+        () => committed(docName, row.key.seq),
+        () => undefined, // the log closed without storing it: nothing to announce
+      );
+      uncommitted.add(settled);
+      void settled.then(() => uncommitted.delete(settled));
     },
 
     pending: () => pendingCount,
@@ -170,8 +173,10 @@ export function createFanoutStores(deps: FanoutStoresDeps): FanoutStores {
       // bounded all the same (a database gone away): a notice not sent costs the others a store.
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_NOTICES_MS)));
-      await Promise.race([Promise.all([...unnoticed.values()].map((state) => state.draining)), bound]);
+      await Promise.race([Promise.all(uncommitted), bound]);
       clearTimeout(timer);
+      // The notices those commits scheduled.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     },
   };
 }
