@@ -31,10 +31,10 @@ import type { Client, Counter } from './lib/clients.ts';
 import { killAllSync, readCpuMs, readMachineBusyMs, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
 import type { BenchServer } from './lib/server-process.ts';
 import { BENCH_MAP, sendStamp, watchStamps } from './lib/stamps.ts';
-import { storedHas, storedRows } from './lib/stored-rows.ts';
+import { storedHas, storedInPlace, storedRows } from './lib/stored-rows.ts';
 import { databaseCpuMeter } from './lib/database-cpu.ts';
 import { percentile } from './lib/stats.ts';
-import { report, type BurstRow, type FanoutPlan, type JoinResult, type LatencyResult, type RowsPerUpdate, type StoresInPlace } from './lib/fanout-report.ts';
+import { report, type BurstRow, type FanoutPlan, type JoinResult, type LatencyResult, type RowsPerUpdate } from './lib/fanout-report.ts';
 
 const FULL: FanoutPlan = {
   readers: 10,
@@ -101,18 +101,6 @@ async function cpuMeter(servers: BenchServer[]): Promise<() => Promise<number[]>
     const other = busy - perProcess.reduce((sum, v) => sum + v, 0) - (Number.isNaN(databaseMs) ? 0 : databaseMs);
     return [...perProcess, databaseMs, Math.max(0, other)];
   };
-}
-
-/**
- * How many updates of another process a server stored in its place (no "stored" notice in time),
- * and how many keyed rows its log found stored already; null on a server without these metrics.
- */
-async function storedInPlace(server: BenchServer): Promise<StoresInPlace | null> {
-  const text = await (await fetch(`http://${server.host}:${server.port}/metrics`)).text();
-  const read = (name: string) => new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1];
-  const inPlace = read('annosync_redis_stored_in_place_total');
-  const skipped = read('annosync_commit_skipped_rows_total');
-  return inPlace === undefined || skipped === undefined ? null : { inPlace: Number(inPlace), skipped: Number(skipped) };
 }
 
 /** The ready line comes before Redis is connected (main.ts does not wait for it). */
