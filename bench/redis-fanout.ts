@@ -9,8 +9,8 @@
  * 3. join: a client joins on B a session that A′ (a third process, COMMIT_INTERVAL_MS=1000) holds
  *    with an edit it has not committed yet: time to `synced` and to seeing the edit, and whether
  *    the database really lacked the edit when it was seen.
- * Also: log rows stored per update (every process holding a document stores what it receives from
- * the others as well), and the CPU of each server, of the clients and of the rest of the machine
+ * Also: log rows stored per update (1.00 when each update is stored once, by the process that
+ * received it; docs/architecture.md, "More than one process"), and the CPU of each server, of the clients and of the rest of the machine
  * (Postgres, Redis, anything else running: on 2 cores that decides the burst numbers).
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379 \
@@ -31,7 +31,8 @@ import type { Client, Counter } from './lib/clients.ts';
 import { killAllSync, readCpuMs, readMachineBusyMs, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
 import type { BenchServer } from './lib/server-process.ts';
 import { BENCH_MAP, sendStamp, watchStamps } from './lib/stamps.ts';
-import { storedHas, storedRows } from './lib/stored-rows.ts';
+import { storedHas, storedInPlace, storedRows } from './lib/stored-rows.ts';
+import { databaseCpuMeter } from './lib/database-cpu.ts';
 import { percentile } from './lib/stats.ts';
 import { report, type BurstRow, type FanoutPlan, type JoinResult, type LatencyResult, type RowsPerUpdate } from './lib/fanout-report.ts';
 
@@ -83,18 +84,22 @@ function close(clients: Iterable<Client>): void {
 }
 
 /**
- * CPU ms over a window: each server (from /proc), this process (the clients), and everything else
- * on the machine (Postgres, Redis, …: high means the 2 cores were the limit, not annosync).
+ * CPU ms over a window: each server (from /proc), this process (the clients), the Postgres
+ * backends serving the servers, and everything else on the machine (Postgres for others, Redis,
+ * …: high means the 2 cores were the limit, not annosync).
  */
-function cpuMeter(servers: BenchServer[]): () => number[] {
+async function cpuMeter(servers: BenchServer[]): Promise<() => Promise<number[]>> {
+  const database = db ? await databaseCpuMeter(db, servers.map((s) => s.pid)) : async () => NaN;
   const before = servers.map((s) => readCpuMs(s.pid));
   const machine = readMachineBusyMs();
   const self = process.cpuUsage();
-  return () => {
+  return async () => {
     const used = process.cpuUsage(self);
     const perProcess = [...servers.map((s, i) => readCpuMs(s.pid) - (before[i] ?? 0)), (used.user + used.system) / 1000];
-    const other = readMachineBusyMs() - machine - perProcess.reduce((sum, v) => sum + v, 0);
-    return [...perProcess, Math.max(0, other)];
+    const busy = readMachineBusyMs() - machine;
+    const databaseMs = await database();
+    const other = busy - perProcess.reduce((sum, v) => sum + v, 0) - (Number.isNaN(databaseMs) ? 0 : databaseMs);
+    return [...perProcess, databaseMs, Math.max(0, other)];
   };
 }
 
@@ -161,12 +166,12 @@ async function latency(a: BenchServer, b: BenchServer, p: Plan): Promise<Latency
     const allArrived = (what: string) => Promise.all(groups.map((g) => g.arrived.reach(seq * g.readers.length, `${what} ${g.label}`, 30_000)));
     await paced(warmup);
     await allArrived('latency warm-up');
-    const cpu = cpuMeter([a, b]);
+    const cpu = await cpuMeter([a, b]);
     const t0 = performance.now();
     await paced(updates);
     const sentMs = performance.now() - t0;
     await allArrived('latency');
-    const used = cpu();
+    const used = await cpu();
     return {
       room,
       sent: seq,
@@ -205,13 +210,13 @@ async function burst(a: BenchServer, b: BenchServer, target: BenchServer, label:
     };
     await send(warmup);
     await group.arrived.reach(seq * readers.length, `burst warm-up ${label}`, 60_000);
-    const cpu = cpuMeter([a, b]);
+    const cpu = await cpuMeter([a, b]);
     const t0 = performance.now();
     await send(updates);
     const sendMs = performance.now() - t0;
     await group.arrived.reach(seq * readers.length, `burst ${label}`, 120_000);
     const lastMs = performance.now() - t0;
-    return { room, sent: seq, readersOn: label, updates, sendMs, lastMs, receivedPerSecond: updates / (lastMs / 1000), cpuMs: cpu() };
+    return { room, sent: seq, readersOn: label, updates, sendMs, lastMs, receivedPerSecond: updates / (lastMs / 1000), cpuMs: await cpu() };
   } finally {
     close([writer!, ...readers]);
   }
@@ -350,11 +355,12 @@ async function main(): Promise<void> {
   const slow = await start('A′', { COMMIT_INTERVAL_MS: String(SLOW_COMMIT_MS) });
   const joined = await join(slow, b, db, plan.join.trials);
 
+  const storesInPlace = await Promise.all(servers.map((server) => storedInPlace(server)));
   await stopServers();
   const stored: RowsPerUpdate = new Map();
   // The session's first row (its meta, written when it was created on A) is not a stamp.
   for (const { room, sent } of [latencyResult, ...bursts]) stored.set(room, ((await storedRows(db, room)) - 1) / sent);
-  report({ run, schema, quick, plan, slowCommitMs: SLOW_COMMIT_MS }, latencyResult, bursts, joined, stored, (performance.now() - started) / 1000);
+  report({ run, schema, quick, plan, slowCommitMs: SLOW_COMMIT_MS }, latencyResult, bursts, joined, stored, storesInPlace, (performance.now() - started) / 1000);
 }
 
 // Every WebsocketProvider adds a process 'exit' listener.

@@ -99,7 +99,11 @@ export function parseDocName(name: string): DocName | null {
 
 /** What travels on a document's channel, after the sender's id. */
 export const FanoutMessage = {
-  /** An update the sender applied (from its sockets, REST, imports). */
+  /**
+   * An update the sender applied (from its sockets, REST, imports): `varUint seq, varUint8Array
+   * update`. The sender stores it under the key `<senderId>:<seq>`; the others store it only if
+   * no `stored` notice covering it comes in time, under the same key.
+   */
   update: 0,
   /** "Send me what I lack": the sender's state vector. */
   stateVector: 1,
@@ -109,10 +113,12 @@ export const FanoutMessage = {
   awareness: 3,
   /** "Send me your connections' presence": a process that just loaded the document. */
   awarenessQuery: 4,
+  /** `varUint seq`: every update of this document the sender published up to `seq` is committed. */
+  stored: 5,
 } as const;
 
 /** Bumped when the layout of a fan-out message changes; other versions are ignored. */
-export const FANOUT_FORMAT_VERSION = 1;
+export const FANOUT_FORMAT_VERSION = 2;
 
 /** Flags of a `stateVector` message. */
 export const FanoutAsk = {

@@ -11,6 +11,7 @@ import * as quarantine from './20261124_0004_quarantine.ts';
 import * as releases from './20261204_0005_releases.ts';
 import * as webhooksHistory from './20261204_0006_webhooks_history.ts';
 import * as detectionTracks from './20261204_0007_detection_tracks.ts';
+import * as updateKeys from './20261204_0008_update_keys.ts';
 
 export interface Migration {
   name: string;
@@ -18,4 +19,4 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory, detectionTracks];
+export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory, detectionTracks, updateKeys];

@@ -11,14 +11,21 @@
  * Commits happen strictly in arrival order: a failed batch stays at the head of the queue and is
  * retried (with capped backoff) before anything queued behind it. So "committed" is a prefix of
  * everything appended, and flush() only waits for a counter to pass a target.
+ *
+ * An update may carry a key (`yjs_updates.update_key`, migrations/20261204_0008_update_keys.ts):
+ * with Redis, the process that received an update and any process that stores it in its place use
+ * the same key, and the second INSERT skips it. Without keys the INSERT is the one it always was.
  */
 import type { Knex } from 'knex';
 import { toBase64 } from './base64.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 
 export interface UpdateLog {
-  /** Queue one update; resolves once the INSERT containing it committed. Rejects only on close() without success. */
-  append(docName: string, update: Uint8Array): Promise<void>;
+  /**
+   * Queue one update; resolves once the INSERT containing it committed (or found its `key` stored
+   * already). Rejects only on close() without success.
+   */
+  append(docName: string, update: Uint8Array, key?: string): Promise<void>;
   /** Commit everything queued now (and wait for an in-flight commit). */
   flush(): Promise<void>;
   /** Updates queued or in flight for one document (the registry refuses to unload a doc while > 0). */
@@ -29,6 +36,8 @@ export interface UpdateLog {
 
 export interface CommitInfo {
   rows: number;
+  /** Keyed updates of the batch not written because a row with their key was stored already. */
+  skipped: number;
   bytes: number;
   ms: number;
 }
@@ -68,6 +77,7 @@ export class UpdateLogClosedError extends Error {
 interface Entry {
   docName: string;
   update: Uint8Array;
+  key: string | null;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -89,6 +99,10 @@ interface Waiter {
 // as hex text anyway, so on Postgres it costs nothing (base64 is even a third shorter).
 const insertSql = `insert into yjs_updates (doc_name, "update")
   select doc_name, decode(data, 'base64') from unnest(?::text[], ?::text[]) as queued (doc_name, data)`;
+/** A batch with at least one key: null keys never conflict, keyed ones already stored are skipped. */
+const keyedInsertSql = `insert into yjs_updates (doc_name, "update", update_key)
+  select doc_name, decode(data, 'base64'), update_key from unnest(?::text[], ?::text[], ?::text[]) as queued (doc_name, data, update_key)
+  on conflict (update_key) where update_key is not null do nothing`;
 
 export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   const { knex } = opts;
@@ -159,8 +173,18 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     if (batch.length === 0) return;
     const started = (lastCommitStarted = performance.now());
     const bytes = batch.reduce((sum, entry) => sum + entry.update.byteLength, 0);
+    let skipped = 0;
     try {
-      await knex.raw(insertSql, [batch.map((entry) => entry.docName), batch.map((entry) => toBase64(entry.update))]);
+      const docNames = batch.map((entry) => entry.docName);
+      const data = batch.map((entry) => toBase64(entry.update));
+      if (batch.some((entry) => entry.key !== null)) {
+        // A null element binds as SQL NULL (pg and PGlite alike); knex's types know no nullable arrays.
+        const keys = batch.map((entry) => entry.key) as string[];
+        const result = await knex.raw<{ rowCount: number | null }>(keyedInsertSql, [docNames, data, keys]);
+        skipped = batch.length - (result.rowCount ?? batch.length);
+      } else {
+        await knex.raw(insertSql, [docNames, data]);
+      }
     } catch (err) {
       failures++;
       logger.error({ err, rows: batch.length, bytes, attempt: failures }, 'update log commit failed; will retry');
@@ -182,7 +206,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
       return false;
     });
     try {
-      opts.onCommit?.({ rows: batch.length, bytes, ms: performance.now() - started });
+      opts.onCommit?.({ rows: batch.length, skipped, bytes, ms: performance.now() - started });
     } catch (err) {
       logger.warn({ err }, 'update log onCommit hook threw');
     }
@@ -231,10 +255,10 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   }
 
   return {
-    append(docName, update) {
+    append(docName, update, key) {
       if (closed) return Promise.reject(new UpdateLogClosedError('the update log is closed', 1));
       return new Promise<void>((resolve, reject) => {
-        queue.push({ docName, update, resolve, reject });
+        queue.push({ docName, update, key: key ?? null, resolve, reject });
         appended++;
         perDoc.set(docName, (perDoc.get(docName) ?? 0) + 1);
         if (update.byteLength >= hurryBytes) {

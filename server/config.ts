@@ -42,6 +42,11 @@ export interface Config {
   /** Postgres schema (search_path); tests use one per suite. */
   databaseSchema: string | undefined;
   redisUrl: string | undefined;
+  /**
+   * With Redis: how long a process waits for the "stored" notice of an update another process sent
+   * before storing it itself (docs/architecture.md, "More than one process").
+   */
+  redisStoreAfterMs: number;
   /** HS256 secret of the bearer tokens; unset: made on first start and kept in `dataDir`. */
   authSecret: string | undefined;
   /** Browser origins allowed by CORS and on the socket upgrade; empty: any origin (tokens still apply). */
@@ -89,6 +94,7 @@ export const defaultConfig: Config = {
   dataDir: './data',
   databaseSchema: undefined,
   redisUrl: undefined,
+  redisStoreAfterMs: 5_000,
   authSecret: undefined,
   allowedOrigins: [],
   logLevel: 'info',
@@ -130,6 +136,7 @@ const envSchema = z.object({
   REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
     message: 'must be a redis:// URL',
   }),
+  REDIS_STORE_AFTER_MS: int(100, 600_000).default(defaultConfig.redisStoreAfterMs),
   AUTH_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
     message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
   }),
@@ -179,6 +186,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     databaseSchema: e.DATABASE_SCHEMA,
     redisUrl: e.REDIS_URL,
+    redisStoreAfterMs: e.REDIS_STORE_AFTER_MS,
     authSecret: e.AUTH_SECRET,
     allowedOrigins: e.ALLOWED_ORIGINS,
     logLevel: e.LOG_LEVEL,

@@ -34,6 +34,7 @@ import { createHistoryRecorder } from './followers/history-recorder.ts';
 import { createWebhookDispatcher, defaultDispatcherConfig } from './followers/webhook-dispatcher.ts';
 import { createSecretBox } from '../persistence/secret-box.ts';
 import { createRedisFanout, loadRedisClient, type RedisFanout } from './followers/redis-fanout.ts';
+import { createUpdateKeys } from './documents/update-keys.ts';
 import { createRepositories } from './services/repositories.ts';
 import { createServices, type Services } from './services/services.ts';
 import { createTokenService, resolveAuthSecret, type TokenService } from './services/tokens.ts';
@@ -86,9 +87,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     knex: db.knex,
     intervalMs: config.commitIntervalMs,
     logger,
-    onCommit: ({ rows, ms }) => {
+    onCommit: ({ rows, skipped, ms }) => {
       metrics.commitSeconds.observe(ms / 1000);
       metrics.commitBatchRows.observe(rows);
+      if (skipped > 0) metrics.commitSkippedRows.inc(skipped);
     },
   });
   // Stored rows merge in a worker under a time budget (yjs#687); a row that cannot be merged in
@@ -99,12 +101,16 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const store = createDocStore({ knex: db.knex, logger, merge: mergePool.merge });
 
   // The documents, and the one event source every follower below subscribes to, in this order.
+  // With Redis every row this process writes for its own changes carries a key, so that a process
+  // storing one of them in its place (its notice lost, or this process dead) does not store it twice.
+  const keys = config.redisUrl ? createUpdateKeys() : null;
   const registry = new DocRegistry({
     store,
     log,
     limits: config.limits,
     compactAfterRows: config.compactAfterRows,
     logger,
+    keys,
     // A lone process holds everything there is: its stored state answers a cold document's joiners.
     answerFromStored: !config.redisUrl,
   });
@@ -158,18 +164,23 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     soleProcess: db.kind === 'pglite',
     onAttempt: (result) => metrics.webhookAttempts.inc({ outcome: result.outcome }),
   });
-  const fanout = redis
-    ? createRedisFanout({
-        redisUrl: redis.url,
-        Redis: redis.Redis,
-        namespace: config.databaseSchema ?? 'public',
-        registry,
-        store,
-        logger,
-        onMessage: (direction) => metrics.redisMessages.inc({ direction }),
-        onCatchUp: () => metrics.redisCatchUps.inc(),
-      })
-    : null;
+  const fanout =
+    redis && keys
+      ? createRedisFanout({
+          redisUrl: redis.url,
+          Redis: redis.Redis,
+          namespace: config.databaseSchema ?? 'public',
+          registry,
+          store,
+          log,
+          keys,
+          storeAfterMs: config.redisStoreAfterMs,
+          logger,
+          onMessage: (direction) => metrics.redisMessages.inc({ direction }),
+          onCatchUp: () => metrics.redisCatchUps.inc(),
+          onStoredInPlace: () => metrics.redisStoredInPlace.inc(),
+        })
+      : null;
 
   // Services, then the two transports over them.
   const services = createServices({ config, logger, registry, repos, projection, dashboards, runEvents, runs, detections, dispatcher });

@@ -25,7 +25,7 @@ export interface LatencyResult {
   /** Stamps sent: the warm-up and the measured ones. */
   sent: number;
   rows: LatencyRow[];
-  /** CPU ms per update over the measured window: A, B, this process, the rest of the machine. */
+  /** CPU ms per update over the measured window: A, B, this process, A's and B's database backends, the rest of the machine. */
   cpuPerUpdateMs: number[];
   achievedPerSecond: number;
 }
@@ -39,7 +39,7 @@ export interface BurstRow {
   /** Until the last reader had the last update. */
   lastMs: number;
   receivedPerSecond: number;
-  /** CPU ms over the burst: A, B, this process, the rest of the machine. */
+  /** CPU ms over the burst: A, B, this process, A's and B's database backends, the rest of the machine. */
   cpuMs: number[];
 }
 
@@ -59,12 +59,19 @@ const pad = (cells: string[], widths: number[]): string => cells.map((c, i) => c
 /** Log rows per update of each measured room, read once every server has stopped (and flushed). */
 export type RowsPerUpdate = Map<string, number>;
 
+/** Per server (A, B, A′): updates stored for another process, keyed rows found stored already. */
+export interface StoresInPlace {
+  inPlace: number;
+  skipped: number;
+}
+
 export function report(
   header: { run: string; schema: string; quick: boolean; plan: FanoutPlan; slowCommitMs: number },
   latencyResult: LatencyResult,
   bursts: BurstRow[],
   joined: JoinResult,
   stored: RowsPerUpdate,
+  storesInPlace: Array<StoresInPlace | null>,
   elapsedS: number,
 ): void {
   const { run, schema, quick, plan, slowCommitMs } = header;
@@ -78,15 +85,15 @@ export function report(
   for (const r of latencyResult.rows) {
     console.log(pad([r.readersOn, ms(r.p50Ms), ms(r.p99Ms), ms(r.maxMs), String(r.deliveries), String(r.skipped)], w1));
   }
-  const [cpuA, cpuB, cpuBench, cpuOther] = latencyResult.cpuPerUpdateMs.map((v) => (v * 1000).toFixed(0));
-  console.log(`   CPU per update: A ${cpuA} µs, B ${cpuB} µs, clients (this process) ${cpuBench} µs, rest of the machine ${cpuOther} µs`);
+  const [cpuA, cpuB, cpuBench, cpuDb, cpuOther] = latencyResult.cpuPerUpdateMs.map((v) => (Number.isNaN(v) ? '–' : (v * 1000).toFixed(0)));
+  console.log(`   CPU per update: A ${cpuA} µs, B ${cpuB} µs, clients (this process) ${cpuBench} µs, database for A and B ${cpuDb} µs, rest of the machine ${cpuOther} µs`);
   console.log(`   log rows stored per update: ${(stored.get(latencyResult.room) ?? NaN).toFixed(2)}`);
   console.log('');
   console.log(`2. burst: writer on A sends ${plan.burst.updates} updates in chunks of ${plan.burst.chunk}, ${plan.readers} readers`);
-  const w2 = [20, 9, 10, 12, 12, 32];
-  console.log(pad(['readers on', 'sent ms', 'all in ms', 'received/s', 'rows/update', 'CPU ms A / B / clients / rest'], w2));
+  const w2 = [20, 9, 10, 12, 12, 40];
+  console.log(pad(['readers on', 'sent ms', 'all in ms', 'received/s', 'rows/update', 'CPU ms A / B / clients / database / rest'], w2));
   for (const r of bursts) {
-    const cpu = r.cpuMs.map((v) => v.toFixed(0)).join(' / ');
+    const cpu = r.cpuMs.map((v) => (Number.isNaN(v) ? '–' : v.toFixed(0))).join(' / ');
     const rows = (stored.get(r.room) ?? NaN).toFixed(2);
     console.log(pad([r.readersOn, r.sendMs.toFixed(0), r.lastMs.toFixed(0), r.receivedPerSecond.toFixed(0), rows, cpu], w2));
   }
@@ -97,7 +104,10 @@ export function report(
   console.log(pad(['synced', ms(median(joined.syncedMs)), ms(percentile(joined.syncedMs, 100))], w3));
   console.log(pad(['sees the edit', ms(median(joined.seenMs)), ms(percentile(joined.seenMs, 100))], w3));
   console.log(`   edit seen after synced: ${joined.seenAfterSynced}/${joined.trials}; database still without it when seen: ${joined.uncommittedWhenSeen}/${joined.trials}`);
+  const names = ['A', 'B', 'A′'];
+  const inPlace = storesInPlace.map((s, i) => `${names[i] ?? i} ${s ? `${s.inPlace} / ${s.skipped}` : '–'}`).join(', ');
+  console.log(`   updates stored in another process's place / keyed rows found stored already: ${inPlace}`);
   const rowsPerUpdate = Object.fromEntries(stored);
-  console.log(JSON.stringify({ bench: 'fanout', run, quick, latency: latencyResult, bursts, join: joined, rowsPerUpdate }));
+  console.log(JSON.stringify({ bench: 'fanout', run, quick, latency: latencyResult, bursts, join: joined, rowsPerUpdate, storesInPlace }));
 }
 

@@ -1,14 +1,17 @@
 /**
  * What the database holds of a document, read straight from `yjs_updates` and `yjs_snapshots`
- * (the client's search_path names the schema), for benchmarks that check the servers' storage.
+ * (the client's search_path names the schema), and what the servers say they stored for each
+ * other (their /metrics), for benchmarks that check the servers' storage.
  */
 import * as Y from 'yjs';
 import type pg from 'pg';
 import { BENCH_MAP } from './stamps.ts';
+import type { ServerAddress } from './clients.ts';
+import type { StoresInPlace } from './fanout-report.ts';
 
 /**
  * Log rows stored for `docName` over its life (compaction deletes rows but counts them in the
- * snapshot): every process holding a document stores what it receives from the others too.
+ * snapshot): one per update when each is stored once, more when processes store each other's.
  */
 export async function storedRows(db: pg.Client, docName: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
@@ -31,4 +34,16 @@ export async function storedHas(db: pg.Client, docName: string, token: string): 
   const found = doc.getMap(BENCH_MAP).get('probe') === token;
   doc.destroy();
   return found;
+}
+
+/**
+ * How many updates of another process a server stored in its place (no "stored" notice in time),
+ * and how many keyed rows its log found stored already; null on a server without these metrics.
+ */
+export async function storedInPlace(server: ServerAddress): Promise<StoresInPlace | null> {
+  const text = await (await fetch(`http://${server.host}:${server.port}/metrics`)).text();
+  const read = (name: string) => new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1];
+  const inPlace = read('annosync_redis_stored_in_place_total');
+  const skipped = read('annosync_commit_skipped_rows_total');
+  return inPlace === undefined || skipped === undefined ? null : { inPlace: Number(inPlace), skipped: Number(skipped) };
 }

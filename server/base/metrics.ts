@@ -16,6 +16,10 @@ export interface Metrics {
   /** Redis fan-out messages, by direction (published, received). */
   redisMessages: client.Counter<'direction'>;
   redisCatchUps: client.Counter;
+  /** Updates another process sent whose "stored" notice did not come in time: stored by this one. */
+  redisStoredInPlace: client.Counter;
+  /** Keyed updates the log did not write because their row was there already. */
+  commitSkippedRows: client.Counter;
   /** Webhook delivery attempts, by outcome (delivered, retry, failed). */
   webhookAttempts: client.Counter<'outcome'>;
 }
@@ -30,6 +34,16 @@ export function createMetrics(): Metrics {
       name: 'annosync_redis_messages_total',
       help: 'Fan-out messages published to and received from Redis',
       labelNames: ['direction'],
+      registers: [registry],
+    }),
+    redisStoredInPlace: new client.Counter({
+      name: 'annosync_redis_stored_in_place_total',
+      help: 'Updates from another process stored here because its "stored" notice did not come in time',
+      registers: [registry],
+    }),
+    commitSkippedRows: new client.Counter({
+      name: 'annosync_commit_skipped_rows_total',
+      help: 'Keyed updates not written by the update log because another process had stored them already',
       registers: [registry],
     }),
     redisCatchUps: new client.Counter({

@@ -16,6 +16,7 @@ import { ObservableV2 } from 'lib0/observable';
 import { LiveDocument, type Peer } from './live-document.ts';
 import { serverOrigin, type ChangeOrigin, type ServerOrigin } from './origins.ts';
 import type { DocumentEvents } from './events.ts';
+import type { UpdateKeys } from './update-keys.ts';
 import { TooManyRequestsError, UnavailableError } from '../base/errors.ts';
 import type { DocName } from '../../docs-model/protocol.ts';
 import type { Limits } from '../config.ts';
@@ -45,6 +46,8 @@ export interface DocRegistryDeps {
    * (docs/architecture.md, "More than one process").
    */
   answerFromStored?: boolean;
+  /** With Redis: this process's update keys (update-keys.ts), so no update is stored twice. */
+  keys?: UpdateKeys | null;
 }
 
 /** What the registry keeps about each loaded document. */
@@ -259,7 +262,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
       throw new UnavailableError('the document could not be loaded; try again');
     }
     this.loads++;
-    const doc = new LiveDocument(docName, { log: this.deps.log, limits: this.deps.limits, events: this, ...(stored.update ? { stored: stored.update } : {}) });
+    const doc = new LiveDocument(docName, { log: this.deps.log, limits: this.deps.limits, events: this, keys: this.deps.keys ?? null, ...(stored.update ? { stored: stored.update } : {}) });
     const state: Lifecycle = { doc, holds: 0, unloadTimer: null, rowsSinceCompaction: stored.logRows };
     const waiting: Promise<void>[] = [];
     this.preparing.set(docName.name, state);

@@ -10,6 +10,7 @@
 import type { ObservableV2 } from 'lib0/observable';
 import type { LiveDocument } from './live-document.ts';
 import type { ChangeOrigin } from './origins.ts';
+import type { KeyedRow } from './update-keys.ts';
 
 export interface DocumentEvents {
   /**
@@ -20,8 +21,12 @@ export interface DocumentEvents {
   prepare(doc: LiveDocument, waitFor: (work: Promise<void>) => void): void;
   /** Once per load, after `prepare`, before anyone uses the document. */
   load(doc: LiveDocument): void;
-  /** After a change was applied, queued for storage and sent to the peers. Never for the database's own content. */
-  change(doc: LiveDocument, update: Uint8Array, origin: ChangeOrigin): void;
+  /**
+   * After a change was applied, queued for storage (unless another process stores it) and sent to
+   * the peers. Never for the database's own content. `row`: the log row this process writes for
+   * its own change when it keys its rows (with Redis; update-keys.ts); null otherwise.
+   */
+  change(doc: LiveDocument, update: Uint8Array, origin: ChangeOrigin, row: KeyedRow | null): void;
   /**
    * After a presence change was sent to the local peers: `local` from this process's connections,
    * `remote` from another process (the Redis fan-out republishes only the local ones).

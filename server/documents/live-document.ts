@@ -3,9 +3,10 @@
  * encodings many joiners share. It owns no sockets: peers are anything that can `send`.
  *
  * Every change goes through `onUpdate`, which switches on the typed origin: stored in the update
- * log unless it came from the database, sent to every peer but the one it came from, then emitted
- * as `change` on the event source (the registry). When it leaves memory is the registry's business:
- * holds, the unload timer and the compaction count live there.
+ * log unless it came from the database or is another process's to store (origins.ts), sent to
+ * every peer but the one it came from, then emitted as `change` on the event source (the
+ * registry). When it leaves memory is the registry's business: holds, the unload timer and the
+ * compaction count live there.
  */
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
@@ -13,6 +14,7 @@ import { binaryFrame, binaryFrameOf } from './frames.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
 import { MessageType, SyncMessageType, type DocName } from '../../docs-model/protocol.ts';
 import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
+import { updateKeyText, type KeyedRow, type UpdateKey, type UpdateKeys } from './update-keys.ts';
 import type { UpdateLog } from '../../persistence/update-log.ts';
 
 export interface Peer extends ConnectionOrigin, AwarenessOwner {
@@ -50,8 +52,15 @@ export function syncUpdateFrame(update: Uint8Array): { frame: Buffer; payload: B
 
 /** Where a document reports its changes and presence: the registry's event source (events.ts). */
 export interface DocumentEventSink {
-  emit(name: 'change', args: [doc: LiveDocument, update: Uint8Array, origin: ChangeOrigin]): void;
+  emit(name: 'change', args: [doc: LiveDocument, update: Uint8Array, origin: ChangeOrigin, row: KeyedRow | null]): void;
   emit(name: 'awareness', args: [doc: LiveDocument, message: Uint8Array, source: 'local' | 'remote']): void;
+}
+
+/** Resolves once both did; rejects as either does. Marked handled: a caller may never await it. */
+function settledTogether(a: Promise<void>, b: Promise<void>): Promise<void> {
+  const both = Promise.all([a, b]).then(() => undefined);
+  both.catch(() => undefined);
+  return both;
 }
 
 export class LiveDocument {
@@ -63,8 +72,11 @@ export class LiveDocument {
   readonly peers = new Set<Peer>();
 
   private readonly log: UpdateLog;
+  private readonly keys: UpdateKeys | null;
   private readonly events: DocumentEventSink | null;
   private latestCommit: Promise<void> = Promise.resolve();
+  /** Resolves once every update another process stores (origins.ts, `sender`) received so far is durable; null when all are. */
+  private storedElsewhere: Promise<void> | null = null;
   private isDestroyed = false;
   private step1Message: Uint8Array | null = null;
   private readonly step2Cache = new Map<string, Uint8Array>();
@@ -79,12 +91,18 @@ export class LiveDocument {
    * integrating 10 000 annotations blocks the event loop for hundreds of milliseconds, and the
    * bytes alone already answer a joiner's sync step 1 (they are a Yjs update; Y.diffUpdate cuts
    * them to a state vector without a Y.Doc).
+   * `keys`: with Redis, this process's update keys (update-keys.ts); every row it writes for its
+   * own changes carries one.
    */
-  constructor(docName: DocName, deps: { log: UpdateLog; limits: AwarenessLimits; events?: DocumentEventSink; stored?: Uint8Array }) {
+  constructor(
+    docName: DocName,
+    deps: { log: UpdateLog; limits: AwarenessLimits; events?: DocumentEventSink; stored?: Uint8Array; keys?: UpdateKeys | null },
+  ) {
     this.name = docName.name;
     this.kind = docName.kind;
     this.id = docName.id;
     this.log = deps.log;
+    this.keys = deps.keys ?? null;
     this.events = deps.events ?? null;
     this.ydoc = new Y.Doc({ gc: true });
     this.awareness = new DocAwareness(deps.limits);
@@ -116,7 +134,10 @@ export class LiveDocument {
     this.stored = null;
   }
 
-  /** The commit of the latest stored update: once it resolves, everything before it is durable too. */
+  /**
+   * The commit of the latest stored update: once it resolves, everything before it is durable too,
+   * including what other processes store (their notice came, or this process stored it for them).
+   */
   get lastCommit(): Promise<void> {
     return this.latestCommit;
   }
@@ -156,17 +177,42 @@ export class LiveDocument {
     this.step2Cache.clear();
     const origin = asChangeOrigin(rawOrigin);
     if (origin.kind === 'persistence') return;
-    // Another process's update is stored here too (docs/architecture.md, "Durability"): that
-    // process may die before its group commit, and merging a duplicate row is a no-op.
-    this.latestCommit = this.log.append(this.name, update);
+    let row: KeyedRow | null = null;
+    if (origin.kind !== 'redis') {
+      const key = this.keys?.next() ?? null;
+      const committed = this.store(update, key);
+      if (key) row = { key, committed };
+    } else if (origin.storedBy === 'here') {
+      this.store(update, null);
+    } else if (origin.storedBy === 'sender') {
+      // Its sender stores it (docs/architecture.md, "More than one process"): one row per update.
+      this.awaitStoredElsewhere(origin.durable);
+    }
     const from = origin.kind === 'connection' ? origin : undefined;
     // Framed only when someone receives it: an import's update is megabytes.
     if (this.receivers(from) > 0) {
       const { frame, payload } = syncUpdateFrame(update);
       this.broadcast(payload, from, frame);
     }
-    this.events?.emit('change', [this, update, origin]);
+    this.events?.emit('change', [this, update, origin, row]);
   };
+
+  /** Appends to the log; returns the commit of this update alone. */
+  private store(update: Uint8Array, key: UpdateKey | null): Promise<void> {
+    const appended = this.log.append(this.name, update, key ? updateKeyText(key) : undefined);
+    this.latestCommit = this.storedElsewhere ? settledTogether(appended, this.storedElsewhere) : appended;
+    return appended;
+  }
+
+  private awaitStoredElsewhere(durable: Promise<void>): void {
+    const all = this.storedElsewhere ? settledTogether(this.storedElsewhere, durable) : durable;
+    this.storedElsewhere = all;
+    const done = () => {
+      if (this.storedElsewhere === all) this.storedElsewhere = null;
+    };
+    all.then(done, done);
+    this.latestCommit = settledTogether(this.latestCommit, durable);
+  }
 
   /** Our state vector as sync step 1, shared by every joiner until the document changes. */
   syncStep1(): Uint8Array {

@@ -5,7 +5,7 @@
  * different processes edit one document together.
  *
  *   const Redis = await loadRedisClient()
- *   const fanout = createRedisFanout({ redisUrl, Redis, namespace, registry, store, logger })  // follows its events
+ *   const fanout = createRedisFanout({ redisUrl, Redis, namespace, registry, store, log, keys, logger })  // follows its events
  *   await fanout.ready                  // tests: both connections are up
  *   await fanout.close()
  *
@@ -18,6 +18,8 @@
  *   database and asks the others again: nothing published meanwhile is lost.
  * - Publishing never waits: while Redis is down updates are not queued (they would pile up in
  *   memory without bound); the catch-up above brings them over instead.
+ * - Each update is stored once: by its sender, which says so on the channel once committed; the
+ *   others store it under the sender's key only if that notice does not come (fanout-stores.ts).
  *
  * Dashboards are not fanned out: each process computes its own `dashboard:` documents from the
  * shared database and the fanned-out sessions and presence.
@@ -25,13 +27,15 @@
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 import type { DocStore } from '../../persistence/doc-store.ts';
+import type { UpdateLog } from '../../persistence/update-log.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
 import type { LiveDocument } from '../documents/live-document.ts';
-import { redisOrigin } from '../documents/origins.ts';
+import { redisAnswerOrigin, redisSenderOrigin, redisStoredOrigin } from '../documents/origins.ts';
+import type { UpdateKeys } from '../documents/update-keys.ts';
+import { createFanoutStores, DEFAULT_STORE_AFTER_MS } from './fanout-stores.ts';
 import { awarenessUpdateOf } from '../../docs-model/awareness.ts';
 import { FANOUT_FORMAT_VERSION, FanoutAsk, FanoutMessage } from '../../docs-model/protocol.ts';
 
@@ -74,10 +78,17 @@ export interface RedisFanoutDeps {
   /** The documents to share: the fan-out follows their events and brings each load up to date. */
   registry: DocRegistry;
   store: DocStore;
+  /** Where another process's update is stored when its sender's notice does not come. */
+  log: UpdateLog;
+  /** The keys the registry's documents write their rows with; `keys.writer` is this process's id on the channels. */
+  keys: UpdateKeys;
+  /** How long a received update waits for its sender's "stored" notice (default 5 s). */
+  storeAfterMs?: number;
   logger: Logger;
   /** Counts for /metrics. */
   onMessage?(direction: 'published' | 'received'): void;
   onCatchUp?(): void;
+  onStoredInPlace?(): void;
 }
 
 export interface RedisFanout {
@@ -91,6 +102,8 @@ export interface RedisFanout {
   readonly subscriber: Redis;
   /** Resolves after the catch-up that follows the next reconnect (tests). */
   nextCatchUp(): Promise<void>;
+  /** Updates received from other processes still waiting for their sender's notice (tests). */
+  pendingStores(): number;
   close(): Promise<void>;
 }
 
@@ -100,7 +113,7 @@ function fannedOut(doc: LiveDocument): boolean {
 
 export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
   const { Redis } = deps;
-  const processId = randomUUID();
+  const processId = deps.keys.writer;
   const prefix = `annosync:${deps.namespace}:doc:`;
   const channelOf = (docName: string) => `${prefix}${docName}`;
   // Publishing while disconnected fails at once instead of queueing (see the header).
@@ -138,10 +151,20 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
   }
 
   function publish(docName: string, message: Buffer): void {
-    if (closed || publisher.status !== 'ready') return;
+    if (publisher.status !== 'ready' || (closed && !closing)) return;
     publisher.publish(channelOf(docName), message).catch(swallow('redis publish failed'));
     deps.onMessage?.('published');
   }
+
+  /** While close() sends the last notices. */
+  let closing = false;
+  const stores = createFanoutStores({
+    log: deps.log,
+    storeAfterMs: deps.storeAfterMs ?? DEFAULT_STORE_AFTER_MS,
+    logger: deps.logger,
+    publishStored: (docName, seq) => publish(docName, frame(FanoutMessage.stored, (e) => encoding.writeVarUint(e, seq))),
+    ...(deps.onStoredInPlace ? { onStoredInPlace: deps.onStoredInPlace } : {}),
+  });
 
   const stateVectorFrame = (doc: LiveDocument, flags: number): Buffer =>
     frame(FanoutMessage.stateVector, (e) => {
@@ -214,18 +237,25 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
 
   function onMessage(channel: Buffer, message: Buffer): void {
     const docName = channel.toString('utf8').slice(prefix.length);
-    const doc = docOf(docName);
-    if (!doc || doc.destroyed) return;
     try {
       const decoder = decoding.createDecoder(message);
       if (decoding.readVarUint(decoder) !== FANOUT_FORMAT_VERSION) return;
       const sender = decoding.readVarString(decoder);
       if (sender === processId) return; // our own, echoed by Redis
       deps.onMessage?.('received');
-      switch (decoding.readVarUint(decoder)) {
-        case FanoutMessage.update:
-          Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), redisOrigin);
+      const kind = decoding.readVarUint(decoder);
+      // Even for a document unloaded meanwhile: its updates may still wait for this notice.
+      if (kind === FanoutMessage.stored) return stores.noticed(docName, sender, decoding.readVarUint(decoder));
+      const doc = docOf(docName);
+      if (!doc || doc.destroyed) return;
+      switch (kind) {
+        case FanoutMessage.update: {
+          const seq = decoding.readVarUint(decoder);
+          const update = decoding.readVarUint8Array(decoder);
+          // 0: its sender keys no rows, so it cannot say it stored it; stored here, as an answer is.
+          Y.applyUpdate(doc.ydoc, update, seq === 0 ? redisAnswerOrigin : redisSenderOrigin(stores.received(docName, sender, seq, update)));
           break;
+        }
         case FanoutMessage.stateVector: {
           const flags = decoding.readUint8(decoder);
           const missing = Y.encodeStateAsUpdate(doc.ydoc, decoding.readVarUint8Array(decoder));
@@ -242,7 +272,8 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
         }
         case FanoutMessage.missing: {
           if (decoding.readVarString(decoder) !== processId) return; // an answer to someone else
-          Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), redisOrigin);
+          // What the answering process holds and we lack may be uncommitted there: stored here.
+          Y.applyUpdate(doc.ydoc, decoding.readVarUint8Array(decoder), redisAnswerOrigin);
           const wait = awaiting.get(docName);
           if (wait && ++wait.received >= (wait.expected ?? Number.POSITIVE_INFINITY)) wait.done();
           break;
@@ -276,7 +307,8 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
     for (const doc of docs) {
       try {
         const stored = await deps.store.loadMerged(doc.name);
-        if (stored.update && !doc.destroyed) Y.applyUpdate(doc.ydoc, stored.update, redisOrigin);
+        // Broadcast to our clients, not stored again.
+        if (stored.update && !doc.destroyed) Y.applyUpdate(doc.ydoc, stored.update, redisStoredOrigin);
       } catch (err) {
         deps.logger.warn({ err, doc: doc.name, source: 'redis' }, 'catch-up from the database failed');
       }
@@ -311,9 +343,16 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
     // prepare() subscribed already, unless Redis was down then.
     if (fannedOut(doc)) void subscribe(doc);
   });
-  deps.registry.on('change', (doc, update, origin) => {
+  deps.registry.on('change', (doc, update, origin, row) => {
     if (origin.kind === 'redis' || !fannedOut(doc)) return;
-    publish(doc.name, frame(FanoutMessage.update, (e) => encoding.writeVarUint8Array(e, update)));
+    publish(
+      doc.name,
+      frame(FanoutMessage.update, (e) => {
+        encoding.writeVarUint(e, row?.key.seq ?? 0);
+        encoding.writeVarUint8Array(e, update);
+      }),
+    );
+    if (row) stores.sent(doc.name, row);
   });
   deps.registry.on('awareness', (doc, message, source) => {
     if (source !== 'local' || !fannedOut(doc)) return;
@@ -331,11 +370,23 @@ export function createRedisFanout(deps: RedisFanoutDeps): RedisFanout {
     ready,
     connected: () => publisher.status === 'ready' && subscriber.status === 'ready',
     nextCatchUp: () => new Promise<void>((resolve) => catchUpWaiters.push(resolve)),
+    pendingStores: () => stores.pending(),
     close: async () => {
       if (closed) return;
       closed = true;
-      publisher.disconnect();
+      closing = true;
       subscriber.disconnect();
+      try {
+        // What others sent and did not notice yet is stored here (under their keys); our last
+        // notices go out, so the others need not store ours.
+        await stores.close();
+        if (publisher.status === 'ready') await Promise.race([publisher.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      } catch (err) {
+        deps.logger.warn({ err, source: 'redis' }, 'redis: closing the fan-out failed');
+      } finally {
+        closing = false;
+        publisher.disconnect();
+      }
     },
   };
 }

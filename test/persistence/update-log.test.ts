@@ -91,6 +91,42 @@ for (const kind of databaseKinds()) {
     await log.close();
   });
 
+  test('a keyed update is stored once: the same key appended again, in the same INSERT or a later one, is skipped', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, onCommit: (info) => commits.push(info) });
+    const doc = freshDoc();
+    const key = `${doc}-writer:1`;
+    // Unkeyed rows share the INSERT and are never skipped, whatever their bytes.
+    const first = [log.append(doc, new Uint8Array([1]), key), log.append(doc, new Uint8Array([1]), key), log.append(doc, new Uint8Array([2])), log.append(doc, new Uint8Array([2]))];
+    await log.flush();
+    await Promise.all(first);
+    // The process that stores it in its sender's place, later: resolves as stored, writes nothing.
+    const again = log.append(doc, new Uint8Array([1]), key);
+    await log.flush();
+    await again;
+    assert.equal(await storedRows(t.db.knex, doc), [[1], [2], [2]]);
+    assert.equal(
+      commits.map((c) => [c.rows, c.skipped]),
+      [
+        [4, 1],
+        [1, 1],
+      ],
+    );
+    await log.close();
+  });
+
+  test('a keyed row compacted away is stored again when its key comes back (harmless: Yjs applies an update twice as once)', async ({ t }) => {
+    const log = createUpdateLog({ knex: t.db.knex });
+    const doc = freshDoc();
+    const key = `${doc}-writer:7`;
+    await log.append(doc, new Uint8Array([7]), key);
+    // What compaction does (persistence/doc-store.ts): the merged rows are deleted by seq.
+    await t.db.knex('yjs_updates').where({ doc_name: doc }).delete();
+    await log.append(doc, new Uint8Array([7]), key);
+    assert.equal(await storedRows(t.db.knex, doc), [[7]]);
+    await log.close();
+  });
+
   test('every byte value, an empty update and a view into a larger buffer are stored exactly', async ({ t }) => {
     const log = createUpdateLog({ knex: t.db.knex });
     const doc = freshDoc();

@@ -8,12 +8,28 @@ import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
 import { addAnnotation, listAnnotations } from '../../docs-model/index.ts';
 import { configFromEnv, ConfigError } from '../../server/config.ts';
-import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { connectClient, rawSocket, synced, type TestClient } from '../../tools/clients.ts';
+import { createTestStorage, startChildServer, startTestServer, testTokens, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { waitFor } from '../../tools/databases.ts';
 import { jsonClient, linkedSession } from '../../tools/api.ts';
 import { openSse } from '../helpers/sse.ts';
 import { Redis } from 'ioredis';
+import * as encoding from 'lib0/encoding';
+import { MessageType, SyncMessageType } from '../../docs-model/protocol.ts';
+
+/** A y-websocket update message carrying one new entry of `doc`. */
+function rawUpdateMessage(doc: Y.Doc): Uint8Array {
+  let update: Uint8Array | null = null;
+  const grab = (u: Uint8Array) => (update = u);
+  doc.on('update', grab);
+  doc.getMap('scratch').set('edit', doc.clientID);
+  doc.off('update', grab);
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.sync);
+  encoding.writeVarUint(encoder, SyncMessageType.update);
+  encoding.writeVarUint8Array(encoder, update!);
+  return encoding.toUint8Array(encoder);
+}
 
 const config = suite('redis fan-out: configuration');
 
@@ -113,8 +129,137 @@ if (!redisUrl || !process.env.DATABASE_URL) {
     addAnnotation(onB.doc, { id: 'from-b', frame: 1, bbox: [2, 2, 5, 5], label: 'car' }, { by: 'bob' });
     await waitFor(() => ids(onA.doc).includes('from-b'), { message: 'the edit on B never reached A' });
     assert.equal(ids(onA.doc), ids(onB.doc));
-    // Each update is stored by both processes that hold the document: either may die before its commit.
-    assert.is((await stored()) - before, 4);
+    // Each update is stored once, by the process its client is connected to; the other waits for
+    // that process's "stored" notice instead of storing it too.
+    await waitFor(() => ctx.a.server.fanout!.pendingStores() === 0 && ctx.b.server.fanout!.pendingStores() === 0, {
+      message: 'a "stored" notice never came',
+    });
+    assert.is((await stored()) - before, 2);
+  });
+
+  /** The rows of `name` in the update log, by the process whose key they carry (`<process id>:<seq>`). */
+  const rowsByWriter = async (server: TestServer, name: string): Promise<Map<string, number>> => {
+    const rows: Array<{ update_key: string | null }> = await server.server.db.knex('yjs_updates').select('update_key').where({ doc_name: name });
+    const counts = new Map<string, number>();
+    for (const row of rows) {
+      const writer = row.update_key === null ? 'unkeyed' : row.update_key.slice(0, row.update_key.lastIndexOf(':'));
+      counts.set(writer, (counts.get(writer) ?? 0) + 1);
+    }
+    return counts;
+  };
+
+  test('three processes holding a session store each of its edits once, whichever process received it', async (ctx) => {
+    const c = await start(ctx.storage);
+    try {
+      const servers = [ctx.a, ctx.b, c];
+      const name = `session:${(await newSession(ctx.a)).id}`;
+      const before = await rowsByWriter(ctx.a, name);
+      const clients = [];
+      for (const server of servers) clients.push(await join(ctx, server, name));
+      const edits = 9;
+      for (let i = 0; i < edits; i++) {
+        addAnnotation(clients[i % 3]!.doc, { id: `edit-${i}`, frame: i, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
+      }
+      const all = Array.from({ length: edits }, (_, i) => `edit-${i}`).sort();
+      for (const client of clients) await waitFor(() => ids(client.doc).join() === all.join(), { message: 'an edit never reached every process' });
+      for (const server of servers) await server.server.log.flush();
+      await waitFor(() => servers.every((server) => server.server.fanout!.pendingStores() === 0), { message: 'a "stored" notice never came' });
+      for (const server of servers) await server.server.log.flush();
+      const after = await rowsByWriter(ctx.a, name);
+      // Exactly one row per edit, each written by the process its client was connected to.
+      for (const server of servers) {
+        const writer = server.server.fanout!.processId;
+        assert.is((after.get(writer) ?? 0) - (before.get(writer) ?? 0), edits / 3, `rows written by one process for its clients' edits`);
+      }
+      const total = (counts: Map<string, number>) => [...counts.values()].reduce((sum, n) => sum + n, 0);
+      assert.is(total(after) - total(before), edits, 'rows for the edits, all processes together');
+      const storedInPlace = await Promise.all(servers.map(async (server) => /^annosync_redis_stored_in_place_total (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]));
+      assert.equal(storedInPlace, ['0', '0', '0'], 'no process stored an edit in the place of another');
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test('an edit whose process is killed before its commit is stored by another process, and loads after a restart of all', async (ctx) => {
+    // The survivor waits 300 ms for a notice; the victim commits only after 1 s, so it dies first.
+    const survivor = await start(ctx.storage, { redisStoreAfterMs: 300 });
+    const victim = await startChildServer({ ...ctx.storage.env, REDIS_URL: redisUrl, COMMIT_INTERVAL_MS: '1000' });
+    let survivorStopped = false;
+    try {
+      await waitFor(async () => ((await (await fetch(`${victim.url}/health`)).json()) as { redis?: { connected: boolean } }).redis?.connected === true, {
+        message: 'the child server never connected to Redis',
+      });
+      const session = await newSession(survivor);
+      const name = `session:${session.id}`;
+      const token = await testTokens.sign({ sub: 'test-admin', name: 'Test Admin', admin: true });
+      const onVictim = connectClient(victim.url, name, { params: { token } });
+      ctx.clients.push(onVictim);
+      await synced(onVictim.provider);
+      const onSurvivor = await join(ctx, survivor, name);
+      addAnnotation(onVictim.doc, { id: 'sent-then-killed', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
+      await waitFor(() => ids(onSurvivor.doc).includes('sent-then-killed'), { message: 'the edit never reached the survivor' });
+      victim.process.kill('SIGKILL');
+      await victim.exited;
+      const inDatabase = async () => {
+        const stored = await survivor.server.store.loadMerged(name);
+        const doc = new Y.Doc();
+        if (stored.update) Y.applyUpdate(doc, stored.update);
+        return ids(doc).includes('sent-then-killed');
+      };
+      assert.not.ok(await inDatabase(), 'the killed process had committed the edit already: nothing left to store in its place');
+      await waitFor(inDatabase, { message: 'no surviving process stored the edit of the killed one' });
+      assert.is(survivor.server.fanout!.pendingStores(), 0);
+      await survivor.stop();
+      survivorStopped = true;
+      // Every process that held the session is gone: a fresh one loads it from the database alone.
+      const fresh = await startTestServer(ctx.storage);
+      try {
+        const read = await jsonClient(fresh.url, fresh.adminToken).get<{ items: Array<{ id: string }> }>(`/api/sessions/${session.id}/annotations`);
+        assert.is(read.status, 200, read.text);
+        assert.equal(read.body.items.map((a) => a.id), ['sent-then-killed']);
+      } finally {
+        await fresh.stop();
+      }
+    } finally {
+      if (victim.process.exitCode === null && victim.process.signalCode === null) victim.process.kill('SIGKILL');
+      if (!survivorStopped) await survivor.stop();
+    }
+  });
+
+  test("a durable ack on one process waits until what it holds from another process that has not committed yet is stored", async (ctx) => {
+    // The slow process commits only on close, so its notice never comes: B stores its edit in its place after 1 s.
+    const slow = await start(ctx.storage, { commitIntervalMs: 600_000 });
+    const b = await start(ctx.storage, { redisStoreAfterMs: 1000 });
+    const raw = new Y.Doc();
+    try {
+      const name = `session:${(await newSession(ctx.a)).id}`;
+      const ws = await rawSocket(b.url, name, `?token=${b.adminToken}&acks=1`);
+      const acks: number[] = [];
+      ws.on('message', (data: Buffer) => {
+        if (data[0] === MessageType.durableAck) acks.push(data[1]!);
+      });
+      try {
+        await waitFor(() => b.server.registry.get(name));
+        const onSlow = await join(ctx, slow, name);
+        addAnnotation(onSlow.doc, { id: 'only-in-memory', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'ada' });
+        await waitFor(() => b.server.fanout!.pendingStores() > 0, { message: 'B never received the edit' });
+        // The client on B edits a document that holds the slow process's uncommitted edit: "saved"
+        // must mean that edit is stored too (the client's may build on it).
+        ws.send(rawUpdateMessage(raw));
+        await waitFor(() => acks.includes(1), { message: 'no durable ack' });
+        assert.ok(slow.server.log.pending(name) > 0, 'the slow process has still not committed');
+        const stored = await b.server.store.loadMerged(name);
+        const fromDatabase = new Y.Doc();
+        Y.applyUpdate(fromDatabase, stored.update!);
+        assert.ok(ids(fromDatabase).includes('only-in-memory'), 'acknowledged while an edit it builds on was only in memory');
+      } finally {
+        ws.close();
+      }
+    } finally {
+      raw.destroy();
+      await b.stop();
+      await slow.stop();
+    }
   });
 
   test('a client joining another process gets edits the first holds but has not committed yet', async (ctx) => {
