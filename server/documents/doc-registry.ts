@@ -26,9 +26,8 @@ import type { Logger } from '../../shared/logger.ts';
 
 const AWARENESS_SWEEP_MS = 3_000;
 /**
- * How long a load keeps its stored state unintegrated when nobody asks for it: a joiner's answer
- * being flushed, or any caller of `acquire`, asks at once; this bounds the wait for a joiner that
- * never sends its sync step 1 (it gets ours only once the document is loaded).
+ * How long a load keeps its stored state unintegrated when nobody asks for it (a joiner's flushed
+ * answer or any `acquire` asks at once): a joiner that never sends its sync step 1 waits this long.
  */
 const INTEGRATION_DEFER_MS = 200;
 
@@ -40,10 +39,9 @@ export interface DocRegistryDeps {
   compactAfterRows: number;
   logger: Logger;
   /**
-   * Whether `acquireForSync` may answer joiners from the stored state before the load ends. Off
-   * when other processes share the documents (Redis): the stored state may lack what another one
-   * holds and has not committed, which `prepare` fetches and a joiner's first sync must include
-   * (docs/architecture.md, "More than one process").
+   * Whether `acquireForSync` may answer joiners from the stored state before the load ends. Off with
+   * Redis: another process may hold what is not stored yet, which `prepare` fetches and a joiner's
+   * first sync must include (docs/architecture.md, "More than one process").
    */
   answerFromStored?: boolean;
   /** With Redis: this process's update keys (update-keys.ts), so no update is stored twice. */
