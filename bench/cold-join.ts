@@ -14,7 +14,6 @@
  * `--baseline`, runs alternate between that server and this one on the same stored session, so the
  * two are compared back to back under the same load. Prints numbers; not a test.
  */
-import http from 'node:http';
 import { loadavg } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +24,7 @@ import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import { median } from './lib/stats.ts';
 import { killAllSync, readCpuMs, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { benchRequest } from './lib/http-request.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
 
 const ANNOTATIONS = 10_000;
@@ -37,46 +37,18 @@ const databaseUrl = process.env.DATABASE_URL;
 const schema = `bench_cold_join_${process.pid}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'annosync-cold-join-'));
 
-function call<T>(server: BenchServer, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: server.host,
-        port: server.port,
-        method,
-        path,
-        // A fresh connection each time: a kept-alive one may be closed by the server under us.
-        agent: false,
-        headers: { authorization: `Bearer ${benchAdminToken}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const json = (res.headers['content-type'] ?? '').includes('json') ? (JSON.parse(text) as T) : (text as T);
-          resolve({ status: res.statusCode ?? 0, body: json });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 async function expectOk<T>(server: BenchServer, method: string, path: string, body?: unknown): Promise<T> {
-  const reply = await call<T>(server, method, path, body);
-  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
-  return reply.body;
+  const reply = await benchRequest(server, method, path, { token: benchAdminToken, ...(body === undefined ? {} : { json: body }) });
+  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${reply.body.slice(0, 300)}`);
+  return (reply.body === '' ? undefined : JSON.parse(reply.body)) as T;
 }
 
 /** Waits until the server holds no document (the session unloaded, its compaction started). */
 async function unloaded(server: BenchServer): Promise<void> {
   for (;;) {
-    const metrics = await call<string>(server, 'GET', '/metrics');
-    if (/^annosync_documents_loaded 0$/m.test(String(metrics.body))) return;
+    const metrics = await benchRequest(server, 'GET', '/metrics', { token: benchAdminToken });
+    if (/^annosync_documents_loaded 0$/m.test(metrics.body)) return;
     await new Promise((r) => setTimeout(r, 10));
   }
 }

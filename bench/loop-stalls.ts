@@ -19,13 +19,13 @@
  * `--cpu-prof` to the server so its profile lands in DIR when it stops. Embedded PGlite, or
  * DATABASE_URL.
  */
-import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { strToU8 } from 'fflate';
 import { overlapBomb } from '../tools/zip-bombs.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
 import { closeClient, openClient, waitSynced, type Client } from './lib/clients.ts';
 import { killAllSync, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { benchRequest, type BenchReply } from './lib/http-request.ts';
 import { percentile } from './lib/stats.ts';
 import { sendStamp, watchStamps } from './lib/stamps.ts';
 
@@ -35,33 +35,9 @@ const SEND_EVERY_MS = 10;
 const TAIL_MS = 300;
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
-interface Reply {
-  status: number;
-  body: string;
-}
+const request = (server: BenchServer, method: string, path: string, raw?: { type: string; data: Uint8Array }): Promise<BenchReply> =>
+  benchRequest(server, method, path, { token: benchAdminToken, ...(raw ? { raw } : {}) });
 
-function request(server: BenchServer, method: string, path: string, body?: { type: string; data: Uint8Array }): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: server.host,
-        port: server.port,
-        method,
-        path,
-        agent: false,
-        headers: { authorization: `Bearer ${benchAdminToken}`, ...(body ? { 'content-type': body.type, 'content-length': body.data.length } : {}) },
-      },
-      (res) => {
-        const kept: Buffer[] = [];
-        res.on('data', (c: Buffer) => kept.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(kept).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body?.data);
-  });
-}
 
 async function json<T>(server: BenchServer, method: string, path: string, body?: unknown, type = 'application/json'): Promise<T> {
   const data = body === undefined ? undefined : { type, data: body instanceof Uint8Array ? body : Buffer.from(JSON.stringify(body)) };

@@ -20,6 +20,7 @@ import pg from 'pg';
 import { updateAnnotation } from '../docs-model/index.ts';
 import { percentile, seededRandom } from './lib/stats.ts';
 import { killAllSync, readCpuMs, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { benchRequest, type BenchReply } from './lib/http-request.ts';
 import { closeClient, openClient, waitSynced } from './lib/clients.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
 
@@ -36,38 +37,10 @@ const argument = (name: string): string | undefined => process.argv.find((a) => 
 const MAIN = argument('main');
 const CPU_PROF_DIR = argument('cpu-prof-dir');
 
-interface Reply {
-  status: number;
-  body: string;
-}
-
-/** Headers a request needs (a bearer token once auth lands). */
 // The server runs with the bench's AUTH_SECRET; every request carries its admin token.
-const authHeaders = (): Record<string, string> => ({ authorization: `Bearer ${benchAdminToken}` });
+const request = (agent: http.Agent, server: BenchServer, method: string, path: string, body?: unknown): Promise<BenchReply> =>
+  benchRequest(server, method, path, { agent, token: benchAdminToken, ...(body === undefined ? {} : { json: body }) });
 
-function request(agent: http.Agent, server: BenchServer, method: string, path: string, body?: unknown): Promise<Reply> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: server.host,
-        port: server.port,
-        method,
-        path,
-        agent,
-        headers: { ...authHeaders(), ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 async function json<T>(agent: http.Agent, server: BenchServer, method: string, path: string, body?: unknown, expect = 200): Promise<T> {
   const reply = await request(agent, server, method, path, body);
