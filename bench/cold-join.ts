@@ -18,12 +18,12 @@ import { loadavg } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import * as Y from 'yjs';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import { median } from './lib/stats.ts';
 import { killAllSync, readCpuMs, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { dropSchema } from './lib/postgres-schema.ts';
 import { benchRequest } from './lib/http-request.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
 
@@ -177,9 +177,6 @@ try {
 } finally {
   removeTempDirs();
   if (databaseUrl) {
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    await client.query(`drop schema if exists "${schema}" cascade`);
-    await client.end();
+    await dropSchema(databaseUrl, schema);
   }
 }

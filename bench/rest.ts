@@ -16,10 +16,10 @@
  */
 import http from 'node:http';
 import { loadavg } from 'node:os';
-import pg from 'pg';
 import { updateAnnotation } from '../docs-model/index.ts';
 import { percentile, seededRandom } from './lib/stats.ts';
 import { killAllSync, readCpuMs, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { dropSchema } from './lib/postgres-schema.ts';
 import { benchRequest, type BenchReply } from './lib/http-request.ts';
 import { closeClient, openClient, waitSynced } from './lib/clients.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
@@ -169,10 +169,7 @@ async function main(): Promise<void> {
     await stopServer(server);
     removeTempDirs();
     if (databaseUrl) {
-      const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
+      await dropSchema(databaseUrl, schema);
     }
   }
 }
