@@ -79,7 +79,7 @@ await time('releaseContentHash (canonical bytes + Web Crypto)', () => releaseCon
 console.log(`canonical form: ${(canonicalReleaseBytes(content).byteLength / 1e6).toFixed(2)} MB`);
 
 for (const kind of postgres && process.env.DATABASE_URL ? (['pglite', 'postgres'] as const) : (['pglite'] as const)) {
-  const t = await openTestDatabase(kind, { memory: true });
+  const t = await openTestDatabase(kind);
   const { knex } = t.db;
   await createProjectRepository({ knex }).create({ id: 'p', name: 'P' });
   await createVideoRepository({ knex }).create({ id: 'v', name: 'v', uri: 's3://v', width: 1920, height: 1080, fps: 30, frameCount: 9000, durationSec: 300 });

@@ -12,7 +12,7 @@
  * files, so the reload is served from it and the session from IndexedDB. Nothing in the test
  * reaches around the emulation.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -45,7 +45,7 @@ export interface Harness {
 /** Builds the pages into a temp dir: the annotator, plus api.html over a bundle of the built package. */
 async function buildPages(): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'annosync-pages-'));
-  cpSync(await buildAnnotator(), dir, { recursive: true });
+  await buildAnnotator({ outdir: dir, buildClientFirst: false });
   const entry = path.join(root, 'test/browser/client-page.ts');
   await build({ entryPoints: [entry], outfile: path.join(dir, 'client-page.js'), bundle: true, format: 'esm', platform: 'browser', logLevel: 'warning', absWorkingDir: root });
   writeFileSync(path.join(dir, 'api.html'), '<!doctype html><meta charset="utf-8"><title>annosync/client</title><script type="module" src="client-page.js"></script>');

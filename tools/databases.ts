@@ -9,12 +9,12 @@
  *     test.after.each(async (ctx) => ctx.t.cleanup())
  *   }
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import knexModule from 'knex';
 import { openDatabase, memoryDataDir, type Database, type DatabaseConfig } from '../persistence/database.ts';
+import { copyPgliteTemplate } from './pglite-template.ts';
 
 const createKnex = knexModule.knex;
 
@@ -41,13 +41,14 @@ export function databaseKinds(): DatabaseKind[] {
 }
 
 /**
- * A fresh, migrated database: PGlite in a new temp dir (or in memory with `opts.memory`), or a
- * new schema `t_<random>` on DATABASE_URL, dropped with CASCADE by cleanup.
+ * A fresh, migrated database: PGlite in a new temp dir, copied from the migrated template
+ * (tools/pglite-template.ts), or with `opts.fresh` a new in-memory PGlite run through every
+ * migration (seconds); or a new schema `t_<random>` on DATABASE_URL, dropped with CASCADE by cleanup.
  */
-export async function openTestDatabase(kind: DatabaseKind, opts: { memory?: boolean } = {}): Promise<TestDatabase> {
+export async function openTestDatabase(kind: DatabaseKind, opts: { fresh?: boolean } = {}): Promise<TestDatabase> {
   if (kind === 'pglite') {
-    const dir = opts.memory ? null : mkdtempSync(path.join(tmpdir(), 'annosync-db-'));
-    const config: DatabaseConfig = { dataDir: dir ?? memoryDataDir };
+    const dir = opts.fresh ? null : await copyPgliteTemplate('annosync-db-');
+    const config: DatabaseConfig = { dataDir: dir ? path.join(dir, 'pglite') : memoryDataDir };
     const db = await openDatabase(config);
     let cleaning: Promise<void> | null = null;
     const cleanup = () =>

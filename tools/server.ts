@@ -3,7 +3,7 @@
  * schema, through the real migrations; or the real `npm start` entry as a child process, for the
  * SIGTERM / SIGKILL tests.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,8 +13,8 @@ import { createServer, type AnnosyncServer } from '../server/create-server.ts';
 import { makeConfig, type Config, type ConfigOverrides } from '../server/config.ts';
 import { silentLogger } from '../shared/logger.ts';
 import { createTokenService } from '../server/services/tokens.ts';
-import { openDatabase } from '../persistence/database.ts';
 import type { DatabaseKind } from './databases.ts';
+import { copyPgliteTemplate } from './pglite-template.ts';
 
 /** The secret test servers sign with (AUTH_SECRET); tests mint their own tokens with it. */
 export const TEST_AUTH_SECRET = 'annosync-test-secret-0123456789abcdef';
@@ -44,28 +44,10 @@ export interface TestStorage {
   cleanup(): Promise<void>;
 }
 
-let pgliteTemplate: Promise<string> | null = null;
-
-/**
- * A migrated, closed PGlite directory made once per test process: creating a PGlite database
- * (initdb in WebAssembly) takes seconds, copying a closed one takes milliseconds.
- */
-function migratedPgliteTemplate(): Promise<string> {
-  pgliteTemplate ??= (async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'annosync-template-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    const db = await openDatabase({ dataDir: path.join(dir, 'pglite') });
-    await db.close();
-    return dir;
-  })();
-  return pgliteTemplate;
-}
-
 /** A fresh, empty storage: a temp PGlite directory or a new Postgres schema. */
 export async function createTestStorage(kind: DatabaseKind): Promise<TestStorage> {
   if (kind === 'pglite') {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'annosync-test-'));
-    cpSync(await migratedPgliteTemplate(), dataDir, { recursive: true });
+    const dataDir = await copyPgliteTemplate();
     return {
       kind,
       config: { databaseUrl: undefined, dataDir, databaseSchema: undefined },

@@ -45,7 +45,7 @@ async function rowsMatch(ctx: Ctx, doc: LiveDocument, sessionId = 's1'): Promise
 for (const kind of databaseKinds()) {
   const test = suite<Ctx>(`annotations projection (${kind})`);
   test.before.each(async (ctx) => {
-    ctx.t = await openTestDatabase(kind, { memory: true });
+    ctx.t = await openTestDatabase(kind);
     ctx.repos = createRepositories(ctx.t.db);
     ctx.log = createUpdateLog({ knex: ctx.t.db.knex, intervalMs: 5 });
     ctx.events = new ObservableV2<DocumentEvents>();

@@ -45,7 +45,7 @@ const row = (sessionId: string, annotationId: string, over: Partial<AnnotationPr
 for (const kind of databaseKinds()) {
   const test = suite<Ctx>(`platform repositories (${kind})`);
   test.before.each(async (ctx) => {
-    ctx.t = await openTestDatabase(kind, { memory: true });
+    ctx.t = await openTestDatabase(kind);
     ctx.repos = createRepositories(ctx.t.db);
   });
   test.after.each(async (ctx) => ctx.t.cleanup());

@@ -21,8 +21,9 @@ const test = suite<{ dir: string; files: string[] }>('client package');
 
 test.before((ctx) => {
   ctx.dir = mkdtempSync(path.join(tmpdir(), 'annosync-pack-'));
-  // `npm pack` runs `prepare`, which builds dist/client.
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', ctx.dir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // Packs the build `npm test` made before any test ran (`pretest`): `prepare`, which npm pack would
+  // run, rewrites dist/ while other test processes read it.
+  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', ctx.dir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const [info] = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   ctx.files = info!.files.map((f) => f.path);
   const pkgDir = path.join(ctx.dir, 'app/node_modules/annosync');

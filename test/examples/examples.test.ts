@@ -1,13 +1,13 @@
 /**
  * Every example in examples/ runs: the Node scripts against a real server, the browser annotator
- * bundled for the browser (test/browser/ drives it in Chromium).
+ * bundled for the browser (test/browser/ drives it in Chromium), against the client `npm test`
+ * builds before any test runs (`pretest`).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { buildClient } from '../../examples/annotator/build.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
 import { newSessionDoc } from '../../tools/api.ts';
 
@@ -26,7 +26,6 @@ function runScript(script: string, args: string[], env: Record<string, string>):
 const test = suite<{ storage: TestStorage; app: TestServer }>('examples');
 
 test.before(async (ctx) => {
-  buildClient();
   ctx.storage = await createTestStorage('pglite');
   ctx.app = await startTestServer(ctx.storage);
 });

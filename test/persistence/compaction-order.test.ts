@@ -8,7 +8,7 @@ for (const kind of databaseKinds()) {
   const test = suite(`compaction order (${kind})`);
 
   test('compaction hands the log to the merge in append order, past the point where text and number order differ', async () => {
-    const { db, cleanup } = await openTestDatabase(kind, { memory: true });
+    const { db, cleanup } = await openTestDatabase(kind);
     try {
       const log = createUpdateLog({ knex: db.knex });
       const appended = Array.from({ length: 25 }, (_, i) => new Uint8Array([i]));

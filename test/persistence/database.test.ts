@@ -20,7 +20,7 @@ for (const kind of databaseKinds()) {
 
   // One database per suite (a PGlite start takes seconds); the last test closes it.
   test.before(async (ctx) => {
-    ctx.t = await openTestDatabase(kind, { memory: true });
+    ctx.t = await openTestDatabase(kind);
   });
   test.after(async (ctx) => {
     await ctx.t.cleanup();

@@ -166,7 +166,7 @@ for (const kind of databaseKinds()) {
   );
 
   test.before(async (ctx) => {
-    ctx.t = await openTestDatabase(kind, { memory: true });
+    ctx.t = await openTestDatabase(kind);
     ctx.pool = createMergePool({ timeBudgetMs: BUDGET_MS });
     ctx.lines = [];
     ctx.store = createDocStore({ knex: ctx.t.db.knex, merge: ctx.pool.merge, logger: recordingLogger(ctx.lines) });

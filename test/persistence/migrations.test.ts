@@ -31,7 +31,7 @@ for (const kind of databaseKinds()) {
 
   // One database per suite (a PGlite start takes seconds); the tests run in order on it.
   test.before(async (ctx) => {
-    ctx.t = await openTestDatabase(kind, { memory: true });
+    ctx.t = await openTestDatabase(kind, { fresh: true });
   });
   test.after(async (ctx) => {
     await ctx.t.cleanup();

@@ -41,7 +41,7 @@ const release = async (id: string, sessionId: string, over: Partial<NewRelease> 
 for (const kind of databaseKinds()) {
   const test = suite<Ctx>(`releases repository (${kind})`);
   test.before.each(async (ctx) => {
-    ctx.t = await openTestDatabase(kind, { memory: true });
+    ctx.t = await openTestDatabase(kind);
     const { knex } = ctx.t.db;
     await createProjectRepository({ knex }).create({ id: 'p', name: 'P' });
     await createVideoRepository({ knex }).create({ id: 'v', name: 'v', uri: 's3://v', width: 100, height: 50, fps: 25, frameCount: 20, durationSec: 1 });

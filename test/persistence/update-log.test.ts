@@ -46,7 +46,7 @@ for (const kind of databaseKinds()) {
 
   // One database per suite (a PGlite start takes seconds); every test uses its own document names.
   test.before(async (ctx) => {
-    ctx.t = await openTestDatabase(kind, { memory: true });
+    ctx.t = await openTestDatabase(kind);
   });
   test.after(async (ctx) => {
     await ctx.t.cleanup();

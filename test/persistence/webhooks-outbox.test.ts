@@ -36,7 +36,7 @@ const hook = (id: string, over: Record<string, unknown> = {}) => ({
 for (const kind of databaseKinds()) {
   const test = suite<Ctx>(`webhooks and outbox (${kind})`);
   test.before.each(async (ctx) => {
-    ctx.t = await openTestDatabase(kind, { memory: true });
+    ctx.t = await openTestDatabase(kind);
     const knex = ctx.t.db.knex;
     await knex('projects').insert({ id: 'p1', name: 'P', description: '', labels: '[]', criteria: '{}' });
     ctx.hooks = createWebhookRepository({ knex, box });

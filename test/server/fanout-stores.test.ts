@@ -16,7 +16,7 @@ import { openTestDatabase, waitFor, type TestDatabase } from '../../tools/databa
 const test = suite<{ t: TestDatabase; log: UpdateLog }>('fan-out stores');
 
 test.before(async (ctx) => {
-  ctx.t = await openTestDatabase('pglite', { memory: true });
+  ctx.t = await openTestDatabase('pglite');
 });
 test.before.each((ctx) => {
   ctx.log = createUpdateLog({ knex: ctx.t.db.knex, intervalMs: 5 });

@@ -26,7 +26,7 @@ const move = (id: string, from: number, to: number): EntityChange => ({
 
 const test = suite<Ctx>('history recorder');
 test.before.each(async (ctx) => {
-  ctx.t = await openTestDatabase('pglite', { memory: true });
+  ctx.t = await openTestDatabase('pglite');
   ctx.history = createHistoryRepository({ knex: ctx.t.db.knex });
   ctx.recorder = createHistoryRecorder({ history: ctx.history, logger: silentLogger });
 });

@@ -70,7 +70,7 @@ interface Ctx {
 
 const test = suite<Ctx>('webhook dispatcher');
 test.before.each(async (ctx) => {
-  ctx.t = await openTestDatabase('pglite', { memory: true });
+  ctx.t = await openTestDatabase('pglite');
   const knex = ctx.t.db.knex;
   await knex('projects').insert({ id: 'p1', name: 'P', description: '', labels: '[]', criteria: '{}' });
   const box = createSecretBox('s'.repeat(32), 'webhook-secrets');
