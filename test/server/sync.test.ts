@@ -151,6 +151,21 @@ for (const kind of databaseKinds()) {
     assert.is(ctx.app.server.registry.loads - before, 1);
   });
 
+  test("a socket opened right after its session was created reads no session row: the create filled auth's cache", async (ctx) => {
+    const name = await sessionName(ctx);
+    const sessionQueries: string[] = [];
+    const onQuery = (q: { sql: string }) => {
+      if (/from "sessions"/.test(q.sql)) sessionQueries.push(q.sql);
+    };
+    ctx.app.server.db.knex.on('query', onQuery);
+    try {
+      await join(ctx, name);
+    } finally {
+      ctx.app.server.db.knex.off('query', onQuery);
+    }
+    assert.equal(sessionQueries, []);
+  });
+
   test('an idle document leaves memory once its updates are committed, and loads again with its content', async (ctx) => {
     const name = await sessionName(ctx);
     const a = await join(ctx, name);

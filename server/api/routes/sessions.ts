@@ -101,6 +101,8 @@ export function sessionRoutes(deps: Services): Route[] {
           deps.sessionCache.forget(id);
           throw err;
         }
+        // Its annotators connect next: each socket's auth then finds the row without a query.
+        deps.sessionCache.set(session);
         return { status: 201, body: session, headers: { Location: `/api/sessions/${id}` } };
       },
     }),
