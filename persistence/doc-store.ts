@@ -27,6 +27,7 @@ import * as Y from 'yjs';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { MergeTimeoutError } from './merge-worker.ts';
 import { fromBase64, toBase64 } from './base64.ts';
+import { createStoredReads } from './stored-reads.ts';
 import { findCulprits, listQuarantined, moveToQuarantine, type QuarantinedRow } from './quarantine.ts';
 
 export type { QuarantinedRow } from './quarantine.ts';
@@ -143,23 +144,8 @@ export function createDocStore(opts: DocStoreOptions): DocStore {
   const merge = opts.merge ?? defaultMerge;
   const logger = opts.logger ?? silentLogger;
 
-  /** Snapshot and rows in one statement (see `load`): no lock, no transaction. */
-  async function readStored(docName: string): Promise<{ previous: Uint8Array | null; rows: Uint8Array[] }> {
-    // One statement, so one MVCC snapshot: a compaction committing between a separate snapshot
-    // read and log read could otherwise hide rows it merged into a snapshot we did not see.
-    const result = await knex.raw<{ rows: Array<{ part: number; data: string }> }>(
-      `select part, encode(data, 'base64') as data from (
-         select 0 as part, null::bigint as seq, state as data from yjs_snapshots where doc_name = ?
-         union all
-         select 1, seq, "update" from yjs_updates where doc_name = ?
-       ) parts order by part, seq`,
-      [docName, docName],
-    );
-    const first = result.rows[0];
-    const hasSnapshot = first !== undefined && Number(first.part) === 0;
-    const bytes = result.rows.map((row) => fromBase64(row.data));
-    return { previous: hasSnapshot ? bytes[0]! : null, rows: hasSnapshot ? bytes.slice(1) : bytes };
-  }
+  /** Snapshot and rows in one statement (see `load`), batched with concurrent reads: no lock, no transaction. */
+  const readStored = createStoredReads(knex);
 
   /**
    * Merges `previous` + `rows`; when that outlives the budget, moves the culprits to

@@ -94,6 +94,42 @@ for (const kind of databaseKinds()) {
     assert.ok(loaded.every((bytes) => bytes.constructor === Uint8Array), 'plain Uint8Arrays');
   });
 
+  test('200 documents loaded at once are read by a few statements, and each gets exactly its own state', async ({ t, store }) => {
+    const docs = Array.from({ length: 200 }, () => freshDoc());
+    const stored = docs.map((_, i) => {
+      const doc = new Y.Doc();
+      doc.getMap('m').set('i', i);
+      return { doc, update: Y.encodeStateAsUpdate(doc) };
+    });
+    // Every third document compacted (a snapshot), every other one with a second row, some empty.
+    await Promise.all(docs.map((name, i) => (i % 7 === 6 ? Promise.resolve() : appendAll(t.db.knex, name, [stored[i]!.update]))));
+    for (let i = 0; i < docs.length; i += 3) if (i % 7 !== 6) await store.compact(docs[i]!);
+    await Promise.all(docs.map((name, i) => {
+      if (i % 2 === 0 || i % 7 === 6) return Promise.resolve();
+      stored[i]!.doc.getMap('m').set('again', true);
+      return appendAll(t.db.knex, name, [Y.encodeStateAsUpdate(stored[i]!.doc)]);
+    }));
+
+    let statements = 0;
+    const onQuery = (q: { sql: string }) => {
+      if (/yjs_snapshots/.test(q.sql)) statements++;
+    };
+    t.db.knex.on('query', onQuery);
+    let loaded: Awaited<ReturnType<DocStore['loadMerged']>>[];
+    try {
+      loaded = await Promise.all(docs.map((name) => store.loadMerged(name)));
+    } finally {
+      t.db.knex.off('query', onQuery);
+    }
+    assert.ok(statements <= 8, `${statements} statements for 200 loads`);
+    loaded.forEach((merged, i) => {
+      if (i % 7 === 6) return assert.is(merged.update, null, `document ${i} was never stored`);
+      const doc = rebuild([merged.update!]);
+      assert.is(doc.getMap('m').get('i'), i, `document ${i} has its own state`);
+      assert.is(doc.getMap('m').get('again'), i % 2 === 1 ? true : undefined, `document ${i}'s later row`);
+    });
+  });
+
   test('compaction merges every row it read into the snapshot and deletes exactly those', async ({ t, store }) => {
     const history = editHistory(seed + 1, 40);
     const doc = freshDoc();
