@@ -23,8 +23,8 @@ export interface StoredState {
   rows: Uint8Array[];
 }
 
-/** At most this many documents per statement: their states all arrive in one result. */
-const MAX_BATCH = 64;
+/** At most this many documents per statement: their states all arrive in one result (a 10 000-annotation session is ~5 MB of it). */
+const MAX_BATCH = 16;
 
 interface Waiter {
   resolve: (state: StoredState) => void;

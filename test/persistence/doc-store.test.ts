@@ -121,7 +121,7 @@ for (const kind of databaseKinds()) {
     } finally {
       t.db.knex.off('query', onQuery);
     }
-    assert.ok(statements <= 8, `${statements} statements for 200 loads`);
+    assert.ok(statements <= 16, `${statements} statements for 200 loads`);
     loaded.forEach((merged, i) => {
       if (i % 7 === 6) return assert.is(merged.update, null, `document ${i} was never stored`);
       const doc = rebuild([merged.update!]);
