@@ -10,46 +10,17 @@
  *
  *   npx tsx bench/formats-http.ts [--only=small|big]
  */
-import http from 'node:http';
-import { createTokenService } from '../server/services/tokens.ts';
 import type { Annotation } from '../docs-model/types.ts';
+import { benchRequest, type BenchReply } from './lib/http-request.ts';
+import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
 import { killAllSync, readRssBytes, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
 
-const SECRET = 'annosync-bench-secret-0123456789abcdef';
 const FORMATS = ['coco', 'yolo', 'ultralytics', 'voc', 'json'] as const;
 const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(0)} MB`;
 
-interface Reply {
-  status: number;
-  bytes: number;
-  body: string;
-}
-
-function request(server: BenchServer, token: string, method: string, path: string, body?: { type: string; data: Buffer }, keep = true): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: server.host,
-        port: server.port,
-        method,
-        path,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': body.type, 'content-length': body.data.length } : {}) },
-      },
-      (res) => {
-        let bytes = 0;
-        const kept: Buffer[] = [];
-        res.on('data', (c: Buffer) => {
-          bytes += c.length;
-          if (keep) kept.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, body: keep ? Buffer.concat(kept).toString('utf8') : '' }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body?.data);
-  });
-}
+/** Every request as the bench's admin; `raw` is a body and its type. */
+const request = (server: BenchServer, method: string, path: string, raw?: { type: string; data: Uint8Array }, opts: { discardBody?: boolean } = {}): Promise<BenchReply> =>
+  benchRequest(server, method, path, { token: benchAdminToken, ...(raw ? { raw } : {}), ...opts });
 
 const ann = (id: string, frame: number, bbox: Annotation['bbox'], trackId: string | null, label: string): Annotation => ({
   id, frame, bbox, label, trackId, detectionId: null, attributes: {}, occluded: false, outside: false,
@@ -60,9 +31,9 @@ const nativeFile = (annotations: Annotation[], tracks: object[]): Buffer =>
   Buffer.from(JSON.stringify({ format: 'annosync-session', schemaVersion: 1, meta: {}, labels: { car: {}, person: {}, bike: {} }, tracks, annotations }));
 
 /** A session on a new video of `frameCount` frames (1920×1080). */
-async function newSession(server: BenchServer, token: string, projectId: string, frameCount: number): Promise<string> {
+async function newSession(server: BenchServer, projectId: string, frameCount: number): Promise<string> {
   const post = async (path: string, body: unknown): Promise<{ id: string }> => {
-    const res = await request(server, token, 'POST', path, { type: 'application/json', data: Buffer.from(JSON.stringify(body)) });
+    const res = await request(server, 'POST', path, { type: 'application/json', data: Buffer.from(JSON.stringify(body)) });
     if (res.status >= 300) throw new Error(`${path}: ${res.status} ${res.body}`);
     return JSON.parse(res.body) as { id: string };
   };
@@ -71,11 +42,10 @@ async function newSession(server: BenchServer, token: string, projectId: string,
   return (await post(`/api/projects/${projectId}/sessions`, { videoId: video.id })).id;
 }
 
-async function setup(): Promise<{ server: BenchServer; token: string; projectId: string }> {
-  const server = await startServer({ kind: 'annosync', env: { AUTH_SECRET: SECRET, LOG_LEVEL: 'warn' }, ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}) });
-  const token = await createTokenService(SECRET).sign({ sub: 'bench', admin: true });
-  const res = await request(server, token, 'POST', '/api/projects', { type: 'application/json', data: Buffer.from(JSON.stringify({ name: 'bench', labels: [{ name: 'car' }, { name: 'person' }, { name: 'bike' }] })) });
-  return { server, token, projectId: (JSON.parse(res.body) as { id: string }).id };
+async function setup(): Promise<{ server: BenchServer; projectId: string }> {
+  const server = await startServer({ kind: 'annosync', env: { AUTH_SECRET: BENCH_AUTH_SECRET, LOG_LEVEL: 'warn' }, ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}) });
+  const res = await request(server, 'POST', '/api/projects', { type: 'application/json', data: Buffer.from(JSON.stringify({ name: 'bench', labels: [{ name: 'car' }, { name: 'person' }, { name: 'bike' }] })) });
+  return { server, projectId: (JSON.parse(res.body) as { id: string }).id };
 }
 
 const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
@@ -85,16 +55,16 @@ const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
 };
 
 async function small(): Promise<void> {
-  const { server, token, projectId } = await setup();
+  const { server, projectId } = await setup();
   try {
-    const source = await newSession(server, token, projectId, 1000);
+    const source = await newSession(server, projectId, 1000);
     const annotations = Array.from({ length: 10_000 }, (_, k) => ann(`a${k}`, k % 1000, [(k * 7) % 1800, (k * 13) % 1000, 40.5, 60.25], null, ['car', 'person', 'bike'][k % 3]!));
-    const filled = await request(server, token, 'POST', `/api/sessions/${source}/import?format=json&mode=replace`, { type: 'application/json', data: nativeFile(annotations, []) });
+    const filled = await request(server, 'POST', `/api/sessions/${source}/import?format=json&mode=replace`, { type: 'application/json', data: nativeFile(annotations, []) });
     if (filled.status !== 200) throw new Error(`fill: ${filled.status} ${filled.body}`);
     let exportMs = Infinity;
     let coco = '';
     for (let run = 0; run < 5; run++) {
-      const [res, ms] = await timed(() => request(server, token, 'GET', `/api/sessions/${source}/export?format=coco`));
+      const [res, ms] = await timed(() => request(server, 'GET', `/api/sessions/${source}/export?format=coco`));
       if (res.status !== 200) throw new Error(`export: ${res.status}`);
       exportMs = Math.min(exportMs, ms);
       coco = res.body;
@@ -102,8 +72,8 @@ async function small(): Promise<void> {
     let importMs = Infinity;
     let answer = '';
     for (let run = 0; run < 3; run++) {
-      const target = await newSession(server, token, projectId, 1000);
-      const [res, ms] = await timed(() => request(server, token, 'POST', `/api/sessions/${target}/import?format=coco`, { type: 'application/json', data: Buffer.from(coco) }));
+      const target = await newSession(server, projectId, 1000);
+      const [res, ms] = await timed(() => request(server, 'POST', `/api/sessions/${target}/import?format=coco`, { type: 'application/json', data: Buffer.from(coco) }));
       if (res.status !== 200) throw new Error(`import: ${res.status} ${res.body.slice(0, 500)}`);
       importMs = Math.min(importMs, ms);
       answer = res.body;
@@ -111,9 +81,9 @@ async function small(): Promise<void> {
     const { imported } = JSON.parse(answer) as { imported: number };
     // The same import with dryRun (parse, check, write into a copy, no commit): where the time goes.
     let dryMs = Infinity;
-    const dryTarget = await newSession(server, token, projectId, 1000);
+    const dryTarget = await newSession(server, projectId, 1000);
     for (let run = 0; run < 3; run++) {
-      const [, ms] = await timed(() => request(server, token, 'POST', `/api/sessions/${dryTarget}/import?format=coco&dryRun=true`, { type: 'application/json', data: Buffer.from(coco) }));
+      const [, ms] = await timed(() => request(server, 'POST', `/api/sessions/${dryTarget}/import?format=coco&dryRun=true`, { type: 'application/json', data: Buffer.from(coco) }));
       dryMs = Math.min(dryMs, ms);
     }
     console.log(
@@ -125,18 +95,18 @@ async function small(): Promise<void> {
 }
 
 async function big(format: (typeof FORMATS)[number]): Promise<void> {
-  const { server, token, projectId } = await setup();
+  const { server, projectId } = await setup();
   try {
-    const session = await newSession(server, token, projectId, 9000);
+    const session = await newSession(server, projectId, 9000);
     const annotations: Annotation[] = [];
     for (let t = 0; t < 100; t++) for (let f = 0; f < 9000; f += 300) annotations.push(ann(`t${t}k${f}`, f, [(t * 17 + f / 10) % 1800, (t * 9) % 1000, 60, 40], `t${t}`, 'car'));
     const tracks = Array.from({ length: 100 }, (_, t) => ({ id: `t${t}`, label: 'car', attributes: {}, interpolation: 'linear' }));
-    const filled = await request(server, token, 'POST', `/api/sessions/${session}/import?format=json&mode=replace`, { type: 'application/json', data: nativeFile(annotations, tracks) });
+    const filled = await request(server, 'POST', `/api/sessions/${session}/import?format=json&mode=replace`, { type: 'application/json', data: nativeFile(annotations, tracks) });
     if (filled.status !== 200) throw new Error(`fill: ${filled.status} ${filled.body}`);
     const startRss = readRssBytes(server.pid);
     let peak = startRss;
     const sampler = setInterval(() => (peak = Math.max(peak, readRssBytes(server.pid))), 20);
-    const [res, ms] = await timed(() => request(server, token, 'GET', `/api/sessions/${session}/export?format=${format}`, undefined, false));
+    const [res, ms] = await timed(() => request(server, 'GET', `/api/sessions/${session}/export?format=${format}`, undefined, { discardBody: true }));
     clearInterval(sampler);
     peak = Math.max(peak, readRssBytes(server.pid));
     if (res.status !== 200) throw new Error(`export ${format}: ${res.status}`);

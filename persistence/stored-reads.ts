@@ -24,7 +24,13 @@ export interface StoredState {
 }
 
 /** At most this many documents per statement: their states all arrive in one result (a 10 000-annotation session is ~5 MB of it). */
-const MAX_BATCH = 16;
+export const MAX_BATCH = 16;
+
+/**
+ * Statements in flight at once: one pool connection keeps reading while the other's result is
+ * decoded, and writers (the update log, compactions) still find free connections.
+ */
+const MAX_IN_FLIGHT = 2;
 
 interface Waiter {
   resolve: (state: StoredState) => void;
@@ -34,9 +40,6 @@ interface Waiter {
 export function createStoredReads(knex: Knex): (docName: string) => Promise<StoredState> {
   const waiting = new Map<string, Waiter[]>();
   let inFlight = 0;
-  // Two statements at a time: one pool connection keeps reading while the other's result is
-  // decoded, and writers (the update log, compactions) still find free connections.
-  const MAX_IN_FLIGHT = 2;
 
   const readBatch = async (names: string[]): Promise<Map<string, StoredState>> => {
     const result = await knex.raw<{ rows: Array<{ doc_name: string; part: number; data: string }> }>(

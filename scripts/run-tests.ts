@@ -59,6 +59,7 @@ async function worker(): Promise<void> {
     (globalThis as { UVU_INDEX?: number }).UVU_INDEX = 0;
     queue().push([msg.name]);
     let captured = '';
+    let counts: Pick<FileResult, 'total' | 'passed' | 'skipped' | 'failed'>;
     try {
       await import(pathToFileURL(msg.file).href);
       const write = process.stdout.write;
@@ -71,26 +72,20 @@ async function worker(): Promise<void> {
       } finally {
         process.stdout.write = write;
       }
+      const plain = captured.replace(/\x1B\[[0-9;]*[A-Za-z]/g, '');
+      const count = (label: string) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(plain)?.[1] ?? 0);
+      const [total, passed, skipped] = [count('Total'), count('Passed'), count('Skipped')];
+      // uvu reports a suite whose `before` hook threw as (0 / N) without setting the exit code.
+      counts = { total, passed, skipped, failed: process.exitCode === 1 || passed + skipped < total };
+      const summaryAt = captured.search(/\n\s*Total:/);
+      if (summaryAt >= 0) captured = captured.slice(0, summaryAt);
     } catch (err) {
-      captured += `\n${(err as Error).stack ?? String(err)}\n  Total:     1\n  Passed:    0\n  Skipped:   0\n`;
-      process.exitCode = 1;
+      // The file itself threw (at import, or an after hook): one failure.
+      captured += `\n${(err as Error).stack ?? String(err)}\n`;
+      counts = { total: 1, passed: 0, skipped: 0, failed: true };
     }
-    const plain = captured.replace(/\x1B\[[0-9;]*[A-Za-z]/g, '');
-    const count = (label: string) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(plain)?.[1] ?? 0);
-    const summaryAt = captured.search(/\n\s*Total:/);
-    const [total, passed, skipped] = [count('Total'), count('Passed'), count('Skipped')];
-    // uvu reports a suite whose `before` hook threw as (0 / N) without setting the exit code.
-    const failed = process.exitCode === 1 || passed + skipped < total;
     process.exitCode = 0;
-    await send({
-      name: msg.name,
-      output: summaryAt >= 0 ? captured.slice(0, summaryAt) : captured,
-      total,
-      passed,
-      skipped,
-      failed,
-      ms: Date.now() - started,
-    });
+    await send({ name: msg.name, output: captured, ...counts, ms: Date.now() - started });
   });
   process.send!({ ready: true });
 }

@@ -10,7 +10,10 @@ import type { BenchServer } from './server-process.ts';
 
 export interface BenchReply {
   status: number;
+  /** The body as text ('' with `discardBody`). */
   body: string;
+  /** Bytes received. */
+  bytes: number;
 }
 
 export interface BenchRequestOptions {
@@ -22,6 +25,8 @@ export interface BenchRequestOptions {
   raw?: { type: string; data: Uint8Array };
   /** The connection pool; `false` (the default) opens a fresh connection, which the server cannot close under us. */
   agent?: http.Agent | false;
+  /** Count the body's bytes without keeping them (exports of hundreds of MB). */
+  discardBody?: boolean;
 }
 
 export function benchRequest(server: BenchServer, method: string, path: string, opts: BenchRequestOptions = {}): Promise<BenchReply> {
@@ -41,8 +46,12 @@ export function benchRequest(server: BenchServer, method: string, path: string, 
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          if (!opts.discardBody) chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), bytes }));
         res.on('error', reject);
       },
     );

@@ -17,6 +17,7 @@ import {
 } from '../../docs-model/index.ts';
 import { SessionIndex, sessionIndex } from '../../server/followers/session-index.ts';
 import { seededRandom } from '../../bench/lib/stats.ts';
+import { countLoopTurns } from '../../tools/loop-turns.ts';
 
 const meta = { sessionId: 's', projectId: 'p', videoId: 'v', width: 640, height: 480, fps: 25, frameCount: 50 };
 const LABELS = ['car', 'person', 'bike'];
@@ -122,22 +123,15 @@ test('catchUp re-reads a big write in slices, with turns of the event loop betwe
   addAnnotations(doc, randomInputs(random, 300), { by: 'x' });
   const index = new SessionIndex(doc);
   // The first walk, then a big write on top of it: both are caught up in slices.
-  let turns = 0;
-  let counting = true;
-  const count = (): void => {
-    if (!counting) return;
-    turns++;
-    setImmediate(count);
-  };
-  setImmediate(count);
+  const loop = countLoopTurns();
   await index.catchUp(0);
-  assert.ok(turns > 0, 'the loop ran between slices of the first walk');
+  assert.ok(loop.turns() > 0, 'the loop ran between slices of the first walk');
   const added = addAnnotations(doc, randomInputs(random, 500), { by: 'y' });
   deleteAnnotation(doc, added[0]!.id);
-  const before = turns;
+  const before = loop.turns();
   await index.catchUp(0);
-  counting = false;
-  assert.ok(turns > before, 'the loop ran between slices of the re-read');
+  loop.stop();
+  assert.ok(loop.turns() > before, 'the loop ran between slices of the re-read');
   assert.equal(index.query({}, { limit: 1000 }).items, listAnnotations(doc));
 });
 

@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 import * as Y from 'yjs';
 import { MergeTimeoutError } from '../../persistence/merge-worker.ts';
 import { createDocStore, type DocStore } from '../../persistence/doc-store.ts';
+import { MAX_BATCH } from '../../persistence/stored-reads.ts';
 import { createUpdateLog } from '../../persistence/update-log.ts';
 import { openDatabase } from '../../persistence/database.ts';
 import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../../tools/databases.ts';
@@ -110,9 +111,9 @@ for (const kind of databaseKinds()) {
       return appendAll(t.db.knex, name, [Y.encodeStateAsUpdate(stored[i]!.doc)]);
     }));
 
-    let statements = 0;
-    const onQuery = (q: { sql: string }) => {
-      if (/yjs_snapshots/.test(q.sql)) statements++;
+    const batches: number[] = [];
+    const onQuery = (q: { sql: string; bindings?: unknown[] }) => {
+      if (/yjs_snapshots/.test(q.sql)) batches.push((q.bindings?.[0] as string[]).length);
     };
     t.db.knex.on('query', onQuery);
     let loaded: Awaited<ReturnType<DocStore['loadMerged']>>[];
@@ -121,7 +122,8 @@ for (const kind of databaseKinds()) {
     } finally {
       t.db.knex.off('query', onQuery);
     }
-    assert.ok(statements <= 16, `${statements} statements for 200 loads`);
+    assert.ok(batches.length <= 16, `${batches.length} statements for 200 loads`);
+    assert.is(Math.max(...batches), MAX_BATCH, `documents per statement: ${batches.join(' ')}`);
     loaded.forEach((merged, i) => {
       if (i % 7 === 6) return assert.is(merged.update, null, `document ${i} was never stored`);
       const doc = rebuild([merged.update!]);

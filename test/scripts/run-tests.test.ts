@@ -1,8 +1,8 @@
 /**
  * `npm test`'s runner (scripts/run-tests.ts), as a child process over fixture files: it adds up
  * every worker's files into one summary, fails the run on a failing test, on a suite whose `before`
- * hook threw (which uvu itself reports as (0 / N) without failing), and on a file whose process
- * exited mid-test, and still runs the files queued after it.
+ * hook threw (which uvu itself reports as (0 / N) without failing), on a file that throws when
+ * loaded, and on a file whose process exited mid-test, and still runs the files queued after it.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -36,11 +36,12 @@ test('passing files: one summary of all of them, exit code 0', async () => {
   assert.is(output.match(/Total:/g)?.length, 1, 'the workers print no summaries of their own');
 });
 
-test('a failing test, a throwing before hook and a process exit each fail the run; every file still runs', async () => {
+test('a failing test, a throwing before hook, a file that throws at import and a process exit each fail the run; every file still runs', async () => {
   const { code, output } = await runTests(['test/fixtures/run-tests', '\\.check\\.ts$', '--workers', '2']);
   assert.is(code, 1, output);
-  // passes 2/2, fails 1/2, before-throws 0/1, exits counted as 1 failed.
-  assert.equal(summary(output), { total: 6, passed: 3 });
+  // passes 2/2, fails 1/2, before-throws 0/1; throws-at-import and exits counted as 1 failed each.
+  assert.equal(summary(output), { total: 7, passed: 3 });
+  assert.match(output, /this file cannot be loaded/);
   assert.match(output, /a failing test/);
   assert.match(output, /one is not two/);
   assert.match(output, /exits\.check\.ts: the test process exited \(3\) before the file finished/);

@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Readable } from 'node:stream';
 import { inSlices } from '../../server/http/loop-slices.ts';
+import { countLoopTurns } from '../../tools/loop-turns.ts';
 
 const test = suite('loop slices');
 
@@ -26,21 +27,14 @@ test('hands out every item in order, and lets an immediate run between slices', 
 });
 
 test('as a Readable body: the bytes of every chunk, and the loop turns while it streams', async () => {
-  let turns = 0;
-  let streaming = true;
-  const tick = (): void => {
-    if (!streaming) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
+  const loop = countLoopTurns();
   const chunks = Array.from({ length: 50 }, (_, k) => Buffer.from(`chunk ${k};`));
   const body = Readable.from(inSlices(chunks, 0), { objectMode: false });
   const got: Buffer[] = [];
   for await (const c of body) got.push(c as Buffer);
-  streaming = false;
+  loop.stop();
   assert.is(Buffer.concat(got).toString(), chunks.map(String).join(''));
-  assert.ok(turns >= 10, `the loop turned ${turns} times while 50 chunks streamed`);
+  assert.ok(loop.turns() >= 10, `the loop turned ${loop.turns()} times while 50 chunks streamed`);
 });
 
 test.run();
