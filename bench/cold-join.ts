@@ -33,6 +33,8 @@ const arg = (name: string): string | undefined => process.argv.find((a) => a.sta
 const runs = Number(arg('runs') ?? 3);
 const joins = Number(arg('joins') ?? 5);
 const baseline = arg('baseline');
+/** `--node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"`: flags for the server processes (a profile, say). */
+const serverNodeArgs = arg('node-args')?.split(' ').filter(Boolean) ?? [];
 const databaseUrl = process.env.DATABASE_URL;
 const schema = `bench_cold_join_${process.pid}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'annosync-cold-join-'));
@@ -60,7 +62,7 @@ const serverEnv = {
   ...(databaseUrl ? { DATABASE_SCHEMA: schema } : {}),
 };
 const start = (main?: string) =>
-  startServer({ kind: 'annosync', dataDir, env: serverEnv, readyTimeoutMs: 180_000, ...(databaseUrl ? { databaseUrl } : {}), ...(main ? { main } : {}) });
+  startServer({ kind: 'annosync', dataDir, env: serverEnv, readyTimeoutMs: 180_000, nodeArgs: serverNodeArgs, ...(databaseUrl ? { databaseUrl } : {}), ...(main ? { main } : {}) });
 
 /** The session, written in one bulk POST, then unloaded and compacted (a graceful stop awaits it). */
 async function prepare(): Promise<string> {

@@ -13,6 +13,7 @@
  *   npx tsx bench/sync.ts --annosync-main ../other/server/main.ts   # another build of annosync
  *   npx tsx bench/sync.ts --annosync-main dist/main.js   # the compiled build, on plain node
  *   npx tsx bench/sync.ts --workers 2       # fan-out receivers in 2 child processes
+ *   npx tsx bench/sync.ts --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"   # flags for annosync's node
  *
  * Both servers run as child processes (CPU and RSS read from /proc per server); the clients run
  * in this process, on the same 2 cores. Prints a table and, last, one JSON line.
@@ -92,6 +93,8 @@ interface Args {
   /** Child processes for the fan-out receivers; 0 keeps them in the bench process. */
   workers: number;
   annosyncMain: string | undefined;
+  /** Flags for the node running annosync (a CPU profile, say); the reference runs without them. */
+  nodeArgs: string[];
   scenarios: Set<string>;
 }
 
@@ -105,6 +108,7 @@ function parseArgs(argv: readonly string[]): Args {
     idleWaitMs: -1,
     workers: DEFAULT_WORKERS,
     annosyncMain: undefined,
+    nodeArgs: [],
     scenarios: new Set(SCENARIOS),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -128,6 +132,7 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (arg === '--idle-wait') args.idleWaitMs = Number(value()) * 1000;
     else if (arg === '--workers') args.workers = Number(value());
     else if (arg === '--annosync-main') args.annosyncMain = resolve(value());
+    else if (arg === '--node-args') args.nodeArgs = value().split(' ').filter(Boolean);
     else if (arg === '--scenarios') {
       args.scenarios = new Set(value().split(','));
       for (const name of args.scenarios) {
@@ -189,6 +194,7 @@ async function main(): Promise<void> {
       env: { ...ANNOSYNC_ENV, ...(plan.databaseUrl === undefined ? {} : { DATABASE_SCHEMA: schema }), ...args.env },
       ...(plan.databaseUrl === undefined ? {} : { databaseUrl: plan.databaseUrl }),
       ...(args.annosyncMain === undefined ? {} : { main: args.annosyncMain }),
+      ...(plan.kind === 'annosync' ? { nodeArgs: args.nodeArgs } : {}),
     });
     log(`${plan.label} pid ${server.pid} at ${server.serverUrl}`);
     servers.push({ ...server, label: plan.label });

@@ -26,7 +26,7 @@ import type { Knex } from 'knex';
 import * as Y from 'yjs';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { MergeTimeoutError } from './merge-worker.ts';
-import { fromBase64, toBase64 } from './base64.ts';
+import { bytesOf, bytesParameter, storedBytes } from './bytea.ts';
 import { createStoredReads } from './stored-reads.ts';
 import { findCulprits, listQuarantined, moveToQuarantine, type QuarantinedRow } from './quarantine.ts';
 
@@ -119,19 +119,19 @@ async function readDocument(
   trx: Knex.Transaction,
   docName: string,
 ): Promise<{ previous: Uint8Array | null; rows: LogRow[] }> {
-  const snapshot = await trx.raw<{ rows: Array<{ state: string }> }>(
-    `select encode(state, 'base64') as state from yjs_snapshots where doc_name = ?`,
+  const snapshot = await trx.raw<{ rows: Array<{ state: string | Uint8Array }> }>(
+    `select ${storedBytes(trx, 'state')} as state from yjs_snapshots where doc_name = ?`,
     [docName],
   );
-  const read = await trx.raw<{ rows: Array<{ seq: string; update: string }> }>(
+  const read = await trx.raw<{ rows: Array<{ seq: string; update: string | Uint8Array }> }>(
     // Order by the bigint column: the output alias `seq` is text, and ordering by it would put
     // row 10 before row 9 — Yjs then parks most updates as pending, and merging turns quadratic.
-    `select seq::text as seq, encode("update", 'base64') as "update" from yjs_updates where doc_name = ? order by yjs_updates.seq`,
+    `select seq::text as seq, ${storedBytes(trx, '"update"')} as "update" from yjs_updates where doc_name = ? order by yjs_updates.seq`,
     [docName],
   );
   return {
-    previous: snapshot.rows[0] ? fromBase64(snapshot.rows[0].state) : null,
-    rows: read.rows.map((row) => ({ seq: row.seq, update: fromBase64(row.update) })),
+    previous: snapshot.rows[0] ? bytesOf(snapshot.rows[0].state) : null,
+    rows: read.rows.map((row) => ({ seq: row.seq, update: bytesOf(row.update) })),
   };
 }
 
@@ -250,13 +250,13 @@ export function createDocStore(opts: DocStoreOptions): DocStore {
         const lastSeq = seqs.reduce((max, seq) => (BigInt(seq) > BigInt(max) ? seq : max));
         await trx.raw(
           `insert into yjs_snapshots (doc_name, state, last_seq, row_count, updated_at)
-           values (?, decode(?, 'base64'), ?, ?, now())
+           values (?, ?, ?, ?, now())
            on conflict (doc_name) do update set
              state = excluded.state,
              last_seq = greatest(yjs_snapshots.last_seq, excluded.last_seq),
              row_count = yjs_snapshots.row_count + excluded.row_count,
              updated_at = excluded.updated_at`,
-          [docName, toBase64(state), lastSeq, rows.length],
+          [docName, bytesParameter(state), lastSeq, rows.length],
         );
         // Exactly the rows read: never `seq <= lastSeq`, which would take rows committed late.
         const deleted = await trx.raw<{ rowCount: number }>(

@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 import { openPgliteConnection, type PgliteConnection } from './pglite-connection.ts';
+import type { ByteaCapableClient } from './bytea.ts';
 
 interface KnexQueryObject {
   sql?: string;
@@ -45,7 +46,15 @@ export function pgliteThreadClient(): KnexPostgresClientClass {
   const require = createRequire(import.meta.url);
   const ClientPg = require('knex/lib/dialects/postgres/index.js') as KnexPostgresClientClass;
 
-  class PgliteThreadClient extends ClientPg {
+  class PgliteThreadClient extends ClientPg implements ByteaCapableClient {
+    /**
+     * bytea results arrive as bytes, decoded on PGlite's thread (pglite-thread.ts; see bytea.ts).
+     * A getter, so a transaction's client (knex builds it from this prototype) has it too.
+     */
+    get byteaResultsAsBytes(): boolean {
+      return true;
+    }
+
     constructor(config: Knex.Config) {
       if (config.pool) throw new Error('PGlite has one connection: a pool cannot be configured');
       super({ ...config, pool: { min: 1, max: 1 } });

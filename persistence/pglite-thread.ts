@@ -81,13 +81,38 @@ function transferables(rows: unknown[]): ArrayBuffer[] {
  */
 const sharedBuffers = '32MB';
 
+/**
+ * bytea in and out of this thread at native speed. PGlite's own bytea codec walks the bytes in
+ * JavaScript (`Array.from(bytes).map(toString(16))` out, `parseInt` per byte pair in): ~1 s to
+ * write and ~0.3 s to read a 4 MB snapshot. Here a Uint8Array parameter is bound as it is (PGlite
+ * binds a typed array in binary format, which is bytea's wire form), and a bytea result is
+ * decoded from its hex text by Buffer's native codec into a buffer of its own, which the reply
+ * then transfers to the main thread instead of cloning (see `transferables`).
+ */
+const BYTEA = 17;
+// PGlite's types say a serializer returns a string; its bind sends any typed array as binary.
+const byteaSerializer = ((value: unknown) => {
+  if (value instanceof Uint8Array || typeof value === 'string') return value;
+  throw new TypeError('a bytea parameter must be a Uint8Array or a string');
+}) as (value: unknown) => string;
+const byteaParser = (text: string): Uint8Array => {
+  // `\x` and two hex digits per byte: bytea_output is set to 'hex' at start (`serve`).
+  const bytes = Buffer.from(text.slice(2), 'hex');
+  // Small buffers come from Buffer's shared pool, which cannot be transferred: copy those out.
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? new Uint8Array(bytes.buffer, 0, bytes.byteLength)
+    : new Uint8Array(bytes);
+};
+
 async function serve(port: NonNullable<typeof parentPort>, data: PgliteThreadData): Promise<void> {
   let db: PGlite;
   try {
     db = new PGlite({
       ...(data.dataDir === null ? {} : { dataDir: data.dataDir }),
       ...data.modules,
-      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
+      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`, '-c', 'bytea_output=hex'],
+      parsers: { [BYTEA]: byteaParser },
+      serializers: { [BYTEA]: byteaSerializer },
     });
     await db.waitReady;
   } catch (err) {

@@ -14,7 +14,7 @@
  *   const { previous, rows } = await read('session:abc')
  */
 import type { Knex } from 'knex';
-import { fromBase64 } from './base64.ts';
+import { bytesOf, storedBytes } from './bytea.ts';
 
 export interface StoredState {
   /** The snapshot, or null when the document has none. */
@@ -42,8 +42,8 @@ export function createStoredReads(knex: Knex): (docName: string) => Promise<Stor
   let inFlight = 0;
 
   const readBatch = async (names: string[]): Promise<Map<string, StoredState>> => {
-    const result = await knex.raw<{ rows: Array<{ doc_name: string; part: number; data: string }> }>(
-      `select doc_name, part, encode(data, 'base64') as data from (
+    const result = await knex.raw<{ rows: Array<{ doc_name: string; part: number; data: string | Uint8Array }> }>(
+      `select doc_name, part, ${storedBytes(knex, 'data')} as data from (
          select doc_name, 0 as part, null::bigint as seq, state as data from yjs_snapshots where doc_name = any(?::text[])
          union all
          select doc_name, 1, seq, "update" from yjs_updates where doc_name = any(?::text[])
@@ -54,7 +54,7 @@ export function createStoredReads(knex: Knex): (docName: string) => Promise<Stor
     for (const row of result.rows) {
       const state = states.get(row.doc_name);
       if (!state) continue;
-      const bytes = fromBase64(row.data);
+      const bytes = bytesOf(row.data);
       if (Number(row.part) === 0) state.previous = bytes;
       else state.rows.push(bytes);
     }

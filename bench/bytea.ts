@@ -1,0 +1,74 @@
+/**
+ * How a document's stored bytes cross between the database and the event loop (persistence/bytea.ts):
+ * a compacted 10 000-annotation snapshot read and written both ways, alternating, on PGlite and (with
+ * DATABASE_URL) on Postgres.
+ *
+ *   base64  `encode(state, 'base64')` out, decoded by Buffer; `decode(?, 'base64')` in
+ *   raw     the bytea column itself out; the Uint8Array as a binary parameter in
+ *
+ * For each it prints the wall time and the time the event loop was busy (performance's event-loop
+ * utilisation), medians over the rounds. The event loop's share is what the sockets wait for.
+ *
+ *   npm run bench:bytea                 # PGlite, and Postgres when DATABASE_URL is set
+ *   npm run bench:bytea -- --rounds 40
+ */
+import * as Y from 'yjs';
+import { openTestDatabase, databaseKinds, type DatabaseKind } from '../tools/databases.ts';
+import { bytesOf, bytesParameter, toBase64 } from '../persistence/bytea.ts';
+import { addAnnotations } from './lib/session-fixture.ts';
+import { median } from './lib/stats.ts';
+
+const roundsArg = process.argv.indexOf('--rounds');
+const rounds = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 20;
+const WARMUP = 3;
+
+const doc = new Y.Doc();
+addAnnotations(doc, { count: 10_000, seed: 7, prefix: 'a' });
+const state = Y.encodeStateAsUpdate(doc);
+
+type Variant = (knex: import('knex').Knex) => Promise<Uint8Array | null>;
+const variants: Record<string, Variant> = {
+  'read, base64': async (knex) => bytesOf((await knex.raw(`select encode(state, 'base64') as s from yjs_snapshots`)).rows[0].s),
+  'read, raw': async (knex) => bytesOf((await knex.raw(`select state as s from yjs_snapshots`)).rows[0].s),
+  'write, base64': async (knex) => {
+    await knex.raw(`update yjs_snapshots set state = decode(?, 'base64')`, [toBase64(state)]);
+    return null;
+  },
+  'write, raw': async (knex) => {
+    await knex.raw(`update yjs_snapshots set state = ?`, [bytesParameter(state)]);
+    return null;
+  },
+};
+
+async function measure(kind: DatabaseKind): Promise<void> {
+  const t = await openTestDatabase(kind);
+  try {
+    const { knex } = t.db;
+    await knex.raw(`insert into yjs_snapshots (doc_name, state, last_seq, row_count, updated_at) values ('session:bench', ?, 0, 0, now())`, [
+      bytesParameter(state),
+    ]);
+    const samples = new Map(Object.keys(variants).map((name) => [name, { wall: [] as number[], loop: [] as number[] }]));
+    for (let round = 0; round < WARMUP + rounds; round++) {
+      for (const [name, run] of Object.entries(variants)) {
+        const loop0 = performance.eventLoopUtilization();
+        const start = performance.now();
+        const bytes = await run(knex);
+        const wall = performance.now() - start;
+        const loop = performance.eventLoopUtilization(loop0).active;
+        if (bytes && !Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(Buffer.from(state))) throw new Error(`${kind} ${name}: the bytes read differ`);
+        if (round >= WARMUP) {
+          samples.get(name)!.wall.push(wall);
+          samples.get(name)!.loop.push(loop);
+        }
+      }
+    }
+    for (const [name, s] of samples) {
+      console.log(`${kind.padEnd(8)} ${name.padEnd(14)} wall ${median(s.wall).toFixed(1).padStart(6)} ms   event loop busy ${median(s.loop).toFixed(1).padStart(6)} ms`);
+    }
+  } finally {
+    await t.cleanup();
+  }
+}
+
+console.log(`bench:bytea  one ${(state.byteLength / 1e6).toFixed(2)} MB snapshot, ${rounds} rounds, medians`);
+for (const kind of databaseKinds()) await measure(kind);
