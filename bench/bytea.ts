@@ -12,6 +12,7 @@
  *   npm run bench:bytea                 # PGlite, and Postgres when DATABASE_URL is set
  *   npm run bench:bytea -- --rounds 40
  */
+import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { openTestDatabase, databaseKinds, type DatabaseKind } from '../tools/databases.ts';
 import { bytesOf, bytesParameter, toBase64 } from '../persistence/bytea.ts';

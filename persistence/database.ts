@@ -10,12 +10,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 // knex is CommonJS: under Node's ESM loader only its default export exists (a named import fails at start).
 import knexModule from 'knex';
 import type { Knex } from 'knex';
 import { migrateLatest, retryWhileContended } from './migrate.ts';
-import { pgliteModules } from './pglite-modules.ts';
 import { pgliteThreadClient, type PgliteThreadConnectionConfig } from './pglite-knex-client.ts';
 import { repairMigrationLockTable, withMigrationLock } from './migration-lock.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
@@ -100,23 +99,28 @@ async function knexConfig(config: DatabaseConfig): Promise<{ kind: Database['kin
 }
 
 /**
- * Creates a new PGlite directory (initdb) in a worker thread that then exits. PGlite's WebAssembly
- * memory only grows: initdb in this thread left a fresh server at ~860 MB RSS for its whole life,
- * against ~300 MB when it opens an existing directory (about 420 MB with the worker).
+ * Creates a new PGlite directory (initdb) in a child process that then exits. PGlite's WebAssembly
+ * memory only grows, and so does a thread's malloc arena: initdb on this process's main thread left
+ * a fresh server at ~860 MB RSS for its whole life, and in a worker thread that exits still ~50 MB
+ * more than a server opening an existing directory. A process gives all of it back.
  */
 async function initPgliteDirectory(dataDir: string): Promise<void> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
-  // An eval'd worker is CommonJS: it requires PGlite's CommonJS build, resolved from here.
   const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   const source =
     `const { PGlite } = require(${JSON.stringify(pglite)});` +
-    `const { workerData } = require('node:worker_threads');` +
-    `const db = new PGlite({ dataDir: ${JSON.stringify(dataDir)}, ...workerData });` +
+    `const db = new PGlite({ dataDir: ${JSON.stringify(dataDir)} });` +
     `db.waitReady.then(() => db.close()).catch((err) => { console.error(err); process.exit(1); });`;
-  const worker = new Worker(source, { eval: true, workerData: await pgliteModules() });
+  // --liftoff-only: as on the server's PGlite thread (pglite-modules.ts), and initdb ends before
+  // optimised code would pay off.
+  const child = spawn(process.execPath, ['--liftoff-only', '-e', source], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2_000)));
   await new Promise<void>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`PGlite initdb in ${dataDir} exited with ${code}`))));
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`PGlite initdb in ${dataDir} exited with ${signal ?? code}: ${stderr.trim()}`)),
+    );
   });
 }
 

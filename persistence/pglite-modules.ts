@@ -1,6 +1,7 @@
 /**
  * PGlite's two WebAssembly programs (the server and initdb), compiled once per process and handed
- * to every thread that runs PGlite (pglite-thread.ts, and the initdb thread of database.ts): a
+ * to every thread that runs PGlite (pglite-thread.ts; an in-memory database runs its initdb there,
+ * while a new directory is made by a child process, database.ts): a
  * compiled `WebAssembly.Module` crosses to a worker without being compiled again, while PGlite's
  * own cache of it is per thread. The compile runs on V8's background threads.
  *

@@ -1,9 +1,13 @@
 /**
  * openDatabase: both drivers hand bytea back as the same bytes (as plain Uint8Arrays), PGlite
- * keeps its data in its directory across a reopen, health probing, idempotent close, and a bad
+ * keeps its data in its directory across a reopen, a new directory is made by initdb in a child
+ * process that reports its failure, health probing, idempotent close, and a bad
  * schema name refused before anything is created.
  */
 import { suite } from 'uvu';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { openDatabase, isReachable, DatabaseConfigError, type DatabaseConfig } from '../../persistence/database.ts';
 import { createDocStore } from '../../persistence/doc-store.ts';
@@ -74,6 +78,29 @@ for (const kind of databaseKinds()) {
         }
       } finally {
         await t.cleanup();
+      }
+    });
+
+    test('a new PGlite directory is created by initdb in a child process, whose failure is reported with its reason', async () => {
+      const root = mkdtempSync(path.join(tmpdir(), 'annosync-initdb-'));
+      try {
+        const fresh = path.join(root, 'fresh');
+        const db = await openDatabase({ dataDir: fresh });
+        try {
+          assert.ok(existsSync(path.join(fresh, 'PG_VERSION')), 'initdb wrote the directory');
+          assert.equal(await db.knex('yjs_snapshots').count('* as n').first(), { n: 0 }, 'and the migrations ran on it');
+        } finally {
+          await db.close();
+        }
+        // A directory initdb cannot use: `base` is a file where it makes a directory.
+        const broken = path.join(root, 'broken');
+        mkdirSync(broken);
+        writeFileSync(path.join(broken, 'base'), 'not a directory');
+        const err = await openDatabase({ dataDir: broken }).then(() => null, (e: unknown) => e as Error);
+        assert.ok(err, 'the open fails');
+        assert.match(err.message, /PGlite initdb in .*broken exited with 1: .+/);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
       }
     });
   }
