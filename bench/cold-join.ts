@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/cold-join.ts [--runs=3] [--joins=5] [--baseline=/path/to/other/server/main.ts]`
+ * `npx tsx bench/cold-join.ts [--runs=3] [--joins=5] [--settle] [--baseline=/path/to/other/server/main.ts]`
  * (DATABASE_URL=… for Postgres): end to end, how long the first joiner of a cold, compacted
  * 10 000-annotation session waits. The server runs as a child process (`server/main.ts`); a stock
  * y-websocket client in this process connects and records
@@ -13,8 +13,15 @@
  * process's first (a cold JIT); the others are cold documents in a warm process. With
  * `--baseline`, runs alternate between that server and this one on the same stored session, so the
  * two are compared back to back under the same load. Prints numbers; not a test.
+ *
+ * `--settle`: before each join, wait until the server process has been idle for 200 ms (and collect
+ * this process's garbage). Without it a join starts while the server still collects the previous
+ * join's 10 000-annotation document and this process the copy it synced, so the join competes with
+ * both for the two cores; with it, the join is measured as it happens on a quiet server.
  */
 import { loadavg } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +40,7 @@ const arg = (name: string): string | undefined => process.argv.find((a) => a.sta
 const runs = Number(arg('runs') ?? 3);
 const joins = Number(arg('joins') ?? 5);
 const baseline = arg('baseline');
+const settle = process.argv.includes('--settle');
 /** `--node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"`: flags for the server processes (a profile, say). */
 const serverNodeArgs = arg('node-args')?.split(' ').filter(Boolean) ?? [];
 const databaseUrl = process.env.DATABASE_URL;
@@ -88,6 +96,21 @@ async function prepare(): Promise<string> {
   }
 }
 
+/** A `gc()` for this process (bench only): V8's flag, then the function from a new context. */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** Waits until the server used no CPU tick (10 ms) in a 200 ms window, at most 20 s. */
+async function quiet(server: BenchServer): Promise<void> {
+  collectGarbage();
+  const until = performance.now() + 20_000;
+  while (performance.now() < until) {
+    const before = readCpuMs(server.pid);
+    await new Promise((r) => setTimeout(r, 200));
+    if (readCpuMs(server.pid) - before <= 10) return;
+  }
+}
+
 interface Join {
   step2: number;
   /** CPU ms the server process spent from connect to step2 arriving: steadier than wall time under load. */
@@ -139,6 +162,7 @@ async function measure(label: string, main: string | undefined, docName: string)
   try {
     for (let i = 0; i < joins; i++) {
       await unloaded(server);
+      if (settle) await quiet(server);
       const result = await coldJoin(server, docName);
       if (result.annotations !== ANNOTATIONS) throw new Error(`${label}: the joiner got ${result.annotations} annotations`);
       results.push(result);
@@ -152,7 +176,9 @@ async function measure(label: string, main: string | undefined, docName: string)
 process.on('exit', killAllSync);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
-console.log(`bench:cold-join  ${databaseUrl ? 'postgres' : 'pglite'}  ${ANNOTATIONS} annotations, compacted  load average ${load()}`);
+console.log(
+  `bench:cold-join  ${databaseUrl ? 'postgres' : 'pglite'}  ${ANNOTATIONS} annotations, compacted${settle ? ', each join on a quiet server' : ''}  load average ${load()}`,
+);
 try {
   const docName = await prepare();
   const variants: Array<[string, string | undefined]> = baseline ? [['baseline', baseline], ['this', undefined]] : [['this', undefined]];
