@@ -9,7 +9,6 @@
  * compaction count live there.
  */
 import * as Y from 'yjs';
-import * as encoding from 'lib0/encoding';
 import { binaryFrame, binaryFrameOf } from './frames.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
 import { MessageType, SyncMessageType, type DocName } from '../../docs-model/protocol.ts';
@@ -27,11 +26,25 @@ const STEP2_CACHE_ENTRIES = 4;
 const EMPTY_STATE_VECTOR_KEY = '\u0000';
 
 export function encodeSyncMessage(type: number, payload: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MessageType.sync);
-  encoding.writeVarUint(encoder, type);
-  encoding.writeVarUint8Array(encoder, payload);
-  return encoding.toUint8Array(encoder);
+  // One allocation and one copy: lib0's encoder copies a large payload into a chunk and the chunks
+  // into the result again (~25 ms for a 4.5 MB sync step 2 on a cold process).
+  const prefix = syncPrefix(type, payload.length);
+  const message = new Uint8Array(prefix.length + payload.length);
+  message.set(prefix);
+  message.set(payload, prefix.length);
+  return message;
+}
+
+/** The bytes before a sync message's payload: message type, sync sub-type, the payload's varUint length. */
+function syncPrefix(type: number, payloadLength: number): number[] {
+  const prefix: number[] = [MessageType.sync, type];
+  let length = payloadLength;
+  while (length > 0x7f) {
+    prefix.push(0x80 | (length & 0x7f));
+    length = Math.floor(length / 0x80);
+  }
+  prefix.push(length);
+  return prefix;
 }
 
 /**
@@ -40,14 +53,7 @@ export function encodeSyncMessage(type: number, payload: Uint8Array): Uint8Array
  * shares instead of into an encoder, copied out, then copied again into a frame.
  */
 export function syncUpdateFrame(update: Uint8Array): { frame: Buffer; payload: Buffer } {
-  const prefix: number[] = [MessageType.sync, SyncMessageType.update];
-  let length = update.length;
-  while (length > 0x7f) {
-    prefix.push(0x80 | (length & 0x7f));
-    length = Math.floor(length / 0x80);
-  }
-  prefix.push(length);
-  return binaryFrameOf(prefix, update);
+  return binaryFrameOf(syncPrefix(SyncMessageType.update, update.length), update);
 }
 
 /** Where a document reports its changes and presence: the registry's event source (events.ts). */
