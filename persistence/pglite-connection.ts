@@ -42,7 +42,8 @@ export class PgliteQueryError extends Error {
 const YOUNG_GENERATION_MB = 6;
 
 export interface PgliteConnection {
-  query(sql: string, params?: unknown[]): Promise<PgliteResult>;
+  /** `binaryResults`: result columns in binary format (pglite-thread.ts, `binaryQueryMessages`), for stored bytes. */
+  query(sql: string, params?: unknown[], opts?: { binaryResults?: boolean }): Promise<PgliteResult>;
   /** False once the thread has died or been closed. */
   readonly alive: boolean;
   /** Closes PGlite (it flushes to its directory) and ends the thread. Idempotent. */
@@ -121,7 +122,7 @@ export async function openPgliteConnection(data: PgliteThreadData): Promise<Pgli
       return failure === null && closing === null;
     },
 
-    query(sql, params) {
+    query(sql, params, opts) {
       if (failure) return Promise.reject(failure);
       if (closing) return Promise.reject(new PgliteThreadError('the PGlite connection is closed'));
       const id = nextId++;
@@ -129,7 +130,7 @@ export async function openPgliteConnection(data: PgliteThreadData): Promise<Pgli
         pending.set(id, { resolve, reject });
         worker.ref();
         try {
-          worker.postMessage({ type: 'query', id, sql, params } satisfies PgliteRequest);
+          worker.postMessage({ type: 'query', id, sql, params, ...(opts?.binaryResults ? { binaryResults: true } : {}) } satisfies PgliteRequest);
         } catch (err) {
           // A parameter structured clone cannot carry (a function, a symbol): nothing was sent.
           pending.delete(id);

@@ -19,6 +19,8 @@ import type { ByteaCapableClient } from './bytea.ts';
 interface KnexQueryObject {
   sql?: string;
   bindings?: unknown[];
+  /** What `.options({...})` gave the query: `binaryResults` is read here (bytea.ts). */
+  options?: { binaryResults?: boolean };
   method?: string;
   response?: unknown;
 }
@@ -93,7 +95,7 @@ export function pgliteThreadClient(): KnexPostgresClientClass {
 
     async _query(connection: PgliteConnection, obj: KnexQueryObject): Promise<KnexQueryObject> {
       if (!obj.sql) throw new Error('The query is empty');
-      obj.response = await connection.query(obj.sql, obj.bindings);
+      obj.response = await connection.query(obj.sql, obj.bindings, { binaryResults: obj.options?.binaryResults === true });
       return obj;
     }
 

@@ -14,7 +14,7 @@
  *   const { previous, rows } = await read('session:abc')
  */
 import type { Knex } from 'knex';
-import { bytesOf, storedBytes } from './bytea.ts';
+import { bytesOf, selectStored, storedBytes } from './bytea.ts';
 
 export interface StoredState {
   /** The snapshot, or null when the document has none. */
@@ -42,7 +42,8 @@ export function createStoredReads(knex: Knex): (docName: string) => Promise<Stor
   let inFlight = 0;
 
   const readBatch = async (names: string[]): Promise<Map<string, StoredState>> => {
-    const result = await knex.raw<{ rows: Array<{ doc_name: string; part: number; data: string | Uint8Array }> }>(
+    const result = await selectStored<{ doc_name: string; part: number; data: string | Uint8Array }>(
+      knex,
       `select doc_name, part, ${storedBytes(knex, 'data')} as data from (
          select doc_name, 0 as part, null::bigint as seq, state as data from yjs_snapshots where doc_name = any(?::text[])
          union all

@@ -1,7 +1,7 @@
 /**
  * PGlite in its worker thread behind the knex `Database` (persistence/pglite-connection.ts,
  * pglite-knex-client.ts): transactions on its one connection run one after the other, bytea comes
- * back as bytes, errors keep PGlite's fields, a failure to start or an uncloneable parameter is an
+ * back as bytes (also through binary-result queries), errors keep PGlite's fields, a failure to start or an uncloneable parameter is an
  * error and never a hang, and close() is idempotent.
  */
 import { suite } from 'uvu';
@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
 import { openDatabase, type Database } from '../../persistence/database.ts';
 import { openPgliteConnection, PgliteThreadError } from '../../persistence/pglite-connection.ts';
 
@@ -38,6 +39,31 @@ test('bytea parameters bind as binary and results decode natively: a 2 MB value,
   assert.is(rows[0]!.b.constructor, Uint8Array);
   assert.ok(Buffer.from(rows[0]!.b).equals(Buffer.from(large)), 'the result decodes to the same bytes');
   assert.equal(Array.from(rows[1]!.b), [0x00, 0xff, 0x10], 'a hex-text parameter is still read as bytea text input');
+});
+
+test('binary-result queries read bytea, text, integers, booleans and nulls, take array parameters, and fail with the SQLSTATE', async ({ db }) => {
+  const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31) & 0xff);
+  await db.knex.raw('create table stored (name text primary key, b bytea, n int4, big int8, ok boolean)');
+  const names = ['plain', 'with "quotes" and \\ backslash', 'comma, {brace}', 'NULL'];
+  await db.knex.raw('insert into stored values (?, ?, 1, 9007199254740993, true), (?, null, null, null, false), (?, ?, -2, -1, null), (?, ?, 0, 0, true)', [
+    names[0]!, Buffer.from(bytes), names[1]!, names[2]!, Buffer.from([0]), names[3]!, Buffer.alloc(0),
+  ]);
+  const binary = (sql: string, bindings: readonly Knex.RawBinding[]) =>
+    db.knex.raw(sql, bindings).options({ binaryResults: true }) as unknown as Promise<{ rows: Array<Record<string, unknown>> }>;
+  const { rows } = await binary('select name, b, n, big, ok from stored where name = any(?::text[]) order by n nulls last', [names]);
+  assert.equal(rows.map((r) => r.name), [names[2], names[3], names[0], names[1]], 'every name, quotes, backslash and a literal NULL included, matched the array parameter');
+  assert.ok(Buffer.from(rows[2]!.b as Uint8Array).equals(Buffer.from(bytes)), 'bytea comes back as the same bytes');
+  assert.is((rows[2]!.b as Uint8Array).constructor, Uint8Array);
+  assert.equal([...(rows[0]!.b as Uint8Array)], [0]);
+  assert.equal([...(rows[1]!.b as Uint8Array)], [], 'an empty bytea is empty, not null');
+  assert.equal(rows.map((r) => r.n), [-2, 0, 1, null]);
+  assert.equal(rows.map((r) => r.big), ['-1', '0', '9007199254740993', null], 'int8 as a string, exact past 2^53');
+  assert.equal(rows.map((r) => r.ok), [null, true, true, false]);
+  const err = await binary('select nope from stored', []).then(() => null, (e: unknown) => e as { code?: string; message: string });
+  assert.is(err?.code, '42703', 'an undefined column fails with its SQLSTATE');
+  const typed = await binary('select now() as t', []).then(() => null, (e: unknown) => e as Error);
+  assert.match(typed?.message ?? '', /type 1184 is not read here/, 'a column type it does not decode is refused by name');
+  assert.equal(await db.knex.raw('select 1 as one').then((r: { rows: unknown[] }) => r.rows), [{ one: 1 }], 'the connection goes on');
 });
 
 test('concurrent transactions on the one connection run one after the other', async ({ db }) => {
