@@ -11,7 +11,7 @@
  * (flushing it to its directory), posts `{ type: 'closed' }` and lets the thread end.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, protocol, types } from '@electric-sql/pglite';
 
 export interface PgliteThreadData {
   /** A PGlite directory (already initialised), or null for an in-memory database. */
@@ -119,6 +119,7 @@ const byteaParser = (text: string): Uint8Array => {
  *
  * Parameters go in text format, as `query` sends them; result columns may be bytea, text-like,
  * integer or boolean (what the stored-bytes reads select). Any other type is refused by name.
+ * Messages are PGlite's own serializers' (`protocol.serialize`) except Bind (`bindBinaryResults`).
  *
  *   const raw = await db.runExclusive(() => db.execProtocolRaw(binaryQueryMessages(sql, params)))
  *   const { rows, fields } = parseBinaryResults(raw)
@@ -146,81 +147,58 @@ const BOOL = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A parameter in Postgres's text input form; arrays as array literals (elements quoted). */
+/**
+ * A parameter in Postgres's text input form, as `query` would send it: what the stored-bytes reads
+ * pass (names, arrays of names, numbers); arrays by PGlite's own serializer. Anything else is
+ * refused, not guessed at.
+ */
 function textParameter(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'boolean') return value ? 't' : 'f';
-  if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
-  if (Array.isArray(value)) {
-    const items = value.map((item) => {
-      const text = textParameter(item);
-      return text === null ? 'NULL' : `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-    });
-    return `{${items.join(',')}}`;
+  if (Array.isArray(value)) return types.arraySerializer(value, undefined, 0);
+  throw new TypeError(`a binary-result query takes strings, numbers and arrays of them as parameters, not ${Object.prototype.toString.call(value)}`);
+}
+
+/**
+ * Bind: unnamed portal and statement, text parameters, ONE result format code (binary) for every
+ * column. Built here because PGlite's `serialize.bind({ binary: true })` writes the count of result
+ * format codes but not the code (Postgres answers "insufficient data left in message").
+ */
+function bindBinaryResults(values: Array<string | null>): Uint8Array {
+  const encoded = values.map((value) => (value === null ? null : encoder.encode(value)));
+  const length = 4 + 1 + 1 + 2 + 2 + encoded.reduce((n, value) => n + 4 + (value?.byteLength ?? 0), 0) + 2 + 2;
+  const out = new Uint8Array(1 + length);
+  const view = new DataView(out.buffer);
+  out[0] = 0x42; // B
+  view.setInt32(1, length);
+  let at = 7; // past the empty portal and statement names
+  view.setInt16(at, 0); // no parameter format codes: all text
+  view.setInt16(at + 2, encoded.length);
+  at += 4;
+  for (const value of encoded) {
+    view.setInt32(at, value ? value.byteLength : -1);
+    at += 4;
+    if (value) {
+      out.set(value, at);
+      at += value.byteLength;
+    }
   }
-  throw new TypeError(`a parameter of type ${typeof value} cannot be sent`);
-}
-
-/** A frontend message: its type byte, its length, its body. */
-function message(type: string, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + body.byteLength);
-  out[0] = type.charCodeAt(0);
-  new DataView(out.buffer).setInt32(1, 4 + body.byteLength);
-  out.set(body, 5);
+  view.setInt16(at, 1);
+  view.setInt16(at + 2, 1);
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
-
-const cString = (text: string): Uint8Array => concat([encoder.encode(text), new Uint8Array(1)]);
-
-function int16(n: number): Uint8Array {
-  const out = new Uint8Array(2);
-  new DataView(out.buffer).setInt16(0, n);
-  return out;
-}
-
-function int32(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setInt32(0, n);
-  return out;
-}
-
-/** Parse (unnamed, types inferred), Bind (text parameters, every result column binary), Describe, Execute, Sync. */
+/** Parse (unnamed, types inferred), Bind (text parameters, binary results), Describe, Execute, Sync. */
 function binaryQueryMessages(sql: string, params: readonly unknown[] = []): Uint8Array {
-  const values = params.map(textParameter);
-  const parse = message('P', concat([cString(''), cString(sql), int16(0)]));
-  const bind = message(
-    'B',
-    concat([
-      cString(''),
-      cString(''),
-      int16(0), // every parameter in text format
-      int16(values.length),
-      ...values.flatMap((value) => {
-        if (value === null) return [int32(-1)];
-        const bytes = encoder.encode(value);
-        return [int32(bytes.byteLength), bytes];
-      }),
-      int16(1), // one result format code, for every column:
-      int16(1), // binary
-    ]),
-  );
-  const describe = message('D', cString('P'));
-  const execute = message('E', concat([cString(''), int32(0)]));
-  const sync = message('S', new Uint8Array(0));
-  return concat([parse, bind, describe, execute, sync]);
+  const { serialize } = protocol;
+  return Buffer.concat([
+    serialize.parse({ text: sql }),
+    bindBinaryResults(params.map(textParameter)),
+    serialize.describe({ type: 'P' }),
+    serialize.execute({}),
+    serialize.sync(),
+  ]);
 }
 
 function columnValue(type: number, bytes: Uint8Array, view: DataView, at: number): unknown {

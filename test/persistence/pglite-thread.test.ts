@@ -63,6 +63,8 @@ test('binary-result queries read bytea, text, integers, booleans and nulls, take
   assert.is(err?.code, '42703', 'an undefined column fails with its SQLSTATE');
   const typed = await binary('select now() as t', []).then(() => null, (e: unknown) => e as Error);
   assert.match(typed?.message ?? '', /type 1184 is not read here/, 'a column type it does not decode is refused by name');
+  const param = await binary('select ?::text as t', [new Date(0)]).then(() => null, (e: unknown) => e as Error);
+  assert.match(param?.message ?? '', /not \[object Date\]/, 'so is a parameter it does not encode');
   assert.equal(await db.knex.raw('select 1 as one').then((r: { rows: unknown[] }) => r.rows), [{ one: 1 }], 'the connection goes on');
 });
 
