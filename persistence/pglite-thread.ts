@@ -61,14 +61,18 @@ export function serializeError(err: unknown): SerializedError {
   return { name: err.name, message: err.message, fields };
 }
 
-/** The buffers under the result's Uint8Array values, each once; views into a larger buffer are left to be cloned. */
+/**
+ * The buffers under the result's Uint8Array values, each once: a value's own buffer, or a message's
+ * (`BinaryResultReader`). Views into any other larger buffer (Buffer's shared pool) are cloned.
+ */
 function transferables(rows: unknown[]): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
   for (const row of rows) {
     if (typeof row !== 'object' || row === null) continue;
     for (const value of Object.values(row)) {
       if (!(value instanceof Uint8Array) || !(value.buffer instanceof ArrayBuffer)) continue;
-      if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) out.add(value.buffer);
+      const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
+      if (whole || ownedBuffers.has(value.buffer)) out.add(value.buffer);
     }
   }
   return [...out];
@@ -106,23 +110,20 @@ const byteaParser = (text: string): Uint8Array => {
 };
 
 /**
- * Binary-result queries: one query through PGlite's raw wire protocol with its result columns in
- * binary format, for the reads of stored Yjs bytes (bytea.ts). Here, not in a module of its own:
- * a thread entry imports packages only (worker-thread.ts).
+ * Binary-result queries, for the reads of stored Yjs bytes (bytea.ts); here, as a thread entry
+ * imports packages only (worker-thread.ts). PGlite's `query` asks for text results, so bytea
+ * crosses as hex text, and it copies a large answer five times (`BinaryResultReader`). Here the
+ * statement goes in one call (Parse, Bind, Describe, Execute, Sync) with binary result columns, and
+ * the answer is read as it streams out of PGlite. A 4 MB snapshot: 6-10 ms, against 37 ms read
+ * whole with `execProtocolRaw` and ~45-60 ms with `query` (`npm run bench:bytea`).
  *
- * PGlite's `query` always asks for text results, so a bytea column crosses as hex text: Postgres
- * writes two characters per byte, PGlite decodes them into a string and copies it between its
- * protocol buffers, and the thread turns it back into bytes. In binary format the column is the
- * bytes themselves. The statement also goes in one call (Parse, Bind, Describe, Execute, Sync)
- * instead of `query`'s five. A 4 MB snapshot read took 54-57 ms this way against 70-82 ms with
- * `query` and the native hex decoder above (`npm run bench:bytea`).
+ * Parameters go in text format, as `query` sends them (PGlite's serializers, but Bind: see
+ * `bindBinaryResults`); result columns may be bytea, text-like, integer or boolean. Any other type
+ * is refused by name.
  *
- * Parameters go in text format, as `query` sends them; result columns may be bytea, text-like,
- * integer or boolean (what the stored-bytes reads select). Any other type is refused by name.
- * Messages are PGlite's own serializers' (`protocol.serialize`) except Bind (`bindBinaryResults`).
- *
- *   const raw = await db.runExclusive(() => db.execProtocolRaw(binaryQueryMessages(sql, params)))
- *   const { rows, fields } = parseBinaryResults(raw)
+ *   const reader = new BinaryResultReader()
+ *   await db.execProtocolRawStream(binaryQueryMessages(sql, params), { onRawData: (chunk) => reader.push(chunk) })
+ *   const { rows, fields } = reader.result()
  */
 
 /** What Postgres answered with an ErrorResponse: its message, with the fields PGlite's errors carry. */
@@ -201,8 +202,13 @@ function binaryQueryMessages(sql: string, params: readonly unknown[] = []): Uint
   ]);
 }
 
-function columnValue(type: number, bytes: Uint8Array, view: DataView, at: number): unknown {
-  if (type === BYTEA) return bytes.slice(); // its own buffer, so the thread can transfer it
+/**
+ * A column's value. A bytea value is copied out of `bytes` (a view into PGlite's WebAssembly memory)
+ * unless `owned`: then `bytes` lies in a buffer made for its message alone, which the reply
+ * transfers as it is (`transferables`).
+ */
+function columnValue(type: number, bytes: Uint8Array, view: DataView, at: number, owned: boolean): unknown {
+  if (type === BYTEA) return owned ? bytes : bytes.slice();
   if (TEXT_LIKE.has(type)) return decoder.decode(bytes);
   if (type === INT4) return view.getInt32(at);
   if (type === INT2) return view.getInt16(at);
@@ -232,47 +238,115 @@ function errorFrom(body: Uint8Array): BinaryQueryError {
   return err;
 }
 
-/** The rows (objects by column name) and fields of the backend's answer; throws its ErrorResponse. */
-function parseBinaryResults(raw: Uint8Array): { rows: Array<Record<string, unknown>>; fields: Array<{ name: string; dataTypeID: number }> } {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const fields: Array<{ name: string; dataTypeID: number }> = [];
-  const rows: Array<Record<string, unknown>> = [];
-  let error: BinaryQueryError | null = null;
-  for (let at = 0; at + 5 <= raw.byteLength; ) {
-    const type = raw[at]!;
-    const end = at + 1 + view.getInt32(at + 1);
-    const body = at + 5;
+/** Buffers made for one message each (`BinaryResultReader`): the values in them are views, transferred whole. */
+const ownedBuffers = new WeakSet<ArrayBuffer>();
+
+/**
+ * The answer to `binaryQueryMessages` as PGlite hands it over (`execProtocolRawStream`): chunks that
+ * are views into its WebAssembly memory. A message inside one chunk is read in place; one that
+ * spans chunks (a large row: Postgres sends 8 kB, then the rest in one piece) is copied once into a
+ * buffer of its own, its bytea values left as views into it. `execProtocolRaw` copies each chunk,
+ * grows a receive buffer (copying again), copies the answer out, and its protocol parser buffers it
+ * once more: five fresh buffers the size of a snapshot, each page of them a page fault (~10 ms per
+ * 4 MB on this machine). `result()` gives the rows and fields, or throws the ErrorResponse.
+ */
+export class BinaryResultReader {
+  readonly fields: Array<{ name: string; dataTypeID: number }> = [];
+  readonly rows: Array<Record<string, unknown>> = [];
+  /** The ErrorResponse or a column this cannot read, thrown by `result()`. Never from `push`: inside
+   * PGlite's write callback, that unwinds through Postgres's frames and leaves the connection unusable. */
+  private error: Error | null = null;
+  /** The message being assembled across chunks: its 5-byte header, then its body. */
+  private readonly header = new Uint8Array(5);
+  private headerFill = 0;
+  private body: Uint8Array | null = null;
+  private bodyFill = 0;
+
+  push(chunk: Uint8Array): void {
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let at = 0;
+    while (at < chunk.length) {
+      // A whole message in this chunk is read in place.
+      if (this.headerFill === 0 && at + 5 <= chunk.length) {
+        const end = at + 1 + view.getInt32(at + 1);
+        if (end <= chunk.length) {
+          this.read(chunk[at]!, chunk.subarray(at + 5, end), false);
+          at = end;
+          continue;
+        }
+      }
+      at = this.assemble(chunk, at);
+    }
+  }
+
+  /** Copies what `chunk` holds from `at` of the message that ends in a later chunk; returns where it stopped. */
+  private assemble(chunk: Uint8Array, at: number): number {
+    if (this.body === null) {
+      const take = Math.min(5 - this.headerFill, chunk.length - at);
+      this.header.set(chunk.subarray(at, at + take), this.headerFill);
+      this.headerFill += take;
+      at += take;
+      if (this.headerFill < 5) return at;
+      const buffer = new ArrayBuffer(new DataView(this.header.buffer).getInt32(1) - 4);
+      ownedBuffers.add(buffer);
+      this.body = new Uint8Array(buffer);
+      this.bodyFill = 0;
+    }
+    const take = Math.min(this.body.length - this.bodyFill, chunk.length - at);
+    this.body.set(chunk.subarray(at, at + take), this.bodyFill);
+    this.bodyFill += take;
+    if (this.bodyFill === this.body.length) {
+      this.read(this.header[0]!, this.body, true);
+      this.body = null;
+      this.headerFill = 0;
+    }
+    return at + take;
+  }
+
+  result(): { rows: Array<Record<string, unknown>>; fields: Array<{ name: string; dataTypeID: number }> } {
+    if (this.error) throw this.error;
+    if (this.body !== null || this.headerFill > 0) throw new Error('the answer from PGlite ended inside a message');
+    return { rows: this.rows, fields: this.fields };
+  }
+
+  private read(type: number, body: Uint8Array, owned: boolean): void {
+    try {
+      this.message(type, body, owned);
+    } catch (err) {
+      this.error ??= err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  private message(type: number, body: Uint8Array, owned: boolean): void {
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     if (type === 0x54 /* T: RowDescription */) {
-      const count = view.getInt16(body);
-      let p = body + 2;
+      const count = view.getInt16(0);
+      let p = 2;
       for (let i = 0; i < count; i++) {
-        const nameEnd = raw.indexOf(0, p);
-        fields.push({ name: decoder.decode(raw.subarray(p, nameEnd)), dataTypeID: view.getInt32(nameEnd + 7) });
+        const nameEnd = body.indexOf(0, p);
+        this.fields.push({ name: decoder.decode(body.subarray(p, nameEnd)), dataTypeID: view.getInt32(nameEnd + 7) });
         p = nameEnd + 19; // table oid 4, column 2, type oid 4, size 2, modifier 4, format 2
       }
-    } else if (type === 0x44 /* D: DataRow */) {
-      const count = view.getInt16(body);
+    } else if (type === 0x44 /* D: DataRow */ && this.error === null) {
+      const count = view.getInt16(0);
       const row: Record<string, unknown> = {};
-      let p = body + 2;
+      let p = 2;
       for (let i = 0; i < count; i++) {
         const length = view.getInt32(p);
         p += 4;
-        const field = fields[i]!;
+        const field = this.fields[i]!;
         if (length < 0) {
           row[field.name] = null;
           continue;
         }
-        row[field.name] = columnValue(field.dataTypeID, raw.subarray(p, p + length), view, p);
+        row[field.name] = columnValue(field.dataTypeID, body.subarray(p, p + length), view, p, owned);
         p += length;
       }
-      rows.push(row);
+      this.rows.push(row);
     } else if (type === 0x45 /* E: ErrorResponse */) {
-      error ??= errorFrom(raw.subarray(body, end));
+      this.error ??= errorFrom(body);
     }
-    at = end;
   }
-  if (error) throw error;
-  return { rows, fields };
 }
 
 async function serve(port: NonNullable<typeof parentPort>, data: PgliteThreadData): Promise<void> {
@@ -305,7 +379,11 @@ async function serve(port: NonNullable<typeof parentPort>, data: PgliteThreadDat
     }
     const { id } = request;
     const run: Promise<{ rows: unknown[]; fields: PgliteResult['fields']; affectedRows?: number }> = request.binaryResults
-      ? db.runExclusive(async () => parseBinaryResults(await db.execProtocolRaw(binaryQueryMessages(request.sql, request.params))))
+      ? db.runExclusive(async () => {
+          const reader = new BinaryResultReader();
+          await db.execProtocolRawStream(binaryQueryMessages(request.sql, request.params), { onRawData: (chunk) => reader.push(chunk) });
+          return reader.result();
+        })
       : db.query(request.sql, request.params);
     run.then(
       (res) => {
