@@ -78,6 +78,27 @@ export function binaryFrames(payloads: readonly Uint8Array[]): Buffer {
 }
 
 /**
+ * One frame whose payload is `head` followed by `body`, written straight to the socket as two
+ * buffers (corked, as `ws` writes its header and payload), so a megabytes-long `body` is never
+ * copied: when `ws` has nothing queued. Returns false (writing nothing) otherwise. `written` runs
+ * once `body` has been handed to the kernel (or the write failed).
+ */
+export function writeFrameOfIfIdle(ws: WebSocket, head: readonly number[], body: Uint8Array, written: () => void): boolean {
+  const internals = ws as unknown as WsInternals;
+  const socket = internals._socket;
+  if (internals._sender?._state !== SENDER_IDLE || !socket || !socket.writable) return false;
+  const length = head.length + body.length;
+  const start = Buffer.allocUnsafe(headerLength(length) + head.length);
+  let at = writeHeader(start, 0, length);
+  for (const byte of head) start[at++] = byte;
+  socket.cork();
+  socket.write(start);
+  socket.write(body, () => written());
+  socket.uncork();
+  return true;
+}
+
+/**
  * Writes complete frames straight to the socket when `ws` has nothing queued; returns false
  * (writing nothing) otherwise, and the caller sends the payloads through `ws.send` instead.
  */

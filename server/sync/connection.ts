@@ -8,6 +8,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import type { WebSocket } from 'ws';
 import { Outbox } from './outbox.ts';
+import { writeFrameOfIfIdle } from '../documents/frames.ts';
 import { AuthMessageType, CloseCode, MessageType, SyncMessageType, type CloseCodeValue } from '../../docs-model/protocol.ts';
 import { AppError, InvalidMessageError, MessageTooBigError, PolicyViolationError, toCloseEvent } from '../base/errors.ts';
 import type { LiveDocument, Peer } from '../documents/live-document.ts';
@@ -126,10 +127,13 @@ export class Connection implements Peer {
     this.outbox.add(message, frame);
   }
 
-  private sendThen(message: Uint8Array, done: () => void): void {
+  /** Sends the message `head` + `body` (see `syncStep2PartsFor`) and calls `done` once it is written. */
+  private sendThen({ head, body }: { head: readonly number[]; body: Uint8Array }, done: () => void): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return done();
     // Written now, after what this turn queued, so the socket's order stays the order of sends.
     this.outbox.flush();
+    if (writeFrameOfIfIdle(this.ws, head, body, done)) return;
+    const message = head.length === 0 ? body : Buffer.concat([Uint8Array.from(head), body]);
     this.ws.send(message, { binary: true }, () => done());
   }
 
@@ -279,7 +283,7 @@ export class Connection implements Peer {
           this.send(this.doc.syncStep2For(payload));
         } else {
           // Answered from the stored state; the document integrates it once this left the process.
-          this.sendThen(this.doc.syncStep2For(payload), () => this.doc.requestIntegration());
+          this.sendThen(this.doc.syncStep2PartsFor(payload), () => this.doc.requestIntegration());
         }
         return;
       case SyncMessageType.step2:

@@ -18,7 +18,7 @@ import { newSessionDoc } from '../../tools/api.ts';
 import * as decoding from 'lib0/decoding';
 import { MessageType, SyncMessageType, parseDocName } from '../../docs-model/protocol.ts';
 import { defaultLimits } from '../../server/config.ts';
-import { LiveDocument } from '../../server/documents/live-document.ts';
+import { LiveDocument, encodeSyncMessage } from '../../server/documents/live-document.ts';
 
 const annotationsOf = (doc: Y.Doc) => doc.getMap('annotations').toJSON();
 
@@ -173,8 +173,13 @@ for (const kind of databaseKinds()) {
     updateAnnotation(source, 'a3', { label: 'bike' }, { by: 'source' });
     addAnnotation(source, { id: 'late', frame: 1, bbox: [1, 1, 1, 1], label: 'car' }, { by: 'source' });
 
-    const doc = new LiveDocument(parseDocName('session:stored-only')!, { log: ctx.app.server.log, limits: defaultLimits, stored: Y.encodeStateAsUpdate(source) });
+    const stored = Y.encodeStateAsUpdate(source);
+    const doc = new LiveDocument(parseDocName('session:stored-only')!, { log: ctx.app.server.log, limits: defaultLimits, stored });
     assert.not.ok(doc.integrated);
+    const parts = doc.syncStep2PartsFor(Y.encodeStateVector(new Y.Doc()));
+    assert.is(parts.body, stored, 'an empty joiner is sent the stored bytes themselves, not a copy');
+    assert.equal(Buffer.concat([Uint8Array.from(parts.head), parts.body]), Buffer.from(encodeSyncMessage(SyncMessageType.step2, stored)), 'after the step 2 prefix');
+    assert.equal(doc.syncStep2PartsFor(Y.encodeStateVector(partial)).head, [], 'a partial joiner gets its diff as one message');
     const fromEmpty = new Y.Doc();
     Y.applyUpdate(fromEmpty, step2Update(doc.syncStep2For(Y.encodeStateVector(new Y.Doc()))));
     assert.equal(annotationsOf(fromEmpty), annotationsOf(source));

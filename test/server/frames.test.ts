@@ -4,7 +4,8 @@ import * as ws from 'ws';
 
 /** ws exports its Sender at runtime (wrapper.mjs); @types/ws does not declare it. */
 const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
-import { binaryFrame, binaryFrames } from '../../server/documents/frames.ts';
+import { once } from 'node:events';
+import { binaryFrame, binaryFrames, writeFrameOfIfIdle } from '../../server/documents/frames.ts';
 import { encodeSyncMessage, syncUpdateFrame } from '../../server/documents/live-document.ts';
 import * as encoding from 'lib0/encoding';
 import { MessageType, SyncMessageType } from '../../docs-model/protocol.ts';
@@ -46,6 +47,34 @@ test('a broadcast update framed in one go is the sync message encodeSyncMessage 
     const { frame, payload } = syncUpdateFrame(update);
     assert.equal(new Uint8Array(payload), message, `payload, length ${length}`);
     assert.equal(frame, binaryFrame(message), `frame, length ${length}`);
+  }
+});
+
+test('a frame written as head and body arrives at a real ws client as the one message head + body, at every header size boundary', async () => {
+  const server = new ws.WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  const client = new ws.WebSocket(`ws://127.0.0.1:${port}`);
+  const [socket] = (await once(server, 'connection')) as [ws.WebSocket];
+  await once(client, 'open');
+  try {
+    for (const length of [0, 1, 120, 125, 126, 65530, 65535, 65536, 2_000_000]) {
+      const head = [0, 1, length & 0x7f];
+      const body = new Uint8Array(length).map((_, i) => (i * 11 + length) % 251);
+      const received = once(client, 'message');
+      let told!: () => void;
+      const written = new Promise<void>((resolve) => (told = resolve));
+      assert.ok(writeFrameOfIfIdle(socket, head, body, () => told()), `written at once, length ${length}`);
+      const [data] = (await received) as [Buffer];
+      assert.equal(new Uint8Array(data), new Uint8Array(Buffer.concat([Uint8Array.from(head), body])), `length ${length}`);
+      await written; // and told so (a callback never made would time the test out)
+    }
+    socket.terminate();
+    await once(client, 'close');
+    assert.not.ok(writeFrameOfIfIdle(socket, [0], new Uint8Array(1), () => undefined), 'a closed socket is not written to');
+  } finally {
+    client.terminate();
+    server.close();
   }
 });
 
