@@ -16,11 +16,7 @@ import { PGlite, protocol, types } from '@electric-sql/pglite';
 export interface PgliteThreadData {
   /** A PGlite directory (already initialised), or null for an in-memory database. */
   dataDir: string | null;
-  /**
-   * PGlite's WebAssembly, compiled once per process (see `pgliteModules`): PGlite caches the
-   * compiled module per thread only, and each new thread compiling 9 MB again cost a test process
-   * ~1-2 s per database opened.
-   */
+  /** PGlite's WebAssembly, compiled once per process (`pgliteModules`), not again per thread (~1-2 s each). */
   modules?: PgliteModules;
 }
 
@@ -79,12 +75,13 @@ function transferables(rows: unknown[]): ArrayBuffer[] {
 }
 
 /**
- * Postgres's default of 128 MB of shared buffers lives in PGlite's WebAssembly memory, which only
- * grows: opening a directory and writing 10 000 rows took a bare PGlite to 325 MB RSS with 128 MB
- * and to 200 MB with 32 MB (16 MB: 177 MB). The pages are files on the local disk, so a miss is a
- * read from the OS page cache. Given per start (not written to postgresql.conf).
+ * Shared buffers live in PGlite's WebAssembly memory, which only grows, and are touched at start: a
+ * server on PGlite started at 198-202 MiB RSS with 32 MB, 181-184 with 16 MB, 172-173 with 8 MB. A
+ * miss reads a local file from the OS page cache: with 8 MB, reading 10 000 rows of a 17 MB table
+ * took as long as with 32 MB, as did bench:sync's throughput and fan-out and bench:rest's bulk
+ * create (4 runs each, alternated). Given per start, not written to postgresql.conf.
  */
-const sharedBuffers = '32MB';
+const sharedBuffers = '8MB';
 
 /**
  * bytea in and out of this thread at native speed. PGlite's own bytea codec walks the bytes in
@@ -101,9 +98,8 @@ const byteaSerializer = ((value: unknown) => {
   throw new TypeError('a bytea parameter must be a Uint8Array or a string');
 }) as (value: unknown) => string;
 const byteaParser = (text: string): Uint8Array => {
-  // `\x` and two hex digits per byte: bytea_output is set to 'hex' at start (`serve`).
+  // `\x` and hex (bytea_output=hex, `serve`). A small Buffer is a view of the shared pool: copied out.
   const bytes = Buffer.from(text.slice(2), 'hex');
-  // Small buffers come from Buffer's shared pool, which cannot be transferred: copy those out.
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? new Uint8Array(bytes.buffer, 0, bytes.byteLength)
     : new Uint8Array(bytes);
