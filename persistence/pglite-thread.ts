@@ -1,14 +1,14 @@
 /**
- * The worker side of persistence/pglite-connection.ts: owns the embedded PGlite instance on its
- * own thread, so the time PGlite spends in WebAssembly (parsing, planning, writing pages) and in
- * its JavaScript protocol code no longer holds the server's event loop. Started only by
- * `openPgliteConnection`, with `workerData: PgliteThreadData`.
+ * The worker side of persistence/pglite-connection.ts: owns the embedded PGlite instance on its own
+ * thread, so the time PGlite spends in WebAssembly and in its JavaScript protocol code does not hold
+ * the server's event loop. Started only by `openPgliteConnection`, with `workerData: PgliteThreadData`.
  *
- * Protocol: once PGlite is ready it posts `{ type: 'ready' }` (or `{ type: 'failed', error }`);
- * each `{ type: 'query', id, sql, params, binaryResults? }` is answered by one
- * `{ type: 'result', id, … }` in the order received (PGlite runs one query at a time anyway); the Uint8Array values of a result
- * (bytea columns) have their buffers transferred, never cloned. `{ type: 'close' }` closes PGlite
- * (flushing it to its directory), posts `{ type: 'closed' }` and lets the thread end.
+ * Protocol: once PGlite is ready it posts `{ type: 'ready' }` (or `{ type: 'failed', error }`); each
+ * `{ type: 'query', id, sql, params, binaryResults? }` is answered by one `{ type: 'result', id, … }`,
+ * in order, the buffers of its Uint8Array values transferred, never cloned. `{ type: 'close' }`
+ * closes PGlite (flushing it to its directory), posts `{ type: 'closed' }` and ends the thread.
+ *
+ * A thread entry imports packages only (worker-thread.ts), so the binary-result reads live here too.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, protocol, types } from '@electric-sql/pglite';
@@ -106,16 +106,13 @@ const byteaParser = (text: string): Uint8Array => {
 };
 
 /**
- * Binary-result queries, for the reads of stored Yjs bytes (bytea.ts); here, as a thread entry
- * imports packages only (worker-thread.ts). PGlite's `query` asks for text results, so bytea
- * crosses as hex text, and it copies a large answer five times (`BinaryResultReader`). Here the
- * statement goes in one call (Parse, Bind, Describe, Execute, Sync) with binary result columns, and
- * the answer is read as it streams out of PGlite. A 4 MB snapshot: 6-10 ms, against 37 ms read
- * whole with `execProtocolRaw` and ~45-60 ms with `query` (`npm run bench:bytea`).
- *
+ * Binary-result queries, for the reads of stored Yjs bytes (bytea.ts). PGlite's `query` asks for
+ * text results, so bytea crosses as hex text, and it copies a large answer five times
+ * (`BinaryResultReader`). Here the statement goes in one call (Parse, Bind, Describe, Execute, Sync)
+ * with binary result columns, and the answer is read as it streams out of PGlite. A 4 MB snapshot:
+ * 6-10 ms, against 37 ms read whole with `execProtocolRaw`, ~45-60 ms with `query` (bench:bytea).
  * Parameters go in text format, as `query` sends them (PGlite's serializers, but Bind: see
- * `bindBinaryResults`); result columns may be bytea, text-like, integer or boolean. Any other type
- * is refused by name.
+ * `bindBinaryResults`); result columns may be bytea, text-like, integer or boolean, else refused.
  *
  *   const reader = new BinaryResultReader()
  *   await db.execProtocolRawStream(binaryQueryMessages(sql, params), { onRawData: (chunk) => reader.push(chunk) })
