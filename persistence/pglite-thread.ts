@@ -244,8 +244,8 @@ const ownedBuffers = new WeakSet<ArrayBuffer>();
  * 4 MB on this machine). `result()` gives the rows and fields, or throws the ErrorResponse.
  */
 export class BinaryResultReader {
-  readonly fields: Array<{ name: string; dataTypeID: number }> = [];
-  readonly rows: Array<Record<string, unknown>> = [];
+  private readonly fields: Array<{ name: string; dataTypeID: number }> = [];
+  private readonly rows: Array<Record<string, unknown>> = [];
   /** The ErrorResponse or a column this cannot read, thrown by `result()`. Never from `push`: inside
    * PGlite's write callback, that unwinds through Postgres's frames and leaves the connection unusable. */
   private error: Error | null = null;

@@ -23,6 +23,13 @@ interface WsInternals {
   _socket?: Socket | null;
 }
 
+/** The socket under `ws` while `ws` has nothing queued and the socket takes writes; else null. */
+function idleSocket(ws: WebSocket): Socket | null {
+  const internals = ws as unknown as WsInternals;
+  const socket = internals._socket;
+  return internals._sender?._state === SENDER_IDLE && socket && socket.writable ? socket : null;
+}
+
 function headerLength(length: number): number {
   return length < 126 ? 2 : length < 65536 ? 4 : 10;
 }
@@ -84,9 +91,8 @@ export function binaryFrames(payloads: readonly Uint8Array[]): Buffer {
  * once `body` has been handed to the kernel (or the write failed).
  */
 export function writeFrameOfIfIdle(ws: WebSocket, head: readonly number[], body: Uint8Array, written: () => void): boolean {
-  const internals = ws as unknown as WsInternals;
-  const socket = internals._socket;
-  if (internals._sender?._state !== SENDER_IDLE || !socket || !socket.writable) return false;
+  const socket = idleSocket(ws);
+  if (!socket) return false;
   const length = head.length + body.length;
   const start = Buffer.allocUnsafe(headerLength(length) + head.length);
   let at = writeHeader(start, 0, length);
@@ -103,9 +109,8 @@ export function writeFrameOfIfIdle(ws: WebSocket, head: readonly number[], body:
  * (writing nothing) otherwise, and the caller sends the payloads through `ws.send` instead.
  */
 export function writeFramesIfIdle(ws: WebSocket, frames: Buffer): boolean {
-  const internals = ws as unknown as WsInternals;
-  const socket = internals._socket;
-  if (internals._sender?._state !== SENDER_IDLE || !socket || !socket.writable) return false;
+  const socket = idleSocket(ws);
+  if (!socket) return false;
   socket.write(frames);
   return true;
 }

@@ -241,9 +241,12 @@ export class LiveDocument {
     const key = isEmptyStateVector(stateVector) ? EMPTY_STATE_VECTOR_KEY : Buffer.from(stateVector).toString('latin1');
     let message = this.step2Cache.get(key);
     if (!message) {
-      // An empty client lacks the whole stored update; diffUpdate would parse and re-encode it (~150 ms for 4 MB).
       const stored = this.stored;
-      const missing = stored === null ? Y.encodeStateAsUpdate(this.ydoc, stateVector) : key === EMPTY_STATE_VECTOR_KEY ? stored : Y.diffUpdate(stored, stateVector);
+      let missing: Uint8Array;
+      if (stored === null) missing = Y.encodeStateAsUpdate(this.ydoc, stateVector);
+      // An empty client lacks the whole stored update; diffUpdate would parse and re-encode it (~150 ms for 4 MB).
+      else if (key === EMPTY_STATE_VECTOR_KEY) missing = stored;
+      else missing = Y.diffUpdate(stored, stateVector);
       message = encodeSyncMessage(SyncMessageType.step2, missing);
       if (this.step2Cache.size >= STEP2_CACHE_ENTRIES) {
         const oldest = this.step2Cache.keys().next().value;
