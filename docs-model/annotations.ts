@@ -19,6 +19,7 @@ import { invalidContent, notFound, type DocModelError } from './errors.ts';
 import { getLabels } from './labels.ts';
 import { ANNOTATION, SESSION } from './keys.ts';
 import { getMeta } from './meta.ts';
+import { runStaged, stepsOver, type StagedWrite } from './staged-write.ts';
 import type {
   Annotation,
   AnnotationFilter,
@@ -228,7 +229,16 @@ export const addAnnotation = (doc: Y.Doc, input: AnnotationInput, write: Annotat
  * a DocModelError 'invalid_content' listing each problem (`details.errors[i].index`) is thrown
  * before anything is written.
  */
-export const addAnnotations = (doc: Y.Doc, inputs: readonly AnnotationInput[], write: AnnotationWrite): Annotation[] => {
+export const addAnnotations = (doc: Y.Doc, inputs: readonly AnnotationInput[], write: AnnotationWrite): Annotation[] =>
+  runStaged(doc, planAddAnnotations(doc, inputs, write), write.origin);
+
+/** `addAnnotations` checked and cut into steps (staged-write.ts); throws as it does, before any step. */
+export const planAddAnnotations = (
+  doc: Y.Doc,
+  inputs: readonly AnnotationInput[],
+  write: AnnotationWrite,
+  stepItems?: number,
+): StagedWrite<Annotation[]> => {
   const { errors, bboxes } = checkBatch(doc, inputs, write);
   if (errors.length > 0) {
     throw invalidContent('annotations', `${errors.length} problem(s) in ${inputs.length} annotation(s)`, {
@@ -237,12 +247,7 @@ export const addAnnotations = (doc: Y.Doc, inputs: readonly AnnotationInput[], w
   }
   const now = write.now ?? Date.now();
   const created = inputs.map((input, i) => buildAnnotation(input, bboxes[i] as BBox, { by: write.by, now }));
-  if (created.length > 0) {
-    doc.transact(() => {
-      for (const annotation of created) putAnnotation(doc, annotation);
-    }, write.origin);
-  }
-  return created;
+  return { steps: stepsOver(created, (annotation) => putAnnotation(doc, annotation), stepItems), result: created };
 };
 
 /** Every problem of a patch to an existing annotation (not_found when there is none). */

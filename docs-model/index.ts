@@ -29,6 +29,7 @@ export {
   addAnnotation,
   addAnnotations,
   deleteAnnotation,
+  planAddAnnotations,
   getAnnotation,
   listAnnotations,
   updateAnnotation,
@@ -51,6 +52,7 @@ export {
 export { boxesAtFrame, expandTrack, orderKeyframes, type ExpandTrackOptions } from './interpolation.ts';
 export {
   initSession,
+  planWriteSession,
   readSession,
   writeSession,
   type AnnotationImport,
@@ -60,6 +62,7 @@ export {
   type WriteSessionOptions,
   type WriteSessionResult,
 } from './session.ts';
+export { runStaged, stepsOver, WRITE_STEP_ITEMS, type StagedWrite } from './staged-write.ts';
 export * from './evaluation.ts';
 export * from './test-run-doc.ts';
 export * from './dashboard-doc.ts';

@@ -23,6 +23,7 @@ import { ANNOTATION, SESSION } from './keys.ts';
 import { listTracks, putTrack, tracksMap, validateTrackInput } from './tracks.ts';
 import type { Annotation, AnnotationInput, LabelDef, OriginOptions, SessionMeta, Track, TrackInput } from './types.ts';
 import { cloneValue, newId } from './values.ts';
+import { runStaged, stepsOver, type StagedWrite } from './staged-write.ts';
 
 export interface SessionContent {
   meta: SessionMeta | null;
@@ -100,11 +101,19 @@ const keyOf = (trackId: string, frame: number): string => `${trackId}\u0000${fra
  * ONE transaction; throws DocModelError 'invalid_content' (details.errors: every problem with
  * its part and index) before writing anything.
  */
-export const writeSession = (
+export const writeSession = (doc: Y.Doc, content: SessionContentInput, opts: WriteSessionOptions): WriteSessionResult =>
+  runStaged(doc, planWriteSession(doc, content, opts), opts.origin);
+
+/**
+ * `writeSession` checked and cut into steps (staged-write.ts): meta, labels and tracks first,
+ * then the annotations a replace removes, then the annotations, `stepItems` per step.
+ */
+export const planWriteSession = (
   doc: Y.Doc,
   content: SessionContentInput,
   opts: WriteSessionOptions,
-): WriteSessionResult => {
+  stepItems?: number,
+): StagedWrite<WriteSessionResult> => {
   const replace = opts.mode === 'replace';
   const by = opts.by ?? 'import';
   const now = opts.now ?? Date.now();
@@ -164,16 +173,24 @@ export const writeSession = (
   }
 
   const result: WriteSessionResult = { labels: counts(), tracks: counts(), annotations: counts() };
-  doc.transact(() => {
-    if (content.meta) setMeta(doc, content.meta); // joins this transaction
+  const all = annotationsMap(doc);
+  const first = (): void => {
+    if (content.meta) setMeta(doc, content.meta); // joins the step's transaction
     writeLabels(doc, newLabels, replace, result.labels);
     if (replace) deleteAbsent(tracksMap(doc), new Set(tracks.map((t) => t.id)), result.tracks);
     for (const track of tracks) count(result.tracks, putTrack(doc, track));
-    const all = annotationsMap(doc);
-    if (replace) deleteAbsent(all, new Set(annotations.map((a) => a.id as string)), result.annotations);
-    for (const input of annotations) count(result.annotations, putImported(doc, input, by, now));
-  }, opts.origin);
-  return result;
+  };
+  const keep = new Set(annotations.map((a) => a.id as string));
+  const removed = replace ? [...all.keys()].filter((id) => !keep.has(id)) : [];
+  const steps = [
+    first,
+    ...stepsOver(removed, (id) => {
+      all.delete(id);
+      result.annotations.deleted++;
+    }, stepItems),
+    ...stepsOver(annotations, (input) => count(result.annotations, putImported(doc, input, by, now)), stepItems),
+  ];
+  return { steps, result };
 };
 
 const keyframeIndexExcept = (doc: Y.Doc, overwritten: ReadonlySet<string>): ((trackId: string, frame: number) => boolean) => {

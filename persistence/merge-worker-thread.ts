@@ -5,7 +5,7 @@
  *
  * Protocol: it posts `{ type: 'ready' }` once loaded (the pool starts a request's clock only then,
  * so a cold start under tsx does not count against the budget); a request is
- * `{ id, packed: ArrayBuffer, lengths: number[] }` (every update back to back, transferred), and
+ * `{ id, how, packed: ArrayBuffer, lengths: number[] }` (every update back to back, transferred), and
  * the answer `{ id, ok: true, merged: ArrayBuffer }` (transferred) or `{ id, ok: false, message }`.
  */
 import { parentPort } from 'node:worker_threads';
@@ -13,6 +13,8 @@ import * as Y from 'yjs';
 
 export interface MergeRequest {
   id: number;
+  /** `doc`: through a Y.Doc (garbage collected, a whole document); `updates`: Y.mergeUpdates. */
+  how: 'doc' | 'updates';
   packed: ArrayBuffer;
   lengths: number[];
 }
@@ -38,6 +40,11 @@ function mergeThroughDoc(packed: ArrayBuffer, lengths: number[]): Uint8Array {
   }
 }
 
+function mergeUpdates(packed: ArrayBuffer, lengths: number[]): Uint8Array {
+  let offset = 0;
+  return Y.mergeUpdates(lengths.map((length) => new Uint8Array(packed, (offset += length) - length, length)));
+}
+
 /** An ArrayBuffer holding exactly `bytes`: its own when it is not a view into a larger one. */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
@@ -50,7 +57,7 @@ if (port) {
     let reply: MergeReply;
     const transfer: ArrayBuffer[] = [];
     try {
-      const merged = ownBuffer(mergeThroughDoc(request.packed, request.lengths));
+      const merged = ownBuffer(request.how === 'updates' ? mergeUpdates(request.packed, request.lengths) : mergeThroughDoc(request.packed, request.lengths));
       transfer.push(merged);
       reply = { type: 'result', id: request.id, ok: true, merged };
     } catch (err) {

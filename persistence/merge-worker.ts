@@ -31,6 +31,11 @@ export interface MergePoolOptions {
 export interface MergePool {
   /** Snapshot + updates folded into one update, computed in the worker; `budgetMs` overrides the pool's budget. */
   merge(updates: Uint8Array[], budgetMs?: number): Promise<Uint8Array>;
+  /**
+   * Updates folded with Y.mergeUpdates, no Y.Doc: for updates that need not make a whole document
+   * (a staged change's steps, server/documents/staged-change.ts); within the pool's budget.
+   */
+  mergeUpdates(updates: Uint8Array[]): Promise<Uint8Array>;
   /** Counters for metrics and tests: workers started, merges answered, merges cut off. */
   stats(): { workersStarted: number; merged: number; timedOut: number };
   /** Rejects queued merges with MergePoolClosedError and terminates the worker. Idempotent. */
@@ -63,6 +68,7 @@ export class MergePoolClosedError extends Error {
 
 interface Job {
   id: number;
+  how: MergeRequest['how'];
   updates: Uint8Array[];
   budgetMs: number;
   resolve: (merged: Uint8Array) => void;
@@ -150,7 +156,15 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
     const { packed, lengths } = pack(job.updates);
     const timer = setTimeout(() => onTimeout(job), job.budgetMs);
     running = { job, timer };
-    worker.postMessage({ id: job.id, packed, lengths } satisfies MergeRequest, [packed]);
+    worker.postMessage({ id: job.id, how: job.how, packed, lengths } satisfies MergeRequest, [packed]);
+  }
+
+  function enqueue(how: Job['how'], updates: Uint8Array[], budgetMs: number): Promise<Uint8Array> {
+    if (closed) return Promise.reject(new MergePoolClosedError('the merge pool is closed'));
+    return new Promise<Uint8Array>((resolve, reject) => {
+      queue.push({ id: nextId++, how, updates, budgetMs, resolve, reject });
+      pump();
+    });
   }
 
   function onTimeout(job: Job): void {
@@ -169,13 +183,8 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
   return {
     stats: () => ({ ...counters }),
 
-    merge(updates, budgetMs = timeBudgetMs) {
-      if (closed) return Promise.reject(new MergePoolClosedError('the merge pool is closed'));
-      return new Promise<Uint8Array>((resolve, reject) => {
-        queue.push({ id: nextId++, updates, budgetMs, resolve, reject });
-        pump();
-      });
-    },
+    merge: (updates, budgetMs = timeBudgetMs) => enqueue('doc', updates, budgetMs),
+    mergeUpdates: (updates) => enqueue('updates', updates, timeBudgetMs),
 
     close() {
       return (closed ??= (async () => {

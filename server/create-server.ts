@@ -113,6 +113,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     keys,
     // A lone process holds everything there is: its stored state answers a cold document's joiners.
     answerFromStored: !config.redisUrl,
+    mergeUpdates: mergePool.mergeUpdates,
   });
   registry.on('change', (doc, _update, origin) => {
     metrics.updatesIn.inc();

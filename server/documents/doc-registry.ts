@@ -17,8 +17,11 @@ import { LiveDocument, type Peer } from './live-document.ts';
 import { serverOrigin, type ChangeOrigin, type ServerOrigin } from './origins.ts';
 import type { DocumentEvents } from './events.ts';
 import type { UpdateKeys } from './update-keys.ts';
+import { oneStep, transactInSteps } from './staged-change.ts';
+import { Compactions } from './compactions.ts';
 import { TooManyRequestsError, UnavailableError } from '../base/errors.ts';
-import type { DocName } from '../../docs-model/protocol.ts';
+import type { StagedWrite } from '../../docs-model/staged-write.ts';
+import { CloseCode, type DocName } from '../../docs-model/protocol.ts';
 import type { Limits } from '../config.ts';
 import type { UpdateLog } from '../../persistence/update-log.ts';
 import type { DocStore, MergedDocument } from '../../persistence/doc-store.ts';
@@ -46,6 +49,10 @@ export interface DocRegistryDeps {
   answerFromStored?: boolean;
   /** With Redis: this process's update keys (update-keys.ts), so no update is stored twice. */
   keys?: UpdateKeys | null;
+  /** Folds a staged change's updates into one, off the event loop (staged-change.ts); Y.mergeUpdates here when absent. */
+  mergeUpdates?: (updates: Uint8Array[]) => Promise<Uint8Array>;
+  /** Between two steps of a staged change (tests hold one open here). */
+  betweenSteps?: () => Promise<void>;
 }
 
 /** What the registry keeps about each loaded document. */
@@ -76,7 +83,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   private readonly loading = new Map<string, Load>();
   /** Documents read from the database and not loaded yet (integrating, or `prepare` running). */
   private readonly preparing = new Map<string, Lifecycle>();
-  private readonly compacting = new Map<string, Promise<void>>();
+  private readonly compactions: Compactions;
   private readonly deps: DocRegistryDeps;
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
@@ -86,6 +93,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   constructor(deps: DocRegistryDeps) {
     super();
     this.deps = deps;
+    this.compactions = new Compactions(deps);
     this.sweepTimer = setInterval(() => this.sweepAwareness(), AWARENESS_SWEEP_MS);
     this.sweepTimer.unref();
     // First listener: every stored change counts towards the next compaction.
@@ -128,9 +136,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
       // Unloaded again between its load and this caller's turn (limit pressure): load once more.
       if (!state || state.doc !== doc) return this.acquire(docName);
     }
-    state.holds++;
-    this.cancelUnload(state);
-    return state.doc;
+    return this.hold(state);
   }
 
   /**
@@ -142,19 +148,11 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     if (this.closed) throw new UnavailableError('server is shutting down');
     if (!this.deps.answerFromStored) return { doc: await this.acquire(docName), loaded: null };
     const state = this.docs.get(docName.name);
-    if (state) {
-      state.holds++;
-      this.cancelUnload(state);
-      return { doc: state.doc, loaded: null };
-    }
+    if (state) return { doc: this.hold(state), loaded: null };
     const load = this.startLoad(docName);
     const early = await load.stored;
     const loadedState = this.docs.get(docName.name);
-    if (loadedState?.doc === early.doc) {
-      loadedState.holds++;
-      this.cancelUnload(loadedState);
-      return { doc: early.doc, loaded: null };
-    }
+    if (loadedState?.doc === early.doc) return { doc: this.hold(loadedState), loaded: null };
     // Failed, or loaded and unloaded again before this caller's turn: start over.
     if (this.preparing.get(docName.name) !== early) return this.acquireForSync(docName);
     early.holds++;
@@ -182,6 +180,12 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     return load;
   }
 
+  private hold(state: Lifecycle): LiveDocument {
+    state.holds++;
+    this.cancelUnload(state);
+    return state.doc;
+  }
+
   release(doc: LiveDocument): void {
     const state = this.stateOf(doc);
     if (!state) return;
@@ -206,25 +210,38 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
    * every peer, and resolved only once its update is committed. Updates commit in order, so the
    * document's latest commit after the transaction covers every update it produced.
    */
-  async transact<T>(docName: DocName, actor: string, change: (ydoc: Y.Doc, origin: ChangeOrigin) => T, via?: ServerOrigin['via']): Promise<T> {
+  transact<T>(docName: DocName, actor: string, change: (ydoc: Y.Doc, origin: ChangeOrigin) => T, via?: ServerOrigin['via']): Promise<T> {
+    return this.transactInSteps(docName, actor, (ydoc, origin) => oneStep(() => change(ydoc, origin)), via);
+  }
+
+  /** `transact` for a large change, a step per transaction with turns of the event loop between them (staged-change.ts). */
+  transactInSteps<T>(docName: DocName, actor: string, plan: (ydoc: Y.Doc, origin: ChangeOrigin) => StagedWrite<T>, via?: ServerOrigin['via']): Promise<T> {
+    const { mergeUpdates, betweenSteps } = this.deps;
+    const access = { acquire: (name: DocName) => this.acquireIdle(name), release: (doc: LiveDocument) => this.release(doc), mergeUpdates, betweenSteps };
+    return transactInSteps({ ...access, halfWritten: (doc, err) => this.discard(doc, err) }, docName, serverOrigin(actor, via), plan);
+  }
+
+  /** `acquire`, once no staged change holds the document; loaded again if one left it discarded. */
+  async acquireIdle(docName: DocName): Promise<LiveDocument> {
     const doc = await this.acquire(docName);
-    try {
-      const origin = serverOrigin(actor, via);
-      const before = doc.lastCommit;
-      let result!: T;
-      doc.ydoc.transact(() => {
-        result = change(doc.ydoc, origin);
-      }, origin);
-      if (doc.lastCommit !== before) await doc.lastCommit;
-      return result;
-    } finally {
-      this.release(doc);
-    }
+    if (!doc.busy) return doc;
+    this.release(doc);
+    await doc.busy;
+    return this.acquireIdle(docName);
+  }
+
+  /** Drops a half-written document (staged-change.ts): its peers closed, out of memory once what it stored is committed. */
+  private async discard(doc: LiveDocument, err: unknown): Promise<void> {
+    this.deps.logger.error({ err, doc: doc.name }, 'a staged change failed midway; the document is reloaded');
+    for (const peer of [...doc.peers]) peer.close(CloseCode.internalError, 'document reloaded');
+    await doc.lastCommit.catch(() => undefined);
+    const state = this.docs.get(doc.name);
+    if (state?.doc === doc) this.unload(state);
   }
 
   /** Reads a live document (loaded if needed) without changing it. */
   async read<T>(docName: DocName, reader: (ydoc: Y.Doc, doc: LiveDocument) => T): Promise<T> {
-    const doc = await this.acquire(docName);
+    const doc = await this.acquireIdle(docName);
     try {
       return reader(doc.ydoc, doc);
     } finally {
@@ -266,7 +283,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     this.preparing.set(docName.name, state);
     try {
       storedRead(state);
-      if (!doc.integrated) await requestedOrAfter(doc.integrationRequested, INTEGRATION_DEFER_MS);
+      if (!doc.integrated) await doc.integrationRequestedWithin(INTEGRATION_DEFER_MS);
       if (this.closed) throw new UnavailableError('server is shutting down');
       try {
         doc.integrate();
@@ -303,17 +320,10 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
 
   /** Merges the document's log into its snapshot once what was written so far is committed. */
   private compactSoon(state: Lifecycle): void {
-    const { doc } = state;
-    if (this.compacting.has(doc.name)) return;
     const rowsBefore = state.rowsSinceCompaction;
-    const run = doc.lastCommit
-      .then(() => this.deps.store.compact(doc.name))
-      .then(({ mergedRows }) => {
-        state.rowsSinceCompaction = Math.max(0, state.rowsSinceCompaction - Math.min(mergedRows, rowsBefore));
-      })
-      .catch((err: unknown) => this.deps.logger.warn({ err, doc: doc.name }, 'compaction failed; will retry later'))
-      .finally(() => this.compacting.delete(doc.name));
-    this.compacting.set(doc.name, run);
+    this.compactions.soon(state.doc, (mergedRows) => {
+      state.rowsSinceCompaction = Math.max(0, state.rowsSinceCompaction - Math.min(mergedRows, rowsBefore));
+    });
   }
 
   private cancelUnload(state: Lifecycle): void {
@@ -369,8 +379,8 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   }
 
   /** Waits for running compactions (tests and shutdown). */
-  async settled(): Promise<void> {
-    await Promise.all(this.compacting.values());
+  settled(): Promise<void> {
+    return this.compactions.settled();
   }
 
   /** Flushes the log, waits for compactions, drops every document. Idempotent. */
@@ -387,14 +397,4 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     }
     this.docs.clear();
   }
-}
-
-/** Resolves when `requested` does, or after `ms`, whichever comes first. */
-function requestedOrAfter(requested: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const elapsed = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    timer.unref();
-  });
-  return Promise.race([requested, elapsed]).finally(() => clearTimeout(timer));
 }

@@ -11,7 +11,7 @@
 import * as Y from 'yjs';
 import { binaryFrame, binaryFrameOf } from './frames.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
-import { MessageType, SyncMessageType, type DocName } from '../../docs-model/protocol.ts';
+import { MessageType, SyncMessageType, type CloseCodeValue, type DocName } from '../../docs-model/protocol.ts';
 import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
 import { updateKeyText, type KeyedRow, type UpdateKey, type UpdateKeys } from './update-keys.ts';
 import type { UpdateLog } from '../../persistence/update-log.ts';
@@ -19,6 +19,8 @@ import type { UpdateLog } from '../../persistence/update-log.ts';
 export interface Peer extends ConnectionOrigin, AwarenessOwner {
   /** `frame`, when given, is `message` already framed for the wire (see frames.ts). */
   send(message: Uint8Array, frame?: Buffer): void;
+  /** Ends the peer's session (a discarded document, see DocRegistry.discard). */
+  close(code: CloseCodeValue, reason: string): void;
 }
 
 /** Joiners with an empty document all get the same full state; keep a few other state vectors too. */
@@ -91,6 +93,10 @@ export class LiveDocument {
   /** The stored state (one update) until `integrate` applies it; joiners are answered from it meanwhile. */
   private stored: Uint8Array | null = null;
   private requestIntegrationOnce: () => void = () => undefined;
+  /** While a staged change holds the document (`takeExclusive`): resolves when it lets go. */
+  private exclusiveEnd: Promise<void> | null = null;
+  /** The staged change's origin and the updates it made so far, held back (`holdBack`). */
+  private heldBack: { origin: ChangeOrigin; updates: Uint8Array[] } | null = null;
   /** Resolves once something asked for the stored state to be integrated (see `requestIntegration`). */
   readonly integrationRequested: Promise<void>;
 
@@ -128,6 +134,16 @@ export class LiveDocument {
   /** Someone (a joiner whose answer is on its way, a caller that needs the Y.Doc) wants `integrate` now. */
   requestIntegration(): void {
     this.requestIntegrationOnce();
+  }
+
+  /** Resolves once someone asked for `integrate`, or after `ms`, whichever comes first. */
+  integrationRequestedWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const elapsed = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    });
+    return Promise.race([this.integrationRequested, elapsed]).finally(() => clearTimeout(timer));
   }
 
   /** Applies the stored state given to the constructor (the registry calls it once, before `load`). */
@@ -176,9 +192,51 @@ export class LiveDocument {
     if (updates.length === 1) this.step2Cache.set(EMPTY_STATE_VECTOR_KEY, encodeSyncMessage(SyncMessageType.step2, updates[0]!));
   }
 
+  /**
+   * Non-null while a staged change holds the document; resolves when it lets go. Until then its
+   * content is half-written: peers' messages (server/sync/connection.ts) and every other reader and
+   * writer wait for it (docs/architecture.md, "Large writes").
+   */
+  get busy(): Promise<void> | null {
+    return this.exclusiveEnd;
+  }
+
+  /** Waits until no staged change holds the document, then holds it; call the returned function to let go. */
+  async takeExclusive(): Promise<() => void> {
+    while (this.exclusiveEnd) await this.exclusiveEnd;
+    let end!: () => void;
+    this.exclusiveEnd = new Promise<void>((resolve) => (end = resolve));
+    return () => {
+      this.heldBack = null;
+      this.exclusiveEnd = null;
+      end();
+    };
+  }
+
+  /** From now, updates with `origin` (this very object) are kept, not stored, sent or told, until `takeHeldBack`. */
+  holdBack(origin: ChangeOrigin): void {
+    this.heldBack = { origin, updates: [] };
+  }
+
+  /** The updates held back since `holdBack`, which ends holding back. */
+  takeHeldBack(): Uint8Array[] {
+    const updates = this.heldBack?.updates ?? [];
+    this.heldBack = null;
+    return updates;
+  }
+
+  /** A held-back change, merged into one update: stored, sent and told as `onUpdate` does every update. */
+  acceptHeldBack(update: Uint8Array, origin: ChangeOrigin): void {
+    this.onUpdate(update, origin);
+  }
+
   private readonly onUpdate = (update: Uint8Array, rawOrigin: unknown): void => {
     this.step1Message = null;
     this.step2Cache.clear();
+    if (this.heldBack && rawOrigin === this.heldBack.origin) {
+      this.heldBack.updates.push(update);
+      return;
+    }
     const origin = asChangeOrigin(rawOrigin);
     if (origin.kind === 'persistence') return;
     let row: KeyedRow | null = null;

@@ -206,6 +206,8 @@ export function createProjection(deps: ProjectionDeps): Projection {
   const writeOne = async (sessionId: string, entry: Dirty): Promise<void> => {
     if (!(await sessionExists(sessionId))) return;
     await behindCommits(entry.doc);
+    // Not while a staged change holds the document: its rows would be half of that change.
+    while (entry.doc.busy) await entry.doc.busy;
     // In slices: the first read after a big write re-reads every annotation it touched.
     await entry.index.catchUp();
     if (entry.full) {

@@ -82,7 +82,7 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
    * commit covers all that came before it.
    */
   async function freeze(session: SessionRecord): Promise<Frozen> {
-    const doc = await registry.acquire(sessionDocName(session));
+    const doc = await registry.acquireIdle(sessionDocName(session));
     let content: ReleaseContent;
     try {
       await doc.lastCommit;

@@ -5,11 +5,13 @@
  *
  *   const page = await readSessionDoc(services, session, (ydoc, index) => index.query(filter, page))
  *   await changeSessionDoc(services, session, actor, (ydoc, origin) => addAnnotation(ydoc, input, { by: actor, origin }))
+ *   await changeSessionDocInSteps(services, session, actor, (ydoc) => planAddAnnotations(ydoc, inputs, { by: actor }))
  *   const content = await readSessionContent(services, session) // for an export
  */
 import type * as Y from 'yjs';
 import { getLabels, getMeta, listTracks } from '../../docs-model/index.ts';
 import type { SessionContent } from '../../docs-model/formats/content.ts';
+import type { StagedWrite } from '../../docs-model/staged-write.ts';
 import { docName, parseDocName, type DocName } from '../../docs-model/protocol.ts';
 import type { SessionRecord } from '../../persistence/rows.ts';
 import { ConflictError, toAppError } from '../base/errors.ts';
@@ -63,6 +65,20 @@ export async function changeSessionDoc<T>(
     return await deps.registry.transact(sessionDocName(session), actor, change);
   } catch (err) {
     // Mapped here already (not only by the error middleware): routes refine these answers.
+    throw toAppError(err);
+  }
+}
+
+/** `changeSessionDoc` for a large change, planned then written a step per transaction (DocRegistry.transactInSteps). */
+export async function changeSessionDocInSteps<T>(
+  deps: SessionDocumentSources,
+  session: SessionRecord,
+  actor: string,
+  plan: (ydoc: Y.Doc, origin: ChangeOrigin) => StagedWrite<T>,
+): Promise<T> {
+  try {
+    return await deps.registry.transactInSteps(sessionDocName(session), actor, plan);
+  } catch (err) {
     throw toAppError(err);
   }
 }

@@ -1,17 +1,17 @@
 /**
  * An import's reads and its one write in a session's live document (docs/formats.md): what the
- * parser needs to know of the session, then the parsed content written with ONE `writeSession`
- * under the `import` origin, or, for a dry run, the same write on a copy. Errors are left as
+ * parser needs to know of the session, then the parsed content written as ONE change (planned by
+ * `planWriteSession`, written a step per transaction: DocRegistry.transactInSteps) under the
+ * `import` origin, or, for a dry run, the same write on a copy. Errors are left as
  * thrown (a DocModelError 'invalid_content' lists every refusal), for the route to place them.
  *
  *   const known = await readImportContext(services, session)      // { meta, labels } for the parser
  *   const written = await importIntoSession(services, session, plan, { dryRun: false })
  */
 import * as Y from 'yjs';
-import { getLabels, getMeta, listAnnotations, writeSession, type LabelDef, type SessionMeta, type WriteSessionResult } from '../../docs-model/index.ts';
+import { getLabels, getMeta, listAnnotations, planWriteSession, runStaged, type LabelDef, type SessionMeta, type StagedWrite, type WriteSessionResult } from '../../docs-model/index.ts';
 import type { ImportedAnnotation, ImportedContent } from '../../docs-model/formats/index.ts';
 import type { SessionRecord } from '../../persistence/rows.ts';
-import type { ChangeOrigin } from '../documents/origins.ts';
 import { sessionDocName, type SessionDocumentSources } from './session-documents.ts';
 
 /** A parsed file and how to write it. */
@@ -43,7 +43,7 @@ export async function importIntoSession(
   opts: { dryRun?: boolean } = {},
 ): Promise<WriteSessionResult> {
   const docName = sessionDocName(session);
-  if (!opts.dryRun) return deps.registry.transact(docName, plan.actor, (ydoc, origin) => applyImport(ydoc, plan, origin), 'import');
+  if (!opts.dryRun) return deps.registry.transactInSteps(docName, plan.actor, (ydoc) => planImport(ydoc, plan), 'import');
   return deps.registry.read(docName, (ydoc) => {
     const copy = new Y.Doc({ gc: false });
     Y.applyUpdate(copy, Y.encodeStateAsUpdate(ydoc));
@@ -65,7 +65,12 @@ function adoptKeyframeIds(ydoc: Y.Doc, annotations: ImportedAnnotation[]): Impor
   });
 }
 
-function applyImport(ydoc: Y.Doc, plan: ImportPlan, origin?: ChangeOrigin): WriteSessionResult {
+function applyImport(ydoc: Y.Doc, plan: ImportPlan): WriteSessionResult {
+  return runStaged(ydoc, planImport(ydoc, plan));
+}
+
+/** The import's write, checked and cut into steps (docs-model/staged-write.ts). */
+function planImport(ydoc: Y.Doc, plan: ImportPlan): StagedWrite<WriteSessionResult> {
   const { content, mode, native } = plan;
   // Only the native format defines a label set; other files' labels join the session's.
   const labels: Record<string, LabelDef> = mode === 'replace' && !native ? { ...getLabels(ydoc), ...content.labels } : content.labels;
@@ -74,5 +79,5 @@ function applyImport(ydoc: Y.Doc, plan: ImportPlan, origin?: ChangeOrigin): Writ
   // normalised formats. Native content is taken exactly, or refused.
   // MOT boxes past the edge are kept as the file writes them (scored unclipped; docs/formats.md).
   const edge = plan.keepPastEdge ? { keepPastEdge: true } : {};
-  return writeSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native, ...edge, origin });
+  return planWriteSession(ydoc, { labels, tracks: content.tracks, annotations }, { mode, by: plan.actor, clip: !native, ...edge });
 }

@@ -70,9 +70,15 @@ export class Connection implements Peer {
   private closed = false;
   /**
    * Messages received while the document loads, handled in order once it is loaded: everything
-   * but sync step 1, which is answered from the stored state at once. Bounded by the rate limit.
+   * but sync step 1, which is answered from the stored state at once. Also every message received
+   * while a staged change holds the document (`doc.busy`: it is half-written until then). Bounded
+   * by the rate limit.
    */
   private backlog: Buffer[] | null = null;
+  /** Whether our sync step 1 waits with the backlog (sent first when it is handled). */
+  private greetingWaits = false;
+  /** While the document loads, a client's sync step 1 is answered from the stored state at once. */
+  private loading = false;
   /** This turn's messages to the socket, written together (outbox.ts). */
   private readonly outbox: Outbox;
 
@@ -85,6 +91,7 @@ export class Connection implements Peer {
     this.tokens = opts.limits.messageBurst;
     if (opts.loaded) {
       this.backlog = [];
+      this.loading = this.greetingWaits = true;
       opts.loaded.then(
         () => this.onLoaded(),
         (err: unknown) => {
@@ -105,17 +112,42 @@ export class Connection implements Peer {
   /** The greeting y-websocket servers send: our state vector and everyone's presence. */
   start(): void {
     // While the document loads, our state vector would be the stored one and the client's answer
-    // would have to wait anyway: it goes out with the backlog (onLoaded).
+    // would have to wait anyway: it goes out with the backlog (onLoaded); so too while it is busy.
+    if (!this.backlog && this.doc.busy) {
+      this.greetingWaits = true;
+      this.waitForDocument();
+    }
     if (!this.backlog) this.send(this.doc.syncStep1());
     const presence = this.doc.awareness.encodeAll();
     if (presence) this.send(presence);
   }
 
   private onLoaded(): void {
+    this.loading = false;
+    this.handleBacklog();
+  }
+
+  /** Queues what comes next until the staged change holding the document ends. */
+  private waitForDocument(): Buffer[] {
+    this.doc.busy?.then(() => this.handleBacklog());
+    return (this.backlog ??= []);
+  }
+
+  private handleBacklog(): void {
+    if (this.closed) return;
+    if (this.doc.destroyed) {
+      // Dropped by a staged change that failed midway (DocRegistry.transactInSteps): reconnect to a fresh load.
+      this.close(CloseCode.internalError, 'document reloaded');
+      return;
+    }
+    if (this.doc.busy) {
+      this.waitForDocument();
+      return;
+    }
     const backlog = this.backlog ?? [];
     this.backlog = null;
-    if (this.closed) return;
-    this.send(this.doc.syncStep1());
+    if (this.greetingWaits) this.send(this.doc.syncStep1());
+    this.greetingWaits = false;
     for (const message of backlog) {
       if (this.closed) return;
       this.dispatch(message);
@@ -185,11 +217,14 @@ export class Connection implements Peer {
       this.close(CloseCode.policyViolation, 'message rate limit exceeded');
       return;
     }
-    if (this.backlog && !isSyncStep1(data)) {
-      this.backlog.push(data);
+    if (this.backlog) {
+      // Only while loading is a sync step 1 answered at once (from the stored state).
+      if (this.loading && isSyncStep1(data)) this.dispatch(data);
+      else this.backlog.push(data);
       return;
     }
-    this.dispatch(data);
+    if (this.doc.busy) this.waitForDocument().push(data);
+    else this.dispatch(data);
   }
 
   private dispatch(data: Buffer): void {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  addAnnotations,
+  planAddAnnotations,
   deleteAnnotation,
   expandTrack,
   getMeta,
@@ -18,7 +18,7 @@ import {
 } from '../../../docs-model/index.ts';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../../base/errors.ts';
 import { actorOf, sessionRole } from '../access.ts';
-import { changeSessionDoc, readSessionDoc } from '../../services/session-documents.ts';
+import { changeSessionDoc, changeSessionDocInSteps, readSessionDoc } from '../../services/session-documents.ts';
 import { paged } from '../../services/records.ts';
 import { type Services } from '../../services/services.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -158,8 +158,8 @@ export function annotationRoutes(deps: Services): Route[] {
         // random values per id, which alone costs about a second for a 10 000-box bulk create.
         const inputs = (Array.isArray(body) ? body : [body]).map((input) => (input.id === undefined ? { ...input, id: randomUUID() } : input));
         try {
-          const created = await changeSessionDoc(deps, session, actor, (ydoc, origin) =>
-            addAnnotations(ydoc, inputs, { by: actor, clip: query.clip ?? false, origin }),
+          const created = await changeSessionDocInSteps(deps, session, actor, (ydoc) =>
+            planAddAnnotations(ydoc, inputs, { by: actor, clip: query.clip ?? false }),
           );
           return { status: 201, body: single ? created[0] : { items: created } };
         } catch (err) {
