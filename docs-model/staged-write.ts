@@ -18,7 +18,7 @@ export interface StagedWrite<T> {
 }
 
 /** How many items one step writes: ~5–15 ms of Yjs work for annotations (docs/architecture.md, "Large writes"). */
-export const WRITE_STEP_ITEMS = 250;
+export const WRITE_STEP_ITEMS = 100;
 
 /** Runs every step in one transaction (none when there is nothing to write) and gives the result. */
 export const runStaged = <T>(doc: Y.Doc, staged: StagedWrite<T>, origin?: unknown): T => {

@@ -50,6 +50,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Who may open which document; the token and project roles when unset. */
   authorize?: Authorize;
+  /** Runs between two steps of a large change (DocRegistry.transactInSteps); tests hold one open here. */
+  betweenSteps?: () => Promise<void>;
 }
 
 export interface AnnosyncServer {
@@ -114,6 +116,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // A lone process holds everything there is: its stored state answers a cold document's joiners.
     answerFromStored: !config.redisUrl,
     mergeUpdates: mergePool.mergeUpdates,
+    ...(options.betweenSteps ? { betweenSteps: options.betweenSteps } : {}),
   });
   registry.on('change', (doc, _update, origin) => {
     metrics.updatesIn.inc();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createServer, type AnnosyncServer } from '../server/create-server.ts';
+import { createServer, type AnnosyncServer, type ServerOptions } from '../server/create-server.ts';
 import { makeConfig, type Config, type ConfigOverrides } from '../server/config.ts';
 import { silentLogger } from '../shared/logger.ts';
 import { createTokenService } from '../server/services/tokens.ts';
@@ -78,7 +78,7 @@ export async function createTestStorage(kind: DatabaseKind): Promise<TestStorage
   };
 }
 
-export async function startTestServer(storage: TestStorage, overrides: ConfigOverrides = {}): Promise<TestServer> {
+export async function startTestServer(storage: TestStorage, overrides: ConfigOverrides = {}, options: Omit<ServerOptions, 'logger'> = {}): Promise<TestServer> {
   const config = makeConfig({
     port: 0,
     host: '127.0.0.1',
@@ -87,7 +87,7 @@ export async function startTestServer(storage: TestStorage, overrides: ConfigOve
     ...storage.config,
     ...overrides,
   });
-  const server = await createServer(config, { logger: silentLogger });
+  const server = await createServer(config, { ...options, logger: silentLogger });
   const { url } = await server.listen();
   const adminToken = await server.tokens.sign({ sub: 'test-admin', name: 'Test Admin', admin: true });
   return {

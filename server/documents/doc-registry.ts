@@ -211,13 +211,13 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
    * document's latest commit after the transaction covers every update it produced.
    */
   transact<T>(docName: DocName, actor: string, change: (ydoc: Y.Doc, origin: ChangeOrigin) => T, via?: ServerOrigin['via']): Promise<T> {
-    return this.transactInSteps(docName, actor, (ydoc, origin) => oneStep(() => change(ydoc, origin)), via);
+    return this.transactInSteps(docName, actor, (ydoc, origin) => oneStep(() => change(ydoc, origin)), via, false);
   }
 
-  /** `transact` for a large change, a step per transaction with turns of the event loop between them (staged-change.ts). */
-  transactInSteps<T>(docName: DocName, actor: string, plan: (ydoc: Y.Doc, origin: ChangeOrigin) => StagedWrite<T>, via?: ServerOrigin['via']): Promise<T> {
+  /** `transact` for a large change: planned in a turn of its own, a step per transaction with turns between them (staged-change.ts). */
+  transactInSteps<T>(docName: DocName, actor: string, plan: (ydoc: Y.Doc, origin: ChangeOrigin) => StagedWrite<T>, via?: ServerOrigin['via'], planLater = true): Promise<T> {
     const { mergeUpdates, betweenSteps } = this.deps;
-    const access = { acquire: (name: DocName) => this.acquireIdle(name), release: (doc: LiveDocument) => this.release(doc), mergeUpdates, betweenSteps };
+    const access = { acquire: (name: DocName) => this.acquireIdle(name), release: (doc: LiveDocument) => this.release(doc), mergeUpdates, betweenSteps, planLater };
     return transactInSteps({ ...access, halfWritten: (doc, err) => this.discard(doc, err) }, docName, serverOrigin(actor, via), plan);
   }
 

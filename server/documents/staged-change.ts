@@ -21,6 +21,8 @@ export interface StepDeps {
   mergeUpdates?: ((updates: Uint8Array[]) => Promise<Uint8Array>) | undefined;
   /** Runs between two steps; a turn of the event loop by default (a test may hold a change open here). */
   betweenSteps?: (() => Promise<void>) | undefined;
+  /** Plan in a turn of its own (a large change: its caller parsed the input in this one). */
+  planLater?: boolean;
   /**
    * A step threw, or the merge failed (a bug: steps never refuse input): the document holds part of
    * a change nobody received and that will never be stored. Called while the change still holds
@@ -45,6 +47,8 @@ export async function runInSteps<T>(
 ): Promise<T> {
   const letGo = await doc.takeExclusive();
   try {
+    // A large change's plan checks every input (~20 ms for 10 000): not in the turn that parsed them.
+    if (deps.planLater) await nextTurn();
     const staged = plan();
     const { steps } = staged;
     if (steps.length <= 1) {

@@ -69,16 +69,14 @@ export class Connection implements Peer {
   private tokensAt = Date.now();
   private closed = false;
   /**
-   * Messages received while the document loads, handled in order once it is loaded: everything
-   * but sync step 1, which is answered from the stored state at once. Also every message received
-   * while a staged change holds the document (`doc.busy`: it is half-written until then). Bounded
-   * by the rate limit.
+   * Messages received while the document loads (all but sync step 1, answered from the stored
+   * state at once: `loading`) or while a staged change holds it (`doc.busy`: half-written until
+   * then), handled in order afterwards. Bounded by the rate limit.
    */
   private backlog: Buffer[] | null = null;
+  private loading = false;
   /** Whether our sync step 1 waits with the backlog (sent first when it is handled). */
   private greetingWaits = false;
-  /** While the document loads, a client's sync step 1 is answered from the stored state at once. */
-  private loading = false;
   /** This turn's messages to the socket, written together (outbox.ts). */
   private readonly outbox: Outbox;
 
@@ -135,15 +133,9 @@ export class Connection implements Peer {
 
   private handleBacklog(): void {
     if (this.closed) return;
-    if (this.doc.destroyed) {
-      // Dropped by a staged change that failed midway (DocRegistry.transactInSteps): reconnect to a fresh load.
-      this.close(CloseCode.internalError, 'document reloaded');
-      return;
-    }
-    if (this.doc.busy) {
-      this.waitForDocument();
-      return;
-    }
+    // Dropped by a staged change that failed midway (DocRegistry.transactInSteps): reconnect to a fresh load.
+    if (this.doc.destroyed) return this.close(CloseCode.internalError, 'document reloaded');
+    if (this.doc.busy) return void this.waitForDocument();
     const backlog = this.backlog ?? [];
     this.backlog = null;
     if (this.greetingWaits) this.send(this.doc.syncStep1());
@@ -152,6 +144,11 @@ export class Connection implements Peer {
       if (this.closed) return;
       this.dispatch(message);
     }
+  }
+
+  /** Messages waiting for the document (loading, or busy with a staged change). */
+  get queued(): number {
+    return this.backlog?.length ?? 0;
   }
 
   send(message: Uint8Array, frame?: Buffer): void {

@@ -100,6 +100,14 @@ pool('a merge in the worker equals the in-process merge, and leaves the caller\'
   assert.equal(contentOf(rebuild([merged])), contentOf(history.doc), seedNote);
 });
 
+pool('mergeUpdates in the worker equals Y.mergeUpdates: the same content, no Y.Doc in between', async () => {
+  const pool = createMergePool({ timeBudgetMs: 60_000 });
+  const history = editHistory(seed, 200);
+  const merged = await pool.mergeUpdates(history.updates).finally(() => pool.close());
+  assert.equal(merged, Y.mergeUpdates(history.updates), seedNote);
+  assert.equal(contentOf(rebuild([merged])), contentOf(history.doc), seedNote);
+});
+
 pool('a merge past the budget rejects with MergeTimeoutError and the next one runs on a fresh worker', async ({ pool }) => {
   const history = editHistory(seed, 20);
   await pool.merge(history.updates);

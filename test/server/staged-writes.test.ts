@@ -1,0 +1,167 @@
+/**
+ * Large server writes go a step per transaction (DocRegistry.transactInSteps,
+ * docs/architecture.md "Large writes"): meanwhile the document is the change's alone, and the
+ * change leaves as ONE update. Real stock clients over real sockets and real HTTP, on PGlite and
+ * Postgres; a `betweenSteps` hook holds a change open so each test knows it acts during one.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as Y from 'yjs';
+import { addAnnotation, listAnnotations, WRITE_STEP_ITEMS } from '../../docs-model/index.ts';
+import { parseDocName } from '../../docs-model/protocol.ts';
+import { connectClient, nextClose, synced, type TestClient } from '../../tools/clients.ts';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
+import { jsonClient } from '../../tools/http.ts';
+import { newSessionDoc } from '../../tools/api.ts';
+import type { Connection } from '../../server/sync/connection.ts';
+
+const COUNT = WRITE_STEP_ITEMS * 5 + 7;
+const boxes = (prefix: string, count = COUNT) =>
+  Array.from({ length: count }, (_, k) => ({ id: `${prefix}${k}`, frame: k % 50, bbox: [k % 500, 10, 20, 30], label: 'car' }));
+
+/** Holds the next staged change before its second step until `open()`; `held` resolves once it waits there. */
+interface Gate {
+  arm(): { held: Promise<void>; open(): void };
+  between(): Promise<void>;
+}
+function stepGate(): Gate {
+  let armed: { reached: () => void; gate: Promise<void> } | null = null;
+  return {
+    arm() {
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let reached!: () => void;
+      const held = new Promise<void>((resolve) => (reached = resolve));
+      armed = { reached, gate };
+      return { held, open };
+    },
+    async between() {
+      const current = armed;
+      if (!current) return new Promise((resolve) => setImmediate(resolve));
+      armed = null;
+      current.reached();
+      await current.gate;
+    },
+  };
+}
+
+for (const kind of databaseKinds()) {
+  const test = suite<{ storage: TestStorage; app: TestServer; gate: Gate; clients: TestClient[] }>(`staged writes (${kind})`);
+
+  test.before(async (ctx) => {
+    ctx.storage = await createTestStorage(kind);
+    ctx.gate = stepGate();
+    ctx.app = await startTestServer(ctx.storage, {}, { betweenSteps: () => ctx.gate.between() });
+    ctx.clients = [];
+  });
+
+  test.after.each((ctx) => {
+    for (const client of ctx.clients) client.destroy();
+    ctx.clients = [];
+  });
+
+  test.after(async (ctx) => {
+    await ctx.app.stop();
+    await ctx.storage.cleanup();
+  });
+
+  const connect = (ctx: { app: TestServer; clients: TestClient[] }, name: string) => {
+    const client = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
+    ctx.clients.push(client);
+    return client;
+  };
+
+  test('a bulk create reaches a peer as one update and is stored as one log row', async (ctx) => {
+    const { docName: name, sessionId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
+    const peer = connect(ctx, name);
+    await synced(peer.provider);
+    const beforeBulk = Y.encodeStateAsUpdate(peer.doc);
+    const updates: Uint8Array[] = [];
+    peer.doc.on('update', (update: Uint8Array, origin: unknown) => origin === peer.provider && updates.push(update));
+    const rowsBefore = await ctx.app.server.store.logLength(name);
+    const res = await jsonClient(ctx.app.url, ctx.app.adminToken).post(`/api/sessions/${sessionId}/annotations`, boxes('b'));
+    assert.is(res.status, 201);
+    await waitFor(() => peer.doc.getMap('annotations').size === COUNT, { message: 'the peer receives the bulk create' });
+    assert.is(updates.length, 1, 'one update, not one per step');
+    const alone = new Y.Doc();
+    Y.applyUpdate(alone, beforeBulk);
+    Y.applyUpdate(alone, updates[0]!);
+    assert.is(alone.getMap('annotations').size, COUNT, 'the state before and that one update hold every annotation');
+    assert.is(await ctx.app.server.store.logLength(name), rowsBefore + 1, 'one log row');
+  });
+
+  test('while a large change is written, readers, writers and joiners wait, then see all of it', async (ctx) => {
+    const { docName: name, sessionId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
+    const api = jsonClient(ctx.app.url, ctx.app.adminToken);
+    const editor = connect(ctx, name);
+    await synced(editor.provider);
+    const hold = ctx.gate.arm();
+    const bulk = api.post(`/api/sessions/${sessionId}/annotations`, boxes('s'));
+    await hold.held;
+    // A failed assertion must not leave the change (and with it the server's shutdown) waiting.
+    try {
+      const doc = ctx.app.server.registry.get(name)!;
+      assert.ok(doc.busy, 'the change holds the document');
+      const inServer = doc.ydoc.getMap('annotations').size;
+      assert.ok(inServer > 0 && inServer < COUNT, `the first step is written, not the rest (${inServer})`);
+
+      const read = api.get<{ items: unknown[] }>(`/api/sessions/${sessionId}/annotations?limit=1000&frame=0`);
+      const rest = api.post(`/api/sessions/${sessionId}/annotations`, { id: 'rest-during', frame: 1, bbox: [1, 1, 5, 5], label: 'car' });
+      addAnnotation(editor.doc, { id: 'socket-during', frame: 2, bbox: [2, 2, 5, 5], label: 'car' }, { by: 'editor' });
+      const joiner = connect(ctx, name);
+      const connections = () => [...doc.peers] as unknown as Connection[];
+      await waitFor(() => connections().length === 2 && connections().every((c) => c.queued > 0), {
+        message: "the editor's update and the joiner's sync step 1 wait at the server",
+      });
+      assert.is(doc.ydoc.getMap('annotations').has('socket-during'), false, 'the editor’s update is not applied during the change');
+      assert.is(joiner.provider.synced, false, 'the joiner is not answered during the change');
+
+      hold.open();
+      assert.is((await bulk).status, 201);
+      assert.is((await rest).status, 201);
+      const page = await read;
+      assert.is(page.status, 200);
+      assert.is(page.body.items.length, boxes('s').filter((b) => b.frame === 0).length, 'the read saw the whole change');
+      await synced(joiner.provider);
+      const first = joiner.doc.getMap('annotations');
+      await waitFor(() => first.has('socket-during') && first.has('rest-during'), { message: 'the joiner gets the edits made during the change' });
+      assert.ok(boxes('s').every((b) => first.has(b.id)), 'the joiner has the whole change');
+      await waitFor(() => editor.doc.getMap('annotations').size === COUNT + 2, { message: 'the editor gets the change and the REST edit' });
+      const onServer = await ctx.app.server.registry.read(parseDocName(name)!, (ydoc) => listAnnotations(ydoc).length);
+      assert.is(onServer, COUNT + 2);
+    } finally {
+      hold.open();
+    }
+  });
+
+  test('a large change that fails midway is dropped whole: nothing of it stored, its peers resync with what was', async (ctx) => {
+    const { docName: name } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
+    const peer = connect(ctx, name);
+    await synced(peer.provider);
+    addAnnotation(peer.doc, { id: 'kept', frame: 0, bbox: [1, 1, 5, 5], label: 'car' }, { by: 'peer' });
+    const { registry } = ctx.app.server;
+    await waitFor(() => registry.get(name)?.ydoc.getMap('annotations').has('kept') === true, { message: 'the peer’s edit reaches the server' });
+    const before = registry.get(name)!;
+    const closed = nextClose(peer.provider);
+    const failing = registry.transactInSteps(parseDocName(name)!, 'test', (ydoc) => ({
+      steps: [
+        () => ydoc.getMap('annotations').set('half', new Y.Map()),
+        () => {
+          throw new Error('a bug in the second step');
+        },
+      ],
+      result: null,
+    }));
+    const failure = await failing.then(() => null, (err: unknown) => err);
+    assert.match(String(failure), /a bug in the second step/);
+    assert.is((await closed).code, 1011, 'the peer is closed, to reconnect to a fresh load');
+    assert.ok(before.destroyed, 'the half-written document left memory');
+    await synced(peer.provider);
+    const reloaded = await registry.read(parseDocName(name)!, (ydoc) => [...ydoc.getMap('annotations').keys()]);
+    assert.equal(reloaded, ['kept'], 'the fresh load has what was stored before, and nothing of the failed change');
+    assert.is(peer.doc.getMap('annotations').has('half'), false, 'the peer never received any of it');
+  });
+
+  test.run();
+}
