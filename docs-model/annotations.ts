@@ -45,6 +45,8 @@ export interface AnnotationWrite extends AnnotationWriteOptions {
   now?: number;
   /** The Yjs transaction origin (the server's typed origin, a client's undo scope). */
   origin?: unknown;
+  /** Annotations per step of a planned write (`planAddAnnotations`); WRITE_STEP_ITEMS when left out. */
+  stepItems?: number;
 }
 
 /** The options of `addAnnotations` (the same as every write's). */
@@ -237,7 +239,6 @@ export const planAddAnnotations = (
   doc: Y.Doc,
   inputs: readonly AnnotationInput[],
   write: AnnotationWrite,
-  stepItems?: number,
 ): StagedWrite<Annotation[]> => {
   const { errors, bboxes } = checkBatch(doc, inputs, write);
   if (errors.length > 0) {
@@ -247,7 +248,7 @@ export const planAddAnnotations = (
   }
   const now = write.now ?? Date.now();
   const created = inputs.map((input, i) => buildAnnotation(input, bboxes[i] as BBox, { by: write.by, now }));
-  return { steps: stepsOver(created, (annotation) => putAnnotation(doc, annotation), stepItems), result: created };
+  return { steps: stepsOver(created, (annotation) => putAnnotation(doc, annotation), write.stepItems), result: created };
 };
 
 /** Every problem of a patch to an existing annotation (not_found when there is none). */

@@ -59,6 +59,8 @@ export interface WriteSessionOptions {
   keepPastEdge?: boolean;
   /** The Yjs transaction origin of the one transaction. */
   origin?: unknown;
+  /** Annotations per step of a planned write (`planWriteSession`); WRITE_STEP_ITEMS when left out. */
+  stepItems?: number;
 }
 
 export interface WriteCounts {
@@ -106,13 +108,12 @@ export const writeSession = (doc: Y.Doc, content: SessionContentInput, opts: Wri
 
 /**
  * `writeSession` checked and cut into steps (staged-write.ts): meta, labels and tracks first,
- * then the annotations a replace removes, then the annotations, `stepItems` per step.
+ * then the annotations a replace removes, then the annotations, `opts.stepItems` per step.
  */
 export const planWriteSession = (
   doc: Y.Doc,
   content: SessionContentInput,
   opts: WriteSessionOptions,
-  stepItems?: number,
 ): StagedWrite<WriteSessionResult> => {
   const replace = opts.mode === 'replace';
   const by = opts.by ?? 'import';
@@ -187,8 +188,8 @@ export const planWriteSession = (
     ...stepsOver(removed, (id) => {
       all.delete(id);
       result.annotations.deleted++;
-    }, stepItems),
-    ...stepsOver(annotations, (input) => count(result.annotations, putImported(doc, input, by, now)), stepItems),
+    }, opts.stepItems),
+    ...stepsOver(annotations, (input) => count(result.annotations, putImported(doc, input, by, now)), opts.stepItems),
   ];
   return { steps, result };
 };

@@ -28,7 +28,7 @@ test('a bulk create in steps of 7 leaves the document as the one-transaction cre
   const whole = sessionDoc();
   const stepwise = sessionDoc();
   const created = addAnnotations(whole, inputs(30), { by: 'ada', now: 1000 });
-  const staged = planAddAnnotations(stepwise, inputs(30), { by: 'ada', now: 1000 }, 7);
+  const staged = planAddAnnotations(stepwise, inputs(30), { by: 'ada', now: 1000, stepItems: 7 });
   assert.is(staged.steps.length, 5);
   assert.is(runStepwise(stepwise, staged.steps), 5);
   assert.equal(staged.result, created);
@@ -39,7 +39,7 @@ test('a bulk create with one bad input is refused by its plan: no step, nothing 
   const doc = sessionDoc();
   const bad = [...inputs(10), { id: 'bad', frame: 99, bbox: [1, 1, 5, 5] as [number, number, number, number], label: 'car' }];
   const before = Y.encodeStateVector(doc);
-  assert.throws(() => planAddAnnotations(doc, bad, { by: 'ada' }, 3), (err: Error & { details?: { errors: Array<{ index: number }> } }) => err.details?.errors[0]?.index === 10);
+  assert.throws(() => planAddAnnotations(doc, bad, { by: 'ada', stepItems: 3 }), (err: Error & { details?: { errors: Array<{ index: number }> } }) => err.details?.errors[0]?.index === 10);
   assert.equal(Y.encodeStateVector(doc), before);
 });
 
@@ -54,7 +54,7 @@ test('a replace import in steps removes, adds and counts as the one-transaction 
   };
   const opts = { mode: 'replace' as const, by: 'importer', now: 2 };
   const result = writeSession(whole, content, opts);
-  const staged = planWriteSession(stepwise, content, opts, 4);
+  const staged = planWriteSession(stepwise, content, { ...opts, stepItems: 4 });
   // meta/labels/tracks, 11 removals in 3 steps, 10 annotations in 3 steps
   assert.is(staged.steps.length, 7);
   runStepwise(stepwise, staged.steps);
