@@ -19,7 +19,7 @@ import { invalidContent, notFound, type DocModelError } from './errors.ts';
 import { getLabels } from './labels.ts';
 import { ANNOTATION, SESSION } from './keys.ts';
 import { getMeta } from './meta.ts';
-import { runStaged, stepsOver, type StagedWrite } from './staged-write.ts';
+import { CHECK_STEP_ITEMS, runStaged, stepsOver, type StagedWrite } from './staged-write.ts';
 import type {
   Annotation,
   AnnotationFilter,
@@ -179,11 +179,11 @@ export const buildAnnotation = (
  * Every problem of a batch against the document, including ids and keyframes repeated inside
  * the batch. `bboxes[i]` is the box to store for input i (clipped when asked).
  */
-const checkBatch = (
+/** Checks new annotations one by one against the document and the ones checked before them. */
+const batchChecker = (
   doc: Y.Doc,
-  inputs: readonly AnnotationInput[],
   opts: AnnotationWriteOptions,
-): { errors: IndexedError[]; bboxes: (BBox | null)[] } => {
+): { errors: IndexedError[]; bboxes: (BBox | null)[]; check: (input: AnnotationInput, index: number) => void } => {
   const meta = getMeta(doc);
   const labels = getLabels(doc);
   const tracks = trackIdSet(doc);
@@ -193,19 +193,25 @@ const checkBatch = (
   const batchKeyframes = new Set<string>();
   const errors: IndexedError[] = [];
   const bboxes: (BBox | null)[] = [];
-  inputs.forEach((input, index) => {
-    const validateOpts: ValidateAnnotationOptions = {
-      clip: opts.clip ?? false,
-      idTaken: (id) => all.has(id) || batchIds.has(id),
-      keyframeTaken: (trackId, frame) => docKeyframe(trackId, frame) || batchKeyframes.has(`${trackId}\u0000${frame}`),
-    };
-    const check = checkAnnotationInput({ meta, labels, tracks }, input, validateOpts);
-    for (const error of check.errors) errors.push({ index, error });
-    bboxes.push(check.bbox);
+  const validateOpts: ValidateAnnotationOptions = {
+    clip: opts.clip ?? false,
+    idTaken: (id) => all.has(id) || batchIds.has(id),
+    keyframeTaken: (trackId, frame) => docKeyframe(trackId, frame) || batchKeyframes.has(`${trackId}\u0000${frame}`),
+  };
+  const check = (input: AnnotationInput, index: number): void => {
+    const checked = checkAnnotationInput({ meta, labels, tracks }, input, validateOpts);
+    for (const error of checked.errors) errors.push({ index, error });
+    bboxes[index] = checked.bbox;
     if (typeof input.id === 'string') batchIds.add(input.id);
     if (typeof input.trackId === 'string') batchKeyframes.add(`${input.trackId}\u0000${input.frame}`);
-  });
-  return { errors, bboxes };
+  };
+  return { errors, bboxes, check };
+};
+
+const checkBatch = (doc: Y.Doc, inputs: readonly AnnotationInput[], opts: AnnotationWriteOptions): { errors: IndexedError[]; bboxes: (BBox | null)[] } => {
+  const checker = batchChecker(doc, opts);
+  inputs.forEach(checker.check);
+  return checker;
 };
 
 /** Every problem of a batch of new annotations against the document, each with its input's index. */
@@ -234,21 +240,28 @@ export const addAnnotation = (doc: Y.Doc, input: AnnotationInput, write: Annotat
 export const addAnnotations = (doc: Y.Doc, inputs: readonly AnnotationInput[], write: AnnotationWrite): Annotation[] =>
   runStaged(doc, planAddAnnotations(doc, inputs, write), write.origin);
 
-/** `addAnnotations` checked and cut into steps (staged-write.ts); throws as it does, before any step. */
-export const planAddAnnotations = (
-  doc: Y.Doc,
-  inputs: readonly AnnotationInput[],
-  write: AnnotationWrite,
-): StagedWrite<Annotation[]> => {
-  const { errors, bboxes } = checkBatch(doc, inputs, write);
-  if (errors.length > 0) {
-    throw invalidContent('annotations', `${errors.length} problem(s) in ${inputs.length} annotation(s)`, {
-      errors: errors.map(({ index, error }) => ({ index, ...error.toJSON() })),
-    });
-  }
-  const now = write.now ?? Date.now();
-  const created = inputs.map((input, i) => buildAnnotation(input, bboxes[i] as BBox, { by: write.by, now }));
-  return { steps: stepsOver(created, (annotation) => putAnnotation(doc, annotation), write.stepItems), result: created };
+/** `addAnnotations` checked and written in steps (staged-write.ts); refuses as it does, before any write step. */
+export const planAddAnnotations = (doc: Y.Doc, inputs: readonly AnnotationInput[], write: AnnotationWrite): StagedWrite<Annotation[]> => {
+  const checker = batchChecker(doc, write);
+  let created: Annotation[] = [];
+  const checks = [
+    ...stepsOver(inputs, checker.check, CHECK_STEP_ITEMS),
+    () => {
+      const { errors, bboxes } = checker;
+      if (errors.length > 0) {
+        throw invalidContent('annotations', `${errors.length} problem(s) in ${inputs.length} annotation(s)`, {
+          errors: errors.map(({ index, error }) => ({ index, ...error.toJSON() })),
+        });
+      }
+      const now = write.now ?? Date.now();
+      created = inputs.map((input, i) => buildAnnotation(input, bboxes[i] as BBox, { by: write.by, now }));
+    },
+  ];
+  return {
+    checks,
+    steps: () => stepsOver(created, (annotation) => putAnnotation(doc, annotation), write.stepItems),
+    result: () => created,
+  };
 };
 
 /** Every problem of a patch to an existing annotation (not_found when there is none). */

@@ -62,7 +62,7 @@ export {
   type WriteSessionOptions,
   type WriteSessionResult,
 } from './session.ts';
-export { runStaged, stepsOver, WRITE_STEP_ITEMS, type StagedWrite } from './staged-write.ts';
+export { CHECK_STEP_ITEMS, runStaged, stepsOver, WRITE_STEP_ITEMS, type StagedWrite } from './staged-write.ts';
 export * from './evaluation.ts';
 export * from './test-run-doc.ts';
 export * from './dashboard-doc.ts';

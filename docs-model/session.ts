@@ -23,7 +23,7 @@ import { ANNOTATION, SESSION } from './keys.ts';
 import { listTracks, putTrack, tracksMap, validateTrackInput } from './tracks.ts';
 import type { Annotation, AnnotationInput, LabelDef, OriginOptions, SessionMeta, Track, TrackInput } from './types.ts';
 import { cloneValue, newId } from './values.ts';
-import { runStaged, stepsOver, type StagedWrite } from './staged-write.ts';
+import { CHECK_STEP_ITEMS, runStaged, stepsOver, type StagedWrite } from './staged-write.ts';
 
 export interface SessionContent {
   meta: SessionMeta | null;
@@ -107,8 +107,10 @@ export const writeSession = (doc: Y.Doc, content: SessionContentInput, opts: Wri
   runStaged(doc, planWriteSession(doc, content, opts), opts.origin);
 
 /**
- * `writeSession` checked and cut into steps (staged-write.ts): meta, labels and tracks first,
- * then the annotations a replace removes, then the annotations, `opts.stepItems` per step.
+ * `writeSession` checked and written in steps (staged-write.ts): the annotations checked
+ * `CHECK_STEP_ITEMS` at a time (meta, labels and tracks at once, here), every refusal thrown by the
+ * last check; then meta, labels and tracks written, the annotations a replace removes, and the
+ * annotations, `opts.stepItems` per step.
  */
 export const planWriteSession = (
   doc: Y.Doc,
@@ -154,7 +156,8 @@ export const planWriteSession = (
   const docKeyframe = replace ? () => false : keyframeIndexExcept(doc, incomingIds);
   const seenIds = new Set<string>();
   const seenKeyframes = new Set<string>();
-  const annotations: AnnotationImport[] = inputs.map((input, index) => {
+  const annotations: AnnotationImport[] = [];
+  const checkOne = (input: AnnotationImport, index: number): void => {
     const check = checkAnnotationInput({ meta, labels, tracks: trackIds }, input, {
       clip: opts.clip ?? false,
       keepPastEdge: opts.keepPastEdge ?? false,
@@ -164,34 +167,37 @@ export const planWriteSession = (
     for (const error of check.errors) errors.push({ part: 'annotations', index, error });
     if (typeof input.id === 'string') seenIds.add(input.id);
     if (typeof input.trackId === 'string') seenKeyframes.add(keyOf(input.trackId, input.frame));
-    return { ...input, id: input.id ?? newId(), bbox: check.bbox ?? input.bbox };
-  });
-
-  if (errors.length > 0) {
+    annotations[index] = { ...input, id: input.id ?? newId(), bbox: check.bbox ?? input.bbox };
+  };
+  const refuseAny = (): void => {
+    if (errors.length === 0) return;
     throw invalidContent('content', `${errors.length} problem(s) in the session content`, {
       errors: errors.map(({ error, ...where }) => ({ ...where, ...error.toJSON() })),
     });
-  }
+  };
 
   const result: WriteSessionResult = { labels: counts(), tracks: counts(), annotations: counts() };
-  const all = annotationsMap(doc);
   const first = (): void => {
     if (content.meta) setMeta(doc, content.meta); // joins the step's transaction
     writeLabels(doc, newLabels, replace, result.labels);
     if (replace) deleteAbsent(tracksMap(doc), new Set(tracks.map((t) => t.id)), result.tracks);
     for (const track of tracks) count(result.tracks, putTrack(doc, track));
   };
-  const keep = new Set(annotations.map((a) => a.id as string));
-  const removed = replace ? [...all.keys()].filter((id) => !keep.has(id)) : [];
-  const steps = [
-    first,
-    ...stepsOver(removed, (id) => {
+  const steps = (): Array<() => void> => {
+    const all = annotationsMap(doc);
+    const keep = new Set(annotations.map((a) => a.id as string));
+    const removed = replace ? [...all.keys()].filter((id) => !keep.has(id)) : [];
+    const remove = (id: string): void => {
       all.delete(id);
       result.annotations.deleted++;
-    }, opts.stepItems),
-    ...stepsOver(annotations, (input) => count(result.annotations, putImported(doc, input, by, now)), opts.stepItems),
-  ];
-  return { steps, result };
+    };
+    return [
+      first,
+      ...stepsOver(removed, remove, opts.stepItems),
+      ...stepsOver(annotations, (input) => count(result.annotations, putImported(doc, input, by, now)), opts.stepItems),
+    ];
+  };
+  return { checks: [...stepsOver(inputs, checkOne, CHECK_STEP_ITEMS), refuseAny], steps, result: () => result };
 };
 
 const keyframeIndexExcept = (doc: Y.Doc, overwritten: ReadonlySet<string>): ((trackId: string, frame: number) => boolean) => {

@@ -47,14 +47,18 @@ export async function runInSteps<T>(
 ): Promise<T> {
   const letGo = await doc.takeExclusive();
   try {
-    // A large change's plan checks every input (~20 ms for 10 000): not in the turn that parsed them.
+    // A large change's input was parsed in this turn: its plan and checks get turns of their own.
     if (deps.planLater) await nextTurn();
     const staged = plan();
-    const { steps } = staged;
+    for (const [k, check] of (staged.checks ?? []).entries()) {
+      if (k > 0) await nextTurn();
+      check();
+    }
+    const steps = staged.steps();
     if (steps.length <= 1) {
       // One step is a plain transaction: nothing to hold back.
       if (steps[0]) doc.ydoc.transact(steps[0], origin);
-      return staged.result;
+      return staged.result();
     }
     doc.holdBack(origin);
     let merged: Uint8Array | null;
@@ -70,7 +74,7 @@ export async function runInSteps<T>(
       throw err;
     }
     if (merged) doc.acceptHeldBack(merged, origin);
-    return staged.result;
+    return staged.result();
   } finally {
     letGo();
   }
@@ -79,12 +83,7 @@ export async function runInSteps<T>(
 /** A change as one step: its result is what the step returned. */
 export function oneStep<T>(change: () => T): StagedWrite<T> {
   let result!: T;
-  return {
-    steps: [() => (result = change())],
-    get result() {
-      return result;
-    },
-  };
+  return { steps: () => [() => (result = change())], result: () => result };
 }
 
 /** What `transactInSteps` needs of the registry: the document held, once no staged change holds it. */

@@ -145,13 +145,13 @@ for (const kind of databaseKinds()) {
     const before = registry.get(name)!;
     const closed = nextClose(peer.provider);
     const failing = registry.transactInSteps(parseDocName(name)!, 'test', (ydoc) => ({
-      steps: [
-        () => ydoc.getMap('annotations').set('half', new Y.Map()),
+      steps: () => [
+        () => void ydoc.getMap('annotations').set('half', new Y.Map()),
         () => {
           throw new Error('a bug in the second step');
         },
       ],
-      result: null,
+      result: () => null,
     }));
     const failure = await failing.then(() => null, (err: unknown) => err);
     assert.match(String(failure), /a bug in the second step/);
