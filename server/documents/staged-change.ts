@@ -10,6 +10,7 @@
  *
  *   const result = await runInSteps(doc, origin, staged, { mergeUpdates })
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import * as Y from 'yjs';
 import type { StagedWrite } from '../../docs-model/staged-write.ts';
 import type { DocName } from '../../docs-model/protocol.ts';
@@ -32,7 +33,6 @@ export interface StepDeps {
 }
 
 const mergeHere = (updates: Uint8Array[]): Promise<Uint8Array> => Promise.resolve(Y.mergeUpdates(updates));
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Writes `plan`'s steps into `doc`, which the caller holds. `plan` runs once the document is this

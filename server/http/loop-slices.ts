@@ -24,3 +24,17 @@ export async function* inSlices<T>(items: Iterable<T>, sliceMs = SLICE_MS): Asyn
     }
   }
 }
+
+/**
+ * `{ "items": [...] }` as JSON text, `slice` items stringified at a time with a turn of the event
+ * loop between slices: the answer to a 10 000-annotation bulk create in one JSON.stringify held
+ * the loop ~30-60 ms.
+ */
+export async function itemsJson(items: readonly unknown[], slice = 1000): Promise<string> {
+  const parts: string[] = [];
+  for (let start = 0; start < items.length; start += slice) {
+    if (start > 0) await nextTurn();
+    parts.push(JSON.stringify(items.slice(start, start + slice)).slice(1, -1));
+  }
+  return `{"items":[${parts.join(',')}]}`;
+}

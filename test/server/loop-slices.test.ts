@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Readable } from 'node:stream';
-import { inSlices } from '../../server/http/loop-slices.ts';
+import { inSlices, itemsJson } from '../../server/http/loop-slices.ts';
 import { countLoopTurns } from '../../tools/loop-turns.ts';
 
 const test = suite('loop slices');
@@ -35,6 +35,17 @@ test('as a Readable body: the bytes of every chunk, and the loop turns while it 
   loop.stop();
   assert.is(Buffer.concat(got).toString(), chunks.map(String).join(''));
   assert.ok(loop.turns() >= 10, `the loop turned ${loop.turns()} times while 50 chunks streamed`);
+});
+
+test('itemsJson is JSON.stringify({ items }) whatever the count, and the loop turns between its slices', async () => {
+  for (const count of [0, 1, 3, 4, 7]) {
+    const items = Array.from({ length: count }, (_, k) => ({ id: `a${k}`, bbox: [k, 1.5, 2, 3], label: k % 2 ? 'car' : 'a "quoted" name' }));
+    const loop = countLoopTurns();
+    const text = await itemsJson(items, 3);
+    loop.stop();
+    assert.is(text, JSON.stringify({ items }), `${count} items`);
+    if (count > 3) assert.ok(loop.turns() >= 1, `${count} items: the loop turned between slices`);
+  }
 });
 
 test.run();

@@ -21,6 +21,7 @@ import { actorOf, sessionRole } from '../access.ts';
 import { changeSessionDoc, changeSessionDocInSteps, readSessionDoc } from '../../services/session-documents.ts';
 import { paged } from '../../services/records.ts';
 import { type Services } from '../../services/services.ts';
+import { itemsJson } from '../../http/loop-slices.ts';
 import { defineRoute, type Route } from '../route.ts';
 import {
   Annotation as AnnotationSchema,
@@ -161,7 +162,7 @@ export function annotationRoutes(deps: Services): Route[] {
           const created = await changeSessionDocInSteps(deps, session, actor, (ydoc) =>
             planAddAnnotations(ydoc, inputs, { by: actor, clip: query.clip ?? false }),
           );
-          return { status: 201, body: single ? created[0] : { items: created } };
+          return single ? { status: 201, body: created[0] } : { status: 201, body: await itemsJson(created), headers: JSON_TYPE };
         } catch (err) {
           throw single ? unwrapSingle(err) : err;
         }
