@@ -12,6 +12,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import * as Y from 'yjs';
+import { UnavailableError } from '../base/errors.ts';
 import type { StagedWrite } from '../../docs-model/staged-write.ts';
 import type { DocName } from '../../docs-model/protocol.ts';
 import type { LiveDocument } from './live-document.ts';
@@ -55,24 +56,27 @@ export async function runInSteps<T>(
       check();
     }
     const steps = staged.steps();
+    // Destroyed meanwhile (a shutdown, a discard): its updates would be stored nowhere; the change must not answer as made.
+    if (doc.destroyed) throw new UnavailableError('the document left memory before the change was made; try again');
     if (steps.length <= 1) {
       // One step is a plain transaction: nothing to hold back.
       if (steps[0]) doc.ydoc.transact(steps[0], origin);
       return staged.result();
     }
     doc.holdBack(origin);
-    let merged: Uint8Array | null;
+    let merged: Uint8Array | null = null;
     try {
-      for (let k = 0; k < steps.length; k++) {
+      for (let k = 0; k < steps.length && !doc.destroyed; k++) {
         if (k > 0) await (deps.betweenSteps ?? nextTurn)();
-        doc.ydoc.transact(steps[k]!, origin);
+        if (!doc.destroyed) doc.ydoc.transact(steps[k]!, origin);
       }
       const updates = doc.takeHeldBack();
-      merged = updates.length <= 1 ? (updates[0] ?? null) : await (deps.mergeUpdates ?? mergeHere)(updates);
+      if (!doc.destroyed) merged = updates.length <= 1 ? (updates[0] ?? null) : await (deps.mergeUpdates ?? mergeHere)(updates);
     } catch (err) {
       await deps.halfWritten(doc, err);
       throw err;
     }
+    if (doc.destroyed) throw new UnavailableError('the document left memory before the change was made; try again');
     if (merged) doc.acceptHeldBack(merged, origin);
     return staged.result();
   } finally {

@@ -163,5 +163,26 @@ for (const kind of databaseKinds()) {
     assert.is(peer.doc.getMap('annotations').has('half'), false, 'the peer never received any of it');
   });
 
+  // Last: it closes the registry.
+  test('a large change the server shuts down under is refused, never answered as made', async (ctx) => {
+    const { docName: name } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
+    const { registry } = ctx.app.server;
+    const hold = ctx.gate.arm();
+    const change = registry.transactInSteps(parseDocName(name)!, 'test', (ydoc) => ({
+      steps: () => [() => void ydoc.getMap('annotations').set('x1', new Y.Map()), () => void ydoc.getMap('annotations').set('x2', new Y.Map())],
+      result: () => 'made',
+    }));
+    const outcome = change.then(
+      (result) => result,
+      (err: unknown) => err,
+    );
+    await hold.held;
+    await registry.close();
+    hold.open();
+    const result = await outcome;
+    assert.instance(result, Error);
+    assert.match((result as Error).message, /left memory before the change was made/);
+  });
+
   test.run();
 }
