@@ -20,7 +20,7 @@ import type { Worker } from 'node:worker_threads';
 import { InputTooLargeError, UnsafeInputError, type FormatName, type ImportContext, type ImportedAnnotation, type ImportResult } from '../../docs-model/formats/index.ts';
 import { startBundledThread } from '../../persistence/worker-thread.ts';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
-import type { ParseReply, ParseRequest, ThrownError } from './import-parse-thread.ts';
+import type { ParseMessage, ParseReply, ParseRequest, ThrownError } from './import-parse-thread.ts';
 
 export interface ImportParser {
   /** What `formats[format].parse(body, ctx)` returns or throws, computed in the worker. */
@@ -78,6 +78,8 @@ export function createImportParser(opts: { logger?: Logger } = {}): ImportParser
       if (!job) return;
       if (reply.type === 'annotations') {
         for (const a of reply.batch) job.annotations.push(a);
+        // One batch per task: the next is sent only now (import-parse-thread.ts, "Protocol").
+        fresh.postMessage({ type: 'more', id: reply.id } satisfies ParseMessage);
         return;
       }
       pending.delete(reply.id);
@@ -105,7 +107,7 @@ export function createImportParser(opts: { logger?: Logger } = {}): ImportParser
       const done = new Promise<ImportResult>((resolve, reject) => pending.set(id, { annotations: [], resolve, reject }));
       const buffer = ownBuffer(body);
       thread.ref();
-      thread.postMessage({ id, format, body: buffer, ctx } satisfies ParseRequest, [buffer]);
+      thread.postMessage({ type: 'parse', id, format, body: buffer, ctx } satisfies ParseRequest, [buffer]);
       return done;
     },
 
