@@ -175,11 +175,7 @@ export const buildAnnotation = (
   updatedAt: now,
 });
 
-/**
- * Every problem of a batch against the document, including ids and keyframes repeated inside
- * the batch. `bboxes[i]` is the box to store for input i (clipped when asked).
- */
-/** Checks new annotations one by one against the document and the ones checked before them. */
+/** Checks new annotations one by one against the document and the ones checked before them (`checkBatch`). */
 const batchChecker = (
   doc: Y.Doc,
   opts: AnnotationWriteOptions,
@@ -208,6 +204,10 @@ const batchChecker = (
   return { errors, bboxes, check };
 };
 
+/**
+ * Every problem of a batch against the document, including ids and keyframes repeated inside
+ * the batch. `bboxes[i]` is the box to store for input i (clipped when asked).
+ */
 const checkBatch = (doc: Y.Doc, inputs: readonly AnnotationInput[], opts: AnnotationWriteOptions): { errors: IndexedError[]; bboxes: (BBox | null)[] } => {
   const checker = batchChecker(doc, opts);
   inputs.forEach(checker.check);

@@ -10,11 +10,16 @@ import type { DocStore } from '../../persistence/doc-store.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { LiveDocument } from './live-document.ts';
 
+interface CompactionDeps {
+  store: Pick<DocStore, 'compact'>;
+  logger: Logger;
+}
+
 export class Compactions {
   private readonly running = new Map<string, Promise<void>>();
-  private readonly deps: { store: Pick<DocStore, 'compact'>; logger: Logger };
+  private readonly deps: CompactionDeps;
 
-  constructor(deps: { store: Pick<DocStore, 'compact'>; logger: Logger }) {
+  constructor(deps: CompactionDeps) {
     this.deps = deps;
   }
 

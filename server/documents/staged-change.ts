@@ -33,6 +33,12 @@ export interface StepDeps {
   halfWritten(doc: LiveDocument, err: unknown): Promise<void>;
 }
 
+/**
+ * The document was destroyed while the change waited or ran (a shutdown, a discard): its updates
+ * would be stored nowhere, so the change must not answer as made.
+ */
+const leftMemory = (): UnavailableError => new UnavailableError('the document left memory before the change was made; try again');
+
 const mergeHere = (updates: Uint8Array[]): Promise<Uint8Array> => Promise.resolve(Y.mergeUpdates(updates));
 
 /**
@@ -56,8 +62,7 @@ export async function runInSteps<T>(
       check();
     }
     const steps = staged.steps();
-    // Destroyed meanwhile (a shutdown, a discard): its updates would be stored nowhere; the change must not answer as made.
-    if (doc.destroyed) throw new UnavailableError('the document left memory before the change was made; try again');
+    if (doc.destroyed) throw leftMemory();
     if (steps.length <= 1) {
       // One step is a plain transaction: nothing to hold back.
       if (steps[0]) doc.ydoc.transact(steps[0], origin);
@@ -66,9 +71,10 @@ export async function runInSteps<T>(
     doc.holdBack(origin);
     let merged: Uint8Array | null = null;
     try {
-      for (let k = 0; k < steps.length && !doc.destroyed; k++) {
+      for (let k = 0; k < steps.length; k++) {
         if (k > 0) await (deps.betweenSteps ?? nextTurn)();
-        if (!doc.destroyed) doc.ydoc.transact(steps[k]!, origin);
+        if (doc.destroyed) break;
+        doc.ydoc.transact(steps[k]!, origin);
       }
       const updates = doc.takeHeldBack();
       if (!doc.destroyed) merged = updates.length <= 1 ? (updates[0] ?? null) : await (deps.mergeUpdates ?? mergeHere)(updates);
@@ -76,7 +82,7 @@ export async function runInSteps<T>(
       await deps.halfWritten(doc, err);
       throw err;
     }
-    if (doc.destroyed) throw new UnavailableError('the document left memory before the change was made; try again');
+    if (doc.destroyed) throw leftMemory();
     if (merged) doc.acceptHeldBack(merged, origin);
     return staged.result();
   } finally {

@@ -62,8 +62,8 @@ if (port) {
   const sendNext = (id: number): void => {
     const left = sending.get(id);
     const next = left?.shift();
-    if (!next) return;
-    if (left!.length === 0) sending.delete(id);
+    if (!left || !next) return;
+    if (left.length === 0) sending.delete(id);
     port.postMessage(next);
   };
   port.on('message', (message: ParseMessage) => {
