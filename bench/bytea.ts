@@ -5,7 +5,8 @@
  *
  *   base64  `encode(state, 'base64')` out, decoded by Buffer; `decode(?, 'base64')` in
  *   raw     the bytea column itself out (as hex text); the Uint8Array as a binary parameter in
- *   binary  PGlite only: the bytea column with binary result columns (what the doc store reads)
+ *   binary  PGlite: the bytea column with binary result columns; Postgres: the select as a binary
+ *           COPY (persistence/copy-out.ts). What the doc store reads on each.
  *
  * For each it prints the wall time and the time the event loop was busy (performance's event-loop
  * utilisation), medians over the rounds. The event loop's share is what the sockets wait for.
@@ -16,7 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { openTestDatabase, databaseKinds, type DatabaseKind } from '../tools/databases.ts';
-import { bytesOf, bytesParameter, toBase64 } from '../persistence/bytea.ts';
+import { bytesOf, bytesParameter, selectStored, toBase64 } from '../persistence/bytea.ts';
 import { addAnnotations } from './lib/session-fixture.ts';
 import { median } from './lib/stats.ts';
 
@@ -30,9 +31,9 @@ const state = Y.encodeStateAsUpdate(doc);
 
 type Variant = (knex: import('knex').Knex) => Promise<Uint8Array | null>;
 const variants: Record<string, Variant> = {
-  'read, base64': async (knex) => bytesOf((await knex.raw(`select encode(state, 'base64') as s from yjs_snapshots`)).rows[0].s),
+  'read, base64': async (knex) => Buffer.from((await knex.raw(`select encode(state, 'base64') as s from yjs_snapshots`)).rows[0].s, 'base64'),
   'read, raw': async (knex) => bytesOf((await knex.raw(`select state as s from yjs_snapshots`)).rows[0].s),
-  'read, binary': async (knex) => bytesOf((await knex.raw(`select state as s from yjs_snapshots`).options({ binaryResults: true })).rows[0].s),
+  'read, binary': async (knex) => (await selectStored<{ s: Uint8Array }>(knex, `select state as s from yjs_snapshots`, [], { s: 'bytes' }))[0]!.s,
   'write, base64': async (knex) => {
     await knex.raw(`update yjs_snapshots set state = decode(?, 'base64')`, [toBase64(state)]);
     return null;
@@ -50,8 +51,7 @@ async function measure(kind: DatabaseKind): Promise<void> {
     await knex.raw(`insert into yjs_snapshots (doc_name, state, last_seq, row_count, updated_at) values ('session:bench', ?, 0, 0, now())`, [
       bytesParameter(state),
     ]);
-    // node-pg has no such option: on Postgres 'binary' would be 'raw' again.
-    const mine = Object.entries(variants).filter(([name]) => kind === 'pglite' || !name.endsWith('binary'));
+    const mine = Object.entries(variants);
     const samples = new Map(mine.map(([name]) => [name, { wall: [] as number[], loop: [] as number[] }]));
     for (let round = 0; round < WARMUP + rounds; round++) {
       for (const [name, run] of mine) {

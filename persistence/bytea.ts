@@ -2,16 +2,15 @@
  * How stored Yjs bytes cross between the database and this process: doc-store.ts and
  * stored-reads.ts read them, doc-store.ts and update-log.ts write them.
  *
- * Reading one column (`storedBytes(knex, column)` in the select list, the statement run by
- * `selectStored`, `bytesOf` on the value):
- * - PGlite: the raw bytea, with the result columns in binary format (pglite-thread.ts,
- *   `binaryQueryMessages`), so no text form of the bytes is made at all; its thread transfers the
- *   buffer to the event loop.
- * - Postgres: `encode(column, 'base64')`. node-pg gets bytea as hex text and decodes it on the
- *   event loop; base64 text is a third shorter and Buffer decodes it faster.
+ * Reading (`selectStored`, the select list naming the bytea columns themselves): the raw bytes on
+ * both databases, no text form of them made at all.
+ * - PGlite: result columns in binary format (pglite-thread.ts, `binaryQueryMessages`); its thread
+ *   transfers the buffer to the event loop.
+ * - Postgres: the select runs as a binary COPY (copy-out.ts). node-pg can only give a bytea as hex
+ *   text, or base64 through `encode`, which the event loop then decodes.
  * `npm run bench:bytea` measures the ways on both databases. A 4 MB snapshot read, wall and
- * event-loop time: PGlite binary 54-57 / 1.1-1.3 ms, raw hex text 70-82 / 0.9, base64 74-91 / 29;
- * Postgres base64 125 / 30 ms, raw hex text 186 / 95.
+ * event-loop time: PGlite binary 10 / 1-3 ms, base64 67-74 / 24; Postgres binary COPY 29-41 / 4-8 ms,
+ * base64 62-105 / 21-63, raw hex text 125-132 / 59-73.
  *
  * Writing one value: the Uint8Array as the parameter. node-pg and PGlite's thread both bind it in
  * binary format, bytea's own wire form, with no text encoding at all. For the same snapshot:
@@ -21,6 +20,7 @@
  * A bytea[] parameter would travel as hex text on both databases.
  */
 import type { Knex } from 'knex';
+import { copyOut, type CopyColumns } from './copy-out.ts';
 
 /** Set on the PGlite knex client (pglite-knex-client.ts): its bytea results arrive as bytes. */
 export interface ByteaCapableClient {
@@ -29,20 +29,23 @@ export interface ByteaCapableClient {
 
 const readsRawBytea = (knex: Knex): boolean => (knex.client as ByteaCapableClient).byteaResultsAsBytes === true;
 
-/** The select-list expression that reads `column` (a trusted identifier) the fastest way for this database. */
-export const storedBytes = (knex: Knex, column: string): string => (readsRawBytea(knex) ? column : `encode(${column}, 'base64')`);
-
-/** Runs a select whose byte columns go through `storedBytes`: on PGlite with binary result columns. */
-export function selectStored<Row>(knex: Knex, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: Row[] }> {
-  const query = knex.raw(sql, bindings);
-  return (readsRawBytea(knex) ? query.options({ binaryResults: true }) : query) as unknown as Promise<{ rows: Row[] }>;
+/**
+ * The rows of a select that reads stored bytes. `columns` names the select list's columns in their
+ * order and how Postgres's binary COPY decodes each; bindings are strings or arrays of strings.
+ */
+export async function selectStored<Row>(
+  knex: Knex,
+  sql: string,
+  bindings: readonly (string | readonly string[])[],
+  columns: CopyColumns,
+): Promise<Row[]> {
+  if (!readsRawBytea(knex)) return copyOut<Row>(knex, sql, bindings, columns);
+  const result = (await knex.raw(sql, bindings as Knex.RawBinding[]).options({ binaryResults: true })) as unknown as { rows: Row[] };
+  return result.rows;
 }
 
-/** The bytes of a column read through `storedBytes`, as a plain Uint8Array (never a Buffer, whose `slice` shares memory). */
-export const bytesOf = (value: string | Uint8Array): Uint8Array => {
-  const bytes = typeof value === 'string' ? Buffer.from(value, 'base64') : value;
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-};
+/** A bytes value as read by `selectStored`, as a plain Uint8Array (never a Buffer, whose `slice` shares memory). */
+export const bytesOf = (value: Uint8Array): Uint8Array => new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 
 /** The bytes as a query parameter (a Buffer view, no copy: knex's types take Buffers). */
 export const bytesParameter = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -26,7 +26,7 @@ import type { Knex } from 'knex';
 import * as Y from 'yjs';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { MergeTimeoutError } from './merge-worker.ts';
-import { bytesOf, bytesParameter, selectStored, storedBytes } from './bytea.ts';
+import { bytesOf, bytesParameter, selectStored } from './bytea.ts';
 import { createStoredReads } from './stored-reads.ts';
 import { findCulprits, listQuarantined, moveToQuarantine, type QuarantinedRow } from './quarantine.ts';
 
@@ -119,21 +119,20 @@ async function readDocument(
   trx: Knex.Transaction,
   docName: string,
 ): Promise<{ previous: Uint8Array | null; rows: LogRow[] }> {
-  const snapshot = await selectStored<{ state: string | Uint8Array }>(
-    trx,
-    `select ${storedBytes(trx, 'state')} as state from yjs_snapshots where doc_name = ?`,
-    [docName],
-  );
-  const read = await selectStored<{ seq: string; update: string | Uint8Array }>(
+  const snapshot = await selectStored<{ state: Uint8Array }>(trx, `select state from yjs_snapshots where doc_name = ?`, [docName], {
+    state: 'bytes',
+  });
+  const rows = await selectStored<{ seq: string; update: Uint8Array }>(
     trx,
     // Order by the bigint column: the output alias `seq` is text, and ordering by it would put
     // row 10 before row 9 — Yjs then parks most updates as pending, and merging turns quadratic.
-    `select seq::text as seq, ${storedBytes(trx, '"update"')} as "update" from yjs_updates where doc_name = ? order by yjs_updates.seq`,
+    `select seq::text as seq, "update" from yjs_updates where doc_name = ? order by yjs_updates.seq`,
     [docName],
+    { seq: 'text', update: 'bytes' },
   );
   return {
-    previous: snapshot.rows[0] ? bytesOf(snapshot.rows[0].state) : null,
-    rows: read.rows.map((row) => ({ seq: row.seq, update: bytesOf(row.update) })),
+    previous: snapshot[0] ? bytesOf(snapshot[0].state) : null,
+    rows: rows.map((row) => ({ seq: row.seq, update: bytesOf(row.update) })),
   };
 }
 

@@ -14,7 +14,7 @@
  *   const { previous, rows } = await read('session:abc')
  */
 import type { Knex } from 'knex';
-import { bytesOf, selectStored, storedBytes } from './bytea.ts';
+import { bytesOf, selectStored } from './bytea.ts';
 
 export interface StoredState {
   /** The snapshot, or null when the document has none. */
@@ -42,17 +42,18 @@ export function createStoredReads(knex: Knex): (docName: string) => Promise<Stor
   let inFlight = 0;
 
   const readBatch = async (names: string[]): Promise<Map<string, StoredState>> => {
-    const result = await selectStored<{ doc_name: string; part: number; data: string | Uint8Array }>(
+    const rows = await selectStored<{ doc_name: string; part: number; data: Uint8Array }>(
       knex,
-      `select doc_name, part, ${storedBytes(knex, 'data')} as data from (
+      `select doc_name, part, data from (
          select doc_name, 0 as part, null::bigint as seq, state as data from yjs_snapshots where doc_name = any(?::text[])
          union all
          select doc_name, 1, seq, "update" from yjs_updates where doc_name = any(?::text[])
        ) parts order by doc_name, part, seq`,
       [names, names],
+      { doc_name: 'text', part: 'int4', data: 'bytes' },
     );
     const states = new Map<string, StoredState>(names.map((name) => [name, { previous: null, rows: [] }]));
-    for (const row of result.rows) {
+    for (const row of rows) {
       const state = states.get(row.doc_name);
       if (!state) continue;
       const bytes = bytesOf(row.data);
