@@ -13,10 +13,11 @@
  * and prints p50 / p99 / max delivery delay per phase (a stamp belongs to the phase it was sent
  * in), the bomb's status and time, the GETs' p99, and /proc/loadavg. Goal: max < 50 ms.
  *
- *   npm run bench:stalls [-- --main=/path/to/other/worktree/server/main.ts] [--cpu-prof=DIR]
+ *   npm run bench:stalls [-- --main=/path/to/other/worktree/server/main.ts] [--cpu-prof=DIR] [--node-args="--flag …"]
  *
  * `--main` runs another checkout's server (old code) under the same probe; `--cpu-prof` passes
- * `--cpu-prof` to the server so its profile lands in DIR when it stops. Embedded PGlite, or
+ * `--cpu-prof` to the server so its profile lands in DIR when it stops; `--node-args` adds node flags
+ * to the server's command line (a GC setting, say). Embedded PGlite, or
  * DATABASE_URL.
  */
 import { readFileSync } from 'node:fs';
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   const server = await startServer({
     kind: 'annosync',
     env: { LOG_LEVEL: 'warn', AUTH_SECRET: BENCH_AUTH_SECRET },
-    ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    nodeArgs: [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(arg('node-args')?.split(' ').filter(Boolean) ?? [])],
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(main ? { main } : {}),
     // The machine may be shared: a loaded one takes a while to start a server under tsx.
