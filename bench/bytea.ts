@@ -7,6 +7,8 @@
  *   raw     the bytea column itself out (as hex text); the Uint8Array as a binary parameter in
  *   binary  PGlite: the bytea column with binary result columns; Postgres: the select as a binary
  *           COPY (persistence/copy-out.ts). What the doc store reads on each.
+ *   log row the snapshot's bytes as one update-log row: base64 through unnest (PGlite's way), or a
+ *           binary COPY (Postgres's, persistence/copy-in.ts)
  *
  * For each it prints the wall time and the time the event loop was busy (performance's event-loop
  * utilisation), medians over the rounds. The event loop's share is what the sockets wait for.
@@ -18,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { openTestDatabase, databaseKinds, type DatabaseKind } from '../tools/databases.ts';
 import { bytesOf, bytesParameter, selectStored, toBase64 } from '../persistence/bytea.ts';
+import { copyIn } from '../persistence/copy-in.ts';
 import { addAnnotations } from './lib/session-fixture.ts';
 import { median } from './lib/stats.ts';
 
@@ -38,6 +41,20 @@ const variants: Record<string, Variant> = {
     await knex.raw(`update yjs_snapshots set state = decode(?, 'base64')`, [toBase64(state)]);
     return null;
   },
+  // One log row as the update log writes it (persistence/update-log.ts), the table emptied first.
+  'log row, base64': async (knex) => {
+    await knex.raw('truncate yjs_updates');
+    await knex.raw(`insert into yjs_updates (doc_name, "update") select doc_name, decode(data, 'base64') from unnest(?::text[], ?::text[]) as queued (doc_name, data)`, [
+      ['session:bench'],
+      [toBase64(state)],
+    ]);
+    return null;
+  },
+  'log row, copy': async (knex) => {
+    await knex.raw('truncate yjs_updates');
+    await copyIn(knex, 'yjs_updates', { doc_name: 'text', update: 'bytes' }, [['session:bench', state]]);
+    return null;
+  },
   'write, raw': async (knex) => {
     await knex.raw(`update yjs_snapshots set state = ?`, [bytesParameter(state)]);
     return null;
@@ -51,7 +68,8 @@ async function measure(kind: DatabaseKind): Promise<void> {
     await knex.raw(`insert into yjs_snapshots (doc_name, state, last_seq, row_count, updated_at) values ('session:bench', ?, 0, 0, now())`, [
       bytesParameter(state),
     ]);
-    const mine = Object.entries(variants);
+    // PGlite's thread has no COPY from this process: its log rows go in as base64.
+    const mine = Object.entries(variants).filter(([name]) => kind === 'postgres' || name !== 'log row, copy');
     const samples = new Map(mine.map(([name]) => [name, { wall: [] as number[], loop: [] as number[] }]));
     for (let round = 0; round < WARMUP + rounds; round++) {
       for (const [name, run] of mine) {

@@ -9,15 +9,17 @@
  * - Postgres: the select runs as a binary COPY (copy-out.ts). node-pg can only give a bytea as hex
  *   text, or base64 through `encode`, which the event loop then decodes.
  * `npm run bench:bytea` measures the ways on both databases. A 4 MB snapshot read, wall and
- * event-loop time: PGlite binary 10 / 1-3 ms, base64 67-74 / 24; Postgres binary COPY 29-41 / 4-8 ms,
- * base64 62-105 / 21-63, raw hex text 125-132 / 59-73.
+ * event-loop time: PGlite binary 10 / 1-3 ms, base64 65-74 / 21-24; Postgres binary COPY 29-41 / 4-22
+ * ms, base64 62-105 / 21-63, raw hex text 125-135 / 59-92.
  *
  * Writing one value: the Uint8Array as the parameter. node-pg and PGlite's thread both bind it in
  * binary format, bytea's own wire form, with no text encoding at all. For the same snapshot:
  * PGlite 125-130 ms wall against 218-252 ms base64; Postgres 2.4 ms of event-loop time against 29.
  *
- * Writing a batch of log rows (update-log.ts): one `text[]` of base64, decoded by the database.
- * A bytea[] parameter would travel as hex text on both databases.
+ * Writing a batch of log rows (update-log.ts): on Postgres a binary COPY (copy-in.ts), the raw
+ * bytes again; on PGlite one `text[]` of base64, decoded by the database (a bytea[] parameter would
+ * travel as hex text). A 4 MB row, wall and event-loop time: Postgres COPY 95 / 4 ms, base64
+ * 184 / 29 ms; PGlite base64 211 / 2 ms (the work is its thread's).
  */
 import type { Knex } from 'knex';
 import { copyOut, type CopyColumns } from './copy-out.ts';
@@ -28,6 +30,9 @@ export interface ByteaCapableClient {
 }
 
 const readsRawBytea = (knex: Knex): boolean => (knex.client as ByteaCapableClient).byteaResultsAsBytes === true;
+
+/** Whether rows of bytes are written by binary COPY (copy-in.ts): on Postgres, not on PGlite's thread. */
+export const writesByCopy = (knex: Knex): boolean => !readsRawBytea(knex);
 
 /**
  * The rows of a select that reads stored bytes. `columns` names the select list's columns in their

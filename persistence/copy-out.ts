@@ -38,9 +38,10 @@ export function withLiterals(sql: string, bindings: readonly (string | readonly 
   return filled;
 }
 
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+/** The first bytes of every binary COPY stream. */
+export const BINARY_COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Signature, flags word, extension length. */
-const HEADER_BYTES = SIGNATURE.length + 8;
+const HEADER_BYTES = BINARY_COPY_SIGNATURE.length + 8;
 
 /**
  * Parses a binary COPY stream fed in chunks of any size. Each bytes value is copied once, from the
@@ -81,8 +82,8 @@ export class BinaryCopyParser {
       if (this.state === 'header') {
         const header = take(HEADER_BYTES);
         if (!header) return;
-        if (!header.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('copyOut: not a binary COPY stream');
-        this.extensionLeft = header.readUInt32BE(SIGNATURE.length + 4);
+        if (!header.subarray(0, BINARY_COPY_SIGNATURE.length).equals(BINARY_COPY_SIGNATURE)) throw new Error('copyOut: not a binary COPY stream');
+        this.extensionLeft = header.readUInt32BE(BINARY_COPY_SIGNATURE.length + 4);
         this.state = 'extension';
       } else if (this.state === 'extension') {
         const skip = Math.min(this.extensionLeft, data.length - at);

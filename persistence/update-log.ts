@@ -1,6 +1,7 @@
 /**
  * The Yjs update log with group commit (docs/architecture.md, "Durability"): every update is queued, and each
- * tick writes everything pending — across all documents — with ONE INSERT, so the database sees a
+ * tick writes everything pending — across all documents — with ONE statement (an INSERT, or on
+ * Postgres a binary COPY), so the database sees a
  * few statements a second however many clients type. A caller's promise resolves only once the
  * INSERT holding its update committed (a REST write answers after that).
  *
@@ -17,7 +18,8 @@
  * the same key, and the second INSERT skips it. Without keys the INSERT is the one it always was.
  */
 import type { Knex } from 'knex';
-import { toBase64 } from './bytea.ts';
+import { toBase64, writesByCopy } from './bytea.ts';
+import { copyIn } from './copy-in.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 
 export interface UpdateLog {
@@ -93,8 +95,9 @@ interface Waiter {
 // bind-parameter limit (65 535) never applies, and Postgres parses one short statement per tick.
 // Rows come out of unnest in array order, so one document's seq values follow its append order.
 //
-// The bytes travel as one text[] of base64 and the database decodes them (persistence/bytea.ts):
-// a bytea[] parameter would be sent as hex text by both drivers, a third longer.
+// On Postgres a batch without keys goes in by binary COPY instead (copy-in.ts): the raw bytes, no
+// text. Elsewhere the bytes travel as one text[] of base64 and the database decodes them
+// (persistence/bytea.ts): a bytea[] parameter would be sent as hex text by both drivers, a third longer.
 const insertSql = `insert into yjs_updates (doc_name, "update")
   select doc_name, decode(data, 'base64') from unnest(?::text[], ?::text[]) as queued (doc_name, data)`;
 /** A batch with at least one key: null keys never conflict, keyed ones already stored are skipped. */
@@ -173,15 +176,18 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     const bytes = batch.reduce((sum, entry) => sum + entry.update.byteLength, 0);
     let skipped = 0;
     try {
-      const docNames = batch.map((entry) => entry.docName);
-      const data = batch.map((entry) => toBase64(entry.update));
-      if (batch.some((entry) => entry.key !== null)) {
+      const keyed = batch.some((entry) => entry.key !== null);
+      if (!keyed && writesByCopy(knex)) {
+        await copyIn(knex, 'yjs_updates', { doc_name: 'text', update: 'bytes' }, batch.map((entry) => [entry.docName, entry.update]));
+      } else if (keyed) {
+        const docNames = batch.map((entry) => entry.docName);
+        const data = batch.map((entry) => toBase64(entry.update));
         // A null element binds as SQL NULL (pg and PGlite alike); knex's types know no nullable arrays.
         const keys = batch.map((entry) => entry.key) as string[];
         const result = await knex.raw<{ rowCount: number | null }>(keyedInsertSql, [docNames, data, keys]);
         skipped = batch.length - (result.rowCount ?? batch.length);
       } else {
-        await knex.raw(insertSql, [docNames, data]);
+        await knex.raw(insertSql, [batch.map((entry) => entry.docName), batch.map((entry) => toBase64(entry.update))]);
       }
     } catch (err) {
       failures++;
