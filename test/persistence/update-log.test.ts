@@ -1,5 +1,6 @@
 /**
- * The group-committed update log: one INSERT per tick for every document, a caller's promise
+ * The group-committed update log: one statement per tick for every document (an INSERT, or a
+ * binary COPY for a large batch on Postgres), a caller's promise
  * resolving only once its row is readable, arrival order kept, real failures retried without
  * losing anything, and close() flushing — or, when it cannot, rejecting instead of lying.
  */
@@ -134,6 +135,39 @@ for (const kind of databaseKinds()) {
     const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
     await Promise.all([log.append(doc, all), log.append(doc, new Uint8Array(0)), log.append(doc, backing.subarray(2, 5))]);
     assert.equal(await storedRows(t.db.knex, doc), [[...all], [], [1, 2, 3]]);
+    await log.close();
+  });
+
+  test('a batch of 32 kB or more (a binary COPY on Postgres) stores every update exactly, in append order', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({ knex: t.db.knex, onCommit: (info) => commits.push(info) });
+    const docs = [freshDoc(), freshDoc()];
+    const backing = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31) & 0xff);
+    const updates = [backing.subarray(5, 40_005), new Uint8Array(0), Uint8Array.from({ length: 300 }, (_, i) => i & 0xff), backing.subarray(1, 20_001)];
+    await Promise.all(updates.map((update, i) => log.append(docs[i % 2]!, update)));
+    assert.equal(commits.map((c) => c.rows), [4], 'one commit');
+    assert.equal(await storedRows(t.db.knex, docs[0]!), [[...updates[0]!], [...updates[2]!]]);
+    assert.equal(await storedRows(t.db.knex, docs[1]!), [[...updates[1]!], [...updates[3]!]]);
+    await log.close();
+  });
+
+  test('a failing batch of 32 kB or more is retried until it commits, losing nothing', async ({ t }) => {
+    const logger = recordingLogger();
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 5, maxRetryDelayMs: 20, logger });
+    const doc = freshDoc();
+    const broken = await breakTable(t.db.knex);
+    let restored = false;
+    try {
+      const appended = [log.append(doc, new Uint8Array(40_000).fill(7)), log.append(doc, new Uint8Array([8]))];
+      await waitFor(() => logger.errors.length >= 2, { message: 'the failed commit was not retried' });
+      assert.is(log.pending(doc), 2);
+      await broken.restore();
+      restored = true;
+      await Promise.all(appended);
+    } finally {
+      if (!restored) await broken.restore();
+    }
+    assert.equal((await storedRows(t.db.knex, doc)).map((row) => [row.length, row[0]]), [[40_000, 7], [1, 8]]);
     await log.close();
   });
 
