@@ -7,8 +7,9 @@
  *   raw     the bytea column itself out (as hex text); the Uint8Array as a binary parameter in
  *   binary  PGlite: the bytea column with binary result columns; Postgres: the select as a binary
  *           COPY (persistence/copy-out.ts). What the doc store reads on each.
- *   log row the snapshot's bytes as one update-log row: base64 through unnest (PGlite's way), or a
- *           binary COPY (Postgres's, persistence/copy-in.ts)
+ *   log row the snapshot's bytes as one update-log row: base64 through unnest (a small batch's
+ *           way), as a binary parameter (a large one-row batch on PGlite), or a binary COPY (a large
+ *           batch on Postgres, persistence/copy-in.ts)
  *
  * For each it prints the wall time and the time the event loop was busy (performance's event-loop
  * utilisation), medians over the rounds. The event loop's share is what the sockets wait for.
@@ -48,6 +49,11 @@ const variants: Record<string, Variant> = {
       ['session:bench'],
       [toBase64(state)],
     ]);
+    return null;
+  },
+  'log row, binary': async (knex) => {
+    await knex.raw('truncate yjs_updates');
+    await knex.raw(`insert into yjs_updates (doc_name, "update") values (?, ?)`, ['session:bench', bytesParameter(state)]);
     return null;
   },
   'log row, copy': async (knex) => {

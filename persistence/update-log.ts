@@ -18,7 +18,7 @@
  * the same key, and the second INSERT skips it. Without keys the INSERT is the one it always was.
  */
 import type { Knex } from 'knex';
-import { toBase64, writesByCopy } from './bytea.ts';
+import { bytesParameter, toBase64, writesByCopy } from './bytea.ts';
 import { copyIn } from './copy-in.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 
@@ -95,16 +95,20 @@ interface Waiter {
 // bind-parameter limit (65 535) never applies, and Postgres parses one short statement per tick.
 // Rows come out of unnest in array order, so one document's seq values follow its append order.
 //
-// On Postgres a batch without keys of COPY_AFTER_BYTES or more goes in by binary COPY instead
-// (copy-in.ts): the raw bytes, no text. Elsewhere the bytes travel as one text[] of base64 and the database decodes them
-// (persistence/bytea.ts): a bytea[] parameter would be sent as hex text by both drivers, a third longer.
+// The bytes travel as one text[] of base64 and the database decodes them (persistence/bytea.ts): a
+// bytea[] parameter would be sent as hex text by both drivers, a third longer. Except in a batch
+// without keys of LARGE_BATCH_BYTES or more: on Postgres it goes in by binary COPY (copy-in.ts),
+// and on PGlite a batch of one row (a bulk create's, an import's) binds its bytes as a binary
+// parameter; both take the raw bytes, no text.
 /**
  * A COPY costs this process ~0.1 ms more than an INSERT of a few small rows (its stream), and saves
  * the base64 of the bytes: measured on 60-row batches, the INSERT was cheaper up to ~30 kB and took
- * 3x the CPU at 120 kB; a 4 MB update took ~185 ms and ~30 ms of event loop by INSERT, 95 and 4 by COPY.
+ * 3x the CPU at 120 kB. A 4 MB row (`npm run bench:bytea`, "log row"): Postgres ~185 ms and ~30 ms
+ * of event loop by INSERT, 95 and 4 by COPY; PGlite ~210 ms as base64, ~90 as a binary parameter.
  */
-const COPY_AFTER_BYTES = 32 * 1024;
+const LARGE_BATCH_BYTES = 32 * 1024;
 
+const singleInsertSql = `insert into yjs_updates (doc_name, "update") values (?, ?)`;
 const insertSql = `insert into yjs_updates (doc_name, "update")
   select doc_name, decode(data, 'base64') from unnest(?::text[], ?::text[]) as queued (doc_name, data)`;
 /** A batch with at least one key: null keys never conflict, keyed ones already stored are skipped. */
@@ -184,8 +188,11 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     let skipped = 0;
     try {
       const keyed = batch.some((entry) => entry.key !== null);
-      if (!keyed && bytes >= COPY_AFTER_BYTES && writesByCopy(knex)) {
+      const large = !keyed && bytes >= LARGE_BATCH_BYTES;
+      if (large && writesByCopy(knex)) {
         await copyIn(knex, 'yjs_updates', { doc_name: 'text', update: 'bytes' }, batch.map((entry) => [entry.docName, entry.update]));
+      } else if (large && batch.length === 1) {
+        await knex.raw(singleInsertSql, [batch[0]!.docName, bytesParameter(batch[0]!.update)]);
       } else if (keyed) {
         const docNames = batch.map((entry) => entry.docName);
         const data = batch.map((entry) => toBase64(entry.update));
