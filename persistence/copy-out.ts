@@ -156,6 +156,8 @@ export class BinaryCopyParser {
 
 interface PgConnection {
   query(submittable: copyStreams.CopyToStreamQuery): copyStreams.CopyToStreamQuery;
+  /** Set, knex's pool drops the connection instead of handing it out again. */
+  __knex__disposed?: unknown;
 }
 
 /**
@@ -175,7 +177,15 @@ export async function copyOut<Row>(
   knex.client.emit('query', { method: 'raw', sql, bindings: [...bindings], copy: true });
   try {
     const stream = connection.query(copyStreams.to(text));
-    for await (const chunk of stream) parser.push(chunk as Buffer);
+    for await (const chunk of stream) {
+      try {
+        parser.push(chunk as Buffer);
+      } catch (err) {
+        // Leaving the loop leaves the COPY unread on the connection: it must not serve another query.
+        connection.__knex__disposed = err;
+        throw err;
+      }
+    }
   } finally {
     await knex.client.releaseConnection(connection);
   }

@@ -1,9 +1,9 @@
 /**
  * The Yjs update log with group commit (docs/architecture.md, "Durability"): every update is queued, and each
- * tick writes everything pending — across all documents — with ONE statement (an INSERT, or on
- * Postgres a binary COPY), so the database sees a
- * few statements a second however many clients type. A caller's promise resolves only once the
- * INSERT holding its update committed (a REST write answers after that).
+ * tick writes everything pending — across all documents — with ONE statement (an INSERT; for a
+ * large batch on Postgres a binary COPY), so the database sees a few statements a second however
+ * many clients type. A caller's promise resolves only once the statement holding its update
+ * committed (a REST write answers after that).
  *
  *   const log = createUpdateLog({ knex })
  *   await log.append('session:1', update)   // durable now
@@ -104,7 +104,7 @@ interface Waiter {
  * A COPY costs this process ~0.1 ms more than an INSERT of a few small rows (its stream), and saves
  * the base64 of the bytes: measured on 60-row batches, the INSERT was cheaper up to ~30 kB and took
  * 3x the CPU at 120 kB. A 4 MB row (`npm run bench:bytea`, "log row"): Postgres ~185 ms and ~30 ms
- * of event loop by INSERT, 95 and 4 by COPY; PGlite ~210 ms as base64, ~90 as a binary parameter.
+ * of event loop by INSERT, 95 and 4 by COPY; PGlite about half the time as a binary parameter.
  */
 const LARGE_BATCH_BYTES = 32 * 1024;
 

@@ -7,10 +7,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import type { Knex } from 'knex';
+import createKnex, { type Knex } from 'knex';
 import copyStreams from 'pg-copy-streams';
 import { selectStored } from '../../persistence/bytea.ts';
-import { BinaryCopyParser, withLiterals, type CopyColumns } from '../../persistence/copy-out.ts';
+import { BinaryCopyParser, copyOut, withLiterals, type CopyColumns } from '../../persistence/copy-out.ts';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
 
 const names = ['session:plain', "session:it's a \\ ? name", 'session:ünïcødé ✓', 'session:small'];
@@ -83,6 +83,24 @@ for (const kind of databaseKinds()) {
         const parser = new BinaryCopyParser(columns);
         for (let at = 0; at < stream.length; at += size) parser.push(stream.subarray(at, at + size));
         assert.equal(parser.end(), expected, `chunks of ${size} bytes`);
+      }
+    });
+
+    test('a read given the wrong columns is refused midway, and its connection is not handed out again', async ({ t }) => {
+      // One connection: were the half-read COPY left on it, the next query would never be answered.
+      const single = createKnex({ client: 'pg', connection: process.env.DATABASE_URL, searchPath: [t.config.schema!], pool: { min: 1, max: 1 } });
+      try {
+        const refused = await copyOut(single, "select repeat('x', 1000) as a, 1 as b from generate_series(1, 20000)", [], { a: 'text' }).catch((e: unknown) => e);
+        assert.match(String(refused), /a row of 2 fields for 1 columns/);
+        let guard: NodeJS.Timeout | undefined;
+        const answered = await Promise.race([
+          single.raw('select 41 + 1 as n').then((r: { rows: { n: number }[] }) => r.rows[0]!.n),
+          new Promise((resolve) => (guard = setTimeout(() => resolve('no answer within 10 s'), 10_000))),
+        ]);
+        clearTimeout(guard);
+        assert.is(answered, 42);
+      } finally {
+        await single.destroy();
       }
     });
 
