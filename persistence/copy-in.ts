@@ -15,9 +15,9 @@ import { pipeline } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
 import { BINARY_COPY_SIGNATURE } from './copy-out.ts';
 
-/** How one column's value is written: `text` from a string (UTF-8), `bytes` from a Uint8Array. */
+/** How one column's value is written: `text` from a string (UTF-8), `bytes` from a Uint8Array; null is NULL in either. */
 export type CopyInColumn = 'text' | 'bytes';
-export type CopyInValue = string | Uint8Array;
+export type CopyInValue = string | Uint8Array | null;
 
 const CHUNK_BYTES = 64 * 1024;
 /** A bytes value at least this long is its own chunk (no copy); shorter ones are packed. */
@@ -43,6 +43,11 @@ export function binaryCopyChunks(kinds: readonly CopyInColumn[], rows: readonly 
     room(2);
     at = current.writeInt16BE(kinds.length, at);
     for (const [k, value] of row.entries()) {
+      if (value === null) {
+        room(4);
+        at = current.writeInt32BE(-1, at);
+        continue;
+      }
       if (kinds[k] === 'text') {
         if (typeof value !== 'string') throw new TypeError(`copyIn: column ${k} takes text`);
         const length = Buffer.byteLength(value, 'utf8');

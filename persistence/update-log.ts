@@ -97,9 +97,9 @@ interface Waiter {
 //
 // The bytes travel as one text[] of base64 and the database decodes them (persistence/bytea.ts): a
 // bytea[] parameter would be sent as hex text by both drivers, a third longer. Except in a batch
-// without keys of LARGE_BATCH_BYTES or more: on Postgres it goes in by binary COPY (copy-in.ts),
-// and on PGlite a batch of one row (a bulk create's, an import's) binds its bytes as a binary
-// parameter; both take the raw bytes, no text.
+// of LARGE_BATCH_BYTES or more: on Postgres it goes in by binary COPY (copy-in.ts; with keys, by way
+// of a temporary table, `copyKeyed`), and on PGlite a batch of one row without keys (a bulk
+// create's, an import's) binds its bytes as a binary parameter; both take the raw bytes, no text.
 /**
  * A COPY costs this process ~0.1 ms more than an INSERT of a few small rows (its stream), and saves
  * the base64 of the bytes: measured on 60-row batches, the INSERT was cheaper up to ~30 kB and took
@@ -115,6 +115,23 @@ const insertSql = `insert into yjs_updates (doc_name, "update")
 const keyedInsertSql = `insert into yjs_updates (doc_name, "update", update_key)
   select doc_name, decode(data, 'base64'), update_key from unnest(?::text[], ?::text[], ?::text[]) as queued (doc_name, data, update_key)
   on conflict (update_key) where update_key is not null do nothing`;
+
+/**
+ * A large keyed batch on Postgres: COPY cannot skip a stored key, so the rows are copied into a
+ * temporary table and moved into the log by the keyed INSERT's `on conflict`, in one transaction.
+ * Resolves with the number of rows stored.
+ */
+async function copyKeyed(knex: Knex, batch: readonly Entry[]): Promise<number> {
+  return knex.transaction(async (trx) => {
+    await trx.raw(`create temporary table queued_updates (ord serial, doc_name text, "update" bytea, update_key text) on commit drop`);
+    const rows = batch.map((entry) => [entry.docName, entry.update, entry.key]);
+    await copyIn(trx, 'queued_updates', { doc_name: 'text', update: 'bytes', update_key: 'text' }, rows);
+    const result = await trx.raw<{ rowCount: number | null }>(`insert into yjs_updates (doc_name, "update", update_key)
+      select doc_name, "update", update_key from queued_updates order by ord
+      on conflict (update_key) where update_key is not null do nothing`);
+    return result.rowCount ?? batch.length;
+  });
+}
 
 export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   const { knex } = opts;
@@ -191,6 +208,8 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
       const large = !keyed && bytes >= LARGE_BATCH_BYTES;
       if (large && writesByCopy(knex)) {
         await copyIn(knex, 'yjs_updates', { doc_name: 'text', update: 'bytes' }, batch.map((entry) => [entry.docName, entry.update]));
+      } else if (keyed && bytes >= LARGE_BATCH_BYTES && writesByCopy(knex)) {
+        skipped = batch.length - (await copyKeyed(knex, batch));
       } else if (large && batch.length === 1) {
         await knex.raw(singleInsertSql, [batch[0]!.docName, bytesParameter(batch[0]!.update)]);
       } else if (keyed) {

@@ -116,6 +116,21 @@ for (const kind of databaseKinds()) {
     await log.close();
   });
 
+  test('a keyed batch of 32 kB or more (by way of a COPY on Postgres) skips stored keys the same way, in order', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, hurryBytes: 1 << 30, onCommit: (info) => commits.push(info) });
+    const doc = freshDoc();
+    const big = (fill: number): Uint8Array => new Uint8Array(20_000).fill(fill);
+    const [k1, k2] = [`${doc}-writer:1`, `${doc}-writer:2`];
+    await log.append(doc, big(1), k1);
+    const batch = [log.append(doc, big(1), k1), log.append(doc, big(2), k2), log.append(doc, big(2), k2), log.append(doc, big(3)), log.append(doc, new Uint8Array([4]))];
+    await log.flush();
+    await Promise.all(batch);
+    assert.equal((await storedRows(t.db.knex, doc)).map((row) => [row.length, row[0]]), [[20_000, 1], [20_000, 2], [20_000, 3], [1, 4]]);
+    assert.equal(commits.map((c) => [c.rows, c.skipped]), [[1, 0], [5, 2]]);
+    await log.close();
+  });
+
   test('a keyed row compacted away is stored again when its key comes back (harmless: Yjs applies an update twice as once)', async ({ t }) => {
     const log = createUpdateLog({ knex: t.db.knex });
     const doc = freshDoc();
