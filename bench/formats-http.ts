@@ -14,6 +14,7 @@ import type { Annotation } from '../docs-model/types.ts';
 import { benchRequest, type BenchReply } from './lib/http-request.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
 import { killAllSync, readRssBytes, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { dropSchema } from './lib/postgres-schema.ts';
 
 const FORMATS = ['coco', 'yolo', 'ultralytics', 'voc', 'json'] as const;
 const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(0)} MB`;
@@ -42,8 +43,17 @@ async function newSession(server: BenchServer, projectId: string, frameCount: nu
   return (await post(`/api/projects/${projectId}/sessions`, { videoId: video.id })).id;
 }
 
+// A schema of its own on Postgres (every server of the run shares it), dropped at the end, so
+// nothing else on that database is touched.
+const databaseUrl = process.env.DATABASE_URL;
+const schema = `bench_formats_${process.pid}`;
+
 async function setup(): Promise<{ server: BenchServer; projectId: string }> {
-  const server = await startServer({ kind: 'annosync', env: { AUTH_SECRET: BENCH_AUTH_SECRET, LOG_LEVEL: 'warn' }, ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}) });
+  const server = await startServer({
+    kind: 'annosync',
+    env: { AUTH_SECRET: BENCH_AUTH_SECRET, LOG_LEVEL: 'warn', ...(databaseUrl ? { DATABASE_SCHEMA: schema } : {}) },
+    ...(databaseUrl ? { databaseUrl } : {}),
+  });
   const res = await request(server, 'POST', '/api/projects', { type: 'application/json', data: Buffer.from(JSON.stringify({ name: 'bench', labels: [{ name: 'car' }, { name: 'person' }, { name: 'bike' }] })) });
   return { server, projectId: (JSON.parse(res.body) as { id: string }).id };
 }
@@ -127,4 +137,5 @@ try {
   }
 } finally {
   removeTempDirs();
+  if (databaseUrl) await dropSchema(databaseUrl, schema);
 }

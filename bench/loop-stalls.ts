@@ -26,6 +26,7 @@ import { overlapBomb } from '../tools/zip-bombs.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
 import { closeClient, openClient, waitSynced, type Client } from './lib/clients.ts';
 import { killAllSync, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { dropSchema } from './lib/postgres-schema.ts';
 import { benchRequest, type BenchReply } from './lib/http-request.ts';
 import { percentile } from './lib/stats.ts';
 import { sendStamp, watchStamps } from './lib/stamps.ts';
@@ -83,9 +84,11 @@ async function main(): Promise<void> {
   const main = arg('main');
   const profileDir = arg('cpu-prof');
   const databaseUrl = process.env.DATABASE_URL;
+  // A schema of its own on Postgres, dropped at the end, so nothing else on that database is touched.
+  const schema = `bench_stalls_${process.pid}`;
   const server = await startServer({
     kind: 'annosync',
-    env: { LOG_LEVEL: 'warn', AUTH_SECRET: BENCH_AUTH_SECRET },
+    env: { LOG_LEVEL: 'warn', AUTH_SECRET: BENCH_AUTH_SECRET, ...(databaseUrl ? { DATABASE_SCHEMA: schema } : {}) },
     nodeArgs: [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(arg('node-args')?.split(' ').filter(Boolean) ?? [])],
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(main ? { main } : {}),
@@ -178,6 +181,7 @@ async function main(): Promise<void> {
     for (const c of clients) closeClient(c);
     await stopServer(server, 15_000);
     removeTempDirs();
+    if (databaseUrl) await dropSchema(databaseUrl, schema);
   }
 }
 
