@@ -13,7 +13,8 @@
 import type { Knex } from 'knex';
 import { pipeline } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
-import { BINARY_COPY_SIGNATURE } from './copy-out.ts';
+import { bytesParameter } from './bytea.ts';
+import { BINARY_COPY_SIGNATURE, onConnection } from './copy-out.ts';
 
 /** How one column's value is written: `text` from a string (UTF-8), `bytes` from a Uint8Array; null is NULL in either. */
 export type CopyInColumn = 'text' | 'bytes';
@@ -57,7 +58,7 @@ export function binaryCopyChunks(kinds: readonly CopyInColumn[], rows: readonly 
         continue;
       }
       if (typeof value === 'string') throw new TypeError(`copyIn: column ${k} takes bytes`);
-      const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      const bytes = bytesParameter(value);
       room(4);
       at = current.writeInt32BE(bytes.length, at);
       if (bytes.length >= OWN_CHUNK) {
@@ -77,14 +78,10 @@ export function binaryCopyChunks(kinds: readonly CopyInColumn[], rows: readonly 
   return chunks;
 }
 
-interface PgConnection {
-  query(submittable: copyStreams.CopyStreamQuery): copyStreams.CopyStreamQuery;
-}
-
 /**
- * Writes `rows` into `table` (a trusted identifier; so are the column names) in one COPY on a
- * connection of `knex`'s pool, or on its transaction's connection. All rows or none: a failed COPY
- * writes nothing. Resolves with the number of rows written.
+ * Writes `rows` into `table` (a trusted identifier; so are the column names) in one COPY, on a
+ * connection as copy-out.ts's `onConnection` gives it. All rows or none: a failed COPY writes
+ * nothing. Resolves with the number of rows written.
  */
 export async function copyIn(
   knex: Knex,
@@ -95,13 +92,9 @@ export async function copyIn(
   const names = Object.keys(columns);
   const chunks = binaryCopyChunks(Object.values(columns), rows);
   const sql = `copy ${table} (${names.map((n) => `"${n}"`).join(', ')}) from stdin (format binary)`;
-  const connection = (await knex.client.acquireConnection()) as PgConnection;
-  knex.client.emit('query', { method: 'raw', sql, bindings: [], copy: true });
-  try {
+  return onConnection(knex, sql, [], async (connection) => {
     const stream = connection.query(copyStreams.from(sql));
     await pipeline(chunks, stream);
     return stream.rowCount;
-  } finally {
-    await knex.client.releaseConnection(connection);
-  }
+  });
 }

@@ -154,16 +154,34 @@ export class BinaryCopyParser {
   }
 }
 
-interface PgConnection {
-  query(submittable: copyStreams.CopyToStreamQuery): copyStreams.CopyToStreamQuery;
+/** A node-pg connection as the COPY streams use it. */
+export interface PgConnection {
+  query<Q extends copyStreams.CopyToStreamQuery | copyStreams.CopyStreamQuery>(submittable: Q): Q;
   /** Set, knex's pool drops the connection instead of handing it out again. */
   __knex__disposed?: unknown;
 }
 
 /**
- * The rows of `sql` (with `?` placeholders), read through a binary COPY on a connection of `knex`'s
- * pool, or on its transaction's connection when `knex` is a transaction.
+ * Runs `use` on a connection of `knex`'s pool, or on its transaction's connection when `knex` is a
+ * transaction, and gives it back. `sql` and `bindings` are told to knex's 'query' listeners
+ * (debugging, tests counting statements), as any knex query is.
  */
+export async function onConnection<T>(
+  knex: Knex,
+  sql: string,
+  bindings: readonly unknown[],
+  use: (connection: PgConnection) => Promise<T>,
+): Promise<T> {
+  const connection = (await knex.client.acquireConnection()) as PgConnection;
+  knex.client.emit('query', { method: 'raw', sql, bindings: [...bindings], copy: true });
+  try {
+    return await use(connection);
+  } finally {
+    await knex.client.releaseConnection(connection);
+  }
+}
+
+/** The rows of `sql` (with `?` placeholders), read through a binary COPY (see `onConnection`). */
 export async function copyOut<Row>(
   knex: Knex,
   sql: string,
@@ -172,12 +190,8 @@ export async function copyOut<Row>(
 ): Promise<Row[]> {
   const text = `copy (${withLiterals(sql, bindings)}) to stdout (format binary)`;
   const parser = new BinaryCopyParser(columns);
-  const connection = (await knex.client.acquireConnection()) as PgConnection;
-  // Heard as any knex query is ('query' listeners: debugging, tests counting statements).
-  knex.client.emit('query', { method: 'raw', sql, bindings: [...bindings], copy: true });
-  try {
-    const stream = connection.query(copyStreams.to(text));
-    for await (const chunk of stream) {
+  await onConnection(knex, sql, bindings, async (connection) => {
+    for await (const chunk of connection.query(copyStreams.to(text))) {
       try {
         parser.push(chunk as Buffer);
       } catch (err) {
@@ -186,8 +200,6 @@ export async function copyOut<Row>(
         throw err;
       }
     }
-  } finally {
-    await knex.client.releaseConnection(connection);
-  }
+  });
   return parser.end() as Row[];
 }

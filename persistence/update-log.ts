@@ -205,12 +205,11 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     let skipped = 0;
     try {
       const keyed = batch.some((entry) => entry.key !== null);
-      const large = !keyed && bytes >= LARGE_BATCH_BYTES;
+      const large = bytes >= LARGE_BATCH_BYTES;
       if (large && writesByCopy(knex)) {
-        await copyIn(knex, 'yjs_updates', { doc_name: 'text', update: 'bytes' }, batch.map((entry) => [entry.docName, entry.update]));
-      } else if (keyed && bytes >= LARGE_BATCH_BYTES && writesByCopy(knex)) {
-        skipped = batch.length - (await copyKeyed(knex, batch));
-      } else if (large && batch.length === 1) {
+        if (keyed) skipped = batch.length - (await copyKeyed(knex, batch));
+        else await copyIn(knex, 'yjs_updates', { doc_name: 'text', update: 'bytes' }, batch.map((entry) => [entry.docName, entry.update]));
+      } else if (large && !keyed && batch.length === 1) {
         await knex.raw(singleInsertSql, [batch[0]!.docName, bytesParameter(batch[0]!.update)]);
       } else if (keyed) {
         const docNames = batch.map((entry) => entry.docName);
