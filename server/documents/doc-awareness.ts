@@ -85,12 +85,12 @@ export class DocAwareness {
   }
 
   /**
-   * Applies an awareness update sent by `owner`. Returns the message to broadcast to everyone
-   * else (null when nothing changed). Throws InvalidMessage-free: decoding errors propagate as
+   * Applies an awareness update sent by `owner`. Returns the client ids whose state changed (null
+   * when none), for `encodeChanges`. Throws InvalidMessage-free: decoding errors propagate as
    * lib0 errors for the caller to map; policy breaches throw PolicyViolationError.
    */
-  applyFrom(owner: AwarenessOwner, update: Uint8Array, now: number): Uint8Array | null {
-    let changed: Array<[clientId: number, json: string | null]> | null = null;
+  applyFrom(owner: AwarenessOwner, update: Uint8Array, now: number): number[] | null {
+    let changed: number[] | null = null;
     for (const { clientId, clock, json } of readAwarenessUpdate(update)) {
       const bound = this.owners.get(owner);
       if (bound === undefined) {
@@ -110,21 +110,21 @@ export class DocAwareness {
       } else if (bound !== clientId) {
         continue; // an echo or a BroadcastChannel forward: never applied, never forwarded
       }
-      const accepted = this.applyOwn(owner, clientId, clock, json, now);
-      if (accepted !== undefined) (changed ??= []).push([clientId, accepted]);
+      if (this.applyOwn(owner, clientId, clock, json, now)) (changed ??= []).push(clientId);
     }
-    return changed ? this.encode(changed) : null;
+    return changed;
   }
 
-  private applyOwn(owner: AwarenessOwner, clientId: number, clock: number, json: string, now: number): string | null | undefined {
+  /** True when the state changed. */
+  private applyOwn(owner: AwarenessOwner, clientId: number, clock: number, json: string, now: number): boolean {
     const entry = this.entries.get(clientId);
     if (json === 'null') {
-      if (!entry || clock < entry.clientClock) return undefined;
+      if (!entry || clock < entry.clientClock) return false;
       this.entries.delete(clientId);
       this.bumpClock(clientId);
-      return null;
+      return true;
     }
-    if (entry && clock <= entry.clientClock) return undefined;
+    if (entry && clock <= entry.clientClock) return false;
     if (json.length > this.limits.maxAwarenessBytes) {
       throw new PolicyViolationError(
         `awareness state of ${json.length} bytes exceeds the limit of ${this.limits.maxAwarenessBytes}`,
@@ -139,7 +139,7 @@ export class DocAwareness {
     JSON.parse(json);
     this.entries.set(clientId, { json, clientClock: clock, owner, updatedAt: now });
     this.bumpClock(clientId);
-    return json;
+    return true;
   }
 
   private bumpClock(clientId: number): void {
@@ -180,28 +180,37 @@ export class DocAwareness {
     return owned.length > 0 ? this.encode(owned) : null;
   }
 
-  /** Removes the state a connection owned (on close). Returns the message telling the others. */
-  removeOwner(owner: AwarenessOwner): Uint8Array | null {
+  /** Removes the state a connection owned (on close). Returns its client id (null: it had none). */
+  removeOwner(owner: AwarenessOwner): number | null {
     const clientId = this.owners.get(owner);
     this.owners.delete(owner);
     if (clientId === undefined || !this.entries.has(clientId)) return null;
     if (this.entries.get(clientId)?.owner !== owner) return null;
     this.entries.delete(clientId);
     this.bumpClock(clientId);
-    return this.encode([[clientId, null]]);
+    return clientId;
   }
 
-  /** Removes states not renewed within the timeout; returns the message telling everyone. */
-  sweep(now: number): Uint8Array | null {
-    let removed: Array<[number, null]> | null = null;
+  /** Removes states not renewed within the timeout; returns their client ids (null: none). */
+  sweep(now: number): number[] | null {
+    let removed: number[] | null = null;
     for (const [clientId, entry] of this.entries) {
       if (now - entry.updatedAt >= AWARENESS_TIMEOUT_MS) {
         this.entries.delete(clientId);
         this.bumpClock(clientId);
-        (removed ??= []).push([clientId, null]);
+        (removed ??= []).push(clientId);
       }
     }
-    return removed ? this.encode(removed) : null;
+    return removed;
+  }
+
+  /**
+   * The current states of `clientIds` as one awareness message, at the server's clock: a client
+   * that changed several times since they were taken is sent once, as it is now; one that left,
+   * as a removal.
+   */
+  encodeChanges(clientIds: Iterable<number>): Uint8Array {
+    return this.encode(Array.from(clientIds, (clientId) => [clientId, this.entries.get(clientId)?.json ?? null]));
   }
 
   /** Every current state, as one awareness message for a new joiner (null when there is none). */

@@ -11,6 +11,7 @@
 import * as Y from 'yjs';
 import { binaryFrame, binaryFrameOf } from './frames.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
+import { PresenceBatch } from './presence-batch.ts';
 import { MessageType, SyncMessageType, type CloseCodeValue, type DocName } from '../../docs-model/protocol.ts';
 import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
 import { updateKeyText, type KeyedRow, type UpdateKey, type UpdateKeys } from './update-keys.ts';
@@ -93,6 +94,8 @@ export class LiveDocument {
   /** The stored state (one update) until `integrate` applies it; joiners are answered from it meanwhile. */
   private stored: Uint8Array | null = null;
   private requestIntegrationOnce: () => void = () => undefined;
+  /** Presence changes made here (peers, their leaving, the sweep), sent once per turn. */
+  private readonly presence: PresenceBatch<Peer>;
   /** While a staged change holds the document (`takeExclusive`): resolves when it lets go. */
   private exclusiveEnd: Promise<void> | null = null;
   /** The staged change's origin and the updates it made so far, held back (`holdBack`). */
@@ -120,6 +123,7 @@ export class LiveDocument {
     this.events = deps.events ?? null;
     this.ydoc = new Y.Doc({ gc: true });
     this.awareness = new DocAwareness(deps.limits);
+    this.presence = new PresenceBatch(this.awareness, this.peers, (message) => this.events?.emit('awareness', [this, message, 'local']));
     this.ydoc.on('update', this.onUpdate);
     this.integrationRequested = new Promise((resolve) => (this.requestIntegrationOnce = resolve));
     if (deps.stored) this.stored = deps.stored;
@@ -332,10 +336,10 @@ export class LiveDocument {
     return this.peers.size - (except && this.peers.has(except as Peer) ? 1 : 0);
   }
 
-  /** Presence from a peer: applied, then sent to the others. Throws on a policy breach. */
+  /** Presence from a peer: applied now, sent to the others with this turn's (presence-batch.ts). Throws on a policy breach. */
   applyAwareness(from: Peer, update: Uint8Array): void {
-    const message = this.awareness.applyFrom(from, update, Date.now());
-    if (message) this.publishAwareness(message, from);
+    const changed = this.awareness.applyFrom(from, update, Date.now());
+    if (changed) for (const clientId of changed) this.presence.add(clientId, from);
   }
 
   /** Presence another process published: sent to every local peer, not published again. */
@@ -348,23 +352,20 @@ export class LiveDocument {
 
   removePeer(peer: Peer): void {
     if (!this.peers.delete(peer)) return;
-    const message = this.awareness.removeOwner(peer);
-    if (message) this.publishAwareness(message);
+    const clientId = this.awareness.removeOwner(peer);
+    if (clientId !== null) this.presence.add(clientId, null);
   }
 
   sweepAwareness(now: number): void {
-    const message = this.awareness.sweep(now);
-    if (message) this.publishAwareness(message);
-  }
-
-  private publishAwareness(message: Uint8Array, except?: Peer): void {
-    this.broadcast(message, except);
-    this.events?.emit('awareness', [this, message, 'local']);
+    const removed = this.awareness.sweep(now);
+    if (removed) for (const clientId of removed) this.presence.add(clientId, null);
   }
 
   /** Drops every cache and the Y.Doc. The registry calls it only once the log holds everything. */
   destroy(): void {
     if (this.isDestroyed) return;
+    // Presence still queued goes out now: its event tells other processes who left.
+    this.presence.flush();
     this.isDestroyed = true;
     this.stored = null;
     this.step1Message = null;

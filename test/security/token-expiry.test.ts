@@ -11,7 +11,8 @@ import { decodeJwt } from 'jose';
 import type { WebsocketProvider } from 'y-websocket';
 import { addAnnotation, listAnnotations } from '../../docs-model/index.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import type { TestServer } from '../../tools/server.ts';
+import { withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { newSessionDoc } from '../../tools/api.ts';
 import { waitFor } from '../../tools/databases.ts';
 
@@ -22,31 +23,11 @@ const CLOCK_SLACK_MS = 1000;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-interface Ctx {
-  storage: TestStorage;
-  app: TestServer;
-  clients: TestClient[];
-}
+const test = suite<SocketSuiteContext>('token expiry on open sockets');
 
-const test = suite<Ctx>('token expiry on open sockets');
+withServerAndClients(test, 'pglite');
 
-test.before(async (ctx) => {
-  ctx.storage = await createTestStorage('pglite');
-  ctx.app = await startTestServer(ctx.storage);
-  ctx.clients = [];
-});
-
-test.after.each((ctx) => {
-  for (const client of ctx.clients) client.destroy();
-  ctx.clients = [];
-});
-
-test.after(async (ctx) => {
-  await ctx.app.stop();
-  await ctx.storage.cleanup();
-});
-
-const join = async (ctx: Ctx, docName: string, token: string): Promise<TestClient> => {
+const join = async (ctx: SocketSuiteContext, docName: string, token: string): Promise<TestClient> => {
   const client = connectClient(ctx.app.url, docName, { params: { token } });
   ctx.clients.push(client);
   await synced(client.provider);
@@ -54,7 +35,7 @@ const join = async (ctx: Ctx, docName: string, token: string): Promise<TestClien
 };
 
 /** An annotator token on the project; `expiresIn` as jose takes it (absolute seconds or '1h'). */
-const annotatorToken = (ctx: Ctx, sub: string, projectId: string, expiresIn: number | string) =>
+const annotatorToken = (ctx: SocketSuiteContext, sub: string, projectId: string, expiresIn: number | string) =>
   ctx.app.token({ sub, name: sub, projects: { [projectId]: 'annotator' } }, { expiresIn });
 
 /** The next close the server sends the provider, and when it came; rejects after `timeoutMs`. */

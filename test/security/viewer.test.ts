@@ -10,7 +10,8 @@ import * as decoding from 'lib0/decoding';
 import type { WebsocketProvider } from 'y-websocket';
 import { addAnnotation, getAnnotation, setLabel } from '../../docs-model/index.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import type { TestServer } from '../../tools/server.ts';
+import { withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { newSessionDoc } from '../../tools/api.ts';
 import { alive, isPermissionDenied, openSocket, syncMessage, updateOfSize } from '../helpers/security.ts';
@@ -33,23 +34,9 @@ async function stored(app: TestServer, docName: string): Promise<Y.Doc> {
 }
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; app: TestServer; clients: TestClient[] }>(`viewers are read-only (${kind})`);
+  const test = suite<SocketSuiteContext>(`viewers are read-only (${kind})`);
 
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.app = await startTestServer(ctx.storage);
-    ctx.clients = [];
-  });
-
-  test.after.each((ctx) => {
-    for (const client of ctx.clients) client.destroy();
-    ctx.clients = [];
-  });
-
-  test.after(async (ctx) => {
-    await ctx.app.stop();
-    await ctx.storage.cleanup();
-  });
+  withServerAndClients(test, kind);
 
   const setup = async (ctx: { app: TestServer; clients: TestClient[] }, viewerDoc?: Y.Doc) => {
     const { docName, projectId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);

@@ -11,7 +11,8 @@ import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
 import { addAnnotation, listAnnotations, setLabel, updateAnnotation } from '../../docs-model/index.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { startTestServer, type TestServer } from '../../tools/server.ts';
+import { withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { jsonClient } from '../../tools/http.ts';
 import { newSessionDoc } from '../../tools/api.ts';
@@ -39,23 +40,9 @@ function holdLoad(app: TestServer, name: string): { held: Promise<void>; open():
 }
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; app: TestServer; clients: TestClient[] }>(`cold join (${kind})`);
+  const test = suite<SocketSuiteContext>(`cold join (${kind})`);
 
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.app = await startTestServer(ctx.storage, { limits: { idleUnloadMs: 0 } });
-    ctx.clients = [];
-  });
-
-  test.after.each((ctx) => {
-    for (const client of ctx.clients) client.destroy();
-    ctx.clients = [];
-  });
-
-  test.after(async (ctx) => {
-    await ctx.app.stop();
-    await ctx.storage.cleanup();
-  });
+  withServerAndClients(test, kind, (storage) => startTestServer(storage, { limits: { idleUnloadMs: 0 } }));
 
   const connect = (ctx: { app: TestServer; clients: TestClient[] }, name: string, doc?: Y.Doc) => {
     const client = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken }, ...(doc ? { doc } : {}) });

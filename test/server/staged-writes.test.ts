@@ -10,7 +10,8 @@ import * as Y from 'yjs';
 import { addAnnotation, listAnnotations, WRITE_STEP_ITEMS } from '../../docs-model/index.ts';
 import { parseDocName } from '../../docs-model/protocol.ts';
 import { connectClient, nextClose, synced, type TestClient } from '../../tools/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { startTestServer, type TestServer } from '../../tools/server.ts';
+import { withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { jsonClient } from '../../tools/http.ts';
 import { newSessionDoc } from '../../tools/api.ts';
@@ -47,23 +48,11 @@ function stepGate(): Gate {
 }
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; app: TestServer; gate: Gate; clients: TestClient[] }>(`staged writes (${kind})`);
+  const test = suite<SocketSuiteContext & { gate: Gate }>(`staged writes (${kind})`);
 
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
+  withServerAndClients(test, kind, (storage, ctx) => {
     ctx.gate = stepGate();
-    ctx.app = await startTestServer(ctx.storage, {}, { betweenSteps: () => ctx.gate.between() });
-    ctx.clients = [];
-  });
-
-  test.after.each((ctx) => {
-    for (const client of ctx.clients) client.destroy();
-    ctx.clients = [];
-  });
-
-  test.after(async (ctx) => {
-    await ctx.app.stop();
-    await ctx.storage.cleanup();
+    return startTestServer(storage, {}, { betweenSteps: () => ctx.gate.between() });
   });
 
   const connect = (ctx: { app: TestServer; clients: TestClient[] }, name: string) => {

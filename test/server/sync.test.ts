@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
 import { addAnnotation, getAnnotation, listAnnotations, setLabel, updateAnnotation } from '../../docs-model/index.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
-import { createTestStorage, startTestServer, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { startTestServer, type TestServer } from '../../tools/server.ts';
+import { withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { newSessionDoc } from '../../tools/api.ts';
 
@@ -19,25 +20,11 @@ const content = (doc: Y.Doc) => ({
 });
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; app: TestServer; clients: TestClient[] }>(`sync (${kind})`);
+  const test = suite<SocketSuiteContext>(`sync (${kind})`);
 
   // One server for the suite (documents are named per test); idle documents unload at once, so
   // every test also exercises unloading and reloading.
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.app = await startTestServer(ctx.storage, { limits: { idleUnloadMs: 0 } });
-    ctx.clients = [];
-  });
-
-  test.after.each((ctx) => {
-    for (const client of ctx.clients) client.destroy();
-    ctx.clients = [];
-  });
-
-  test.after(async (ctx) => {
-    await ctx.app.stop();
-    await ctx.storage.cleanup();
-  });
+  withServerAndClients(test, kind, (storage) => startTestServer(storage, { limits: { idleUnloadMs: 0 } }));
 
   /** A session created over REST, as every session document must be. */
   const sessionName = async (ctx: { app: TestServer }) => (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
