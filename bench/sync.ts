@@ -34,6 +34,7 @@ import type { FanOutResult, JoinResult, OpenManyResult, ThroughputResult } from 
 import { printCombinedTable, printTable, tableRows } from './lib/sync-report.ts';
 import type { ServerResults } from './lib/sync-report.ts';
 import { median } from './lib/stats.ts';
+import { settle } from './lib/settle.ts';
 
 /** Which server: the reference, or annosync (on Postgres and PGlite with --both). */
 type Label = ServerKind | 'postgres' | 'pglite';
@@ -225,12 +226,21 @@ async function main(): Promise<void> {
   const repeated = async <T>(label: string, body: (s: LabeledServer, rep: number) => Promise<T>): Promise<Map<LabeledServer, T[]>> => {
     const out = new Map<LabeledServer, T[]>(servers.map((s) => [s, []]));
     for (let rep = 0; rep < plan.reps; rep++) {
+      await settleAll();
       const once = await each(`${label} #${rep + 1}`, (s) => body(s, rep));
       for (const [s, r] of once) out.get(s)?.push(r);
     }
     return out;
   };
   const want = (name: string): boolean => args.scenarios.has(name);
+  // Every timed part starts on a quiet server: earlier scenarios' documents unloaded and compacted
+  // (bench/lib/settle.ts). The time it took is printed, so the background work stays visible.
+  const settleAll = async (): Promise<void> => {
+    for (const s of servers) {
+      const ms = await settle(s);
+      if (ms > 1_000) log(`${s.label} settled in ${(ms / 1000).toFixed(1)} s`);
+    }
+  };
 
   await each('warm-up', async (s) => {
     await fanOut(s, { room: room('warm-fan'), clients: 10, updates: 1, warmup: 300, processes: 0 });
@@ -248,6 +258,7 @@ async function main(): Promise<void> {
   }
   if (want('initial')) {
     const { annotations, batch, fresh } = plan.initialSync;
+    await settleAll();
     await each('initial sync: populate', (s) => populateSession(s, { room: room('init'), annotations, batch }));
     await each('initial sync: warm-up join', (s) => joinFresh(s, room('init'), annotations));
     const joins = new Map<LabeledServer, JoinResult[]>(servers.map((s) => [s, []]));
@@ -267,6 +278,7 @@ async function main(): Promise<void> {
   }
   if (want('reconnect')) {
     const { rounds, ...shape } = plan.reconnect;
+    await settleAll();
     const groups = await each('reconnect: connect', (s) => openReconnectGroup(s, { ...shape, roomPrefix: room('rc') }));
     try {
       await each('reconnect: warm-up round', (s) => groups.get(s)!.round());
@@ -293,6 +305,7 @@ async function main(): Promise<void> {
     for (const [s, r] of runs) res(s).openMany = [...r].sort((a, b) => a.ms - b.ms)[Math.floor((r.length - 1) / 2)] as OpenManyResult;
   }
   if (want('rss')) {
+    await settleAll();
     const out = await each('rss', (s) => rssPerDoc(s, { ...plan.rss, roomPrefix: room('rss'), idleWaitMs: args.idleWaitMs }));
     for (const [s, r] of out) res(s).rss = r;
   }
