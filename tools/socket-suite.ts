@@ -4,9 +4,10 @@
  *
  *   const test = suite<SocketSuiteContext>(`sync (${kind})`);
  *   withServerAndClients(test, kind, (storage) => startTestServer(storage, { limits: { idleUnloadMs: 0 } }));
+ *   const client = await joinSynced(ctx, docName)   // destroyed after the test
  */
 import type { Test } from 'uvu';
-import type { TestClient } from './clients.ts';
+import { connectClient, synced, type TestClient } from './clients.ts';
 import type { DatabaseKind } from './databases.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from './server.ts';
 
@@ -37,4 +38,12 @@ export function withServerAndClients<C extends SocketSuiteContext>(
     await ctx.app.stop();
     await ctx.storage.cleanup();
   });
+}
+
+/** A stock client on `docName` (the admin token unless `token`), kept in `ctx.clients`, once synced. */
+export async function joinSynced(ctx: SocketSuiteContext, docName: string, token = ctx.app.adminToken): Promise<TestClient> {
+  const client = connectClient(ctx.app.url, docName, { params: { token } });
+  ctx.clients.push(client);
+  await synced(client.provider);
+  return client;
 }

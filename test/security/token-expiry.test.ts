@@ -10,9 +10,8 @@ import * as Y from 'yjs';
 import { decodeJwt } from 'jose';
 import type { WebsocketProvider } from 'y-websocket';
 import { addAnnotation, listAnnotations } from '../../docs-model/index.ts';
-import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
 import type { TestServer } from '../../tools/server.ts';
-import { withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
+import { joinSynced, withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { newSessionDoc } from '../../tools/api.ts';
 import { waitFor } from '../../tools/databases.ts';
 
@@ -26,13 +25,6 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 const test = suite<SocketSuiteContext>('token expiry on open sockets');
 
 withServerAndClients(test, 'pglite');
-
-const join = async (ctx: SocketSuiteContext, docName: string, token: string): Promise<TestClient> => {
-  const client = connectClient(ctx.app.url, docName, { params: { token } });
-  ctx.clients.push(client);
-  await synced(client.provider);
-  return client;
-};
 
 /** An annotator token on the project; `expiresIn` as jose takes it (absolute seconds or '1h'). */
 const annotatorToken = (ctx: SocketSuiteContext, sub: string, projectId: string, expiresIn: number | string) =>
@@ -77,10 +69,10 @@ const closes4401 = async (app: TestServer) =>
 test('a client whose token expires is closed with 4401 at exp, stops reconnecting, and what it sent before is kept and stored', async (ctx) => {
   const { docName, projectId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
   // The long-lived client loads the document first, so the short token's life goes to editing.
-  const long = await join(ctx, docName, await annotatorToken(ctx, 'long', projectId, '1h'));
+  const long = await joinSynced(ctx, docName, await annotatorToken(ctx, 'long', projectId, '1h'));
   const shortToken = await annotatorToken(ctx, 'short', projectId, nowSeconds() + SHORT_TOKEN_SECONDS);
   const expMs = (decodeJwt(shortToken).exp as number) * 1000;
-  const short = await join(ctx, docName, shortToken);
+  const short = await joinSynced(ctx, docName, shortToken);
   const closing = closeWithin(short.provider, expMs - Date.now() + 10_000);
   const closesBefore = await closes4401(ctx.app);
 
@@ -104,16 +96,16 @@ test('a client whose token expires is closed with 4401 at exp, stops reconnectin
 
 test('clients with a long-lived token and with no exp stay connected after another expired, and their edits still travel', async (ctx) => {
   const { docName, projectId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
-  const long = await join(ctx, docName, await annotatorToken(ctx, 'long', projectId, '1h'));
+  const long = await joinSynced(ctx, docName, await annotatorToken(ctx, 'long', projectId, '1h'));
   // The admin token has no `exp`: nothing ever expires it.
   assert.is(decodeJwt(ctx.app.adminToken).exp, undefined);
-  const forever = await join(ctx, docName, ctx.app.adminToken);
+  const forever = await joinSynced(ctx, docName, ctx.app.adminToken);
   const longCloses = countCloses(long.provider);
   const foreverCloses = countCloses(forever.provider);
 
   const shortToken = await annotatorToken(ctx, 'short', projectId, nowSeconds() + SHORT_TOKEN_SECONDS);
   const expMs = (decodeJwt(shortToken).exp as number) * 1000;
-  const short = await join(ctx, docName, shortToken);
+  const short = await joinSynced(ctx, docName, shortToken);
   const { code, at } = await closeWithin(short.provider, expMs - Date.now() + 10_000);
   assert.is(code, 4401);
   assert.ok(at >= expMs - CLOCK_SLACK_MS, `closed ${expMs - at} ms before exp`);

@@ -6,9 +6,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as encoding from 'lib0/encoding';
-import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
-import type { TestServer } from '../../tools/server.ts';
-import { withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
+import type { TestClient } from '../../tools/clients.ts';
+import { joinSynced, withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { newSessionDoc } from '../../tools/api.ts';
 
@@ -30,17 +29,10 @@ for (const kind of databaseKinds()) {
 
   withServerAndClients(test, kind);
 
-  const join = async (ctx: { app: TestServer; clients: TestClient[] }, name: string) => {
-    const client = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
-    ctx.clients.push(client);
-    await synced(client.provider);
-    return client;
-  };
-
   test('a client that reconnects is seen by the others again at once, not after its next renewal', async (ctx) => {
     const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
-    const a = await join(ctx, name);
-    const b = await join(ctx, name);
+    const a = await joinSynced(ctx, name);
+    const b = await joinSynced(ctx, name);
     a.provider.awareness.setLocalStateField('frame', 7);
     await waitFor(() => frameOf(b, a.doc.clientID) === 7);
     a.provider.disconnect();
@@ -52,7 +44,7 @@ for (const kind of databaseKinds()) {
 
   test("presence changed by several peers in one turn reaches each peer as one message, without the peer's own state", async (ctx) => {
     const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
-    const [a, b, c] = [await join(ctx, name), await join(ctx, name), await join(ctx, name)];
+    const [a, b, c] = [await joinSynced(ctx, name), await joinSynced(ctx, name), await joinSynced(ctx, name)];
     const ids = [a, b, c].map((client) => client.doc.clientID);
     await waitFor(() => [a, b, c].every((client) => ids.every((id) => client.provider.awareness.getStates().has(id))));
 

@@ -6,9 +6,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
 import { addAnnotation, getAnnotation, listAnnotations, setLabel, updateAnnotation } from '../../docs-model/index.ts';
-import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
 import { startTestServer, type TestServer } from '../../tools/server.ts';
-import { withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
+import { joinSynced, withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { newSessionDoc } from '../../tools/api.ts';
 
@@ -29,16 +28,9 @@ for (const kind of databaseKinds()) {
   /** A session created over REST, as every session document must be. */
   const sessionName = async (ctx: { app: TestServer }) => (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
 
-  const join = async (ctx: { app: TestServer; clients: TestClient[] }, name: string) => {
-    const client = connectClient(ctx.app.url, name, { params: { token: ctx.app.adminToken } });
-    ctx.clients.push(client);
-    await synced(client.provider);
-    return client;
-  };
-
   test('three clients editing one session concurrently converge to identical content', async (ctx) => {
     const name = await sessionName(ctx);
-    const [a, b, c] = await Promise.all([join(ctx, name), join(ctx, name), join(ctx, name)]);
+    const [a, b, c] = await Promise.all([joinSynced(ctx, name), joinSynced(ctx, name), joinSynced(ctx, name)]);
     setLabel(a!.doc, 'car', { color: '#f00' });
     await waitFor(() => b!.doc.getMap('labels').has('car') && c!.doc.getMap('labels').has('car'));
     for (let i = 0; i < 20; i++) {
@@ -60,8 +52,8 @@ for (const kind of databaseKinds()) {
 
   test('two fields of one annotation edited while both clients are offline both survive', async (ctx) => {
     const name = await sessionName(ctx);
-    const a = await join(ctx, name);
-    const b = await join(ctx, name);
+    const a = await joinSynced(ctx, name);
+    const b = await joinSynced(ctx, name);
     setLabel(a.doc, 'car', {});
     setLabel(a.doc, 'truck', {});
     const created = addAnnotation(a.doc, { frame: 0, bbox: [0, 0, 10, 10], label: 'car' }, { by: 'alice' });
@@ -84,11 +76,11 @@ for (const kind of databaseKinds()) {
 
   test('awareness reaches the others and disappears when its client disconnects', async (ctx) => {
     const name = await sessionName(ctx);
-    const a = await join(ctx, name);
-    const b = await join(ctx, name);
+    const a = await joinSynced(ctx, name);
+    const b = await joinSynced(ctx, name);
     a.provider.awareness.setLocalStateField('user', { name: 'alice', frame: 12 });
     await waitFor(() => (b.provider.awareness.getStates().get(a.doc.clientID) as { user?: { frame: number } } | undefined)?.user?.frame === 12);
-    const late = await join(ctx, name);
+    const late = await joinSynced(ctx, name);
     await waitFor(() => late.provider.awareness.getStates().has(a.doc.clientID), { message: 'a late joiner sees present states' });
     a.provider.disconnect();
     await waitFor(() => !b.provider.awareness.getStates().has(a.doc.clientID), { message: 'the state leaves with its client' });
@@ -97,8 +89,8 @@ for (const kind of databaseKinds()) {
 
   test("an offline client's edits reach the others and the database when it reconnects", async (ctx) => {
     const name = await sessionName(ctx);
-    const a = await join(ctx, name);
-    const b = await join(ctx, name);
+    const a = await joinSynced(ctx, name);
+    const b = await joinSynced(ctx, name);
     setLabel(a.doc, 'person', {});
     await waitFor(() => b.doc.getMap('labels').has('person'));
     b.provider.disconnect();
@@ -116,7 +108,7 @@ for (const kind of databaseKinds()) {
 
   test('after compaction a fresh load equals the live document and the log is short', async (ctx) => {
     const name = await sessionName(ctx);
-    const a = await join(ctx, name);
+    const a = await joinSynced(ctx, name);
     setLabel(a.doc, 'car', {});
     for (let i = 0; i < 50; i++) addAnnotation(a.doc, { frame: i, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'alice' });
     const live = ctx.app.server.registry.get(name)!;
@@ -134,7 +126,7 @@ for (const kind of databaseKinds()) {
   test('two simultaneous first connections to one document load it once', async (ctx) => {
     const name = await sessionName(ctx);
     const before = ctx.app.server.registry.loads;
-    await Promise.all([join(ctx, name), join(ctx, name), join(ctx, name)]);
+    await Promise.all([joinSynced(ctx, name), joinSynced(ctx, name), joinSynced(ctx, name)]);
     assert.is(ctx.app.server.registry.loads - before, 1);
   });
 
@@ -146,7 +138,7 @@ for (const kind of databaseKinds()) {
     };
     ctx.app.server.db.knex.on('query', onQuery);
     try {
-      await join(ctx, name);
+      await joinSynced(ctx, name);
     } finally {
       ctx.app.server.db.knex.off('query', onQuery);
     }
@@ -155,14 +147,14 @@ for (const kind of databaseKinds()) {
 
   test('an idle document leaves memory once its updates are committed, and loads again with its content', async (ctx) => {
     const name = await sessionName(ctx);
-    const a = await join(ctx, name);
+    const a = await joinSynced(ctx, name);
     setLabel(a.doc, 'car', {});
     addAnnotation(a.doc, { id: 'kept', frame: 0, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'alice' });
     await waitFor(() => ctx.app.server.registry.get(name)?.ydoc.getMap('annotations').has('kept'));
     a.destroy();
     ctx.clients = [];
     await waitFor(() => ctx.app.server.registry.get(name) === undefined, { message: 'the document is unloaded' });
-    const b = await join(ctx, name);
+    const b = await joinSynced(ctx, name);
     assert.ok(getAnnotation(b.doc, 'kept'));
   });
 
