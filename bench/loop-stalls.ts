@@ -1,8 +1,9 @@
 /**
  * Does one slow REST request stall the sockets? Every document lives on one event loop, so a
- * request that holds it delays every delivery to every annotator. The probe: two stock
- * y-websocket clients on one session document, one writes a timestamped update every 10 ms, the
- * other records send → receive. It runs while, in turn:
+ * request that holds it delays every delivery to every annotator. The probe (lib/stall-probe.ts, in
+ * a worker thread, so the bench's own parsing of answers does not delay it): two stock y-websocket
+ * clients on one session document, one writes a timestamped update every 10 ms, the other records
+ * send → receive. It runs while, in turn:
  *
  *   idle · the overlap zip bomb (tools/zip-bombs.ts) sent to a YOLO import · a COCO import of
  *   10 000 annotations (the largest import of bench/formats-http.ts) · the load of the exported
@@ -13,27 +14,27 @@
  * and prints p50 / p99 / max delivery delay per phase (a stamp belongs to the phase it was sent
  * in), the bomb's status and time, the GETs' p99, and /proc/loadavg. Goal: max < 50 ms.
  *
- *   npm run bench:stalls [-- --main=/path/to/other/worktree/server/main.ts] [--cpu-prof=DIR] [--node-args="--flag …"]
+ *   npm run bench:stalls [-- --main=/path/to/other/worktree/server/main.ts] [--cpu-prof=DIR] [--node-args="--flag …"] [--worst]
  *
  * `--main` runs another checkout's server (old code) under the same probe; `--cpu-prof` passes
  * `--cpu-prof` to the server so its profile lands in DIR when it stops; `--node-args` adds node flags
- * to the server's command line (a GC setting, say). Embedded PGlite, or
+ * to the server's command line (a GC setting, say); `--worst` prints each delivery over 40 ms with
+ * its send time on the monotonic clock, where the server's CPU profile timeline puts it. Embedded PGlite, or
  * DATABASE_URL.
  */
 import { readFileSync } from 'node:fs';
 import { strToU8 } from 'fflate';
 import { overlapBomb } from '../tools/zip-bombs.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
-import { closeClient, openClient, waitSynced, type Client } from './lib/clients.ts';
+import { startStallProbe } from './lib/stall-probe.ts';
+import { absoluteNow } from './lib/stamps.ts';
 import { killAllSync, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
 import { dropSchema } from './lib/postgres-schema.ts';
 import { benchRequest, type BenchReply } from './lib/http-request.ts';
 import { percentile } from './lib/stats.ts';
-import { sendStamp, watchStamps } from './lib/stamps.ts';
 
 const ANNOTATIONS = 10_000;
 const FRAMES = 1000;
-const SEND_EVERY_MS = 10;
 const TAIL_MS = 300;
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
@@ -56,26 +57,6 @@ const fixture = (): unknown[] =>
     label: ['car', 'person', 'bike'][k % 3],
   }));
 
-/** The probe: stamps sent every 10 ms, each delay filed under the phase it was sent in. */
-function startProbe(writer: Client, reader: Client): { phase: (name: string) => void; delays: Map<string, number[]>; stop: () => void } {
-  const delays = new Map<string, number[]>();
-  const sentIn: string[] = [];
-  let current = 'warm-up';
-  watchStamps(reader, (_delivered, seq, latencyMs) => {
-    const name = sentIn[seq];
-    if (name === undefined) return;
-    let list = delays.get(name);
-    if (!list) delays.set(name, (list = []));
-    list.push(latencyMs);
-  });
-  let seq = 0;
-  const timer = setInterval(() => {
-    sentIn[seq] = current;
-    sendStamp(writer, seq++);
-  }, SEND_EVERY_MS);
-  return { phase: (name) => (current = name), delays, stop: () => clearInterval(timer) };
-}
-
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
@@ -83,6 +64,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
   const main = arg('main');
   const profileDir = arg('cpu-prof');
+  const worst = process.argv.includes('--worst');
   const databaseUrl = process.env.DATABASE_URL;
   // A schema of its own on Postgres, dropped at the end, so nothing else on that database is touched.
   const schema = `bench_stalls_${process.pid}`;
@@ -96,7 +78,7 @@ async function main(): Promise<void> {
     readyTimeoutMs: 180_000,
   });
   console.log(`bench:stalls  server ${main ?? 'this checkout'}  ${databaseUrl ? 'postgres' : 'pglite'}  node ${process.version}  loadavg ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
-  const clients: Client[] = [];
+  let probe: Awaited<ReturnType<typeof startStallProbe>> | null = null;
   try {
     const project = await json<{ id: string }>(server, 'POST', '/api/projects', { name: 'stalls', labels: [{ name: 'car' }, { name: 'person' }, { name: 'bike' }] });
     const video = await json<{ id: string }>(server, 'POST', '/api/videos', { name: 'v.mp4', uri: 's3://b/v.mp4', width: 1920, height: 1080, fps: 25, frameCount: FRAMES });
@@ -111,18 +93,19 @@ async function main(): Promise<void> {
     const targets = [await newSession(), await newSession(), await newSession()];
     const bulkTarget = await newSession();
     const probeRoom = `session:${await newSession()}`;
-    clients.push(openClient(server, probeRoom), openClient(server, probeRoom));
-    await Promise.all(clients.map((c) => waitSynced(c)));
     // Let the fixtures' background work (projection, compaction) finish before "idle".
     await pause(5000);
-    const probe = startProbe(clients[0]!, clients[1]!);
+    probe = await startStallProbe(server, probeRoom);
     await pause(1000);
+    /** [start (absolute ms), name]: a stamp belongs to the phase it was sent in. */
+    const phases: [number, string][] = [[0, 'warm-up']];
+    const enter = (name: string): void => void phases.push([absoluteNow(), name]);
 
     const notes: string[] = [];
     const phase = async (name: string, action: () => Promise<void>): Promise<void> => {
-      probe.phase(name);
+      enter(name);
       await action();
-      probe.phase(`${name} (after)`);
+      enter(`${name} (after)`);
       await pause(TAIL_MS);
     };
     await phase('idle', () => pause(2000));
@@ -164,11 +147,19 @@ async function main(): Promise<void> {
     });
     notes.push(`200 GETs of one frame after the bulk create: p50 ${percentile(gets, 50).toFixed(1)} ms, p99 ${percentile(gets, 99).toFixed(1)} ms, max ${Math.max(...gets).toFixed(1)} ms`);
     await phase('idle again', () => pause(2000));
-    probe.stop();
+    const samples = await probe.stop();
+    probe = null;
+    const delays = new Map<string, number[]>();
+    for (const sample of samples) {
+      const name = phases.findLast(([start]) => start <= sample.sentAt)![1];
+      if (!delays.has(name)) delays.set(name, []);
+      delays.get(name)!.push(sample.latencyMs);
+      if (worst && sample.latencyMs > 40) console.log(`${name}: ${sample.latencyMs.toFixed(1)} ms, sent at ${sample.sentMonoUs} µs (monotonic)`);
+    }
 
-    const idle = percentile(probe.delays.get('idle') ?? [], 50);
+    const idle = percentile(delays.get('idle') ?? [], 50);
     console.log(`\n${'phase'.padEnd(30)} ${'n'.padStart(5)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}  max/idle p50`);
-    for (const [name, list] of probe.delays) {
+    for (const [name, list] of delays) {
       if (name === 'warm-up') continue;
       const max = Math.max(...list);
       console.log(
@@ -178,7 +169,7 @@ async function main(): Promise<void> {
     for (const note of notes) console.log(note);
     console.log(`loadavg at the end ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
   } finally {
-    for (const c of clients) closeClient(c);
+    await probe?.stop();
     await stopServer(server, 15_000);
     removeTempDirs();
     if (databaseUrl) await dropSchema(databaseUrl, schema);

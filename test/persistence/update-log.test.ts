@@ -122,12 +122,30 @@ for (const kind of databaseKinds()) {
     const doc = freshDoc();
     const big = (fill: number): Uint8Array => new Uint8Array(20_000).fill(fill);
     const [k1, k2] = [`${doc}-writer:1`, `${doc}-writer:2`];
-    await log.append(doc, big(1), k1);
+    // Stored first, on its own (flush: under hurryBytes, it would wait for the 60 s interval).
+    await Promise.all([log.append(doc, big(1), k1), log.flush()]);
     const batch = [log.append(doc, big(1), k1), log.append(doc, big(2), k2), log.append(doc, big(2), k2), log.append(doc, big(3)), log.append(doc, new Uint8Array([4]))];
     await log.flush();
     await Promise.all(batch);
     assert.equal((await storedRows(t.db.knex, doc)).map((row) => [row.length, row[0]]), [[20_000, 1], [20_000, 2], [20_000, 3], [1, 4]]);
     assert.equal(commits.map((c) => [c.rows, c.skipped]), [[1, 0], [5, 2]]);
+    await log.close();
+  });
+
+  test('a keyed update of 32 kB or more committed alone (binary on PGlite, a COPY on Postgres) is stored once too', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    // Committed at once, each: 40 kB is over hurryBytes here, and the interval is one no test outlives.
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, hurryBytes: 32 * 1024, onCommit: (info) => commits.push(info) });
+    const doc = freshDoc();
+    const key = `${doc}-import:1`;
+    const big = new Uint8Array(40_000).map((_, k) => k % 251);
+    await log.append(doc, big, key);
+    await log.append(doc, big, key);
+    await log.append(doc, big);
+    const rows = await storedRows(t.db.knex, doc);
+    assert.equal(rows.map((row) => row.length), [40_000, 40_000]);
+    assert.equal(rows[0]!.slice(0, 300), [...big.subarray(0, 300)]);
+    assert.equal(commits.map((c) => [c.rows, c.skipped]), [[1, 0], [1, 1], [1, 0]]);
     await log.close();
   });
 

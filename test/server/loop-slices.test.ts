@@ -37,13 +37,14 @@ test('as a Readable body: the bytes of every chunk, and the loop turns while it 
   assert.ok(loop.turns() >= 10, `the loop turned ${loop.turns()} times while 50 chunks streamed`);
 });
 
-test('itemsJson is JSON.stringify({ items }) whatever the count, and the loop turns between its slices', async () => {
+test('itemsJson is JSON.stringify({ items }) as UTF-8 bytes whatever the count, and the loop turns between its slices', async () => {
   for (const count of [0, 1, 3, 4, 7]) {
-    const items = Array.from({ length: count }, (_, k) => ({ id: `a${k}`, bbox: [k, 1.5, 2, 3], label: k % 2 ? 'car' : 'a "quoted" name' }));
+    const items = Array.from({ length: count }, (_, k) => ({ id: `a${k}`, bbox: [k, 1.5, 2, 3], label: k % 2 ? 'car' : 'a "quoted" name – ü' }));
     const loop = countLoopTurns();
-    const text = await itemsJson(items, 3);
+    const bytes = await itemsJson(items, 3);
     loop.stop();
-    assert.is(text, JSON.stringify({ items }), `${count} items`);
+    assert.ok(Buffer.isBuffer(bytes), 'bytes, so Content-Length needs no encoding');
+    assert.is(bytes.toString('utf8'), JSON.stringify({ items }), `${count} items`);
     if (count > 3) assert.ok(loop.turns() >= 1, `${count} items: the loop turned between slices`);
   }
 });
