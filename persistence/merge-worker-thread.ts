@@ -5,19 +5,17 @@
  *
  * Protocol: it posts `{ type: 'ready' }` once loaded (the pool starts a request's clock only then,
  * so a cold start under tsx does not count against the budget); a request is
- * `{ id, how, packed: ArrayBuffer, lengths: number[] }` (every update back to back, transferred), and
- * the answer `{ id, ok: true, merged: ArrayBuffer }` (transferred) or `{ id, ok: false, message }`.
+ * `{ id, how: 'doc', packed: ArrayBuffer, lengths: number[] }` (every update back to back) or
+ * `{ id, how: 'updates', parts: ArrayBuffer[] }` (one update each), all transferred, and the answer
+ * `{ id, ok: true, merged: ArrayBuffer }` (transferred) or `{ id, ok: false, message }`.
  */
 import { parentPort } from 'node:worker_threads';
 import * as Y from 'yjs';
 
-export interface MergeRequest {
-  id: number;
-  /** `doc`: through a Y.Doc (garbage collected, a whole document); `updates`: Y.mergeUpdates. */
-  how: 'doc' | 'updates';
-  packed: ArrayBuffer;
-  lengths: number[];
-}
+/** `doc`: through a Y.Doc (garbage collected, a whole document); `updates`: Y.mergeUpdates. */
+export type MergeRequest =
+  | { id: number; how: 'doc'; packed: ArrayBuffer; lengths: number[] }
+  | { id: number; how: 'updates'; parts: ArrayBuffer[] };
 
 export type MergeReply =
   | { type: 'ready' }
@@ -41,9 +39,8 @@ function mergeThroughDoc(packed: ArrayBuffer, lengths: number[]): Uint8Array {
   }
 }
 
-function mergeUpdates(packed: ArrayBuffer, lengths: number[]): Uint8Array {
-  let offset = 0;
-  return Y.mergeUpdates(lengths.map((length) => new Uint8Array(packed, (offset += length) - length, length)));
+function mergeUpdates(parts: ArrayBuffer[]): Uint8Array {
+  return Y.mergeUpdates(parts.map((part) => new Uint8Array(part)));
 }
 
 /** An ArrayBuffer holding exactly `bytes`: its own when it is not a view into a larger one. */
@@ -58,7 +55,7 @@ if (port) {
     let reply: MergeReply;
     const transfer: ArrayBuffer[] = [];
     try {
-      const merged = ownBuffer(request.how === 'updates' ? mergeUpdates(request.packed, request.lengths) : mergeThroughDoc(request.packed, request.lengths));
+      const merged = ownBuffer(request.how === 'updates' ? mergeUpdates(request.parts) : mergeThroughDoc(request.packed, request.lengths));
       transfer.push(merged);
       reply = { type: 'result', id: request.id, ok: true, merged };
     } catch (err) {

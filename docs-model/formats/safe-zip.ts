@@ -167,3 +167,18 @@ export const readZip = (bytes: Uint8Array, options: ReadZipOptions = {}): Map<st
 /** True when the bytes start like a zip (local header or empty archive). */
 export const looksLikeZip = (bytes: Uint8Array): boolean =>
   bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5);
+
+/**
+ * Whether readZip refuses `bytes` from the layout alone (overlapping or misnamed records, the
+ * overlap zip bomb) before it inflates anything, whatever limits it is given. Cheap: the central
+ * directory and one sort. False when unsure (not a zip, a directory it cannot read within the
+ * default entry limit): readZip decides those.
+ */
+export const refusedByLayout = (bytes: Uint8Array): boolean => {
+  if (!looksLikeZip(bytes)) return false;
+  try {
+    return layoutProblems(bytes, readCentralDirectory(bytes, SAFE_ZIP_DEFAULTS.maxEntries)).length > 0;
+  } catch {
+    return false;
+  }
+};

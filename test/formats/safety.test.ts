@@ -4,7 +4,7 @@ import { strToU8, zipSync, type Zippable } from 'fflate';
 import { InputTooLargeError, UnsafeInputError } from '../../docs-model/formats/problems.ts';
 import { parseSafeJson } from '../../docs-model/formats/safe-json.ts';
 import { checkXml, parseSafeXml } from '../../docs-model/formats/safe-xml.ts';
-import { readZip } from '../../docs-model/formats/safe-zip.ts';
+import { readZip, refusedByLayout, SAFE_ZIP_DEFAULTS } from '../../docs-model/formats/safe-zip.ts';
 import { crc32 } from '../../docs-model/formats/crc32.ts';
 import { parseYolo } from '../../docs-model/formats/yolo-import.ts';
 import { rawZip, thrown } from '../helpers/zips.ts';
@@ -76,6 +76,15 @@ zip('the overlap zip bomb (many entries, one deflate stream) is refused from its
   assert.is(problems.length, 999, 'every entry but the one the local header names');
   assert.equal(problems[0], { code: 'zip_name_mismatch', message: 'the local header names another file than the central directory', place: 'labels/f1.txt' });
   assert.equal([...new Set(codes(e))], ['zip_name_mismatch']);
+  assert.ok(refusedByLayout(bomb), 'refusedByLayout says so up front');
+});
+
+zip('refusedByLayout is false where readZip does not refuse from the layout, or the directory cannot be read within the default limit', () => {
+  assert.not.ok(refusedByLayout(zipSync({ 'a.txt': strToU8('first\n'), 'b.txt': strToU8('second\n') })), 'an ordinary zip');
+  assert.not.ok(refusedByLayout(strToU8('0 0.5 0.5 0.1 0.1\n')), 'not a zip');
+  const crowded: Zippable = {};
+  for (let k = 0; k <= SAFE_ZIP_DEFAULTS.maxEntries; k++) crowded[`f${k}.txt`] = strToU8('x');
+  assert.not.ok(refusedByLayout(zipSync(crowded, { level: 0 })), 'past the entry limit: readZip decides');
 });
 
 zip('entries whose bytes overlap, or reach into the central directory, are refused by name even when their names match', () => {

@@ -100,12 +100,24 @@ pool('a merge in the worker equals the in-process merge, and leaves the caller\'
   assert.equal(contentOf(rebuild([merged])), contentOf(history.doc), seedNote);
 });
 
-pool('mergeUpdates in the worker equals Y.mergeUpdates: the same content, no Y.Doc in between', async () => {
+pool('mergeUpdates in the worker equals Y.mergeUpdates, and takes over (detaches) the updates that own their buffer, no copy', async () => {
   const pool = createMergePool({ timeBudgetMs: 60_000 });
   const history = editHistory(seed, 200);
-  const merged = await pool.mergeUpdates(history.updates).finally(() => pool.close());
-  assert.equal(merged, Y.mergeUpdates(history.updates), seedNote);
+  const expected = Y.mergeUpdates(history.updates);
+  // Half of them views into one shared buffer: those are copied, the shared buffer left as it is.
+  const shared = new Uint8Array(history.updates.slice(100).reduce((n, u) => n + u.byteLength + 1, 0));
+  let offset = 0;
+  const views = history.updates.slice(100).map((u) => {
+    shared.set(u, offset + 1);
+    offset += u.byteLength + 1;
+    return shared.subarray(offset - u.byteLength, offset);
+  });
+  const given = [...history.updates.slice(0, 100).map((u) => u.slice()), ...views];
+  const merged = await pool.mergeUpdates(given).finally(() => pool.close());
+  assert.equal(merged, expected, seedNote);
   assert.equal(contentOf(rebuild([merged])), contentOf(history.doc), seedNote);
+  assert.ok(given.slice(0, 100).every((u) => u.byteLength === 0), `owned updates transferred ${seedNote}`);
+  assert.equal(views, history.updates.slice(100), `shared views copied, not detached ${seedNote}`);
 });
 
 pool('a merge past the budget rejects with MergeTimeoutError and the next one runs on a fresh worker', async ({ pool }) => {

@@ -77,6 +77,22 @@ test('unsafe and oversized inputs throw the same classes with the same fields', 
   assert.ok(deep.threw instanceof UnsafeInputError || (deep.ok?.errors.length ?? 0) > 0, 'refused either way');
 });
 
+test('a zip refused from its layout (the overlap bomb) gets the same answer without a worker; a real import starts one', async () => {
+  const parser = createImportParser();
+  try {
+    const bomb = overlapBomb({ entries: 1000, inflatedBytes: 16 * 1024 * 1024, name: (k) => `obj_train_data/frame_${String(k).padStart(6, '0')}.txt` });
+    for (const format of ['yolo', 'ultralytics', 'voc', 'mot'] as const) {
+      sameOutcome(await outcome(parser.parse(format, bomb.slice(), ctx)), direct(format, bomb), format);
+    }
+    assert.is(parser.stats().workersStarted, 0, 'no worker for a refused layout');
+    const yolo = rawZip([['obj_train_data/frame_000000.txt', '0 0.5 0.5 0.1 0.1\n']]);
+    sameOutcome(await outcome(parser.parse('yolo', yolo.slice(), ctx)), direct('yolo', yolo), 'a one-box yolo zip');
+    assert.is(parser.stats().workersStarted, 1);
+  } finally {
+    await parser.close();
+  }
+});
+
 test('after close, parse rejects with ImportParserClosedError', async () => {
   const parser = createImportParser();
   await parser.close();
