@@ -24,6 +24,8 @@ export interface AnnotationRepository {
   /** Makes the session's rows exactly `records` (a full re-projection), in one transaction. */
   replace(sessionId: string, records: AnnotationProjectionRecord[]): Promise<void>;
   list(sessionId: string, opts?: { frame?: number }): Promise<AnnotationProjectionRecord[]>;
+  /** `list` of several sessions in one query: every id is a key, with [] for a session without rows. */
+  listMany(sessionIds: readonly string[]): Promise<Map<string, AnnotationProjectionRecord[]>>;
   countsBySession(sessionIds: readonly string[]): Promise<Map<string, AnnotationCounts>>;
 }
 
@@ -73,6 +75,15 @@ export function createAnnotationRepository({ knex }: { knex: Knex }): Annotation
       if (opts.frame !== undefined) query.andWhere({ frame: opts.frame });
       const rows = (await query) as AnnotationProjectionRow[];
       return rows.map(annotationProjectionFromRow);
+    },
+    async listMany(sessionIds) {
+      const out = new Map<string, AnnotationProjectionRecord[]>(sessionIds.map((id) => [id, []]));
+      if (sessionIds.length === 0) return out;
+      const rows = (await knex<AnnotationProjectionRow>('annotations')
+        .whereIn('session_id', [...sessionIds])
+        .orderBy(['session_id', 'frame', 'annotation_id'])) as AnnotationProjectionRow[];
+      for (const row of rows) out.get(row.session_id)?.push(annotationProjectionFromRow(row));
+      return out;
     },
     async countsBySession(sessionIds) {
       const out = new Map<string, AnnotationCounts>();

@@ -29,6 +29,8 @@ export interface SessionRepository {
   create(session: NewSession, within?: Within<SessionRecord>): Promise<SessionRecord>;
   /** The session, archived ones included (callers decide what an archived one means). */
   get(id: string): Promise<SessionRecord | null>;
+  /** Which of `ids` have a session row (archived ones included), in one query. */
+  existing(ids: readonly string[]): Promise<Set<string>>;
   listByProject(projectId: string, opts: SessionListOptions): Promise<Page<SessionRecord>>;
   /** Every session of the project that is not archived (ground-truth status). */
   listActive(projectId: string): Promise<SessionRecord[]>;
@@ -62,6 +64,11 @@ export function createSessionRepository({ knex }: { knex: Knex }): SessionReposi
     async get(id) {
       const row = (await table().where({ id }).first()) as SessionRow | undefined;
       return row ? sessionFromRow(row) : null;
+    },
+    async existing(ids) {
+      if (ids.length === 0) return new Set();
+      const rows = (await table().whereIn('id', [...ids]).select('id')) as Pick<SessionRow, 'id'>[];
+      return new Set(rows.map((row) => row.id));
     },
     async listByProject(projectId, opts) {
       const query = table()

@@ -65,6 +65,12 @@ interface Dirty {
   ids: Set<string>;
 }
 
+/** What a flush read ahead for a full re-projection: the session's stored rows, and whether it exists. */
+interface ReadAhead {
+  rows?: AnnotationProjectionRecord[];
+  exists?: boolean;
+}
+
 interface PendingRepair {
   doc: LiveDocument;
   index: SessionIndex;
@@ -88,6 +94,8 @@ export const toProjectionRecord = (sessionId: string, a: Annotation): Annotation
 
 /** Longest stretch of the repair's comparison before it lets the event loop turn. */
 const REPAIR_SLICE_MS = 5;
+/** Full re-projections whose stored rows are read by one query (a 10 000-annotation session is ~1.5 MB of rows). */
+const REPAIR_BATCH = 16;
 
 const sameRecord = (a: AnnotationProjectionRecord, b: AnnotationProjectionRecord): boolean =>
   a.frame === b.frame &&
@@ -179,10 +187,44 @@ export function createProjection(deps: ProjectionDeps): Projection {
     mark(repair.doc, repair.index, { full: true });
   };
 
+  /**
+   * The stored rows of the full re-projections in one flush, read REPAIR_BATCH sessions per query
+   * (and which of them exist, in one more) when the first of each group is reached: opening 1 000
+   * documents at once re-projects each a second later, which was two queries per document.
+   * Nothing else writes these rows meanwhile: flushes run one at a time. A failed batch read
+   * leaves each session to its own reads.
+   */
+  const repairReads = (batch: readonly [string, Dirty][]) => {
+    const fulls = batch.filter(([, entry]) => entry.full).map(([sessionId]) => sessionId);
+    const read = new Map<string, AnnotationProjectionRecord[]>();
+    const absent = new Set<string>();
+    let next = 0;
+    return async (sessionId: string): Promise<ReadAhead> => {
+      const at = fulls.indexOf(sessionId, next);
+      if (at >= 0 && !read.has(sessionId)) {
+        const group = fulls.slice(at, at + REPAIR_BATCH);
+        next = at + group.length;
+        try {
+          const unknown = group.filter((id) => !knownSessions.has(id));
+          const [rows, existing] = await Promise.all([deps.annotations.listMany(group), deps.sessions.existing(unknown)]);
+          for (const id of existing) knownSessions.add(id);
+          for (const id of unknown) if (!existing.has(id)) absent.add(id);
+          for (const [id, list] of rows) read.set(id, list);
+        } catch (err) {
+          deps.logger.debug({ err }, 'batched projection reads failed; reading session by session');
+        }
+      }
+      const rows = read.get(sessionId);
+      read.delete(sessionId);
+      if (absent.delete(sessionId)) return { exists: false };
+      return rows ? { rows, exists: true } : {};
+    };
+  };
+
   /** Makes the session's rows match the index, writing only the rows that differ. */
-  const repairRows = async (sessionId: string, index: SessionIndex): Promise<void> => {
+  const repairRows = async (sessionId: string, index: SessionIndex, read?: AnnotationProjectionRecord[]): Promise<void> => {
     const stored = new Map<string, AnnotationProjectionRecord>();
-    for (const row of await deps.annotations.list(sessionId)) stored.set(row.annotationId, row);
+    for (const row of read ?? (await deps.annotations.list(sessionId))) stored.set(row.annotationId, row);
     const upsert: AnnotationProjectionRecord[] = [];
     // A copy, compared in slices with turns of the event loop between them (10 000 comparisons
     // held it ~20-60 ms at once); edits meanwhile are marked and projected by the next pass.
@@ -203,15 +245,20 @@ export function createProjection(deps: ProjectionDeps): Projection {
     await deps.annotations.apply(sessionId, { upsert, remove: [...stored.keys()] });
   };
 
-  const writeOne = async (sessionId: string, entry: Dirty): Promise<void> => {
-    if (!(await sessionExists(sessionId))) return;
+  const writeOne = async (sessionId: string, entry: Dirty, readAhead: (sessionId: string) => Promise<ReadAhead>): Promise<void> => {
+    const ahead = entry.full ? await readAhead(sessionId) : {};
+    let read = ahead.rows;
+    if (!(ahead.exists ?? (await sessionExists(sessionId)))) return;
     await behindCommits(entry.doc);
     // Not while a staged change holds the document: its rows would be half of that change.
-    while (entry.doc.busy) await entry.doc.busy;
+    while (entry.doc.busy) {
+      await entry.doc.busy;
+      read = undefined;
+    }
     // In slices: the first read after a big write re-reads every annotation it touched.
     await entry.index.catchUp();
     if (entry.full) {
-      await repairRows(sessionId, entry.index);
+      await repairRows(sessionId, entry.index, read);
       return;
     }
     const upsert: AnnotationProjectionRecord[] = [];
@@ -228,10 +275,11 @@ export function createProjection(deps: ProjectionDeps): Projection {
     if (dirty.size === 0) return;
     const batch = [...dirty];
     dirty.clear();
+    const readAhead = repairReads(batch);
     let failed = false;
     for (const [sessionId, entry] of batch) {
       try {
-        await writeOne(sessionId, entry);
+        await writeOne(sessionId, entry, readAhead);
       } catch (err) {
         failed = true;
         deps.logger.warn({ err, sessionId }, 'annotations projection write failed; will retry');

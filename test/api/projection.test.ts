@@ -98,6 +98,39 @@ for (const kind of databaseKinds()) {
     assert.ok(await rowsMatch(ctx, loaded), 'stale row removed, missing rows written');
   });
 
+  test('documents loaded together are re-projected in full with their rows read 16 sessions per query, each repaired', async (ctx) => {
+    const ids = Array.from({ length: 20 }, (_, k) => `s${k + 1}`);
+    for (const id of ids.slice(1)) await ctx.repos.sessions.create({ id, projectId: 'p', videoId: 'v', name: id, docName: `session:${id}`, createdBy: 'x' });
+    const loaded: LiveDocument[] = [];
+    for (const [k, id] of [...ids, 'ghost'].entries()) {
+      // Content written while nobody projected, and for some a stale row the repair must remove.
+      const before = new Y.Doc();
+      initSession(before, { meta: { ...meta, sessionId: id }, labels: { car: {} } }, { origin: serverOrigin('t') });
+      addAnnotations(before, Array.from({ length: k % 4 }, (_, i) => ({ frame: i, bbox: [k, 0, 5, 5], label: 'car' })), { by: 'a', origin: serverOrigin('t') });
+      const first = listAnnotations(before)[0];
+      if (k % 3 === 0 && first && id !== 'ghost') await ctx.repos.annotations.apply(id, { upsert: [toProjectionRecord(id, { ...first, id: 'stale' })], remove: [] });
+      const doc = open(ctx, `session:${id}`);
+      doc.applyStored([Y.encodeStateAsUpdate(before)]);
+      loaded.push(doc);
+    }
+    const reads: string[] = [];
+    const onQuery = (query: { sql: string }) => {
+      if (/^select .* from "(annotations|sessions)"/i.test(query.sql)) reads.push(query.sql);
+    };
+    ctx.t.db.knex.on('query', onQuery);
+    try {
+      for (const doc of loaded) ctx.events.emit('load', [doc]);
+      await ctx.projection.flush();
+    } finally {
+      ctx.t.db.knex.off('query', onQuery);
+    }
+    for (const [k, id] of ids.entries()) assert.ok(await rowsMatch(ctx, loaded[k]!, id), `${id} repaired`);
+    assert.equal(await ctx.repos.annotations.list('ghost'), [], 'a document without a session row is left alone');
+    // 21 sessions: two groups, each one read of rows and one of which sessions exist.
+    assert.is(reads.filter((sql) => /from "annotations"/.test(sql)).length, 2, reads.join('\n'));
+    assert.is(reads.filter((sql) => /from "sessions"/.test(sql)).length, 2, reads.join('\n'));
+  });
+
   test('a change is projected only after its update is committed (the commit never waits behind it)', async (ctx) => {
     // On PGlite's one connection, a projection write that went first held up the commit
     // a REST import answers after. The commit comes only after the interval here; the projection
