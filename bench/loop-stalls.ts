@@ -19,8 +19,8 @@
  * `--main` runs another checkout's server (old code) under the same probe; `--cpu-prof` passes
  * `--cpu-prof` to the server so its profile lands in DIR when it stops; `--node-args` adds node flags
  * to the server's command line (a GC setting, say); `--worst` prints each delivery over 40 ms with
- * its send time on the monotonic clock, where the server's CPU profile timeline puts it. Embedded PGlite, or
- * DATABASE_URL.
+ * its send time on the monotonic clock, where the server's CPU profile timeline puts it. Embedded
+ * PGlite, or DATABASE_URL.
  */
 import { readFileSync } from 'node:fs';
 import { strToU8 } from 'fflate';

@@ -44,7 +44,12 @@ export function startStallProbe(server: ServerAddress, room: string): Promise<St
         resolve({
           stop: () =>
             new Promise((done) => {
-              stopped = (samples) => void worker.terminate().then(() => done(samples));
+              stopped = (samples) => {
+                done(samples);
+                void worker.terminate();
+              };
+              // A worker that died already has nothing to give: the bench still ends.
+              worker.once('exit', () => done([]));
               worker.postMessage('stop');
             }),
         });
