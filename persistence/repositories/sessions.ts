@@ -29,6 +29,8 @@ export interface SessionRepository {
   create(session: NewSession, within?: Within<SessionRecord>): Promise<SessionRecord>;
   /** The session, archived ones included (callers decide what an archived one means). */
   get(id: string): Promise<SessionRecord | null>;
+  /** The sessions of `ids` that exist (archived ones included), in one query, in no particular order. */
+  getMany(ids: readonly string[]): Promise<SessionRecord[]>;
   /** Which of `ids` have a session row (archived ones included), in one query. */
   existing(ids: readonly string[]): Promise<Set<string>>;
   listByProject(projectId: string, opts: SessionListOptions): Promise<Page<SessionRecord>>;
@@ -64,6 +66,11 @@ export function createSessionRepository({ knex }: { knex: Knex }): SessionReposi
     async get(id) {
       const row = (await table().where({ id }).first()) as SessionRow | undefined;
       return row ? sessionFromRow(row) : null;
+    },
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      const rows = (await table().whereIn('id', [...ids])) as SessionRow[];
+      return rows.map(sessionFromRow);
     },
     async existing(ids) {
       if (ids.length === 0) return new Set();

@@ -5,8 +5,8 @@
  * round trip per request would queue behind the projection's writes on PGlite's one connection.
  *
  * Writes through this process update the cache at once; another process's change (archive,
- * status) is seen within `ttlMs`. Concurrent misses share one query. Absent rows are not cached,
- * so a session created elsewhere is found immediately.
+ * status) is seen within `ttlMs`. Concurrent misses share one query, whether they ask for one session
+ * or many. Absent rows are not cached, so a session created elsewhere is found immediately.
  *
  *   const session = await cache.get(id)   // SessionRecord | null
  *   cache.set(updated)                    // after a write
@@ -21,11 +21,24 @@ export interface SessionCache {
   forget(id: string): void;
 }
 
+/** Misses read by one query (concurrent ones): a crowd of sockets opening different sessions. */
+const MAX_BATCH = 100;
+/** Queries in flight at once; a miss asked for meanwhile waits and joins the next one. */
+const MAX_IN_FLIGHT = 2;
+
+interface Waiter {
+  resolve: (session: SessionRecord | null) => void;
+  reject: (err: unknown) => void;
+}
+
 export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: number; maxEntries?: number } = {}): SessionCache {
   const ttlMs = opts.ttlMs ?? 2_000;
   const maxEntries = opts.maxEntries ?? 10_000;
   const entries = new Map<string, { session: SessionRecord; at: number }>();
   const loading = new Map<string, Promise<SessionRecord | null>>();
+  /** Misses not asked of the database yet. */
+  const waiting = new Map<string, Waiter>();
+  let inFlight = 0;
 
   const set = (session: SessionRecord): void => {
     entries.delete(session.id);
@@ -36,20 +49,54 @@ export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: numb
     entries.set(session.id, { session, at: Date.now() });
   };
 
+  /**
+   * A lone miss is read at once; misses asked for while MAX_IN_FLIGHT reads run wait, then go
+   * together (one query per MAX_BATCH). 1 000 sockets opening 1 000 sessions cost a query each
+   * before, most of the database work of opening them.
+   */
+  const pump = (): void => {
+    while (inFlight < MAX_IN_FLIGHT && waiting.size > 0) {
+      const batch = new Map<string, Waiter>();
+      for (const [id, waiter] of waiting) {
+        if (batch.size >= MAX_BATCH) break;
+        batch.set(id, waiter);
+        waiting.delete(id);
+      }
+      inFlight++;
+      repo
+        .getMany([...batch.keys()])
+        .then(
+          (sessions) => {
+            const found = new Map(sessions.map((session) => [session.id, session]));
+            for (const [id, waiter] of batch) {
+              const session = found.get(id) ?? null;
+              if (session) set(session);
+              else entries.delete(id);
+              waiter.resolve(session);
+            }
+          },
+          (err: unknown) => {
+            for (const waiter of batch.values()) waiter.reject(err);
+          },
+        )
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
+    }
+  };
+
   return {
     async get(id, maxAgeMs = ttlMs) {
       const hit = entries.get(id);
       if (hit && Date.now() - hit.at < maxAgeMs) return hit.session;
       let load = loading.get(id);
       if (!load) {
-        load = repo.get(id).then((session) => {
-          if (session) set(session);
-          else entries.delete(id);
-          return session;
-        });
+        load = new Promise<SessionRecord | null>((resolve, reject) => waiting.set(id, { resolve, reject }));
         loading.set(id, load);
         const done = () => loading.delete(id);
         load.then(done, done);
+        pump();
       }
       return load;
     },
