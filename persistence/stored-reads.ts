@@ -1,7 +1,7 @@
 /**
- * Reads documents' stored state (snapshot + remaining log rows), batching concurrent reads: a
- * read asked for while another is in flight waits for it, and then every waiting document is read
- * by ONE statement. A crowd opening many documents at once (a reconnect storm after a restart, a
+ * Reads documents' stored state (snapshot + remaining log rows), batching concurrent reads
+ * (shared/batched-reads.ts): a read asked for while two are in flight waits, and then the waiting
+ * documents are read by ONE statement. A crowd opening many documents at once (a reconnect storm after a restart, a
  * dashboard over a project) then costs a few queries instead of one per document; on PGlite, where
  * each query is ~1 ms of CPU on its one connection, that was most of what opening 1 000 documents
  * cost. A lone read goes out at once, so a single cold join waits for nothing.
@@ -14,6 +14,7 @@
  *   const { previous, rows } = await read('session:abc')
  */
 import type { Knex } from 'knex';
+import { batchedReads } from '../shared/batched-reads.ts';
 import { bytesOf, selectStored } from './bytea.ts';
 
 export interface StoredState {
@@ -32,15 +33,7 @@ export const MAX_BATCH = 16;
  */
 const MAX_IN_FLIGHT = 2;
 
-interface Waiter {
-  resolve: (state: StoredState) => void;
-  reject: (err: unknown) => void;
-}
-
 export function createStoredReads(knex: Knex): (docName: string) => Promise<StoredState> {
-  const waiting = new Map<string, Waiter[]>();
-  let inFlight = 0;
-
   const readBatch = async (names: string[]): Promise<Map<string, StoredState>> => {
     const rows = await selectStored<{ doc_name: string; part: number; data: Uint8Array }>(
       knex,
@@ -62,35 +55,5 @@ export function createStoredReads(knex: Knex): (docName: string) => Promise<Stor
     }
     return states;
   };
-
-  const pump = (): void => {
-    while (inFlight < MAX_IN_FLIGHT && waiting.size > 0) {
-      const batch = new Map<string, Waiter[]>();
-      for (const [name, waiters] of waiting) {
-        if (batch.size >= MAX_BATCH) break;
-        batch.set(name, waiters);
-        waiting.delete(name);
-      }
-      inFlight++;
-      readBatch([...batch.keys()]).then(
-        (states) => {
-          for (const [name, waiters] of batch) for (const w of waiters) w.resolve(states.get(name)!);
-        },
-        (err: unknown) => {
-          for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
-        },
-      ).finally(() => {
-        inFlight--;
-        pump();
-      });
-    }
-  };
-
-  return (docName) =>
-    new Promise<StoredState>((resolve, reject) => {
-      const waiters = waiting.get(docName);
-      if (waiters) waiters.push({ resolve, reject });
-      else waiting.set(docName, [{ resolve, reject }]);
-      pump();
-    });
+  return batchedReads(readBatch, { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT });
 }

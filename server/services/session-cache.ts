@@ -13,6 +13,7 @@
  */
 import type { SessionRecord } from '../../persistence/rows.ts';
 import type { SessionRepository } from '../../persistence/repositories/sessions.ts';
+import { batchedReads } from '../../shared/batched-reads.ts';
 
 export interface SessionCache {
   /** `maxAgeMs` overrides the cache's ttl for callers that tolerate older rows (socket auth). */
@@ -26,19 +27,11 @@ const MAX_BATCH = 100;
 /** Queries in flight at once; a miss asked for meanwhile waits and joins the next one. */
 const MAX_IN_FLIGHT = 2;
 
-interface Waiter {
-  resolve: (session: SessionRecord | null) => void;
-  reject: (err: unknown) => void;
-}
-
 export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: number; maxEntries?: number } = {}): SessionCache {
   const ttlMs = opts.ttlMs ?? 2_000;
   const maxEntries = opts.maxEntries ?? 10_000;
   const entries = new Map<string, { session: SessionRecord; at: number }>();
   const loading = new Map<string, Promise<SessionRecord | null>>();
-  /** Misses not asked of the database yet. */
-  const waiting = new Map<string, Waiter>();
-  let inFlight = 0;
 
   const set = (session: SessionRecord): void => {
     entries.delete(session.id);
@@ -54,37 +47,13 @@ export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: numb
    * together (one query per MAX_BATCH). 1 000 sockets opening 1 000 sessions cost a query each
    * before, most of the database work of opening them.
    */
-  const pump = (): void => {
-    while (inFlight < MAX_IN_FLIGHT && waiting.size > 0) {
-      const batch = new Map<string, Waiter>();
-      for (const [id, waiter] of waiting) {
-        if (batch.size >= MAX_BATCH) break;
-        batch.set(id, waiter);
-        waiting.delete(id);
-      }
-      inFlight++;
-      repo
-        .getMany([...batch.keys()])
-        .then(
-          (sessions) => {
-            const found = new Map(sessions.map((session) => [session.id, session]));
-            for (const [id, waiter] of batch) {
-              const session = found.get(id) ?? null;
-              if (session) set(session);
-              else entries.delete(id);
-              waiter.resolve(session);
-            }
-          },
-          (err: unknown) => {
-            for (const waiter of batch.values()) waiter.reject(err);
-          },
-        )
-        .finally(() => {
-          inFlight--;
-          pump();
-        });
-    }
-  };
+  const read = batchedReads(
+    async (ids: string[]) => {
+      const found = new Map((await repo.getMany(ids)).map((session) => [session.id, session]));
+      return new Map(ids.map((id) => [id, found.get(id) ?? null]));
+    },
+    { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
+  );
 
   return {
     async get(id, maxAgeMs = ttlMs) {
@@ -92,11 +61,14 @@ export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: numb
       if (hit && Date.now() - hit.at < maxAgeMs) return hit.session;
       let load = loading.get(id);
       if (!load) {
-        load = new Promise<SessionRecord | null>((resolve, reject) => waiting.set(id, { resolve, reject }));
+        load = read(id).then((session) => {
+          if (session) set(session);
+          else entries.delete(id);
+          return session;
+        });
         loading.set(id, load);
         const done = () => loading.delete(id);
         load.then(done, done);
-        pump();
       }
       return load;
     },
