@@ -40,6 +40,9 @@ export interface ImportParser {
   close(): Promise<void>;
 }
 
+/** Largest upload whose zip layout is checked on the main thread (a few thousand entries at most). */
+const LAYOUT_CHECK_HERE_BYTES = 256 * 1024;
+
 export class ImportParserClosedError extends Error {
   readonly code = 'import_parser_closed';
   override readonly name = 'ImportParserClosedError';
@@ -115,10 +118,12 @@ export function createImportParser(opts: { logger?: Logger } = {}): ImportParser
   return {
     parse(format, body, ctx) {
       if (closed) return Promise.reject(new ImportParserClosedError('the import parser is closed'));
-      // A zip refused from its layout (the overlap zip bomb) is refused before anything is
-      // inflated: the converter is as quick here as in the worker, and no worker starts for it (a
-      // cold one took 150-220 ms of the first bomb's answer under bench:stalls, against 10-20 ms).
-      if (formats[format].importTypes.includes('application/zip') && refusedByLayout(body)) {
+      // A small zip refused from its layout (the overlap zip bomb: ~100 kB) is refused before
+      // anything is inflated: the converter is as quick here as in the worker, and no worker
+      // starts for it (a cold one took 150-220 ms of the first bomb's answer under bench:stalls,
+      // against 10-20 ms). Only small ones: reading a directory of 10 000 entries took 35-70 ms
+      // before the JIT warmed up, too long for this thread.
+      if (body.byteLength <= LAYOUT_CHECK_HERE_BYTES && formats[format].importTypes.includes('application/zip') && refusedByLayout(body)) {
         try {
           return Promise.resolve(formats[format].parse(body, ctx));
         } catch (err) {

@@ -77,7 +77,7 @@ test('unsafe and oversized inputs throw the same classes with the same fields', 
   assert.ok(deep.threw instanceof UnsafeInputError || (deep.ok?.errors.length ?? 0) > 0, 'refused either way');
 });
 
-test('a zip refused from its layout (the overlap bomb) gets the same answer without a worker; a real import starts one', async () => {
+test('a small zip refused from its layout (the overlap bomb) gets the same answer without a worker; a larger one, or a real import, goes to it', async () => {
   const parser = createImportParser();
   try {
     const bomb = overlapBomb({ entries: 1000, inflatedBytes: 16 * 1024 * 1024, name: (k) => `obj_train_data/frame_${String(k).padStart(6, '0')}.txt` });
@@ -85,9 +85,15 @@ test('a zip refused from its layout (the overlap bomb) gets the same answer with
       sameOutcome(await outcome(parser.parse(format, bomb.slice(), ctx)), direct(format, bomb), format);
     }
     assert.is(parser.stats().workersStarted, 0, 'no worker for a refused layout');
+    // Past 256 kB the layout is not read on the main thread: the worker refuses it, the same way.
+    const big = overlapBomb({ entries: 4000, inflatedBytes: 1024 * 1024, name: (k) => `obj_train_data/frame_${String(k).padStart(6, '0')}.txt` });
+    assert.ok(big.length > 256 * 1024, `${big.length} bytes`);
+    // A copy of its own: the parser transfers the body it is given (a Buffer's slice is a view).
+    sameOutcome(await outcome(parser.parse('yolo', Uint8Array.from(big), ctx)), direct('yolo', big), 'a bomb past 256 kB');
+    assert.is(parser.stats().workersStarted, 1, 'the worker read that one');
     const yolo = rawZip([['obj_train_data/frame_000000.txt', '0 0.5 0.5 0.1 0.1\n']]);
     sameOutcome(await outcome(parser.parse('yolo', yolo.slice(), ctx)), direct('yolo', yolo), 'a one-box yolo zip');
-    assert.is(parser.stats().workersStarted, 1);
+    assert.is(parser.stats().workersStarted, 1, 'the same worker');
   } finally {
     await parser.close();
   }
