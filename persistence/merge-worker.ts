@@ -22,7 +22,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from '../shared/logger.ts';
-import { startThread } from './worker-thread.ts';
+import { startThread, transferableBuffer } from './worker-thread.ts';
 import type { MergeReply, MergeRequest } from './merge-worker-thread.ts';
 
 export interface MergePoolOptions {
@@ -91,13 +91,13 @@ function pack(updates: Uint8Array[]): { packed: ArrayBuffer; lengths: number[] }
   return { packed: packed.buffer, lengths };
 }
 
-/** Each update as a buffer of its own to transfer: the update's own when it spans all of it, else a copy. */
+/** Each update as a buffer of its own to transfer (one seen twice is copied the second time). */
 function parts(updates: Uint8Array[]): ArrayBuffer[] {
   const seen = new Set<ArrayBufferLike>();
   return updates.map((update) => {
-    const whole = update.byteOffset === 0 && update.byteLength === update.buffer.byteLength && !seen.has(update.buffer);
+    const part = seen.has(update.buffer) ? new Uint8Array(update).buffer : transferableBuffer(update);
     seen.add(update.buffer);
-    return (whole ? update.buffer : update.slice().buffer) as ArrayBuffer;
+    return part;
   });
 }
 

@@ -76,3 +76,14 @@ export function startBundledThread(entry: string, sourceDir: URL, options: Worke
   if (import.meta.url.endsWith('.js')) return new Worker(new URL(`./${entry}.js`, import.meta.url), options);
   return new Worker(bundlingBootstrap(fileURLToPath(new URL(`./${entry}.ts`, sourceDir))), { ...options, eval: true });
 }
+
+/**
+ * An ArrayBuffer holding exactly `bytes`, to transfer to a worker: their own when they span all of
+ * it, else a copy (a small Buffer lies in Node's shared pool; a SharedArrayBuffer cannot be
+ * transferred). Copied with the Uint8Array constructor: Buffer#slice is a view. A transferred
+ * buffer is detached here, so the caller gives `bytes` up.
+ */
+export function transferableBuffer(bytes: Uint8Array): ArrayBuffer {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return (whole ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer;
+}

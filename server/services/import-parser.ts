@@ -27,7 +27,7 @@ import {
   type ImportResult,
 } from '../../docs-model/formats/index.ts';
 import { refusedByLayout } from '../../docs-model/formats/safe-zip.ts';
-import { startBundledThread } from '../../persistence/worker-thread.ts';
+import { startBundledThread, transferableBuffer } from '../../persistence/worker-thread.ts';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
 import type { ParseMessage, ParseReply, ParseRequest, ThrownError } from './import-parse-thread.ts';
 
@@ -62,15 +62,6 @@ export function rebuilt(error: ThrownError): Error {
   err.name = error.name;
   if (error.stack !== undefined) err.stack = error.stack;
   return err;
-}
-
-/**
- * An ArrayBuffer holding exactly `bytes`: its own when it is not a view into a larger one (a small
- * Buffer lies in Node's shared pool). Copied with the Uint8Array constructor: Buffer#slice is a view.
- */
-function ownBuffer(bytes: Uint8Array): ArrayBuffer {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  return (whole ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer;
 }
 
 export function createImportParser(opts: { logger?: Logger } = {}): ImportParser {
@@ -133,7 +124,7 @@ export function createImportParser(opts: { logger?: Logger } = {}): ImportParser
       const thread = (worker ??= start());
       const id = nextId++;
       const done = new Promise<ImportResult>((resolve, reject) => pending.set(id, { annotations: [], resolve, reject }));
-      const buffer = ownBuffer(body);
+      const buffer = transferableBuffer(body);
       thread.ref();
       thread.postMessage({ type: 'parse', id, format, body: buffer, ctx } satisfies ParseRequest, [buffer]);
       return done;
