@@ -6,44 +6,53 @@
  *   const worker = startThread('merge-worker-thread')
  *   const worker = startThread('pglite-thread', { workerData: { dataDir } })
  *
- * An entry imports packages and node: modules only, never another file of the project: under tsx
- * it runs as one transpiled file. An entry that needs the project's pure code (the format
- * converters of docs-model/) starts with `startBundledThread` instead: under tsx the worker
- * bundles it with esbuild first (packages left to `require`), off the main thread.
+ * Under tsx an entry and the few persistence/ files it imports are bundled once per process, on the
+ * main thread (a few ms: they import packages, which stay `require`s). An entry that needs a large
+ * part of the project (the format converters of docs-model/) starts with `startBundledThread`
+ * instead: under tsx the worker bundles it with esbuild itself, off the main thread.
  *
  *   const worker = startBundledThread('import-parse-thread', new URL('.', import.meta.url))
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
-interface EsbuildTransform {
-  transformSync(source: string, options: { loader: 'ts'; format: 'cjs'; target: string }): { code: string };
+interface EsbuildBuild {
+  buildSync(options: {
+    entryPoints: string[];
+    bundle: true;
+    write: false;
+    format: 'cjs';
+    platform: 'node';
+    target: string;
+    packages: 'external';
+    logLevel: 'warning';
+  }): { outputFiles: Array<{ text: string }> };
 }
 
-const transpiled = new Map<string, string>();
+const bundled = new Map<string, string>();
 
 /**
  * Under tsx the entry is TypeScript, and Node 20 ignores loader flags passed in a Worker's
  * `execArgv` (nodejs/node#47747, tsx#354). Registering tsx inside each worker worked but cost
  * ~0.5 s per thread (it starts its own loader-hooks thread), paid again for every database a test
- * opens; instead the entry is transpiled once per process with esbuild (tsx's own compiler) and
+ * opens; instead the entry is bundled once per process with esbuild (tsx's own compiler) and
  * evaluated as CommonJS, its `require` resolving from the entry's directory.
  */
-const esbuild = (): EsbuildTransform => createRequire(import.meta.url)('esbuild') as EsbuildTransform;
+const esbuild = (): EsbuildBuild => createRequire(import.meta.url)('esbuild') as EsbuildBuild;
 
 /** CommonJS `code` evaluated in a worker, its `require` resolving from `path`'s directory. */
 const evaluated = (path: string, code: string): string =>
   `const { createRequire } = require('node:module');` +
   `(function (require, module, exports) {\n${code}\n})(createRequire(${JSON.stringify(path)}), { exports: {} }, {});`;
 
-function transpiledEntry(url: URL): string {
+function bundledEntry(url: URL): string {
   const path = fileURLToPath(url);
-  let code = transpiled.get(path);
+  let code = bundled.get(path);
   if (code === undefined) {
-    code = esbuild().transformSync(readFileSync(path, 'utf8'), { loader: 'ts', format: 'cjs', target: 'node20' }).code;
-    transpiled.set(path, code);
+    const options = { bundle: true, write: false, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' } as const;
+    code = esbuild().buildSync({ entryPoints: [path], ...options }).outputFiles[0]!.text;
+    bundled.set(path, code);
   }
   return evaluated(path, code);
 }
@@ -64,7 +73,7 @@ export function startThread(entry: string, options: WorkerOptions = {}): Worker 
   const compiled = import.meta.url.endsWith('.js');
   const url = new URL(`./${entry}${compiled ? '.js' : '.ts'}`, import.meta.url);
   if (compiled) return new Worker(url, options);
-  return new Worker(transpiledEntry(url), { ...options, eval: true });
+  return new Worker(bundledEntry(url), { ...options, eval: true });
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The reader of binary-result answers (persistence/pglite-thread.ts, `BinaryResultReader`) takes the
+ * The reader of binary-result answers (persistence/pglite-binary-results.ts, `BinaryResultReader`) takes the
  * backend's messages as PGlite hands them over: in chunks that are views into its WebAssembly
  * memory, split anywhere. Whatever the split, it gives the same rows, and no value still points
  * into a chunk once the chunk is reused. Errors are kept for `result()`, never thrown from `push`,
@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BinaryResultReader } from '../../persistence/pglite-thread.ts';
+import { BinaryResultReader } from '../../persistence/pglite-binary-results.ts';
 
 const TEXT = 25;
 const BYTEA = 17;
