@@ -56,6 +56,8 @@ export interface Config {
   commitIntervalMs: number;
   /** Compact a document's log into its snapshot once it has this many rows. */
   compactAfterRows: number;
+  /** A loaded document compacts at most once per this long (its unload always compacts). */
+  compactMinIntervalMs: number;
   limits: Limits;
   webhooks: WebhookConfig;
 }
@@ -100,6 +102,7 @@ export const defaultConfig: Config = {
   logLevel: 'info',
   commitIntervalMs: 20,
   compactAfterRows: 500,
+  compactMinIntervalMs: 10_000,
   limits: defaultLimits,
   webhooks: defaultWebhookConfig,
 };
@@ -146,6 +149,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   COMMIT_INTERVAL_MS: int(1, 1000).default(defaultConfig.commitIntervalMs),
   COMPACT_AFTER_ROWS: int(2).default(defaultConfig.compactAfterRows),
+  COMPACT_MIN_INTERVAL_MS: int(0, 3_600_000).default(defaultConfig.compactMinIntervalMs),
   MAX_MESSAGE_BYTES: int(1024).default(defaultLimits.maxMessageBytes),
   MAX_UPDATE_BYTES: int(1024).default(defaultLimits.maxUpdateBytes),
   MAX_AWARENESS_BYTES: int(64).default(defaultLimits.maxAwarenessBytes),
@@ -192,6 +196,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     commitIntervalMs: e.COMMIT_INTERVAL_MS,
     compactAfterRows: e.COMPACT_AFTER_ROWS,
+    compactMinIntervalMs: e.COMPACT_MIN_INTERVAL_MS,
     limits: {
       maxMessageBytes: e.MAX_MESSAGE_BYTES,
       maxUpdateBytes: e.MAX_UPDATE_BYTES,

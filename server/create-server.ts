@@ -111,6 +111,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     log,
     limits: config.limits,
     compactAfterRows: config.compactAfterRows,
+    compactMinIntervalMs: config.compactMinIntervalMs,
     logger,
     keys,
     // A lone process holds everything there is: its stored state answers a cold document's joiners.

@@ -4,7 +4,7 @@
  * load is never cached, so the next open tries again and nothing is ever written back from a
  * document that did not load. A document with no peers and no holders leaves memory after
  * `idleUnloadMs`, and only once every update it received is committed. Each document's lifecycle
- * (holds, unload timer, rows since its last compaction) is this class's own state.
+ * (holds, unload timer) is this class's own state; when it compacts is compactions.ts's.
  *
  *   const registry = new DocRegistry({ store, log, limits, compactAfterRows, logger })
  *   registry.on('change', (doc, update, origin) => …)       // followers subscribe
@@ -40,6 +40,8 @@ export interface DocRegistryDeps {
   limits: Limits;
   /** Compact a document's log into its snapshot once this many rows were written since the last one. */
   compactAfterRows: number;
+  /** A loaded document compacts at most once per this long (compactions.ts); default 0. */
+  compactMinIntervalMs?: number;
   logger: Logger;
   /**
    * Whether `acquireForSync` may answer joiners from the stored state before the load ends. Off with
@@ -61,8 +63,6 @@ interface Lifecycle {
   /** Callers (a connecting socket, a REST request) that need the document to stay loaded. */
   holds: number;
   unloadTimer: NodeJS.Timeout | null;
-  /** Log rows written since the document's last compaction (or since load). */
-  rowsSinceCompaction: number;
 }
 
 /** One load in flight: its stored state read first, then the document loaded. */
@@ -97,12 +97,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     this.sweepTimer = setInterval(() => this.sweepAwareness(), AWARENESS_SWEEP_MS);
     this.sweepTimer.unref();
     // First listener: every stored change counts towards the next compaction.
-    this.on('change', (doc) => {
-      const state = this.docs.get(doc.name) ?? this.preparing.get(doc.name);
-      if (!state || state.doc !== doc) return;
-      state.rowsSinceCompaction++;
-      if (state.rowsSinceCompaction >= this.deps.compactAfterRows) this.compactSoon(state);
-    });
+    this.on('change', (doc) => this.compactions.counted(doc));
   }
 
   get size(): number {
@@ -278,7 +273,8 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     }
     this.loads++;
     const doc = new LiveDocument(docName, { log: this.deps.log, limits: this.deps.limits, events: this, keys: this.deps.keys ?? null, ...(stored.update ? { stored: stored.update } : {}) });
-    const state: Lifecycle = { doc, holds: 0, unloadTimer: null, rowsSinceCompaction: stored.logRows };
+    const state: Lifecycle = { doc, holds: 0, unloadTimer: null };
+    this.compactions.loaded(doc, stored.logRows);
     const waiting: Promise<void>[] = [];
     this.preparing.set(docName.name, state);
     try {
@@ -295,6 +291,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
       if (waiting.length > 0) await Promise.all(waiting);
       if (this.closed) throw new UnavailableError('server is shutting down');
     } catch (err) {
+      this.compactions.unloaded(doc, true);
       doc.destroy();
       throw err;
     } finally {
@@ -316,14 +313,6 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     } catch (err) {
       this.deps.logger.error({ err, doc: args[0].name }, `${name} listener failed`);
     }
-  }
-
-  /** Merges the document's log into its snapshot once what was written so far is committed. */
-  private compactSoon(state: Lifecycle): void {
-    const rowsBefore = state.rowsSinceCompaction;
-    this.compactions.soon(state.doc, (mergedRows) => {
-      state.rowsSinceCompaction = Math.max(0, state.rowsSinceCompaction - Math.min(mergedRows, rowsBefore));
-    });
   }
 
   private cancelUnload(state: Lifecycle): void {
@@ -361,9 +350,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     this.cancelUnload(state);
     this.emitSafely('unload', [doc]);
     doc.destroy();
-    // Even one row: a load with log rows merges in the worker (under its time budget), a load of
-    // the snapshot alone does not — cheaper paid once here, off any load's path.
-    if (state.rowsSinceCompaction > 0 && !this.closed) this.compactSoon(state);
+    this.compactions.unloaded(doc, this.closed);
   }
 
   /** Unloads, right now, every document nobody uses whose updates are all committed. */
@@ -394,6 +381,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
       this.cancelUnload(state);
       this.emitSafely('unload', [state.doc]);
       state.doc.destroy();
+      this.compactions.unloaded(state.doc, true);
     }
     this.docs.clear();
   }

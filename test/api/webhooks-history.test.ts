@@ -172,7 +172,7 @@ for (const kind of databaseKinds()) {
 
   test('the history outlives compaction of the update log', async (ctx) => {
     await ctx.t.stop();
-    ctx.t = await startApiServer(ctx.storage, { ...privateOk, compactAfterRows: 2 });
+    ctx.t = await startApiServer(ctx.storage, { ...privateOk, compactAfterRows: 2, compactMinIntervalMs: 0 });
     const { http } = ctx.t;
     const { session, project } = await linkedSession(http);
     const created = await http.post<{ id: string }>(`/api/sessions/${session.id}/annotations`, { frame: 0, bbox: [0, 0, 10, 10], label: 'car' });

@@ -1,0 +1,60 @@
+/**
+ * When a loaded document compacts (server/documents/compactions.ts): once `compactAfterRows` rows
+ * were written since its load or its last compaction, but at most once per `compactMinIntervalMs`.
+ * A compaction asked for within the interval runs when the interval ends, with no further write
+ * to set it off; an unload compacts whatever is left at once. Real clients, real databases.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { addAnnotation, setLabel } from '../../docs-model/index.ts';
+import { startTestServer, type TestServer } from '../../tools/server.ts';
+import { joinSynced, withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
+import { newSessionDoc } from '../../tools/api.ts';
+
+const sessionName = async (ctx: { app: TestServer }) => (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
+
+/** `count` annotations from a joined client, each its own update (and log row), all committed. */
+async function writeRows(ctx: SocketSuiteContext, name: string, count: number) {
+  const client = await joinSynced(ctx, name);
+  setLabel(client.doc, 'car', {});
+  for (let i = 0; i < count; i++) addAnnotation(client.doc, { frame: i, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'alice' });
+  const live = ctx.app.server.registry.get(name)!;
+  await waitFor(() => live.ydoc.getMap('annotations').size === count, { message: 'every annotation reached the server' });
+  await ctx.app.server.log.flush();
+  return client;
+}
+
+for (const kind of databaseKinds()) {
+  const paced = suite<SocketSuiteContext>(`compaction pacing, a long interval (${kind})`);
+  withServerAndClients(paced, kind, (storage) =>
+    startTestServer(storage, { compactAfterRows: 5, compactMinIntervalMs: 60_000, limits: { idleUnloadMs: 0 } }),
+  );
+
+  paced('a loaded document past its row threshold does not compact within the interval; its unload compacts everything', async (ctx) => {
+    const name = await sessionName(ctx);
+    const client = await writeRows(ctx, name, 20);
+    await ctx.app.server.registry.settled();
+    assert.ok((await ctx.app.server.store.logLength(name)) >= 21, 'every row is still in the log: no compaction within the interval');
+    client.destroy();
+    await waitFor(() => ctx.app.server.registry.get(name) === undefined, { message: 'the document unloads' });
+    await waitFor(async () => (await ctx.app.server.store.logLength(name)) === 0, { message: 'the unload compacted the whole log' });
+  });
+
+  paced.run();
+
+  const deferred = suite<SocketSuiteContext>(`compaction pacing, a short interval (${kind})`);
+  withServerAndClients(deferred, kind, (storage) => startTestServer(storage, { compactAfterRows: 5, compactMinIntervalMs: 1_000 }));
+
+  deferred('a compaction asked for within the interval runs when it ends, while the document stays loaded and unwritten', async (ctx) => {
+    const name = await sessionName(ctx);
+    await writeRows(ctx, name, 20);
+    await waitFor(async () => (await ctx.app.server.store.logLength(name)) === 0, {
+      timeoutMs: 15_000,
+      message: 'compacted once the interval passed, with no write after the rows',
+    });
+    assert.ok(ctx.app.server.registry.get(name), 'still loaded: the compaction was the paced one, not an unload');
+  });
+
+  deferred.run();
+}
