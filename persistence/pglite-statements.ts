@@ -30,8 +30,11 @@ export interface StatementResult {
 
 /** Statement texts whose parameter types are kept (knex writes `in (…)` lists of every length). */
 const MAX_CACHED = 1000;
-/** Statements after which a cached text still means what it meant; any other empties the cache. */
-const KEEPS_MEANING = /^\s*(select|insert|update|delete|with|begin|commit|rollback|savepoint|release)\b/i;
+/**
+ * Statements after which a cached text still means what it meant; any other, once it has run,
+ * empties the cache. A rollback too: types described after DDL inside the transaction are undone.
+ */
+const KEEPS_MEANING = /^\s*(select|insert|update|delete|with|begin|commit|savepoint|release)\b/i;
 
 type Value = string | Uint8Array | null;
 
@@ -43,7 +46,7 @@ const encoder = new TextEncoder();
  * all binary. Built here because PGlite's `serialize.bind({ binary: true })` writes the count of
  * result format codes but not the code (Postgres answers "insufficient data left in message").
  */
-export function bindMessage(values: readonly Value[], binaryResults: boolean): Uint8Array {
+function bindMessage(values: readonly Value[], binaryResults: boolean): Uint8Array {
   const encoded = values.map((value) => (typeof value === 'string' ? encoder.encode(value) : value));
   const formats = values.some((value) => value instanceof Uint8Array) ? values.length : 0;
   const resultFormats = binaryResults ? 1 : 0;
@@ -82,7 +85,6 @@ export class PgliteStatements {
 
   /** Runs one statement; `binaryResults`: its columns come back in binary (bytea as bytes, read in place). */
   run(sql: string, params: readonly unknown[] = [], binaryResults = false): Promise<StatementResult> {
-    if (!KEEPS_MEANING.test(sql)) this.parameterTypes.clear();
     return this.db.runExclusive(async () => {
       try {
         const values = params.length === 0 ? [] : this.serialize(await this.typesOf(sql), params);
@@ -106,6 +108,9 @@ export class PgliteStatements {
         // As `query` does: the statement goes with its error, for whoever logs it.
         if (err instanceof Error) Object.assign(err, { query: sql });
         throw err;
+      } finally {
+        // After it ran, inside the exclusive section: a text described before it is not kept.
+        if (!KEEPS_MEANING.test(sql)) this.parameterTypes.clear();
       }
     });
   }

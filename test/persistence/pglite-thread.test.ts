@@ -1,8 +1,9 @@
 /**
  * PGlite in its worker thread behind the knex `Database` (persistence/pglite-connection.ts,
  * pglite-knex-client.ts): transactions on its one connection run one after the other, bytea comes
- * back as bytes (also through binary-result queries), errors keep PGlite's fields, a failure to start or an uncloneable parameter is an
- * error and never a hang, and close() is idempotent.
+ * back as bytes (also through binary-result queries), parameters are serialized by their inferred
+ * types (described once per statement text, forgotten after DDL), errors keep PGlite's fields, a
+ * failure to start or an uncloneable parameter is an error and never a hang, and close() is idempotent.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -84,6 +85,30 @@ test('a statement text keeps the parameter types it was described with until DDL
   const bad = await db.knex.raw('selec 1').then(() => null, (e: unknown) => e as { code?: string });
   assert.is(bad?.code, '42601', 'a statement that does not parse fails with its SQLSTATE');
   assert.equal((await db.knex.raw('select ?::int + 1 as n', [41])).rows, [{ n: 42 }], 'and the connection goes on');
+});
+
+test('parameter types are forgotten once DDL has run, not when it is sent, and after a rollback', async () => {
+  // On the thread's connection itself (no pool): statements sent together run in order, so a text
+  // described by one sent before the DDL must not be kept for one sent after it.
+  const conn = await openPgliteConnection({ dataDir: null });
+  try {
+    await conn.query('create table notes (v text)');
+    const insert = 'insert into notes (v) values ($1)';
+    const results = await Promise.all([
+      conn.query(insert, ['{"a":0}']),
+      conn.query('alter table notes alter column v type jsonb using v::jsonb'),
+      conn.query(insert, [{ a: 1 }]),
+    ]);
+    assert.is(results.length, 3);
+    await conn.query('begin');
+    await conn.query('alter table notes alter column v type text');
+    await conn.query(insert, ['described inside the transaction, as text']);
+    await conn.query('rollback');
+    await conn.query(insert, [{ a: 2 }]);
+    assert.equal((await conn.query('select v from notes')).rows, [{ v: { a: 0 } }, { v: { a: 1 } }, { v: { a: 2 } }]);
+  } finally {
+    await conn.close();
+  }
 });
 
 test('concurrent transactions on the one connection run one after the other', async ({ db }) => {
