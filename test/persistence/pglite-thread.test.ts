@@ -111,6 +111,31 @@ test('parameter types are forgotten once DDL has run, not when it is sent, and a
   }
 });
 
+test('statements with parameters run prepared: at most 100 kept, all closed after DDL, and a failed transaction still rolls back', async () => {
+  const conn = await openPgliteConnection({ dataDir: null });
+  const preparedCount = async () =>
+    Number(((await conn.query("select count(*)::int as n from pg_prepared_statements where name like 'annosync_%'")).rows[0] as { n: number }).n);
+  try {
+    await conn.query('create table kv (k int primary key, v text not null)');
+    for (let i = 0; i < 150; i++) await conn.query(`insert into kv (k, v) values ($1, $2) -- text ${i}`, [i, `v${i}`]);
+    assert.ok((await preparedCount()) <= 101, 'the least recently used are closed past 100');
+    assert.equal((await conn.query('insert into kv (k, v) values ($1, $2) -- text 0', [1000, 'again'])).affectedRows, 1, 'a closed one is prepared again');
+    await conn.query('alter table kv add column extra int');
+    assert.is(await preparedCount(), 0, 'after DDL none is left prepared');
+    assert.equal((await conn.query('select * from kv where k = $1', [1000])).rows, [{ k: 1000, v: 'again', extra: null }], 'and it sees the new column');
+
+    await conn.query('begin');
+    const duplicate = await conn.query('insert into kv (k, v) values ($1, $2)', [1000, 'twice']).then(() => null, (e: unknown) => e as { code?: string });
+    assert.is(duplicate?.code, '23505');
+    const aborted = await conn.query('select v from kv where k = $1', [1]).then(() => null, (e: unknown) => e as { code?: string });
+    assert.is(aborted?.code, '25P02', 'the failed transaction refuses statements until it ends');
+    await conn.query('rollback');
+    assert.equal((await conn.query('select v from kv where k = $1', [1])).rows, [{ v: 'v1' }], 'the rollback ran and the connection goes on');
+  } finally {
+    await conn.close();
+  }
+});
+
 test('concurrent transactions on the one connection run one after the other', async ({ db }) => {
   await db.knex.raw('create table counter (n int not null)');
   await db.knex('counter').insert({ n: 0 });
