@@ -39,7 +39,8 @@ export interface StatementResult {
 const MAX_PREPARED = 100;
 /**
  * Statements after which a prepared text still means what it meant; any other, once it has run,
- * closes them all. A rollback too: what was prepared after DDL inside the transaction is undone.
+ * closes them all. A rollback too: a statement prepared after DDL inside the transaction was
+ * described against a schema the rollback undid.
  */
 const KEEPS_MEANING = /^\s*(select|insert|update|delete|with|begin|commit|savepoint|release)\b/i;
 
@@ -48,10 +49,11 @@ type Value = string | Uint8Array | null;
 const encoder = new TextEncoder();
 
 /**
- * Bind: unnamed portal, `statement` (a prepared one's name, or '' for the unnamed). A Uint8Array value (what the bytea serializer gives) goes in
- * binary format, bytea's wire form, as `query` sends it; the rest as text. Results all in text, or
- * all binary. Built here because PGlite's `serialize.bind({ binary: true })` writes the count of
- * result format codes but not the code (Postgres answers "insufficient data left in message").
+ * Bind: unnamed portal, `statement` (a prepared one's name, or '' for the unnamed). A Uint8Array
+ * value (what the bytea serializer gives) goes in binary format, bytea's wire form, as `query`
+ * sends it; the rest as text. Results all in text, or all binary. Built here because PGlite's
+ * `serialize.bind({ binary: true })` writes the count of result format codes but not the code
+ * (Postgres answers "insufficient data left in message").
  */
 function bindMessage(values: readonly Value[], binaryResults: boolean, statement: string): Uint8Array {
   const name = encoder.encode(statement);

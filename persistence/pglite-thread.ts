@@ -8,7 +8,8 @@
  * in order, the buffers of its Uint8Array values transferred, never cloned. `{ type: 'close' }`
  * closes PGlite (flushing it to its directory), posts `{ type: 'closed' }` and ends the thread.
  *
- * Each statement goes to PGlite in one call (pglite-statements.ts).
+ * Each statement goes to PGlite in one call, one with parameters prepared the first time its text
+ * is seen (pglite-statements.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
