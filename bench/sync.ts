@@ -14,6 +14,7 @@
  *   npx tsx bench/sync.ts --annosync-main dist/main.js   # the compiled build, on plain node
  *   npx tsx bench/sync.ts --workers 2       # fan-out receivers in 2 child processes
  *   npx tsx bench/sync.ts --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"   # flags for annosync's node
+ *   npx tsx bench/sync.ts --scenarios throughput --throughput-updates 6000   # ~30 s repetitions: sustained load
  *
  * Both servers run as child processes (CPU and RSS read from /proc per server); the clients run
  * in this process, on the same 2 cores. Prints a table and, last, one JSON line.
@@ -97,6 +98,11 @@ interface Args {
   /** Flags for the node running annosync (a CPU profile, say); the reference runs without them. */
   nodeArgs: string[];
   scenarios: Set<string>;
+  /**
+   * Updates per document in each throughput repetition (default: the plan's). The default's ~2 s
+   * see no compaction (a loaded document compacts at most every 10 s); thousands show sustained load.
+   */
+  throughputUpdates: number | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -111,6 +117,7 @@ function parseArgs(argv: readonly string[]): Args {
     annosyncMain: undefined,
     nodeArgs: [],
     scenarios: new Set(SCENARIOS),
+    throughputUpdates: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -134,6 +141,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--workers') args.workers = Number(value());
     else if (arg === '--annosync-main') args.annosyncMain = resolve(value());
     else if (arg === '--node-args') args.nodeArgs = value().split(' ').filter(Boolean);
+    else if (arg === '--throughput-updates') {
+      args.throughputUpdates = Number(value());
+      if (!Number.isInteger(args.throughputUpdates) || args.throughputUpdates < 1) throw new Error('--throughput-updates takes a positive integer');
+    }
     else if (arg === '--scenarios') {
       args.scenarios = new Set(value().split(','));
       for (const name of args.scenarios) {
@@ -168,7 +179,8 @@ function log(message: string): void {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const plan = args.quick ? QUICK : FULL;
+  const base = args.quick ? QUICK : FULL;
+  const plan = args.throughputUpdates === undefined ? base : { ...base, throughput: { ...base.throughput, updates: args.throughputUpdates } };
   const run = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   let plans: Array<{ label: Label; kind: ServerKind; databaseUrl?: string }> = args.both
     ? [{ label: 'postgres', kind: 'annosync', databaseUrl: POSTGRES_URL }, { label: 'pglite', kind: 'annosync' }, { label: 'reference', kind: 'reference' }]
