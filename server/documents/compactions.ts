@@ -7,9 +7,10 @@
  * whose merge just read those rows, or from its last one); asked for sooner, it runs when the
  * interval ends. Each costs a transaction of several statements and a merge in the worker however
  * few rows it takes in: at 500 rows of a busy document (100 documents, two typists each, bench:sync's
- * throughput), one every ~2 s per document; the server's CPU per delivery was 36-40 µs with them
- * and 26-27 without, and Postgres's own CPU went up by half. Hocuspocus debounces its stores the
- * same way (at most every 2 s, at least every 10 s). An unload compacts at once.
+ * throughput), one every ~2 s per document; in 2 s repetitions the server's CPU per delivery was
+ * 36-40 µs with them and 26-27 without. Paced to 10 s, over 25-30 s, Postgres's own CPU per
+ * delivery went from 13 to 8 µs (docs/architecture.md). Hocuspocus debounces its stores the same
+ * way (at most every 2 s, at least every 10 s). An unload compacts at once.
  *
  *   compactions.loaded(doc, logRows)   // its rows count from here, and its first compaction waits
  *   compactions.counted(doc)           // one more row: compacts at `compactAfterRows`, paced
