@@ -7,6 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { addAnnotation, setLabel } from '../../docs-model/index.ts';
+import { configFromEnv, ConfigError } from '../../server/config.ts';
 import { startTestServer, type TestServer } from '../../tools/server.ts';
 import { joinSynced, withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
@@ -24,6 +25,28 @@ async function writeRows(ctx: SocketSuiteContext, name: string, count: number) {
   await ctx.app.server.log.flush();
   return client;
 }
+
+const setting = suite('compaction pacing: COMPACT_MIN_INTERVAL_MS');
+
+setting('defaults to 10 s, takes 0 (no pacing) to one hour, and refuses a value past either end by name', () => {
+  assert.is(configFromEnv({}).compactMinIntervalMs, 10_000);
+  assert.is(configFromEnv({ COMPACT_MIN_INTERVAL_MS: '0' }).compactMinIntervalMs, 0);
+  assert.is(configFromEnv({ COMPACT_MIN_INTERVAL_MS: '3600000' }).compactMinIntervalMs, 3_600_000);
+  for (const bad of ['-1', '3600001', '1.5', 'soon']) {
+    const err = (() => {
+      try {
+        configFromEnv({ COMPACT_MIN_INTERVAL_MS: bad });
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.instance(err, ConfigError, `${bad} is refused`);
+    assert.match((err as Error).message, /COMPACT_MIN_INTERVAL_MS/);
+  }
+});
+
+setting.run();
 
 for (const kind of databaseKinds()) {
   const paced = suite<SocketSuiteContext>(`compaction pacing, a long interval (${kind})`);
