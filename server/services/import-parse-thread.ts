@@ -22,6 +22,7 @@ import {
   type ImportResult,
   type Problem,
 } from '../../docs-model/formats/index.ts';
+import { runAtBackgroundPriority } from '../../persistence/thread-priority.ts';
 
 export interface ParseRequest {
   type: 'parse';
@@ -57,6 +58,8 @@ const asData = (err: unknown): ThrownError => {
 
 const port = parentPort;
 if (port) {
+  // Parsing a large upload is seconds of batch work: the event loop's core comes first (persistence/thread-priority.ts).
+  runAtBackgroundPriority();
   /** Answers being sent, each the messages it has left. */
   const sending = new Map<number, ParseReply[]>();
   const sendNext = (id: number): void => {

@@ -1,0 +1,46 @@
+/**
+ * Background threads give way to the event loop. Every socket of every document is served by the
+ * main thread; the import parser does batch work (a second or more of CPU for a large upload) that
+ * nobody waits for to the millisecond. On a machine with fewer cores than busy threads the kernel
+ * shares them out in equal slices, so a delivery arriving while the parser runs can wait its turn
+ * behind it although the main thread itself is idle (bench/loop-stalls.ts, a COCO import of
+ * 10 000 annotations, deliveries delayed 40-90 ms).
+ *
+ *   runAtBackgroundPriority()   // first thing in a background thread's entry
+ *
+ * On Linux the nice value belongs to each thread, not to the process (setpriority(2), "BUGS":
+ * a PRIO_PROCESS who given a thread id affects that thread alone), so this lowers the calling
+ * thread only, through its id from /proc/thread-self. Raising it back needs privileges, so a
+ * thread lowered stays lowered; the threads that call this are only ever background threads.
+ * Elsewhere, or where /proc is not mounted, it does nothing.
+ *
+ * Not for the merge worker (merge-worker.ts): its time budget is wall-clock time, and a row whose
+ * merge outlives it is set aside in quarantine; a lowered thread on a busy machine would hit it for
+ * rows that merge fine.
+ */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+
+/**
+ * Nice 10 against the main thread's 0: by the kernel's weights (1024 against 110) the main thread
+ * gets ~90 % of a core the two contend for, and an idle core still runs the background thread at
+ * full speed.
+ */
+export const BACKGROUND_NICE = 10;
+
+/**
+ * Lowers the calling thread's priority to `BACKGROUND_NICE` (never raises it: a server started with
+ * `nice -n 15` keeps 15); returns its thread id, or null where that is not possible.
+ */
+export function runAtBackgroundPriority(): number | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isSafeInteger(tid) || tid <= 0) return null;
+    if (getPriority(tid) < BACKGROUND_NICE) setPriority(tid, BACKGROUND_NICE);
+    return tid;
+  } catch {
+    // No /proc (a container without it), or a kernel that refuses: the thread runs as before.
+    return null;
+  }
+}
