@@ -5,12 +5,13 @@
  *
  * A loaded document's compactions are paced: at most one per `compactMinIntervalMs` (from its load,
  * whose merge just read those rows, or from its last one); asked for sooner, it runs when the
- * interval ends. Each costs a transaction of several statements and a merge in the worker however
- * few rows it takes in: at 500 rows of a busy document (100 documents, two typists each, bench:sync's
- * throughput), one every ~2 s per document; in 2 s repetitions the server's CPU per delivery was
- * 36-40 µs with them and 26-27 without. Paced to 10 s, over 25-30 s, Postgres's own CPU per
- * delivery went from 13 to 8 µs (docs/architecture.md). Hocuspocus debounces its stores the same
- * way (at most every 2 s, at least every 10 s). An unload compacts at once.
+ * interval ends, plus up to half an interval drawn at random (`SPREAD`). Each costs a transaction
+ * of several statements and a merge in the worker however few rows it takes in: at 500 rows of a
+ * busy document (100 documents, two typists each, bench:sync's throughput), one every ~2 s per
+ * document; in 2 s repetitions the server's CPU per delivery was 36-40 µs with them and 26-27
+ * without. Paced to 10 s, over 25-30 s, Postgres's own CPU per delivery went from 13 to 8 µs
+ * (docs/architecture.md). Hocuspocus debounces its stores the same way (at most every 2 s, at
+ * least every 10 s). An unload compacts at once.
  *
  *   compactions.loaded(doc, logRows)   // its rows count from here, and its first compaction waits
  *   compactions.counted(doc)           // one more row: compacts at `compactAfterRows`, paced
@@ -29,6 +30,14 @@ interface CompactionDeps {
   /** Between two compactions of one loaded document (default 0: no pacing). */
   compactMinIntervalMs?: number;
 }
+
+/**
+ * A deferred compaction waits up to this share of the interval more, drawn at random. Documents
+ * opened together and written at the same pace (a class of annotators starting together) would
+ * otherwise all reach the end of their interval in the same moment, every interval: a burst of
+ * transactions and merges where a spread of small ones would do.
+ */
+const SPREAD = 0.5;
 
 /** What is kept about each loaded document, from its load to its unload. */
 interface Tracked {
@@ -59,12 +68,16 @@ export class Compactions {
     if (!entry) return;
     entry.rows++;
     if (entry.rows < this.deps.compactAfterRows || entry.deferred || this.running.has(doc.name)) return;
-    const wait = entry.last + (this.deps.compactMinIntervalMs ?? 0) - performance.now();
+    const interval = this.deps.compactMinIntervalMs ?? 0;
+    const wait = entry.last + interval - performance.now();
     if (wait <= 0) return this.now(doc, entry);
-    entry.deferred = setTimeout(() => {
-      entry.deferred = null;
-      if (this.tracked.get(doc) === entry) this.now(doc, entry);
-    }, wait);
+    entry.deferred = setTimeout(
+      () => {
+        entry.deferred = null;
+        if (this.tracked.get(doc) === entry) this.now(doc, entry);
+      },
+      wait + Math.random() * interval * SPREAD,
+    );
     entry.deferred.unref();
   }
 

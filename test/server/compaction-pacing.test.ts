@@ -80,4 +80,31 @@ for (const kind of databaseKinds()) {
   });
 
   deferred.run();
+  const together = suite<SocketSuiteContext>(`compaction pacing, documents loaded together (${kind})`);
+  withServerAndClients(together, kind, (storage) => startTestServer(storage, { compactAfterRows: 5, compactMinIntervalMs: 1_000 }));
+
+  together('documents loaded and written together do not all compact in the same moment: each waits up to half an interval more, at random', async (ctx) => {
+    const names = await Promise.all(Array.from({ length: 8 }, () => sessionName(ctx)));
+    // Loaded together: their intervals end together, within the few milliseconds their joins took.
+    const clients = await Promise.all(names.map((name) => joinSynced(ctx, name)));
+    for (const client of clients) {
+      setLabel(client.doc, 'car', {});
+      for (let i = 0; i < 6; i++) addAnnotation(client.doc, { frame: i, bbox: [0, 0, 5, 5], label: 'car' }, { by: 'alice' });
+    }
+    await waitFor(() => names.every((name) => ctx.app.server.registry.get(name)?.ydoc.getMap('annotations').size === 6), {
+      message: 'every annotation reached the server',
+    });
+    await waitFor(async () => (await Promise.all(names.map((name) => ctx.app.server.store.logLength(name)))).every((rows) => rows === 0), {
+      timeoutMs: 15_000,
+      message: 'every document compacted',
+    });
+    const rows = await ctx.app.server.db.knex('yjs_snapshots').whereIn('doc_name', names).select<{ updated_at: Date | string }[]>('updated_at');
+    assert.is(rows.length, names.length);
+    const times = rows.map((row) => new Date(row.updated_at).getTime());
+    // Eight draws from half a second: all within 100 ms of each other has a chance of ~1 in 10 000.
+    const range = Math.max(...times) - Math.min(...times);
+    assert.ok(range >= 100, `compactions spread over ${range} ms`);
+  });
+
+  together.run();
 }
