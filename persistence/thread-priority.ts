@@ -8,9 +8,9 @@
  *
  *   runAtBackgroundPriority()   // first thing in a background thread's entry
  *
- * On Linux the nice value belongs to each thread, not to the process (setpriority(2), "BUGS":
- * a PRIO_PROCESS who given a thread id affects that thread alone), so this lowers the calling
- * thread only, through its id from /proc/thread-self. Raising it back needs privileges, so a
+ * On Linux the nice value belongs to each thread, not to the process (setpriority(2), BUGS:
+ * PRIO_PROCESS with a thread id as `who` changes that thread alone), so this lowers the calling
+ * thread only, found by its id in /proc/thread-self. Raising it back needs privileges, so a
  * thread lowered stays lowered; the threads that call this are only ever background threads.
  * Elsewhere, or where /proc is not mounted, it does nothing.
  *
@@ -29,18 +29,16 @@ import { getPriority, setPriority } from 'node:os';
 export const BACKGROUND_NICE = 10;
 
 /**
- * Lowers the calling thread's priority to `BACKGROUND_NICE` (never raises it: a server started with
- * `nice -n 15` keeps 15); returns its thread id, or null where that is not possible.
+ * Lowers the calling thread's priority to `BACKGROUND_NICE`; never raises it (a server started with
+ * `nice -n 15` keeps 15).
  */
-export function runAtBackgroundPriority(): number | null {
-  if (process.platform !== 'linux') return null;
+export function runAtBackgroundPriority(): void {
+  if (process.platform !== 'linux') return;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isSafeInteger(tid) || tid <= 0) return null;
+    if (!Number.isSafeInteger(tid) || tid <= 0) return;
     if (getPriority(tid) < BACKGROUND_NICE) setPriority(tid, BACKGROUND_NICE);
-    return tid;
   } catch {
     // No /proc (a container without it), or a kernel that refuses: the thread runs as before.
-    return null;
   }
 }
