@@ -3,14 +3,20 @@
  * Y.Doc (as server/create-server.ts's `mergeThroughDoc` did on the main thread), so a merge that
  * never ends (yjs#687) can be cut off by terminating this thread. Started only by `createMergePool`.
  *
- * Protocol: it posts `{ type: 'ready' }` once loaded (the pool starts a request's clock only then,
- * so a cold start under tsx does not count against the budget); a request is
+ * Protocol: it posts `{ type: 'ready', tid }` once loaded (the pool starts a request's clock only
+ * then, so a cold start under tsx does not count against the budget); `tid` is the thread's kernel
+ * id when its CPU time can be read (thread-clock.ts), and the thread then runs at background
+ * priority (thread-priority.ts): the pool keeps its budget in that CPU time, so a merge slowed by a
+ * busy event loop is not cut off. `tid` is null elsewhere: normal priority, wall-clock budget. A
+ * request is
  * `{ id, how: 'doc', packed: ArrayBuffer, lengths: number[] }` (every update back to back) or
  * `{ id, how: 'updates', parts: ArrayBuffer[] }` (one update each), all transferred, and the answer
  * `{ id, ok: true, merged: ArrayBuffer }` (transferred) or `{ id, ok: false, message }`.
  */
 import { parentPort } from 'node:worker_threads';
 import * as Y from 'yjs';
+import { currentThreadId, threadCpuMs } from './thread-clock.ts';
+import { runAtBackgroundPriority } from './thread-priority.ts';
 
 /** `doc`: through a Y.Doc (garbage collected, a whole document); `updates`: Y.mergeUpdates. */
 export type MergeRequest =
@@ -18,7 +24,7 @@ export type MergeRequest =
   | { id: number; how: 'updates'; parts: ArrayBuffer[] };
 
 export type MergeReply =
-  | { type: 'ready' }
+  | { type: 'ready'; tid: number | null }
   | { type: 'result'; id: number; ok: true; merged: ArrayBuffer }
   | { type: 'result'; id: number; ok: false; message: string };
 
@@ -63,5 +69,8 @@ if (port) {
     }
     port.postMessage(reply, transfer);
   });
-  port.postMessage({ type: 'ready' } satisfies MergeReply);
+  const tid = currentThreadId();
+  const cpuClock = tid !== null && threadCpuMs(tid) !== null;
+  if (cpuClock) runAtBackgroundPriority();
+  port.postMessage({ type: 'ready', tid: cpuClock ? tid : null } satisfies MergeReply);
 }

@@ -6,6 +6,12 @@
  * terminated (the next request starts a fresh one) and rejects with `MergeTimeoutError`, which
  * persistence/doc-store.ts answers by setting the culprit rows aside.
  *
+ * The budget is the worker thread's CPU time where that can be read (Linux, thread-clock.ts), and
+ * the worker then runs at background priority (thread-priority.ts): a large document's merge gives
+ * way to the event loop's deliveries, and the moments it waits for a core do not count against it,
+ * so an honest merge on a busy machine is not cut off. A merge that loops forever uses CPU and
+ * still reaches the budget. Elsewhere the budget is wall-clock time, at normal priority.
+ *
  *   const pool = createMergePool({ timeBudgetMs: 5000, logger })
  *   const store = createDocStore({ knex, logger, merge: pool.merge })
  *   …
@@ -22,11 +28,12 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from '../shared/logger.ts';
+import { threadCpuMs } from './thread-clock.ts';
 import { startThread, transferableBuffer } from './worker-thread.ts';
 import type { MergeReply, MergeRequest } from './merge-worker-thread.ts';
 
 export interface MergePoolOptions {
-  /** How long one merge may run before its worker is terminated. */
+  /** How long one merge may run before its worker is terminated: its CPU time, where readable (above). */
   timeBudgetMs?: number;
   logger?: Logger;
 }
@@ -69,6 +76,9 @@ export class MergePoolClosedError extends Error {
   readonly code = 'merge_pool_closed';
   override readonly name = 'MergePoolClosedError';
 }
+
+/** The least wait before the worker's CPU time is read again. */
+const MIN_RECHECK_MS = 5;
 
 interface Job {
   id: number;
@@ -117,7 +127,10 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
   let nextId = 1;
   let worker: Worker | null = null;
   let ready = false;
-  let running: { job: Job; timer: NodeJS.Timeout } | null = null;
+  /** The worker's kernel thread id, when it said its CPU time can be read (merge-worker-thread.ts). */
+  let workerTid: number | null = null;
+  /** `cpuAtStart`: the worker's CPU time when the job was sent, if it keeps that clock. */
+  let running: { job: Job; timer: NodeJS.Timeout; cpuAtStart: number | null } | null = null;
   let closed: Promise<void> | null = null;
   const counters = { workersStarted: 0, merged: 0, timedOut: 0 };
 
@@ -125,10 +138,12 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
     const fresh = startThread('merge-worker-thread');
     counters.workersStarted++;
     ready = false;
+    workerTid = null;
     fresh.on('message', (reply: MergeReply) => {
       if (fresh !== worker) return;
       if (reply.type === 'ready') {
         ready = true;
+        workerTid = reply.tid;
         pump();
         return;
       }
@@ -177,8 +192,9 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
     if (!ready) return;
     const job = queue.shift()!;
     const { message, transfer } = request(job);
+    const cpuAtStart = workerTid === null ? null : threadCpuMs(workerTid);
     const timer = setTimeout(() => onTimeout(job), job.budgetMs);
-    running = { job, timer };
+    running = { job, timer, cpuAtStart };
     worker.postMessage(message, transfer);
   }
 
@@ -192,6 +208,12 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
 
   function onTimeout(job: Job): void {
     if (!running || running.job !== job) return;
+    const used = running.cpuAtStart === null || workerTid === null ? null : (threadCpuMs(workerTid) ?? Infinity) - running.cpuAtStart;
+    if (used !== null && used < job.budgetMs) {
+      // CPU time never runs ahead of wall time, so the budget cannot be spent before this.
+      running.timer = setTimeout(() => onTimeout(job), Math.max(job.budgetMs - used, MIN_RECHECK_MS));
+      return;
+    }
     running = null;
     counters.timedOut++;
     const stuck = worker;

@@ -1,10 +1,10 @@
 /**
  * Background threads give way to the event loop. Every socket of every document is served by the
- * main thread; the import parser does batch work (a second or more of CPU for a large upload) that
- * nobody waits for to the millisecond. On a machine with fewer cores than busy threads the kernel
- * shares them out in equal slices, so a delivery arriving while the parser runs can wait its turn
- * behind it although the main thread itself is idle (bench/loop-stalls.ts, a COCO import of
- * 10 000 annotations, deliveries delayed 40-90 ms).
+ * main thread; the import parser and the merge worker do batch work (a second or more of CPU for a
+ * large upload or a large document's load) that nobody waits for to the millisecond. On a machine
+ * with fewer cores than busy threads the kernel shares them out in equal slices, so a delivery
+ * arriving while such a thread runs can wait its turn behind it although the main thread itself is
+ * idle (bench/loop-stalls.ts, a COCO import of 10 000 annotations, deliveries delayed 40-90 ms).
  *
  *   runAtBackgroundPriority()   // first thing in a background thread's entry
  *
@@ -14,12 +14,11 @@
  * thread lowered stays lowered; the threads that call this are only ever background threads.
  * Elsewhere, or where /proc is not mounted, it does nothing.
  *
- * Not for the merge worker (merge-worker.ts): its time budget is wall-clock time, and a row whose
- * merge outlives it is set aside in quarantine; a lowered thread on a busy machine would hit it for
- * rows that merge fine.
+ * A lowered thread's work takes longer in wall-clock time whenever the event loop is busy, so a
+ * time budget for it must be kept in its CPU time (thread-clock.ts), as the merge worker's is.
  */
-import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
+import { currentThreadId } from './thread-clock.ts';
 
 /**
  * Nice 10 against the main thread's 0: by the kernel's weights (1024 against 110) the main thread
@@ -33,12 +32,11 @@ export const BACKGROUND_NICE = 10;
  * `nice -n 15` keeps 15).
  */
 export function runAtBackgroundPriority(): void {
-  if (process.platform !== 'linux') return;
+  const tid = currentThreadId();
+  if (tid === null) return;
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isSafeInteger(tid) || tid <= 0) return;
     if (getPriority(tid) < BACKGROUND_NICE) setPriority(tid, BACKGROUND_NICE);
   } catch {
-    // No /proc (a container without it), or a kernel that refuses: the thread runs as before.
+    // A kernel that refuses: the thread runs as before.
   }
 }

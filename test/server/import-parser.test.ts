@@ -5,12 +5,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { strToU8 } from 'fflate';
-import { readdirSync, readFileSync } from 'node:fs';
 import { formats, InputTooLargeError, UnsafeInputError, type FormatName, type ImportContext } from '../../docs-model/formats/index.ts';
 import { createImportParser, ImportParserClosedError, type ImportParser } from '../../server/services/import-parser.ts';
-import { BACKGROUND_NICE } from '../../persistence/thread-priority.ts';
 import { overlapBomb } from '../../tools/zip-bombs.ts';
 import { rawZip } from '../helpers/zips.ts';
+import { assertLowersOneThread } from '../helpers/threads.ts';
 
 const test = suite<{ parser: ImportParser }>('import parser');
 test.before((ctx) => {
@@ -101,42 +100,19 @@ test('a small zip refused from its layout (the overlap bomb) gets the same answe
   }
 });
 
-/** Nice value of each of this process's threads, by thread id (Linux: /proc/self/task/<tid>/stat, field 19). */
-function threadNices(): Map<number, number> {
-  const nices = new Map<number, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      // Fields after the command name, which may itself hold spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      nices.set(Number(tid), Number(fields[16]));
-    } catch {
-      // A thread that ended while we listed them.
-    }
-  }
-  return nices;
-}
-
 test('the parsing thread runs at a lower priority than the event loop, which keeps its own', async () => {
   if (process.platform !== 'linux') {
     console.log('  skipped: thread priorities are read from /proc (Linux only)');
     return;
   }
-  const mainNice = threadNices().get(process.pid);
-  // Never raised: under `nice -n 15` the thread stays at 15.
-  const expected = Math.max(BACKGROUND_NICE, mainNice ?? 0);
-  const lowered = (nices: Map<number, number>) => new Set([...nices].filter(([tid, nice]) => nice === expected && tid !== process.pid).map(([tid]) => tid));
-  const before = lowered(threadNices());
   const parser = createImportParser();
   try {
-    // A real import, so the worker starts (a small zip refused from its layout would not need it).
-    const body = strToU8(JSON.stringify({ images: [{ id: 1, file_name: 'frame_000000.jpg', width: 640, height: 480 }], categories: [{ id: 1, name: 'car' }], annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [1, 2, 3, 4] }] }));
-    const result = await parser.parse('coco', body, ctx);
-    assert.is(result.content.annotations.length, 1);
-    const now = threadNices();
-    const fresh = [...lowered(now)].filter((tid) => !before.has(tid));
-    assert.is(fresh.length, 1, `one new thread at nice ${expected}: ${JSON.stringify([...now])}`);
-    assert.is(now.get(process.pid), mainNice, 'the main thread keeps its own');
+    await assertLowersOneThread(async () => {
+      // A real import, so the worker starts (a small zip refused from its layout would not need it).
+      const body = strToU8(JSON.stringify({ images: [{ id: 1, file_name: 'frame_000000.jpg', width: 640, height: 480 }], categories: [{ id: 1, name: 'car' }], annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [1, 2, 3, 4] }] }));
+      const result = await parser.parse('coco', body, ctx);
+      assert.is(result.content.annotations.length, 1);
+    });
   } finally {
     await parser.close();
   }
