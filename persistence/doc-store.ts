@@ -169,7 +169,8 @@ export function createDocStore(opts: DocStoreOptions): DocStore {
     }
     // Where the budget is wall-clock time (no thread CPU clock, merge-worker.ts), an honest merge
     // of a large document can outlive it on a machine starved of CPU (a 10 000-annotation
-    // compaction did at load 15-20, and a row was set aside); in CPU time, a slow machine's can.
+    // compaction did at load 15-20, and a row was set aside); under a CPU-time budget, so can one
+    // on a machine much slower than this one.
     // So the merge is tried again, and the culprits searched, under a budget SLOW_MERGE times
     // longer: a merge that loops forever (yjs#687) still ends there, an honest one does not.
     const slowBudget = timeout.budgetMs * SLOW_MERGE;

@@ -10,6 +10,7 @@
  * entries, which takes hundreds of milliseconds to apply, against a BUDGET_MS budget that the
  * ordinary rows (a seeded edit history, SEED=… replays it) stay far below.
  */
+import { availableParallelism } from 'node:os';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Knex } from 'knex';
@@ -168,9 +169,9 @@ pool('a merge that waits for a core on a busy machine is not cut off: the budget
   }
   const budget = Math.max(2 * alone, 40);
   const pool = createMergePool({ timeBudgetMs: budget });
-  // Six spinning processes on this 2-core machine: even at the event loop's priority the merge
-  // would get ~2/7 of a core, 3.5 times its time alone; at background priority far less.
-  const busy = await keepCoresBusy(6);
+  // Three spinning processes per core: even at the event loop's priority the merge would get
+  // about a third of a core, three times its time alone; at background priority far less.
+  const busy = await keepCoresBusy(3 * availableParallelism());
   try {
     await pool.merge([]); // the worker started, outside the measured merge
     const started = performance.now();
