@@ -4,7 +4,7 @@
  *
  *   const nices = threadNices()              // Map<tid, nice>, Linux only
  *   assertLowersOneThread(() => pool.merge(updates))   // its work started one thread at nice 10
- *   const busy = keepCoresBusy(4)            // four processes spinning at the test's priority
+ *   const busy = await keepCoresBusy(4)      // four threads spinning at the test's priority
  *   try { … } finally { busy.stop() }
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,23 +29,24 @@ export function threadNices(): Map<number, number> {
 }
 
 /**
- * `count` child processes that spin on a CPU each until stopped, at the priority this process has:
- * a machine with no core to spare. Resolves once every one of them runs.
+ * `count` threads that spin on a CPU each until stopped, in one child process at the priority this
+ * process has: a machine with no core to spare. Threads, not processes, so that three per core stay
+ * cheap on a machine with many. Resolves once every one of them runs.
  */
 export async function keepCoresBusy(count: number): Promise<{ stop(): void }> {
-  const children: ChildProcess[] = [];
-  const stop = (): void => {
-    for (const child of children) child.kill('SIGKILL');
-  };
+  const spin = `const { Worker } = require('node:worker_threads');
+    let online = 0;
+    for (let i = 0; i < ${count}; i++) {
+      new Worker('for (;;);', { eval: true }).once('online', () => { if (++online === ${count}) process.stdout.write('spinning\\n'); });
+    }`;
+  const child: ChildProcess = spawn(process.execPath, ['-e', spin], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = (): void => void child.kill('SIGKILL');
   try {
-    for (let i = 0; i < count; i++) {
-      const child = spawn(process.execPath, ['-e', 'process.stdout.write("spinning\\n"); for (;;);'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      children.push(child);
-      await new Promise<void>((resolve, reject) => {
-        child.once('error', reject);
-        child.stdout!.once('data', () => resolve());
-      });
-    }
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`the spinning process exited with code ${code}`)));
+      child.stdout!.once('data', () => resolve());
+    });
   } catch (err) {
     stop();
     throw err;
