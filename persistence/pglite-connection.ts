@@ -15,7 +15,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { PgliteReply, PgliteRequest, PgliteResult, PgliteThreadData, SerializedError } from './pglite-thread.ts';
-import { pgliteModules } from './pglite-modules.ts';
+import { pgliteModules, releaseWasmFiles } from './pglite-modules.ts';
 import { startThread } from './worker-thread.ts';
 
 /** The PGlite thread failed to start, crashed, exited, or was closed. */
@@ -82,7 +82,8 @@ export async function openPgliteConnection(data: PgliteThreadData): Promise<Pgli
 
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (reply: PgliteReply) => {
-      if (reply.type === 'ready') resolve();
+      // Resolved once the compiled files are freed too, so the caller's RSS is what stays.
+      if (reply.type === 'ready') void releaseWasmFiles().then(resolve);
       else if (reply.type === 'failed') {
         const err = new PgliteThreadError(`PGlite could not open ${data.dataDir ?? 'memory'}: ${reply.error.message}`);
         fail(err);

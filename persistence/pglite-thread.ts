@@ -87,6 +87,15 @@ function transferables(rows: unknown[]): ArrayBuffer[] {
 const sharedBuffers = '8MB';
 
 /**
+ * PGlite runs Postgres in single-user mode: one backend, no replication. Postgres still sizes its
+ * shared memory (touched at start, like the buffers) for `max_connections` (100) backends' process
+ * slots and lock tables, and for 10 WAL senders and replication slots: with these, the shared
+ * memory is ~4 MB smaller (16 → 12 MB, `pg_shmem_allocations`). The lock table still holds what
+ * one transaction creating ~1 500 tables takes (~4 900 by default); a migration creates a few.
+ */
+const singleBackendSettings = ['max_connections=1', 'max_wal_senders=0', 'max_replication_slots=0'];
+
+/**
  * bytea in and out of this thread at native speed. PGlite's own bytea codec walks the bytes in
  * JavaScript (`Array.from(bytes).map(toString(16))` out, `parseInt` per byte pair in): ~1 s to
  * write and ~0.3 s to read a 4 MB snapshot. Here a Uint8Array parameter is bound as it is, in binary
@@ -115,7 +124,10 @@ async function serve(port: NonNullable<typeof parentPort>, data: PgliteThreadDat
     db = new PGlite({
       ...(data.dataDir === null ? {} : { dataDir: data.dataDir }),
       ...data.modules,
-      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`, '-c', 'bytea_output=hex'],
+      startParams: [
+        ...PGlite.defaultStartParams,
+        ...[`shared_buffers=${sharedBuffers}`, ...singleBackendSettings, 'bytea_output=hex'].flatMap((setting) => ['-c', setting]),
+      ],
       parsers: { [BYTEA]: byteaParser },
       serializers: { [BYTEA]: byteaSerializer },
     });

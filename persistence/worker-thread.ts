@@ -15,7 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
 
 interface EsbuildBuild {
   buildSync(options: {
@@ -95,4 +95,24 @@ export function startBundledThread(entry: string, sourceDir: URL, options: Worke
 export function transferableBuffer(bytes: Uint8Array): ArrayBuffer {
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
   return (whole ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer;
+}
+
+/**
+ * Frees the memory under `bytes` now rather than at a major garbage collection, which a process
+ * that has just started may not run for minutes. A transferred buffer moves into its message, and
+ * a message still queued when its channel closes is dropped with it (Node's worker_threads docs,
+ * `port.close()`). Only a buffer of its own: a small Buffer can be a view of a pool shared with
+ * others, and is left alone. `bytes` is detached; resolves once the memory is released.
+ */
+export function freeNow(bytes: Uint8Array): Promise<void> {
+  const { buffer } = bytes;
+  if (!(buffer instanceof ArrayBuffer) || bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength) return Promise.resolve();
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(null, [buffer]);
+  // Closing one port alone leaves the other, and its queue, open: both are closed, and the buffer
+  // is freed when the receiving port's queue goes.
+  const released = new Promise<void>((resolve) => port2.once('close', resolve));
+  port1.close();
+  port2.close();
+  return released;
 }
