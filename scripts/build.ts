@@ -12,7 +12,8 @@
  * .data files beside its own module, swagger-ui-dist its assets).
  */
 import { build } from 'esbuild';
-import { resolve } from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -38,6 +39,23 @@ export async function buildServer(outdir = resolve(root, 'dist/server')): Promis
     sourcemap: true,
     logLevel: 'warning',
   });
+  await asciiOnly(outdir);
+}
+
+/**
+ * esbuild escapes non-ASCII characters in code but keeps some comments as written. V8 holds a
+ * script's source for as long as it runs, one byte per character when every character is Latin-1,
+ * two otherwise: seven dashes and arrows in comments made main.js take 1.3 MB of heap instead of
+ * 0.65. Escaped as `\uXXXX` (inside a comment, only its text changes).
+ */
+async function asciiOnly(outdir: string): Promise<void> {
+  for (const name of await readdir(outdir)) {
+    if (!name.endsWith('.js')) continue;
+    const file = join(outdir, name);
+    const code = await readFile(file, 'utf8');
+    const ascii = code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    if (ascii !== code) await writeFile(file, ascii);
+  }
 }
 
 const usage = `usage: npm run build [-- --outdir <dir>]

@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { buildServer } from '../../scripts/build.ts';
 import { newSessionDoc } from '../../tools/api.ts';
@@ -48,6 +48,9 @@ for (const kind of databaseKinds()) {
     const entry = path.join(outdir, 'server', 'main.js');
     for (const file of ['main.js', 'pglite-thread.js', 'merge-worker-thread.js']) {
       assert.ok(existsSync(path.join(outdir, 'server', file)), `${file} is built`);
+      // V8 keeps a source of Latin-1 characters at one byte each, any other at two (scripts/build.ts).
+      const nonAscii = /[^\x00-\x7f]/.exec(readFileSync(path.join(outdir, 'server', file), 'utf8'));
+      assert.is(nonAscii, null, `${file} is ASCII`);
     }
     const start = async () => {
       const child = await startChildServer(ctx.storage.env, { entry });
