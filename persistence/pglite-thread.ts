@@ -78,19 +78,21 @@ function transferables(rows: unknown[]): ArrayBuffer[] {
 }
 
 /**
- * Shared buffers live in PGlite's WebAssembly memory, which only grows, and are touched at start: a
- * server on PGlite started at 198-202 MiB RSS with 32 MB, 181-184 with 16 MB, 172-173 with 8 MB. A
- * miss reads a local file from the OS page cache: with 8 MB, reading 10 000 rows of a 17 MB table
- * took as long as with 32 MB, as did bench:sync's throughput and fan-out and bench:rest's bulk
- * create (4 runs each, alternated). Given per start, not written to postgresql.conf.
+ * Shared buffers live in PGlite's WebAssembly memory, which only grows, and are touched at start
+ * (zeroed with the rest of the shared memory): a server on PGlite started at 198-202 MiB RSS with
+ * 32 MB, 181-184 with 16 MB, 172-173 with 8 MB, and 4 MiB less with 4 MB (resident pages of the
+ * WebAssembly memory: 17.8 → 13.8 MiB). A miss reads a local file from the OS page cache: with
+ * 8 MB, reading 10 000 rows of a 17 MB table took as long as with 32 MB; with 4 MB, bench:rest's
+ * bulk create and frame GETs, and bench:sync's throughput, initial sync and opening 1 000 documents
+ * took as long as with 8 MB (2-3 runs each, alternated). Given per start, not in postgresql.conf.
  */
-const sharedBuffers = '8MB';
+const sharedBuffers = '4MB';
 
 /**
  * PGlite runs Postgres in single-user mode: one backend, no replication. Postgres still sizes its
  * shared memory (touched at start, like the buffers) for `max_connections` (100) backends' process
  * slots and lock tables, and for 10 WAL senders and replication slots: with these, the shared
- * memory is ~4 MB smaller (16 → 12 MB, `pg_shmem_allocations`). The lock table still holds what
+ * memory is ~4 MB smaller (with 8 MB of buffers: 16 → 12 MB, `pg_shmem_allocations`). The lock table still holds what
  * one transaction creating ~1 500 tables takes (~4 900 by default); a migration creates a few.
  */
 const singleBackendSettings = ['max_connections=1', 'max_wal_senders=0', 'max_replication_slots=0'];

@@ -60,15 +60,15 @@ test('an open PGlite connection keeps no copy of the WebAssembly files it was co
   assert.ok(after - before < 2 * MiB, `array buffers grew from ${before} to ${after} bytes`);
 });
 
-test('Postgres’s shared memory is sized for one backend: 12 MB, of which the 8 MB of buffers', async () => {
+test('Postgres’s shared memory is sized for one backend: 8 MB, of which the 4 MB of buffers', async () => {
   const conn = await openPgliteConnection({ dataDir: null });
   try {
     const { rows } = await conn.query('select sum(allocated_size)::float8 as bytes from pg_shmem_allocations');
     const { bytes } = rows[0] as { bytes: number };
-    // 16 MB when sized for max_connections=100 and 10 WAL senders and replication slots.
-    assert.ok(bytes < 13 * MiB, `${(bytes / MiB).toFixed(1)} MiB of shared memory`);
+    // 12 MB when sized for max_connections=100 and 10 WAL senders and replication slots.
+    assert.ok(bytes < 9 * MiB, `${(bytes / MiB).toFixed(1)} MiB of shared memory`);
     const settings = await conn.query("select current_setting('max_connections') as c, current_setting('shared_buffers') as b");
-    assert.equal(settings.rows[0], { c: '1', b: '8MB' });
+    assert.equal(settings.rows[0], { c: '1', b: '4MB' });
   } finally {
     await conn.close();
   }
