@@ -17,7 +17,7 @@
  *     [names], { doc_name: 'text', state: 'bytes' })
  */
 import type { Knex } from 'knex';
-import pg from 'pg';
+import { loadPg } from './pg-driver.ts';
 import copyStreams from 'pg-copy-streams';
 
 /** How one column's binary form is decoded: `text` to a string, `int4` to a number, `bytes` to a Uint8Array of its own. */
@@ -27,6 +27,7 @@ export type CopyValue = string | number | Uint8Array | null;
 
 /** The `?` placeholders of `sql` filled with `bindings`, each an escaped literal. */
 export function withLiterals(sql: string, bindings: readonly (string | readonly string[])[]): string {
+  const pg = loadPg();
   let next = 0;
   const filled = sql.replace(/\?/g, () => {
     if (next >= bindings.length) throw new Error(`copyOut: more placeholders than the ${bindings.length} bindings`);

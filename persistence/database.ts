@@ -17,6 +17,7 @@ import type { Knex } from 'knex';
 import { migrateLatest, retryWhileContended } from './migrate.ts';
 import { pgliteThreadClient, type PgliteThreadConnectionConfig } from './pglite-knex-client.ts';
 import { repairMigrationLockTable, withMigrationLock } from './migration-lock.ts';
+import { loadPg } from './pg-driver.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 
 const createKnex = knexModule.knex;
@@ -65,6 +66,8 @@ async function knexConfig(config: DatabaseConfig): Promise<{ kind: Database['kin
   const log = knexLog(config.logger ?? silentLogger);
   const searchPath = config.schema ? [config.schema] : undefined;
   if (config.databaseUrl) {
+    // Loaded here, not by knex's client on its first connection (see pg-driver.ts).
+    loadPg();
     return {
       kind: 'postgres',
       options: {

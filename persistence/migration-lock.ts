@@ -13,6 +13,7 @@
  * would otherwise deadlock: the lock holder and the migration waiting for the same connection).
  */
 import type { Knex } from 'knex';
+import { loadPg } from './pg-driver.ts';
 
 /** One key per schema: processes migrating different schemas of one database do not wait. */
 function lockKey(schema: string | undefined): string {
@@ -20,8 +21,8 @@ function lockKey(schema: string | undefined): string {
 }
 
 export async function withMigrationLock<T>(databaseUrl: string, schema: string | undefined, run: () => Promise<T>): Promise<T> {
-  // Loaded here, on Postgres only: a server on the embedded PGlite never needs the pg driver.
-  const { default: pg } = await import('pg');
+  // On Postgres only: a server on the embedded PGlite never loads the pg driver (pg-driver.ts).
+  const pg = loadPg();
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {

@@ -22,6 +22,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../base/errors.ts';
 import { issueDetails, readJson, type BodyLimits } from './body.ts';
+import { setBody } from '../http/json-body.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -201,7 +202,7 @@ export function routerFor(routes: readonly Route[]): Router {
       const reply = await route.run(ctx);
       if (reply.headers) ctx.set(reply.headers);
       ctx.status = reply.status ?? 200;
-      if (reply.body !== undefined) ctx.body = reply.body;
+      if (reply.body !== undefined) setBody(ctx, reply.body);
     });
   }
   return router;

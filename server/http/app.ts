@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { errorMiddleware } from './error-middleware.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../base/metrics.ts';
+import { setBody } from './json-body.ts';
 
 export interface HealthReport {
   ok: boolean;
@@ -54,7 +55,7 @@ export function createApp(deps: AppDeps): Koa {
   root.get('/health', async (ctx) => {
     const report = await deps.health();
     ctx.status = report.ok ? 200 : 503;
-    ctx.body = report;
+    setBody(ctx, report);
   });
   root.get('/metrics', async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;

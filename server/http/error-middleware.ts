@@ -7,6 +7,7 @@ import type { Middleware } from 'koa';
 import { CloseCode } from '../../docs-model/protocol.ts';
 import { AppError, toAppError } from '../base/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { setBody } from './json-body.ts';
 
 /** Koa and its body parsers throw errors with `status`/`expose`; keep their 4xx meaning. */
 function fromHttpError(err: unknown): AppError | null {
@@ -24,7 +25,7 @@ export function errorMiddleware(logger: Logger): Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
-        ctx.body = { error: { code: 'not_found', message: `no route for ${ctx.method} ${ctx.path}` } };
+        setBody(ctx, { error: { code: 'not_found', message: `no route for ${ctx.method} ${ctx.path}` } });
       }
     } catch (err) {
       const appError = err instanceof AppError ? err : (fromHttpError(err) ?? toAppError(err));
@@ -32,16 +33,16 @@ export function errorMiddleware(logger: Logger): Middleware {
       ctx.status = appError.status;
       ctx.set(appError.headers);
       if (appError.expose) {
-        ctx.body = {
+        setBody(ctx, {
           error: {
             code: appError.code,
             message: appError.message,
             ...(appError.details === undefined ? {} : { details: appError.details }),
           },
-        };
+        });
       } else {
         logger.error({ err, requestId, method: ctx.method, path: ctx.path }, 'request failed');
-        ctx.body = { error: { code: appError.code, message: 'internal error', requestId } };
+        setBody(ctx, { error: { code: appError.code, message: 'internal error', requestId } });
       }
     }
   };
