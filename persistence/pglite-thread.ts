@@ -92,8 +92,9 @@ const sharedBuffers = '4MB';
  * PGlite runs Postgres in single-user mode: one backend, no replication. Postgres still sizes its
  * shared memory (touched at start, like the buffers) for `max_connections` (100) backends' process
  * slots and lock tables, and for 10 WAL senders and replication slots: with these, the shared
- * memory is ~4 MB smaller (with 8 MB of buffers: 16 → 12 MB, `pg_shmem_allocations`). The lock table still holds what
- * one transaction creating ~1 500 tables takes (~4 900 by default); a migration creates a few.
+ * memory is ~4 MB smaller (with 8 MB of buffers: 16 → 12 MB, `pg_shmem_allocations`). The lock
+ * table still holds what one transaction creating ~1 500 tables takes (~4 900 by default); a
+ * migration creates a few.
  */
 const singleBackendSettings = ['max_connections=1', 'max_wal_senders=0', 'max_replication_slots=0'];
 
