@@ -93,8 +93,13 @@ export function startBundledThread(entry: string, sourceDir: URL, options: Worke
  * buffer is detached here, so the caller gives `bytes` up.
  */
 export function transferableBuffer(bytes: Uint8Array): ArrayBuffer {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  return (whole ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer;
+  return ownBuffer(bytes) ?? new Uint8Array(bytes).buffer;
+}
+
+/** The ArrayBuffer under `bytes` when they span all of it, else null (a view, a SharedArrayBuffer). */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer | null {
+  const { buffer } = bytes;
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? buffer : null;
 }
 
 /**
@@ -105,8 +110,8 @@ export function transferableBuffer(bytes: Uint8Array): ArrayBuffer {
  * others, and is left alone. `bytes` is detached; resolves once the memory is released.
  */
 export function freeNow(bytes: Uint8Array): Promise<void> {
-  const { buffer } = bytes;
-  if (!(buffer instanceof ArrayBuffer) || bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength) return Promise.resolve();
+  const buffer = ownBuffer(bytes);
+  if (buffer === null) return Promise.resolve();
   const { port1, port2 } = new MessageChannel();
   port1.postMessage(null, [buffer]);
   // Closing one port alone leaves the other, and its queue, open: both are closed, and the buffer

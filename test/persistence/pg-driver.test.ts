@@ -5,12 +5,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { inFreshProcess } from '../helpers/fresh-process.ts';
 
 const test = suite('pg driver');
 const source = (file: string): string => JSON.stringify(fileURLToPath(new URL(`../../persistence/${file}`, import.meta.url)));
@@ -22,9 +18,10 @@ interface Loaded {
   extra?: unknown;
 }
 
-/** Runs `body` in a fresh process (under tsx, from a file: see pglite-memory.test.ts) and reports what it loaded. */
-async function inFreshProcess(body: string): Promise<Loaded> {
-  const script = `
+/** Runs `body` in a fresh process and reports what it loaded (`extra`: a value it sets). */
+async function loadedBy(body: string): Promise<Loaded> {
+  return JSON.parse(
+    await inFreshProcess(`
     import { createRequire } from 'node:module';
     ${body}
     const loaded = Object.keys(createRequire(import.meta.url).cache);
@@ -33,20 +30,13 @@ async function inFreshProcess(body: string): Promise<Loaded> {
       undici: process.moduleLoadList.some((name) => name.includes('undici')),
       navigator: typeof globalThis.navigator,
       extra: typeof extra === 'undefined' ? undefined : extra,
-    }));`;
-  const dir = mkdtempSync(join(tmpdir(), 'annosync-pg-driver-'));
-  try {
-    writeFileSync(join(dir, 'run.mjs'), script);
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(dir, 'run.mjs')]);
-    return JSON.parse(stdout) as Loaded;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    }));`),
+  ) as Loaded;
 }
 
 test('loadPg loads the driver without undici and leaves no navigator behind', async () => {
-  const before = await inFreshProcess('');
-  const after = await inFreshProcess(`
+  const before = await loadedBy('');
+  const after = await loadedBy(`
     const { loadPg } = await import(${source('pg-driver.ts')});
     const extra = typeof loadPg().Client;`);
   assert.is(after.pg, true, 'pg is loaded');
@@ -56,7 +46,7 @@ test('loadPg loads the driver without undici and leaves no navigator behind', as
 });
 
 test('a server on PGlite starts, answers and closes without loading pg', async () => {
-  const loaded = await inFreshProcess(`
+  const loaded = await loadedBy(`
     import { get } from 'node:http';
     const { createServer } = await import(${source('../server/create-server.ts')});
     const { configFromEnv } = await import(${source('../server/config.ts')});

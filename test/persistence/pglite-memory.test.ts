@@ -6,14 +6,10 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freeNow } from '../../persistence/worker-thread.ts';
 import { openPgliteConnection } from '../../persistence/pglite-connection.ts';
+import { inFreshProcess } from '../helpers/fresh-process.ts';
 
 const test = suite('PGlite memory at start');
 const MiB = 2 ** 20;
@@ -46,15 +42,7 @@ test('an open PGlite connection keeps no copy of the WebAssembly files it was co
     const conn = await openPgliteConnection({ dataDir: null });
     process.stdout.write(JSON.stringify({ before, after: process.memoryUsage().arrayBuffers }));
     await conn.close();`;
-  // A file, not `-e`: `--input-type=module` would pass on to the thread, whose bootstrap is CommonJS.
-  const dir = mkdtempSync(join(tmpdir(), 'annosync-pglite-memory-'));
-  let stdout: string;
-  try {
-    writeFileSync(join(dir, 'open.mjs'), script);
-    ({ stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(dir, 'open.mjs')]));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const stdout = await inFreshProcess(script);
   const { before, after } = JSON.parse(stdout) as { before: number; after: number };
   // pglite.wasm alone is 9 MB; what is left is the process's own small buffers.
   assert.ok(after - before < 2 * MiB, `array buffers grew from ${before} to ${after} bytes`);
