@@ -135,15 +135,26 @@ export function createEventRepository({ knex }: { knex: Knex }): EventRepository
     },
     async appendMany(events) {
       if (events.length === 0) return;
-      await knex('events').insert(
-        events.map((event) => ({
-          id: randomUUID(),
-          project_id: event.projectId,
-          type: event.type,
-          occurred_at: new Date(Math.floor((event.occurredAt ?? new Date()).getTime())),
-          actor: event.actor,
-          data: JSON.stringify(event.data),
-        })),
+      // One JSON parameter for the whole batch, not six per row: knex and pg serialise each
+      // parameter in JavaScript (a Date through pg's dateToString), which for a reconnecting crowd's
+      // presence notes (hundreds of rows a second) cost more than the insert itself; here it is one
+      // native JSON.stringify. Rows keep their order in `seq` (WITH ORDINALITY).
+      const now = Date.now();
+      const rows = events.map((event) => ({
+        id: randomUUID(),
+        project_id: event.projectId,
+        type: event.type,
+        occurred_at: new Date(Math.floor(event.occurredAt?.getTime() ?? now)).toISOString(),
+        actor: event.actor,
+        data: event.data,
+      }));
+      await knex.raw(
+        `insert into events (id, project_id, type, occurred_at, actor, data)
+         select r.id, r.project_id, r.type, r.occurred_at, r.actor, r.data
+         from rows from (jsonb_to_recordset(?::jsonb)
+           as (id text, project_id text, type text, occurred_at timestamptz, actor text, data jsonb)) with ordinality as r
+         order by r.ordinality`,
+        [JSON.stringify(rows)],
       );
     },
   };

@@ -151,6 +151,29 @@ for (const kind of databaseKinds()) {
     assert.equal((await events.list('p1', { limit: 5, cursor: first.nextCursor! })).items.map((e) => e.type), ['import.completed', 'session.created']);
   });
 
+  test('presence notes appended in one batch keep their order, time, actor and data, and get no delivery', async ({ t, hooks, events }) => {
+    await hooks.create(hook('h1', { events: ['session.created'] }));
+    const at = new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 123));
+    const notes = Array.from({ length: 300 }, (_, i) => ({
+      projectId: 'p1',
+      type: i % 2 === 0 ? ('session.joined' as const) : ('session.left' as const),
+      actor: i === 7 ? 'ada' : null,
+      data: { sessionId: 's1', clientId: i, ...(i === 3 ? { name: 'Grace "G" Hopper', nested: [1, { x: null }] } : {}) },
+      ...(i === 0 ? { occurredAt: at } : {}),
+    }));
+    const before = Date.now();
+    await events.appendMany(notes);
+    const recent = (await events.recent('p1', ['session.joined', 'session.left'], 1_000)).reverse();
+    assert.equal(recent.map((e) => e.data.clientId), notes.map((_, i) => i));
+    assert.ok(recent.every((e, i) => i === 0 || e.seq > recent[i - 1]!.seq));
+    assert.is(recent[0]!.occurredAt, at.toISOString());
+    assert.ok(recent.slice(1).every((e) => Date.parse(e.occurredAt) >= before - 1 && Date.parse(e.occurredAt) <= Date.now()));
+    assert.equal(recent[3]!.data, { sessionId: 's1', clientId: 3, name: 'Grace "G" Hopper', nested: [1, { x: null }] });
+    assert.equal([recent[7]!.actor, recent[8]!.actor], ['ada', null]);
+    assert.is(recent[1]!.type, 'session.left');
+    assert.is(Number((await t.db.knex('webhook_deliveries').count({ n: '*' }))[0]!.n), 0);
+  });
+
   if (kind === 'postgres') {
     test('two dispatchers on two pools claiming at once never take the same delivery', async ({ t, hooks, events }) => {
       await hooks.create(hook('h1'));
