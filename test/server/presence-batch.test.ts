@@ -1,0 +1,106 @@
+/**
+ * How a document paces its presence messages (server/documents/presence-batch.ts), with a real
+ * DocAwareness and peers that record what they are sent: the first change after a quiet spell goes
+ * at the end of its turn; changes within the interval after a send wait for the interval's end and
+ * go as one message; `flush` sends at once. Over real sockets: test/server/presence.test.ts.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as encoding from 'lib0/encoding';
+import { DocAwareness } from '../../server/documents/doc-awareness.ts';
+import { PresenceBatch } from '../../server/documents/presence-batch.ts';
+import { awarenessUpdateOf, readAwarenessUpdate } from '../../docs-model/awareness.ts';
+
+class RecordingPeer {
+  readonly principalId: string;
+  /** The client ids of each message received, and when it came (performance.now()). */
+  readonly received: Array<{ clientIds: number[]; at: number }> = [];
+  private waiting: (() => void) | null = null;
+
+  constructor(principalId: string) {
+    this.principalId = principalId;
+  }
+
+  send(message: Uint8Array): void {
+    const update = awarenessUpdateOf(message);
+    assert.ok(update, 'an awareness message');
+    this.received.push({ clientIds: [...readAwarenessUpdate(update)].map((entry) => entry.clientId), at: performance.now() });
+    this.waiting?.();
+  }
+
+  /** Resolves when the peer holds `count` messages. */
+  async until(count: number): Promise<void> {
+    while (this.received.length < count) await new Promise<void>((resolve) => (this.waiting = resolve));
+  }
+}
+
+const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function update(clientId: number, clock: number, state: unknown): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, 1);
+  encoding.writeVarUint(encoder, clientId);
+  encoding.writeVarUint(encoder, clock);
+  encoding.writeVarString(encoder, JSON.stringify(state));
+  return encoding.toUint8Array(encoder);
+}
+
+function documentOf(intervalMs: number) {
+  const awareness = new DocAwareness({ maxAwarenessBytes: 10_000, maxAwarenessDepth: 10 });
+  const [a, b, c] = ['a', 'b', 'c'].map((id) => new RecordingPeer(id)) as [RecordingPeer, RecordingPeer, RecordingPeer];
+  const published: Uint8Array[] = [];
+  const batch = new PresenceBatch(awareness, new Set([a, b, c]), (message) => published.push(message), intervalMs);
+  /** A peer changes its own state (client id 1 for a, 2 for b, 3 for c). */
+  const change = (peer: RecordingPeer, clock: number): void => {
+    const clientId = [a, b, c].indexOf(peer) + 1;
+    for (const changed of awareness.applyFrom(peer, update(clientId, clock, { frame: clock }), Date.now()) ?? []) batch.add(changed, peer);
+  };
+  return { a, b, c, batch, change, published };
+}
+
+const ids = (peer: RecordingPeer): number[][] => peer.received.map((message) => message.clientIds);
+
+test('the first presence change after a quiet spell is sent at the end of its turn, not to its sender', async () => {
+  const { a, b, c, change, published } = documentOf(60_000);
+  change(a, 1);
+  assert.equal([b.received.length, c.received.length], [0, 0], 'not before the turn ends');
+  await endOfTurn();
+  assert.equal([ids(a), ids(b), ids(c)], [[], [[1]], [[1]]]);
+  assert.is(published.length, 1);
+});
+
+test('changes within the interval after a send wait for its end and reach each peer as one message', async () => {
+  const intervalMs = 200;
+  const { a, b, c, change, published } = documentOf(intervalMs);
+  change(a, 1);
+  await c.until(1);
+  change(a, 2);
+  await endOfTurn();
+  change(b, 1);
+  await endOfTurn();
+  await endOfTurn();
+  assert.is(c.received.length, 1, 'held while the interval runs');
+  await c.until(2);
+  assert.equal(ids(c), [[1], [1, 2]]);
+  assert.equal(ids(a), [[2]], "a hears b's change, never its own");
+  assert.equal(ids(b), [[1], [1]]);
+  assert.ok(c.received[1]!.at - c.received[0]!.at >= intervalMs - 1, 'not before the interval ended');
+  assert.is(published.length, 2);
+});
+
+test('flush sends what waits at once, and a change after it waits for the next interval', async () => {
+  const { a, b, c, batch, change } = documentOf(60_000);
+  change(a, 1);
+  await c.until(1);
+  change(b, 1);
+  batch.flush();
+  assert.equal([ids(a), ids(c)], [[[2]], [[1], [2]]]);
+  change(c, 1);
+  await endOfTurn();
+  await endOfTurn();
+  assert.equal(ids(a), [[2]], 'held: a batch was just sent');
+  batch.flush();
+  assert.equal([ids(a), ids(b)], [[[2], [3]], [[1], [3]]]);
+});
+
+test.run();
