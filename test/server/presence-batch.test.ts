@@ -6,10 +6,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as encoding from 'lib0/encoding';
 import { DocAwareness } from '../../server/documents/doc-awareness.ts';
 import { PresenceBatch } from '../../server/documents/presence-batch.ts';
-import { awarenessUpdateOf, readAwarenessUpdate } from '../../docs-model/awareness.ts';
+import { awarenessUpdateOf, encodeAwarenessMessage, readAwarenessUpdate } from '../../docs-model/awareness.ts';
 
 class RecordingPeer {
   readonly principalId: string;
@@ -36,14 +35,9 @@ class RecordingPeer {
 
 const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function update(clientId: number, clock: number, state: unknown): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, 1);
-  encoding.writeVarUint(encoder, clientId);
-  encoding.writeVarUint(encoder, clock);
-  encoding.writeVarString(encoder, JSON.stringify(state));
-  return encoding.toUint8Array(encoder);
-}
+/** One client's state as an awareness update (the part of the message after its type). */
+const update = (clientId: number, clock: number, state: unknown): Uint8Array =>
+  awarenessUpdateOf(encodeAwarenessMessage([{ clientId, clock, json: JSON.stringify(state) }]))!;
 
 function documentOf(intervalMs: number) {
   const awareness = new DocAwareness({ maxAwarenessBytes: 10_000, maxAwarenessDepth: 10 });
