@@ -6,6 +6,7 @@
  *
  *   for (const { clientId, json } of readAwarenessUpdate(update)) …   // lazily: a bad tail throws there
  *   const message = encodeAwarenessMessage([{ clientId: 7, clock: 3, json: '{"frame":12}' }])
+ *   awarenessMessageOf([entryA, entryB])   // entries encoded once (encodeAwarenessEntry), sent in several messages
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -39,15 +40,51 @@ export function awarenessUpdateOf(message: Uint8Array): Uint8Array | null {
 
 /** `[MessageType.awareness, update]` for these entries, ready for the socket. */
 export function encodeAwarenessMessage(entries: readonly AwarenessEntry[]): Uint8Array {
-  const inner = encoding.createEncoder();
-  encoding.writeVarUint(inner, entries.length);
-  for (const { clientId, clock, json } of entries) {
-    encoding.writeVarUint(inner, clientId);
-    encoding.writeVarUint(inner, clock);
-    encoding.writeVarString(inner, json);
-  }
+  return awarenessMessageOf(entries.map(encodeAwarenessEntry));
+}
+
+/**
+ * One entry as it is written inside an update, for `awarenessMessageOf`: a batch of presence sent
+ * to many peers, each without its own entry, encodes every state once and copies bytes per peer.
+ */
+export function encodeAwarenessEntry({ clientId, clock, json }: AwarenessEntry): Uint8Array {
   const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MessageType.awareness);
-  encoding.writeVarUint8Array(encoder, encoding.toUint8Array(inner));
+  encoding.writeVarUint(encoder, clientId);
+  encoding.writeVarUint(encoder, clock);
+  encoding.writeVarString(encoder, json);
   return encoding.toUint8Array(encoder);
+}
+
+/** `[MessageType.awareness, update]` of entries written by `encodeAwarenessEntry`, in one allocation. */
+export function awarenessMessageOf(encoded: readonly Uint8Array[]): Uint8Array {
+  let updateLength = varUintLength(encoded.length);
+  for (const entry of encoded) updateLength += entry.length;
+  const out = new Uint8Array(varUintLength(MessageType.awareness) + varUintLength(updateLength) + updateLength);
+  let at = writeVarUintAt(out, 0, MessageType.awareness);
+  at = writeVarUintAt(out, at, updateLength);
+  at = writeVarUintAt(out, at, encoded.length);
+  for (const entry of encoded) {
+    out.set(entry, at);
+    at += entry.length;
+  }
+  return out;
+}
+
+/** Bytes of `n` as lib0's varUint (7 bits a byte, low first). */
+function varUintLength(n: number): number {
+  let length = 1;
+  while (n > 127) {
+    n = Math.floor(n / 128);
+    length++;
+  }
+  return length;
+}
+
+function writeVarUintAt(out: Uint8Array, at: number, n: number): number {
+  while (n > 127) {
+    out[at++] = 0x80 | (n & 0x7f);
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
 }

@@ -15,7 +15,7 @@
  * - No per-document timer (y-protocols' Awareness keeps a setInterval per document); the registry
  *   sweeps outdated states of all documents with one timer.
  */
-import { encodeAwarenessMessage, readAwarenessUpdate } from '../../docs-model/awareness.ts';
+import { awarenessMessageOf, encodeAwarenessEntry, readAwarenessUpdate } from '../../docs-model/awareness.ts';
 import { PolicyViolationError } from '../base/errors.ts';
 
 /** y-protocols' outdatedTimeout: a state not renewed for this long is removed. */
@@ -210,13 +210,20 @@ export class DocAwareness {
    * as a removal.
    */
   encodeChanges(clientIds: Iterable<number>): Uint8Array {
-    return this.encode(Array.from(clientIds, (clientId) => [clientId, this.entries.get(clientId)?.json ?? null]));
+    return awarenessMessageOf(this.encodeEntries(clientIds));
+  }
+
+  /** Each current state of `clientIds` as it is written in an update (`awarenessMessageOf` sends them). */
+  encodeEntries(clientIds: Iterable<number>): Uint8Array[] {
+    return Array.from(clientIds, (clientId) =>
+      encodeAwarenessEntry({ clientId, clock: this.clocks.get(clientId) ?? 0, json: this.entries.get(clientId)?.json ?? 'null' }),
+    );
   }
 
   /** Every current state, as one awareness message for a new joiner (null when there is none). */
   encodeAll(): Uint8Array | null {
     if (this.entries.size === 0) return null;
-    return this.encode(Array.from(this.entries, ([clientId, entry]) => [clientId, entry.json]));
+    return this.encodeChanges(this.entries.keys());
   }
 
   /** Current states, parsed (for REST participants and dashboards). */
@@ -229,8 +236,6 @@ export class DocAwareness {
   }
 
   private encode(changes: Array<[clientId: number, json: string | null]>): Uint8Array {
-    return encodeAwarenessMessage(
-      changes.map(([clientId, json]) => ({ clientId, clock: this.clocks.get(clientId) ?? 0, json: json ?? 'null' })),
-    );
+    return awarenessMessageOf(changes.map(([clientId, json]) => encodeAwarenessEntry({ clientId, clock: this.clocks.get(clientId) ?? 0, json: json ?? 'null' })));
   }
 }

@@ -22,6 +22,7 @@
  *   presence.flush()                   // now, when the document leaves memory
  */
 import { binaryFrame } from './frames.ts';
+import { awarenessMessageOf } from '../../docs-model/awareness.ts';
 import type { DocAwareness } from './doc-awareness.ts';
 
 /** The shortest time between two presence messages of one document (see above). */
@@ -79,15 +80,25 @@ export class PresenceBatch<P extends PresencePeer> {
     this.pending = null;
     if (changes === null) return;
     this.sentAt = performance.now();
-    // The current states, each once however often it changed since the last batch.
-    const message = this.awareness.encodeChanges(changes.keys());
-    const senders = new Set<P>();
-    for (const from of changes.values()) if (from !== null && this.peers.has(from)) senders.add(from);
+    // The current states, each once however often it changed since the last batch, each encoded
+    // once: a sender gets the batch without its own entries, copied from the same bytes.
+    const encoded = this.awareness.encodeEntries(changes.keys());
+    const message = awarenessMessageOf(encoded);
+    /** Each sender still connected, with the positions of its own entries in `encoded`. */
+    const senders = new Map<P, number[]>();
+    let index = 0;
+    for (const from of changes.values()) {
+      if (from !== null && this.peers.has(from)) {
+        const own = senders.get(from);
+        if (own) own.push(index);
+        else senders.set(from, [index]);
+      }
+      index++;
+    }
     const frame = this.peers.size - senders.size > 1 ? binaryFrame(message) : undefined;
     for (const peer of this.peers) if (!senders.has(peer)) peer.send(message, frame);
-    for (const sender of senders) {
-      const others = Array.from(changes).flatMap(([clientId, from]) => (from === sender ? [] : [clientId]));
-      if (others.length > 0) sender.send(this.awareness.encodeChanges(others));
+    for (const [sender, own] of senders) {
+      if (own.length < encoded.length) sender.send(awarenessMessageOf(encoded.filter((_, i) => !own.includes(i))));
     }
     this.published(message);
   };
