@@ -139,12 +139,12 @@ export function createEventRepository({ knex }: { knex: Knex }): EventRepository
       // parameter in JavaScript (a Date through pg's dateToString), which for a reconnecting crowd's
       // presence notes (hundreds of rows a second) cost more than the insert itself; here it is one
       // native JSON.stringify. Rows keep their order in `seq` (WITH ORDINALITY).
-      const now = Date.now();
+      const now = new Date();
       const rows = events.map((event) => ({
         id: randomUUID(),
         project_id: event.projectId,
         type: event.type,
-        occurred_at: new Date(Math.floor(event.occurredAt?.getTime() ?? now)).toISOString(),
+        occurred_at: (event.occurredAt ?? now).toISOString(),
         actor: event.actor,
         data: event.data,
       }));

@@ -215,9 +215,7 @@ export class DocAwareness {
 
   /** Each current state of `clientIds` as it is written in an update (`awarenessMessageOf` sends them). */
   encodeEntries(clientIds: Iterable<number>): Uint8Array[] {
-    return Array.from(clientIds, (clientId) =>
-      encodeAwarenessEntry({ clientId, clock: this.clocks.get(clientId) ?? 0, json: this.entries.get(clientId)?.json ?? 'null' }),
-    );
+    return Array.from(clientIds, (clientId) => this.encodeEntry(clientId, this.entries.get(clientId)?.json ?? null));
   }
 
   /** Every current state, as one awareness message for a new joiner (null when there is none). */
@@ -236,6 +234,11 @@ export class DocAwareness {
   }
 
   private encode(changes: Array<[clientId: number, json: string | null]>): Uint8Array {
-    return awarenessMessageOf(changes.map(([clientId, json]) => encodeAwarenessEntry({ clientId, clock: this.clocks.get(clientId) ?? 0, json: json ?? 'null' })));
+    return awarenessMessageOf(changes.map(([clientId, json]) => this.encodeEntry(clientId, json)));
+  }
+
+  /** One client's entry at the server's clock; a null state is a removal. */
+  private encodeEntry(clientId: number, json: string | null): Uint8Array {
+    return encodeAwarenessEntry({ clientId, clock: this.clocks.get(clientId) ?? 0, json: json ?? 'null' });
   }
 }
