@@ -108,7 +108,7 @@ export { parseMot, parseMotDetections, readMotRows, MOT_CLASSES, type MotDetecti
 export { walkFrames, labelOrder, projectLabelOrder, type ExportBox, type FrameBoxes } from './frame-walk.ts';
 export { frameName, frameFromName, mapFrames } from './frames.ts';
 export { emptyLoss, lossSummary, isLossless, type LossReport } from './loss.ts';
-export { exportLoss } from './loss-pass.ts';
+export { exportLoss, exportLossSteps } from './loss-pass.ts';
 export { InputTooLargeError, UnsafeInputError, type Problem } from './problems.ts';
 export { parseSafeJson, SAFE_JSON_DEFAULTS, type SafeJsonLimits } from './safe-json.ts';
 export { parseSafeXml, SAFE_XML_DEFAULTS, type SafeXmlLimits, type SafeXmlOptions } from './safe-xml.ts';

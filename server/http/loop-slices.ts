@@ -26,6 +26,22 @@ export async function* inSlices<T>(items: Iterable<T>, sliceMs = SLICE_MS): Asyn
 }
 
 /**
+ * The value `steps` returns, its steps run in slices of at most about `sliceMs` with a turn of the
+ * event loop between them (a loss pass before an export: docs-model/formats/loss-pass.ts).
+ */
+export async function finishInSlices<R>(steps: Generator<unknown, R>, sliceMs = SLICE_MS): Promise<R> {
+  let since = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - since >= sliceMs) {
+      await nextTurn();
+      since = performance.now();
+    }
+  }
+}
+
+/**
  * `{ "items": [...] }` as UTF-8 JSON bytes, `slice` items stringified and encoded at a time with a
  * turn of the event loop between slices: the answer to a 10 000-annotation bulk create in one
  * JSON.stringify held the loop ~30-60 ms. Bytes, not a string: a string joined from slices is a

@@ -1,11 +1,11 @@
 /**
- * inSlices (server/http/loop-slices.ts): every item, in order, with turns of the event loop
- * between slices, so a long export never holds the loop the sockets share.
+ * inSlices and finishInSlices (server/http/loop-slices.ts): every item or step, in order, with
+ * turns of the event loop between slices, so a long export never holds the loop the sockets share.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Readable } from 'node:stream';
-import { inSlices, itemsJson } from '../../server/http/loop-slices.ts';
+import { finishInSlices, inSlices, itemsJson } from '../../server/http/loop-slices.ts';
 import { countLoopTurns } from '../../tools/loop-turns.ts';
 
 const test = suite('loop slices');
@@ -24,6 +24,25 @@ test('hands out every item in order, and lets an immediate run between slices', 
   for await (const k of inSlices(items(), 0)) out.push(k);
   assert.equal(out, [0, 1, 2]);
   assert.equal(seen, ['item 0', 'immediate', 'item 1', 'item 2']);
+});
+
+test('finishInSlices runs every step, returns what the steps return, and lets an immediate run between slices', async () => {
+  const seen: string[] = [];
+  function* steps(): Generator<void, string> {
+    for (let k = 0; k < 3; k++) {
+      seen.push(`step ${k}`);
+      if (k === 0) setImmediate(() => seen.push('immediate'));
+      yield;
+    }
+    return 'done';
+  }
+  assert.is(await finishInSlices(steps(), 0), 'done');
+  assert.equal(seen, ['step 0', 'immediate', 'step 1', 'step 2']);
+  // Steps that fit in one slice run without a turn of the loop.
+  seen.length = 0;
+  assert.is(await finishInSlices(steps(), 60_000), 'done');
+  assert.equal(seen, ['step 0', 'step 1', 'step 2']);
+  await new Promise((resolve) => setImmediate(resolve));
 });
 
 test('as a Readable body: the bytes of every chunk, and the loop turns while it streams', async () => {

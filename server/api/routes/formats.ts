@@ -4,9 +4,9 @@
  *
  * Exports stream: the session is read once (its keyframes, not its frames), then the converter's
  * generator feeds the response as the socket drains, so memory does not grow with frame count.
- * `X-Annosync-Loss` must precede the body, so it comes from a cheap first pass (`exportLoss`: the
- * exporters' own counters over the frame walk, no serialisation or compression); zips still carry
- * the exporter's `loss.json`, and `?report=true` answers the full report instead of the file.
+ * `X-Annosync-Loss` must precede the body, so it comes from a cheap first pass (`exportLossSteps`,
+ * run in slices: the exporters' own counters over the frame walk, no serialisation or compression);
+ * zips still carry the exporter's `loss.json`, and `?report=true` answers the full report instead.
  *
  * Imports are all or nothing: the body is parsed and checked, then written with ONE `writeSession`
  * in the live document (`services/session-imports.ts`: connected annotators see it at once; the
@@ -18,7 +18,7 @@ import type { z } from 'zod';
 import { DocModelError, type WriteSessionResult } from '../../../docs-model/index.ts';
 import {
   emptyLoss,
-  exportLoss,
+  exportLossSteps,
   exportNativeProject,
   formats,
   InputTooLargeError,
@@ -44,7 +44,7 @@ import { type Services } from '../../services/services.ts';
 import { ExportQuery, ImportAnswer, ImportQuery, LossReportBody, ProjectExportQuery } from '../format-schemas.ts';
 import { defineRoute, type Reply, type Route } from '../route.ts';
 import { zipChunksNative } from '../../http/zip-writer.ts';
-import { inSlices } from '../../http/loop-slices.ts';
+import { finishInSlices, inSlices } from '../../http/loop-slices.ts';
 import { ProjectParams, SessionParams } from '../schemas.ts';
 
 const tag = 'formats';
@@ -138,14 +138,19 @@ function fromWriteError(err: unknown, content: ImportedContent): unknown {
 }
 
 /** A session's export (live, or a release's frozen content: the same bytes for the same content). */
-export function sessionExport(content: SessionContent, baseName: string, query: z.output<typeof ExportQuery>): Reply {
+export async function sessionExport(content: SessionContent, baseName: string, query: z.output<typeof ExportQuery>): Promise<Reply> {
   const opts = exportOptions(query);
-  const loss = exportLoss(query.format, [content], opts);
+  const loss = await finishInSlices(exportLossSteps(query.format, [content], opts));
   return exportReply(query.format, baseName, loss, query.report, () => formats[query.format].export(content, opts, { loss: emptyLoss(query.format), zip: zipInSmallChunks }));
 }
 
 /** A project's export from its sessions' contents, in the project's session order (live, or a project release). */
-export function projectExport(projectId: string, sessions: ReadonlyArray<{ sessionId: string; content: SessionContent }>, baseName: string, query: z.output<typeof ExportQuery>): Reply {
+export async function projectExport(
+  projectId: string,
+  sessions: ReadonlyArray<{ sessionId: string; content: SessionContent }>,
+  baseName: string,
+  query: z.output<typeof ExportQuery>,
+): Promise<Reply> {
   const perVideo = new Map<string, number>();
   for (const s of sessions) perVideo.set(s.content.meta.videoId, (perVideo.get(s.content.meta.videoId) ?? 0) + 1);
   // Frame names are prefixed by video, and by session too when a video has several.
@@ -155,7 +160,7 @@ export function projectExport(projectId: string, sessions: ReadonlyArray<{ sessi
   });
   const contents = sessions.map((s) => s.content);
   const opts = exportOptions(query);
-  const loss = exportLoss(query.format, contents, opts);
+  const loss = await finishInSlices(exportLossSteps(query.format, contents, opts));
   return exportReply(query.format, baseName, loss, query.report, () =>
     query.format === 'json'
       ? exportNativeProject(parts, { ...opts, projectId }, { loss: emptyLoss('json') })
