@@ -2,8 +2,9 @@
  * The loss report of an export without producing the export: the same counters the exporters
  * use, over the same frame walk, with no serialisation and no compression. An HTTP response must
  * send `X-Annosync-Loss` before its body (trailers are invisible to fetch and browsers), so the
- * route runs this cheap first pass, then streams. It costs the frame
- * walk for YOLO and VOC (~0.3 s for 900 000 boxes) and nothing that grows with frames otherwise.
+ * route runs this first pass, then streams. It costs the frame walk for YOLO, VOC and MOT (and for
+ * YOLO the formatting of each line, which counts clipping) and nothing that grows with frames
+ * otherwise.
  *
  *   const loss = exportLoss('yolo', [content], opts)  // equals the loss.json the export writes
  *   const steps = exportLossSteps('voc', [content], opts)  // the same, one frame per step
@@ -30,8 +31,8 @@ export const exportLoss = (format: LossFormat, sessions: readonly SessionContent
 /**
  * `exportLoss` one step at a time: it yields after each frame it walks and after each session, and
  * returns the report. The server runs it in slices between turns of its event loop
- * (server/http/loop-slices.ts): the walk over a 10 000-box VOC export held the loop ~15 ms in one
- * piece, before the export's own first chunk.
+ * (server/http/loop-slices.ts): in one piece, the pass over 900 000 boxes held the loop 0.1 s for
+ * VOC and 0.7-1.3 s for YOLO (bench/loss-pass.ts), before the export's own first chunk.
  */
 export function* exportLossSteps(format: LossFormat, sessions: readonly SessionContent[], opts: ExportOptions = {}): Generator<void, LossReport> {
   const loss = emptyLoss(format);
