@@ -42,7 +42,9 @@ test('finishInSlices runs every step, returns what the steps return, and lets an
   seen.length = 0;
   assert.is(await finishInSlices(steps(), 60_000), 'done');
   assert.equal(seen, ['step 0', 'step 1', 'step 2']);
+  // The immediate the first step scheduled runs at the next turn, after every step.
   await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(seen, ['step 0', 'step 1', 'step 2', 'immediate']);
 });
 
 test('as a Readable body: the bytes of every chunk, and the loop turns while it streams', async () => {
