@@ -16,6 +16,9 @@
  *
  * A lowered thread's work takes longer in wall-clock time whenever the event loop is busy, so a
  * time budget for it must be kept in its CPU time (thread-clock.ts), as the merge worker's is.
+ *
+ * PGlite's thread is not lowered: every commit waits for it. At nice 5 and at nice 10, bench:sync's
+ * throughput on PGlite fell 10-15 % (3 alternated runs each) and its delivery p99 was no better.
  */
 import { getPriority, setPriority } from 'node:os';
 import { currentThreadId } from './thread-clock.ts';
