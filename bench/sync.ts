@@ -7,6 +7,7 @@
  *   npx tsx bench/sync.ts --only reference  # one server
  *   npx tsx bench/sync.ts --postgres        # annosync on postgres://postgres@127.0.0.1:5432/test
  *   npx tsx bench/sync.ts --both            # annosync on Postgres and on PGlite, one reference, one table
+ *   npx tsx bench/sync.ts --both --runs 3   # three whole runs, then each goal's ratio per run and in how many it was met
  *   npx tsx bench/sync.ts --env IDLE_UNLOAD_MS=2000   # extra env for annosync (repeatable)
  *   npx tsx bench/sync.ts --scenarios fanout,throughput   # of fanout,throughput,initial,reconnect,rss,open
  *   npx tsx bench/sync.ts --idle-wait 20    # seconds to wait for idle documents to unload
@@ -32,8 +33,8 @@ import type { BenchServer, ServerKind } from './lib/server-process.ts';
 import { fanOut, joinFresh, openMany, openReconnectGroup, populateSession, throughput } from './lib/sync-scenarios.ts';
 import { rssPerDoc } from './lib/rss-scenario.ts';
 import type { FanOutResult, JoinResult, OpenManyResult, ThroughputResult } from './lib/sync-scenarios.ts';
-import { printCombinedTable, printTable, tableRows } from './lib/sync-report.ts';
-import type { ServerResults } from './lib/sync-report.ts';
+import { printCombinedTable, printRunsSummary, printTable, tableRows } from './lib/sync-report.ts';
+import type { RunRows, ServerResults } from './lib/sync-report.ts';
 import { median } from './lib/stats.ts';
 import { settle } from './lib/settle.ts';
 
@@ -103,6 +104,8 @@ interface Args {
    * see no compaction (a loaded document compacts at most every 10 s); thousands show sustained load.
    */
   throughputUpdates: number | undefined;
+  /** Whole runs, one after the other (servers started afresh each time), then a summary over them. */
+  runs: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -118,6 +121,7 @@ function parseArgs(argv: readonly string[]): Args {
     nodeArgs: [],
     scenarios: new Set(SCENARIOS),
     throughputUpdates: undefined,
+    runs: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -141,7 +145,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--workers') args.workers = Number(value());
     else if (arg === '--annosync-main') args.annosyncMain = resolve(value());
     else if (arg === '--node-args') args.nodeArgs = value().split(' ').filter(Boolean);
-    else if (arg === '--throughput-updates') {
+    else if (arg === '--runs') {
+      args.runs = Number(value());
+      if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs takes a positive integer');
+    } else if (arg === '--throughput-updates') {
       args.throughputUpdates = Number(value());
       if (!Number.isInteger(args.throughputUpdates) || args.throughputUpdates < 1) throw new Error('--throughput-updates takes a positive integer');
     }
@@ -181,6 +188,21 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const base = args.quick ? QUICK : FULL;
   const plan = args.throughputUpdates === undefined ? base : { ...base, throughput: { ...base.throughput, updates: args.throughputUpdates } };
+  const runs: RunRows[] = [];
+  for (let i = 0; i < args.runs; i++) {
+    if (args.runs > 1) log(`run ${i + 1} of ${args.runs}`);
+    runs.push(await runOnce(args, plan));
+  }
+  if (args.runs > 1) {
+    console.log('');
+    console.log(`bench:sync ${args.runs} runs, ratio annosync / reference in each (the tables above have the figures)`);
+    printRunsSummary(runs);
+    console.log(JSON.stringify({ bench: 'sync', runs: runs.length, rows: runs }));
+  }
+}
+
+/** Starts the servers, runs every scenario asked for, stops them; prints the run's table and JSON line. */
+async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
   const run = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   let plans: Array<{ label: Label; kind: ServerKind; databaseUrl?: string }> = args.both
     ? [{ label: 'postgres', kind: 'annosync', databaseUrl: POSTGRES_URL }, { label: 'pglite', kind: 'annosync' }, { label: 'reference', kind: 'reference' }]
@@ -339,12 +361,13 @@ async function main(): Promise<void> {
     console.log(`bench:sync ${args.quick ? 'quick' : 'full'} run ${run}, annosync on Postgres and on PGlite, ${seconds} s; ${limits}`);
     printCombinedTable(rows.postgres, rows.pglite);
     console.log(JSON.stringify({ bench: 'sync', run, quick: args.quick, both: true, rows, results }));
-  } else {
-    const rows = tableRows({ annosync: results.annosync, reference: results.reference });
-    console.log(`bench:sync ${args.quick ? 'quick' : 'full'} run ${run}, annosync on ${args.postgres ? 'Postgres' : 'PGlite'}, ${seconds} s; ${limits}`);
-    printTable(rows);
-    console.log(JSON.stringify({ bench: 'sync', run, quick: args.quick, postgres: args.postgres, rows, results }));
+    return rows;
   }
+  const rows = tableRows({ annosync: results.annosync, reference: results.reference });
+  console.log(`bench:sync ${args.quick ? 'quick' : 'full'} run ${run}, annosync on ${args.postgres ? 'Postgres' : 'PGlite'}, ${seconds} s; ${limits}`);
+  printTable(rows);
+  console.log(JSON.stringify({ bench: 'sync', run, quick: args.quick, postgres: args.postgres, rows, results }));
+  return { [args.postgres ? 'postgres' : 'pglite']: rows };
 }
 
 // Every WebsocketProvider adds a process 'exit' listener; 200 of them are expected here.

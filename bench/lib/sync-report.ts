@@ -160,3 +160,38 @@ export function printTable(rows: readonly TableRow[], write: (line: string) => v
   ];
   writeCells(cells, write);
 }
+
+/** One run's rows per database annosync ran on (`--both`: both; otherwise the one it used). */
+export type RunRows = Partial<Record<'postgres' | 'pglite', readonly TableRow[]>>;
+
+/**
+ * The main rows (not the `·` details) over several runs (`--runs N`): each run's ratio to the
+ * reference, per database, the PGlite / Postgres figure per run when both ran, and for a row with
+ * a target in how many runs each database met it. One run is ±20 % on this kind of machine; a goal
+ * counts as met when it holds in every run.
+ */
+export function printRunsSummary(runs: readonly RunRows[], write: (line: string) => void = console.log): void {
+  const dbs = (['postgres', 'pglite'] as const).filter((db) => runs.every((run) => run[db] !== undefined));
+  const both = dbs.length === 2;
+  const first = runs[0]?.[dbs[0] ?? 'postgres'] ?? [];
+  const joined = (values: Array<number | null>): string => values.map((v) => (v === null ? '–' : v.toFixed(2))).join(', ');
+  const cells = [
+    ['scenario', ...dbs.map((db) => `${db}: ratio per run`), ...(both ? ['pglite/pg per run'] : []), 'target', 'met in'],
+    ...first.flatMap((row, i) => {
+      if (row.scenario.startsWith('·')) return [];
+      const of = (db: 'postgres' | 'pglite'): Array<TableRow | undefined> => runs.map((run) => run[db]?.[i]);
+      // Counted over the runs that measured the row (a scenario left out has no ratio).
+      const metIn = (db: 'postgres' | 'pglite'): string => {
+        const measured = of(db).filter((r) => r?.met != null);
+        return measured.length === 0 ? '' : `${db} ${measured.filter((r) => r?.met === true).length}/${measured.length}`;
+      };
+      const over = runs.map((run) => {
+        const pg = run.postgres?.[i]?.annosync ?? null;
+        const lite = run.pglite?.[i]?.annosync ?? null;
+        return pg === null || lite === null || pg === 0 ? null : lite / pg;
+      });
+      return [[row.scenario, ...dbs.map((db) => joined(of(db).map((r) => r?.ratio ?? null))), ...(both ? [joined(over)] : []), row.target ?? '', dbs.map(metIn).filter(Boolean).join(', ')]];
+    }),
+  ];
+  writeCells(cells, write);
+}
