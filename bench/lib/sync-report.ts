@@ -172,6 +172,10 @@ export type RunRows = Partial<Record<'postgres' | 'pglite', readonly TableRow[]>
  */
 export function printRunsSummary(runs: readonly RunRows[], write: (line: string) => void = console.log): void {
   const dbs = (['postgres', 'pglite'] as const).filter((db) => runs.every((run) => run[db] !== undefined));
+  if (dbs.length === 0) {
+    write('annosync did not run in every run: no ratios to sum up');
+    return;
+  }
   const both = dbs.length === 2;
   const first = runs[0]?.[dbs[0] ?? 'postgres'] ?? [];
   const joined = (values: Array<number | null>): string => values.map((v) => (v === null ? '–' : v.toFixed(2))).join(', ');
