@@ -12,6 +12,7 @@ import * as releases from './20261204_0005_releases.ts';
 import * as webhooksHistory from './20261204_0006_webhooks_history.ts';
 import * as detectionTracks from './20261204_0007_detection_tracks.ts';
 import * as updateKeys from './20261204_0008_update_keys.ts';
+import * as updateLogKey from './20261206_0009_update_log_key.ts';
 
 export interface Migration {
   name: string;
@@ -19,4 +20,4 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory, detectionTracks, updateKeys];
+export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory, detectionTracks, updateKeys, updateLogKey];

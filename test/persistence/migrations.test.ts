@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { migrateLatest, migrateRollbackAll } from '../../persistence/migrate.ts';
 import { openDatabase } from '../../persistence/database.ts';
 import { migrations } from '../../migrations/index.ts';
+import * as updateLogKey from '../../migrations/20261206_0009_update_log_key.ts';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
 
 /** knex's own bookkeeping, which rolling back does not remove. */
@@ -19,6 +20,14 @@ async function tables(knex: Knex): Promise<string[]> {
      where table_schema = current_schema() order by table_name`,
   );
   return result.rows.map((row) => row.name).filter((name) => !bookkeeping.includes(name));
+}
+
+/** The update log's indexes, as Postgres would recreate them. */
+async function logIndexes(knex: Knex): Promise<string[]> {
+  const result = await knex.raw<{ rows: Array<{ def: string }> }>(
+    `select indexdef as def from pg_indexes where schemaname = current_schema() and tablename = 'yjs_updates' order by indexname`,
+  );
+  return result.rows.map((row) => row.def.replace(/ ON \S+yjs_updates /, ' ON yjs_updates '));
 }
 
 async function applied(knex: Knex): Promise<string[]> {
@@ -59,6 +68,25 @@ for (const kind of databaseKinds()) {
     await t.db.knex.raw(`insert into yjs_updates (doc_name, "update") values ('d', '\\x01')`);
     const rows = await t.db.knex('yjs_updates').select('doc_name');
     assert.equal(rows, [{ doc_name: 'd' }]);
+  });
+
+  test('the update log is keyed by (doc_name, seq) alone, and rows stored under the old key are kept', async ({ t }) => {
+    const { knex } = t.db;
+    const keyed = await logIndexes(knex);
+    assert.equal(keyed.length, 2, keyed.join('\n'));
+    assert.match(keyed[0] ?? '', /UNIQUE INDEX yjs_updates_pkey ON yjs_updates USING btree \(doc_name, seq\)/);
+    assert.match(keyed[1] ?? '', /UNIQUE INDEX yjs_updates_update_key .* WHERE \(update_key IS NOT NULL\)/);
+
+    await updateLogKey.down(knex);
+    const before = await logIndexes(knex);
+    assert.ok(before.some((def) => /yjs_updates_doc_name_seq ON yjs_updates USING btree \(doc_name, seq\)/.test(def)), before.join('\n'));
+    assert.ok(before.some((def) => /yjs_updates_pkey ON yjs_updates USING btree \(seq\)/.test(def)), before.join('\n'));
+    await knex.raw(`delete from yjs_updates`);
+    await knex.raw(`insert into yjs_updates (doc_name, "update") values ('a', '\\x01'), ('b', '\\x02'), ('a', '\\x03')`);
+    await updateLogKey.up(knex);
+    assert.equal(await logIndexes(knex), keyed);
+    const rows = await knex('yjs_updates').select('doc_name').orderBy([{ column: 'doc_name' }, { column: 'seq' }]);
+    assert.equal(rows, [{ doc_name: 'a' }, { doc_name: 'a' }, { doc_name: 'b' }]);
   });
 
   if (kind === 'postgres') {
