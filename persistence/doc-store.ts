@@ -52,6 +52,13 @@ export interface DocStore {
    */
   compact(docName: string): Promise<CompactOutcome>;
   /**
+   * `state` (the document's whole content, which holds everything its log rows hold) becomes the
+   * snapshot, and every log row of the document is deleted, in one transaction under the same lock:
+   * no row is read back or merged. For a caller that knows no row holds anything `state` lacks
+   * (server/documents/compactions.ts). With no log rows it writes nothing.
+   */
+  compactFrom(docName: string, state: Uint8Array): Promise<CompactOutcome>;
+  /**
    * Snapshot + every remaining log row as ONE update, so the caller applies a Yjs-produced,
    * well-formed update. A snapshot with no log rows is returned as is, without a merge.
    */
@@ -138,6 +145,29 @@ async function readDocument(
 
 async function lockDocument(trx: Knex.Transaction, docName: string): Promise<void> {
   await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [docName]);
+}
+
+/** Writes `state` as the snapshot and deletes exactly the rows `seqs` (the caller holds the lock). */
+async function replaceRows(trx: Knex.Transaction, docName: string, state: Uint8Array, seqs: string[]): Promise<void> {
+  const lastSeq = seqs.reduce((max, seq) => (BigInt(seq) > BigInt(max) ? seq : max));
+  await trx.raw(
+    `insert into yjs_snapshots (doc_name, state, last_seq, row_count, updated_at)
+     values (?, ?, ?, ?, now())
+     on conflict (doc_name) do update set
+       state = excluded.state,
+       last_seq = greatest(yjs_snapshots.last_seq, excluded.last_seq),
+       row_count = yjs_snapshots.row_count + excluded.row_count,
+       updated_at = excluded.updated_at`,
+    [docName, bytesParameter(state), lastSeq, seqs.length],
+  );
+  // Exactly the rows read: never `seq <= lastSeq`, which would take rows committed late.
+  const deleted = await trx.raw<{ rowCount: number }>('delete from yjs_updates where doc_name = ? and seq = any(?::bigint[])', [
+    docName,
+    seqs,
+  ]);
+  if (deleted.rowCount !== seqs.length) {
+    throw new CompactionConflictError(`compaction of ${docName} merged ${seqs.length} rows but deleted ${deleted.rowCount}`);
+  }
 }
 
 export function createDocStore(opts: DocStoreOptions): DocStore {
@@ -249,34 +279,26 @@ export function createDocStore(opts: DocStoreOptions): DocStore {
           // Every row was set aside: nothing new to write, the snapshot (if any) stays as it is.
           return { outcome: { mergedRows: 0, snapshotBytes: state.byteLength, quarantinedRows: aside.length }, aside };
         }
-        const seqs = rows.map((row) => row.seq);
-        const lastSeq = seqs.reduce((max, seq) => (BigInt(seq) > BigInt(max) ? seq : max));
-        await trx.raw(
-          `insert into yjs_snapshots (doc_name, state, last_seq, row_count, updated_at)
-           values (?, ?, ?, ?, now())
-           on conflict (doc_name) do update set
-             state = excluded.state,
-             last_seq = greatest(yjs_snapshots.last_seq, excluded.last_seq),
-             row_count = yjs_snapshots.row_count + excluded.row_count,
-             updated_at = excluded.updated_at`,
-          [docName, bytesParameter(state), lastSeq, rows.length],
-        );
-        // Exactly the rows read: never `seq <= lastSeq`, which would take rows committed late.
-        const deleted = await trx.raw<{ rowCount: number }>(
-          'delete from yjs_updates where doc_name = ? and seq = any(?::bigint[])',
-          [docName, seqs],
-        );
-        if (deleted.rowCount !== rows.length) {
-          throw new CompactionConflictError(
-            `compaction of ${docName} merged ${rows.length} rows but deleted ${deleted.rowCount}`,
-          );
-        }
+        await replaceRows(trx, docName, state, rows.map((row) => row.seq));
         const outcome: CompactOutcome = { mergedRows: rows.length, snapshotBytes: state.byteLength };
         if (aside.length > 0) outcome.quarantinedRows = aside.length;
         return { outcome, aside };
       });
       reportSetAside(docName, aside);
       logger.debug({ doc: docName, ...outcome, ms: performance.now() - started }, 'document compacted');
+      return outcome;
+    },
+
+    async compactFrom(docName, state) {
+      const outcome = await knex.transaction(async (trx) => {
+        await lockDocument(trx, docName);
+        const result = await trx.raw<{ rows: Array<{ seq: string }> }>('select seq::text as seq from yjs_updates where doc_name = ?', [docName]);
+        const seqs = result.rows.map((row) => row.seq);
+        // No rows: nothing to fold in, and a document removed meanwhile must stay removed.
+        if (seqs.length > 0) await replaceRows(trx, docName, state, seqs);
+        return { mergedRows: seqs.length, snapshotBytes: state.byteLength };
+      });
+      logger.debug({ doc: docName, ...outcome }, 'document compacted from its own state');
       return outcome;
     },
 

@@ -13,22 +13,50 @@
  * (docs/architecture.md). Hocuspocus debounces its stores the same way (at most every 2 s, at
  * least every 10 s). An unload compacts at once.
  *
+ * An unloading document that is small compacts from its own state when this process holds
+ * everything stored for its documents (no Redis: docs/architecture.md, "Loading"): its Y.Doc,
+ * encoded here in a few ms, becomes the snapshot and its rows are deleted without being read back
+ * or merged (a cold merge worker took ~48 ms of CPU for 1 100 small rows). A new load of that
+ * document waits for it (`unloadSettled`): its own rows, appended meanwhile, would be deleted
+ * without their content being in the snapshot.
+ *
  *   compactions.loaded(doc, logRows)   // its rows count from here, and its first compaction waits
  *   compactions.counted(doc)           // one more row: compacts at `compactAfterRows`, paced
- *   compactions.unloaded(doc)          // compacts what is left, at once
+ *   compactions.unloaded(doc)          // compacts what is left, at once (call before doc.destroy())
+ *   await compactions.unloadSettled(name)   // before loading `name` again
  *   await compactions.settled()        // tests and shutdown
  */
+import * as Y from 'yjs';
 import type { DocStore } from '../../persistence/doc-store.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { LiveDocument } from './live-document.ts';
 
 interface CompactionDeps {
-  store: Pick<DocStore, 'compact'>;
+  store: Pick<DocStore, 'compact' | 'compactFrom'>;
   logger: Logger;
   /** Compact once this many log rows were written since the document's last compaction (or its load). */
   compactAfterRows: number;
   /** Between two compactions of one loaded document (default 0: no pacing). */
   compactMinIntervalMs?: number;
+  /** This process holds everything stored for its documents (no Redis): small unloads compact from their state. */
+  compactFromState?: boolean;
+}
+
+/**
+ * Up to this many structs, an unloading document's state is encoded on the event loop: 16 000
+ * (1 000 annotations) took 7 ms, 160 000 (10 000) 63 ms.
+ */
+const MAX_STATE_STRUCTS = 10_000;
+
+/** The document's whole content as one update, when it is small enough to encode now; else null. */
+function smallState(doc: LiveDocument): Uint8Array | null {
+  // Pending structs (missing their dependencies) would be merged in by Y.mergeUpdates here, on the
+  // event loop: such a document takes the merge worker's path, under its time budget.
+  const { store } = doc.ydoc;
+  if (!doc.integrated || doc.destroyed || store.pendingStructs || store.pendingDs) return null;
+  let structs = 0;
+  for (const list of store.clients.values()) structs += list.length;
+  return structs <= MAX_STATE_STRUCTS ? Y.encodeStateAsUpdate(doc.ydoc) : null;
 }
 
 /**
@@ -50,6 +78,8 @@ interface Tracked {
 
 export class Compactions {
   private readonly running = new Map<string, Promise<void>>();
+  /** Compactions from an unloaded document's state, by name: a load of that name waits for its own. */
+  private readonly fromState = new Map<string, Promise<void>>();
   private readonly tracked = new Map<LiveDocument, Tracked>();
   private readonly deps: CompactionDeps;
 
@@ -86,10 +116,31 @@ export class Compactions {
     const entry = this.tracked.get(doc);
     if (!entry) return;
     if (entry.deferred) clearTimeout(entry.deferred);
+    this.tracked.delete(doc);
     // Even one row: a load with log rows merges in the worker (under its time budget), a load of
     // the snapshot alone does not — cheaper paid once here, off any load's path.
-    if (entry.rows > 0 && !closing) this.now(doc, entry);
-    this.tracked.delete(doc);
+    if (entry.rows === 0 || closing) return;
+    const state = this.deps.compactFromState ? smallState(doc) : null;
+    if (state) this.fromOwnState(doc, state);
+    else this.now(doc, entry);
+  }
+
+  /** Resolves once a compaction of `docName` from its unloaded document's state has ended. */
+  unloadSettled(docName: string): Promise<void> {
+    return this.fromState.get(docName) ?? Promise.resolve();
+  }
+
+  private fromOwnState(doc: LiveDocument, state: Uint8Array): void {
+    const run: Promise<void> = doc.lastCommit
+      .then(() => this.deps.store.compactFrom(doc.name, state))
+      .then(
+        () => undefined,
+        (err: unknown) => this.deps.logger.warn({ err, doc: doc.name }, 'compaction failed; will retry later'),
+      )
+      .finally(() => {
+        if (this.fromState.get(doc.name) === run) this.fromState.delete(doc.name);
+      });
+    this.fromState.set(doc.name, run);
   }
 
   /** Compacts `doc` once its updates so far are committed; no-op while it is compacting. */
@@ -108,6 +159,6 @@ export class Compactions {
   }
 
   async settled(): Promise<void> {
-    await Promise.all(this.running.values());
+    await Promise.all([...this.running.values(), ...this.fromState.values()]);
   }
 }

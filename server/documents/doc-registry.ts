@@ -93,7 +93,9 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   constructor(deps: DocRegistryDeps) {
     super();
     this.deps = deps;
-    this.compactions = new Compactions(deps);
+    // A lone process holds everything stored for its documents, so a small one that unloads can
+    // compact from its own state (compactions.ts).
+    this.compactions = new Compactions({ ...deps, compactFromState: deps.answerFromStored === true });
     this.sweepTimer = setInterval(() => this.sweepAwareness(), AWARENESS_SWEEP_MS);
     this.sweepTimer.unref();
     // First listener: every stored change counts towards the next compaction.
@@ -266,6 +268,8 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     // Yjs-produced update.
     let stored: MergedDocument;
     try {
+      // Its last instance's compaction from its own state deletes every row it finds: none of ours may be there yet.
+      await this.compactions.unloadSettled(docName.name);
       stored = await this.deps.store.loadMerged(docName.name);
     } catch (err) {
       this.deps.logger.error({ err, doc: docName.name }, 'document load failed');
@@ -349,8 +353,9 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     this.docs.delete(doc.name);
     this.cancelUnload(state);
     this.emitSafely('unload', [doc]);
-    doc.destroy();
+    // Before destroy: a small document compacts from its own state.
     this.compactions.unloaded(doc, this.closed);
+    doc.destroy();
   }
 
   /** Unloads, right now, every document nobody uses whose updates are all committed. */

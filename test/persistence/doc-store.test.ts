@@ -189,6 +189,32 @@ for (const kind of databaseKinds()) {
     assert.equal(contentOf(rebuild(await store.load(doc))), contentOf(history.doc), seedNote);
   });
 
+  test('compactFrom writes the given state as the snapshot and deletes every row, reading none back', async ({ t, store }) => {
+    const history = editHistory(seed + 5, 20);
+    const [doc, bystander] = [freshDoc(), freshDoc()];
+    await appendAll(t.db.knex, doc, history.updates);
+    await appendAll(t.db.knex, bystander, history.updates.slice(0, 2));
+    const maxSeq = (await seqs(t.db.knex, doc)).at(-1);
+    const state = Y.encodeStateAsUpdate(history.doc);
+    assert.equal(await store.compactFrom(doc, state), { mergedRows: 20, snapshotBytes: state.byteLength });
+    assert.is(await store.logLength(doc), 0);
+    assert.is(await store.logLength(bystander), 2, 'other documents keep their rows');
+    assert.equal(await snapshotRow(t.db.knex, doc), { last_seq: maxSeq, row_count: '20' });
+    const loaded = await store.load(doc);
+    assert.equal([...loaded[0]!], [...state], 'the state given, byte for byte');
+    assert.equal(contentOf(rebuild(loaded)), contentOf(history.doc), seedNote);
+  });
+
+  test('compactFrom with no rows writes nothing: a document removed meanwhile stays removed', async ({ t, store }) => {
+    const history = editHistory(seed + 6, 5);
+    const doc = freshDoc();
+    await appendAll(t.db.knex, doc, history.updates);
+    await store.remove(doc);
+    const state = Y.encodeStateAsUpdate(history.doc);
+    assert.equal(await store.compactFrom(doc, state), { mergedRows: 0, snapshotBytes: state.byteLength });
+    assert.equal(await store.load(doc), []);
+  });
+
   test('remove deletes one document’s snapshot and log, nothing else', async ({ t, store }) => {
     const history = editHistory(seed + 4, 10);
     const [doc, kept] = [freshDoc(), freshDoc()];
