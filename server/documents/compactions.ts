@@ -111,8 +111,12 @@ export class Compactions {
     entry.deferred.unref();
   }
 
-  /** `doc` left memory: compacted at once if it wrote rows since its last one, unless `closing`; forgotten either way. */
-  unloaded(doc: LiveDocument, closing = false): void {
+  /**
+   * `doc` left memory: compacted at once if it wrote rows since its last one, unless `closing`;
+   * forgotten either way. Call before `doc.destroy()`. `halfWritten`: its Y.Doc holds what was
+   * never stored (a staged change that failed midway), so its rows are merged, never its state.
+   */
+  unloaded(doc: LiveDocument, { closing = false, halfWritten = false }: { closing?: boolean; halfWritten?: boolean } = {}): void {
     const entry = this.tracked.get(doc);
     if (!entry) return;
     if (entry.deferred) clearTimeout(entry.deferred);
@@ -120,7 +124,7 @@ export class Compactions {
     // Even one row: a load with log rows merges in the worker (under its time budget), a load of
     // the snapshot alone does not — cheaper paid once here, off any load's path.
     if (entry.rows === 0 || closing) return;
-    const state = this.deps.compactFromState ? smallState(doc) : null;
+    const state = this.deps.compactFromState && !halfWritten ? smallState(doc) : null;
     if (state) this.fromOwnState(doc, state);
     else this.now(doc, entry);
   }

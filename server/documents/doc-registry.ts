@@ -233,7 +233,8 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     for (const peer of [...doc.peers]) peer.close(CloseCode.internalError, 'document reloaded');
     await doc.lastCommit.catch(() => undefined);
     const state = this.docs.get(doc.name);
-    if (state?.doc === doc) this.unload(state);
+    // Its Y.Doc holds the change's first steps, which were never stored: not a state to keep.
+    if (state?.doc === doc) this.unload(state, { halfWritten: true });
   }
 
   /** Reads a live document (loaded if needed) without changing it. */
@@ -295,7 +296,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
       if (waiting.length > 0) await Promise.all(waiting);
       if (this.closed) throw new UnavailableError('server is shutting down');
     } catch (err) {
-      this.compactions.unloaded(doc, true);
+      this.compactions.unloaded(doc, { closing: true });
       doc.destroy();
       throw err;
     } finally {
@@ -348,13 +349,13 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     this.unload(state);
   }
 
-  private unload(state: Lifecycle): void {
+  private unload(state: Lifecycle, { halfWritten = false } = {}): void {
     const { doc } = state;
     this.docs.delete(doc.name);
     this.cancelUnload(state);
     this.emitSafely('unload', [doc]);
     // Before destroy: a small document compacts from its own state.
-    this.compactions.unloaded(doc, this.closed);
+    this.compactions.unloaded(doc, { closing: this.closed, halfWritten });
     doc.destroy();
   }
 
@@ -386,7 +387,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
       this.cancelUnload(state);
       this.emitSafely('unload', [state.doc]);
       state.doc.destroy();
-      this.compactions.unloaded(state.doc, true);
+      this.compactions.unloaded(state.doc, { closing: true });
     }
     this.docs.clear();
   }
