@@ -48,6 +48,14 @@ interface CompactionDeps {
  */
 const MAX_STATE_STRUCTS = 10_000;
 
+/**
+ * Encoding time allowed per turn of the event loop: documents whose clients left together unload
+ * in the same turn (their timers expire together; a load at the document limit unloads every idle
+ * one at once), and 200 of them encoded back to back would hold the loop for a long while. Past
+ * it, the rest merge in the worker as before.
+ */
+const ENCODE_MS_PER_TURN = 10;
+
 /** The document's whole content as one update, when it is small enough to encode now; else null. */
 function smallState(doc: LiveDocument): Uint8Array | null {
   // Pending structs (missing their dependencies) would be merged in by Y.mergeUpdates here, on the
@@ -80,6 +88,8 @@ export class Compactions {
   private readonly running = new Map<string, Promise<void>>();
   /** Compactions from an unloaded document's state, by name: a load of that name waits for its own. */
   private readonly fromState = new Map<string, Promise<void>>();
+  /** Time spent encoding states in this turn of the event loop (reset by an immediate). */
+  private encodedMs = 0;
   private readonly tracked = new Map<LiveDocument, Tracked>();
   private readonly deps: CompactionDeps;
 
@@ -124,9 +134,20 @@ export class Compactions {
     // Even one row: a load with log rows merges in the worker (under its time budget), a load of
     // the snapshot alone does not — cheaper paid once here, off any load's path.
     if (entry.rows === 0 || closing) return;
-    const state = this.deps.compactFromState && !halfWritten ? smallState(doc) : null;
+    const state = this.deps.compactFromState && !halfWritten && this.encodedMs < ENCODE_MS_PER_TURN ? this.timed(() => smallState(doc)) : null;
     if (state) this.fromOwnState(doc, state);
     else this.now(doc, entry);
+  }
+
+  private timed<T>(encode: () => T): T {
+    if (this.encodedMs === 0) setImmediate(() => (this.encodedMs = 0)).unref();
+    const started = performance.now();
+    try {
+      return encode();
+    } finally {
+      // At least a little, so that the first encoding of a turn always schedules the reset.
+      this.encodedMs += Math.max(performance.now() - started, 0.001);
+    }
   }
 
   /** Resolves once a compaction of `docName` from its unloaded document's state has ended. */

@@ -15,6 +15,7 @@ import { createMergePool, type MergePool } from '../../persistence/merge-worker.
 import { createUpdateLog, type UpdateLog } from '../../persistence/update-log.ts';
 import { defaultLimits } from '../../server/config.ts';
 import { DocRegistry } from '../../server/documents/doc-registry.ts';
+import type { LiveDocument } from '../../server/documents/live-document.ts';
 import { serverOrigin } from '../../server/documents/origins.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../../tools/databases.ts';
@@ -46,9 +47,8 @@ function registry(ctx: Context, answerFromStored: boolean): DocRegistry {
   return ctx.registry;
 }
 
-/** `count` annotations, written by the server in one change, committed; then the document is let go. */
-async function write(reg: DocRegistry, name: DocName, count: number, from = 0): Promise<void> {
-  const doc = await reg.acquire(name);
+/** `count` annotations, written by the server in one change, committed. */
+async function fill(doc: LiveDocument, count: number, from = 0): Promise<void> {
   Y.transact(
     doc.ydoc,
     () => {
@@ -58,6 +58,12 @@ async function write(reg: DocRegistry, name: DocName, count: number, from = 0): 
     serverOrigin('test'),
   );
   await doc.lastCommit;
+}
+
+/** `fill`, then the document is let go. */
+async function write(reg: DocRegistry, name: DocName, count: number, from = 0): Promise<void> {
+  const doc = await reg.acquire(name);
+  await fill(doc, count, from);
   reg.release(doc);
 }
 
@@ -139,6 +145,25 @@ for (const kind of databaseKinds()) {
     await unloaded(reg, name);
     assert.is(await ctx.store.logLength(name.name), 0);
     assert.is(await storedAnnotations(ctx.store, name), 5, 'the annotations written after the reload are stored');
+  });
+
+  test('documents unloading in the same turn encode their states for ~10 ms at most; the rest merge in the worker', async (ctx) => {
+    const reg = registry(ctx, true);
+    const names = Array.from({ length: 12 }, newName);
+    const docs = await Promise.all(names.map((name) => reg.acquire(name)));
+    // ~500 annotations each: several ms to encode, so twelve pass the turn's budget.
+    for (const doc of docs) await fill(doc, 500);
+    ctx.events.length = 0;
+    const merges = ctx.pool.stats().merged;
+    for (const doc of docs) reg.release(doc); // their unload timers expire together
+    for (const name of names) await unloaded(reg, name);
+    const fromState = ctx.events.filter((e) => e === 'compacted').length;
+    assert.ok(fromState >= 1 && fromState < names.length, `${fromState} of ${names.length} from their state`);
+    assert.is(ctx.pool.stats().merged - merges, names.length - fromState, 'the others merged in the worker');
+    for (const name of names) {
+      assert.is(await ctx.store.logLength(name.name), 0);
+      assert.is(await storedAnnotations(ctx.store, name), 500);
+    }
   });
 
   test('a document past the size limit, or any with Redis, merges its rows in the worker', async (ctx) => {
