@@ -88,8 +88,9 @@ export class Compactions {
   private readonly running = new Map<string, Promise<void>>();
   /** Compactions from an unloaded document's state, by name: a load of that name waits for its own. */
   private readonly fromState = new Map<string, Promise<void>>();
-  /** Time spent encoding states in this turn of the event loop (reset by an immediate). */
+  /** Time spent encoding states in this turn of the event loop, reset by an immediate once set. */
   private encodedMs = 0;
+  private resetScheduled = false;
   private readonly tracked = new Map<LiveDocument, Tracked>();
   private readonly deps: CompactionDeps;
 
@@ -140,13 +141,18 @@ export class Compactions {
   }
 
   private timed<T>(encode: () => T): T {
-    if (this.encodedMs === 0) setImmediate(() => (this.encodedMs = 0)).unref();
+    if (!this.resetScheduled) {
+      this.resetScheduled = true;
+      setImmediate(() => {
+        this.encodedMs = 0;
+        this.resetScheduled = false;
+      }).unref();
+    }
     const started = performance.now();
     try {
       return encode();
     } finally {
-      // At least a little, so that the first encoding of a turn always schedules the reset.
-      this.encodedMs += Math.max(performance.now() - started, 0.001);
+      this.encodedMs += performance.now() - started;
     }
   }
 
