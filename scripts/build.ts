@@ -36,6 +36,10 @@ export async function buildServer(outdir = resolve(root, 'dist/server')): Promis
     format: 'esm',
     target: 'node20',
     packages: 'external',
+    // server/main.ts imports the server dynamically, to load it after it has set a V8 flag: in a
+    // chunk of its own, since bundled into main.js the server's package imports would be hoisted
+    // above the entry's code. Code shared by the entries goes into chunks too.
+    splitting: true,
     sourcemap: true,
     logLevel: 'warning',
   });

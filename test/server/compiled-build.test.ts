@@ -88,6 +88,16 @@ for (const kind of databaseKinds()) {
     assert.is(listAnnotations(reader.doc).length, 10);
   });
 
+  test('the bundle listens with its young generation at its first size, not grown by loading the server', async (ctx) => {
+    // server/startup-heap.ts: grown, it is 32 MiB here until V8's memory reducer shrinks it, ~8 s on.
+    const child = await startChildServer(ctx.storage.env, { entry: path.join(outdir, 'server', 'main.js') });
+    ctx.children.push(child);
+    const metrics = await (await fetch(`${child.url}/metrics`)).text();
+    const match = /^annosync_process_nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics);
+    assert.ok(match, 'the new space is in /metrics');
+    assert.ok(Number(match[1]) <= 8 * 2 ** 20, `new space ${Number(match[1]) / 2 ** 20} MiB`);
+  });
+
   test.run();
 }
 
