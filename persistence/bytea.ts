@@ -16,8 +16,9 @@
  * binary format, bytea's own wire form, with no text encoding at all. For the same snapshot:
  * PGlite 125-130 ms wall against 218-252 ms base64; Postgres 2.4 ms of event-loop time against 29.
  *
- * Writing a batch of log rows (update-log.ts): one `text[]` of base64, decoded by the database (a
- * bytea[] parameter would travel as hex text). A large batch takes the raw bytes: on Postgres a
+ * Writing a batch of log rows (update-log.ts): one `bytea[]` parameter in binary array form
+ * (binary-arrays.ts; as a JavaScript array it would travel as text, hex or base64, for the database
+ * to parse). A large batch takes the raw bytes: on Postgres a
  * binary COPY (copy-in.ts), on PGlite, when it is one row, the binary parameter above. A 4 MB row,
  * wall and event-loop time: Postgres COPY 95 / 4 ms, base64 184 / 29 ms; PGlite binary parameter
  * about half of base64's 211 ms (its thread's time; 2 ms of event loop either way).

@@ -184,6 +184,8 @@ export class PgliteStatements {
   private serialize(types: readonly number[], params: readonly unknown[]): Value[] {
     return params.map((value, i) => {
       if (value === null || value === undefined) return null;
+      // Bytes go as they are, in binary: a bytea, or an array in binary form (binary-arrays.ts).
+      if (value instanceof Uint8Array) return value;
       const type = types[i];
       const serializer = type === undefined ? undefined : this.db.serializers[type];
       // A serializer gives text, but PGlite's bytea one (and ours, pglite-thread.ts) gives bytes.

@@ -18,7 +18,8 @@
  * the same key, and the second INSERT skips it. Without keys the INSERT is the one it always was.
  */
 import type { Knex } from 'knex';
-import { bytesParameter, toBase64, writesByCopy } from './bytea.ts';
+import { byteaArray, textArray } from './binary-arrays.ts';
+import { bytesParameter, writesByCopy } from './bytea.ts';
 import { copyIn } from './copy-in.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 
@@ -111,10 +112,10 @@ const LARGE_BATCH_BYTES = 32 * 1024;
 const singleInsertSql = `insert into yjs_updates (doc_name, "update", update_key) values (?, ?, ?)
   on conflict (update_key) where update_key is not null do nothing`;
 const insertSql = `insert into yjs_updates (doc_name, "update")
-  select doc_name, decode(data, 'base64') from unnest(?::text[], ?::text[]) as queued (doc_name, data)`;
+  select doc_name, data from unnest(?::text[], ?::bytea[]) as queued (doc_name, data)`;
 /** A batch with at least one key: null keys never conflict, keyed ones already stored are skipped. */
 const keyedInsertSql = `insert into yjs_updates (doc_name, "update", update_key)
-  select doc_name, decode(data, 'base64'), update_key from unnest(?::text[], ?::text[], ?::text[]) as queued (doc_name, data, update_key)
+  select doc_name, data, update_key from unnest(?::text[], ?::bytea[], ?::text[]) as queued (doc_name, data, update_key)
   on conflict (update_key) where update_key is not null do nothing`;
 
 /**
@@ -217,14 +218,13 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
         const result = await knex.raw<{ rowCount: number | null }>(singleInsertSql, [entry.docName, bytesParameter(entry.update), entry.key as string]);
         skipped = 1 - (result.rowCount ?? 1);
       } else if (keyed) {
-        const docNames = batch.map((entry) => entry.docName);
-        const data = batch.map((entry) => toBase64(entry.update));
-        // A null element binds as SQL NULL (pg and PGlite alike); knex's types know no nullable arrays.
-        const keys = batch.map((entry) => entry.key) as string[];
+        const docNames = textArray(batch.map((entry) => entry.docName));
+        const data = byteaArray(batch.map((entry) => entry.update));
+        const keys = textArray(batch.map((entry) => entry.key));
         const result = await knex.raw<{ rowCount: number | null }>(keyedInsertSql, [docNames, data, keys]);
         skipped = batch.length - (result.rowCount ?? batch.length);
       } else {
-        await knex.raw(insertSql, [batch.map((entry) => entry.docName), batch.map((entry) => toBase64(entry.update))]);
+        await knex.raw(insertSql, [textArray(batch.map((entry) => entry.docName)), byteaArray(batch.map((entry) => entry.update))]);
       }
     } catch (err) {
       failures++;

@@ -171,6 +171,22 @@ for (const kind of databaseKinds()) {
     await log.close();
   });
 
+  test('documents named in any script, with quotes, braces and backslashes, are stored under their own names in one INSERT', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, onCommit: (info) => commits.push(info) });
+    const base = freshDoc();
+    const names = [`${base}-ünïcødé ✓ 注釈`, `${base}-it's "quoted" {a,b} \\ NULL`, `${base}-`];
+    await Promise.all([...names.map((name, i) => log.append(name, new Uint8Array([i]))), log.append(names[1]!, new Uint8Array([7]), `${base}-key`)]);
+    await log.flush();
+    assert.equal(commits.length, 1, 'one INSERT');
+    assert.equal(await storedRows(t.db.knex, names[0]!), [[0]]);
+    assert.equal(await storedRows(t.db.knex, names[1]!), [[1], [7]]);
+    assert.equal(await storedRows(t.db.knex, names[2]!), [[2]]);
+    const keys = await t.db.knex('yjs_updates').select('update_key').where({ doc_name: names[1] }).orderBy('seq');
+    assert.equal(keys.map((row: { update_key: string | null }) => row.update_key), [null, `${base}-key`]);
+    await log.close();
+  });
+
   test('a batch of 32 kB or more (a binary COPY on Postgres) stores every update exactly, in append order', async ({ t }) => {
     const commits: CommitInfo[] = [];
     const log = createUpdateLog({ knex: t.db.knex, onCommit: (info) => commits.push(info) });
