@@ -3,8 +3,9 @@
  * a scavenge, as they do while the server's modules load and evaluate (every function and schema
  * they make lives on): by the time it listened, the main thread's new space had grown from 1 to
  * 32 MB, and stayed so until V8's memory reducer shrank it back to 1 MB ~8 s later
- * (`node --trace-gc`: "Mark-Compact (reduce)"). A server on PGlite was at 169-175 MiB RSS when it
- * started listening and at 147-152 ten seconds later, idle all along.
+ * (`node --trace-gc`: "Mark-Compact (reduce)"). A server on PGlite was at 159-163 MiB RSS when it
+ * started listening and at 140-143 twenty seconds later, idle all along; held, 145-146 at once
+ * (`npx tsx bench/start.ts`; docs/architecture.md, "Loading").
  *
  * Held at its first size while the server starts, the objects that live on are promoted to the old
  * generation as they would be anyway, and the space grows again as the work after start needs it.
