@@ -21,6 +21,7 @@ import type { Knex } from 'knex';
 import { byteaArray, textArray } from './binary-arrays.ts';
 import { bytesParameter, writesByCopy } from './bytea.ts';
 import { copyIn } from './copy-in.ts';
+import { directStatement } from './direct-statement.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 
 export interface UpdateLog {
@@ -51,7 +52,7 @@ export interface UpdateLogOptions {
   intervalMs?: number;
   /** Rows per INSERT (default 10 000); a longer queue is written over consecutive, immediate ticks. */
   maxBatchRows?: number;
-  /** Update bytes per INSERT (default 32 MiB; they travel as base64 text, a third more on the wire). */
+  /** Update bytes per INSERT (default 32 MiB). */
   maxBatchBytes?: number;
   /**
    * An update at least this large is committed without waiting `intervalMs` for company (default
@@ -92,15 +93,15 @@ interface Waiter {
   reject(err: Error): void;
 }
 
-// unnest() keeps the statement at two bind parameters however many rows it carries, so the
+// unnest() keeps the statement at a few bind parameters however many rows it carries, so the
 // bind-parameter limit (65 535) never applies, and Postgres parses one short statement per tick.
 // Rows come out of unnest in array order, so one document's seq values follow its append order.
 //
-// The bytes travel as one text[] of base64 and the database decodes them (persistence/bytea.ts): a
-// bytea[] parameter would be sent as hex text by both drivers, a third longer. Except in a batch
-// of LARGE_BATCH_BYTES or more: on Postgres it goes in by binary COPY (copy-in.ts; with keys, by way
-// of a temporary table, `copyKeyed`), and on PGlite a batch of one row without keys (a bulk
-// create's, an import's) binds its bytes as a binary parameter; both take the raw bytes, no text.
+// The arrays are bound in Postgres's binary array form (binary-arrays.ts): no text made or parsed on
+// either side. A batch of LARGE_BATCH_BYTES or more takes the raw bytes instead: on Postgres by
+// binary COPY (copy-in.ts; with keys, by way of a temporary table, `copyKeyed`), and on PGlite a
+// batch of one row (a bulk create's, an import's) binds its bytes as one binary parameter. The
+// statements run on the driver directly (direct-statement.ts), not through knex's runner.
 /**
  * A COPY costs this process ~0.1 ms more than an INSERT of a few small rows (its stream), and saves
  * the base64 of the bytes: measured on 60-row batches, the INSERT was cheaper up to ~30 kB and took
@@ -109,14 +110,23 @@ interface Waiter {
  */
 const LARGE_BATCH_BYTES = 32 * 1024;
 
-const singleInsertSql = `insert into yjs_updates (doc_name, "update", update_key) values (?, ?, ?)
-  on conflict (update_key) where update_key is not null do nothing`;
-const insertSql = `insert into yjs_updates (doc_name, "update")
-  select doc_name, data from unnest(?::text[], ?::bytea[]) as queued (doc_name, data)`;
+const singleInsert = directStatement(
+  'annosync_log_insert_one',
+  `insert into yjs_updates (doc_name, "update", update_key) values ($1, $2, $3)
+  on conflict (update_key) where update_key is not null do nothing`,
+);
+const batchInsert = directStatement(
+  'annosync_log_insert',
+  `insert into yjs_updates (doc_name, "update")
+  select doc_name, data from unnest($1::text[], $2::bytea[]) as queued (doc_name, data)`,
+);
 /** A batch with at least one key: null keys never conflict, keyed ones already stored are skipped. */
-const keyedInsertSql = `insert into yjs_updates (doc_name, "update", update_key)
-  select doc_name, data, update_key from unnest(?::text[], ?::bytea[], ?::text[]) as queued (doc_name, data, update_key)
-  on conflict (update_key) where update_key is not null do nothing`;
+const keyedBatchInsert = directStatement(
+  'annosync_log_insert_keyed',
+  `insert into yjs_updates (doc_name, "update", update_key)
+  select doc_name, data, update_key from unnest($1::text[], $2::bytea[], $3::text[]) as queued (doc_name, data, update_key)
+  on conflict (update_key) where update_key is not null do nothing`,
+);
 
 /**
  * A large keyed batch on Postgres: COPY cannot skip a stored key, so the rows are copied into a
@@ -215,16 +225,14 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
         // A keyed one too (an import's merged update): its base64 and the copy of that text to
         // PGlite's thread held the event loop ~30 ms for a 3 MB update (bench:stalls).
         const [entry] = batch as [Entry];
-        const result = await knex.raw<{ rowCount: number | null }>(singleInsertSql, [entry.docName, bytesParameter(entry.update), entry.key as string]);
-        skipped = 1 - (result.rowCount ?? 1);
+        skipped = 1 - (await singleInsert.run(knex, [entry.docName, bytesParameter(entry.update), entry.key]));
       } else if (keyed) {
         const docNames = textArray(batch.map((entry) => entry.docName));
         const data = byteaArray(batch.map((entry) => entry.update));
         const keys = textArray(batch.map((entry) => entry.key));
-        const result = await knex.raw<{ rowCount: number | null }>(keyedInsertSql, [docNames, data, keys]);
-        skipped = batch.length - (result.rowCount ?? batch.length);
+        skipped = batch.length - (await keyedBatchInsert.run(knex, [docNames, data, keys]));
       } else {
-        await knex.raw(insertSql, [textArray(batch.map((entry) => entry.docName)), byteaArray(batch.map((entry) => entry.update))]);
+        await batchInsert.run(knex, [textArray(batch.map((entry) => entry.docName)), byteaArray(batch.map((entry) => entry.update))]);
       }
     } catch (err) {
       failures++;
