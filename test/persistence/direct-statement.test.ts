@@ -67,6 +67,27 @@ for (const kind of databaseKinds()) {
     assert.is(await insert.run(t.db.knex, [['after'], [5]]), 1);
   });
 
+  if (kind === 'postgres') {
+    test('a pooled connection killed under it is replaced, and the statement prepared on the new one', async ({ t }) => {
+      let killed: { rows: unknown[] } = { rows: [] };
+      // The transaction holds one connection, so the run below takes another, which then sits idle
+      // with the statement as its last query; the transaction's connection kills it.
+      await t.db.knex.transaction(async (trx) => {
+        await insert.run(t.db.knex, [['before-kill'], [1]]);
+        killed = await trx.raw<{ rows: unknown[] }>(
+          `select pg_terminate_backend(pid) from pg_stat_activity where query = ? and state = 'idle' and pid <> pg_backend_pid()`,
+          [insert.text],
+        );
+      });
+      assert.ok(killed.rows.length >= 1, 'no idle connection had run the statement');
+      // The pool learns of the death from the socket's end; a run racing it may fail once, as any query would.
+      let stored = 0;
+      for (let attempt = 0; attempt < 3 && stored === 0; attempt++) stored = await insert.run(t.db.knex, [['after-kill'], [2]]).catch(() => 0);
+      assert.is(stored, 1);
+      assert.is((await t.db.knex('direct_items').where({ name: 'after-kill' })).length, 1);
+    });
+  }
+
   test('refuses to run inside a transaction, whose connection it would not use', async ({ t }) => {
     let failed: unknown = null;
     await t.db.knex.transaction(async (trx) => {
