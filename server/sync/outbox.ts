@@ -42,9 +42,15 @@ function flushDue(): void {
 
 export class Outbox {
   private readonly ws: WebSocket;
-  private readonly messages: Uint8Array[] = [];
-  /** Per message: its prebuilt frame, if the caller had one. */
-  private readonly frames: Array<Buffer | undefined> = [];
+  /**
+   * The turn's first message and its prebuilt frame, if the caller had one; later ones in `more`.
+   * Mostly a turn holds one message (a broadcast's): no array is touched then. Emptied by
+   * replacing, not by `length = 0`, which V8 runs as a call into its runtime (perf record of the
+   * fan-out: ~1 % of the server's CPU for the two arrays this class used to clear per flush).
+   */
+  private first: Uint8Array | null = null;
+  private firstFrame: Buffer | undefined = undefined;
+  private more: Uint8Array[] | null = null;
   private bytes = 0;
 
   constructor(ws: WebSocket) {
@@ -53,31 +59,39 @@ export class Outbox {
 
   /** Queues `message` for the end of this turn. */
   add(message: Uint8Array, frame?: Buffer): void {
-    if (this.messages.length === 0) {
+    if (this.first === null) {
       due.push(this);
       if (!flushScheduled) {
         flushScheduled = true;
         process.nextTick(flushDue);
       }
+      this.first = message;
+      this.firstFrame = frame;
+    } else {
+      (this.more ??= []).push(message);
     }
-    this.messages.push(message);
-    this.frames.push(frame);
     this.bytes += message.length;
   }
 
   /** Writes what is queued now; a socket that is no longer open gets nothing. */
   flush(): void {
-    const count = this.messages.length;
-    if (count === 0) return;
+    const first = this.first;
+    if (first === null) return;
+    const more = this.more;
     try {
       if (this.ws.readyState !== this.ws.OPEN) return;
-      // One message with its frame already built costs no copy, however large.
-      const built = count === 1 ? this.frames[0] : undefined;
-      if (built !== undefined || this.bytes <= MAX_COALESCED_BYTES) {
-        const wire = built ?? (count === 1 ? binaryFrame(this.messages[0]!) : binaryFrames(this.messages));
-        if (writeFramesIfIdle(this.ws, wire)) return;
+      if (more === null) {
+        // One message with its frame already built costs no copy, however large.
+        const built = this.firstFrame;
+        if (built !== undefined || this.bytes <= MAX_COALESCED_BYTES) {
+          if (writeFramesIfIdle(this.ws, built ?? binaryFrame(first))) return;
+        }
+        this.ws.send(first, { binary: true });
+        return;
       }
-      for (const message of this.messages) this.ws.send(message, { binary: true });
+      const messages = [first, ...more];
+      if (this.bytes <= MAX_COALESCED_BYTES && writeFramesIfIdle(this.ws, binaryFrames(messages))) return;
+      for (const message of messages) this.ws.send(message, { binary: true });
     } finally {
       this.discard();
     }
@@ -85,8 +99,9 @@ export class Outbox {
 
   /** Drops what is queued (the socket closed). */
   discard(): void {
-    this.messages.length = 0;
-    this.frames.length = 0;
+    this.first = null;
+    this.firstFrame = undefined;
+    this.more = null;
     this.bytes = 0;
   }
 }
