@@ -280,6 +280,11 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     }
   };
 
+  // A longer warm-up was tried (a fan-out at every client count measured, each in a room of its
+  // own, as long as a measured repetition), since `--trace-opt` showed annosync still compiling
+  // during the measured fan-outs: its ratios came out higher, not lower (three alternated pairs of
+  // runs, Postgres, CPU per delivery at 50 clients 0.97, 0.95, 1.01 against 1.19, 1.08, 1.15; fan-out
+  // p99 at 50 clients 1.06, 1.04, 0.86 against 1.34, 1.25, 1.30), so the short one stays.
   await each('warm-up', async (s) => {
     await fanOut(s, { room: room('warm-fan'), clients: 10, updates: 1, warmup: 300, processes: 0 });
     await throughput(s, { roomPrefix: room('warm-tp'), docs: 100, updates: 1, warmup: 50, window: 4 });
