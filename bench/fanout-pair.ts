@@ -20,7 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startServer, stopServer, killAllSync, removeTempDirs, type BenchServer } from './lib/server-process.ts';
 import { fanOut } from './lib/sync-scenarios.ts';
-import { BENCH_AUTH_SECRET } from './lib/annosync-rooms.ts';
+import { ANNOSYNC_BENCH_ENV } from './lib/annosync-rooms.ts';
 import { median } from './lib/stats.ts';
 
 const argv = process.argv.slice(2);
@@ -42,8 +42,6 @@ const warmRooms = Number(option('warm-rooms', '4'));
 const warm = Number(option('warm', '1000'));
 const perf = flag('perf');
 const nodeArgs = [...option('node-args', '').split(' ').filter(Boolean), ...(perf ? ['--perf-basic-prof'] : [])];
-// As bench/sync.ts: one user for every client, the per-user limits lifted, idle documents leave after 3 s.
-const env = { AUTH_SECRET: BENCH_AUTH_SECRET, MAX_CONNECTIONS_PER_USER: '100000', MESSAGES_PER_SECOND: '1000000', MESSAGE_BURST: '1000000', IDLE_UNLOAD_MS: '3000' };
 
 interface Entry {
   name: string;
@@ -63,7 +61,7 @@ try {
     const server = await startServer({
       kind: 'annosync',
       main,
-      env,
+      env: { ...ANNOSYNC_BENCH_ENV },
       nodeArgs,
       ...(flag('pglite') ? {} : { databaseUrl: 'postgres://postgres@127.0.0.1:5432/test' }),
     });

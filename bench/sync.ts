@@ -21,10 +21,10 @@
  * in this process, on the same 2 cores. Prints a table and, last, one JSON line.
  *
  * Every bench client is one user with one token, and the per-user connection and message-rate
- * limits are lifted (ANNOSYNC_ENV below) so that the server is measured, not its policy; every
+ * limits are lifted (ANNOSYNC_BENCH_ENV, bench/lib/annosync-rooms.ts) so that the server is measured, not its policy; every
  * other setting is the default one.
  */
-import { BENCH_AUTH_SECRET } from './lib/annosync-rooms.ts';
+import { ANNOSYNC_BENCH_ENV } from './lib/annosync-rooms.ts';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { dropSchema } from './lib/postgres-schema.ts';
@@ -43,19 +43,6 @@ type Label = ServerKind | 'postgres' | 'pglite';
 type LabeledServer = BenchServer & { label: Label };
 
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
-/**
- * annosync settings for the bench (each overridable with --env): the per-connection message
- * rate limit is meant for people, and a bench writer sends over 1 000 updates/s on one socket;
- * idle documents unload after 3 s instead of 30 s so the run can see them leave.
- */
-const ANNOSYNC_ENV: Record<string, string> = {
-  AUTH_SECRET: BENCH_AUTH_SECRET,
-  // Every bench client is one user; the default of 100 connections per user would refuse most.
-  MAX_CONNECTIONS_PER_USER: '100000',
-  MESSAGES_PER_SECOND: '1000000',
-  MESSAGE_BURST: '1000000',
-  IDLE_UNLOAD_MS: '3000',
-};
 // Measured on the 2-core machine (reference, fan-out 50): receivers in the bench process gave
 // p50 1.35 ms / 160 ms wall for 60 updates; split over 2 child processes p50 2.58 ms / 339 ms,
 // because three busy processes then contend for two cores and IPC adds work. So: in-process.
@@ -226,7 +213,7 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
       kind: plan.kind,
       // A fresh PGlite directory runs initdb first: ~5 s alone, several times that on a busy machine.
       readyTimeoutMs: 180_000,
-      env: { ...ANNOSYNC_ENV, ...(plan.databaseUrl === undefined ? {} : { DATABASE_SCHEMA: schema }), ...args.env },
+      env: { ...ANNOSYNC_BENCH_ENV, ...(plan.databaseUrl === undefined ? {} : { DATABASE_SCHEMA: schema }), ...args.env },
       ...(plan.databaseUrl === undefined ? {} : { databaseUrl: plan.databaseUrl }),
       ...(args.annosyncMain === undefined ? {} : { main: args.annosyncMain }),
       ...(plan.kind === 'annosync' ? { nodeArgs: args.nodeArgs } : {}),

@@ -10,6 +10,21 @@ import type { ServerAddress } from './clients.ts';
 /** Passed to annosync as AUTH_SECRET by bench/sync.ts. */
 export const BENCH_AUTH_SECRET = 'annosync-bench-secret-0123456789abcdef';
 
+/**
+ * annosync settings for the sync benches (bench/sync.ts, each overridable with --env, and
+ * bench/fanout-pair.ts): the per-connection message rate limit is meant for people, and a bench
+ * writer sends over 1 000 updates/s on one socket; idle documents unload after 3 s instead of 30 s
+ * so the run can see them leave.
+ */
+export const ANNOSYNC_BENCH_ENV: Readonly<Record<string, string>> = {
+  AUTH_SECRET: BENCH_AUTH_SECRET,
+  // Every bench client is one user; the default of 100 connections per user would refuse most.
+  MAX_CONNECTIONS_PER_USER: '100000',
+  MESSAGES_PER_SECOND: '1000000',
+  MESSAGE_BURST: '1000000',
+  IDLE_UNLOAD_MS: '3000',
+};
+
 const tokens = createTokenService(BENCH_AUTH_SECRET);
 export const benchAdminToken = await tokens.sign({ sub: 'bench', name: 'bench', admin: true });
 
