@@ -14,7 +14,8 @@ import type { Knex } from 'knex';
 import { pipeline } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
 import { bytesParameter } from './bytea.ts';
-import { BINARY_COPY_SIGNATURE, onConnection } from './copy-out.ts';
+import { BINARY_COPY_SIGNATURE, type PgConnection } from './copy-out.ts';
+import { onConnection } from './pooled-connection.ts';
 
 /** How one column's value is written: `text` from a string (UTF-8), `bytes` from a Uint8Array; null is NULL in either. */
 export type CopyInColumn = 'text' | 'bytes';
@@ -80,7 +81,7 @@ export function binaryCopyChunks(kinds: readonly CopyInColumn[], rows: readonly 
 
 /**
  * Writes `rows` into `table` (a trusted identifier; so are the column names) in one COPY, on a
- * connection as copy-out.ts's `onConnection` gives it. All rows or none: a failed COPY writes
+ * pooled connection (pooled-connection.ts). All rows or none: a failed COPY writes
  * nothing. Resolves with the number of rows written.
  */
 export async function copyIn(
@@ -92,7 +93,7 @@ export async function copyIn(
   const names = Object.keys(columns);
   const chunks = binaryCopyChunks(Object.values(columns), rows);
   const sql = `copy ${table} (${names.map((n) => `"${n}"`).join(', ')}) from stdin (format binary)`;
-  return onConnection(knex, sql, [], async (connection) => {
+  return onConnection<PgConnection, number>(knex, sql, [], async (connection) => {
     const stream = connection.query(copyStreams.from(sql));
     await pipeline(chunks, stream);
     return stream.rowCount;

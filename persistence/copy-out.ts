@@ -19,6 +19,7 @@
 import type { Knex } from 'knex';
 import { loadPg } from './pg-driver.ts';
 import copyStreams from 'pg-copy-streams';
+import { onConnection } from './pooled-connection.ts';
 
 /** How one column's binary form is decoded: `text` to a string, `int4` to a number, `bytes` to a Uint8Array of its own. */
 export type CopyColumn = 'text' | 'int4' | 'bytes';
@@ -162,27 +163,7 @@ export interface PgConnection {
   __knex__disposed?: unknown;
 }
 
-/**
- * Runs `use` on a connection of `knex`'s pool, or on its transaction's connection when `knex` is a
- * transaction, and gives it back. `sql` and `bindings` are told to knex's 'query' listeners
- * (debugging, tests counting statements), as any knex query is.
- */
-export async function onConnection<T>(
-  knex: Knex,
-  sql: string,
-  bindings: readonly unknown[],
-  use: (connection: PgConnection) => Promise<T>,
-): Promise<T> {
-  const connection = (await knex.client.acquireConnection()) as PgConnection;
-  knex.client.emit('query', { method: 'raw', sql, bindings: [...bindings], copy: true });
-  try {
-    return await use(connection);
-  } finally {
-    await knex.client.releaseConnection(connection);
-  }
-}
-
-/** The rows of `sql` (with `?` placeholders), read through a binary COPY (see `onConnection`). */
+/** The rows of `sql` (with `?` placeholders), read through a binary COPY on a pooled connection (pooled-connection.ts). */
 export async function copyOut<Row>(
   knex: Knex,
   sql: string,
@@ -191,7 +172,7 @@ export async function copyOut<Row>(
 ): Promise<Row[]> {
   const text = `copy (${withLiterals(sql, bindings)}) to stdout (format binary)`;
   const parser = new BinaryCopyParser(columns);
-  await onConnection(knex, sql, bindings, async (connection) => {
+  await onConnection<PgConnection, void>(knex, sql, bindings, async (connection) => {
     for await (const chunk of connection.query(copyStreams.to(text))) {
       try {
         parser.push(chunk as Buffer);

@@ -14,12 +14,13 @@
  * table renamed or altered meanwhile makes Postgres analyse it again, so nothing stale runs.
  * PGlite's thread takes the text and parameters as any query (pglite-connection.ts).
  *
- * The statement is told to knex's 'query' listeners as a knex query is (tests count statements).
- * It runs on the pool's connections only, never inside a knex transaction.
+ * It runs on a connection lent by pooled-connection.ts (the transaction's, given a transaction) and
+ * is told to knex's 'query' listeners as a knex query is.
  */
 import type { Knex } from 'knex';
 import type { PgliteConnection } from './pglite-connection.ts';
 import { writesByCopy } from './bytea.ts';
+import { onConnection } from './pooled-connection.ts';
 
 /** A node-pg client as far as a named statement needs it. */
 interface PgClient {
@@ -38,22 +39,12 @@ export function directStatement(name: string, text: string): DirectStatement {
   return {
     name,
     text,
-    async run(knex, values) {
-      if (knex.isTransaction) throw new Error(`${name}: a direct statement runs on the pool, not in a transaction`);
-      const client = knex.client as Knex.Client;
-      const connection: unknown = await client.acquireConnection();
-      client.emit('query', { method: 'raw', sql: text, bindings: [...values], direct: true });
-      try {
-        // writesByCopy: Postgres through node-pg (PGlite's thread client reads and writes bytes as they are).
-        if (writesByCopy(knex)) {
-          const result = await (connection as PgClient).query({ name, text, values });
-          return result.rowCount ?? 0;
-        }
-        const result = await (connection as PgliteConnection).query(text, [...values]);
-        return result.affectedRows ?? 0;
-      } finally {
-        await client.releaseConnection(connection);
+    run(knex, values) {
+      // writesByCopy: Postgres through node-pg (PGlite's thread client reads and writes bytes as they are).
+      if (writesByCopy(knex)) {
+        return onConnection<PgClient, number>(knex, text, values, async (connection) => (await connection.query({ name, text, values })).rowCount ?? 0);
       }
+      return onConnection<PgliteConnection, number>(knex, text, values, async (connection) => (await connection.query(text, [...values])).affectedRows ?? 0);
     },
   };
 }

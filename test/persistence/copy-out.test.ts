@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import createKnex, { type Knex } from 'knex';
 import copyStreams from 'pg-copy-streams';
 import { selectStored } from '../../persistence/bytea.ts';
-import { BinaryCopyParser, copyOut, onConnection, withLiterals, type CopyColumns } from '../../persistence/copy-out.ts';
+import { BinaryCopyParser, copyOut, withLiterals, type CopyColumns, type PgConnection } from '../../persistence/copy-out.ts';
+import { onConnection } from '../../persistence/pooled-connection.ts';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
 
 const names = ['session:plain', "session:it's a \\ ? name", 'session:ünïcødé ✓', 'session:small'];
@@ -129,7 +130,7 @@ literals.run();
 /** The raw binary COPY stream of `sql`, as Postgres sends it. */
 async function rawCopy(knex: Knex, sql: string): Promise<Buffer> {
   const text = `copy (${sql}) to stdout (format binary)`;
-  return onConnection(knex, text, [], async (connection) => {
+  return onConnection<PgConnection, Buffer>(knex, text, [], async (connection) => {
     const chunks: Buffer[] = [];
     for await (const chunk of connection.query(copyStreams.to(text))) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
