@@ -57,5 +57,5 @@ export const bytesOf = (value: Uint8Array): Uint8Array => new Uint8Array(value.b
 /** The bytes as a query parameter (a Buffer view, no copy: knex's types take Buffers). */
 export const bytesParameter = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/** Base64 of the bytes, without copying them first (update-log.ts's batches). */
+/** Base64 of the bytes, without copying them first: the text form `bench:bytea` compares the binary ways with. */
 export const toBase64 = (bytes: Uint8Array): string => bytesParameter(bytes).toString('base64');

@@ -103,9 +103,9 @@ interface Waiter {
 // batch of one row (a bulk create's, an import's) binds its bytes as one binary parameter. The
 // statements run on the driver directly (direct-statement.ts), not through knex's runner.
 /**
- * A COPY costs this process ~0.1 ms more than an INSERT of a few small rows (its stream), and saves
- * the base64 of the bytes: measured on 60-row batches, the INSERT was cheaper up to ~30 kB and took
- * 3x the CPU at 120 kB. A 4 MB row (`npm run bench:bytea`, "log row"): Postgres ~185 ms and ~30 ms
+ * A COPY costs this process ~0.1 ms more than an INSERT of a few small rows (its stream). Measured
+ * on 60-row batches when the INSERT still carried the bytes as base64 text: the INSERT was cheaper
+ * up to ~30 kB and took 3x the CPU at 120 kB (not measured again since the binary arrays). A 4 MB row (`npm run bench:bytea`, "log row"): Postgres ~185 ms and ~30 ms
  * of event loop by INSERT, 95 and 4 by COPY; PGlite about half the time as a binary parameter.
  */
 const LARGE_BATCH_BYTES = 32 * 1024;
@@ -222,7 +222,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
         if (keyed) skipped = batch.length - (await copyKeyed(knex, batch));
         else await copyIn(knex, 'yjs_updates', { doc_name: 'text', update: 'bytes' }, batch.map((entry) => [entry.docName, entry.update]));
       } else if (large && batch.length === 1) {
-        // A keyed one too (an import's merged update): its base64 and the copy of that text to
+        // A keyed one too (an import's merged update): as base64 text, making it and copying it to
         // PGlite's thread held the event loop ~30 ms for a 3 MB update (bench:stalls).
         const [entry] = batch as [Entry];
         skipped = 1 - (await singleInsert.run(knex, [entry.docName, bytesParameter(entry.update), entry.key]));
