@@ -92,6 +92,13 @@ async function worker(): Promise<void> {
 
 // ---- parent: hands out files, prints results, sums them up ----
 
+/** How much of a failed file's output is repeated at the end: uvu's diff and stack come last. */
+const FAILURE_TAIL_CHARS = 6000;
+
+function tail(text: string, chars: number): string {
+  return text.length <= chars ? text : `… (${text.length - chars} characters before)\n${text.slice(-chars)}`;
+}
+
 function readDurations(): Record<string, number> {
   try {
     return JSON.parse(readFileSync(durationsFile, 'utf8')) as Record<string, number>;
@@ -152,8 +159,9 @@ async function main(argv: string[]): Promise<number> {
         if (current) {
           // The worker died inside a file (process.exit, an uncaught error): that file failed,
           // and the files still queued go to a new worker.
-          results.push({ name: current.name, output: '', total: 1, passed: 0, skipped: 0, failed: true, ms: 0 });
-          process.stdout.write(`\n${current.name}: the test process exited (${signal ?? code}) before the file finished\n`);
+          const output = `${current.name}: the test process exited (${signal ?? code}) before the file finished`;
+          results.push({ name: current.name, output, total: 1, passed: 0, skipped: 0, failed: true, ms: 0 });
+          process.stdout.write(`\n${output}\n`);
           resolve(stop || pending.length === 0 ? undefined : runWorker());
         } else resolve();
       });
@@ -165,6 +173,13 @@ async function main(argv: string[]): Promise<number> {
   const failed = results.some((r) => r.failed);
   const paint = (code: number, text: string) => (colour ? `\x1B[${code}m${text}\x1B[39m` : text);
   const seconds = ((Date.now() - started) / 1000).toFixed(2);
+  // The failed files' output once more, next to the summary: a CI log is often read from its end
+  // only, and the files print as they finish, so a failure early in the run is far from the end.
+  const failures = results.filter((r) => r.failed);
+  if (failures.length > 0) {
+    process.stdout.write(paint(31, `\n  Failed: ${failures.map((r) => r.name).join(', ')}\n`));
+    for (const r of failures) process.stdout.write(`\n${r.name} (again):\n${tail(r.output, FAILURE_TAIL_CHARS)}\n`);
+  }
   process.stdout.write(`\n  Total:     ${sum('total')}`);
   process.stdout.write(paint(failed ? 31 : 32, `\n  Passed:    ${sum('passed')}`));
   process.stdout.write(`\n  Skipped:   ${sum('skipped') ? paint(33, String(sum('skipped'))) : 0}`);

@@ -2,7 +2,8 @@
  * `npm test`'s runner (scripts/run-tests.ts), as a child process over fixture files: it adds up
  * every worker's files into one summary, fails the run on a failing test, on a suite whose `before`
  * hook threw (which uvu itself reports as (0 / N) without failing), on a file that throws when
- * loaded, and on a file whose process exited mid-test, and still runs the files queued after it.
+ * loaded, and on a file whose process exited mid-test, and still runs the files queued after it;
+ * the failed files' output is repeated next to the summary, where a CI log's tail shows it.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -46,6 +47,16 @@ test('a failing test, a throwing before hook, a file that throws at import and a
   assert.match(output, /one is not two/);
   assert.match(output, /exits\.check\.ts: the test process exited \(3\) before the file finished/);
   assert.match(output, /passes\.check\.ts/);
+});
+
+test('the failed files are named again after the last file, with their failures, just above the summary', async () => {
+  const { output } = await runTests(['test/fixtures/run-tests', '(passes|fails|exits)\\.check\\.ts$', '--workers', '1']);
+  const end = output.slice(output.lastIndexOf('Failed: '));
+  assert.match(end, /^Failed: .*fails\.check\.ts/);
+  assert.match(end, /exits\.check\.ts/);
+  assert.not.match(end.split('\n')[0]!, /passes\.check\.ts/);
+  assert.match(end, /fails\.check\.ts \(again\):[\s\S]*one is not two[\s\S]*Total:/);
+  assert.match(end, /exits\.check\.ts \(again\):\n.*exited \(3\)/);
 });
 
 test('--help prints the usage; an unknown option is refused with exit code 2', async () => {
