@@ -134,16 +134,17 @@ pool('a merge past the budget rejects with MergeTimeoutError and the next one ru
   await pool.merge(history.updates);
   assert.is(pool.stats().workersStarted, 1);
 
+  // Rejected, not resolved: the heavy update merges in a few budgets' time if let run, so the
+  // rejection is the cut. No bound on the wall time: the budget is the worker's CPU time, at
+  // background priority, and on a loaded machine (CI's parallel test files) that took 3.4 s of
+  // wall time to spend once.
   const slow = [...history.updates, heavyUpdate()];
-  const started = performance.now();
   const err = await pool.merge(slow).then(
     () => null,
     (e: unknown) => e,
   );
-  const waited = performance.now() - started;
   assert.instance(err, MergeTimeoutError);
   assert.is((err as MergeTimeoutError).budgetMs, BUDGET_MS);
-  assert.ok(waited < BUDGET_MS * 4, `rejected after ${waited.toFixed(0)} ms`);
 
   assert.equal(await pool.merge(history.updates), mergeInProcess(history.updates), seedNote);
   assert.equal(pool.stats(), { workersStarted: 2, merged: 2, timedOut: 1 });
