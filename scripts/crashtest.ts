@@ -18,10 +18,13 @@ const arg = (name: string, fallback: number) => {
   return index >= 0 ? Number(process.argv[index + 1]) : fallback;
 };
 
+const seed = arg('seed', Math.floor(Math.random() * 2 ** 31));
+// First, so a run that fails before its report can still be replayed.
+process.stdout.write(`crashtest: seed ${seed} (replay with --seed ${seed})\n`);
 const report = await runCrashtest({
   kills: arg('kills', 20),
   clients: arg('clients', 20),
-  seed: arg('seed', Math.floor(Math.random() * 2 ** 31)),
+  seed,
   progress: (line) => process.stdout.write(`${line}\n`),
 });
 const { lost, killsMidWrite, kills } = report;
