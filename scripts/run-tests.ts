@@ -170,13 +170,13 @@ async function main(argv: string[]): Promise<number> {
   await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, pending.length)) }, runWorker));
 
   const sum = (key: 'total' | 'passed' | 'skipped') => results.reduce((n, r) => n + r[key], 0);
-  const failed = results.some((r) => r.failed);
+  const failures = results.filter((r) => r.failed);
+  const failed = failures.length > 0;
   const paint = (code: number, text: string) => (colour ? `\x1B[${code}m${text}\x1B[39m` : text);
   const seconds = ((Date.now() - started) / 1000).toFixed(2);
   // The failed files' output once more, next to the summary: a CI log is often read from its end
   // only, and the files print as they finish, so a failure early in the run is far from the end.
-  const failures = results.filter((r) => r.failed);
-  if (failures.length > 0) {
+  if (failed) {
     process.stdout.write(paint(31, `\n  Failed: ${failures.map((r) => r.name).join(', ')}\n`));
     for (const r of failures) process.stdout.write(`\n${r.name} (again):\n${tail(r.output, FAILURE_TAIL_CHARS)}\n`);
   }
