@@ -213,7 +213,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const app = createApp({
     logger,
     metrics,
-    routers: api.routers,
+    routes: api.middleware,
     middleware: [
       corsMiddleware(config.allowedOrigins),
       authMiddleware({

@@ -1,15 +1,15 @@
 /**
- * The REST API, ready for `createServer` to mount: its route table and routers over the services.
+ * The REST API, ready for `createServer` to mount: its route table and its middleware over the services.
  * Nothing else lives here: what REST and the socket share is in `services/`, what follows document
  * changes in `followers/` (docs/architecture.md, "Layers").
  *
  *   const api = createApi(services)
- *   createApp({ …, routers: api.routers })
+ *   createApp({ …, routes: api.middleware })
  */
-import type Router from '@koa/router';
+import type { Middleware } from 'koa';
 import type { Services } from '../services/services.ts';
 import { docsRoutes } from './openapi.ts';
-import { routerFor, type Route } from './route.ts';
+import { mountRoutes, type Route } from './route.ts';
 import { annotationRoutes } from './routes/annotations.ts';
 import { dashboardRoutes } from './routes/dashboards.ts';
 import { projectRoutes } from './routes/projects.ts';
@@ -27,7 +27,10 @@ import { runCompareRoutes } from './routes/run-compare.ts';
 export const API_VERSION = '0.1.0';
 
 export interface Api {
-  routers: Router[];
+  /** Answers every route (route-table.ts); mounted after authentication. */
+  middleware: Middleware;
+  /** Every method and path the middleware answers (HEAD included). */
+  mounted(): Array<{ method: string; path: string }>;
   /** Every route, documented ones included (tests compare it with the OpenAPI document). */
   routes: readonly Route[];
 }
@@ -40,7 +43,6 @@ export function createApi(services: Services): Api {
     ...sessionRoutes(services),
     ...annotationRoutes(services),
     ...trackRoutes(services),
-    // Before the run routes: '/api/test-runs/compare' is not a run id.
     ...runCompareRoutes(services),
     ...testRunRoutes(services),
     ...dashboardRoutes(services),
@@ -50,5 +52,6 @@ export function createApi(services: Services): Api {
     ...releaseRoutes(services),
   ];
   const routes = [...resourceRoutes, ...docsRoutes(() => resourceRoutes, API_VERSION)];
-  return { routers: [routerFor(routes)], routes };
+  const table = mountRoutes(routes);
+  return { middleware: table.middleware(), mounted: () => table.mounted(), routes };
 }

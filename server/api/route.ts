@@ -17,12 +17,12 @@
  *     handle: async ({ params, body, authorized: session }) => ({ body: await update(session, params.trackId, body) }),
  *   })
  */
-import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../base/errors.ts';
 import { issueDetails, readJson, type BodyLimits } from './body.ts';
 import { setBody } from '../http/json-body.ts';
+import { routeTable, type RouteParams, type RouteTable } from '../http/route-table.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -111,7 +111,8 @@ export interface Route {
   rawBody?: RawBody<never>;
   responses: Record<number, ResponseSpec>;
   errors: number[];
-  run(ctx: Context): Promise<Reply>;
+  /** `params`: the path's parameters, as the route table matched them. */
+  run(ctx: Context, params: RouteParams): Promise<Reply>;
 }
 
 export function defineRoute<
@@ -138,8 +139,8 @@ export function defineRoute<
     ...(def.rawBody ? { rawBody: def.rawBody as RawBody<never> } : {}),
     responses: def.responses,
     errors: [...errors].sort(),
-    run: async (ctx) => {
-      const params = def.params ? parseParams(def.params, ctx.params) : undefined;
+    run: async (ctx, pathParams) => {
+      const params = def.params ? parseParams(def.params, pathParams) : undefined;
       const query = def.query ? parseQuery(def.query, queryOf(ctx)) : undefined;
       const request = { params, query, ctx } as RequestInput<P, Q>;
       const authorized = def.authorize ? await def.authorize(request) : (undefined as A);
@@ -194,18 +195,18 @@ function parseQuery<T extends z.ZodType>(schema: T, value: unknown): z.output<T>
   );
 }
 
-/** Mounts routes on a new router, each answering with its reply. */
-export function routerFor(routes: readonly Route[]): Router {
-  const router = new Router();
+/** The routes in one table, each answering with its reply. */
+export function mountRoutes(routes: readonly Route[]): RouteTable {
+  const table = routeTable();
   for (const route of routes) {
-    router[route.method](route.path, async (ctx) => {
-      const reply = await route.run(ctx);
+    table.add(route.method, route.path, async (ctx, params) => {
+      const reply = await route.run(ctx, params);
       if (reply.headers) ctx.set(reply.headers);
       ctx.status = reply.status ?? 200;
       if (reply.body !== undefined) setBody(ctx, reply.body);
     });
   }
-  return router;
+  return table;
 }
 
 /** `/api/projects/:projectId` → `/api/projects/{projectId}`. */

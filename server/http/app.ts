@@ -1,14 +1,14 @@
 /**
- * The Koa application: request ids, the one error mapper, and the routers. `app.callback()` is a
+ * The Koa application: request ids, the one error mapper, and the routes. `app.callback()` is a
  * plain request handler, so tests of routes need no port; the server factory mounts it.
  */
 import Koa from 'koa';
-import Router from '@koa/router';
 import { randomUUID } from 'node:crypto';
 import { errorMiddleware } from './error-middleware.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../base/metrics.ts';
 import { setBody } from './json-body.ts';
+import { routeTable } from './route-table.ts';
 
 export interface HealthReport {
   ok: boolean;
@@ -21,9 +21,9 @@ export interface AppDeps {
   logger: Logger;
   health(): Promise<HealthReport>;
   metrics: Metrics;
-  /** Routers mounted under the app (the REST API adds its own). */
-  routers?: Router[];
-  /** Run before the routers, after the error mapper (CORS, authentication). */
+  /** The REST API's routes (route-table.ts), mounted last. */
+  routes?: Koa.Middleware;
+  /** Run before the API's routes, after the error mapper and /health, /metrics (CORS, authentication). */
   middleware?: Koa.Middleware[];
 }
 
@@ -51,18 +51,18 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(errorMiddleware(deps.logger));
 
-  const root = new Router();
-  root.get('/health', async (ctx) => {
+  const root = routeTable();
+  root.add('get', '/health', async (ctx) => {
     const report = await deps.health();
     ctx.status = report.ok ? 200 : 503;
     setBody(ctx, report);
   });
-  root.get('/metrics', async (ctx) => {
+  root.add('get', '/metrics', async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;
     ctx.body = await deps.metrics.registry.metrics();
   });
-  app.use(root.routes()).use(root.allowedMethods());
+  app.use(root.middleware());
   for (const middleware of deps.middleware ?? []) app.use(middleware);
-  for (const router of deps.routers ?? []) app.use(router.routes()).use(router.allowedMethods());
+  if (deps.routes) app.use(deps.routes);
   return app;
 }

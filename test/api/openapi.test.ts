@@ -22,18 +22,13 @@ type OpenApiDoc = {
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
-/** `METHOD /openapi/path` for every route the routers answer (HEAD is Koa's, implied by GET). */
+/** `METHOD /openapi/path` for every route the API answers (HEAD is implied by GET). */
 function mounted(api: Api): string[] {
-  const out: string[] = [];
-  for (const router of api.routers) {
-    for (const layer of router.stack) {
-      for (const method of layer.methods) {
-        if (method === 'HEAD') continue;
-        out.push(`${method.toLowerCase()} ${openApiPath(String(layer.path))}`);
-      }
-    }
-  }
-  return out.sort();
+  return api
+    .mounted()
+    .filter((route) => route.method !== 'HEAD')
+    .map((route) => `${route.method.toLowerCase()} ${openApiPath(route.path)}`)
+    .sort();
 }
 
 function documented(doc: OpenApiDoc): string[] {

@@ -5,7 +5,7 @@
  * runs' confusion matrices and precision–recall curves. Runs on different releases cannot be
  * compared: 409 naming both. Needs viewer on the runs' project (404 for a run the caller cannot see).
  *
- * Mounted before the `/api/test-runs/:testRunId` routes, which would otherwise take "compare" as an id.
+ * "compare" is a static segment, so the route table takes it before `/api/test-runs/:testRunId`.
  */
 import type { Context } from 'koa';
 import { compareEvaluations } from '../../../docs-model/evaluation-compare.ts';
