@@ -63,6 +63,8 @@ interface Lifecycle {
   /** Callers (a connecting socket, a REST request) that need the document to stay loaded. */
   holds: number;
   unloadTimer: NodeJS.Timeout | null;
+  /** `performance.now()` when it was last released, detached or loaded: idle since then if unused. */
+  idleSince: number;
 }
 
 /** One load in flight: its stored state read first, then the document loaded. */
@@ -179,7 +181,6 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
 
   private hold(state: Lifecycle): LiveDocument {
     state.holds++;
-    this.cancelUnload(state);
     return state.doc;
   }
 
@@ -192,8 +193,6 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
 
   attach(doc: LiveDocument, peer: Peer): void {
     doc.peers.add(peer);
-    const state = this.stateOf(doc);
-    if (state) this.cancelUnload(state);
   }
 
   detach(doc: LiveDocument, peer: Peer): void {
@@ -278,7 +277,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     }
     this.loads++;
     const doc = new LiveDocument(docName, { log: this.deps.log, limits: this.deps.limits, events: this, keys: this.deps.keys ?? null, ...(stored.update ? { stored: stored.update } : {}) });
-    const state: Lifecycle = { doc, holds: 0, unloadTimer: null };
+    const state: Lifecycle = { doc, holds: 0, unloadTimer: null, idleSince: performance.now() };
     this.compactions.loaded(doc, stored.logRows);
     const waiting: Promise<void>[] = [];
     this.preparing.set(docName.name, state);
@@ -327,18 +326,32 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     }
   }
 
+  /**
+   * Unloads it once unused for `idleUnloadMs`. A running timer is kept, not cleared and set again
+   * at every hold and release (two timer calls per REST read); it waits out the rest when it fires.
+   */
   private scheduleUnload(state: Lifecycle): void {
     // A document still loading is unloaded, if unused, once its load finished (see `load`).
     if (this.docs.get(state.doc.name) !== state) return;
+    state.idleSince = performance.now();
     if (this.used(state) || state.unloadTimer || state.doc.destroyed || this.closed) return;
-    state.unloadTimer = setTimeout(() => void this.tryUnload(state), this.deps.limits.idleUnloadMs);
+    this.armUnload(state, this.deps.limits.idleUnloadMs);
+  }
+
+  private armUnload(state: Lifecycle, ms: number): void {
+    state.unloadTimer = setTimeout(() => void this.tryUnload(state), ms);
     state.unloadTimer.unref();
   }
 
   private async tryUnload(state: Lifecycle): Promise<void> {
     state.unloadTimer = null;
     const { doc } = state;
-    if (this.used(state) || doc.destroyed) return;
+    if (this.used(state) || doc.destroyed) return; // set again at the next release or detach
+    const left = state.idleSince + this.deps.limits.idleUnloadMs - performance.now();
+    if (left > 0) {
+      this.armUnload(state, left);
+      return;
+    }
     if (this.deps.log.pending(doc.name) > 0) {
       // Never drop updates that are not in the database yet: wait for their commit (which the log
       // retries as long as it takes), then look again.

@@ -65,6 +65,11 @@ export class SessionIndex {
     annotationsMap(ydoc).observeDeep(this.onEvents);
   }
 
+  /** How many annotations the next read re-reads first (all of them before the first read). */
+  get behind(): number {
+    return this.filled ? this.stale.size : Number.POSITIVE_INFINITY;
+  }
+
   get size(): number {
     this.refresh();
     return this.byId.size;

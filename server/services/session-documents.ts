@@ -16,6 +16,7 @@ import { docName, parseDocName, type DocName } from '../../docs-model/protocol.t
 import type { SessionRecord } from '../../persistence/rows.ts';
 import { ConflictError, toAppError } from '../base/errors.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
+import type { LiveDocument } from '../documents/live-document.ts';
 import type { ChangeOrigin } from '../documents/origins.ts';
 import type { Projection } from '../followers/projection.ts';
 import type { SessionIndex } from '../followers/session-index.ts';
@@ -38,6 +39,12 @@ export function newSessionDocName(id: string): string {
   return name.name;
 }
 
+/**
+ * At most this many changed annotations are re-read inside a reader; more (a big write's), and the
+ * index catches up in slices first (`SessionIndex.catchUp`), so no read holds the event loop.
+ */
+const REREAD_IN_READER = 64;
+
 /** Reads the session's live document (loaded if needed) with its read index. */
 export async function readSessionDoc<T>(
   deps: SessionDocumentSources,
@@ -45,13 +52,21 @@ export async function readSessionDoc<T>(
   reader: (ydoc: Y.Doc, index: SessionIndex) => T,
 ): Promise<T> {
   const name = sessionDocName(session);
-  // The index catches up with a big write in slices first, rather than inside the reader.
-  await (await deps.registry.read(name, (_ydoc, doc) => deps.projection.indexOf(doc)))?.catchUp();
-  return deps.registry.read(name, (ydoc, doc) => {
-    const index = deps.projection.indexOf(doc);
-    if (!index) throw new Error(`${doc.name} is not a session document`);
-    return reader(ydoc, index);
+  const read = (ydoc: Y.Doc, doc: LiveDocument): T => reader(ydoc, indexOf(deps, doc));
+  // Usually one read: a second one only after catching up with a big write.
+  const first = await deps.registry.read(name, (ydoc, doc): { read: true; value: T } | { read: false; index: SessionIndex } => {
+    const index = indexOf(deps, doc);
+    return index.behind > REREAD_IN_READER ? { read: false, index } : { read: true, value: reader(ydoc, index) };
   });
+  if (first.read) return first.value;
+  await first.index.catchUp();
+  return deps.registry.read(name, read);
+}
+
+function indexOf(deps: SessionDocumentSources, doc: LiveDocument): SessionIndex {
+  const index = deps.projection.indexOf(doc);
+  if (!index) throw new Error(`${doc.name} is not a session document`);
+  return index;
 }
 
 /** Changes the session's live document; resolves once the update is committed. */

@@ -146,4 +146,18 @@ test('a reader that comes while catchUp runs finishes the rest itself', async ()
   assert.is(index.size, 400);
 });
 
+test('behind counts what the next read re-reads: everything before the first read, then what changed', () => {
+  const doc = newDoc();
+  const added = addAnnotations(doc, randomInputs(seededRandom(9), 50), { by: 'x' });
+  const index = new SessionIndex(doc);
+  assert.is(index.behind, Number.POSITIVE_INFINITY, 'not read yet');
+  assert.is(index.size, 50);
+  assert.is(index.behind, 0);
+  updateAnnotation(doc, added[0]!.id, { status: 'validated' }, { by: 'y' });
+  deleteAnnotation(doc, added[1]!.id);
+  assert.is(index.behind, 2);
+  assert.is(index.get(added[0]!.id)?.status, 'validated');
+  assert.is(index.behind, 0);
+});
+
 test.run();
