@@ -320,10 +320,8 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   }
 
   private cancelUnload(state: Lifecycle): void {
-    if (state.unloadTimer) {
-      clearTimeout(state.unloadTimer);
-      state.unloadTimer = null;
-    }
+    clearTimeout(state.unloadTimer ?? undefined);
+    state.unloadTimer = null;
   }
 
   /**
@@ -339,8 +337,7 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
   }
 
   private armUnload(state: Lifecycle, ms: number): void {
-    state.unloadTimer = setTimeout(() => void this.tryUnload(state), ms);
-    state.unloadTimer.unref();
+    state.unloadTimer = setTimeout(() => void this.tryUnload(state), ms).unref();
   }
 
   private async tryUnload(state: Lifecycle): Promise<void> {
@@ -348,16 +345,12 @@ export class DocRegistry extends ObservableV2<DocumentEvents> {
     const { doc } = state;
     if (this.used(state) || doc.destroyed) return; // set again at the next release or detach
     const left = state.idleSince + this.deps.limits.idleUnloadMs - performance.now();
-    if (left > 0) {
-      this.armUnload(state, left);
-      return;
-    }
+    if (left > 0) return this.armUnload(state, left);
     if (this.deps.log.pending(doc.name) > 0) {
       // Never drop updates that are not in the database yet: wait for their commit (which the log
       // retries as long as it takes), then look again.
       await doc.lastCommit.catch(() => undefined);
-      this.scheduleUnload(state);
-      return;
+      return this.scheduleUnload(state);
     }
     this.unload(state);
   }
