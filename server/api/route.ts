@@ -22,9 +22,9 @@ import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../base/errors.ts';
 import { issueDetails, readJson, type BodyLimits } from './body.ts';
 import { setBody } from '../http/json-body.ts';
-import { routeTable, type RouteParams, type RouteTable } from '../http/route-table.ts';
+import { routeTable, type RouteMethod, type RouteParams, type RouteTable } from '../http/route-table.ts';
 
-export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+export type Method = RouteMethod;
 
 export interface ResponseSpec {
   description: string;

@@ -52,7 +52,6 @@ export async function readSessionDoc<T>(
   reader: (ydoc: Y.Doc, index: SessionIndex) => T,
 ): Promise<T> {
   const name = sessionDocName(session);
-  const read = (ydoc: Y.Doc, doc: LiveDocument): T => reader(ydoc, indexOf(deps, doc));
   // Usually one read: a second one only after catching up with a big write.
   const first = await deps.registry.read(name, (ydoc, doc): { read: true; value: T } | { read: false; index: SessionIndex } => {
     const index = indexOf(deps, doc);
@@ -60,7 +59,7 @@ export async function readSessionDoc<T>(
   });
   if (first.read) return first.value;
   await first.index.catchUp();
-  return deps.registry.read(name, read);
+  return deps.registry.read(name, (ydoc, doc) => reader(ydoc, indexOf(deps, doc)));
 }
 
 function indexOf(deps: SessionDocumentSources, doc: LiveDocument): SessionIndex {
