@@ -2,12 +2,16 @@
  * REST helpers for the API tests: a started server with the API mounted, a tiny JSON
  * client over real HTTP (fetch), and fixtures (a project with labels, a video, a linked session).
  *
- *   const t = await startApiServer(storage)
+ *   const test = suite<ApiSuiteContext>(`projects (${kind})`)
+ *   withApiServer(test, kind)                // one server on fresh storage for the suite: ctx.t
+ *   const t = await startApiServer(storage)  // or by hand
  *   const { session } = await linkedSession(t.http)
  *   await t.http.post(`/api/sessions/${session.id}/annotations`, { frame: 0, bbox: [0, 0, 5, 5], label: 'car' })
  */
 import type { Knex } from 'knex';
-import { startTestServer, type TestServer, type TestStorage } from './server.ts';
+import type { Test } from 'uvu';
+import { createTestStorage, startTestServer, type TestServer, type TestStorage } from './server.ts';
+import type { DatabaseKind } from './databases.ts';
 import type { ConfigOverrides } from '../server/config.ts';
 import type { Api } from '../server/api/index.ts';
 import type { DocRegistry } from '../server/documents/doc-registry.ts';
@@ -53,6 +57,23 @@ export async function startApiServer(storage: TestStorage, overrides: ConfigOver
     throw new Error('createServer does not mount the REST API (server/api/index.ts createApi) yet');
   }
   return { url: t.url, token: t.token, adminToken: t.adminToken, http, knex: t.server.db.knex, registry: t.server.registry, api: t.server.api, stop: t.stop };
+}
+
+export interface ApiSuiteContext {
+  storage: TestStorage;
+  t: ApiTestServer;
+}
+
+/** The hooks an API suite shares: one server with the API on fresh storage of `kind`, stopped after the suite. */
+export function withApiServer<C extends ApiSuiteContext>(test: Test<C>, kind: DatabaseKind): void {
+  test.before(async (ctx) => {
+    ctx.storage = await createTestStorage(kind);
+    ctx.t = await startApiServer(ctx.storage);
+  });
+  test.after(async (ctx) => {
+    await ctx.t.stop();
+    await ctx.storage.cleanup();
+  });
 }
 
 let counter = 0;

@@ -7,14 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { strFromU8, unzipSync } from 'fflate';
 import { planSplits, splitOf } from '../../docs-model/formats/splits.ts';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { createProject, createVideo, linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type SessionBody } from '../../tools/api.ts';
-
-interface Ctx {
-  storage: TestStorage;
-  t: ApiTestServer;
-}
+import { createProject, createVideo, linkedSession, type ApiTestServer, type ErrorResponse, type SessionBody, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 interface CocoFile {
   images: Array<{ id: number; frame_id: number }>;
@@ -70,15 +64,8 @@ async function sessionOn(t: ApiTestServer, projectId: string, videoId: string): 
 }
 
 for (const kind of databaseKinds()) {
-  const test = suite<Ctx>(`Ultralytics export splits (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`Ultralytics export splits (${kind})`);
+  withApiServer(test, kind);
 
   test('a session export splits its video into train, val and test blocks', async ({ t }) => {
     const session = await populated(t);

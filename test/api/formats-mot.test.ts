@@ -6,14 +6,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { strFromU8, unzipSync } from 'fflate';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type SessionBody } from '../../tools/api.ts';
-
-interface Ctx {
-  storage: TestStorage;
-  t: ApiTestServer;
-}
+import { linkedSession, type ApiTestServer, type ErrorResponse, type SessionBody, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 interface ImportAnswer {
   format: string;
@@ -65,15 +59,8 @@ const rowsOf = (text: string): number[][] =>
     .map((l) => l.split(',').slice(0, 6).map(Number));
 
 for (const kind of databaseKinds()) {
-  const test = suite<Ctx>(`MOTChallenge over REST (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`MOTChallenge over REST (${kind})`);
+  withApiServer(test, kind);
 
   test('a MOT export is a CVAT MOT 1.1 zip with 1-based frames, one id per track and the idMap in the loss report', async ({ t }) => {
     const session = await populated(t);

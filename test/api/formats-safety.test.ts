@@ -15,15 +15,9 @@ import { deflateSync, strToU8, zipSync, type Zippable } from 'fflate';
 import { SAFE_JSON_DEFAULTS, SAFE_XML_DEFAULTS, SAFE_ZIP_DEFAULTS } from '../../docs-model/formats/index.ts';
 import { IMPORT_LIMITS } from '../../server/api/routes/formats.ts';
 import { parseDocName } from '../../docs-model/protocol.ts';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { linkedSession, startApiServer, type ApiTestServer, type HttpResult, type SessionBody } from '../../tools/api.ts';
+import { linkedSession, type ApiTestServer, type HttpResult, type SessionBody, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 import { overlapBomb } from '../../tools/zip-bombs.ts';
-
-interface Ctx {
-  storage: TestStorage;
-  t: ApiTestServer;
-}
 
 interface Refusal {
   error: { code: string; message: string; details?: unknown };
@@ -193,15 +187,8 @@ function partialPost(t: ApiTestServer, path: string, type: string, declared: num
 }
 
 for (const kind of databaseKinds()) {
-  const test = suite<Ctx>(`REST import safety (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`REST import safety (${kind})`);
+  withApiServer(test, kind);
 
   test('the archives the unsafe cases start from import on their own (so each refusal is the unsafe part)', async ({ t }) => {
     const { session, before } = await populated(t);

@@ -4,36 +4,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
-import {
-  createProject,
-  createVideo,
-  startApiServer,
-  type ApiTestServer,
-  type ErrorResponse,
-  type Items,
-  type LinkBody,
-  type ProjectBody,
-  type SessionBody,
-  type VideoBody,
-} from '../../tools/api.ts';
-
-interface Ctx {
-  storage: TestStorage;
-  t: ApiTestServer;
-}
+import { createProject, createVideo, type ErrorResponse, type Items, type LinkBody, type ProjectBody, type SessionBody, type VideoBody, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 for (const kind of databaseKinds()) {
-  const test = suite<Ctx>(`REST projects and videos (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`REST projects and videos (${kind})`);
+  withApiServer(test, kind);
 
   test('projects: create, get, list, patch, add labels, delete', async ({ t }) => {
     const created = await t.http.post<ProjectBody>('/api/projects', {

@@ -4,25 +4,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { linkedSession, startApiServer, type AnnotationPageBody, type ApiTestServer } from '../../tools/api.ts';
-
-interface Ctx {
-  storage: TestStorage;
-  t: ApiTestServer;
-}
+import { linkedSession, type AnnotationPageBody, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 const kind = databaseKinds()[0]!;
-const test = suite<Ctx>(`query strings (${kind})`);
-test.before(async (ctx) => {
-  ctx.storage = await createTestStorage(kind);
-  ctx.t = await startApiServer(ctx.storage);
-});
-test.after(async (ctx) => {
-  await ctx.t.stop();
-  await ctx.storage.cleanup();
-});
+const test = suite<ApiSuiteContext>(`query strings (${kind})`);
+withApiServer(test, kind);
 
 test('simple, escaped, plus-encoded and repeated query parameters all mean what they say', async ({ t }) => {
   const { session } = await linkedSession(t.http, { project: { labels: [{ name: 'car' }, { name: 'traffic light' }] } });

@@ -11,21 +11,13 @@ import * as assert from 'uvu/assert';
 import { addAnnotations, listAnnotations } from '../../docs-model/index.ts';
 import { connectClient, synced } from '../../tools/clients.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
-import { linkedSession, startApiServer, type ApiTestServer } from '../../tools/api.ts';
+import { linkedSession, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 const PAIRS = 150;
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; t: ApiTestServer }>(`release under concurrent live edits (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`release under concurrent live edits (${kind})`);
+  withApiServer(test, kind);
 
   test('each release holds whole transactions and a prefix of the client edits racing it', async ({ t }) => {
     const { http } = t;

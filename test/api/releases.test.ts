@@ -9,8 +9,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { databaseKinds } from '../../tools/databases.ts';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
-import { linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type JsonClient } from '../../tools/api.ts';
+import { linkedSession, type ApiTestServer, type ErrorResponse, type JsonClient, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 interface Release {
   id: string;
@@ -50,15 +49,8 @@ const release = async (http: JsonClient, sessionId: string, name: string): Promi
 };
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; t: ApiTestServer }>(`releases over REST (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`releases over REST (${kind})`);
+  withApiServer(test, kind);
 
   test('a release answers its id, hash and counts; a taken name is 409; viewers read but cannot release; session.released is stored', async ({ t }) => {
     const { http } = t;

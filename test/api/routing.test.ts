@@ -6,25 +6,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { createProject, linkedSession, startApiServer, type ApiTestServer, type ErrorResponse } from '../../tools/api.ts';
-
-interface Ctx {
-  storage: TestStorage;
-  t: ApiTestServer;
-}
+import { createProject, linkedSession, type ErrorResponse, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 const kind = databaseKinds()[0]!;
-const test = suite<Ctx>(`routing (${kind})`);
-test.before(async (ctx) => {
-  ctx.storage = await createTestStorage(kind);
-  ctx.t = await startApiServer(ctx.storage);
-});
-test.after(async (ctx) => {
-  await ctx.t.stop();
-  await ctx.storage.cleanup();
-});
+const test = suite<ApiSuiteContext>(`routing (${kind})`);
+withApiServer(test, kind);
 
 test('a path matches with or without a trailing slash, and only in its own case', async ({ t }) => {
   const project = await createProject(t.http, { name: 'routing' });

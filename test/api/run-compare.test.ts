@@ -11,8 +11,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { databaseKinds } from '../../tools/databases.ts';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
-import { linkedSession, startApiServer, type ApiTestServer, type ErrorResponse } from '../../tools/api.ts';
+import { linkedSession, type ErrorResponse, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 interface Metrics {
   tp: number;
@@ -47,15 +46,8 @@ interface Comparison {
 const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; t: ApiTestServer }>(`evaluations on releases, compare, CSV detections (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`evaluations on releases, compare, CSV detections (${kind})`);
+  withApiServer(test, kind);
 
   test('scored against the release: unchanged by later edits; compare by hand; runs on different releases are 409 naming both', async ({ t }) => {
     const { http } = t;

@@ -6,9 +6,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LabelMetrics } from '../../docs-model/evaluation.ts';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { linkedSession, startApiServer, type ApiTestServer } from '../../tools/api.ts';
+import { linkedSession, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 type Metrics = LabelMetrics;
 interface EvaluationBody {
@@ -23,15 +22,8 @@ interface EvaluationBody {
 const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; t: ApiTestServer }>(`test-run evaluation (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`test-run evaluation (${kind})`);
+  withApiServer(test, kind);
 
   test('metrics against the session: ties, duplicates, frames without ground truth, labels on one side, tracks, verdicts', async ({ t }) => {
     const { http } = t;

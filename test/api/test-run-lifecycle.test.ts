@@ -5,9 +5,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { createVideo, linkedSession, startApiServer, type ApiTestServer, type ErrorResponse, type Items, type SessionBody } from '../../tools/api.ts';
+import { createVideo, linkedSession, type ErrorResponse, type Items, type SessionBody, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 interface Run {
   id: string;
@@ -18,25 +17,13 @@ interface Run {
   evaluation: Record<string, unknown> | null;
 }
 
-interface Ctx {
-  storage: TestStorage;
-  t: ApiTestServer;
-}
-
 for (const kind of databaseKinds()) {
-  const test = suite<Ctx>(`test-run lifecycle over REST (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`test-run lifecycle over REST (${kind})`);
+  withApiServer(test, kind);
 
-  const createRun = (ctx: Ctx, projectId: string, body: Record<string, unknown>) =>
+  const createRun = (ctx: ApiSuiteContext, projectId: string, body: Record<string, unknown>) =>
     ctx.t.http.post<Run & ErrorResponse>(`/api/projects/${projectId}/test-runs`, { model: { name: 'yolo', version: '8n' }, ...body });
-  const progress = (ctx: Ctx, id: string, body: Record<string, unknown>) => ctx.t.http.post<Run & ErrorResponse>(`/api/test-runs/${id}/progress`, body);
+  const progress = (ctx: ApiSuiteContext, id: string, body: Record<string, unknown>) => ctx.t.http.post<Run & ErrorResponse>(`/api/test-runs/${id}/progress`, body);
 
   test('creating a run: a session of another video is 422 naming sessionId, a taken id 409 naming id, another project’s session 404 as a missing one', async (ctx) => {
     const { project, video, session } = await linkedSession(ctx.t.http);

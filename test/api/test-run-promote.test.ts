@@ -7,10 +7,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listAnnotations, listTracks } from '../../docs-model/index.ts';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { connectClient, synced } from '../../tools/clients.ts';
-import { jsonClient, linkedSession, startApiServer, type ApiTestServer } from '../../tools/api.ts';
+import { jsonClient, linkedSession, type ApiTestServer, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 interface Counts {
   sessionId: string;
@@ -35,15 +34,8 @@ const DETECTIONS = [
 ];
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; t: ApiTestServer }>(`test-run promote (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`test-run promote (${kind})`);
+  withApiServer(test, kind);
 
   async function runWithDetections(t: ApiTestServer, detections: unknown[] = DETECTIONS) {
     const { project, video, session } = await linkedSession(t.http);

@@ -9,9 +9,8 @@ import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TrackingMetrics } from '../../docs-model/tracking/index.ts';
-import { createTestStorage, type TestStorage } from '../../tools/server.ts';
 import { databaseKinds } from '../../tools/databases.ts';
-import { linkedSession, startApiServer, type ApiTestServer, type ErrorResponse } from '../../tools/api.ts';
+import { linkedSession, type ApiTestServer, type ErrorResponse, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 interface EvaluationBody {
   detections: number;
@@ -38,15 +37,8 @@ const A = [0, 0, 10, 10];
 const B = [100, 0, 10, 10];
 
 for (const kind of databaseKinds()) {
-  const test = suite<{ storage: TestStorage; t: ApiTestServer }>(`test-run tracking metrics (${kind})`);
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage(kind);
-    ctx.t = await startApiServer(ctx.storage);
-  });
-  test.after(async (ctx) => {
-    await ctx.t.stop();
-    await ctx.storage.cleanup();
-  });
+  const test = suite<ApiSuiteContext>(`test-run tracking metrics (${kind})`);
+  withApiServer(test, kind);
 
   /** Two person tracks a (at A) and b (at B) on frames 0-3, kept by keyframes; a run on it. */
   async function swapCase(t: ApiTestServer) {
