@@ -48,7 +48,7 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** annosync only: the DATA_DIR (default: a new temp directory, removed at the end). */
   dataDir?: string;
-  /** annosync only: node flags before the entry (`--cpu-prof`, which NODE_OPTIONS refuses). */
+  /** Node flags before the entry (`--cpu-prof`, which NODE_OPTIONS refuses); the reference exits on SIGTERM without writing a profile. */
   nodeArgs?: string[];
 }
 
@@ -94,7 +94,7 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
   let dataDir: string | undefined;
   if (kind === 'reference') {
     const port = await freePort();
-    args = [referenceBin];
+    args = [...(options.nodeArgs ?? []), referenceBin];
     env = { ...process.env, HOST, PORT: String(port) };
     ready = /running at '([^']+)' on port (\d+)/;
   } else {

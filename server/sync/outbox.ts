@@ -17,6 +17,7 @@
  * The flush runs in `process.nextTick`, so before any other I/O callback: a message waits for the
  * rest of the current callback, never for another socket's data.
  */
+import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { binaryFrame, binaryFrames, writeFramesIfIdle } from '../documents/frames.ts';
 
@@ -38,6 +39,18 @@ function flushDue(): void {
       // 'close' events, which close the connection; the other sockets still get their messages.
     }
   }
+}
+
+/**
+ * Uncorks `socket` once this turn's outboxes are written (a tick queued after the flush: ticks run
+ * in order), so what was corked before and what they write go out together.
+ */
+export function uncorkAfterFlush(socket: Writable): void {
+  process.nextTick(uncork, socket);
+}
+
+function uncork(socket: Writable): void {
+  socket.uncork();
 }
 
 export class Outbox {

@@ -17,6 +17,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection, type Principal } from './connection.ts';
+import { uncorkAfterFlush } from './outbox.ts';
 import { CloseCode, parseDocName, type DocName } from '../../docs-model/protocol.ts';
 import { TooManyRequestsError, toCloseEvent } from '../base/errors.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
@@ -245,7 +246,7 @@ export class SyncEndpoint {
         throw new TooManyRequestsError(`${this.deps.limits.maxConnectionsPerUser} connections of this user, the limit`);
       }
       if (socket.destroyed || !this.accepting) return;
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, doc, loaded, principal, url));
+      this.upgrade(request, socket, head, (ws) => this.accept(ws, doc, loaded, principal, url));
     } catch (err) {
       const close = toCloseEvent(err);
       this.refuse(request, socket, head, close.code, close.reason);
@@ -281,11 +282,25 @@ export class SyncEndpoint {
   /** Completes the upgrade only to close at once with a code the browser can read. */
   private refuse(request: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
+    this.upgrade(request, socket, head, (ws) => {
       ws.on('error', () => undefined);
       ws.close(code, reason.slice(0, 120));
       this.deps.onClose?.(code);
     });
+  }
+
+  /**
+   * Completes the upgrade so that `ws`'s 101 response and what `then` queues in this turn (the
+   * greeting, or a refusal's close frame) leave in one write: a reconnecting crowd otherwise costs
+   * a write per socket more than it needs (outbox.ts; docs/architecture.md, "Who hears a change").
+   */
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, then: (ws: WebSocket) => void): void {
+    socket.cork();
+    try {
+      this.wss.handleUpgrade(request, socket, head, then);
+    } finally {
+      uncorkAfterFlush(socket);
+    }
   }
 
   /** Stops taking new sockets and closes every open one with 1001. */
