@@ -33,6 +33,8 @@ if (flag('help')) {
   console.log('usage: npx tsx bench/fanout-pair.ts --main=A.js [--main=B.js …] [--clients=10] [--updates=3000] [--reps=8] [--warm-rooms=4] [--warm=1000] [--no-reference] [--pglite] [--node-args="…"] [--perf]');
   process.exit(0);
 }
+// Every WebsocketProvider adds a process 'exit' listener: hundreds of clients are not a leak.
+process.setMaxListeners(0);
 const mains = argv.filter((a) => a.startsWith('--main=')).map((a) => a.slice('--main='.length));
 if (mains.length === 0) throw new Error('give at least one --main=path/to/server/main.js');
 const clients = Number(option('clients', '10'));

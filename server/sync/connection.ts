@@ -352,7 +352,8 @@ export class Connection implements Peer {
       // document half-changed and unable to encode itself — every joiner after got 1011 (found by
       // test/server/fuzz.test.ts). The decode costs about as much as reading the update once more.
       if (Y.decodeUpdate(update).structs.some((struct) => struct.length <= 0)) throw new Error('a struct of length 0');
-      Y.applyUpdate(this.doc.ydoc, update, this);
+      if (isUpdate) this.doc.applyPeerUpdate(update, this);
+      else Y.applyUpdate(this.doc.ydoc, update, this);
     } catch (err) {
       throw new InvalidMessageError(`update could not be applied: ${err instanceof Error ? err.message : 'invalid'}`);
     }

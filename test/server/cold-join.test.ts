@@ -19,7 +19,8 @@ import { newSessionDoc } from '../../tools/api.ts';
 import * as decoding from 'lib0/decoding';
 import { MessageType, SyncMessageType, parseDocName } from '../../docs-model/protocol.ts';
 import { defaultLimits } from '../../server/config.ts';
-import { LiveDocument, encodeSyncMessage } from '../../server/documents/live-document.ts';
+import { LiveDocument } from '../../server/documents/live-document.ts';
+import { encodeSyncMessage } from '../../server/documents/sync-messages.ts';
 
 const annotationsOf = (doc: Y.Doc) => doc.getMap('annotations').toJSON();
 

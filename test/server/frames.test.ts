@@ -6,7 +6,7 @@ import * as ws from 'ws';
 const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
 import { once } from 'node:events';
 import { binaryFrame, binaryFrames, writeFrameOfIfIdle } from '../../server/documents/frames.ts';
-import { encodeSyncMessage, syncUpdateFrame } from '../../server/documents/live-document.ts';
+import { encodeSyncMessage, syncUpdateFrame } from '../../server/documents/sync-messages.ts';
 import * as encoding from 'lib0/encoding';
 import { MessageType, SyncMessageType } from '../../docs-model/protocol.ts';
 
