@@ -142,6 +142,37 @@ test('a 500 is retried with the same delivery id until the receiver takes it', a
   }
 });
 
+test('alone on its database, the dispatcher reads the outbox when poked and when a retry is due, and never polls', async (ctx) => {
+  const r = await receiver([{ status: 503 }, { status: 204 }]);
+  let reads = 0;
+  const counted: DeliveryRepository = {
+    ...ctx.deliveries,
+    claim: (opts) => (reads++, ctx.deliveries.claim(opts)),
+    nextDue: () => (reads++, ctx.deliveries.nextDue()),
+  };
+  try {
+    await ctx.hooks.create({ id: 'h1', projectId: 'p1', url: r.url, events: ['test_run.completed'], secret: 'shh', createdBy: 'ada' });
+    ctx.dispatcher = createWebhookDispatcher({
+      deliveries: counted,
+      hooks: ctx.hooks,
+      logger: silentLogger,
+      soleProcess: true,
+      // A poll every 20 ms would read the outbox dozens of times during the retry's wait.
+      config: { ...defaultDispatcherConfig, allowPrivate: true, retryBaseMs: 800, pollMs: 20 },
+      onAttempt: (result) => ctx.results.push(result),
+    });
+    ctx.dispatcher.start();
+    await ctx.events.append({ projectId: 'p1', type: 'test_run.completed', actor: 'ada', data: {} });
+    ctx.dispatcher.poke();
+    await r.waitFor(2);
+    assert.is(r.got[1]!.headers['x-annosync-delivery'], r.got[0]!.headers['x-annosync-delivery'], 'the retry, woken by its due time');
+    // The start, the poke and the retry: a claim and a look at what is due after each, a few more when they overlap.
+    assert.ok(reads <= 8, `${reads} reads of the outbox`);
+  } finally {
+    await r.close();
+  }
+});
+
 test('Retry-After is honoured instead of the shorter backoff', async (ctx) => {
   const r = await receiver([{ status: 429, headers: { 'retry-after': '1' } }, { status: 200 }]);
   try {
