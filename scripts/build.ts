@@ -12,7 +12,7 @@
  * .data files beside its own module, swagger-ui-dist its assets).
  */
 import { build } from 'esbuild';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -27,6 +27,7 @@ export const serverEntries: Record<string, string> = {
 };
 
 export async function buildServer(outdir = resolve(root, 'dist/server')): Promise<void> {
+  await removeOldBuild(outdir);
   await build({
     absWorkingDir: root,
     entryPoints: Object.fromEntries(Object.entries(serverEntries).map(([name, source]) => [name, resolve(root, source)])),
@@ -44,6 +45,12 @@ export async function buildServer(outdir = resolve(root, 'dist/server')): Promis
     logLevel: 'warning',
   });
   await asciiOnly(outdir);
+}
+
+/** Chunks are named by their content's hash: each build would otherwise leave the last one's beside it. */
+async function removeOldBuild(outdir: string): Promise<void> {
+  const names = await readdir(outdir).catch(() => [] as string[]);
+  for (const name of names) if (/\.js(\.map)?$/.test(name)) await rm(join(outdir, name));
 }
 
 /**
