@@ -167,7 +167,7 @@ export function createWebhookDispatcher(deps: {
       .then((due) => {
         if (stopped) return;
         // Alone on its database, every event is appended here and pokes: only a retry's or a lease's
-        // due time needs a timer (an idle server on PGlite used to spend ~1.5 % of a core on this poll).
+        // due time needs a timer (an idle server on PGlite used to spend ~1 % of a core on this poll).
         const idle = deps.soleProcess ? SOLE_PROCESS_POLL_MS : config.pollMs;
         const wait = due === null ? idle : Math.max(0, Math.min(idle, due.getTime() - Date.now()));
         if (timer) clearTimeout(timer);

@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '../../docs-model/protocol.ts';
 import { newSessionDoc } from '../../tools/api.ts';
-import { WebSocket } from 'ws';
+import { waitFor } from '../../tools/databases.ts';
+import { openSocket } from '../helpers/security.ts';
 import { startTestServer } from '../../tools/server.ts';
 import { withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 
@@ -31,18 +32,11 @@ withServerAndClients(test, 'pglite', async (storage, ctx) => {
   return app;
 });
 
-/** A raw socket whose first message and close are listened for from the start: both may arrive with the 101. */
-function connect(ctx: SocketSuiteContext, docName: string, token: string) {
-  const ws = new WebSocket(`${ctx.app.url.replace(/^http/, 'ws')}/sync/${docName}?token=${token}`);
-  const first = new Promise<Buffer>((resolve) => ws.once('message', (data) => resolve(data as Buffer)));
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  return { ws, first, closed };
-}
-
 test('an accepted socket gets its 101 response and the greeting in one write', async (ctx) => {
   const { docName } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
-  const { ws, first, closed } = connect(ctx, docName, ctx.app.adminToken);
-  const greeting = await first;
+  // Listened to from the start (openSocket): the greeting may arrive in the same read as the 101.
+  const { ws, messages, closed } = openSocket(ctx.app.url, docName, { token: ctx.app.adminToken });
+  const greeting = (await waitFor(() => messages[0]))!;
   assert.is(greeting[0], 0, 'a sync message');
   assert.is(greeting[1], 0, 'sync step 1');
   assert.equal(ctx.writes, [1]);
@@ -53,8 +47,8 @@ test('an accepted socket gets its 101 response and the greeting in one write', a
 
 test('a refused socket gets its 101 response and the close frame in one write', async (ctx) => {
   const { docName } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
-  const { closed } = connect(ctx, docName, 'not-a-token');
-  assert.is(await closed, CloseCode.unauthorized);
+  const { closed } = openSocket(ctx.app.url, docName, { token: 'not-a-token' });
+  assert.is((await closed).code, CloseCode.unauthorized);
   assert.is(ctx.writes[0], 1, 'the 101 and the close frame together; ws ends the socket after the reply, with no write');
   ctx.writes.length = 0;
 });
