@@ -18,25 +18,14 @@
  * Build an old tree into .tmp with `npx tsx scripts/build.ts --outdir .tmp/old/dist/server`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startServer, stopServer, killAllSync, removeTempDirs, type BenchServer } from './lib/server-process.ts';
+import { stopServer, killAllSync, removeTempDirs, type BenchServer } from './lib/server-process.ts';
 import { fanOut } from './lib/sync-scenarios.ts';
-import { ANNOSYNC_BENCH_ENV } from './lib/annosync-rooms.ts';
 import { median } from './lib/stats.ts';
+import { pairArgs, startPairServers } from './lib/pair-bench.ts';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const found = argv.find((a) => a.startsWith(`--${name}=`));
-  return found ? found.slice(name.length + 3) : fallback;
-};
-const flag = (name: string): boolean => argv.includes(`--${name}`);
-if (flag('help')) {
-  console.log('usage: npx tsx bench/fanout-pair.ts --main=A.js [--main=B.js …] [--clients=10] [--updates=3000] [--reps=8] [--warm-rooms=4] [--warm=1000] [--no-reference] [--pglite] [--node-args="…"] [--perf]');
-  process.exit(0);
-}
-// Every WebsocketProvider adds a process 'exit' listener: hundreds of clients are not a leak.
-process.setMaxListeners(0);
-const mains = argv.filter((a) => a.startsWith('--main=')).map((a) => a.slice('--main='.length));
-if (mains.length === 0) throw new Error('give at least one --main=path/to/server/main.js');
+const { option, flag, mains } = pairArgs(
+  'usage: npx tsx bench/fanout-pair.ts --main=A.js [--main=B.js …] [--clients=10] [--updates=3000] [--reps=8] [--warm-rooms=4] [--warm=1000] [--no-reference] [--pglite] [--node-args="…"] [--perf]',
+);
 const clients = Number(option('clients', '10'));
 const updates = Number(option('updates', '3000'));
 const reps = Number(option('reps', '8'));
@@ -59,17 +48,9 @@ const stopPerf = async (recorder: ChildProcess | null): Promise<void> => {
   await new Promise((done) => recorder.once('exit', done));
 };
 try {
-  for (const main of mains) {
-    const server = await startServer({
-      kind: 'annosync',
-      main,
-      env: { ...ANNOSYNC_BENCH_ENV },
-      nodeArgs,
-      ...(flag('pglite') ? {} : { databaseUrl: 'postgres://postgres@127.0.0.1:5432/test' }),
-    });
-    entries.push({ name: main, server, cpu: [], p99: [] });
+  for (const { name, server } of await startPairServers({ mains, nodeArgs, pglite: flag('pglite'), reference: !flag('no-reference') })) {
+    entries.push({ name, server, cpu: [], p99: [] });
   }
-  if (!flag('no-reference')) entries.push({ name: 'reference', server: await startServer({ kind: 'reference' }), cpu: [], p99: [] });
   const tag = `${process.pid}-${Date.now().toString(36)}`;
   for (let w = 0; w < warmRooms; w++) {
     for (const { server } of entries) await fanOut(server, { room: `session:pair-warm-${tag}-${server.port}-${w}`, clients, updates: 1, warmup: warm, processes: 0 });
