@@ -1,7 +1,8 @@
 /**
  * Two (or more) builds of annosync and the reference, side by side on `bench:sync`'s reconnect
  * (`docs` documents × `per-doc` synced clients, all dropping their sockets at once and reconnecting),
- * repeated with the servers alternated. Per server: the median wall time and server CPU of a round,
+ * repeated with the servers alternated. Per server: the median wall time and server CPU of a round
+ * (and this process's own CPU, the stock clients': on a 2-core machine they compete with the server),
  * and, per reconnecting client, the write and read syscalls and bytes the server made (from
  * /proc/PID/io: the number of socket writes a reconnect costs, which CPU per round is too noisy here
  * to show; docs/architecture.md, "Who hears a change").
@@ -41,6 +42,8 @@ interface Entry {
   ms: number[];
   /** Server CPU per round, one per repetition. */
   cpuMs: number[];
+  /** This process's CPU per round (the 200 stock clients), one per repetition. */
+  clientCpuMs: number[];
   /** Per reconnecting client, one per repetition. */
   writes: number[];
   bytesOut: number[];
@@ -48,7 +51,7 @@ interface Entry {
 }
 
 const entries: Entry[] = [];
-const fresh = (name: string, server: BenchServer): Entry => ({ name, server, group: null, ms: [], cpuMs: [], writes: [], bytesOut: [], reads: [] });
+const fresh = (name: string, server: BenchServer): Entry => ({ name, server, group: null, ms: [], cpuMs: [], clientCpuMs: [], writes: [], bytesOut: [], reads: [] });
 try {
   for (const { name, server } of await startPairServers({ mains, nodeArgs, pglite: flag('pglite'), reference: !flag('no-reference') })) {
     entries.push(fresh(name, server));
@@ -64,8 +67,11 @@ try {
       const before = readIo(entry.server.pid);
       // Over the whole repetition: /proc counts CPU in 10 ms ticks, coarse for one round.
       const cpuBefore = readCpuMs(entry.server.pid);
+      const clientBefore = process.cpuUsage();
       for (let i = 0; i < rounds; i++) entry.ms.push((await group.round()).ms);
       entry.cpuMs.push((readCpuMs(entry.server.pid) - cpuBefore) / rounds);
+      const client = process.cpuUsage(clientBefore);
+      entry.clientCpuMs.push((client.user + client.system) / 1000 / rounds);
       const after = readIo(entry.server.pid);
       const perClient = (key: string): number => ((after[key] ?? 0) - (before[key] ?? 0)) / (rounds * group.clients);
       entry.writes.push(perClient('syscw'));
@@ -75,9 +81,10 @@ try {
   }
   const clients = shape.docs * shape.perDoc;
   console.log(`reconnect of ${clients} clients on ${shape.docs} documents, ${rounds} rounds × ${reps} alternated repetitions (${flag('pglite') ? 'PGlite' : 'Postgres'})`);
-  for (const { name, ms, cpuMs, writes, bytesOut, reads } of entries) {
+  for (const { name, ms, cpuMs, clientCpuMs, writes, bytesOut, reads } of entries) {
     console.log(
-      `${name.padEnd(42)} round ${median(ms).toFixed(1)} ms, server CPU per round ${median(cpuMs).toFixed(1)} ms (medians)  ` +
+      `${name.padEnd(42)} round ${median(ms).toFixed(1)} ms, server CPU per round ${median(cpuMs).toFixed(1)} ms, ` +
+        `clients' CPU ${median(clientCpuMs).toFixed(1)} ms (medians)  ` +
         `per client: ${median(writes).toFixed(2)} writes, ${median(bytesOut).toFixed(0)} bytes out, ${median(reads).toFixed(2)} reads`,
     );
   }
