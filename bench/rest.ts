@@ -7,7 +7,9 @@
  *    keep-alive connections: p50 / p99 / max, after a warm-up of 2 000 requests over those
  *    connections (printed on its own);
  * 3. projection lag: 1 000 live edits from a WebsocketProvider (one transaction each), then the
- *    time until the `annotations` table shows all of them (read through the session's counts).
+ *    time until the `annotations` table shows all of them (read through the session's counts);
+ * 4. single writes: 200 POSTs of one annotation, one after the other (a script's loop), each
+ *    answered once its update is committed: p50 / p90.
  *
  *   npx tsx bench/rest.ts            # targets: p99 < 20 ms, bulk < 1 s, lag < 1 s
  *   DATABASE_URL=postgres://… npx tsx bench/rest.ts   # on Postgres (a schema of its own, dropped after)
@@ -34,6 +36,7 @@ const LIVE_EDITS = 1_000;
 /** Annotators sending the edits (EDITORS=10 for a crowd: more fan-out per edit). */
 const EDITORS = Number(process.env.EDITORS ?? 2);
 const BULK_RUNS = 3;
+const SINGLE_WRITES = 200;
 const SEED = Number(process.env.SEED ?? 20261124);
 const argument = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const MAIN = argument('main');
@@ -178,6 +181,18 @@ async function main(): Promise<void> {
     } finally {
       for (const c of clients) closeClient(c);
     }
+
+    // 4. A script's single writes, one after the other: each answered once its update is committed.
+    const single: number[] = [];
+    for (let i = 0; i < SINGLE_WRITES; i++) {
+      const started = performance.now();
+      await json(agent, server, 'POST', `/api/sessions/${session.id}/annotations`, fixture(random, 1)[0], 201);
+      single.push(performance.now() - started);
+    }
+    console.log(
+      `${SINGLE_WRITES} single-annotation POSTs one after the other (each answered once committed): ` +
+        `p50 ${percentile(single, 50).toFixed(2)} ms  p90 ${percentile(single, 90).toFixed(2)} ms`,
+    );
   } finally {
     agent.destroy();
     await stopServer(server);

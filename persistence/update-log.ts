@@ -27,9 +27,10 @@ import { silentLogger, type Logger } from '../shared/logger.ts';
 export interface UpdateLog {
   /**
    * Queue one update; resolves once the INSERT containing it committed (or found its `key` stored
-   * already). Rejects only on close() without success.
+   * already). Rejects only on close() without success. `awaited`: someone waits on this commit to
+   * answer (a REST write), so it goes at the end of this turn instead of waiting for company.
    */
-  append(docName: string, update: Uint8Array, key?: string): Promise<void>;
+  append(docName: string, update: Uint8Array, key?: string, awaited?: boolean): Promise<void>;
   /** Commit everything queued now (and wait for an in-flight commit). */
   flush(): Promise<void>;
   /** Updates queued or in flight for one document (the registry refuses to unload a doc while > 0). */
@@ -48,7 +49,11 @@ export interface CommitInfo {
 
 export interface UpdateLogOptions {
   knex: Knex;
-  /** How long an update waits for others to share its INSERT (default 20 ms). */
+  /**
+   * At most one INSERT per this long while updates keep coming (default 20 ms): an update that
+   * arrives within it of the last INSERT's start waits for the rest of it, in company; one after a
+   * quiet spell goes at the end of its turn.
+   */
   intervalMs?: number;
   /** Rows per INSERT (default 10 000); a longer queue is written over consecutive, immediate ticks. */
   maxBatchRows?: number;
@@ -166,7 +171,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> | null = null;
   let failures = 0;
-  let lastCommitStarted = 0;
+  let lastCommitStarted = -Infinity;
   /** No more appends (close() called). */
   let closed = false;
   /** No more commits either (close() gave up). */
@@ -192,8 +197,13 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
       schedule(0); // someone is waiting for it, a large update, or a backlog: no reason to wait for company
     } else {
       // One commit per interval: what queued up while the last INSERT ran has waited already.
-      schedule(Math.max(0, intervalMs - (performance.now() - lastCommitStarted)));
+      schedule(sinceLastCommitWait());
     }
+  }
+
+  /** What is left of the interval since the last INSERT started: 0 after a quiet spell. */
+  function sinceLastCommitWait(): number {
+    return Math.max(0, intervalMs - (performance.now() - lastCommitStarted));
   }
 
   function takeBatch(): Entry[] {
@@ -304,17 +314,17 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   }
 
   return {
-    append(docName, update, key) {
+    append(docName, update, key, awaited = false) {
       if (closed) return Promise.reject(new UpdateLogClosedError('the update log is closed', 1));
       return new Promise<void>((resolve, reject) => {
         queue.push({ docName, update, key: key ?? null, resolve, reject });
         appended++;
         perDoc.set(docName, (perDoc.get(docName) ?? 0) + 1);
-        if (update.byteLength >= hurryBytes) {
+        if (awaited || update.byteLength >= hurryBytes) {
           hurryUntil = appended;
           hurry();
         } else {
-          schedule(intervalMs);
+          schedule(sinceLastCommitWait());
         }
       });
     },

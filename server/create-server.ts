@@ -21,7 +21,7 @@ import { createDashboardStatsRepository } from '../persistence/repositories/dash
 import { createDetectionRepository } from '../persistence/repositories/detections.ts';
 import { createTestRunRepository } from '../persistence/repositories/test-runs.ts';
 import type { Logger } from '../shared/logger.ts';
-import { ConfigError, redisNeedsPostgres, type Config } from './config.ts';
+import { commitIntervalFor, ConfigError, redisNeedsPostgres, type Config } from './config.ts';
 import { createLogger } from './base/logger.ts';
 import { addGauges, createMetrics, type Metrics } from './base/metrics.ts';
 import { DocRegistry } from './documents/doc-registry.ts';
@@ -87,7 +87,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const metrics = createMetrics();
   const log = createUpdateLog({
     knex: db.knex,
-    intervalMs: config.commitIntervalMs,
+    intervalMs: commitIntervalFor(config),
     logger,
     onCommit: ({ rows, skipped, ms }) => {
       metrics.commitSeconds.observe(ms / 1000);

@@ -258,7 +258,7 @@ export class LiveDocument {
     let row: KeyedRow | null = null;
     if (origin.kind !== 'redis') {
       const key = this.keys?.next() ?? null;
-      const committed = this.store(update, key);
+      const committed = this.store(update, key, origin.kind === 'server');
       if (key) row = { key, committed };
     } else if (origin.storedBy === 'here') {
       this.store(update, null);
@@ -275,9 +275,13 @@ export class LiveDocument {
     this.events?.emit('change', [this, update, origin, row]);
   };
 
-  /** Appends to the log; returns the commit of this update alone. */
-  private store(update: Uint8Array, key: UpdateKey | null): Promise<void> {
-    const appended = this.log.append(this.name, update, key ? updateKeyText(key) : undefined);
+  /**
+   * Appends to the log; returns the commit of this update alone. The server's own changes do not
+   * wait for company: a REST write or an import is answered only once committed (a dashboard's few
+   * a second come along; docs/architecture.md, "Durability").
+   */
+  private store(update: Uint8Array, key: UpdateKey | null, awaited = false): Promise<void> {
+    const appended = this.log.append(this.name, update, key ? updateKeyText(key) : undefined, awaited);
     this.latestCommit = this.storedElsewhere ? settledTogether(appended, this.storedElsewhere) : appended;
     return appended;
   }
