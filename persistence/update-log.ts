@@ -49,11 +49,7 @@ export interface CommitInfo {
 
 export interface UpdateLogOptions {
   knex: Knex;
-  /**
-   * At most one INSERT per this long while updates keep coming (default 20 ms): an update that
-   * arrives within it of the last INSERT's start waits for the rest of it, in company; one after a
-   * quiet spell goes at the end of its turn.
-   */
+  /** How long an update waits for others to share its INSERT (default 20 ms); an awaited one does not. */
   intervalMs?: number;
   /** Rows per INSERT (default 10 000); a longer queue is written over consecutive, immediate ticks. */
   maxBatchRows?: number;
@@ -171,7 +167,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> | null = null;
   let failures = 0;
-  let lastCommitStarted = -Infinity;
+  let lastCommitStarted = 0;
   /** No more appends (close() called). */
   let closed = false;
   /** No more commits either (close() gave up). */
@@ -197,13 +193,8 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
       schedule(0); // someone is waiting for it, a large update, or a backlog: no reason to wait for company
     } else {
       // One commit per interval: what queued up while the last INSERT ran has waited already.
-      schedule(sinceLastCommitWait());
+      schedule(Math.max(0, intervalMs - (performance.now() - lastCommitStarted)));
     }
-  }
-
-  /** What is left of the interval since the last INSERT started: 0 after a quiet spell. */
-  function sinceLastCommitWait(): number {
-    return Math.max(0, intervalMs - (performance.now() - lastCommitStarted));
   }
 
   function takeBatch(): Entry[] {
@@ -324,7 +315,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
           hurryUntil = appended;
           hurry();
         } else {
-          schedule(sinceLastCommitWait());
+          schedule(intervalMs);
         }
       });
     },
