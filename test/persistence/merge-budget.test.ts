@@ -31,7 +31,11 @@ import { contentOf, editHistory, pickSeed, rebuild } from './edits.ts';
 const seed = pickSeed();
 const seedNote = `(SEED=${seed})`;
 const BUDGET_MS = 150;
-const HEAVY_KEYS = 250_000;
+/**
+ * Three times the budget and more: Y.mergeUpdates of 250 000 entries took ~145 ms on a fast
+ * machine, inside the 150 ms budget, so the slow row loaded like any other now and then.
+ */
+const HEAVY_KEYS = 750_000;
 
 /** The merge the server ran in-process before the merge worker existed. */
 function mergeInProcess(updates: Uint8Array[]): Uint8Array {
