@@ -8,7 +8,7 @@
  *   const content = await releases.content(release.id)     // what every export of the release reads
  *   const { release, created } = await releases.forRun(session, undefined, actor)  // auto-<timestamp>
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type * as Y from 'yjs';
 import { DocModelError } from '../../docs-model/errors.ts';
 import { freezeSession, releaseContentHash, releaseCounts, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
@@ -244,8 +244,12 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
       }
       const stamp = new Date().toISOString();
       for (let k = 0; ; k++) {
+        // Runs created together (a CI job starting 20 models' runs at once) share the millisecond:
+        // numbered suffixes collided among them, every racer trying -2, then -3, and the seventh
+        // got a 409 (bench/test-runs.ts). A random suffix does not collide.
+        const name = k === 0 ? `auto-${stamp}` : `auto-${stamp}-${randomBytes(3).toString('hex')}`;
         try {
-          return { release: await createForSession(session, { name: k === 0 ? `auto-${stamp}` : `auto-${stamp}-${k + 1}`, note: 'made for a test run' }, actor), created: true };
+          return { release: await createForSession(session, { name, note: 'made for a test run' }, actor), created: true };
         } catch (err) {
           if (!(err instanceof ConflictError && err.code === 'release_name_taken') || k >= 5) throw err;
         }

@@ -240,6 +240,21 @@ for (const kind of databaseKinds()) {
     assert.is(wrong.status, 404, 'a release of another project is not found');
   });
 
+  test('test runs created at once on one session each get an auto release of their own', async ({ t }) => {
+    const { http } = t;
+    const { project, video, session } = await linkedSession(http);
+    const runs = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        http.post<{ groundTruth: { releaseId: string; created: boolean; name: string } }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'm' } }),
+      ),
+    );
+    for (const run of runs) assert.is(run.status, 201, run.text);
+    assert.ok(runs.every((run) => run.body.groundTruth.created));
+    assert.is(new Set(runs.map((run) => run.body.groundTruth.releaseId)).size, 12);
+    assert.is(new Set(runs.map((run) => run.body.groundTruth.name)).size, 12);
+    for (const run of runs) assert.match(run.body.groundTruth.name, /^auto-\d{4}-\d\d-\d\dT[\d:.]+Z(-[0-9a-f]{6})?$/);
+  });
+
   test('a project release: one per session in one transaction, a taken name anywhere makes none, exports as the project did', async ({ t }) => {
     const { http } = t;
     const { project, video, session } = await linkedSession(http);
