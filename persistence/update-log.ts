@@ -51,6 +51,13 @@ export interface UpdateLogOptions {
   knex: Knex;
   /** How long an update waits for others to share its INSERT (default 20 ms); an awaited one does not. */
   intervalMs?: number;
+  /**
+   * An awaited update's INSERT starts no sooner than this after the previous one began (default
+   * 5 ms): under many REST writes at once (bench/test-runs.ts posts 4 000 progress updates a
+   * second) INSERTs would otherwise follow each other back to back, each a commit's fixed cost for
+   * a handful of rows.
+   */
+  awaitedGapMs?: number;
   /** Rows per INSERT (default 10 000); a longer queue is written over consecutive, immediate ticks. */
   maxBatchRows?: number;
   /** Update bytes per INSERT (default 32 MiB). */
@@ -152,6 +159,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   const maxBatchRows = opts.maxBatchRows ?? 10_000;
   const maxBatchBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
   const hurryBytes = opts.hurryBytes ?? 256 * 1024;
+  const awaitedGapMs = opts.awaitedGapMs ?? 5;
   const maxRetryDelayMs = opts.maxRetryDelayMs ?? 5000;
   const closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
   const logger = opts.logger ?? silentLogger;
@@ -164,6 +172,10 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   let waiters: Waiter[] = [];
   /** Commit without pause until this many updates (counted as `appended`) are in. */
   let hurryUntil = 0;
+  /** The last awaited update appended (its count); committed past it, nobody awaits. */
+  let awaitedUntil = 0;
+  /** When the scheduled tick fires (performance.now()). */
+  let timerDueAt = 0;
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> | null = null;
   let failures = 0;
@@ -176,6 +188,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
 
   function schedule(delayMs: number): void {
     if (timer || inFlight || stopped || queue.length === 0) return;
+    timerDueAt = performance.now() + delayMs;
     timer = setTimeout(() => {
       timer = null;
       inFlight = commitHead().finally(() => {
@@ -191,10 +204,17 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
       schedule(Math.min(maxRetryDelayMs, Math.max(intervalMs, 10) * 2 ** (failures - 1)));
     } else if (waiters.length > 0 || hurryUntil > committed || closed || queue.length >= maxBatchRows) {
       schedule(0); // someone is waiting for it, a large update, or a backlog: no reason to wait for company
+    } else if (awaitedUntil > committed) {
+      schedule(sinceLastCommit(awaitedGapMs));
     } else {
       // One commit per interval: what queued up while the last INSERT ran has waited already.
-      schedule(Math.max(0, intervalMs - (performance.now() - lastCommitStarted)));
+      schedule(sinceLastCommit(intervalMs));
     }
+  }
+
+  /** What is left of `ms` since the last INSERT began. */
+  function sinceLastCommit(ms: number): number {
+    return Math.max(0, ms - (performance.now() - lastCommitStarted));
   }
 
   function takeBatch(): Entry[] {
@@ -266,17 +286,17 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     if (committed >= appended) return Promise.resolve();
     if (stopped) return Promise.reject(new UpdateLogClosedError('the update log is closed', appended - committed));
     const done = new Promise<void>((resolve, reject) => waiters.push({ target: appended, resolve, reject }));
-    hurry();
+    hurry(0);
     return done;
   }
 
-  /** Brings the pending tick forward, unless backing off from a failure (hammering a sick database helps nobody). */
-  function hurry(): void {
-    if (timer && failures === 0) {
+  /** Brings the pending tick forward to `delayMs` from now, unless backing off from a failure (hammering a sick database helps nobody). */
+  function hurry(delayMs: number): void {
+    if (timer && failures === 0 && timerDueAt > performance.now() + delayMs) {
       clearTimeout(timer);
       timer = null;
     }
-    schedule(0);
+    schedule(delayMs);
   }
 
   async function shutDown(): Promise<void> {
@@ -311,9 +331,12 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
         queue.push({ docName, update, key: key ?? null, resolve, reject });
         appended++;
         perDoc.set(docName, (perDoc.get(docName) ?? 0) + 1);
-        if (awaited || update.byteLength >= hurryBytes) {
+        if (update.byteLength >= hurryBytes) {
           hurryUntil = appended;
-          hurry();
+          hurry(0);
+        } else if (awaited) {
+          awaitedUntil = appended;
+          hurry(sinceLastCommit(awaitedGapMs));
         } else {
           schedule(intervalMs);
         }

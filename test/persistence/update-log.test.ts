@@ -263,6 +263,23 @@ for (const kind of databaseKinds()) {
     assert.equal(await storedRows(t.db.knex, doc), [[1], [2], [3]]);
   });
 
+  test('awaited updates that keep coming share INSERTs at least awaitedGapMs apart', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, awaitedGapMs: 200, onCommit: (info) => commits.push(info) });
+    const doc = freshDoc();
+    await log.append(doc, new Uint8Array([1]), undefined, true);
+    // Within the gap of that INSERT, in turns of their own: they wait for its end, together.
+    const second = log.append(doc, new Uint8Array([2]), undefined, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    const third = log.append(doc, new Uint8Array([3]), undefined, true);
+    await Promise.all([second, third]);
+    assert.equal(
+      commits.map((c) => c.rows),
+      [1, 2],
+    );
+    await log.close();
+  });
+
   test('a queue longer than maxBatchRows is written in consecutive INSERTs, in order', async ({ t }) => {
     const commits: CommitInfo[] = [];
     const log = createUpdateLog({ knex: t.db.knex, maxBatchRows: 10, onCommit: (info) => commits.push(info) });
