@@ -123,7 +123,7 @@ export type ConfigOverrides = Partial<Omit<Config, 'limits' | 'webhooks'>> & {
  * repetitions): server CPU per delivery 11.85 µs at 20 ms, 10.74 at 40, 10.37 at 60 (the reference
  * 10.00); again, 14 repetitions: 11.11 at 20, 10.37 at 40 (a run of 4: 106 commits instead of
  * 187). What waits is socket traffic, whose durable acks come up to 40 ms after an update instead
- * of 20; a REST write's update commits at once (persistence/update-log.ts, `awaited`).
+ * of 20; a REST write's update commits within 5 ms (persistence/update-log.ts, `awaited`).
  */
 export const COMMIT_INTERVAL_MS = { postgres: 20, pglite: 40 } as const;
 
