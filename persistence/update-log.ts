@@ -28,7 +28,8 @@ export interface UpdateLog {
   /**
    * Queue one update; resolves once the INSERT containing it committed (or found its `key` stored
    * already). Rejects only on close() without success. `awaited`: someone waits on this commit to
-   * answer (a REST write), so it goes at the end of this turn instead of waiting for company.
+   * answer (a REST write), so it does not wait for company: it goes as soon as `awaitedGapMs` has
+   * passed since the last INSERT began.
    */
   append(docName: string, update: Uint8Array, key?: string, awaited?: boolean): Promise<void>;
   /** Commit everything queued now (and wait for an in-flight commit). */
