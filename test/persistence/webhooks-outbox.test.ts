@@ -140,6 +140,16 @@ for (const kind of databaseKinds()) {
     assert.equal((await history.list('s1', { limit: 10, since: at(2) })).items.length, 2);
   });
 
+  test('history entries one past a statement of 1 000 are all stored, in order, each as given', async ({ history }) => {
+    const at = new Date(Date.UTC(2026, 0, 2));
+    await history.append(
+      Array.from({ length: 1001 }, (_, i) => ({ sessionId: 's-many', annotationId: `a${i}`, at, by: 'ada', origin: 'import' as const, kind: 'changed' as const, fields: { frame: { from: i, to: i + 1 } } })),
+    );
+    const page = await history.list('s-many', { limit: 2000 });
+    assert.equal(page.items.map((e) => e.annotationId), Array.from({ length: 1001 }, (_, i) => `a${i}`));
+    assert.equal(page.items[1000]!.fields, { frame: { from: 1000, to: 1001 } });
+  });
+
   test('the activity list is newest first and filters by type', async ({ events }) => {
     for (const [type, s] of [['session.created', 1], ['import.completed', 2], ['test_run.created', 3]] as const) {
       await events.append({ projectId: 'p1', type, actor: 'ada', data: {}, occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, s)) });
