@@ -276,6 +276,15 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     await fanOut(s, { room: room('warm-fan'), clients: 10, updates: 1, warmup: 300, processes: 0 });
     await throughput(s, { roomPrefix: room('warm-tp'), docs: 100, updates: 1, warmup: 50, window: 4 });
   });
+  // Memory first, right after the warm-up: measured after the other scenarios, a server's RSS grew
+  // less than its documents hold, or fell (their garbage left room in a heap already grown, or went
+  // back to the system while the documents loaded), so the row told how much garbage came before.
+  // Here both servers' heaps have seen the same short warm-up.
+  if (want('rss')) {
+    await settleAll();
+    const out = await each('rss', (s) => rssPerDoc(s, { ...plan.rss, roomPrefix: room('rss'), idleWaitMs: args.idleWaitMs }));
+    for (const [s, r] of out) res(s).rss = r;
+  }
   if (want('fanout')) await settleAll();
   for (const clients of want('fanout') ? plan.fanOut.clients : []) {
     const runs = await repeated(`fan-out ${clients}`, (s, rep) =>
@@ -334,11 +343,6 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
   if (want('open')) {
     const runs = await repeated('opening documents', (s, rep) => openMany(s, { roomPrefix: room(`open${rep}`), docs: plan.open.docs }), true);
     for (const [s, r] of runs) res(s).openMany = [...r].sort((a, b) => a.ms - b.ms)[Math.floor((r.length - 1) / 2)] as OpenManyResult;
-  }
-  if (want('rss')) {
-    await settleAll();
-    const out = await each('rss', (s) => rssPerDoc(s, { ...plan.rss, roomPrefix: room('rss'), idleWaitMs: args.idleWaitMs }));
-    for (const [s, r] of out) res(s).rss = r;
   }
 
   for (const s of servers) await stopServer(s);

@@ -45,9 +45,9 @@ export async function rssPerDoc(
   server: BenchServer,
   options: { roomPrefix: string; docs: number; annotations: number; idleWaitMs: number },
 ): Promise<RssResult> {
-  // Documents of earlier scenarios (the 1 000 of "opening documents") may still be loaded, waiting
-  // for their idle unload: measured from there, their leaving would count against the new ones
-  // (negative bytes per document in some runs). So first wait until the server holds none.
+  // Documents of what ran before (the warm-up's 100) may still be loaded, waiting for their idle
+  // unload: measured from there, their leaving would count against the new ones. So first wait
+  // until the server holds none.
   await awaitDocuments(server, 0, options.idleWaitMs);
   await fence(server, `${options.roomPrefix}-fence-0`);
   const documentsBefore = (await readHealth(server))?.documents ?? null;
