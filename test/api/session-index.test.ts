@@ -94,6 +94,27 @@ test('queries agree with listAnnotations for every filter', () => {
   }
 });
 
+test('one-frame queries stay right through adds, moves and deletes made after the first one', () => {
+  const s = seed('frames');
+  const random = seededRandom(s);
+  const doc = newDoc();
+  const ids = addAnnotations(doc, randomInputs(random, 60), { by: 'x' }).map((a) => a.id);
+  const index = new SessionIndex(doc);
+  const frame = (): number => Math.floor(random() * meta.frameCount);
+  for (let step = 0; step < 300; step++) {
+    const r = random();
+    const live = listAnnotations(doc);
+    const target = live[Math.floor(random() * live.length)];
+    if (r < 0.3 || !target) ids.push(addAnnotation(doc, randomInputs(random, 1)[0]!, { by: 'x' }).id);
+    else if (r < 0.7) updateAnnotation(doc, target.id, { frame: frame() }, { by: 'x' });
+    else if (r < 0.8) updateAnnotation(doc, target.id, { label: 'bike' }, { by: 'x' });
+    else deleteAnnotation(doc, target.id);
+    const f = frame();
+    const expected = listAnnotations(doc, { frame: f }).map((a) => a.id);
+    assert.equal(index.query({ frame: f }, { limit: 10_000 }).items.map((a) => a.id), expected, `seed ${s}, step ${step}, frame ${f}`);
+  }
+});
+
 test('pages cover every annotation that exists throughout exactly once, despite edits between pages', () => {
   const s = seed('pages');
   const random = seededRandom(s);
