@@ -297,13 +297,18 @@ export function createProjection(deps: ProjectionDeps): Projection {
 
   const runFlush = (): Promise<void> => (running = running.then(flushOnce, flushOnce));
 
-  const track = (doc: LiveDocument): SessionIndex | null => {
+  /**
+   * `loadedEmpty`: the document was loaded with nothing stored for it (a session just created), so
+   * no process can have left its rows behind, and everything it will hold is marked as it comes: no
+   * repair (which read back the 10 000 rows a bulk create had just written, a second later).
+   */
+  const track = (doc: LiveDocument, loadedEmpty = false): SessionIndex | null => {
     if (doc.kind !== 'session' || doc.destroyed) return null;
     const index = sessionIndex(doc.ydoc);
     if (!tracked.has(doc)) {
       tracked.add(doc);
       index.onChange((ids) => mark(doc, index, { ids }));
-      scheduleRepair(doc, index);
+      if (!loadedEmpty) scheduleRepair(doc, index);
     }
     return index;
   };
@@ -320,7 +325,7 @@ export function createProjection(deps: ProjectionDeps): Projection {
     await running;
   };
 
-  deps.documents.on('load', (doc) => void track(doc));
+  deps.documents.on('load', (doc) => void track(doc, doc.ydoc.store.clients.size === 0));
   // The index's observer already marks what changed; this only catches a document changed before
   // its load was announced (the Redis fan-out's catch-up during `prepare`).
   deps.documents.on('change', (doc) => void track(doc));

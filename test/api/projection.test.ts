@@ -98,6 +98,27 @@ for (const kind of databaseKinds()) {
     assert.ok(await rowsMatch(ctx, loaded), 'stale row removed, missing rows written');
   });
 
+  test('a document loaded with nothing stored (a new session) is projected as it changes, its rows never read back', async (ctx) => {
+    const reads: string[] = [];
+    const onQuery = (query: { sql: string }) => {
+      if (/^select .* from "annotations"/i.test(query.sql)) reads.push(query.sql);
+    };
+    ctx.t.db.knex.on('query', onQuery);
+    try {
+      const doc = open(ctx, 'session:s1');
+      ctx.events.emit('load', [doc]);
+      const origin = serverOrigin('t');
+      initSession(doc.ydoc, { meta, labels: { car: {} } }, { origin });
+      addAnnotations(doc.ydoc, Array.from({ length: 30 }, (_, i) => ({ frame: i, bbox: [0, 0, 5, 5], label: 'car' })), { by: 'a', origin });
+      await ctx.projection.flush();
+      assert.equal(reads, [], 'no repair read');
+      ctx.t.db.knex.off('query', onQuery);
+      assert.ok(await rowsMatch(ctx, doc));
+    } finally {
+      ctx.t.db.knex.off('query', onQuery);
+    }
+  });
+
   test('documents loaded together are re-projected in full with their rows read 16 sessions per query, each repaired', async (ctx) => {
     const ids = Array.from({ length: 20 }, (_, k) => `s${k + 1}`);
     for (const id of ids.slice(1)) await ctx.repos.sessions.create({ id, projectId: 'p', videoId: 'v', name: id, docName: `session:${id}`, createdBy: 'x' });
