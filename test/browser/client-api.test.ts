@@ -221,6 +221,42 @@ test("5. presence: peers() shows the other's frame and selection within 1 s, and
   await a.waitForFunction(() => (window as unknown as PageWindow).s.peers().length === 0, { timeout: 5000 });
 });
 
+test('a large session arrives held in less memory than a plain decode of the same content', async (ctx) => {
+  if (skip) return;
+  const { sessionId } = await ctx.h.newSession();
+  const writer = await client(ctx, sessionId, 'Ada');
+  await synced(writer);
+  await writer.evaluate(() => {
+    const { s, annosync } = window as unknown as PageWindow;
+    const boxes = Array.from({ length: 2000 }, (_, i) => ({ frame: i % 100, bbox: [i % 600, i % 400, 20, 30] as [number, number, number, number], label: 'car' }));
+    annosync.client.addAnnotations(s.doc, boxes, { by: 'ada' });
+  });
+  await waitSaved(writer);
+  const { context, page } = await newAnnotatorPage(ctx.h.browser);
+  ctx.closers.push(() => context.close());
+  await page.goto(`${ctx.h.pageUrl}/api.html`);
+  await page.waitForFunction(() => 'annosync' in window);
+  const cdp = await page.createCDPSession();
+  const heapUsed = async (): Promise<number> => {
+    await cdp.send('HeapProfiler.collectGarbage');
+    return (await cdp.send('Runtime.getHeapUsage')).usedSize;
+  };
+  const empty = await heapUsed();
+  await openIn(page, ctx.h.serverUrl, sessionId, await ctx.h.token('bob', 'Bob'), 'Bob', false);
+  await synced(page);
+  await waitForCount(page, 2000);
+  const opened = await heapUsed();
+  await page.evaluate(() => {
+    const w = window as unknown as PageWindow & { plain: Yjs.Doc };
+    w.plain = new w.annosync.Y.Doc();
+    w.annosync.Y.applyUpdate(w.plain, w.annosync.Y.encodeStateAsUpdate(w.s.doc));
+  });
+  const plain = (await heapUsed()) - opened;
+  const session = opened - empty;
+  // The session's figure also holds its provider, presence and undo manager.
+  assert.ok(session < plain * 0.85, `session ${session} bytes, a plain decode ${plain}`);
+});
+
 test('warnBeforeUnload asks before leaving while an edit exists only in this page, and not once it is saved', async (ctx) => {
   if (skip) return;
   const { sessionId } = await ctx.h.newSession();
