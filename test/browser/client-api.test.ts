@@ -31,12 +31,18 @@ test.after.each(async (ctx) => {
 });
 test.after(async (ctx) => ctx.h?.close());
 
-/** A browser context on api.html with a session opened through the package. */
-async function client(ctx: Ctx, sessionId: string, name: string, opts: { offline?: boolean; expiresIn?: string } = {}): Promise<Page> {
+/** A browser context on api.html, the package loaded. */
+async function apiPage(ctx: Ctx): Promise<Page> {
   const { context, page } = await newAnnotatorPage(ctx.h.browser);
   ctx.closers.push(() => context.close());
   await page.goto(`${ctx.h.pageUrl}/api.html`);
   await page.waitForFunction(() => 'annosync' in window);
+  return page;
+}
+
+/** A browser context on api.html with a session opened through the package. */
+async function client(ctx: Ctx, sessionId: string, name: string, opts: { offline?: boolean; expiresIn?: string } = {}): Promise<Page> {
+  const page = await apiPage(ctx);
   await openIn(page, ctx.h.serverUrl, sessionId, await ctx.h.token(name.toLowerCase(), name, opts), name, opts.offline ?? false);
   return page;
 }
@@ -232,10 +238,7 @@ test('a large session arrives held in less memory than a plain decode of the sam
     annosync.client.addAnnotations(s.doc, boxes, { by: 'ada' });
   });
   await waitSaved(writer);
-  const { context, page } = await newAnnotatorPage(ctx.h.browser);
-  ctx.closers.push(() => context.close());
-  await page.goto(`${ctx.h.pageUrl}/api.html`);
-  await page.waitForFunction(() => 'annosync' in window);
+  const page = await apiPage(ctx);
   const cdp = await page.createCDPSession();
   const heapUsed = async (): Promise<number> => {
     await cdp.send('HeapProfiler.collectGarbage');
