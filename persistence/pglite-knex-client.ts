@@ -57,6 +57,11 @@ export function pgliteThreadClient(): KnexPostgresClientClass {
       return true;
     }
 
+    /** PGlite's memory keeps the peak of its largest statement (statement-size.ts). A getter, as above. */
+    get growOnlyMemory(): boolean {
+      return true;
+    }
+
     constructor(config: Knex.Config) {
       if (config.pool) throw new Error('PGlite has one connection: a pool cannot be configured');
       super({ ...config, pool: { min: 1, max: 1 } });

@@ -22,6 +22,7 @@ import { byteaArray, textArray } from './binary-arrays.ts';
 import { bytesParameter, writesByCopy } from './bytea.ts';
 import { copyIn } from './copy-in.ts';
 import { directStatement } from './direct-statement.ts';
+import { logBatchBytes } from './statement-size.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 
 export interface UpdateLog {
@@ -61,7 +62,7 @@ export interface UpdateLogOptions {
   awaitedGapMs?: number;
   /** Rows per INSERT (default 10 000); a longer queue is written over consecutive, immediate ticks. */
   maxBatchRows?: number;
-  /** Update bytes per INSERT (default 32 MiB). */
+  /** Update bytes per INSERT (default 32 MiB; 512 KiB on PGlite, statement-size.ts). */
   maxBatchBytes?: number;
   /**
    * An update at least this large is committed without waiting `intervalMs` for company (default
@@ -158,7 +159,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   const { knex } = opts;
   const intervalMs = opts.intervalMs ?? 20;
   const maxBatchRows = opts.maxBatchRows ?? 10_000;
-  const maxBatchBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
+  const maxBatchBytes = opts.maxBatchBytes ?? logBatchBytes(knex) ?? 32 * 1024 * 1024;
   const hurryBytes = opts.hurryBytes ?? 256 * 1024;
   const awaitedGapMs = opts.awaitedGapMs ?? 5;
   const maxRetryDelayMs = opts.maxRetryDelayMs ?? 5000;
@@ -181,6 +182,8 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
   let inFlight: Promise<void> | null = null;
   let failures = 0;
   let lastCommitStarted = 0;
+  /** The last batch left rows behind (a bound on rows or bytes): they have waited already. */
+  let backlog = false;
   /** No more appends (close() called). */
   let closed = false;
   /** No more commits either (close() gave up). */
@@ -203,7 +206,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     if (queue.length === 0) return;
     if (failures > 0) {
       schedule(Math.min(maxRetryDelayMs, Math.max(intervalMs, 10) * 2 ** (failures - 1)));
-    } else if (waiters.length > 0 || hurryUntil > committed || closed || queue.length >= maxBatchRows) {
+    } else if (waiters.length > 0 || hurryUntil > committed || closed || backlog || queue.length >= maxBatchRows) {
       schedule(0); // someone is waiting for it, a large update, or a backlog: no reason to wait for company
     } else if (awaitedUntil > committed) {
       schedule(sinceLastCommit(awaitedGapMs));
@@ -227,6 +230,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
       bytes += size;
       n++;
     }
+    backlog = n < queue.length;
     return queue.slice(0, n);
   }
 

@@ -12,6 +12,7 @@ import {
   type AnnotationProjectionRecord,
   type AnnotationProjectionRow,
 } from '../rows.ts';
+import { jsonChunkBytes, jsonChunks } from '../statement-size.ts';
 
 export interface AnnotationCounts {
   total: number;
@@ -42,15 +43,12 @@ const UPSERT_SQL = `
     track_id = excluded.track_id, detection_id = excluded.detection_id, status = excluded.status, updated_at = excluded.updated_at`;
 
 /**
- * Rows per statement: one JSON text of 10 000 rows took ~30-100 ms to build on the event loop;
- * built a chunk at a time, between the awaits, other work (socket frames) runs in between.
+ * One statement per chunk of JSON (statement-size.ts: on PGlite its size sets the thread's memory).
+ * Each chunk is built between the awaits: one JSON text of 10 000 rows took ~30-100 ms of the
+ * event loop, while in chunks other work (socket frames) runs in between.
  */
-const UPSERT_CHUNK = 2000;
-
 async function upsert(trx: Knex.Transaction, records: AnnotationProjectionRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += UPSERT_CHUNK) {
-    await trx.raw(UPSERT_SQL, [JSON.stringify(records.slice(i, i + UPSERT_CHUNK).map(annotationProjectionToRow))]);
-  }
+  for (const json of jsonChunks(records, annotationProjectionToRow, jsonChunkBytes(trx))) await trx.raw(UPSERT_SQL, [json]);
 }
 
 export function createAnnotationRepository({ knex }: { knex: Knex }): AnnotationRepository {

@@ -11,6 +11,7 @@
 import type { Knex } from 'knex';
 import type { BBox } from '../../docs-model/index.ts';
 import { TERMINAL_STATUSES, testRunFromRow, type TestRunRecord, type TestRunRow } from './test-runs.ts';
+import { jsonChunkBytes, jsonChunks } from '../statement-size.ts';
 
 export interface DetectionRecord {
   frame: number;
@@ -93,7 +94,9 @@ export function createDetectionRepository({ knex }: { knex: Knex }): DetectionRe
         const locked = (await trx('test_runs').where({ id: runId }).forUpdate().first()) as TestRunRow | undefined;
         if (!locked) return null;
         if (TERMINAL_STATUSES.has(locked.status)) return { conflict: 'finished' as const, run: testRunFromRow(locked) };
-        if (detections.length > 0) await trx.raw(INSERT_SQL, [JSON.stringify(detections.map((d) => toRow(runId, d)))]);
+        // In chunks (statement-size.ts): 20 000 detections in one statement grew PGlite's memory by
+        // ~24 MB for good, and a 32 MiB body's JSON built at once held the event loop.
+        for (const json of jsonChunks(detections, (d) => toRow(runId, d), jsonChunkBytes(trx))) await trx.raw(INSERT_SQL, [json]);
         const [row] = (await trx('test_runs')
           .where({ id: runId })
           .update({

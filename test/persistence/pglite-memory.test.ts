@@ -2,7 +2,9 @@
  * What a server on PGlite holds once it has started (bench/start.ts measures the RSS): the
  * WebAssembly files read to compile PGlite are freed without waiting for a garbage collection
  * (persistence/pglite-modules.ts, `freeNow` in persistence/worker-thread.ts), and Postgres's shared
- * memory is sized for its one backend (persistence/pglite-thread.ts).
+ * memory is sized for its one backend (persistence/pglite-thread.ts). And what it holds after
+ * large writes: PGlite's memory keeps the peak of its largest statement, so batch writers keep
+ * their statements small there (persistence/statement-size.ts).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,7 +13,7 @@ import { freeNow } from '../../persistence/worker-thread.ts';
 import { openPgliteConnection } from '../../persistence/pglite-connection.ts';
 import { inFreshProcess } from '../helpers/fresh-process.ts';
 
-const test = suite('PGlite memory at start');
+const test = suite('PGlite memory');
 const MiB = 2 ** 20;
 
 test('freeNow releases a buffer at once, without a garbage collection', async () => {
@@ -60,6 +62,60 @@ test('Postgres’s shared memory is sized for one backend: 8 MB, of which the 4 
   } finally {
     await conn.close();
   }
+});
+
+test('10 000 history entries, 10 000 projected annotations and 20 000 detections leave PGlite’s memory within 4 MiB of where it was', async () => {
+  // A fresh process, so that the only WebAssembly memory in it is this database's.
+  const url = (file: string) => JSON.stringify(fileURLToPath(new URL(file, import.meta.url)));
+  const script = `
+    const { readFileSync } = await import('node:fs');
+    const { openTestDatabase } = await import(${url('../../tools/databases.ts')});
+    const { createHistoryRepository } = await import(${url('../../persistence/repositories/annotation-history.ts')});
+    const { createAnnotationRepository } = await import(${url('../../persistence/repositories/annotations.ts')});
+    const { createDetectionRepository } = await import(${url('../../persistence/repositories/detections.ts')});
+    const { createProjectRepository } = await import(${url('../../persistence/repositories/projects.ts')});
+    const { createVideoRepository } = await import(${url('../../persistence/repositories/videos.ts')});
+    const { createSessionRepository } = await import(${url('../../persistence/repositories/sessions.ts')});
+    const { createTestRunRepository } = await import(${url('../../persistence/repositories/test-runs.ts')});
+    // A WebAssembly memory: read-write, at least PGlite's initial 128 MiB, followed by V8's guard
+    // region (gigabytes reserved, no access). Its resident pages are what its statements touched.
+    const wasmResident = () => {
+      const blocks = readFileSync('/proc/self/smaps', 'utf8').split(/\\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+      const kB = (block, field) => Number(block.split('\\n').find((line) => line.startsWith(field + ':'))?.split(/\\s+/)[1] ?? 0);
+      let total = 0;
+      blocks.forEach((block, i) => {
+        const next = blocks[i + 1] ?? '';
+        if (/^\\S+ rw-p /.test(block) && kB(block, 'Size') >= 131072 && / ---p /.test(next.split('\\n')[0]) && kB(next, 'Size') >= 4194304) total += kB(block, 'Rss') * 1024;
+      });
+      return total;
+    };
+    const t = await openTestDatabase('pglite');
+    const { knex } = t.db;
+    await createProjectRepository({ knex }).create({ id: 'p', name: 'P' });
+    await createVideoRepository({ knex }).create({ id: 'v', name: 'v', uri: 's3://v', width: 1920, height: 1080, fps: 25, frameCount: 3000, durationSec: 120 });
+    await createSessionRepository({ knex }).create({ id: 's', projectId: 'p', videoId: 'v', name: 's', docName: 'session:s', createdBy: 'alice' });
+    await createTestRunRepository({ knex }).create({ id: 'run', projectId: 'p', videoId: 'v', sessionId: 's', model: { name: 'm', version: '1' }, createdBy: 'alice' });
+    const before = wasmResident();
+    const at = new Date();
+    await createHistoryRepository({ knex }).append(Array.from({ length: 10000 }, (_, i) => ({
+      sessionId: 's', annotationId: 'annotation-' + i, at, by: 'alice', origin: 'rest', kind: 'created',
+      fields: { frame: { to: i % 3000 }, bbox: { to: [i % 1700, i % 900, 40.5, 80.25] }, label: { to: 'pedestrian' }, status: { to: 'unreviewed' }, detectionId: { to: 'd-' + i } },
+    })));
+    await createAnnotationRepository({ knex }).apply('s', { remove: [], upsert: Array.from({ length: 10000 }, (_, i) => ({
+      sessionId: 's', annotationId: 'annotation-' + i, frame: i % 3000, label: 'pedestrian', x: i % 1700, y: i % 900, w: 40.5, h: 80.25,
+      trackId: null, detectionId: 'd-' + i, status: 'unreviewed', updatedAt: Date.now(),
+    })) });
+    await createDetectionRepository({ knex }).append('run', Array.from({ length: 20000 }, (_, i) => ({
+      frame: i % 3000, bbox: [i % 1700, i % 900, 40.5, 80.25], label: 'pedestrian', score: (i % 100) / 100, detectionId: 'det-' + i,
+    })));
+    const rows = await knex.raw("select (select count(*) from annotation_history)::int as h, (select count(*) from annotations)::int as a, (select count(*) from detections)::int as d");
+    process.stdout.write(JSON.stringify({ before, after: wasmResident(), counts: rows.rows[0] }));
+    await t.cleanup();`;
+  const { before, after, counts } = JSON.parse(await inFreshProcess(script)) as { before: number; after: number; counts: unknown };
+  assert.equal(counts, { h: 10_000, a: 10_000, d: 20_000 });
+  assert.ok(before > 4 * MiB, `PGlite's memory found: ${(before / MiB).toFixed(1)} MiB resident`);
+  // In one statement each, these writes grew it by ~25 MiB (the detections' alone).
+  assert.ok(after - before < 4 * MiB, `PGlite's memory grew from ${(before / MiB).toFixed(1)} to ${(after / MiB).toFixed(1)} MiB`);
 });
 
 test.run();

@@ -176,8 +176,10 @@ for (const kind of databaseKinds()) {
     const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, onCommit: (info) => commits.push(info) });
     const base = freshDoc();
     const names = [`${base}-ünïcødé ✓ 注釈`, `${base}-it's "quoted" {a,b} \\ NULL`, `${base}-`];
-    await Promise.all([...names.map((name, i) => log.append(name, new Uint8Array([i]))), log.append(names[1]!, new Uint8Array([7]), `${base}-key`)]);
+    const appended = Promise.all([...names.map((name, i) => log.append(name, new Uint8Array([i]))), log.append(names[1]!, new Uint8Array([7]), `${base}-key`)]);
+    // Flushed, not awaited alone: with that interval the appends would resolve a minute later.
     await log.flush();
+    await appended;
     assert.equal(commits.length, 1, 'one INSERT');
     assert.equal(await storedRows(t.db.knex, names[0]!), [[0]]);
     assert.equal(await storedRows(t.db.knex, names[1]!), [[1], [7]]);
@@ -291,6 +293,45 @@ for (const kind of databaseKinds()) {
     );
     assert.equal(await storedRows(t.db.knex, doc), Array.from({ length: 25 }, (_, i) => [i]));
     await log.close();
+  });
+
+  test('a queue of more bytes than maxBatchBytes is written in consecutive INSERTs, back to back, a longer update alone', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    // An interval no test outlives: once the flush has taken the first batch, only what that batch
+    // left behind can bring the next INSERT forward.
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, maxBatchBytes: 2500, onCommit: (info) => commits.push(info) });
+    const doc = freshDoc();
+    const sizes = [1000, 1000, 1000, 4000, 1000, 1000];
+    const first = log.append(doc, new Uint8Array(sizes[0]!).fill(0));
+    const flushed = log.flush();
+    const rest = sizes.slice(1).map((size, i) => track(log.append(doc, new Uint8Array(size).fill(i + 1))));
+    try {
+      await Promise.all([first, flushed]);
+      await waitFor(() => rest.every((r) => r.settled()), { message: 'the rest waited for the interval' });
+    } finally {
+      await log.close();
+    }
+    assert.equal(
+      commits.map((c) => c.bytes),
+      [2000, 1000, 4000, 2000],
+    );
+    assert.equal(
+      (await storedRows(t.db.knex, doc)).map((row) => [row.length, row[0]]),
+      sizes.map((size, i) => [size, i]),
+    );
+  });
+
+  test(`a burst is written in INSERTs of ${kind === 'pglite' ? 'at most 512 KiB of updates (statement-size.ts)' : 'up to 32 MiB'}`, async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({ knex: t.db.knex, onCommit: (info) => commits.push(info) });
+    const doc = freshDoc();
+    await Promise.all(Array.from({ length: 12 }, (_, i) => log.append(doc, new Uint8Array(100 * 1024).fill(i))));
+    await log.close();
+    assert.equal(
+      commits.map((c) => c.rows),
+      kind === 'pglite' ? [5, 5, 2] : [12],
+    );
+    assert.equal((await storedRows(t.db.knex, doc)).map((row) => row[0]), Array.from({ length: 12 }, (_, i) => i));
   });
 
   test('flush and close are idempotent; close flushes; appending after close is refused', async ({ t }) => {
