@@ -13,6 +13,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { afterCursor, toPage, type Page } from '../page.ts';
+import { jsonChunkBytes, jsonChunks } from '../statement-size.ts';
+
+const APPEND_MANY_SQL = `
+  insert into events (id, project_id, type, occurred_at, actor, data)
+  select r.id, r.project_id, r.type, r.occurred_at, r.actor, r.data
+  from rows from (jsonb_to_recordset(?::jsonb)
+    as (id text, project_id text, type text, occurred_at timestamptz, actor text, data jsonb)) with ordinality as r
+  order by r.ordinality`;
 
 export const eventTypes = [
   'session.created',
@@ -135,27 +143,34 @@ export function createEventRepository({ knex }: { knex: Knex }): EventRepository
     },
     async appendMany(events) {
       if (events.length === 0) return;
-      // One JSON parameter for the whole batch, not six per row: knex and pg serialise each
+      // One JSON parameter per chunk of the batch, not six per row: knex and pg serialise each
       // parameter in JavaScript (a Date through pg's dateToString), which for a reconnecting crowd's
       // presence notes (hundreds of rows a second) cost more than the insert itself; here it is one
-      // native JSON.stringify. Rows keep their order in `seq` (WITH ORDINALITY).
+      // native JSON.stringify per chunk (statement-size.ts). Rows keep their order in `seq` (WITH
+      // ORDINALITY within a chunk, the chunks one after the other).
       const now = new Date();
-      const rows = events.map((event) => ({
+      const row = (event: NewEvent) => ({
         id: randomUUID(),
         project_id: event.projectId,
         type: event.type,
         occurred_at: (event.occurredAt ?? now).toISOString(),
         actor: event.actor,
         data: event.data,
-      }));
-      await knex.raw(
-        `insert into events (id, project_id, type, occurred_at, actor, data)
-         select r.id, r.project_id, r.type, r.occurred_at, r.actor, r.data
-         from rows from (jsonb_to_recordset(?::jsonb)
-           as (id text, project_id text, type text, occurred_at timestamptz, actor text, data jsonb)) with ordinality as r
-         order by r.ordinality`,
-        [JSON.stringify(rows)],
-      );
+      });
+      const chunks = jsonChunks(events, row, jsonChunkBytes(knex));
+      const first = chunks.next();
+      if (first.done) return;
+      const second = chunks.next();
+      if (second.done) {
+        await knex.raw(APPEND_MANY_SQL, [first.value]);
+        return;
+      }
+      // More than one statement: in one transaction, so the batch is stored whole or not at all.
+      await knex.transaction(async (trx) => {
+        await trx.raw(APPEND_MANY_SQL, [first.value]);
+        await trx.raw(APPEND_MANY_SQL, [second.value]);
+        for (const json of chunks) await trx.raw(APPEND_MANY_SQL, [json]);
+      });
     },
   };
 }

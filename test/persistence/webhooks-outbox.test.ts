@@ -184,6 +184,30 @@ for (const kind of databaseKinds()) {
     assert.is(Number((await t.db.knex('webhook_deliveries').count({ n: '*' }))[0]!.n), 0);
   });
 
+  test('a batch of presence notes larger than one statement is stored whole and in order, or not at all', async ({ t, events }) => {
+    // ~0.8 MB of JSON: more than one statement on either database (persistence/statement-size.ts).
+    const notes = (projectOfLast: string) =>
+      Array.from({ length: 4000 }, (_, i) => ({
+        projectId: i === 3999 ? projectOfLast : 'p1',
+        type: 'session.joined' as const,
+        actor: null,
+        data: { sessionId: 's1', clientId: i, pad: 'x'.repeat(100) },
+      }));
+    const count = async () => Number((await t.db.knex('events').count({ n: '*' }))[0]!.n);
+    const before = await count();
+    try {
+      await events.appendMany(notes('no-such-project'));
+      assert.unreachable('the last note names a project that does not exist');
+    } catch (err) {
+      assert.not.instance(err, assert.Assertion);
+    }
+    assert.is(await count(), before, 'nothing of the failed batch is stored');
+    await events.appendMany(notes('p1'));
+    const stored = (await events.recent('p1', ['session.joined'], 5_000)).reverse();
+    assert.equal(stored.map((e) => e.data.clientId), Array.from({ length: 4000 }, (_, i) => i));
+    assert.ok(stored.every((e, i) => i === 0 || e.seq > stored[i - 1]!.seq));
+  });
+
   if (kind === 'postgres') {
     test('two dispatchers on two pools claiming at once never take the same delivery', async ({ t, hooks, events }) => {
       await hooks.create(hook('h1'));
