@@ -11,7 +11,8 @@
  *   text (1 000 entries, 445 kB of JSON: +10 MB; 100 entries: +1 MB);
  * - into `detections`: ~6 × (20 000 detections, 4 MB of JSON: +24 MB; a 32 MiB body's 200 000
  *   detections in one statement grew the memory from 128 to 241 MB);
- * - a `bytea[]` of log rows: ~2 × (1.2 MB of updates: +2.5 MB).
+ * - a `bytea[]` of log rows: ~2 × (1.2 MB of updates: +2.5 MB);
+ * - and a read's result too: a run's 100 000 detections as arrays in one statement, +37.5 MB.
  * Smaller statements cost PGlite no time that shows (the 30 000 history entries above took
  * 1.1-1.3 s in chunks of 2 000, 1 000, 250, 100 or 50), while on Postgres each statement is a
  * round trip and ~0.3 ms of node-pg's CPU on the event loop, and the memory is the database
@@ -35,6 +36,13 @@ const PGLITE_JSON_BYTES = 64 * 1024;
 const POSTGRES_JSON_BYTES = 512 * 1024;
 /** Update bytes per log INSERT on PGlite: ~1 MB of its memory at most (2 ×). */
 const PGLITE_LOG_BATCH_BYTES = 512 * 1024;
+
+/**
+ * Rows per page of a large read (detections.ts): its result is built inside PGlite's memory, ~0.5 kB
+ * a detection as parallel arrays (20 000 at once: +9.8 MB). On Postgres the bound is the event loop,
+ * where node-pg parses each array.
+ */
+export const readPageRows = (knex: Knex): number => (growOnlyMemory(knex) ? 2000 : 20_000);
 
 export const jsonChunkBytes = (knex: Knex): number => (growOnlyMemory(knex) ? PGLITE_JSON_BYTES : POSTGRES_JSON_BYTES);
 

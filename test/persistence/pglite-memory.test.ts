@@ -64,7 +64,7 @@ test('Postgres’s shared memory is sized for one backend: 8 MB, of which the 4 
   }
 });
 
-test('10 000 history entries, 10 000 projected annotations and 20 000 detections leave PGlite’s memory within 4 MiB of where it was', async () => {
+test('10 000 history entries, 10 000 projected annotations, 20 000 detections written and listed: PGlite’s memory within 4 MiB of where it was', async () => {
   // A fresh process, so that the only WebAssembly memory in it is this database's.
   const url = (file: string) => JSON.stringify(fileURLToPath(new URL(file, import.meta.url)));
   const script = `
@@ -105,16 +105,19 @@ test('10 000 history entries, 10 000 projected annotations and 20 000 detections
       sessionId: 's', annotationId: 'annotation-' + i, frame: i % 3000, label: 'pedestrian', x: i % 1700, y: i % 900, w: 40.5, h: 80.25,
       trackId: null, detectionId: 'd-' + i, status: 'unreviewed', updatedAt: Date.now(),
     })) });
-    await createDetectionRepository({ knex }).append('run', Array.from({ length: 20000 }, (_, i) => ({
+    const detections = createDetectionRepository({ knex });
+    await detections.append('run', Array.from({ length: 20000 }, (_, i) => ({
       frame: i % 3000, bbox: [i % 1700, i % 900, 40.5, 80.25], label: 'pedestrian', score: (i % 100) / 100, detectionId: 'det-' + i,
     })));
+    const listed = (await detections.list('run')).length;
     const rows = await knex.raw("select (select count(*) from annotation_history)::int as h, (select count(*) from annotations)::int as a, (select count(*) from detections)::int as d");
-    process.stdout.write(JSON.stringify({ before, after: wasmResident(), counts: rows.rows[0] }));
+    process.stdout.write(JSON.stringify({ before, after: wasmResident(), counts: { ...rows.rows[0], listed } }));
     await t.cleanup();`;
   const { before, after, counts } = JSON.parse(await inFreshProcess(script)) as { before: number; after: number; counts: unknown };
-  assert.equal(counts, { h: 10_000, a: 10_000, d: 20_000 });
+  assert.equal(counts, { h: 10_000, a: 10_000, d: 20_000, listed: 20_000 });
   assert.ok(before > 4 * MiB, `PGlite's memory found: ${(before / MiB).toFixed(1)} MiB resident`);
-  // In one statement each, these writes grew it by ~25 MiB (the detections' alone).
+  // In one statement each, these writes grew it by ~25 MiB (the detections' alone), and the
+  // detections listed in one statement by ~10.
   assert.ok(after - before < 4 * MiB, `PGlite's memory grew from ${(before / MiB).toFixed(1)} to ${(after / MiB).toFixed(1)} MiB`);
 });
 
