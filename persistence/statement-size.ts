@@ -9,13 +9,13 @@
  * 3 × 10 000 rows; `docs/architecture.md`, "Memory"):
  * - `json_populate_recordset` into `annotation_history` (a jsonb column per row): ~22 × the JSON
  *   text (1 000 entries, 445 kB of JSON: +10 MB; 100 entries: +1 MB);
- * - into `detections`: ~6 × (20 000 detections, 4 MB of JSON: +24 MB; a 32 MiB body's 200 000
- *   detections in one statement grew the memory from 128 to 241 MB);
+ * - into `detections`: ~6 × (20 000 detections, 4 MB of JSON: +24 MB; 200 000 detections, 40 MB
+ *   of JSON, in one statement grew the memory from 128 to 241 MB);
  * - a `bytea[]` of log rows: ~2 × (1.2 MB of updates: +2.5 MB);
  * - and a read's result too: a run's 100 000 detections as arrays in one statement, +37.5 MB.
  * Smaller statements cost PGlite no time that shows (the 30 000 history entries above took
  * 1.1-1.3 s in chunks of 2 000, 1 000, 250, 100 or 50), while on Postgres each statement is a
- * round trip and ~0.3 ms of node-pg's CPU on the event loop, and the memory is the database
+ * round trip and ~0.4 ms of node-pg's CPU on the event loop, and the memory is the database
  * server's, given back after each statement: there, chunks stay large, bounded only so that
  * building one does not hold the event loop.
  *

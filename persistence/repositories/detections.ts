@@ -105,7 +105,7 @@ export function createDetectionRepository({ knex }: { knex: Knex }): DetectionRe
         if (!locked) return null;
         if (TERMINAL_STATUSES.has(locked.status)) return { conflict: 'finished' as const, run: testRunFromRow(locked) };
         // In chunks (statement-size.ts): 20 000 detections in one statement grew PGlite's memory by
-        // ~24 MB for good, and a 32 MiB body's JSON built at once held the event loop.
+        // ~24 MB for good; and each chunk's JSON is built between the awaits, not a whole body's at once.
         for (const json of jsonChunks(detections, (d) => toRow(runId, d), jsonChunkBytes(trx))) await trx.raw(INSERT_SQL, [json]);
         const [row] = (await trx('test_runs')
           .where({ id: runId })
