@@ -14,7 +14,7 @@
  * would not.
  */
 import type { Worker } from 'node:worker_threads';
-import type { PgliteReply, PgliteRequest, PgliteResult, PgliteThreadData, SerializedError } from './pglite-thread.ts';
+import type { PgliteReply, PgliteRequest, PgliteResult, PgliteThreadData, RecyclePolicy, SerializedError } from './pglite-thread.ts';
 import { pgliteModules, releaseWasmFiles } from './pglite-modules.ts';
 import { startThread } from './worker-thread.ts';
 
@@ -46,6 +46,10 @@ export interface PgliteConnection {
   query(sql: string, params?: unknown[], opts?: { binaryResults?: boolean }): Promise<PgliteResult>;
   /** False once the thread has died or been closed. */
   readonly alive: boolean;
+  /** How many times the thread was replaced to give PGlite's memory back (DEFAULT_RECYCLE). */
+  readonly recycles: number;
+  /** True while a new thread replaces the old one (queries wait for it). */
+  readonly replacing: boolean;
   /** Closes PGlite (it flushes to its directory) and ends the thread. Idempotent. */
   close(): Promise<void>;
 }
@@ -55,99 +59,192 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/**
+ * The default recycle policy for a PGlite directory. PGlite's memory keeps the peak of its largest
+ * statement (~4× its bytes: a 4.4 MB update grew it by ~18-21 MB, docs/architecture.md, "Memory"),
+ * so after a statement of 2 MiB or more, once the database has been quiet for 2 s, the thread is
+ * replaced by a new one on the same directory (~0.3 s, statements meanwhile wait), at most once per
+ * 30 s. The 2 s keep it away from a stream of writes; the 30 s keep large reads (a 10 000-annotation
+ * document's snapshot is ~4 MB) from replacing it every few seconds.
+ */
+export const DEFAULT_RECYCLE: RecyclePolicy = { largeBytes: 2 * 2 ** 20, quietMs: 2_000, everyMs: 30_000 };
+
+/** `set` statements that last for the session (`set search_path …`), replayed on a new thread. */
+const SESSION_SETTING = /^\s*set\s+(?!local\b|transaction\b|constraints\b|session\s+characteristics\b)/i;
+
 export async function openPgliteConnection(data: PgliteThreadData): Promise<PgliteConnection> {
   const modules = await pgliteModules();
-  const worker: Worker = startThread('pglite-thread', {
-    workerData: { ...data, modules } satisfies PgliteThreadData,
-    // The thread's JavaScript is PGlite's protocol code: short-lived buffers per query. V8's default
-    // young generation (up to 16 MB per semi-space) stays resident once grown; bounded to 6 MB, a
-    // server on PGlite started ~5 MB smaller and bench/pglite-wasm.ts ended ~50 MB smaller (324 vs
-    // 374 MiB) for ~10% more CPU (12 MB: ~8 MB smaller, CPU alike). The old generation keeps V8's
-    // default limit, so this never fails a query.
-    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-  });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let failure: PgliteThreadError | null = null;
   let closing: Promise<void> | null = null;
-  let onClosed: (() => void) | null = null;
+  /** While a new thread replaces the old one: the requests asked for meanwhile, posted to it in order. */
+  let held: Array<Extract<PgliteRequest, { type: 'query' }>> | null = null;
+  const settings: string[] = [];
+  let recycling: Promise<void> | null = null;
+  let recycles = 0;
+  /** The thread queries go to; null only until the first one is ready. */
+  let worker: Worker | null = null;
 
   const fail = (err: PgliteThreadError): void => {
     if (failure) return;
     failure = err;
     for (const job of pending.values()) job.reject(err);
     pending.clear();
-    onClosed?.();
   };
 
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.on('message', (reply: PgliteReply) => {
-      // Resolved once the compiled files are freed too, so the caller's RSS is what stays.
-      if (reply.type === 'ready') void releaseWasmFiles().then(resolve);
-      else if (reply.type === 'failed') {
-        const err = new PgliteThreadError(`PGlite could not open ${data.dataDir ?? 'memory'}: ${reply.error.message}`);
-        fail(err);
-        reject(err);
-      } else if (reply.type === 'closed') {
-        fail(new PgliteThreadError('the PGlite connection is closed'));
-      } else {
-        const job = pending.get(reply.id);
-        if (job === undefined) return;
-        pending.delete(reply.id);
-        if (pending.size === 0) worker.unref();
-        if (reply.ok) job.resolve(reply.result);
-        else job.reject(new PgliteQueryError(reply.error));
-      }
+  const answer = (reply: Extract<PgliteReply, { type: 'result' }>): void => {
+    const job = pending.get(reply.id);
+    if (job === undefined) return;
+    pending.delete(reply.id);
+    if (pending.size === 0 && held === null) worker?.unref();
+    if (reply.ok) job.resolve(reply.result);
+    else job.reject(new PgliteQueryError(reply.error));
+  };
+
+  /** A thread with PGlite open on `data.dataDir`; its failures after start fail the connection while it is the current one. */
+  const startWorker = async (replacement: boolean): Promise<Worker> => {
+    const thread: Worker = startThread('pglite-thread', {
+      workerData: { ...data, modules, ...(replacement ? { replacement } : {}) } satisfies PgliteThreadData,
+      // The thread's JavaScript is PGlite's protocol code: short-lived buffers per query. V8's default
+      // young generation (up to 16 MB per semi-space) stays resident once grown; bounded to 6 MB, a
+      // server on PGlite started ~5 MB smaller and bench/pglite-wasm.ts ended ~50 MB smaller (324 vs
+      // 374 MiB) for ~10% more CPU (12 MB: ~8 MB smaller, CPU alike). The old generation keeps V8's
+      // default limit, so this never fails a query.
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
-    worker.on('error', (err) => {
-      const lost = new PgliteThreadError(`the PGlite thread failed: ${err.message}`, { cause: err });
-      fail(lost);
-      reject(lost);
+    // The connection's thread, and not one being replaced (whose close and exit are expected).
+    const current = (): boolean => worker === thread && held === null;
+    const ready = new Promise<void>((resolve, reject) => {
+      thread.on('message', (reply: PgliteReply) => {
+        // Resolved once the compiled files are freed too, so the caller's RSS is what stays.
+        if (reply.type === 'ready') void releaseWasmFiles().then(resolve);
+        else if (reply.type === 'failed') {
+          const err = new PgliteThreadError(`PGlite could not open ${data.dataDir ?? 'memory'}: ${reply.error.message}`);
+          reject(err);
+          if (current()) fail(err);
+        } else if (reply.type === 'closed') {
+          if (current()) fail(new PgliteThreadError('the PGlite connection is closed'));
+        } else if (reply.type === 'recycle') {
+          if (current()) recycle();
+        } else if (current()) answer(reply);
+      });
+      thread.on('error', (err) => {
+        const lost = new PgliteThreadError(`the PGlite thread failed: ${err.message}`, { cause: err });
+        reject(lost);
+        if (current()) fail(lost);
+      });
+      thread.on('exit', (code) => {
+        const lost = new PgliteThreadError(`the PGlite thread exited with code ${code}`);
+        reject(lost);
+        if (current()) fail(lost);
+      });
     });
-    worker.on('exit', (code) => {
-      const lost = new PgliteThreadError(`the PGlite thread exited with code ${code}`);
-      fail(lost);
-      reject(lost);
+    try {
+      await ready;
+    } catch (err) {
+      await thread.terminate();
+      throw err;
+    }
+    return thread;
+  };
+
+  /** Closes PGlite on `thread` (it flushes to its directory) and ends the thread. */
+  const stopWorker = async (thread: Worker): Promise<void> => {
+    const stopped = new Promise<void>((resolve) => {
+      thread.on('message', (reply: PgliteReply) => reply.type === 'closed' && resolve());
+      thread.once('exit', () => resolve());
     });
-  });
-  try {
-    await ready;
-  } catch (err) {
-    await worker.terminate();
-    throw err;
-  }
-  worker.unref();
+    thread.ref();
+    thread.postMessage({ type: 'close' } satisfies PgliteRequest);
+    await stopped;
+    await thread.terminate();
+  };
+
+  /** Posts `request` to the thread; one whose parameters structured clone cannot carry (a function, a symbol) is rejected, unsent. */
+  const post = (request: Extract<PgliteRequest, { type: 'query' }>): void => {
+    if (!worker) return;
+    worker.ref();
+    try {
+      worker.postMessage(request);
+    } catch (err) {
+      const job = pending.get(request.id);
+      pending.delete(request.id);
+      if (pending.size === 0) worker.unref();
+      job?.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+
+  /**
+   * Replaces the thread (see DEFAULT_RECYCLE) when nothing waits on it: the old one closes PGlite
+   * before the new one opens the same directory. Queries asked for meanwhile are held and sent to
+   * the new thread, in order, after the session's settings.
+   */
+  const recycle = (): void => {
+    if (pending.size > 0 || held !== null || closing || failure) return;
+    held = [];
+    recycling = replace().finally(() => (recycling = null));
+  };
+
+  const replace = async (): Promise<void> => {
+    try {
+      if (worker) await stopWorker(worker);
+      worker = await startWorker(true);
+    } catch (err) {
+      fail(err instanceof PgliteThreadError ? err : new PgliteThreadError(`the PGlite thread could not be replaced: ${String(err)}`, { cause: err }));
+      held = null;
+      return;
+    }
+    recycles++;
+    const waiting = held ?? [];
+    held = null;
+    for (const sql of settings) post({ type: 'query', id: 0, sql, params: undefined });
+    for (const request of waiting) post(request);
+    if (pending.size === 0) worker?.unref();
+  };
+
+  const first = await startWorker(false);
+  worker = first;
+  first.unref();
 
   return {
     get alive() {
       return failure === null && closing === null;
     },
 
+    get recycles() {
+      return recycles;
+    },
+
+    get replacing() {
+      return held !== null;
+    },
+
     query(sql, params, opts) {
       if (failure) return Promise.reject(failure);
       if (closing) return Promise.reject(new PgliteThreadError('the PGlite connection is closed'));
       const id = nextId++;
-      return new Promise<PgliteResult>((resolve, reject) => {
+      const request = { type: 'query', id, sql, params, ...(opts?.binaryResults ? { binaryResults: true } : {}) } satisfies PgliteRequest;
+      const done = new Promise<PgliteResult>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.ref();
-        try {
-          worker.postMessage({ type: 'query', id, sql, params, ...(opts?.binaryResults ? { binaryResults: true } : {}) } satisfies PgliteRequest);
-        } catch (err) {
-          // A parameter structured clone cannot carry (a function, a symbol): nothing was sent.
-          pending.delete(id);
-          if (pending.size === 0) worker.unref();
-          reject(err instanceof Error ? err : new Error(String(err)));
-        }
+        if (held !== null) held.push(request);
+        else post(request);
+      });
+      if (!SESSION_SETTING.test(sql)) return done;
+      return done.then((result) => {
+        if (!settings.includes(sql)) settings.push(sql);
+        return result;
       });
     },
 
     close() {
       return (closing ??= (async () => {
+        // A replacement under way ends first: its new thread is the one to close.
+        await recycling;
+        if (!worker) return;
         if (!failure) {
-          const closed = new Promise<void>((resolve) => (onClosed = resolve));
-          worker.ref();
-          worker.postMessage({ type: 'close' } satisfies PgliteRequest);
-          await closed;
+          await stopWorker(worker);
+          fail(new PgliteThreadError('the PGlite connection is closed'));
         }
         await worker.terminate();
       })());

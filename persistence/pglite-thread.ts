@@ -7,6 +7,10 @@
  * `{ type: 'query', id, sql, params, binaryResults? }` is answered by one `{ type: 'result', id, … }`,
  * in order, the buffers of its Uint8Array values transferred, never cloned. `{ type: 'close' }`
  * closes PGlite (flushing it to its directory), posts `{ type: 'closed' }` and ends the thread.
+ * With a `recycle` policy, the thread posts `{ type: 'recycle' }` once the database has been quiet
+ * (no statement running, no transaction open) for `quietMs` after a statement that moved at least
+ * `largeBytes`: PGlite's memory keeps the peak of such a statement, and only a new thread gives it
+ * back (pglite-connection.ts replaces it; docs/architecture.md, "Memory").
  *
  * Each statement goes to PGlite in one call, one with parameters prepared the first time its text
  * is seen (pglite-statements.ts).
@@ -21,6 +25,19 @@ export interface PgliteThreadData {
   dataDir: string | null;
   /** PGlite's WebAssembly, compiled once per process (`pgliteModules`), not again per thread (~1-2 s each). */
   modules?: PgliteModules;
+  /** When to ask to be replaced (never for an in-memory database: its data lives in this thread). */
+  recycle?: RecyclePolicy;
+  /** This thread replaces one that asked: it asks no sooner than `recycle.everyMs` after its start. */
+  replacement?: boolean;
+}
+
+export interface RecyclePolicy {
+  /** A statement whose parameters and results hold at least this many bytes leaves PGlite's memory grown. */
+  largeBytes: number;
+  /** How long the database must then stay quiet before the thread asks to be replaced. */
+  quietMs: number;
+  /** A replacement asks no sooner than this after its start. */
+  everyMs: number;
 }
 
 export interface PgliteModules {
@@ -49,6 +66,7 @@ export type PgliteReply =
   | { type: 'failed'; error: SerializedError }
   | { type: 'result'; id: number; ok: true; result: PgliteResult }
   | { type: 'result'; id: number; ok: false; error: SerializedError }
+  | { type: 'recycle' }
   | { type: 'closed' };
 
 export function serializeError(err: unknown): SerializedError {
@@ -63,18 +81,77 @@ export function serializeError(err: unknown): SerializedError {
 /**
  * The buffers under the result's Uint8Array values, each once: a value's own buffer, or a message's
  * (`BinaryResultReader`). Views into any other larger buffer (Buffer's shared pool) are cloned.
+ * And the bytes of the values, bytes and text alike (a string's length: near enough).
  */
-function transferables(rows: unknown[]): ArrayBuffer[] {
+function transferables(rows: unknown[]): { buffers: ArrayBuffer[]; bytes: number } {
   const out = new Set<ArrayBuffer>();
+  let bytes = 0;
   for (const row of rows) {
     if (typeof row !== 'object' || row === null) continue;
     for (const value of Object.values(row)) {
-      if (!(value instanceof Uint8Array) || !(value.buffer instanceof ArrayBuffer)) continue;
+      if (typeof value === 'string') bytes += value.length;
+      if (!(value instanceof Uint8Array)) continue;
+      bytes += value.byteLength;
+      if (!(value.buffer instanceof ArrayBuffer)) continue;
       const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
       if (whole || ownedBuffers.has(value.buffer)) out.add(value.buffer);
     }
   }
-  return [...out];
+  return { buffers: [...out], bytes };
+}
+
+function parameterBytes(params: unknown[] | undefined): number {
+  let bytes = 0;
+  for (const value of params ?? []) {
+    if (typeof value === 'string') bytes += value.length;
+    else if (value instanceof Uint8Array) bytes += value.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * Asks for a new thread (`{ type: 'recycle' }`) once the database has been quiet for
+ * `policy.quietMs` after a large statement: nothing running, no transaction open.
+ */
+class RecycleWatch {
+  private running = 0;
+  private grown = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  private readonly policy: RecyclePolicy;
+  private readonly notBefore: number;
+  private readonly idle: () => boolean;
+  private readonly ask: () => void;
+
+  constructor(policy: RecyclePolicy, replacement: boolean, idle: () => boolean, ask: () => void) {
+    this.policy = policy;
+    this.notBefore = performance.now() + (replacement ? policy.everyMs : 0);
+    this.idle = idle;
+    this.ask = ask;
+  }
+
+  started(): void {
+    this.running++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  ended(bytes: number): void {
+    this.running--;
+    if (bytes >= this.policy.largeBytes) this.grown = true;
+    if (!this.grown || this.running > 0) return;
+    const delay = Math.max(this.policy.quietMs, this.notBefore - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      // A transaction left open between statements holds its state in this PGlite: not now.
+      if (this.running === 0 && this.idle()) this.ask();
+    }, delay);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
 }
 
 /**
@@ -141,8 +218,18 @@ async function serve(port: NonNullable<typeof parentPort>, data: PgliteThreadDat
     port.close();
     return;
   }
+  const watch =
+    data.recycle && data.dataDir !== null
+      ? new RecycleWatch(
+          data.recycle,
+          data.replacement === true,
+          () => !db.isInTransaction(),
+          () => port.postMessage({ type: 'recycle' } satisfies PgliteReply),
+        )
+      : null;
   port.on('message', (request: PgliteRequest) => {
     if (request.type === 'close') {
+      watch?.stop();
       port.removeAllListeners('message');
       void db
         .close()
@@ -154,18 +241,25 @@ async function serve(port: NonNullable<typeof parentPort>, data: PgliteThreadDat
       return;
     }
     const { id } = request;
+    watch?.started();
+    const sent = parameterBytes(request.params);
     statements.run(request.sql, request.params, request.binaryResults === true).then(
       (res) => {
         const result: PgliteResult = { rows: res.rows, fields: res.fields };
         if (res.affectedRows !== undefined) result.affectedRows = res.affectedRows;
+        const { buffers, bytes } = transferables(res.rows);
+        watch?.ended(sent + bytes);
         try {
-          port.postMessage({ type: 'result', id, ok: true, result } satisfies PgliteReply, transferables(res.rows));
+          port.postMessage({ type: 'result', id, ok: true, result } satisfies PgliteReply, buffers);
         } catch (err) {
           // A value structured clone cannot carry: the query ran, but its answer cannot be sent.
           port.postMessage({ type: 'result', id, ok: false, error: serializeError(err) } satisfies PgliteReply);
         }
       },
-      (err: unknown) => port.postMessage({ type: 'result', id, ok: false, error: serializeError(err) } satisfies PgliteReply),
+      (err: unknown) => {
+        watch?.ended(sent);
+        port.postMessage({ type: 'result', id, ok: false, error: serializeError(err) } satisfies PgliteReply);
+      },
     );
   });
   port.postMessage({ type: 'ready' } satisfies PgliteReply);

@@ -68,7 +68,6 @@ test('10 000 history entries, 10 000 projected annotations, 20 000 detections wr
   // A fresh process, so that the only WebAssembly memory in it is this database's.
   const url = (file: string) => JSON.stringify(fileURLToPath(new URL(file, import.meta.url)));
   const script = `
-    const { readFileSync } = await import('node:fs');
     const { openTestDatabase } = await import(${url('../../tools/databases.ts')});
     const { createHistoryRepository } = await import(${url('../../persistence/repositories/annotation-history.ts')});
     const { createAnnotationRepository } = await import(${url('../../persistence/repositories/annotations.ts')});
@@ -77,18 +76,7 @@ test('10 000 history entries, 10 000 projected annotations, 20 000 detections wr
     const { createVideoRepository } = await import(${url('../../persistence/repositories/videos.ts')});
     const { createSessionRepository } = await import(${url('../../persistence/repositories/sessions.ts')});
     const { createTestRunRepository } = await import(${url('../../persistence/repositories/test-runs.ts')});
-    // A WebAssembly memory: read-write, at least PGlite's initial 128 MiB, followed by V8's guard
-    // region (gigabytes reserved, no access). Its resident pages are what its statements touched.
-    const wasmResident = () => {
-      const blocks = readFileSync('/proc/self/smaps', 'utf8').split(/\\n(?=[0-9a-f]+-[0-9a-f]+ )/);
-      const kB = (block, field) => Number(block.split('\\n').find((line) => line.startsWith(field + ':'))?.split(/\\s+/)[1] ?? 0);
-      let total = 0;
-      blocks.forEach((block, i) => {
-        const next = blocks[i + 1] ?? '';
-        if (/^\\S+ rw-p /.test(block) && kB(block, 'Size') >= 131072 && / ---p /.test(next.split('\\n')[0]) && kB(next, 'Size') >= 4194304) total += kB(block, 'Rss') * 1024;
-      });
-      return total;
-    };
+    const { wasmResident } = await import(${url('../helpers/wasm-resident.ts')});
     const t = await openTestDatabase('pglite');
     const { knex } = t.db;
     await createProjectRepository({ knex }).create({ id: 'p', name: 'P' });
