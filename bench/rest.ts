@@ -9,7 +9,8 @@
  * 3. projection lag: 1 000 live edits from a WebsocketProvider (one transaction each), then the
  *    time until the `annotations` table shows all of them (read through the session's counts);
  * 4. single writes: 200 POSTs of one annotation, one after the other (a script's loop), each
- *    answered once its update is committed: p50 / p90.
+ *    answered once its update is committed: p50 / p90;
+ * 5. the server's RSS after all that, and again 5 s (--idle-ms) later with nothing asked of it.
  *
  *   npx tsx bench/rest.ts            # targets: p99 < 20 ms, bulk < 1 s, lag < 1 s
  *   DATABASE_URL=postgres://… npx tsx bench/rest.ts   # on Postgres (a schema of its own, dropped after)
@@ -21,13 +22,15 @@ import http from 'node:http';
 import { loadavg } from 'node:os';
 import { updateAnnotation } from '../docs-model/index.ts';
 import { percentile, seededRandom } from './lib/stats.ts';
-import { killAllSync, readCpuMs, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
+import { killAllSync, readCpuMs, readRssBytes, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
 import { dropSchema } from './lib/postgres-schema.ts';
 import { benchRequest, type BenchReply } from './lib/http-request.ts';
 import { closeClient, openClient, waitSynced } from './lib/clients.ts';
 import { BENCH_AUTH_SECRET, benchAdminToken } from './lib/annosync-rooms.ts';
+import { wasmResident } from '../tools/wasm-resident.ts';
 
 const ANNOTATIONS = 10_000;
+
 const FRAMES = 3_000;
 const CONNECTIONS = 50;
 const REQUESTS = 20_000;
@@ -40,6 +43,8 @@ const SINGLE_WRITES = 200;
 const SEED = Number(process.env.SEED ?? 20261124);
 const argument = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const MAIN = argument('main');
+/** How long the server is left alone before its RSS is read again (--idle-ms). */
+const IDLE_MS = Number(argument('idle-ms') ?? 5_000);
 const CPU_PROF_DIR = argument('cpu-prof-dir');
 
 // The server runs with the bench's AUTH_SECRET; every request carries its admin token.
@@ -193,6 +198,18 @@ async function main(): Promise<void> {
       `${SINGLE_WRITES} single-annotation POSTs one after the other (each answered once committed): ` +
         `p50 ${percentile(single, 50).toFixed(2)} ms  p90 ${percentile(single, 90).toFixed(2)} ms`,
     );
+
+    // 5. What the server holds after it all, and once left alone (PGlite's thread is replaced
+    //    after a quiet moment, giving back what the large statements took: persistence/pglite-connection.ts).
+    //    The RSS follows V8's collections too (garbage waits for one); PGlite's memory does not.
+    const rssAtEnd = readRssBytes(server.pid);
+    const wasmAtEnd = wasmResident(server.pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+    console.log(`server RSS: ${mib(rssAtEnd)} MiB after the writes, ${mib(readRssBytes(server.pid))} MiB ${IDLE_MS / 1000} s later`);
+    if (!databaseUrl) {
+      console.log(`PGlite's memory (resident): ${mib(wasmAtEnd)} MiB after the writes, ${mib(wasmResident(server.pid))} MiB ${IDLE_MS / 1000} s later`);
+    }
   } finally {
     agent.destroy();
     await stopServer(server);

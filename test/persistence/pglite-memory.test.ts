@@ -76,7 +76,7 @@ test('10 000 history entries, 10 000 projected annotations, 20 000 detections wr
     const { createVideoRepository } = await import(${url('../../persistence/repositories/videos.ts')});
     const { createSessionRepository } = await import(${url('../../persistence/repositories/sessions.ts')});
     const { createTestRunRepository } = await import(${url('../../persistence/repositories/test-runs.ts')});
-    const { wasmResident } = await import(${url('../helpers/wasm-resident.ts')});
+    const { wasmResident } = await import(${url('../../tools/wasm-resident.ts')});
     const t = await openTestDatabase('pglite');
     const { knex } = t.db;
     await createProjectRepository({ knex }).create({ id: 'p', name: 'P' });

@@ -99,12 +99,12 @@ test('the new thread gives back what a large statement took of PGlite’s memory
   const dir = mkdtempSync(path.join(tmpdir(), 'annosync-recycle-'));
   ctx.dirs.push(dir);
   cpSync(path.join(await migratedPgliteTemplate(), 'pglite'), path.join(dir, 'pglite'), { recursive: true });
-  // A fresh process, so that the only WebAssembly memory in it is this database's (wasm-resident.ts).
+  // A fresh process, so that the only WebAssembly memory in it is this database's (tools/wasm-resident.ts).
   const url = (file: string) => JSON.stringify(fileURLToPath(new URL(file, import.meta.url)));
   const script = `
     const { openPgliteConnection } = await import(${url('../../persistence/pglite-connection.ts')});
     const { waitFor } = await import(${url('../../tools/databases.ts')});
-    const { wasmResident } = await import(${url('../helpers/wasm-resident.ts')});
+    const { wasmResident } = await import(${url('../../tools/wasm-resident.ts')});
     const conn = await openPgliteConnection({ dataDir: ${JSON.stringify(path.join(dir, 'pglite'))}, recycle: { largeBytes: 2 ** 20, quietMs: 100, everyMs: 60000 } });
     await conn.query('create table blobs (b bytea not null)');
     const before = wasmResident();

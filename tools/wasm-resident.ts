@@ -1,10 +1,11 @@
 /**
- * The resident bytes of this process's WebAssembly memories, from /proc/self/smaps (Linux): each
+ * The resident bytes of a process's WebAssembly memories, from /proc/PID/smaps (Linux): each
  * is a read-write mapping of at least PGlite's initial 128 MiB followed by V8's guard region
  * (gigabytes reserved, no access). Its resident pages are what its statements touched, and they
- * stay so (WebAssembly memory never shrinks). In a fresh process on PGlite, that is PGlite's.
+ * stay so (WebAssembly memory never shrinks). In a process with one PGlite, that is PGlite's.
  *
- *   const { wasmResident } = await import('…/test/helpers/wasm-resident.ts')
+ *   wasmResident()            // this process
+ *   wasmResident(server.pid)  // a server's (bench/rest.ts)
  */
 import { readFileSync } from 'node:fs';
 
@@ -16,8 +17,8 @@ const kB = (block: string, field: string): number =>
       ?.split(/\s+/)[1] ?? 0,
   );
 
-export function wasmResident(): number {
-  const blocks = readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+export function wasmResident(pid: number | 'self' = 'self'): number {
+  const blocks = readFileSync(`/proc/${pid}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
   let total = 0;
   blocks.forEach((block, i) => {
     const next = blocks[i + 1] ?? '';
