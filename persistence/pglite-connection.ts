@@ -62,12 +62,13 @@ interface Pending {
 /**
  * The default recycle policy for a PGlite directory. PGlite's memory keeps the peak of its largest
  * statement (~4× its bytes: a 4.4 MB update grew it by ~18-21 MB, docs/architecture.md, "Memory"),
- * so after a statement of 2 MiB or more, once the database has been quiet for 2 s, the thread is
+ * so after a statement of 2 MiB or more, once the database has been quiet for 5 s, the thread is
  * replaced by a new one on the same directory (~0.3 s, statements meanwhile wait), at most once per
- * 30 s. The 2 s keep it away from a stream of writes; the 30 s keep large reads (a 10 000-annotation
- * document's snapshot is ~4 MB) from replacing it every few seconds.
+ * 30 s. The 5 s keep it to a server at rest, away from a stream of writes or of documents opened;
+ * the 30 s keep large reads (a 10 000-annotation document's snapshot is ~4 MB) from replacing it
+ * every few seconds.
  */
-export const DEFAULT_RECYCLE: RecyclePolicy = { largeBytes: 2 * 2 ** 20, quietMs: 2_000, everyMs: 30_000 };
+export const DEFAULT_RECYCLE: RecyclePolicy = { largeBytes: 2 * 2 ** 20, quietMs: 5_000, everyMs: 30_000 };
 
 /** `set` statements that last for the session (`set search_path …`), replayed on a new thread. */
 const SESSION_SETTING = /^\s*set\s+(?!local\b|transaction\b|constraints\b|session\s+characteristics\b)/i;
