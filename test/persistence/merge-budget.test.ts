@@ -151,7 +151,7 @@ pool('a merge past the budget rejects with MergeTimeoutError and the next one ru
   assert.is((err as MergeTimeoutError).budgetMs, BUDGET_MS);
 
   assert.equal(await pool.merge(history.updates), mergeInProcess(history.updates), seedNote);
-  assert.equal(pool.stats(), { workersStarted: 2, merged: 2, timedOut: 1 });
+  assert.equal(pool.stats(), { workersStarted: 2, workersEnded: 0, merged: 2, timedOut: 1 });
 });
 
 pool('a merge that waits for a core on a busy machine is not cut off: the budget is its own CPU time', async () => {

@@ -10,6 +10,7 @@ import { createImportParser, ImportParserClosedError, type ImportParser } from '
 import { overlapBomb } from '../../tools/zip-bombs.ts';
 import { rawZip } from '../helpers/zips.ts';
 import { assertLowersOneThread } from '../helpers/threads.ts';
+import { waitFor } from '../../tools/databases.ts';
 
 const test = suite<{ parser: ImportParser }>('import parser');
 test.before((ctx) => {
@@ -95,6 +96,19 @@ test('a small zip refused from its layout (the overlap bomb) gets the same answe
     const yolo = rawZip([['obj_train_data/frame_000000.txt', '0 0.5 0.5 0.1 0.1\n']]);
     sameOutcome(await outcome(parser.parse('yolo', yolo.slice(), ctx)), direct('yolo', yolo), 'a one-box yolo zip');
     assert.is(parser.stats().workersStarted, 1, 'the same worker');
+  } finally {
+    await parser.close();
+  }
+});
+
+test('a worker left idle is ended, and the next import starts a new one that answers the same', async () => {
+  const parser = createImportParser({ idleMs: 20 });
+  try {
+    const yolo = rawZip([['obj_train_data/frame_000000.txt', '0 0.5 0.5 0.1 0.1\n']]);
+    const first = await outcome(parser.parse('yolo', yolo.slice(), ctx));
+    await waitFor(() => parser.stats().workersEnded === 1, { message: 'the idle worker was not ended' });
+    assert.equal(await outcome(parser.parse('yolo', yolo.slice(), ctx)), first);
+    assert.equal(parser.stats(), { workersStarted: 2, workersEnded: 1 });
   } finally {
     await parser.close();
   }
