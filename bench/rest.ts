@@ -10,7 +10,7 @@
  *    time until the `annotations` table shows all of them (read through the session's counts);
  * 4. single writes: 200 POSTs of one annotation, one after the other (a script's loop), each
  *    answered once its update is committed: p50 / p90;
- * 5. the server's RSS after all that, and again 45 s (--idle-ms) later with nothing asked of it.
+ * 5. the server's RSS after all that, and again 90 s (--idle-ms) later with nothing asked of it.
  *
  *   npx tsx bench/rest.ts            # targets: p99 < 20 ms, bulk < 1 s, lag < 1 s
  *   DATABASE_URL=postgres://… npx tsx bench/rest.ts   # on Postgres (a schema of its own, dropped after)
@@ -45,10 +45,12 @@ const argument = (name: string): string | undefined => process.argv.find((a) => 
 const MAIN = argument('main');
 /**
  * How long the server is left alone before its RSS is read again (--idle-ms): its documents unload
- * 30 s after their last use (IDLE_UNLOAD_MS) and are compacted then; once the database has been
- * quiet for 5 s after that, a PGlite thread is replaced (persistence/pglite-connection.ts).
+ * 30 s after their last use (IDLE_UNLOAD_MS) and are compacted then, in the merge worker, which is
+ * ended 30 s after its last merge (persistence/merge-worker.ts); once the database has been quiet
+ * for 5 s, a PGlite thread is replaced (persistence/pglite-connection.ts). The main thread's
+ * garbage goes whenever V8 collects it, so one reading says little on its own.
  */
-const IDLE_MS = Number(argument('idle-ms') ?? 45_000);
+const IDLE_MS = Number(argument('idle-ms') ?? 90_000);
 const CPU_PROF_DIR = argument('cpu-prof-dir');
 
 // The server runs with the bench's AUTH_SECRET; every request carries its admin token.
