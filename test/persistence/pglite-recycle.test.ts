@@ -3,7 +3,8 @@
  * is quiet, its thread is replaced by a new one on the same directory (persistence/pglite-connection.ts,
  * `DEFAULT_RECYCLE`): the memory goes back, and nothing else changes — the data, the session's
  * settings, the order of queries asked for meanwhile. Never inside a transaction, never for an
- * in-memory database (its data lives in the thread).
+ * in-memory database (its data lives in the thread), not after a smaller statement, and a new
+ * thread not again within `everyMs`.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -71,10 +72,14 @@ test('queries asked for while the thread is replaced wait for the new one and ar
   assert.equal(answers.map((a) => (a.rows[0] as { at_count: number }).at_count), Array.from({ length: 40 }, (_, n) => n));
 });
 
-test('no replacement inside a transaction or of an in-memory database; one follows the commit', async (ctx) => {
+test('no replacement inside a transaction, of an in-memory database, after a statement under the size, or twice within `everyMs`; one follows the commit', async (ctx) => {
   const conn = await openCopy(ctx);
   const memory = await openPgliteConnection({ dataDir: null, recycle: policy });
   ctx.open.push(memory);
+  const small = await openCopy(ctx);
+  const again = await openCopy(ctx);
+  await again.query('select length($1::bytea)', [large(6)]);
+  await waitFor(() => again.recycles === 1, { message: 'the first replacement did not happen' });
   // A witness with the same policy, given its large statement last: once it has been replaced,
   // the others' quiet moments have passed too.
   const witness = await openCopy(ctx);
@@ -83,10 +88,14 @@ test('no replacement inside a transaction or of an in-memory database; one follo
   await conn.query('begin');
   await conn.query('insert into blobs values (1, $1)', [large(3)]);
   await memory.query('insert into blobs values (1, $1)', [large(4)]);
+  await small.query('select length($1::bytea)', [new Uint8Array(policy.largeBytes - 1)]);
+  await again.query('select length($1::bytea)', [large(7)]);
   await witness.query('select length($1::bytea)', [large(5)]);
   await waitFor(() => witness.recycles === 1, { message: 'the witness was not replaced' });
   assert.is(conn.recycles, 0, 'not while a transaction is open');
   assert.is(memory.recycles, 0, 'never for an in-memory database');
+  assert.is(small.recycles, 0, 'not after a statement one byte under the size');
+  assert.is(again.recycles, 1, 'a replacement is not replaced again within everyMs');
   await conn.query('insert into blobs values (2, $1)', [new Uint8Array(10)]);
   await conn.query('commit');
   await waitFor(() => conn.recycles === 1, { message: 'not replaced after the commit' });
