@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     //    after a quiet moment, giving back what the large statements took: persistence/pglite-connection.ts).
     //    The RSS follows V8's collections too (garbage waits for one); PGlite's memory does not.
     const rssAtEnd = readRssBytes(server.pid);
-    const wasmAtEnd = wasmResident(server.pid);
+    const wasmAtEnd = databaseUrl ? 0 : wasmResident(server.pid);
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
     const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
     console.log(`server RSS: ${mib(rssAtEnd)} MiB after the writes, ${mib(readRssBytes(server.pid))} MiB ${IDLE_MS / 1000} s later`);

@@ -29,13 +29,13 @@
 import type { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { threadCpuMs } from './thread-clock.ts';
-import { startThread, transferableBuffer } from './worker-thread.ts';
+import { IDLE_WORKER_MS, IdleWorkerEnd, startThread, transferableBuffer } from './worker-thread.ts';
 import type { MergeReply, MergeRequest } from './merge-worker-thread.ts';
 
 export interface MergePoolOptions {
   /** How long one merge may run before its worker is terminated: its CPU time, where readable (above). */
   timeBudgetMs?: number;
-  /** How long the worker may sit idle before it is ended, giving its heap back (default IDLE_WORKER_MS). */
+  /** How long the worker may sit idle before it is ended, giving its heap back (default IDLE_WORKER_MS, worker-thread.ts). */
   idleMs?: number;
   logger?: Logger;
 }
@@ -122,16 +122,6 @@ function request(job: Job): { message: MergeRequest; transfer: ArrayBuffer[] } {
   return { message: { id: job.id, how: 'doc', packed, lengths }, transfer: [packed] };
 }
 
-/**
- * An idle worker is ended after this long. Its heap keeps what its merges left: V8 collects a
- * thread's garbage when it allocates, and an idle worker does not. Three merges of 10 000-annotation
- * documents grew the process's RSS by ~320 MB, still there 5 s later; ending the worker gave back
- * ~370 MB (docs/architecture.md, "Memory"). A new one starts with the next merge, its JIT cold: a
- * 10 000-annotation merge took 1.15 s there against 0.75 s on a warm worker. 30 s: documents unload
- * 30 s after their last use (compacted here), so this is a server at rest.
- */
-const IDLE_WORKER_MS = 30_000;
-
 export function createMergePool(opts: MergePoolOptions = {}): MergePool {
   const timeBudgetMs = opts.timeBudgetMs ?? 5000;
   const idleMs = opts.idleMs ?? IDLE_WORKER_MS;
@@ -145,21 +135,13 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
   /** `cpuAtStart`: the worker's CPU time when the job was sent, if it keeps that clock. */
   let running: { job: Job; timer: NodeJS.Timeout; cpuAtStart: number | null } | null = null;
   let closed: Promise<void> | null = null;
-  let idleTimer: NodeJS.Timeout | null = null;
-  const counters = { workersStarted: 0, workersEnded: 0, merged: 0, timedOut: 0 };
-
-  /** Ends the worker if it is still idle (see IDLE_WORKER_MS). */
-  function retire(): void {
-    idleTimer = null;
-    if (running || queue.length > 0 || !worker) return;
-    const idle = worker;
+  const counters = { workersStarted: 0, merged: 0, timedOut: 0 };
+  const idle = new IdleWorkerEnd(idleMs, () => {
+    if (running || queue.length > 0 || !worker) return null;
+    const ending = worker;
     worker = null;
-    // Counted once the thread has stopped, its heap freed.
-    void idle.terminate().then(
-      () => counters.workersEnded++,
-      () => undefined,
-    );
-  }
+    return ending;
+  });
 
   function spawn(): Worker {
     const fresh = startThread('merge-worker-thread');
@@ -204,11 +186,10 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
     // An idle worker must not keep the process alive; one with work must, even while it starts.
     if (queue.length === 0) {
       worker?.unref();
-      if (worker && !idleTimer) idleTimer = setTimeout(retire, idleMs).unref();
+      if (worker) idle.idle();
       return;
     }
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = null;
+    idle.busy();
     if (!worker) {
       try {
         worker = spawn();
@@ -256,14 +237,14 @@ export function createMergePool(opts: MergePoolOptions = {}): MergePool {
   }
 
   return {
-    stats: () => ({ ...counters }),
+    stats: () => ({ ...counters, workersEnded: idle.ended }),
 
     merge: (updates, budgetMs = timeBudgetMs) => enqueue('doc', updates, budgetMs),
     mergeUpdates: (updates) => enqueue('updates', updates, timeBudgetMs),
 
     close() {
       return (closed ??= (async () => {
-        if (idleTimer) clearTimeout(idleTimer);
+        idle.stop();
         const failed = new MergePoolClosedError('the merge pool closed before this merge ran');
         for (const job of queue.splice(0)) job.reject(failed);
         if (running) {

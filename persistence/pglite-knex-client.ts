@@ -14,7 +14,6 @@
 import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 import { DEFAULT_RECYCLE, openPgliteConnection, type PgliteConnection } from './pglite-connection.ts';
-import type { RecyclePolicy } from './pglite-thread.ts';
 import type { ByteaCapableClient } from './bytea.ts';
 
 interface KnexQueryObject {
@@ -39,8 +38,6 @@ type KnexPostgresClientClass = new (config: Knex.Config) => KnexPostgresClient;
 /** Where the client opens PGlite: a directory initialised beforehand, or memory. */
 export interface PgliteThreadConnectionConfig {
   dataDir: string | null;
-  /** When the thread is replaced to give PGlite's memory back (default DEFAULT_RECYCLE); false: never. */
-  recycle?: RecyclePolicy | false;
 }
 
 let clientClass: KnexPostgresClientClass | undefined;
@@ -77,8 +74,8 @@ export function pgliteThreadClient(): KnexPostgresClientClass {
 
     _acquireOnlyConnection(): Promise<PgliteConnection> {
       const connection = (this.config.connection ?? { dataDir: null }) as PgliteThreadConnectionConfig;
-      const recycle = connection.recycle ?? DEFAULT_RECYCLE;
-      return openPgliteConnection({ dataDir: connection.dataDir, ...(recycle ? { recycle } : {}) });
+      // The thread is replaced after large statements to give PGlite's memory back (DEFAULT_RECYCLE).
+      return openPgliteConnection({ dataDir: connection.dataDir, recycle: DEFAULT_RECYCLE });
     }
 
     validateConnection(connection: PgliteConnection): boolean {

@@ -15,7 +15,7 @@
  * copied, when it owns its buffer: the caller must not use it afterwards. Requests run one at a
  * time, in order; the worker starts on the first request, and one that dies (out of memory, say)
  * fails what it was parsing and is replaced on the next. One left idle for `idleMs` is ended: its
- * heap keeps what its parses left (see IDLE_WORKER_MS).
+ * heap keeps what its parses left (IDLE_WORKER_MS, persistence/worker-thread.ts).
  */
 import type { Worker } from 'node:worker_threads';
 import {
@@ -28,7 +28,7 @@ import {
   type ImportResult,
 } from '../../docs-model/formats/index.ts';
 import { refusedByLayout } from '../../docs-model/formats/safe-zip.ts';
-import { startBundledThread, transferableBuffer } from '../../persistence/worker-thread.ts';
+import { IDLE_WORKER_MS, IdleWorkerEnd, startBundledThread, transferableBuffer } from '../../persistence/worker-thread.ts';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
 import type { ParseMessage, ParseReply, ParseRequest, ThrownError } from './import-parse-thread.ts';
 
@@ -40,15 +40,6 @@ export interface ImportParser {
   /** Fails pending parses and stops the worker. Idempotent. */
   close(): Promise<void>;
 }
-
-/**
- * An idle worker is ended after this long (a new one starts with the next import): V8 collects a
- * thread's garbage when it allocates, and an idle worker does not, so its heap kept what its parses
- * left. Three COCO imports of 10 000 annotations (2 MB each): the process's RSS 111 → 201 MiB, and
- * 119 once the worker ended; the next import, on a new worker with its JIT cold, took 452 ms against
- * 152 on the warm one (under tsx, which also bundles the worker's entry).
- */
-const IDLE_WORKER_MS = 30_000;
 
 /** Largest upload whose zip layout is checked on the main thread (a few thousand entries at most). */
 const LAYOUT_CHECK_HERE_BYTES = 256 * 1024;
@@ -81,22 +72,13 @@ export function createImportParser(opts: { logger?: Logger; idleMs?: number } = 
   let nextId = 1;
   let worker: Worker | null = null;
   let closed: Promise<void> | null = null;
-  let idleTimer: NodeJS.Timeout | null = null;
   let workersStarted = 0;
-  let workersEnded = 0;
-
-  /** Ends the worker if it is still idle. */
-  const retire = (): void => {
-    idleTimer = null;
-    if (pending.size > 0 || !worker) return;
-    const idle = worker;
+  const idle = new IdleWorkerEnd(idleMs, () => {
+    if (pending.size > 0 || !worker) return null;
+    const ending = worker;
     worker = null;
-    // Counted once the thread has stopped, its heap freed.
-    void idle.terminate().then(
-      () => workersEnded++,
-      () => undefined,
-    );
-  };
+    return ending;
+  });
 
   const failAll = (err: Error): void => {
     for (const job of pending.values()) job.reject(err);
@@ -119,7 +101,7 @@ export function createImportParser(opts: { logger?: Logger; idleMs?: number } = 
       // An idle worker must not keep the process alive, nor its heap for long.
       if (pending.size === 0) {
         fresh.unref();
-        idleTimer ??= setTimeout(retire, idleMs).unref();
+        idle.idle();
       }
       if (!reply.ok) job.reject(rebuilt(reply.error));
       else job.resolve({ ...reply.result, content: { ...reply.result.content, annotations: job.annotations } });
@@ -150,8 +132,7 @@ export function createImportParser(opts: { logger?: Logger; idleMs?: number } = 
           return Promise.reject(err instanceof Error ? err : new Error(String(err)));
         }
       }
-      if (idleTimer) clearTimeout(idleTimer);
-      idleTimer = null;
+      idle.busy();
       const thread = (worker ??= start());
       const id = nextId++;
       const done = new Promise<ImportResult>((resolve, reject) => pending.set(id, { annotations: [], resolve, reject }));
@@ -161,11 +142,11 @@ export function createImportParser(opts: { logger?: Logger; idleMs?: number } = 
       return done;
     },
 
-    stats: () => ({ workersStarted, workersEnded }),
+    stats: () => ({ workersStarted, workersEnded: idle.ended }),
 
     close() {
       return (closed ??= (async () => {
-        if (idleTimer) clearTimeout(idleTimer);
+        idle.stop();
         failAll(new ImportParserClosedError('the import parser closed before this import was parsed'));
         const last = worker;
         worker = null;
