@@ -86,7 +86,7 @@ export class DocAwareness {
 
   /**
    * Applies an awareness update sent by `owner`. Returns the client ids whose state changed (null
-   * when none), for `encodeChanges`. Throws InvalidMessage-free: decoding errors propagate as
+   * when none), for the presence batch (presence-batch.ts). Throws InvalidMessage-free: decoding errors propagate as
    * lib0 errors for the caller to map; policy breaches throw PolicyViolationError.
    */
   applyFrom(owner: AwarenessOwner, update: Uint8Array, now: number): number[] | null {
@@ -204,24 +204,22 @@ export class DocAwareness {
     return removed;
   }
 
-  /**
-   * The current states of `clientIds` as one awareness message, at the server's clock: a client
-   * that changed several times since they were taken is sent once, as it is now; one that left,
-   * as a removal.
-   */
-  encodeChanges(clientIds: Iterable<number>): Uint8Array {
-    return awarenessMessageOf(this.encodeEntries(clientIds));
-  }
-
   /** Each current state of `clientIds` as it is written in an update (`awarenessMessageOf` sends them). */
   encodeEntries(clientIds: Iterable<number>): Uint8Array[] {
     return Array.from(clientIds, (clientId) => this.encodeEntry(clientId, this.entries.get(clientId)?.json ?? null));
   }
 
-  /** Every current state, as one awareness message for a new joiner (null when there is none). */
-  encodeAll(): Uint8Array | null {
-    if (this.entries.size === 0) return null;
-    return this.encodeChanges(this.entries.keys());
+  /**
+   * Every current state at a new clock, for a joiner's greeting (with the client ids, in order).
+   * A stock client that comes back keeps the clocks it saw before it left, and y-protocols ignores
+   * a state at a clock it has seen (`applyAwarenessUpdate`: `currClock < clock`), so a greeting at
+   * the old clocks would show it no one who stayed until their next renewal, 15 s later. The peers
+   * that keep the older clocks take the next change all the same: it is newer still.
+   */
+  renewedEntries(): { clientIds: number[]; encoded: Uint8Array[] } {
+    const clientIds = [...this.entries.keys()];
+    for (const clientId of clientIds) this.bumpClock(clientId);
+    return { clientIds, encoded: this.encodeEntries(clientIds) };
   }
 
   /** Current states, parsed (for REST participants and dashboards). */

@@ -361,6 +361,11 @@ export class LiveDocument {
     if (changed) for (const clientId of changed) this.presence.add(clientId, from);
   }
 
+  /** A new peer's greeting: everyone's presence, with the next batch (presence-batch.ts). */
+  greetPresence(peer: Peer): void {
+    this.presence.join(peer);
+  }
+
   /** Presence another process published: sent to every local peer, not published again. */
   applyRemoteAwareness(update: Uint8Array): void {
     const message = this.awareness.applyRemote(update, Date.now());

@@ -13,6 +13,11 @@
  * only because it drops a returning client's state until its next renewal (doc-awareness.ts); we
  * give it back at once.
  *
+ * A joiner's greeting (every state but its own) goes with the batch too, in place of the changes:
+ * one message where the greeting and the next batch were two, each answered by the stock client's
+ * echo. Its states go at new clocks (DocAwareness.renewedEntries): a returning client still holds
+ * the clocks it saw before it left, and ignored the greeting that repeated them.
+ *
  * The interval also bounds what cursors moving at screen rate cost: a document sends at most 20
  * presence messages a second to each peer, however many peers move. Liveblocks' client throttles
  * every message it sends to 100 ms by default (liveblocks.io/docs/api-reference/liveblocks-client,
@@ -20,16 +25,17 @@
  *
  *   const presence = new PresenceBatch(awareness, peers, (message) => events.emit(...))
  *   presence.add(clientId, fromPeer)   // after awareness.applyFrom / removeOwner / sweep
+ *   presence.join(peer)                // a new peer's greeting, with the next batch
  *   presence.flush()                   // now, when the document leaves memory
  */
 import { binaryFrame } from './frames.ts';
 import { awarenessMessageOf } from '../../docs-model/awareness.ts';
-import type { DocAwareness } from './doc-awareness.ts';
+import type { AwarenessOwner, DocAwareness } from './doc-awareness.ts';
 
 /** The shortest time between two presence messages of one document (see above). */
 export const PRESENCE_INTERVAL_MS = 50;
 
-export interface PresencePeer {
+export interface PresencePeer extends AwarenessOwner {
   /** `frame`, when given, is `message` already framed for the wire (see frames.ts). */
   send(message: Uint8Array, frame?: Buffer): void;
 }
@@ -40,6 +46,8 @@ export class PresenceBatch<P extends PresencePeer> {
   private readonly published: (message: Uint8Array) => void;
   /** Client id → the peer that sent the change (null: a removal every peer must get). */
   private changes: Map<number, P | null> | null = null;
+  /** Peers that joined since the last batch: they get every state, not the changes. */
+  private joiners: Set<P> | null = null;
   /** The send scheduled: at the end of this turn, or when the interval since the last send ends. */
   private pending: { immediate: NodeJS.Immediate } | { timeout: NodeJS.Timeout } | null = null;
   /** When the last batch was sent (performance.now()). */
@@ -61,6 +69,21 @@ export class PresenceBatch<P extends PresencePeer> {
    */
   add(clientId: number, from: P | null): void {
     (this.changes ??= new Map()).set(clientId, from);
+    this.schedule();
+  }
+
+  /**
+   * A new peer's greeting: every state but its own, with the next batch. Sent apart, the greeting
+   * and the batch that follows within the interval are two messages, and a stock client answers
+   * each with an echo of all it learned (see above): when a crowd reconnects, that was a third of
+   * what its clients' CPU did beyond the reference's (bench/reconnect-pair.ts).
+   */
+  join(peer: P): void {
+    (this.joiners ??= new Set()).add(peer);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.pending !== null) return;
     const wait = this.sentAt + this.intervalMs - performance.now();
     this.pending = wait > 0 ? { timeout: setTimeout(this.whenIntervalEnds, wait) } : { immediate: setImmediate(this.send) };
@@ -88,8 +111,11 @@ export class PresenceBatch<P extends PresencePeer> {
 
   private readonly send = (): void => {
     const changes = this.changes;
+    const joiners = this.joiners;
     this.changes = null;
+    this.joiners = null;
     this.pending = null;
+    if (joiners !== null) this.greet(joiners);
     if (changes === null) return;
     this.sentAt = performance.now();
     // The current states, each once however often it changed since the last batch, each encoded
@@ -107,11 +133,25 @@ export class PresenceBatch<P extends PresencePeer> {
       }
       index++;
     }
-    const frame = this.peers.size - senders.size > 1 ? binaryFrame(message) : undefined;
-    for (const peer of this.peers) if (!senders.has(peer)) peer.send(message, frame);
+    const receivers = [...this.peers].filter((peer) => !senders.has(peer) && !joiners?.has(peer));
+    const frame = receivers.length > 1 ? binaryFrame(message) : undefined;
+    for (const peer of receivers) peer.send(message, frame);
     for (const [sender, own] of senders) {
+      if (joiners?.has(sender)) continue;
       if (own.length < encoded.length) sender.send(awarenessMessageOf(encoded.filter((_, i) => !own.includes(i))));
     }
     this.published(message);
   };
+
+  /** Each joiner still connected gets every current state but its own (nothing, when that is all). */
+  private greet(joiners: ReadonlySet<P>): void {
+    const present = [...joiners].filter((joiner) => this.peers.has(joiner));
+    if (present.length === 0 || this.awareness.size === 0) return;
+    const { clientIds, encoded } = this.awareness.renewedEntries();
+    for (const joiner of present) {
+      const own = this.awareness.clientIdOf(joiner);
+      const entries = own === undefined ? encoded : encoded.filter((_, i) => clientIds[i] !== own);
+      if (entries.length > 0) joiner.send(awarenessMessageOf(entries));
+    }
+  }
 }

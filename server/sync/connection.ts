@@ -116,8 +116,7 @@ export class Connection implements Peer {
       this.waitForDocument();
     }
     if (!this.backlog) this.send(this.doc.syncStep1());
-    const presence = this.doc.awareness.encodeAll();
-    if (presence) this.send(presence);
+    this.doc.greetPresence(this);
   }
 
   private onLoaded(): void {
@@ -267,11 +266,10 @@ export class Connection implements Peer {
         }
         return;
       }
-      case MessageType.queryAwareness: {
-        const presence = this.doc.awareness.encodeAll();
-        if (presence) this.send(presence);
+      case MessageType.queryAwareness:
+        // What it asks for is what a joiner is greeted with: every state, at clocks it has not seen.
+        this.doc.greetPresence(this);
         return;
-      }
       case MessageType.auth:
         return; // clients never send auth messages that mean anything to us
       case MessageType.durableAck: {

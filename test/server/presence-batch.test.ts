@@ -41,15 +41,21 @@ const update = (clientId: number, clock: number, state: unknown): Uint8Array =>
 
 function documentOf(intervalMs: number) {
   const awareness = new DocAwareness({ maxAwarenessBytes: 10_000, maxAwarenessDepth: 10 });
-  const [a, b, c] = ['a', 'b', 'c'].map((id) => new RecordingPeer(id)) as [RecordingPeer, RecordingPeer, RecordingPeer];
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => new RecordingPeer(id)) as [RecordingPeer, RecordingPeer, RecordingPeer, RecordingPeer];
   const published: Uint8Array[] = [];
-  const batch = new PresenceBatch(awareness, new Set([a, b, c]), (message) => published.push(message), intervalMs);
-  /** A peer changes its own state (client id 1 for a, 2 for b, 3 for c). */
+  const peers = new Set([a, b, c]);
+  const batch = new PresenceBatch(awareness, peers, (message) => published.push(message), intervalMs);
+  /** A peer changes its own state (client id 1 for a, 2 for b, 3 for c, 4 for d). */
   const change = (peer: RecordingPeer, clock: number): void => {
-    const clientId = [a, b, c].indexOf(peer) + 1;
+    const clientId = [a, b, c, d].indexOf(peer) + 1;
     for (const changed of awareness.applyFrom(peer, update(clientId, clock, { frame: clock }), Date.now()) ?? []) batch.add(changed, peer);
   };
-  return { a, b, c, batch, change, published };
+  /** d connects (its greeting is queued, as connection.ts does on start). */
+  const join = (): void => {
+    peers.add(d);
+    batch.join(d);
+  };
+  return { a, b, c, d, peers, batch, change, join, published };
 }
 
 const ids = (peer: RecordingPeer): number[][] => peer.received.map((message) => message.clientIds);
@@ -115,6 +121,54 @@ test('flush sends what waits at once, and a change after it waits for the next i
   assert.equal(ids(a), [[2]], 'held: a batch was just sent');
   batch.flush();
   assert.equal([ids(a), ids(b)], [[[2], [3]], [[1], [3]]]);
+});
+
+test("a joiner's greeting is every state but its own, in one message at the end of its turn", async () => {
+  const { a, b, c, d, change, join, published } = documentOf(0);
+  change(a, 1);
+  change(b, 1);
+  await c.until(1);
+  join();
+  change(d, 1);
+  assert.equal(ids(d), [], 'not before the turn ends');
+  await endOfTurn();
+  assert.equal(ids(d), [[1, 2]], 'not its own state, not the change as well');
+  assert.equal([ids(a), ids(b), ids(c)], [[[2], [4]], [[1], [4]], [[1, 2], [4]]]);
+  assert.is(published.length, 2, 'a greeting is not published');
+});
+
+test('a joiner within the interval waits for its end and gets the states changed meanwhile in the same message', async () => {
+  const intervalMs = 200;
+  const { a, b, c, d, change, join } = documentOf(intervalMs);
+  change(a, 1);
+  await c.until(1);
+  join();
+  change(b, 1);
+  await endOfTurn();
+  await endOfTurn();
+  assert.equal(ids(d), [], 'held while the interval runs');
+  await d.until(1);
+  await c.until(2);
+  assert.equal(ids(d), [[1, 2]], "one message: a's state and b's change");
+  assert.equal(ids(c), [[1], [2]]);
+  await endOfTurn();
+  assert.is(d.received.length, 1, 'and not the batch of changes too');
+});
+
+test('a joiner that leaves before its greeting, or is alone with its own state, is sent nothing', async () => {
+  const lone = documentOf(60_000);
+  lone.join();
+  lone.change(lone.d, 1);
+  await lone.a.until(1);
+  assert.equal(ids(lone.d), []);
+
+  const gone = documentOf(60_000);
+  gone.change(gone.a, 1);
+  gone.join();
+  gone.peers.delete(gone.d);
+  await gone.b.until(1);
+  await endOfTurn();
+  assert.equal(ids(gone.d), []);
 });
 
 test.run();

@@ -29,17 +29,35 @@ for (const kind of databaseKinds()) {
 
   withServerAndClients(test, kind);
 
-  test('a client that reconnects is seen by the others again at once, not after its next renewal', async (ctx) => {
+  test('a client that reconnects is seen by the others again at once, not after its next renewal, and sees them', async (ctx) => {
     const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
     const a = await joinSynced(ctx, name);
     const b = await joinSynced(ctx, name);
     a.provider.awareness.setLocalStateField('frame', 7);
-    await waitFor(() => frameOf(b, a.doc.clientID) === 7);
+    b.provider.awareness.setLocalStateField('frame', 9);
+    await waitFor(() => frameOf(b, a.doc.clientID) === 7 && frameOf(a, b.doc.clientID) === 9);
     a.provider.disconnect();
     await waitFor(() => !b.provider.awareness.getStates().has(a.doc.clientID), { message: 'gone while away' });
+    assert.not.ok(a.provider.awareness.getStates().has(b.doc.clientID), 'a stock client forgets the others when its socket closes');
     a.provider.connect();
     // y-protocols renews a state every 15 s; the wait below gives up long before that.
     await waitFor(() => frameOf(b, a.doc.clientID) === 7, { timeoutMs: 5_000, message: 'back with its old clock' });
+    await waitFor(() => frameOf(a, b.doc.clientID) === 9, { timeoutMs: 5_000, message: 'the others greet it' });
+  });
+
+  test('a client that asks for presence (query-awareness) is sent every other state, at clocks it takes', async (ctx) => {
+    const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
+    const a = await joinSynced(ctx, name);
+    const b = await joinSynced(ctx, name);
+    b.provider.awareness.setLocalStateField('frame', 5);
+    await waitFor(() => frameOf(a, b.doc.clientID) === 5);
+    const heard: number[][] = [];
+    a.provider.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
+      if (origin !== 'local') heard.push([...added!, ...updated!, ...removed!]);
+    });
+    a.provider.ws!.send(new Uint8Array([3])); // y-websocket's messageQueryAwareness
+    await waitFor(() => heard.length > 0, { timeoutMs: 5_000, message: 'an answer y-protocols applies' });
+    assert.equal(heard, [[b.doc.clientID]], "b's state, not a's own");
   });
 
   test("presence changed by several peers in one turn reaches each peer as one message, without the peer's own state", async (ctx) => {
