@@ -26,7 +26,8 @@ export function createDocumentDirectory(deps: {
         case 'session': {
           // Through the session cache, tolerating rows up to 30 s old: a crowd reconnecting must not
           // cost a query per socket, a session's project never changes, and an archive made by this
-          // process updates the cache at once (one made by another process is seen within 30 s).
+          // process updates the cache at once (one made by another process is seen within 30 s, or
+          // 40 s when the row is served while it is read again: session-cache.ts).
           const session = await deps.sessionCache.get(docName.id, 30_000);
           return session && session.archivedAt === null ? session.projectId : null;
         }

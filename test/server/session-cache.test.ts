@@ -1,12 +1,13 @@
 /**
  * The session cache (server/services/session-cache.ts): concurrent misses for many sessions are
- * read together, each caller gets its own session (or null), and a lone miss goes at once.
+ * read together, each caller gets its own session (or null), and a lone miss goes at once; a row
+ * past its age is served at once while it is read again, and one past the stale window is waited for.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSessionCache } from '../../server/services/session-cache.ts';
 import { createRepositories, type Repositories } from '../../server/services/repositories.ts';
-import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
+import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../../tools/databases.ts';
 
 for (const kind of databaseKinds()) {
   const test = suite<{ t: TestDatabase; repos: Repositories }>(`session cache (${kind})`);
@@ -68,6 +69,61 @@ for (const kind of databaseKinds()) {
     assert.is(refused, 'db down');
     fail = false;
     assert.is((await flaky.get('s2'))?.id, 's2', 'a failed read is not cached');
+  });
+
+  /** The sessions repository with its reads held until `open()` (a database busy writing). */
+  function gated(repos: Repositories) {
+    let release: () => void = () => undefined;
+    let gate: Promise<void> = Promise.resolve();
+    let reads = 0;
+    return {
+      repo: {
+        ...repos.sessions,
+        getMany: async (ids: readonly string[]) => {
+          reads++;
+          await gate;
+          return repos.sessions.getMany(ids);
+        },
+      },
+      close: () => void (gate = new Promise<void>((resolve) => (release = resolve))),
+      open: () => release(),
+      reads: () => reads,
+    };
+  }
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  test('a row past its age is answered at once while it is read again, and the next get has the new row', async ({ repos }) => {
+    const db = gated(repos);
+    const cache = createSessionCache(db.repo, { ttlMs: 0, staleMs: 60_000 });
+    assert.is((await cache.get('s1'))?.name, 's1');
+    await repos.sessions.update('s1', { name: 'renamed' });
+    db.close();
+    let answered: string | undefined;
+    void cache.get('s1').then((session) => (answered = session?.name));
+    await turns(3);
+    assert.is(answered, 's1', 'the cached row, without waiting for the read');
+    assert.is(db.reads(), 2, 'and it is read again');
+    void cache.get('s1');
+    assert.is(db.reads(), 2, 'one read in flight serves every get');
+    db.open();
+    await waitFor(async () => (await cache.get('s1'))?.name === 'renamed', { message: 'the new row once read' });
+  });
+
+  test('a row past its age and the stale window is waited for', async ({ repos }) => {
+    const db = gated(repos);
+    const cache = createSessionCache(db.repo, { ttlMs: 0, staleMs: 0 });
+    await cache.get('s1');
+    await repos.sessions.update('s1', { name: 'renamed' });
+    db.close();
+    let answered: string | undefined;
+    const pending = cache.get('s1').then((session) => (answered = session?.name));
+    await turns(3);
+    assert.is(answered, undefined, 'waits for the read');
+    db.open();
+    await pending;
+    assert.is(answered, 'renamed');
   });
 
   test.run();
