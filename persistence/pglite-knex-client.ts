@@ -62,6 +62,11 @@ export function pgliteThreadClient(): KnexPostgresClientClass {
       return true;
     }
 
+    /** One connection: a transaction held open holds every other statement (doc-store.ts, `compact`). */
+    get singleConnection(): boolean {
+      return true;
+    }
+
     constructor(config: Knex.Config) {
       if (config.pool) throw new Error('PGlite has one connection: a pool cannot be configured');
       super({ ...config, pool: { min: 1, max: 1 } });

@@ -15,25 +15,10 @@ import { createUpdateLog } from '../../persistence/update-log.ts';
 import { openDatabase } from '../../persistence/database.ts';
 import { databaseKinds, openTestDatabase, waitFor, type TestDatabase } from '../../tools/databases.ts';
 import { contentOf, editHistory, pickSeed, rebuild } from './edits.ts';
+import { appendAll, snapshotRow } from './stored-rows.ts';
 
 const seed = pickSeed();
 const seedNote = `(SEED=${seed})`;
-
-/** Stores updates the way the server does: through the group-committed log. */
-async function appendAll(knex: Knex, docName: string, updates: Uint8Array[]): Promise<void> {
-  const log = createUpdateLog({ knex });
-  await Promise.all(updates.map((update) => log.append(docName, update)));
-  await log.close();
-}
-
-type SnapshotRow = { last_seq: string; row_count: string };
-
-async function snapshotRow(knex: Knex, docName: string): Promise<SnapshotRow | undefined> {
-  return knex('yjs_snapshots')
-    .select(knex.raw('last_seq::text'), knex.raw('row_count::text'))
-    .where({ doc_name: docName })
-    .first();
-}
 
 async function seqs(knex: Knex, docName: string): Promise<string[]> {
   const rows = await knex('yjs_updates')
