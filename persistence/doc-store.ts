@@ -29,6 +29,7 @@ import { MergeTimeoutError } from './merge-worker.ts';
 import { bytesOf, bytesParameter, selectStored } from './bytea.ts';
 import { createStoredReads } from './stored-reads.ts';
 import { findCulprits, listQuarantined, moveToQuarantine, type QuarantinedRow } from './quarantine.ts';
+import { singleConnection } from './statement-size.ts';
 
 export type { QuarantinedRow } from './quarantine.ts';
 
@@ -150,13 +151,6 @@ async function snapshotVersion(trx: Knex.Transaction, docName: string): Promise<
   const result = await trx.raw<{ rows: Array<{ n: string }> }>('select row_count::text as n from yjs_snapshots where doc_name = ?', [docName]);
   return result.rows[0]?.n ?? null;
 }
-
-/** Set on the PGlite knex client (pglite-knex-client.ts): one connection, so an open transaction holds every statement. */
-export interface SingleConnectionClient {
-  readonly singleConnection?: boolean;
-}
-
-const singleConnection = (knex: Knex): boolean => (knex.client as SingleConnectionClient).singleConnection === true;
 
 async function lockDocument(trx: Knex.Transaction, docName: string): Promise<void> {
   await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [docName]);

@@ -30,6 +30,21 @@ export interface GrowOnlyMemoryClient {
 
 const growOnlyMemory = (knex: Knex): boolean => (knex.client as GrowOnlyMemoryClient).growOnlyMemory === true;
 
+/** Set on the PGlite knex client (pglite-knex-client.ts): one connection, so an open transaction holds every statement. */
+export interface SingleConnectionClient {
+  readonly singleConnection?: boolean;
+}
+
+export const singleConnection = (knex: Knex): boolean => (knex.client as SingleConnectionClient).singleConnection === true;
+
+/**
+ * Rows one background write (its own transaction) should carry where a transaction holds the only
+ * connection: 30 000 history entries in one transaction held PGlite for 2.4-2.9 s, a `select 1`
+ * waiting all that time; 250 per transaction, at most 59-77 ms (docs/architecture.md, "Reading over
+ * REST"). Elsewhere no bound: the pool's other connections go on.
+ */
+export const rowsPerTransaction = (knex: Knex): number => (singleConnection(knex) ? 250 : Infinity);
+
 /** JSON text per `json_populate_recordset` statement: ~1.4 MB of PGlite's memory at most (22 ×). */
 const PGLITE_JSON_BYTES = 64 * 1024;
 /** About what the chunks of 2 000 annotations or 1 000 history entries were before (~0.4-0.6 MB). */

@@ -8,7 +8,7 @@
  */
 import type { Knex } from 'knex';
 import { afterCursor, toPage, type Page } from '../page.ts';
-import { jsonChunkBytes, jsonChunks } from '../statement-size.ts';
+import { jsonChunkBytes, jsonChunks, rowsPerTransaction } from '../statement-size.ts';
 
 export const historyOrigins = ['socket', 'rest', 'import', 'model'] as const;
 export type HistoryOrigin = (typeof historyOrigins)[number];
@@ -57,6 +57,8 @@ export interface HistoryFilter {
 
 export interface HistoryRepository {
   append(entries: readonly NewHistoryEntry[], trx?: Knex.Transaction): Promise<void>;
+  /** How many entries one `append` of background writes should carry (statement-size.ts, `rowsPerTransaction`). */
+  readonly entriesPerAppend: number;
   /** Oldest first: a history reads as it happened. */
   list(sessionId: string, filter: HistoryFilter): Promise<Page<HistoryEntry>>;
 }
@@ -101,6 +103,7 @@ const INSERT_SQL = `
 
 export function createHistoryRepository({ knex }: { knex: Knex }): HistoryRepository {
   return {
+    entriesPerAppend: rowsPerTransaction(knex),
     async append(entries, trx) {
       if (entries.length === 0) return;
       const row = (e: NewHistoryEntry) => ({

@@ -59,14 +59,12 @@ export function createHistoryRecorder(deps: {
 
   async function write(): Promise<void> {
     while (ready.length > 0) {
-      const batch = ready;
-      ready = [];
-      try {
-        await deps.history.append(batch);
-      } catch (err) {
-        ready = batch.concat(ready);
-        throw err;
-      }
+      // A few hundred at a time on PGlite, each its own transaction, so the update log's commits
+      // and everything else go in between (statement-size.ts, `rowsPerTransaction`). Taken off
+      // only once written: a failed write leaves it, and all after it, for the retry.
+      const batch = ready.slice(0, deps.history.entriesPerAppend);
+      await deps.history.append(batch);
+      ready = ready.slice(batch.length);
     }
   }
 

@@ -79,4 +79,58 @@ test('entries whose window closed are written without a flush', async ({ recorde
   }
 });
 
+test('many entries are written as many per transaction as the repository says; a failed one is written again with the rest, none twice', async ({ t, history }) => {
+  const calls: number[] = [];
+  let failNext = 3;
+  const recorder = createHistoryRecorder({
+    logger: silentLogger,
+    history: {
+      ...history,
+      entriesPerAppend: 500,
+      append: async (entries) => {
+        calls.push(entries.length);
+        if (--failNext === 0) throw new Error('connection lost');
+        await history.append(entries);
+      },
+    },
+  });
+  const created = (id: string): EntityChange => ({ entity: 'annotation', id, kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: null });
+  recorder.record('s2', Array.from({ length: 1_700 }, (_, i) => created(`b${i}`)), { by: 'ada', origin: 'rest' });
+  const failed = await recorder.flush().then(
+    () => null,
+    (err: Error) => err.message,
+  );
+  assert.is(failed, 'connection lost');
+  await recorder.flush();
+  await recorder.close();
+  assert.equal(calls, [500, 500, 500, 500, 200], 'the third failed and was written again first');
+  const stored = await t.db.knex('annotation_history').where({ session_id: 's2' }).count<Array<{ count: string | number }>>({ count: '*' });
+  assert.is(Number(stored[0]!.count), 1_700);
+  const ids = (await t.db.knex('annotation_history').where({ session_id: 's2' }).orderBy('id').select('annotation_id')).map((r: { annotation_id: string }) => r.annotation_id);
+  assert.equal(ids, Array.from({ length: 1_700 }, (_, i) => `b${i}`), 'in the order recorded');
+});
+
+test('on PGlite, a statement asked for during a large write goes before the write ends', async ({ t, recorder }) => {
+  const created = (id: string): EntityChange => ({ entity: 'annotation', id, kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: null });
+  recorder.record('s3', Array.from({ length: 3_000 }, (_, i) => created(`c${i}`)), { by: 'ada', origin: 'rest' });
+  const order: string[] = [];
+  // Asked for once the write's first INSERT is sent: in one transaction, the whole write then held
+  // PGlite's one connection and the select waited for all of it.
+  let probed: Promise<unknown> | null = null;
+  const onQuery = (query: { sql: string }) => {
+    if (probed === null && query.sql.includes('insert into annotation_history')) {
+      probed = t.db.knex.raw('select 1').then(() => order.push('select answered'));
+    }
+  };
+  t.db.knex.on('query', onQuery);
+  try {
+    await recorder.flush().then(() => order.push('history written'));
+  } finally {
+    t.db.knex.off('query', onQuery);
+  }
+  assert.ok(probed, 'the write sent its INSERT');
+  await probed;
+  assert.equal(order, ['select answered', 'history written']);
+});
+
 test.run();
