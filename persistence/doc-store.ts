@@ -334,7 +334,8 @@ export function createDocStore(opts: DocStoreOptions): DocStore {
         await opts.onAfterRead?.({ docName, trx, rowsRead: read.length });
         if (read.length === 0) return { outcome: { mergedRows: 0, snapshotBytes: previous?.byteLength ?? 0 }, aside: [] };
 
-        // A merge that already ran out of time outside (below) is not tried again under the same budget.
+        // A merge that already ran out of time outside a transaction (compactOutsideTransaction) is
+        // not tried again under the same budget.
         const { state, rows, aside } = await mergeOrSetAside(trx, docName, previous, read, timedOut);
         if (rows.length === 0) {
           // Every row was set aside: nothing new to write, the snapshot (if any) stays as it is.

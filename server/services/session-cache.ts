@@ -10,10 +10,12 @@
  * elsewhere is found immediately.
  *
  * A row past its age (`ttlMs`, or the caller's `maxAgeMs`) is read again in the background and
- * served meanwhile, up to `staleMs` past it (stale-while-revalidate, RFC 5861): on PGlite the read queues behind whatever the one
- * connection is writing, and every reader of the session waited for it. After three bulk creates
- * of 10 000 annotations (`bench:rest`), the first 50 frame GETs each waited 1.6-1.7 s, the history
- * of 30 000 annotations being written then; on Postgres 0.13-0.24 s.
+ * served meanwhile, up to `staleMs` past it (stale-while-revalidate, RFC 5861): on PGlite the read
+ * queues behind whatever the one connection is writing, and every reader of the session waited for
+ * it. After three bulk creates of 10 000 annotations (`bench:rest`), the first 50 frame GETs each
+ * waited 1.6-1.7 s, the history of 30 000 annotations being written then; on Postgres 0.13-0.24 s.
+ * A read that was under way when this process wrote the row (`set`, `forget`) does not replace it:
+ * it may have been answered before the write.
  *
  *   const session = await cache.get(id)   // SessionRecord | null
  *   cache.set(updated)                    // after a write
@@ -43,14 +45,21 @@ export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: numb
   const maxEntries = opts.maxEntries ?? 10_000;
   const entries = new Map<string, { session: SessionRecord; at: number }>();
   const loading = new Map<string, Promise<SessionRecord | null>>();
+  /** Bumped by every write through this process, so that a read begun before it does not undo it. */
+  const written = new Map<string, number>();
+  const wrote = (id: string): void => void written.set(id, (written.get(id) ?? 0) + 1);
 
-  const set = (session: SessionRecord): void => {
+  const store = (session: SessionRecord): void => {
     entries.delete(session.id);
     if (entries.size >= maxEntries) {
       const oldest = entries.keys().next().value;
       if (oldest !== undefined) entries.delete(oldest);
     }
     entries.set(session.id, { session, at: Date.now() });
+  };
+  const set = (session: SessionRecord): void => {
+    wrote(session.id);
+    store(session);
   };
 
   /**
@@ -81,15 +90,23 @@ export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: numb
       return load(id);
     },
     set,
-    forget: (id) => void entries.delete(id),
+    forget: (id) => {
+      wrote(id);
+      entries.delete(id);
+    },
   };
 
   /** Reads `id` (joining a read of it already in flight) and caches what it finds. */
   function load(id: string): Promise<SessionRecord | null> {
     let pending = loading.get(id);
     if (!pending) {
+      const before = written.get(id);
       pending = read(id).then((session) => {
-        if (session) set(session);
+        // Written meanwhile: not cached; its callers asked before the write ended, and get the row
+        // written if there is one, else what was read.
+        if (written.get(id) !== before) return entries.get(id)?.session ?? session;
+        written.delete(id);
+        if (session) store(session);
         else entries.delete(id);
         return session;
       });

@@ -71,23 +71,30 @@ for (const kind of databaseKinds()) {
     assert.is((await flaky.get('s2'))?.id, 's2', 'a failed read is not cached');
   });
 
-  /** The sessions repository with its reads held until `open()` (a database busy writing). */
+  /**
+   * The sessions repository with its answers held until `open()` (a database busy writing): each
+   * read is made at once, and delivered when the gate opens.
+   */
   function gated(repos: Repositories) {
     let release: () => void = () => undefined;
     let gate: Promise<void> = Promise.resolve();
     let reads = 0;
+    let answered = 0;
     return {
       repo: {
         ...repos.sessions,
         getMany: async (ids: readonly string[]) => {
           reads++;
+          const rows = await repos.sessions.getMany(ids);
           await gate;
-          return repos.sessions.getMany(ids);
+          answered++;
+          return rows;
         },
       },
       close: () => void (gate = new Promise<void>((resolve) => (release = resolve))),
       open: () => release(),
       reads: () => reads,
+      answered: () => answered,
     };
   }
   const turns = async (n: number) => {
@@ -109,6 +116,21 @@ for (const kind of databaseKinds()) {
     assert.is(db.reads(), 2, 'one read in flight serves every get');
     db.open();
     await waitFor(async () => (await cache.get('s1'))?.name === 'renamed', { message: 'the new row once read' });
+  });
+
+  test('a read under way when this process writes the row does not replace what it wrote', async ({ repos }) => {
+    const db = gated(repos);
+    const cache = createSessionCache(db.repo, { ttlMs: 0, staleMs: 60_000 });
+    const row = (await cache.get('s1'))!;
+    db.close();
+    void cache.get('s1'); // past its age: read again, answered with the row as it is now
+    await waitFor(() => db.reads() === 2);
+    const updated = (await repos.sessions.update('s1', { name: 'written' }))!;
+    cache.set(updated);
+    db.open();
+    await waitFor(() => db.answered() === 2);
+    await turns(2);
+    assert.is((await cache.get('s1', 60_000))?.name, 'written', `not the older ${row.name} read before the write`);
   });
 
   test('a row past its age and the stale window is waited for', async ({ repos }) => {
