@@ -86,8 +86,8 @@ export class DocAwareness {
 
   /**
    * Applies an awareness update sent by `owner`. Returns the client ids whose state changed (null
-   * when none), for the presence batch (presence-batch.ts). Throws InvalidMessage-free: decoding errors propagate as
-   * lib0 errors for the caller to map; policy breaches throw PolicyViolationError.
+   * when none), for the presence batch (presence-batch.ts). Throws InvalidMessage-free: decoding
+   * errors propagate as lib0 errors for the caller to map; policy breaches throw PolicyViolationError.
    */
   applyFrom(owner: AwarenessOwner, update: Uint8Array, now: number): number[] | null {
     let changed: number[] | null = null;

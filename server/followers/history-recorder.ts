@@ -61,10 +61,14 @@ export function createHistoryRecorder(deps: {
     while (ready.length > 0) {
       // A few hundred at a time on PGlite, each its own transaction, so the update log's commits
       // and everything else go in between (statement-size.ts, `rowsPerTransaction`). Taken off
-      // only once written: a failed write leaves it, and all after it, for the retry.
-      const batch = ready.slice(0, deps.history.entriesPerAppend);
-      await deps.history.append(batch);
-      ready = ready.slice(batch.length);
+      // now, so that a flush writing meanwhile takes the next ones; put back first if it fails.
+      const batch = ready.splice(0, deps.history.entriesPerAppend);
+      try {
+        await deps.history.append(batch);
+      } catch (err) {
+        ready = batch.concat(ready);
+        throw err;
+      }
     }
   }
 

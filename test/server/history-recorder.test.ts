@@ -110,6 +110,32 @@ test('many entries are written as many per transaction as the repository says; a
   assert.equal(ids, Array.from({ length: 1_700 }, (_, i) => `b${i}`), 'in the order recorded');
 });
 
+test('two flushes at once write each entry once', async ({ t, history }) => {
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const recorder = createHistoryRecorder({
+    logger: silentLogger,
+    history: {
+      ...history,
+      entriesPerAppend: 100,
+      append: async (entries) => {
+        await gate;
+        await history.append(entries);
+      },
+    },
+  });
+  const created = (id: string): EntityChange => ({ entity: 'annotation', id, kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: null });
+  recorder.record('s4', Array.from({ length: 300 }, (_, i) => created(`d${i}`)), { by: 'ada', origin: 'rest' });
+  // The second starts while the first's write waits: it must take the next entries, not the same.
+  const both = Promise.all([recorder.flush(), recorder.flush()]);
+  open();
+  await both;
+  await recorder.close();
+  const ids = (await t.db.knex('annotation_history').where({ session_id: 's4' }).select('annotation_id')).map((r: { annotation_id: string }) => r.annotation_id);
+  assert.is(ids.length, 300);
+  assert.is(new Set(ids).size, 300, 'none twice');
+});
+
 test('on PGlite, a statement asked for during a large write goes before the write ends', async ({ t, recorder }) => {
   const created = (id: string): EntityChange => ({ entity: 'annotation', id, kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: null });
   recorder.record('s3', Array.from({ length: 3_000 }, (_, i) => created(`c${i}`)), { by: 'ada', origin: 'rest' });
