@@ -24,6 +24,9 @@ const move = (id: string, from: number, to: number): EntityChange => ({
   updatedBy: null,
 });
 
+/** A box created by a REST write or an import: one history entry each. */
+const created = (id: string): EntityChange => ({ entity: 'annotation', id, kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: null });
+
 const test = suite<Ctx>('history recorder');
 test.before.each(async (ctx) => {
   ctx.t = await openTestDatabase('pglite');
@@ -94,7 +97,6 @@ test('many entries are written as many per transaction as the repository says; a
       },
     },
   });
-  const created = (id: string): EntityChange => ({ entity: 'annotation', id, kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: null });
   recorder.record('s2', Array.from({ length: 1_700 }, (_, i) => created(`b${i}`)), { by: 'ada', origin: 'rest' });
   const failed = await recorder.flush().then(
     () => null,
@@ -124,7 +126,6 @@ test('two flushes at once write each entry once', async ({ t, history }) => {
       },
     },
   });
-  const created = (id: string): EntityChange => ({ entity: 'annotation', id, kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: null });
   recorder.record('s4', Array.from({ length: 300 }, (_, i) => created(`d${i}`)), { by: 'ada', origin: 'rest' });
   // The second starts while the first's write waits: it must take the next entries, not the same.
   const both = Promise.all([recorder.flush(), recorder.flush()]);
@@ -137,7 +138,6 @@ test('two flushes at once write each entry once', async ({ t, history }) => {
 });
 
 test('on PGlite, a statement asked for during a large write goes before the write ends', async ({ t, recorder }) => {
-  const created = (id: string): EntityChange => ({ entity: 'annotation', id, kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: null });
   recorder.record('s3', Array.from({ length: 3_000 }, (_, i) => created(`c${i}`)), { by: 'ada', origin: 'rest' });
   const order: string[] = [];
   // Asked for once the write's first INSERT is sent: in one transaction, the whole write then held
