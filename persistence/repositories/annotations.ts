@@ -12,7 +12,7 @@ import {
   type AnnotationProjectionRecord,
   type AnnotationProjectionRow,
 } from '../rows.ts';
-import { jsonChunkBytes, jsonChunks } from '../statement-size.ts';
+import { jsonChunkBytes, jsonChunks, rowsPerTransaction } from '../statement-size.ts';
 
 export interface AnnotationCounts {
   total: number;
@@ -51,16 +51,35 @@ async function upsert(trx: Knex.Transaction, records: AnnotationProjectionRecord
   for (const json of jsonChunks(records, annotationProjectionToRow, jsonChunkBytes(trx))) await trx.raw(UPSERT_SQL, [json]);
 }
 
+async function removeRows(trx: Knex.Transaction, sessionId: string, annotationIds: string[]): Promise<void> {
+  await trx.raw('delete from annotations where session_id = ? and annotation_id = any(?::text[])', [sessionId, annotationIds]);
+}
+
 export function createAnnotationRepository({ knex }: { knex: Knex }): AnnotationRepository {
   return {
     async apply(sessionId, { upsert: records, remove }) {
       if (records.length === 0 && remove.length === 0) return;
-      await knex.transaction(async (trx) => {
-        if (remove.length > 0) {
-          await trx.raw('delete from annotations where session_id = ? and annotation_id = any(?::text[])', [sessionId, remove]);
-        }
-        await upsert(trx, records);
-      });
+      const perTransaction = rowsPerTransaction(knex);
+      if (records.length + remove.length <= perTransaction) {
+        await knex.transaction(async (trx) => {
+          if (remove.length > 0) await removeRows(trx, sessionId, remove);
+          await upsert(trx, records);
+        });
+        return;
+      }
+      // Where a transaction holds the only connection (PGlite), a few hundred rows per transaction:
+      // 10 000 in one held it ~1 s, every other statement waiting. Removals and upserts are
+      // idempotent, and the projection retries a failed batch whole (server/followers/projection.ts),
+      // so one cut short leaves nothing a retry does not mend; a reader meanwhile sees part of the
+      // batch, as it sees the projection's lag.
+      for (let i = 0; i < remove.length; i += perTransaction) {
+        const part = remove.slice(i, i + perTransaction);
+        await knex.transaction((trx) => removeRows(trx, sessionId, part));
+      }
+      for (let i = 0; i < records.length; i += perTransaction) {
+        const part = records.slice(i, i + perTransaction);
+        await knex.transaction((trx) => upsert(trx, part));
+      }
     },
     async replace(sessionId, records) {
       await knex.transaction(async (trx) => {

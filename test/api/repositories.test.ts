@@ -152,6 +152,33 @@ for (const kind of databaseKinds()) {
     assert.is((await repos.annotations.list('s', { frame: 0 })).length, 643);
   });
 
+  test('a projection batch larger than one transaction is applied whole; on PGlite other statements go in between', async ({ t, repos }) => {
+    await repos.projects.create({ id: 'p', name: 'P' });
+    await repos.videos.create(newVideo('a'));
+    await repos.sessions.create({ id: 's', projectId: 'p', videoId: 'a', name: 'S', docName: 'session:s', createdBy: 'x' });
+    await repos.annotations.replace('s', Array.from({ length: 1_200 }, (_, i) => row('s', `old${i}`)));
+    const upsert = Array.from({ length: 2_000 }, (_, i) => row('s', `new${i}`, { frame: i % 5 }));
+    const remove = Array.from({ length: 1_200 }, (_, i) => `old${i}`);
+    // Asked for once the batch's first statement is sent: where it ran as one transaction, this
+    // waited for all of it on PGlite's one connection.
+    const order: string[] = [];
+    let probed: Promise<unknown> | null = null;
+    const onQuery = (query: { sql: string }) => {
+      if (probed === null && query.sql.includes('delete from annotations')) probed = t.db.knex.raw('select 1').then(() => order.push('select'));
+    };
+    t.db.knex.on('query', onQuery);
+    try {
+      await repos.annotations.apply('s', { upsert, remove }).then(() => order.push('batch'));
+    } finally {
+      t.db.knex.off('query', onQuery);
+    }
+    await probed;
+    const rows = await repos.annotations.list('s');
+    assert.is(rows.length, 2_000);
+    assert.ok(rows.every((r) => r.annotationId.startsWith('new')));
+    if (kind === 'pglite') assert.equal(order, ['select', 'batch']);
+  });
+
   test('the platform migration goes down and up again', async ({ t }) => {
     await migrateRollbackAll(t.db.knex);
     for (const table of ['projects', 'videos', 'project_videos', 'sessions', 'annotations']) {
