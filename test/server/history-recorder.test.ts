@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
 import { silentLogger } from '../../shared/logger.ts';
-import { createHistoryRepository, type HistoryRepository } from '../../persistence/repositories/annotation-history.ts';
+import { createHistoryRepository, type HistoryRepository, type NewHistoryEntry } from '../../persistence/repositories/annotation-history.ts';
 import { createHistoryRecorder, type HistoryRecorder } from '../../server/followers/history-recorder.ts';
 import type { EntityChange } from '../../docs-model/field-changes.ts';
 
@@ -26,6 +26,27 @@ const move = (id: string, from: number, to: number): EntityChange => ({
 
 /** A box created by a REST write or an import: one history entry each. */
 const created = (id: string): EntityChange => ({ entity: 'annotation', id, kind: 'created', fields: { bbox: { from: null, to: [0, 0, 5, 5] } }, updatedBy: null });
+
+/** A recorder whose repository writes `entriesPerAppend` per append, each after `before` resolves (it may throw). */
+function recorderOver(history: HistoryRepository, entriesPerAppend: number, before: (entries: readonly NewHistoryEntry[]) => Promise<void> | void): HistoryRecorder {
+  return createHistoryRecorder({
+    logger: silentLogger,
+    history: {
+      ...history,
+      entriesPerAppend,
+      append: async (entries) => {
+        await before(entries);
+        await history.append(entries);
+      },
+    },
+  });
+}
+
+/** The annotation ids of a session's stored history, in the order written. */
+async function storedIds(t: TestDatabase, sessionId: string): Promise<string[]> {
+  const rows = await t.db.knex('annotation_history').where({ session_id: sessionId }).orderBy('id').select('annotation_id');
+  return rows.map((r: { annotation_id: string }) => r.annotation_id);
+}
 
 const test = suite<Ctx>('history recorder');
 test.before.each(async (ctx) => {
@@ -85,17 +106,9 @@ test('entries whose window closed are written without a flush', async ({ recorde
 test('many entries are written as many per transaction as the repository says; a failed one is written again with the rest, none twice', async ({ t, history }) => {
   const calls: number[] = [];
   let failNext = 3;
-  const recorder = createHistoryRecorder({
-    logger: silentLogger,
-    history: {
-      ...history,
-      entriesPerAppend: 500,
-      append: async (entries) => {
-        calls.push(entries.length);
-        if (--failNext === 0) throw new Error('connection lost');
-        await history.append(entries);
-      },
-    },
+  const recorder = recorderOver(history, 500, (entries) => {
+    calls.push(entries.length);
+    if (--failNext === 0) throw new Error('connection lost');
   });
   recorder.record('s2', Array.from({ length: 1_700 }, (_, i) => created(`b${i}`)), { by: 'ada', origin: 'rest' });
   const failed = await recorder.flush().then(
@@ -106,33 +119,20 @@ test('many entries are written as many per transaction as the repository says; a
   await recorder.flush();
   await recorder.close();
   assert.equal(calls, [500, 500, 500, 500, 200], 'the third failed and was written again first');
-  const stored = await t.db.knex('annotation_history').where({ session_id: 's2' }).count<Array<{ count: string | number }>>({ count: '*' });
-  assert.is(Number(stored[0]!.count), 1_700);
-  const ids = (await t.db.knex('annotation_history').where({ session_id: 's2' }).orderBy('id').select('annotation_id')).map((r: { annotation_id: string }) => r.annotation_id);
-  assert.equal(ids, Array.from({ length: 1_700 }, (_, i) => `b${i}`), 'in the order recorded');
+  assert.equal(await storedIds(t, 's2'), Array.from({ length: 1_700 }, (_, i) => `b${i}`), 'each once, in the order recorded');
 });
 
 test('two flushes at once write each entry once', async ({ t, history }) => {
   let open: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (open = resolve));
-  const recorder = createHistoryRecorder({
-    logger: silentLogger,
-    history: {
-      ...history,
-      entriesPerAppend: 100,
-      append: async (entries) => {
-        await gate;
-        await history.append(entries);
-      },
-    },
-  });
+  const recorder = recorderOver(history, 100, () => gate);
   recorder.record('s4', Array.from({ length: 300 }, (_, i) => created(`d${i}`)), { by: 'ada', origin: 'rest' });
   // The second starts while the first's write waits: it must take the next entries, not the same.
   const both = Promise.all([recorder.flush(), recorder.flush()]);
   open();
   await both;
   await recorder.close();
-  const ids = (await t.db.knex('annotation_history').where({ session_id: 's4' }).select('annotation_id')).map((r: { annotation_id: string }) => r.annotation_id);
+  const ids = await storedIds(t, 's4');
   assert.is(ids.length, 300);
   assert.is(new Set(ids).size, 300, 'none twice');
 });
