@@ -30,6 +30,11 @@ export interface Limits {
   requestsPerMinute: number;
   /** How long a document with no connections stays in memory after its last write committed. */
   idleUnloadMs: number;
+  /**
+   * How long a client's presence outlives a connection that went without removing it: one back
+   * within it with the same state is never seen to leave (server/documents/doc-awareness.ts).
+   */
+  presenceGraceMs: number;
 }
 
 export interface Config {
@@ -90,6 +95,8 @@ export const defaultLimits: Limits = {
   // 500 requests/s per token: a model runner posts progress at 200/s and still has room.
   requestsPerMinute: 30_000,
   idleUnloadMs: 30_000,
+  // A stock y-websocket client retries 100 ms after its socket closes, then backs off (100 · 2ⁿ ms).
+  presenceGraceMs: 1_000,
 };
 
 export const defaultConfig: Config = {
@@ -180,6 +187,7 @@ const envSchema = z.object({
   MAX_CONNECTIONS_PER_USER: int(1).default(defaultLimits.maxConnectionsPerUser),
   REQUESTS_PER_MINUTE: int(1).default(defaultLimits.requestsPerMinute),
   IDLE_UNLOAD_MS: int(0).default(defaultLimits.idleUnloadMs),
+  PRESENCE_GRACE_MS: int(0).default(defaultLimits.presenceGraceMs),
   WEBHOOK_RETRY_BASE_MS: int(1).default(defaultWebhookConfig.retryBaseMs),
   WEBHOOK_RETRY_MAX_MS: int(1).default(defaultWebhookConfig.retryMaxMs),
   WEBHOOK_ALLOW_PRIVATE: z
@@ -228,6 +236,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
       requestsPerMinute: e.REQUESTS_PER_MINUTE,
       idleUnloadMs: e.IDLE_UNLOAD_MS,
+      presenceGraceMs: e.PRESENCE_GRACE_MS,
     },
     webhooks: {
       retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,

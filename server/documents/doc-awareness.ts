@@ -12,6 +12,13 @@
  *   overflow when it stringifies it for the next joiner. We never stringify client data.
  * - The clock other clients see is the server's own, per client id, always increasing, so a client
  *   that reconnects with an old clock reappears at once instead of after its next 15 s renewal.
+ * - A connection that closes without a word (a dropped network, a socket a new one of the same
+ *   user replaces) leaves its state for a grace (`presenceGraceMs`; presence-batch.ts sends the
+ *   departure when it ends). A client back within it with the same state is never seen to leave:
+ *   nothing goes to the others, where the reference server sends a departure and then drops the
+ *   returning state (see the clocks above). A state its client removes (null: a stock provider's
+ *   `disconnect()` sends it at the clock it had, `setLocalState(null)` and a closing tab at a newer
+ *   one) goes at once: that client said it leaves.
  * - No per-document timer (y-protocols' Awareness keeps a setInterval per document); the registry
  *   sweeps outdated states of all documents with one timer.
  */
@@ -32,11 +39,15 @@ interface Entry {
   clientClock: number;
   owner: AwarenessOwner | null;
   updatedAt: number;
+  /** When its connection went without removing it (Date.now()); null while the connection is there. */
+  leftAt: number | null;
 }
 
 export interface AwarenessLimits {
   maxAwarenessBytes: number;
   maxAwarenessDepth: number;
+  /** How long a state outlives a connection that went without removing it (0: not at all). */
+  presenceGraceMs: number;
 }
 
 /**
@@ -70,6 +81,8 @@ export class DocAwareness {
   private readonly clocks = new Map<number, number>();
   private readonly owners = new Map<AwarenessOwner, number>();
   private readonly limits: AwarenessLimits;
+  /** How many entries have `leftAt` set. */
+  private leftCount = 0;
 
   constructor(limits: AwarenessLimits) {
     this.limits = limits;
@@ -102,9 +115,10 @@ export class DocAwareness {
           if (entry.owner.principalId !== owner.principalId) {
             throw new PolicyViolationError(`awareness client ${clientId} belongs to another connection`, 'awareness_not_yours');
           }
+          // Its old connection is taken for gone: the state comes back as from a grace.
           this.owners.delete(entry.owner);
           entry.owner = owner;
-          entry.clientClock = -1;
+          this.markLeft(entry, now);
         }
         this.owners.set(owner, clientId);
       } else if (bound !== clientId) {
@@ -115,16 +129,24 @@ export class DocAwareness {
     return changed;
   }
 
-  /** True when the state changed. */
+  /** True when the state changed for the others. */
   private applyOwn(owner: AwarenessOwner, clientId: number, clock: number, json: string, now: number): boolean {
     const entry = this.entries.get(clientId);
     if (json === 'null') {
       if (!entry || clock < entry.clientClock) return false;
-      this.entries.delete(clientId);
-      this.bumpClock(clientId);
+      this.remove(clientId, entry);
       return true;
     }
-    if (entry && clock <= entry.clientClock) return false;
+    const returning = entry !== undefined && entry.leftAt !== null;
+    if (entry && !returning && clock <= entry.clientClock) return false;
+    if (entry && returning && json === entry.json) {
+      // Back within its grace, as it was: the others never saw it go.
+      this.unmarkLeft(entry);
+      entry.owner = owner;
+      entry.clientClock = clock;
+      entry.updatedAt = now;
+      return false;
+    }
     if (json.length > this.limits.maxAwarenessBytes) {
       throw new PolicyViolationError(
         `awareness state of ${json.length} bytes exceeds the limit of ${this.limits.maxAwarenessBytes}`,
@@ -137,9 +159,49 @@ export class DocAwareness {
     // Depth is bounded now, so parsing cannot blow the stack; it proves the text is JSON for the
     // other clients, which JSON.parse it without a try.
     JSON.parse(json);
-    this.entries.set(clientId, { json, clientClock: clock, owner, updatedAt: now });
+    if (entry) this.unmarkLeft(entry);
+    this.entries.set(clientId, { json, clientClock: clock, owner, updatedAt: now, leftAt: null });
     this.bumpClock(clientId);
     return true;
+  }
+
+  private markLeft(entry: Entry, now: number): void {
+    if (entry.leftAt !== null) return;
+    entry.leftAt = now;
+    this.leftCount++;
+  }
+
+  private unmarkLeft(entry: Entry): void {
+    if (entry.leftAt === null) return;
+    entry.leftAt = null;
+    this.leftCount--;
+  }
+
+  private remove(clientId: number, entry: Entry): void {
+    this.unmarkLeft(entry);
+    this.entries.delete(clientId);
+    this.bumpClock(clientId);
+  }
+
+  /** When the earliest grace ends (Date.now() time), or null when no state is in one. */
+  nextDeparture(): number | null {
+    if (this.leftCount === 0) return null;
+    let earliest = Infinity;
+    for (const entry of this.entries.values()) if (entry.leftAt !== null && entry.leftAt < earliest) earliest = entry.leftAt;
+    return earliest + this.limits.presenceGraceMs;
+  }
+
+  /** Removes the states whose grace ended by `now` (every one in a grace: `now` Infinity); returns their client ids. */
+  depart(now: number): number[] {
+    const gone: number[] = [];
+    if (this.leftCount === 0) return gone;
+    for (const [clientId, entry] of this.entries) {
+      if (entry.leftAt !== null && entry.leftAt + this.limits.presenceGraceMs <= now) {
+        this.remove(clientId, entry);
+        gone.push(clientId);
+      }
+    }
+    return gone;
   }
 
   private bumpClock(clientId: number): void {
@@ -165,7 +227,7 @@ export class DocAwareness {
         if (json.length > this.limits.maxAwarenessBytes) continue;
         if (jsonDepth(json, this.limits.maxAwarenessDepth) > this.limits.maxAwarenessDepth) continue;
         // Renewals are applied too: they keep the state alive here and in the local clients.
-        this.entries.set(clientId, { json, clientClock: 0, owner: null, updatedAt: now });
+        this.entries.set(clientId, { json, clientClock: 0, owner: null, updatedAt: now, leftAt: null });
       }
       this.bumpClock(clientId);
       (changed ??= []).push([clientId, json === 'null' ? null : json]);
@@ -180,14 +242,21 @@ export class DocAwareness {
     return owned.length > 0 ? this.encode(owned) : null;
   }
 
-  /** Removes the state a connection owned (on close). Returns its client id (null: it had none). */
-  removeOwner(owner: AwarenessOwner): number | null {
+  /**
+   * A connection closed. Its state stays for the grace (`nextDeparture`, `depart`), or, with no
+   * grace, goes now: returns its client id then (null: nothing to send now).
+   */
+  removeOwner(owner: AwarenessOwner, now: number): number | null {
     const clientId = this.owners.get(owner);
     this.owners.delete(owner);
-    if (clientId === undefined || !this.entries.has(clientId)) return null;
-    if (this.entries.get(clientId)?.owner !== owner) return null;
-    this.entries.delete(clientId);
-    this.bumpClock(clientId);
+    if (clientId === undefined) return null;
+    const entry = this.entries.get(clientId);
+    if (entry?.owner !== owner) return null;
+    if (this.limits.presenceGraceMs > 0) {
+      this.markLeft(entry, now);
+      return null;
+    }
+    this.remove(clientId, entry);
     return clientId;
   }
 
@@ -196,8 +265,7 @@ export class DocAwareness {
     let removed: number[] | null = null;
     for (const [clientId, entry] of this.entries) {
       if (now - entry.updatedAt >= AWARENESS_TIMEOUT_MS) {
-        this.entries.delete(clientId);
-        this.bumpClock(clientId);
+        this.remove(clientId, entry);
         (removed ??= []).push(clientId);
       }
     }

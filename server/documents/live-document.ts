@@ -357,8 +357,7 @@ export class LiveDocument {
 
   /** Presence from a peer: applied now, sent to the others with this turn's (presence-batch.ts). Throws on a policy breach. */
   applyAwareness(from: Peer, update: Uint8Array): void {
-    const changed = this.awareness.applyFrom(from, update, Date.now());
-    if (changed) for (const clientId of changed) this.presence.add(clientId, from);
+    this.presence.changed(this.awareness.applyFrom(from, update, Date.now()), from);
   }
 
   /** A new peer's greeting: everyone's presence, with the next batch (presence-batch.ts). */
@@ -376,13 +375,12 @@ export class LiveDocument {
 
   removePeer(peer: Peer): void {
     if (!this.peers.delete(peer)) return;
-    const clientId = this.awareness.removeOwner(peer);
-    if (clientId !== null) this.presence.add(clientId, null);
+    const clientId = this.awareness.removeOwner(peer, Date.now());
+    this.presence.changed(clientId === null ? null : [clientId], null);
   }
 
   sweepAwareness(now: number): void {
-    const removed = this.awareness.sweep(now);
-    if (removed) for (const clientId of removed) this.presence.add(clientId, null);
+    this.presence.changed(this.awareness.sweep(now), null);
   }
 
   /** Drops every cache and the Y.Doc. The registry calls it only once the log holds everything. */

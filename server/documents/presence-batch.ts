@@ -24,8 +24,8 @@
  * `throttle`).
  *
  *   const presence = new PresenceBatch(awareness, peers, (message) => events.emit(...))
- *   presence.add(clientId, fromPeer)   // after awareness.applyFrom / removeOwner / sweep
- *   presence.join(peer)                // a new peer's greeting, with the next batch
+ *   presence.changed(clientIds, fromPeer)   // after awareness.applyFrom / removeOwner / sweep
+ *   presence.join(peer)                     // a new peer's greeting, with the next batch
  *   presence.flush()                   // now, when the document leaves memory
  */
 import { binaryFrame } from './frames.ts';
@@ -53,6 +53,8 @@ export class PresenceBatch<P extends PresencePeer> {
   /** When the last batch was sent (performance.now()). */
   private sentAt = -Infinity;
   private readonly intervalMs: number;
+  /** Armed while a state is in its grace (doc-awareness.ts): fires when the earliest ends. */
+  private departureTimer: NodeJS.Timeout | null = null;
 
   /** `published` hears each batch sent, whole (the document's event source: other processes, dashboards). */
   constructor(awareness: DocAwareness, peers: ReadonlySet<P>, published: (message: Uint8Array) => void, intervalMs = PRESENCE_INTERVAL_MS) {
@@ -84,6 +86,30 @@ export class PresenceBatch<P extends PresencePeer> {
     this.schedule();
   }
 
+  /** What DocAwareness said changed (`add` for each), and any state it left for a grace (`departLater`). */
+  changed(clientIds: readonly number[] | null, from: P | null): void {
+    if (clientIds) for (const clientId of clientIds) this.add(clientId, from);
+    this.departLater();
+  }
+
+  /**
+   * States left by connections that went (DocAwareness.removeOwner) depart when their grace ends,
+   * with the batch then, unless their clients came back meanwhile. One timer per document, only
+   * while a state is in a grace.
+   */
+  private departLater(): void {
+    if (this.departureTimer !== null) return;
+    const at = this.awareness.nextDeparture();
+    if (at === null) return;
+    this.departureTimer = setTimeout(this.departDue, Math.max(1, at - Date.now()));
+  }
+
+  private readonly departDue = (): void => {
+    this.departureTimer = null;
+    for (const clientId of this.awareness.depart(Date.now())) this.add(clientId, null);
+    this.departLater();
+  };
+
   private schedule(): void {
     if (this.pending !== null) return;
     const wait = this.sentAt + this.intervalMs - performance.now();
@@ -101,8 +127,11 @@ export class PresenceBatch<P extends PresencePeer> {
     else this.send();
   };
 
-  /** Sends what is queued now. */
+  /** Sends what is queued now, with every state still in a grace as gone. */
   flush(): void {
+    if (this.departureTimer !== null) clearTimeout(this.departureTimer);
+    this.departureTimer = null;
+    for (const clientId of this.awareness.depart(Infinity)) (this.changes ??= new Map()).set(clientId, null);
     if (this.pending !== null) {
       if ('timeout' in this.pending) clearTimeout(this.pending.timeout);
       else clearImmediate(this.pending.immediate);

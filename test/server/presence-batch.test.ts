@@ -39,8 +39,8 @@ const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(res
 const update = (clientId: number, clock: number, state: unknown): Uint8Array =>
   awarenessUpdateOf(encodeAwarenessMessage([{ clientId, clock, json: JSON.stringify(state) }]))!;
 
-function documentOf(intervalMs: number) {
-  const awareness = new DocAwareness({ maxAwarenessBytes: 10_000, maxAwarenessDepth: 10 });
+function documentOf(intervalMs: number, presenceGraceMs = 0) {
+  const awareness = new DocAwareness({ maxAwarenessBytes: 10_000, maxAwarenessDepth: 10, presenceGraceMs });
   const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => new RecordingPeer(id)) as [RecordingPeer, RecordingPeer, RecordingPeer, RecordingPeer];
   const published: Uint8Array[] = [];
   const peers = new Set([a, b, c]);
@@ -55,7 +55,17 @@ function documentOf(intervalMs: number) {
     peers.add(d);
     batch.join(d);
   };
-  return { a, b, c, d, peers, batch, change, join, published };
+  /** A peer's socket closes (as LiveDocument.removePeer does). */
+  const close = (peer: RecordingPeer): void => {
+    peers.delete(peer);
+    const clientId = awareness.removeOwner(peer, Date.now());
+    batch.changed(clientId === null ? null : [clientId], null);
+  };
+  /** A peer sends an awareness update (as LiveDocument.applyAwareness does). */
+  const send = (peer: RecordingPeer, clientId: number, clock: number, state: unknown): void => {
+    batch.changed(awareness.applyFrom(peer, update(clientId, clock, state), Date.now()), peer);
+  };
+  return { a, b, c, d, peers, batch, change, join, close, send, published, awareness };
 }
 
 const ids = (peer: RecordingPeer): number[][] => peer.received.map((message) => message.clientIds);
@@ -169,6 +179,41 @@ test('a joiner that leaves before its greeting, or is alone with its own state, 
   await gone.b.until(1);
   await endOfTurn();
   assert.equal(ids(gone.d), []);
+});
+
+test('a state whose connection went stays for the grace; its client back within it as it was is never seen to leave', async () => {
+  const { a, b, c, peers, change, close, send, awareness } = documentOf(0, 300);
+  change(a, 1);
+  change(c, 1);
+  await b.until(1);
+  close(a);
+  close(c);
+  const back = new RecordingPeer('a'); // a's user on a new socket, with the clock it had
+  peers.add(back);
+  send(back, 1, 1, { frame: 1 });
+  await b.until(2); // c's departure, once its grace ended
+  assert.equal(ids(b), [[1, 3], [3]], "c left; a, back within its grace, never did");
+  assert.equal(awareness.states().map((entry) => entry.clientId), [1], 'a is still there, c is not');
+});
+
+test('a state its client removes (null, at the clock it had or a newer one) goes at once, grace or not', async () => {
+  const { a, b, c, change, send } = documentOf(0, 60_000);
+  change(a, 1);
+  change(c, 1);
+  await b.until(1);
+  send(a, 1, 1, null); // y-websocket's disconnect(), before it closes its socket
+  send(c, 3, 2, null); // setLocalState(null), or a closing tab
+  await b.until(2);
+  assert.equal(ids(b), [[1, 3], [1, 3]]);
+});
+
+test('flush sends every state still in its grace as gone (the document leaves memory)', async () => {
+  const { a, b, batch, change, close } = documentOf(0, 60_000);
+  change(a, 1);
+  await b.until(1);
+  close(a);
+  batch.flush();
+  assert.equal(ids(b), [[1], [1]]);
 });
 
 test.run();
