@@ -183,6 +183,16 @@ export class DocAwareness {
     this.bumpClock(clientId);
   }
 
+  /** The client ids of `owner`'s user whose states are in a grace. */
+  inGraceOf(owner: AwarenessOwner): number[] {
+    const ids: number[] = [];
+    if (this.leftCount === 0) return ids;
+    for (const [clientId, entry] of this.entries) {
+      if (entry.leftAt !== null && entry.owner?.principalId === owner.principalId) ids.push(clientId);
+    }
+    return ids;
+  }
+
   /** When the earliest grace ends (Date.now() time), or null when no state is in one. */
   nextDeparture(): number | null {
     if (this.leftCount === 0) return null;

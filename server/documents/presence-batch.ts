@@ -179,8 +179,12 @@ export class PresenceBatch<P extends PresencePeer> {
     if (present.length === 0 || this.awareness.size === 0) return;
     const { clientIds, encoded } = this.awareness.renewedEntries();
     for (const joiner of present) {
+      // Not yet announced, a joiner may be a client whose state is in its grace: sent back at the
+      // server's newer clock, y-protocols would take it for its own state (applyAwarenessUpdate),
+      // over any change made while away. So its user's states in a grace are left out.
       const own = this.awareness.clientIdOf(joiner);
-      const entries = own === undefined ? encoded : encoded.filter((_, i) => clientIds[i] !== own);
+      const left = own === undefined ? this.awareness.inGraceOf(joiner) : [own];
+      const entries = left.length === 0 ? encoded : encoded.filter((_, i) => !left.includes(clientIds[i]!));
       if (entries.length > 0) joiner.send(awarenessMessageOf(entries));
     }
   }

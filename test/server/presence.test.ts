@@ -10,6 +10,8 @@ import type { TestClient } from '../../tools/clients.ts';
 import { joinSynced, withServerAndClients, type SocketSuiteContext } from '../../tools/socket-suite.ts';
 import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { newSessionDoc } from '../../tools/api.ts';
+import { openSocket } from '../helpers/security.ts';
+import { awarenessUpdateOf, readAwarenessUpdate } from '../../docs-model/awareness.ts';
 
 /** An awareness update (y-protocols' encoding) of one client's state. */
 function awarenessUpdate(clientId: number, clock: number, state: unknown): Uint8Array {
@@ -70,6 +72,31 @@ for (const kind of databaseKinds()) {
     await waitFor(() => !b.provider.awareness.getStates().has(c.doc.clientID), { message: 'c, away, is seen to leave' });
     assert.equal(removedForB, [c.doc.clientID], 'a was never seen to leave');
     assert.is(frameOf(b, a.doc.clientID), 0);
+  });
+
+  test('a returning client that has not announced itself yet is greeted without the state its user left in a grace', async (ctx) => {
+    const name = (await newSessionDoc(ctx.app.url, ctx.app.adminToken)).docName;
+    const [a, b] = [await joinSynced(ctx, name), await joinSynced(ctx, name)];
+    a.provider.awareness.setLocalStateField('frame', 1);
+    b.provider.awareness.setLocalStateField('frame', 2);
+    await waitFor(() => frameOf(b, a.doc.clientID) === 1 && frameOf(a, b.doc.clientID) === 2);
+    a.provider.shouldConnect = false;
+    a.provider.ws!.close();
+    const live = ctx.app.server.registry.get(name)!;
+    await waitFor(() => live.peers.size === 1, { message: 'the server saw the socket close' });
+    // A's user again, on a socket that says nothing: it could be a's client coming back. Sent a's
+    // state at the server's newer clock, y-protocols would take it for its own, over any change
+    // made while away (applyAwarenessUpdate).
+    const back = openSocket(ctx.app.url, name, { token: ctx.app.adminToken });
+    try {
+      await waitFor(() => back.messages.some((message) => message[0] === 1), { message: 'a greeting' });
+      const greeted = back.messages
+        .filter((message) => message[0] === 1)
+        .flatMap((message) => [...readAwarenessUpdate(awarenessUpdateOf(message)!)].map((entry) => entry.clientId));
+      assert.equal(greeted, [b.doc.clientID]);
+    } finally {
+      back.ws.close();
+    }
   });
 
   test('a client that asks for presence (query-awareness) is sent every other state, at clocks it takes', async (ctx) => {
