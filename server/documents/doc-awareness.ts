@@ -229,13 +229,16 @@ export class DocAwareness {
     // The other process's clock is not used: ours is kept per client id here.
     for (const { clientId, json } of readAwarenessUpdate(update)) {
       const entry = this.entries.get(clientId);
-      if (entry?.owner) continue;
+      // A state in its grace yields: its client came back on another process.
+      if (entry?.owner && entry.leftAt === null) continue;
       if (json === 'null') {
         if (!entry) continue;
+        this.unmarkLeft(entry);
         this.entries.delete(clientId);
       } else {
         if (json.length > this.limits.maxAwarenessBytes) continue;
         if (jsonDepth(json, this.limits.maxAwarenessDepth) > this.limits.maxAwarenessDepth) continue;
+        if (entry) this.unmarkLeft(entry);
         // Renewals are applied too: they keep the state alive here and in the local clients.
         this.entries.set(clientId, { json, clientClock: 0, owner: null, updatedAt: now, leftAt: null });
       }

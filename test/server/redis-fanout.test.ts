@@ -9,7 +9,8 @@ import * as Y from 'yjs';
 import { addAnnotation, listAnnotations } from '../../docs-model/index.ts';
 import { configFromEnv, ConfigError } from '../../server/config.ts';
 import { connectClient, rawSocket, synced, type TestClient } from '../../tools/clients.ts';
-import { createTestStorage, startChildServer, startTestServer, testTokens, type TestServer, type TestStorage } from '../../tools/server.ts';
+import { createTestStorage, startChildServer, startTestServer, testTokens, type TestServer } from '../../tools/server.ts';
+import { redisPairSuite } from '../helpers/redis-pair.ts';
 import { waitFor } from '../../tools/databases.ts';
 import { jsonClient, linkedSession } from '../../tools/api.ts';
 import { openSse } from '../helpers/sse.ts';
@@ -73,44 +74,9 @@ if (process.env.DATABASE_URL) {
   unreachable.run();
 }
 
-const redisUrl = process.env.REDIS_URL;
-if (!redisUrl || !process.env.DATABASE_URL) {
-  process.stderr.write('redis fan-out tests skipped: they need REDIS_URL and DATABASE_URL\n');
-} else {
-  const test = suite<{ storage: TestStorage; a: TestServer; b: TestServer; clients: TestClient[] }>('redis fan-out');
-
-  const start = async (storage: TestStorage, overrides: Parameters<typeof startTestServer>[1] = {}) => {
-    const server = await startTestServer(storage, { redisUrl, ...overrides });
-    await server.server.fanout!.ready;
-    return server;
-  };
-
-  test.before(async (ctx) => {
-    ctx.storage = await createTestStorage('postgres');
-    ctx.a = await start(ctx.storage);
-    ctx.b = await start(ctx.storage);
-    ctx.clients = [];
-  });
-
-  test.after.each((ctx) => {
-    for (const client of ctx.clients) client.destroy();
-    ctx.clients = [];
-  });
-
-  test.after(async (ctx) => {
-    await ctx.a.stop();
-    await ctx.b.stop();
-    await ctx.storage.cleanup();
-  });
-
-  const join = async (ctx: { clients: TestClient[] }, server: TestServer, name: string) => {
-    const client = connectClient(server.url, name, { params: { token: server.adminToken } });
-    ctx.clients.push(client);
-    await synced(client.provider);
-    return client;
-  };
-
-  const newSession = async (server: TestServer) => (await linkedSession(jsonClient(server.url, server.adminToken))).session;
+const pair = redisPairSuite('redis fan-out', 'redis fan-out tests');
+if (pair) {
+  const { test, redisUrl, start, join, newSession } = pair;
   const ids = (doc: Y.Doc) => listAnnotations(doc).map((a) => a.id).sort();
 
   test('an edit on one process reaches a client of the other, both ways', async (ctx) => {
@@ -327,20 +293,6 @@ if (!redisUrl || !process.env.DATABASE_URL) {
     });
     assert.is(res.status, 201, res.text);
     await waitFor(() => ids(onB.doc).includes('rest-on-a'), { message: 'the REST write on A never reached B' });
-  });
-
-  test('presence crosses processes, reaches later joiners, and leaves with its client', async (ctx) => {
-    const name = `session:${(await newSession(ctx.a)).id}`;
-    const onA = await join(ctx, ctx.a, name);
-    const onB = await join(ctx, ctx.b, name);
-    onA.provider.awareness.setLocalStateField('user', { name: 'ada' });
-    const adaId = onA.doc.clientID;
-    const seesAda = (client: TestClient) => (client.provider.awareness.getStates().get(adaId) as { user?: { name?: string } } | undefined)?.user?.name === 'ada';
-    await waitFor(() => seesAda(onB), { message: "ada's presence never reached B" });
-    const later = await join(ctx, ctx.b, name);
-    await waitFor(() => seesAda(later), { message: 'a later joiner on B does not see ada' });
-    onA.destroy();
-    await waitFor(() => !onB.provider.awareness.getStates().has(adaId), { message: "ada's presence stayed on B after she left" });
   });
 
   test('a process that lost Redis catches up on what was published meanwhile', async (ctx) => {
