@@ -22,8 +22,6 @@ export interface AnnotationCounts {
 export interface AnnotationRepository {
   /** Upserts and deletes one session's rows in one transaction. */
   apply(sessionId: string, change: { upsert: AnnotationProjectionRecord[]; remove: string[] }): Promise<void>;
-  /** Makes the session's rows exactly `records` (a full re-projection), in one transaction. */
-  replace(sessionId: string, records: AnnotationProjectionRecord[]): Promise<void>;
   list(sessionId: string, opts?: { frame?: number }): Promise<AnnotationProjectionRecord[]>;
   /** `list` of several sessions in one query: every id is a key, with [] for a session without rows. */
   listMany(sessionIds: readonly string[]): Promise<Map<string, AnnotationProjectionRecord[]>>;
@@ -80,12 +78,6 @@ export function createAnnotationRepository({ knex }: { knex: Knex }): Annotation
         const part = records.slice(i, i + perTransaction);
         await knex.transaction((trx) => upsert(trx, part));
       }
-    },
-    async replace(sessionId, records) {
-      await knex.transaction(async (trx) => {
-        await trx('annotations').where({ session_id: sessionId }).delete();
-        await upsert(trx, records);
-      });
     },
     async list(sessionId, opts = {}) {
       const query = knex<AnnotationProjectionRow>('annotations').where({ session_id: sessionId }).orderBy(['frame', 'annotation_id']);
