@@ -81,8 +81,6 @@ export class DocAwareness {
   private readonly clocks = new Map<number, number>();
   private readonly owners = new Map<AwarenessOwner, number>();
   private readonly limits: AwarenessLimits;
-  /** How many entries have `leftAt` set. */
-  private leftCount = 0;
 
   constructor(limits: AwarenessLimits) {
     this.limits = limits;
@@ -118,7 +116,7 @@ export class DocAwareness {
           // Its old connection is taken for gone: the state comes back as from a grace.
           this.owners.delete(entry.owner);
           entry.owner = owner;
-          this.markLeft(entry, now);
+          entry.leftAt ??= now;
         }
         this.owners.set(owner, clientId);
       } else if (bound !== clientId) {
@@ -134,14 +132,14 @@ export class DocAwareness {
     const entry = this.entries.get(clientId);
     if (json === 'null') {
       if (!entry || clock < entry.clientClock) return false;
-      this.remove(clientId, entry);
+      this.remove(clientId);
       return true;
     }
     const returning = entry !== undefined && entry.leftAt !== null;
     if (entry && !returning && clock <= entry.clientClock) return false;
     if (entry && returning && json === entry.json) {
       // Back within its grace, as it was: the others never saw it go.
-      this.unmarkLeft(entry);
+      entry.leftAt = null;
       entry.owner = owner;
       entry.clientClock = clock;
       entry.updatedAt = now;
@@ -159,26 +157,12 @@ export class DocAwareness {
     // Depth is bounded now, so parsing cannot blow the stack; it proves the text is JSON for the
     // other clients, which JSON.parse it without a try.
     JSON.parse(json);
-    if (entry) this.unmarkLeft(entry);
     this.entries.set(clientId, { json, clientClock: clock, owner, updatedAt: now, leftAt: null });
     this.bumpClock(clientId);
     return true;
   }
 
-  private markLeft(entry: Entry, now: number): void {
-    if (entry.leftAt !== null) return;
-    entry.leftAt = now;
-    this.leftCount++;
-  }
-
-  private unmarkLeft(entry: Entry): void {
-    if (entry.leftAt === null) return;
-    entry.leftAt = null;
-    this.leftCount--;
-  }
-
-  private remove(clientId: number, entry: Entry): void {
-    this.unmarkLeft(entry);
+  private remove(clientId: number): void {
     this.entries.delete(clientId);
     this.bumpClock(clientId);
   }
@@ -186,7 +170,6 @@ export class DocAwareness {
   /** The client ids of `owner`'s user whose states are in a grace. */
   inGraceOf(owner: AwarenessOwner): number[] {
     const ids: number[] = [];
-    if (this.leftCount === 0) return ids;
     for (const [clientId, entry] of this.entries) {
       if (entry.leftAt !== null && entry.owner?.principalId === owner.principalId) ids.push(clientId);
     }
@@ -195,19 +178,17 @@ export class DocAwareness {
 
   /** When the earliest grace ends (Date.now() time), or null when no state is in one. */
   nextDeparture(): number | null {
-    if (this.leftCount === 0) return null;
     let earliest = Infinity;
     for (const entry of this.entries.values()) if (entry.leftAt !== null && entry.leftAt < earliest) earliest = entry.leftAt;
-    return earliest + this.limits.presenceGraceMs;
+    return earliest === Infinity ? null : earliest + this.limits.presenceGraceMs;
   }
 
   /** Removes the states whose grace ended by `now` (every one in a grace: `now` Infinity); returns their client ids. */
   depart(now: number): number[] {
     const gone: number[] = [];
-    if (this.leftCount === 0) return gone;
     for (const [clientId, entry] of this.entries) {
       if (entry.leftAt !== null && entry.leftAt + this.limits.presenceGraceMs <= now) {
-        this.remove(clientId, entry);
+        this.remove(clientId);
         gone.push(clientId);
       }
     }
@@ -233,12 +214,10 @@ export class DocAwareness {
       if (entry?.owner && entry.leftAt === null) continue;
       if (json === 'null') {
         if (!entry) continue;
-        this.unmarkLeft(entry);
         this.entries.delete(clientId);
       } else {
         if (json.length > this.limits.maxAwarenessBytes) continue;
         if (jsonDepth(json, this.limits.maxAwarenessDepth) > this.limits.maxAwarenessDepth) continue;
-        if (entry) this.unmarkLeft(entry);
         // Renewals are applied too: they keep the state alive here and in the local clients.
         this.entries.set(clientId, { json, clientClock: 0, owner: null, updatedAt: now, leftAt: null });
       }
@@ -266,10 +245,10 @@ export class DocAwareness {
     const entry = this.entries.get(clientId);
     if (entry?.owner !== owner) return null;
     if (this.limits.presenceGraceMs > 0) {
-      this.markLeft(entry, now);
+      entry.leftAt ??= now;
       return null;
     }
-    this.remove(clientId, entry);
+    this.remove(clientId);
     return clientId;
   }
 
@@ -278,7 +257,7 @@ export class DocAwareness {
     let removed: number[] | null = null;
     for (const [clientId, entry] of this.entries) {
       if (now - entry.updatedAt >= AWARENESS_TIMEOUT_MS) {
-        this.remove(clientId, entry);
+        this.remove(clientId);
         (removed ??= []).push(clientId);
       }
     }

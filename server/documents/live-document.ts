@@ -377,6 +377,7 @@ export class LiveDocument {
     if (!this.peers.delete(peer)) return;
     const clientId = this.awareness.removeOwner(peer, Date.now());
     this.presence.changed(clientId === null ? null : [clientId], null);
+    this.presence.departLater();
   }
 
   sweepAwareness(now: number): void {

@@ -26,7 +26,8 @@
  *   const presence = new PresenceBatch(awareness, peers, (message) => events.emit(...))
  *   presence.changed(clientIds, fromPeer)   // after awareness.applyFrom / removeOwner / sweep
  *   presence.join(peer)                     // a new peer's greeting, with the next batch
- *   presence.flush()                   // now, when the document leaves memory
+ *   presence.departLater()                  // after removeOwner: a state left for its grace
+ *   presence.flush()                        // now, when the document leaves memory
  */
 import { binaryFrame } from './frames.ts';
 import { awarenessMessageOf } from '../../docs-model/awareness.ts';
@@ -86,10 +87,9 @@ export class PresenceBatch<P extends PresencePeer> {
     this.schedule();
   }
 
-  /** What DocAwareness said changed (`add` for each), and any state it left for a grace (`departLater`). */
+  /** `add` for each client id DocAwareness said changed (none: null). */
   changed(clientIds: readonly number[] | null, from: P | null): void {
     if (clientIds) for (const clientId of clientIds) this.add(clientId, from);
-    this.departLater();
   }
 
   /**
@@ -97,7 +97,7 @@ export class PresenceBatch<P extends PresencePeer> {
    * with the batch then, unless their clients came back meanwhile. One timer per document, only
    * while a state is in a grace.
    */
-  private departLater(): void {
+  departLater(): void {
     if (this.departureTimer !== null) return;
     const at = this.awareness.nextDeparture();
     if (at === null) return;

@@ -60,6 +60,7 @@ function documentOf(intervalMs: number, presenceGraceMs = 0) {
     peers.delete(peer);
     const clientId = awareness.removeOwner(peer, Date.now());
     batch.changed(clientId === null ? null : [clientId], null);
+    batch.departLater();
   };
   /** A peer sends an awareness update (as LiveDocument.applyAwareness does). */
   const send = (peer: RecordingPeer, clientId: number, clock: number, state: unknown): void => {
