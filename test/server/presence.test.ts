@@ -54,14 +54,15 @@ for (const kind of databaseKinds()) {
     await waitFor(() => [a, c, d].every((client, index) => frameOf(b, client.doc.clientID) === [0, 2, 3][index]) && frameOf(a, b.doc.clientID) === 1);
     const removedForB: number[] = [];
     b.provider.awareness.on('change', ({ removed }: Record<string, number[]>) => removedForB.push(...removed!));
-    for (const client of [a, c]) {
+    const live = ctx.app.server.registry.get(name)!;
+    // One after the other, so that a's grace ends first: c's departure then follows any of a's.
+    for (const [client, left] of [[a, 3], [c, 2]] as const) {
       // The socket closes without a word, as when the network drops (disconnect() would say it
       // leaves); the provider's own retry is held back so the test says when a comes back.
       client.provider.shouldConnect = false;
       client.provider.ws!.close();
+      await waitFor(() => live.peers.size === left, { message: 'the server saw the socket close' });
     }
-    const live = ctx.app.server.registry.get(name)!;
-    await waitFor(() => live.peers.size === 2, { message: 'the server saw both sockets close' });
     // Presence reaches b in order: once b has d's change, made after both left, a departure sent
     // at their leaving would have reached it too.
     d.provider.awareness.setLocalStateField('frame', 30);

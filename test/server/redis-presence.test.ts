@@ -41,15 +41,16 @@ if (pair) {
     await synced(back.provider);
     const removed: number[] = [];
     watcher.provider.awareness.on('change', ({ removed: gone }: Record<string, number[]>) => removed.push(...gone!));
-    for (const client of [ada, cleo]) {
+    const live = ctx.a.server.registry.get(name)!;
+    // One after the other, so that Ada's grace on A ends first.
+    for (const [client, left] of [[ada, 2], [cleo, 1]] as const) {
       // The socket closes without a word, as when the network drops.
       client.provider.shouldConnect = false;
       client.provider.ws!.close();
+      await waitFor(() => live.peers.size === left, { message: 'A saw the socket close' });
     }
-    const live = ctx.a.server.registry.get(name)!;
-    await waitFor(() => live.peers.size === 1, { message: 'A saw both sockets close' });
     back.provider.awareness.setLocalStateField('user', { name: 'ada' });
-    // Cleo stays away and leaves when her grace on A ends; Ada's, begun first, would have ended first.
+    // Cleo stays away and leaves when her grace on A ends; a departure of Ada's would come before.
     await waitFor(() => removed.includes(cleo.doc.clientID), { message: 'cleo is seen to leave' });
     assert.equal(removed, [cleo.doc.clientID], 'ada was never seen to leave on A');
     assert.is(nameOf(watcher, ada.doc.clientID), 'ada');
