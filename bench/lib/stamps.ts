@@ -24,15 +24,21 @@ export function readStamp(client: Client): [number, number] | null {
   return [v[0], v[1]];
 }
 
-export function sendStamp(client: Client, seq: number): void {
-  client.doc.getMap<unknown>(BENCH_MAP).set(KEY, [seq, absoluteNow()]);
+/** Sets stamp `seq`; returns the time it carries. */
+export function sendStamp(client: Client, seq: number): number {
+  const sentAt = absoluteNow();
+  client.doc.getMap<unknown>(BENCH_MAP).set(KEY, [seq, sentAt]);
+  return sentAt;
 }
 
 /**
- * Calls `onArrival(newDeliveries, seq, latencyMs)` when `client` sees a newer stamp. Counting by
- * sequence number stays right even if a server coalesces several updates into one message.
+ * Calls `onArrival(newDeliveries, seq, latencyMs, arrivedAt)` when `client` sees a newer stamp.
+ * Counting by sequence number stays right even if a server coalesces several updates into one
+ * message; `latencyMs` is then the newest stamp's, and the older ones it carried waited longer: a
+ * caller that knows when each was sent (its writer is in this process) computes theirs from
+ * `arrivedAt`.
  */
-export function watchStamps(client: Client, onArrival: (delivered: number, seq: number, latencyMs: number) => void): void {
+export function watchStamps(client: Client, onArrival: (delivered: number, seq: number, latencyMs: number, arrivedAt: number) => void): void {
   let next = 0;
   client.doc.getMap<unknown>(BENCH_MAP).observe((event) => {
     if (!event.keysChanged.has(KEY)) return;
@@ -41,6 +47,6 @@ export function watchStamps(client: Client, onArrival: (delivered: number, seq: 
     if (stamp === null || stamp[0] < next) return;
     const delivered = stamp[0] + 1 - next;
     next = stamp[0] + 1;
-    onArrival(delivered, stamp[0], now - stamp[1]);
+    onArrival(delivered, stamp[0], now - stamp[1], now);
   });
 }

@@ -166,17 +166,19 @@ export async function throughput(
     const latencies: number[] = [];
     let recording = false;
     let limit = 0;
+    // When each stamp was sent, by sequence number: a message carrying several stamps (a server
+    // that merges a turn's updates) gives each its own latency, not only the newest its.
     const pairs = rooms.map((_, d) => {
-      const pair = { writer: clients[d] as Client, reader: clients[d + options.docs] as Client, sent: 0, received: 0 };
+      const pair = { writer: clients[d] as Client, reader: clients[d + options.docs] as Client, sent: 0, received: 0, sentAt: [] as number[] };
       return pair;
     });
     const pump = (pair: (typeof pairs)[number]): void => {
-      while (pair.sent < limit && pair.sent - pair.received < options.window) send(pair.writer, pair.sent++);
+      while (pair.sent < limit && pair.sent - pair.received < options.window) pair.sentAt[pair.sent] = send(pair.writer, pair.sent++);
     };
     for (const pair of pairs) {
-      watchStamps(pair.reader, (delivered, _seq, latencyMs) => {
+      watchStamps(pair.reader, (delivered, seq, _latencyMs, arrivedAt) => {
         pair.received += delivered;
-        if (recording) latencies.push(latencyMs);
+        if (recording) for (let s = seq + 1 - delivered; s <= seq; s++) latencies.push(arrivedAt - pair.sentAt[s]!);
         arrived.add(delivered);
         pump(pair);
       });

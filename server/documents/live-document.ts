@@ -10,9 +10,10 @@
  */
 import * as Y from 'yjs';
 import { binaryFrame } from './frames.ts';
-import { encodeSyncMessage, syncPrefix, syncUpdateFrame } from './sync-messages.ts';
+import { encodeSyncMessage, syncPrefix } from './sync-messages.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
 import { PresenceBatch } from './presence-batch.ts';
+import { UpdateBatch } from './update-batch.ts';
 import { SyncMessageType, type CloseCodeValue, type DocName } from '../../docs-model/protocol.ts';
 import { compactNewContent } from '../../docs-model/compact-content.ts';
 import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
@@ -74,6 +75,8 @@ export class LiveDocument {
   private requestIntegrationOnce: () => void = () => undefined;
   /** Presence changes made here (peers, their leaving, the sweep), sent once per turn. */
   private readonly presence: PresenceBatch<Peer>;
+  /** Updates for the peers, sent once per turn (update-batch.ts). */
+  private readonly outgoing = new UpdateBatch((payload, except, frame) => this.broadcast(payload, except, frame));
   /** While a staged change holds the document (`takeExclusive`): resolves when it lets go. */
   private exclusiveEnd: Promise<void> | null = null;
   /** The staged change's origin and the updates it made so far, held back (`holdBack`). */
@@ -271,10 +274,7 @@ export class LiveDocument {
     }
     const from = origin.kind === 'connection' ? origin : undefined;
     // Framed only when someone receives it: an import's update is megabytes.
-    if (this.receivers(from) > 0) {
-      const { frame, payload } = syncUpdateFrame(update);
-      this.broadcast(payload, from, frame);
-    }
+    if (this.receivers(from) > 0) this.outgoing.add(update, from);
     this.events?.emit('change', [this, update, origin, row]);
   };
 
@@ -388,6 +388,7 @@ export class LiveDocument {
   destroy(): void {
     if (this.isDestroyed) return;
     // Presence still queued goes out now: its event tells other processes who left.
+    this.outgoing.flush();
     this.presence.flush();
     this.isDestroyed = true;
     this.stored = null;
