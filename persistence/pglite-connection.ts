@@ -74,7 +74,7 @@ export const DEFAULT_RECYCLE: RecyclePolicy = { largeBytes: 2 * 2 ** 20, quietMs
 const SESSION_SETTING = /^\s*set\s+(?!local\b|transaction\b|constraints\b|session\s+characteristics\b)/i;
 
 export async function openPgliteConnection(data: PgliteThreadData): Promise<PgliteConnection> {
-  const modules = await pgliteModules();
+  const modules = await pgliteModules({ initdb: data.dataDir === null });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let failure: PgliteThreadError | null = null;

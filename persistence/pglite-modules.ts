@@ -1,11 +1,11 @@
 /**
  * PGlite's two WebAssembly programs (the server and initdb), compiled once per process and handed
- * to every thread that runs PGlite (pglite-thread.ts; an in-memory database runs its initdb there,
- * while a new directory is made by a child process, database.ts): a
- * compiled `WebAssembly.Module` crosses to a worker without being compiled again, while PGlite's
- * own cache of it is per thread. The compile runs on V8's background threads.
+ * to every thread that runs PGlite (pglite-thread.ts): a compiled `WebAssembly.Module` crosses to a
+ * worker without being compiled again, while PGlite's own cache of it is per thread. The compile
+ * runs on V8's background threads. initdb only for an in-memory database, which runs its initdb in
+ * the thread; a new directory is made by a child process (database.ts).
  *
- *   const modules = await pgliteModules()
+ *   const modules = await pgliteModules({ initdb: dataDir === null })
  *   new Worker(entry, { workerData: { dataDir, modules } })
  */
 import { readFile } from 'node:fs/promises';
@@ -15,34 +15,43 @@ import v8 from 'node:v8';
 import { freeNow } from './worker-thread.ts';
 import type { PgliteModules } from './pglite-thread.ts';
 
-let compiled: Promise<PgliteModules> | null = null;
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
 /** The files read to compile the modules, until `releaseWasmFiles`. */
 const readBytes: Uint8Array[] = [];
 
-export function pgliteModules(): Promise<PgliteModules> {
-  compiled ??= (async () => {
-    // V8 compiles WebAssembly with Liftoff and, by default, recompiles the functions that get hot
-    // with TurboFan on its background threads. Postgres's functions are large: those compiles left
-    // ~100 MB in the threads' malloc arenas of a server on PGlite (292 → 205 MB RSS at start,
-    // bench/start.ts --restart), while a workload of inserts, loads and counts took less CPU without
-    // them (bench/pglite-wasm.ts). Read when a module is compiled, so set before the first one; it
-    // concerns WebAssembly only, and a process on Postgres never gets here.
-    v8.setFlagsFromString('--liftoff-only');
-    const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
-    const compile = async (file: string) => {
+/**
+ * `initdb`: whether the thread runs initdb (an in-memory database); a directory is made by a child
+ * process (database.ts), so a server on one never compiles initdb.wasm.
+ */
+export async function pgliteModules(options: { initdb: boolean }): Promise<PgliteModules> {
+  // V8 compiles WebAssembly with Liftoff and, by default, recompiles the functions that get hot
+  // with TurboFan on its background threads. Postgres's functions are large: those compiles left
+  // ~100 MB in the threads' malloc arenas of a server on PGlite (292 → 205 MB RSS at start,
+  // bench/start.ts --restart), while a workload of inserts, loads and counts took less CPU without
+  // them (bench/pglite-wasm.ts). Read when a module is compiled, so set before the first one; it
+  // concerns WebAssembly only, and a process on Postgres never gets here.
+  v8.setFlagsFromString('--liftoff-only');
+  const pgliteWasmModule = await compiledModule('pglite.wasm');
+  return options.initdb ? { pgliteWasmModule, initdbWasmModule: await compiledModule('initdb.wasm') } : { pgliteWasmModule };
+}
+
+function compiledModule(file: string): Promise<WebAssembly.Module> {
+  let module = compiled.get(file);
+  if (module === undefined) {
+    module = (async () => {
+      const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
       const bytes = await readFile(join(dist, file));
       try {
         return await WebAssembly.compile(bytes);
       } finally {
         readBytes.push(bytes);
       }
-    };
-    const [pgliteWasmModule, initdbWasmModule] = await Promise.all([compile('pglite.wasm'), compile('initdb.wasm')]);
-    return { pgliteWasmModule, initdbWasmModule };
-  })();
-  // A failed compile (a missing file) is not cached: the next open tries again and reports it.
-  compiled.catch(() => (compiled = null));
-  return compiled;
+    })();
+    compiled.set(file, module);
+    // A failed compile (a missing file) is not cached: the next open tries again and reports it.
+    module.catch(() => compiled.delete(file));
+  }
+  return module;
 }
 
 /**

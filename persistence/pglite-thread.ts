@@ -42,7 +42,8 @@ export interface RecyclePolicy {
 
 export interface PgliteModules {
   pgliteWasmModule: WebAssembly.Module;
-  initdbWasmModule: WebAssembly.Module;
+  /** Only for a thread that runs initdb (an in-memory database). */
+  initdbWasmModule?: WebAssembly.Module;
 }
 
 /** What survives of a thrown error across the thread boundary: its message and its fields (`code`, `detail`, …). */
