@@ -13,6 +13,8 @@ import * as webhooksHistory from './20261204_0006_webhooks_history.ts';
 import * as detectionTracks from './20261204_0007_detection_tracks.ts';
 import * as updateKeys from './20261204_0008_update_keys.ts';
 import * as updateLogKey from './20261206_0009_update_log_key.ts';
+import * as detectionsRunTrigger from './20261207_0010_detections_run_trigger.ts';
+import * as detectionUploads from './20261207_0011_detection_uploads.ts';
 
 export interface Migration {
   name: string;
@@ -20,4 +22,4 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory, detectionTracks, updateKeys, updateLogKey];
+export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory, detectionTracks, updateKeys, updateLogKey, detectionsRunTrigger, detectionUploads];

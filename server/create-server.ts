@@ -18,7 +18,7 @@ import { createUpdateLog, type UpdateLog } from '../persistence/update-log.ts';
 import { createDocStore, type DocStore } from '../persistence/doc-store.ts';
 import { createMergePool } from '../persistence/merge-worker.ts';
 import { createDashboardStatsRepository } from '../persistence/repositories/dashboard-stats.ts';
-import { createDetectionRepository } from '../persistence/repositories/detections.ts';
+import { ABANDONED_UPLOAD_MS, createDetectionRepository } from '../persistence/repositories/detections.ts';
 import { createTestRunRepository } from '../persistence/repositories/test-runs.ts';
 import type { Logger } from '../shared/logger.ts';
 import { commitIntervalFor, ConfigError, redisNeedsPostgres, type Config } from './config.ts';
@@ -133,6 +133,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const repos = createRepositories(db, createSecretBox(secret, 'webhook-secrets'));
   const runs = createTestRunRepository({ knex: db.knex });
   const detections = createDetectionRepository({ knex: db.knex });
+  let sweeping: Promise<void> | undefined;
   const stats = createDashboardStatsRepository({ knex: db.knex });
   const projection = createProjection({ documents: registry, annotations: repos.annotations, sessions: repos.sessions, logger });
   const activity = createActivityLog({ events: repos.events, logger });
@@ -263,6 +264,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           server.off('error', reject);
           // Deliveries left over from before (a restart, another process's retries) go out from now.
           dispatcher.start();
+          // Detections of uploads a process left unfinished (it died mid-upload; readers skip them).
+          // PGlite's directory has this process alone, so every one there is; on Postgres another
+          // process may be writing one now.
+          sweeping ??= detections.sweepAbandoned(config.databaseUrl ? ABANDONED_UPLOAD_MS : 0).then(
+            (uploads) => {
+              if (uploads > 0) logger.info({ uploads }, 'removed the detections of unfinished uploads');
+            },
+            (err: unknown) => logger.warn({ err }, 'could not remove the detections of unfinished uploads'),
+          );
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           resolve({ host: address.address, port: address.port, url: `http://${host}:${address.port}` });
@@ -291,6 +301,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           server.closeAllConnections();
           await stopped;
           await mergePool.close(); // after registry.close(): its compactions merge through the pool
+          await sweeping;
           await db.close();
         }
       })()),

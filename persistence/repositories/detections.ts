@@ -1,13 +1,19 @@
 /**
  * The `detections` table: what a model found, per run and frame, kept apart from the
- * ground truth (which lives in session documents). Appends are one transaction with the run's row
- * locked, so a run that finished meanwhile takes no more detections and `detection_count` always
- * equals the rows stored.
+ * ground truth (which lives in session documents). An append is all or nothing, and becomes
+ * visible with the run's `detection_count` in one transaction that holds the run's row locked, so
+ * a run that finished meanwhile takes no more detections and `detection_count` always equals the
+ * rows listed. An append of one chunk (statement-size.ts) is that one transaction. A larger one is
+ * written first, a chunk per statement, as an unfinished upload (`detection_uploads`, whose rows
+ * readers skip: migrations/20261207_0011_detection_uploads.ts), and that transaction then only
+ * deletes its upload row: on PGlite, whose one connection an open transaction holds for every
+ * statement of the process, 50 000 detections in one transaction held it for 1.4-1.9 s.
  *
  *   const detections = createDetectionRepository({ knex })
  *   await detections.append(runId, [{ frame: 0, bbox: [1, 2, 3, 4], label: 'car', score: 0.9 }])
  *   await detections.list(runId)   // → DetectionBox[] in insertion order (evaluation input)
  */
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { BBox } from '../../docs-model/index.ts';
 import { TERMINAL_STATUSES, testRunFromRow, type TestRunRecord, type TestRunRow } from './test-runs.ts';
@@ -25,6 +31,7 @@ export interface DetectionRecord {
 
 interface DetectionRow {
   run_id: string;
+  upload_id: string;
   frame: number;
   x: number;
   y: number;
@@ -36,18 +43,27 @@ interface DetectionRow {
   track_id: string | null;
 }
 
+/** An upload unfinished this long is taken for abandoned where other processes may be writing one (an upload takes seconds). */
+export const ABANDONED_UPLOAD_MS = 60 * 60_000;
+
 export type AppendResult = { run: TestRunRecord } | { conflict: 'finished'; run: TestRunRecord } | null;
 
 export interface DetectionRepository {
   /** Appends to a run that is not finished; null when there is no such run. */
   append(runId: string, detections: readonly DetectionRecord[]): Promise<AppendResult>;
+  /**
+   * Removes the rows of uploads left unfinished at least `olderThanMs` ago (their process died
+   * mid-upload); resolves with how many uploads.
+   */
+  sweepAbandoned(olderThanMs: number): Promise<number>;
   /** Every detection of the run, in the order they were posted. */
   list(runId: string): Promise<DetectionRecord[]>;
   count(runId: string): Promise<number>;
 }
 
-const toRow = (runId: string, d: DetectionRecord): DetectionRow => ({
+const toRow = (runId: string, uploadId: string, d: DetectionRecord): DetectionRow => ({
   run_id: runId,
+  upload_id: uploadId,
   frame: d.frame,
   x: d.bbox[0],
   y: d.bbox[1],
@@ -61,9 +77,12 @@ const toRow = (runId: string, d: DetectionRecord): DetectionRow => ({
 
 /** One json parameter per chunk of the batch, as the annotations projection does (see its comment). */
 const INSERT_SQL = `
-  insert into detections (run_id, frame, x, y, w, h, label, score, detection_id, track_id)
-  select run_id, frame, x, y, w, h, label, score, detection_id, track_id
+  insert into detections (run_id, upload_id, frame, x, y, w, h, label, score, detection_id, track_id)
+  select run_id, upload_id, frame, x, y, w, h, label, score, detection_id, track_id
   from json_populate_recordset(null::detections, ?::json)`;
+
+/** What readers see: rows of no upload still being written (an anti-join on a table of a few rows). */
+const VISIBLE = `not exists (select 1 from detection_uploads u where u.id = detections.upload_id)`;
 
 /**
  * Rows come back as a few parallel arrays: 100 000 row objects cost the drivers far more. A range
@@ -82,8 +101,8 @@ const LIST_RANGE_SQL = `
          coalesce(array_agg(label order by seq), '{}') as label, coalesce(array_agg(score order by seq), '{}') as score,
          coalesce(array_agg(detection_id order by seq), '{}') as detection_id,
          coalesce(array_agg(track_id order by seq), '{}') as track_id
-  from detections where run_id = ? and seq > ? and seq <= ?`;
-const NEXT_SEQ_SQL = `select min(seq)::text as next from detections where run_id = ? and seq > ?`;
+  from detections where run_id = ? and seq > ? and seq <= ? and ${VISIBLE}`;
+const NEXT_SEQ_SQL = `select min(seq)::text as next from detections where run_id = ? and seq > ? and ${VISIBLE}`;
 
 interface Columns {
   frame: number[];
@@ -97,26 +116,90 @@ interface Columns {
   track_id: (string | null)[];
 }
 
-export function createDetectionRepository({ knex }: { knex: Knex }): DetectionRepository {
+export interface DetectionRepositoryOptions {
+  knex: Knex;
+  /** Awaited after each chunk of a staged upload is written (tests look at the database then). */
+  betweenChunks?: () => Promise<void>;
+}
+
+/** A foreign key violation: the run was deleted after the append looked it up. */
+const isMissingRun = (err: unknown): boolean => (err as { code?: string }).code === '23503';
+
+export function createDetectionRepository({ knex, betweenChunks }: DetectionRepositoryOptions): DetectionRepository {
+  /** In the transaction that makes an append visible: locks the run, adds to its counts. */
+  async function commit(trx: Knex.Transaction, runId: string, count: number, then: () => Promise<unknown>): Promise<AppendResult> {
+    const locked = (await trx('test_runs').where({ id: runId }).forUpdate().first()) as TestRunRow | undefined;
+    if (!locked) return null;
+    if (TERMINAL_STATUSES.has(locked.status)) return { conflict: 'finished' as const, run: testRunFromRow(locked) };
+    await then();
+    const [row] = (await trx('test_runs')
+      .where({ id: runId })
+      .update({
+        detection_count: trx.raw('detection_count + ?', [count]),
+        revision: trx.raw('revision + 1'),
+        updated_at: trx.fn.now(),
+      } as never)
+      .returning('*')) as TestRunRow[];
+    return { run: testRunFromRow(row as TestRunRow) };
+  }
+
+  /** Removes an unfinished upload: its rows, then its row (readers skip its rows until then). */
+  async function discard(uploadId: string, runId: string): Promise<void> {
+    await knex('detections').where({ run_id: runId, upload_id: uploadId }).delete();
+    await knex('detection_uploads').where({ id: uploadId }).delete();
+  }
+
+  /** The chunks written as an unfinished upload, then made visible at once. */
+  async function staged(runId: string, uploadId: string, chunks: Iterable<string>, count: number): Promise<AppendResult> {
+    const run = (await knex('test_runs').where({ id: runId }).first()) as TestRunRow | undefined;
+    if (!run) return null;
+    if (TERMINAL_STATUSES.has(run.status)) return { conflict: 'finished' as const, run: testRunFromRow(run) };
+    try {
+      await knex('detection_uploads').insert({ id: uploadId, run_id: runId });
+    } catch (err) {
+      if (isMissingRun(err)) return null;
+      throw err;
+    }
+    let result: AppendResult;
+    try {
+      for (const json of chunks) {
+        await knex.raw(INSERT_SQL, [json]);
+        await betweenChunks?.();
+      }
+      result = await knex.transaction((trx) => commit(trx, runId, count, () => trx('detection_uploads').where({ id: uploadId }).delete()));
+    } catch (err) {
+      await discard(uploadId, runId);
+      throw err;
+    }
+    if (result === null || 'conflict' in result) await discard(uploadId, runId);
+    return result;
+  }
+
   return {
     async append(runId, detections) {
-      return knex.transaction(async (trx) => {
-        const locked = (await trx('test_runs').where({ id: runId }).forUpdate().first()) as TestRunRow | undefined;
-        if (!locked) return null;
-        if (TERMINAL_STATUSES.has(locked.status)) return { conflict: 'finished' as const, run: testRunFromRow(locked) };
-        // In chunks (statement-size.ts): 20 000 detections in one statement grew PGlite's memory by
-        // ~24 MB for good; and each chunk's JSON is built between the awaits, not a whole body's at once.
-        for (const json of jsonChunks(detections, (d) => toRow(runId, d), jsonChunkBytes(trx))) await trx.raw(INSERT_SQL, [json]);
-        const [row] = (await trx('test_runs')
-          .where({ id: runId })
-          .update({
-            detection_count: trx.raw('detection_count + ?', [detections.length]),
-            revision: trx.raw('revision + 1'),
-            updated_at: trx.fn.now(),
-          } as never)
-          .returning('*')) as TestRunRow[];
-        return { run: testRunFromRow(row as TestRunRow) };
-      });
+      const uploadId = randomUUID();
+      // In chunks (statement-size.ts): 20 000 detections in one statement grew PGlite's memory by
+      // ~24 MB for good; and each chunk's JSON is built between the awaits, not a whole body's at once.
+      const chunks = jsonChunks(detections, (d) => toRow(runId, uploadId, d), jsonChunkBytes(knex));
+      const first = chunks.next();
+      const second = first.done ? first : chunks.next();
+      if (second.done) {
+        // One chunk (or none): its rows carry an upload id no `detection_uploads` row names, and are
+        // visible once this transaction commits.
+        return knex.transaction((trx) =>
+          commit(trx, runId, detections.length, async () => {
+            if (!first.done) await trx.raw(INSERT_SQL, [first.value]);
+          }),
+        );
+      }
+      return staged(runId, uploadId, resumed([first.value, second.value], chunks), detections.length);
+    },
+    async sweepAbandoned(olderThanMs) {
+      const stale = (await knex('detection_uploads')
+        .where('created_at', '<', knex.raw(`now() - ? * interval '1 millisecond'`, [olderThanMs]))
+        .select('id', 'run_id')) as Array<{ id: string; run_id: string }>;
+      for (const upload of stale) await discard(upload.id, upload.run_id);
+      return stale.length;
     },
     async list(runId) {
       const out: DetectionRecord[] = [];
@@ -144,8 +227,14 @@ export function createDetectionRepository({ knex }: { knex: Knex }): DetectionRe
       }
     },
     async count(runId) {
-      const row = (await knex('detections').where({ run_id: runId }).count({ n: '*' }).first()) as { n: number | string } | undefined;
+      const row = (await knex('detections').where({ run_id: runId }).whereRaw(VISIBLE).count({ n: '*' }).first()) as { n: number | string } | undefined;
       return Number(row?.n ?? 0);
     },
   };
+}
+
+/** The items already taken from `rest`, then what it has left. */
+function* resumed(taken: readonly string[], rest: Iterator<string>): Generator<string> {
+  yield* taken;
+  for (let next = rest.next(); !next.done; next = rest.next()) yield next.value;
 }

@@ -1,7 +1,8 @@
 /**
  * The detections repository over the real migrations, on PGlite (and Postgres with DATABASE_URL):
  * a run's detections are listed whole and in the order they were appended, a range of the primary
- * key at a time, whatever other runs appended in between.
+ * key at a time, whatever other runs appended in between; they go with their run (a trigger, not a
+ * foreign key: migrations/20261207_0010_detections_run_trigger.ts).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,7 +16,18 @@ import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/
 interface Ctx {
   t: TestDatabase;
   detections: DetectionRepository;
+  /** Runs between the chunks of a staged upload, then is cleared (`betweenChunks`). */
+  pause: (() => Promise<void>) | null;
 }
+
+/** Every detection row of a run, those of unfinished uploads too. */
+async function stored(knex: TestDatabase['db']['knex'], runId: string): Promise<number> {
+  const row = (await knex('detections').where({ run_id: runId }).count({ n: '*' }).first()) as { n: number | string };
+  return Number(row.n);
+}
+
+/** More detections than one chunk holds on either database (statement-size.ts). */
+const LARGE = 120_000;
 
 const detections = (run: string, from: number, count: number): DetectionRecord[] =>
   Array.from({ length: count }, (_, k) => {
@@ -32,8 +44,20 @@ for (const kind of databaseKinds()) {
     await createVideoRepository({ knex }).create({ id: 'v', name: 'v', uri: 's3://v', width: 640, height: 480, fps: 25, frameCount: 500, durationSec: 20 });
     await createSessionRepository({ knex }).create({ id: 's', projectId: 'p', videoId: 'v', name: 's', docName: 'session:s', createdBy: 'alice' });
     const runs = createTestRunRepository({ knex });
-    for (const id of ['a', 'b', 'c', 'empty']) await runs.create({ id, projectId: 'p', videoId: 'v', sessionId: 's', model: { name: 'm', version: '1' }, createdBy: 'alice' });
-    ctx.detections = createDetectionRepository({ knex });
+    for (const id of ['a', 'b', 'c', 'empty', 'dropped', 'staged', 'failing', 'finishing']) await runs.create({ id, projectId: 'p', videoId: 'v', sessionId: 's', model: { name: 'm', version: '1' }, createdBy: 'alice' });
+    // A second project, deleted by one test with everything under it.
+    await createProjectRepository({ knex }).create({ id: 'p2', name: 'P2' });
+    await createSessionRepository({ knex }).create({ id: 's2', projectId: 'p2', videoId: 'v', name: 's2', docName: 'session:s2', createdBy: 'alice' });
+    await runs.create({ id: 'of-p2', projectId: 'p2', videoId: 'v', sessionId: 's2', model: { name: 'm', version: '1' }, createdBy: 'alice' });
+    ctx.pause = null;
+    ctx.detections = createDetectionRepository({
+      knex,
+      betweenChunks: async () => {
+        const pause = ctx.pause;
+        ctx.pause = null;
+        await pause?.();
+      },
+    });
   });
   test.after(async (ctx) => ctx.t.cleanup());
 
@@ -52,6 +76,82 @@ for (const kind of databaseKinds()) {
     assert.equal(await repo.list('c'), detections('c', 0, 10_000));
     assert.equal(await repo.list('empty'), []);
     assert.equal(await repo.list('no-such-run'), []);
+  });
+
+  test('a run\'s detections go with the run, deleted itself or with its project, and no other run\'s do', async ({ t, detections: repo }) => {
+    const { knex } = t.db;
+    await repo.append('dropped', detections('dropped', 0, 300));
+    await repo.append('of-p2', detections('of-p2', 0, 200));
+    const before = await repo.count('a');
+    await knex('test_runs').where({ id: 'dropped' }).del();
+    assert.is(await repo.count('dropped'), 0);
+    assert.is(await repo.count('of-p2'), 200);
+    await createProjectRepository({ knex }).delete('p2');
+    assert.is(await repo.count('of-p2'), 0);
+    assert.is(await repo.count('a'), before);
+  });
+
+  test('a large upload is seen whole or not at all, and the database answers others between its chunks', async (ctx) => {
+    const { knex } = ctx.t.db;
+    const repo = ctx.detections;
+    const seen: Array<{ listed: number; counted: number; written: number; run: number }> = [];
+    ctx.pause = async () => {
+      // A statement of its own, as any other request's, while the upload is half written.
+      const run = (await knex('test_runs').where({ id: 'staged' }).first()) as { detection_count: number };
+      seen.push({ listed: (await repo.list('staged')).length, counted: await repo.count('staged'), written: await stored(knex, 'staged'), run: Number(run.detection_count) });
+    };
+    const result = await repo.append('staged', detections('staged', 0, LARGE));
+    assert.ok(result && 'run' in result && !('conflict' in result));
+    assert.is(result.run.detectionCount, LARGE);
+    assert.equal(seen.length, 1);
+    assert.equal({ ...seen[0], written: undefined }, { listed: 0, counted: 0, written: undefined, run: 0 });
+    assert.ok(seen[0]!.written > 0, 'a chunk was written when the others looked');
+    assert.equal(await repo.list('staged'), detections('staged', 0, LARGE));
+    assert.equal(await knex('detection_uploads').select('id'), []);
+  });
+
+  test('a large upload that fails part way leaves nothing behind', async (ctx) => {
+    const { knex } = ctx.t.db;
+    const rows = detections('failing', 0, LARGE);
+    rows[LARGE - 1] = { ...rows[LARGE - 1]!, score: 2 }; // refused by the table's check, in the last chunk
+    await ctx.detections.append('failing', rows).then(
+      () => assert.unreachable('the upload fails'),
+      (err: { code?: string }) => assert.is(err.code, '23514'),
+    );
+    assert.is(await stored(knex, 'failing'), 0);
+    assert.equal(await knex('detection_uploads').select('id'), []);
+    const run = (await knex('test_runs').where({ id: 'failing' }).first()) as { detection_count: number };
+    assert.is(Number(run.detection_count), 0);
+  });
+
+  test('a run that finishes while a large upload is written refuses it, and keeps none of it', async (ctx) => {
+    const { knex } = ctx.t.db;
+    ctx.pause = async () => {
+      await knex('test_runs').where({ id: 'finishing' }).update({ status: 'completed' });
+    };
+    const result = await ctx.detections.append('finishing', detections('finishing', 0, LARGE));
+    assert.ok(result && 'conflict' in result);
+    assert.is(result.conflict, 'finished');
+    assert.is(await stored(knex, 'finishing'), 0);
+    assert.equal(await knex('detection_uploads').select('id'), []);
+  });
+
+  test('the rows of an upload left unfinished are hidden, and swept once old enough', async ({ t, detections: repo }) => {
+    const { knex } = t.db;
+    // As a process that died between chunks leaves them.
+    await knex('detection_uploads').insert({ id: 'dead', run_id: 'a' });
+    const before = await repo.count('a');
+    await knex.raw(`insert into detections (run_id, upload_id, frame, x, y, w, h, label, score) values ('a', 'dead', 0, 0, 0, 1, 1, 'car', 0.5)`);
+    assert.is(await repo.count('a'), before);
+    assert.is(await repo.sweepAbandoned(60 * 60_000), 0, 'a recent upload may still be being written');
+    assert.is(await repo.sweepAbandoned(0), 1);
+    assert.is(await stored(knex, 'a'), before);
+    assert.equal(await knex('detection_uploads').select('id'), []);
+  });
+
+  test('an append to a run that does not exist stores nothing', async ({ detections: repo }) => {
+    assert.is(await repo.append('never-created', detections('x', 0, 5)), null);
+    assert.is(await repo.count('never-created'), 0);
   });
 
   test.run();

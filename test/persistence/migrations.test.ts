@@ -9,6 +9,7 @@ import { migrateLatest, migrateRollbackAll } from '../../persistence/migrate.ts'
 import { openDatabase } from '../../persistence/database.ts';
 import { migrations } from '../../migrations/index.ts';
 import * as updateLogKey from '../../migrations/20261206_0009_update_log_key.ts';
+import * as detectionsRunTrigger from '../../migrations/20261207_0010_detections_run_trigger.ts';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
 
 /** knex's own bookkeeping, which rolling back does not remove. */
@@ -28,6 +29,17 @@ async function logIndexes(knex: Knex): Promise<string[]> {
     `select indexdef as def from pg_indexes where schemaname = current_schema() and tablename = 'yjs_updates' order by indexname`,
   );
   return result.rows.map((row) => row.def.replace(/ ON \S+yjs_updates /, ' ON yjs_updates '));
+}
+
+/** The foreign keys on `detections`, and the triggers on `test_runs`. */
+async function detectionLinks(knex: Knex): Promise<{ keys: string[]; triggers: string[] }> {
+  const keys = await knex.raw<{ rows: Array<{ name: string }> }>(
+    `select conname as name from pg_constraint where contype = 'f' and conrelid = 'detections'::regclass order by conname`,
+  );
+  const triggers = await knex.raw<{ rows: Array<{ name: string }> }>(
+    `select tgname as name from pg_trigger where not tgisinternal and tgrelid = 'test_runs'::regclass order by tgname`,
+  );
+  return { keys: keys.rows.map((row) => row.name), triggers: triggers.rows.map((row) => row.name) };
 }
 
 async function applied(knex: Knex): Promise<string[]> {
@@ -87,6 +99,31 @@ for (const kind of databaseKinds()) {
     assert.equal(await logIndexes(knex), keyed);
     const rows = await knex('yjs_updates').select('doc_name').orderBy([{ column: 'doc_name' }, { column: 'seq' }]);
     assert.equal(rows, [{ doc_name: 'a' }, { doc_name: 'a' }, { doc_name: 'b' }]);
+  });
+
+  test('detections leave with their run by a trigger, not a foreign key; down puts the key back and keeps the rows', async ({ t }) => {
+    const { knex } = t.db;
+    assert.equal(await detectionLinks(knex), { keys: [], triggers: ['test_runs_delete_detections'] });
+    await knex.raw(`insert into projects (id, name) values ('mp', 'p')`);
+    await knex.raw(`insert into videos (id, name, uri, width, height, fps, frame_count, duration_sec) values ('mv', 'v', 's3://v', 10, 10, 25, 10, 0.4)`);
+    await knex.raw(`insert into sessions (id, project_id, video_id, name, doc_name, created_by) values ('ms', 'mp', 'mv', 's', 'session:ms', 'a')`);
+    await knex.raw(`insert into test_runs (id, project_id, video_id, session_id, model_name, model_version, created_by) values ('mr', 'mp', 'mv', 'ms', 'm', '1', 'a')`);
+    const insert = (run: string) => knex.raw(`insert into detections (run_id, frame, x, y, w, h, label, score) values (?, 0, 0, 0, 1, 1, 'car', 0.5)`, [run]);
+    await insert('mr');
+
+    await detectionsRunTrigger.down(knex);
+    assert.equal(await detectionLinks(knex), { keys: ['detections_run_id_fkey'], triggers: [] });
+    assert.equal((await knex('detections').where({ run_id: 'mr' }).count({ n: '*' }))[0]?.n, kind === 'postgres' ? '1' : 1);
+    await insert('no-such-run').then(
+      () => assert.unreachable('the key refuses a detection of no run'),
+      (err: { code?: string }) => assert.is(err.code, '23503'),
+    );
+
+    await detectionsRunTrigger.up(knex);
+    assert.equal(await detectionLinks(knex), { keys: [], triggers: ['test_runs_delete_detections'] });
+    await knex('projects').where({ id: 'mp' }).del();
+    assert.equal(await knex('detections').where({ run_id: 'mr' }).select('run_id'), []);
+    await knex('videos').where({ id: 'mv' }).del();
   });
 
   if (kind === 'postgres') {
