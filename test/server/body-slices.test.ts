@@ -1,6 +1,7 @@
 /**
  * parseInputInSlices (server/api/body.ts): a large JSON body's array parsed a slice at a time, with
- * the same output and the same 422 as parsing it at once.
+ * the same output and the same 422 as parsing it at once; and posted detections checked so
+ * (server/api/detection-input.ts).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,6 +10,8 @@ import { parseInput, parseInputInSlices } from '../../server/api/body.ts';
 import { AnnotationCreate, MAX_BULK_ANNOTATIONS } from '../../server/api/schemas.ts';
 import { ValidationError } from '../../server/base/errors.ts';
 import { countLoopTurns } from '../../tools/loop-turns.ts';
+import { toDetections } from '../../server/api/detection-input.ts';
+import type { VideoRecord } from '../../persistence/rows.ts';
 
 const test = suite('body slices');
 
@@ -57,6 +60,26 @@ test('an array past its length limit, or empty, is refused as parsing at once re
 
 test('one annotation, not an array, is parsed as a whole', async () => {
   assert.equal(await parseInputInSlices(AnnotationCreate, box(1)), parseInput(AnnotationCreate, box(1)));
+});
+
+const video: VideoRecord = {
+  id: 'v', name: 'v', uri: 's3://v', width: 1920, height: 1080, fps: 25, frameCount: 1000, durationSec: 40,
+  tags: [], metadata: {}, checksum: null, createdAt: '', updatedAt: '',
+};
+const detection = (k: number): Record<string, unknown> => ({ frame: k % 1000, bbox: [k % 1700, 10, 30, 30], label: 'car', score: 0.5 });
+
+test('50 000 posted detections are checked with the event loop turning, and a bad one deep in them is named', async () => {
+  const body = Array.from({ length: 50_000 }, (_, k) => detection(k));
+  const loop = countLoopTurns();
+  const out = await toDetections(body, { format: 'native', video });
+  loop.stop();
+  assert.ok(loop.turns() >= 1, 'the loop turned while 50 000 detections were checked');
+  assert.is(out.length, 50_000);
+  assert.equal(out[49_999], { frame: 999, bbox: [699, 10, 30, 30], label: 'car', score: 0.5, detectionId: null, trackId: null });
+  body[40_000] = { ...detection(40_000), frame: 1000 };
+  const refused = (await refusal(() => toDetections(body, { format: 'native', video }))) as { status: number; details: { field: string }[] };
+  assert.is(refused.status, 422);
+  assert.equal(refused.details.map((d) => d.field), ['[40000].frame']);
 });
 
 test.run();

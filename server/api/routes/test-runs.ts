@@ -200,7 +200,7 @@ export function testRunRoutes(deps: Services): Route[] {
           const updated = await service.addDetections(run, detections, actorOf(ctx));
           return { body: { accepted: detections.length, run: toBody(updated), warnings } };
         }
-        const detections = toDetections(body, { format: query.format, video, ...(labels ? { labels } : {}), clip: query.clip ?? false });
+        const detections = await toDetections(body, { format: query.format, video, ...(labels ? { labels } : {}), clip: query.clip ?? false });
         const updated = await service.addDetections(run, detections, actorOf(ctx));
         return { body: { accepted: detections.length, run: toBody(updated) } };
       },
