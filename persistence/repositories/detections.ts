@@ -149,6 +149,12 @@ export function createDetectionRepository({ knex, betweenChunks }: DetectionRepo
     await knex('detection_uploads').where({ id: uploadId }).delete();
   }
 
+  /**
+   * `discard`, its own failure (the database gone) left for the answer's: the rows stay hidden,
+   * and the next start sweeps them.
+   */
+  const discardQuietly = (uploadId: string, runId: string): Promise<void> => discard(uploadId, runId).catch(() => undefined);
+
   /** The chunks written as an unfinished upload, then made visible at once. */
   async function staged(runId: string, uploadId: string, chunks: Iterable<string>, count: number): Promise<AppendResult> {
     const run = (await knex('test_runs').where({ id: runId }).first()) as TestRunRow | undefined;
@@ -168,10 +174,10 @@ export function createDetectionRepository({ knex, betweenChunks }: DetectionRepo
       }
       result = await knex.transaction((trx) => commit(trx, runId, count, () => trx('detection_uploads').where({ id: uploadId }).delete()));
     } catch (err) {
-      await discard(uploadId, runId);
+      await discardQuietly(uploadId, runId);
       throw err;
     }
-    if (result === null || 'conflict' in result) await discard(uploadId, runId);
+    if (result === null || 'conflict' in result) await discardQuietly(uploadId, runId);
     return result;
   }
 
