@@ -7,9 +7,9 @@
  * held it for 1.4-1.9 s (docs/architecture.md, "Reading over REST"). A row left here by a process
  * that died mid-upload hides its detections until the server's start removes them.
  *
- * `upload_id` is null for the detections stored before this migration and for uploads of one
- * chunk, written in one transaction as before. `down` removes the rows of unfinished uploads, then
- * the table and the column.
+ * `upload_id` is null for the detections stored before this migration. An upload of one chunk is
+ * written in one transaction as before: its `upload_id` names no row here. `down` removes the rows
+ * of unfinished uploads, then the table and the column.
  */
 import type { Knex } from 'knex';
 

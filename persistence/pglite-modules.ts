@@ -24,13 +24,6 @@ const readBytes: Uint8Array[] = [];
  * process (database.ts), so a server on one never compiles initdb.wasm.
  */
 export async function pgliteModules(options: { initdb: boolean }): Promise<PgliteModules> {
-  // V8 compiles WebAssembly with Liftoff and, by default, recompiles the functions that get hot
-  // with TurboFan on its background threads. Postgres's functions are large: those compiles left
-  // ~100 MB in the threads' malloc arenas of a server on PGlite (292 → 205 MB RSS at start,
-  // bench/start.ts --restart), while a workload of inserts, loads and counts took less CPU without
-  // them (bench/pglite-wasm.ts). Read when a module is compiled, so set before the first one; it
-  // concerns WebAssembly only, and a process on Postgres never gets here.
-  v8.setFlagsFromString('--liftoff-only');
   const pgliteWasmModule = await compiledModule('pglite.wasm');
   return options.initdb ? { pgliteWasmModule, initdbWasmModule: await compiledModule('initdb.wasm') } : { pgliteWasmModule };
 }
@@ -38,6 +31,13 @@ export async function pgliteModules(options: { initdb: boolean }): Promise<Pglit
 function compiledModule(file: string): Promise<WebAssembly.Module> {
   let module = compiled.get(file);
   if (module === undefined) {
+    // V8 compiles WebAssembly with Liftoff and, by default, recompiles the functions that get hot
+    // with TurboFan on its background threads. Postgres's functions are large: those compiles left
+    // ~100 MB in the threads' malloc arenas of a server on PGlite (292 → 205 MB RSS at start,
+    // bench/start.ts --restart), while a workload of inserts, loads and counts took less CPU without
+    // them (bench/pglite-wasm.ts). Read when a module is compiled, so set before each; it concerns
+    // WebAssembly only, and a process on Postgres never gets here.
+    v8.setFlagsFromString('--liftoff-only');
     module = (async () => {
       const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
       const bytes = await readFile(join(dist, file));
