@@ -20,8 +20,7 @@ import type { DetectionRecord } from '../../persistence/repositories/detections.
 import type { VideoRecord } from '../../persistence/rows.ts';
 import { PayloadTooLargeError, ValidationError, type ErrorDetail } from '../base/errors.ts';
 import { parseInputInSlices } from './body.ts';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { SLICE_MS } from '../http/loop-slices.ts';
+import { finishInSlices } from '../http/loop-slices.ts';
 import { CocoResultList, DetectionList } from './test-run-schemas.ts';
 
 const MAX_DETAILS = 100;
@@ -53,21 +52,20 @@ export async function toDetections(body: unknown[], opts: DetectionInputOptions)
     raw = (await parseInputInSlices(DetectionList, body)).map((d) => ({ ...d, detectionId: d.detectionId ?? null, trackId: d.trackId ?? null }));
   }
   const out: DetectionRecord[] = [];
-  let since = performance.now();
-  for (const [i, d] of raw.entries()) {
-    // A turn of the loop between slices; not an async iteration, whose promise per item cost more.
-    if (performance.now() - since >= SLICE_MS) {
-      await nextTurn();
-      since = performance.now();
-    }
-    const frameField = opts.format === 'coco' ? 'image_id' : 'frame';
-    if (d.frame >= video.frameCount) problem(i, frameField, 'invalid_frame', `frame must be < frameCount (${video.frameCount})`);
-    const box = checkBbox(d.bbox, meta, { clip: opts.clip ?? false });
-    if (box.error) problem(i, 'bbox', box.error.code, box.error.message);
-    if (box.bbox && d.label !== null && d.frame < video.frameCount) {
-      out.push({ frame: d.frame, bbox: box.bbox, label: d.label, score: d.score, detectionId: d.detectionId, trackId: d.trackId });
+  // One step per detection, run in slices (a generator's steps: no promise per item).
+  function* checks(): Generator<void> {
+    for (const [i, d] of raw.entries()) {
+      const frameField = opts.format === 'coco' ? 'image_id' : 'frame';
+      if (d.frame >= video.frameCount) problem(i, frameField, 'invalid_frame', `frame must be < frameCount (${video.frameCount})`);
+      const box = checkBbox(d.bbox, meta, { clip: opts.clip ?? false });
+      if (box.error) problem(i, 'bbox', box.error.code, box.error.message);
+      if (box.bbox && d.label !== null && d.frame < video.frameCount) {
+        out.push({ frame: d.frame, bbox: box.bbox, label: d.label, score: d.score, detectionId: d.detectionId, trackId: d.trackId });
+      }
+      yield;
     }
   }
+  await finishInSlices(checks());
   if (details.length > 0) {
     const first = details[0] as ErrorDetail;
     throw new ValidationError(`detections are not valid (${first.field}: ${first.message})`, details);
