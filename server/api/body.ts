@@ -10,6 +10,7 @@ import getRawBody from 'raw-body';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { SLICE_MS } from '../http/loop-slices.ts';
+import { parseJsonInSlices } from '../http/json-slices.ts';
 import {
   BadRequestError,
   PayloadTooLargeError,
@@ -148,7 +149,9 @@ export async function readJson<T extends z.ZodType>(
   const { body } = await readRaw(ctx, { 'application/json': limit });
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    // A large body's parse is cut at its array's elements (http/json-slices.ts).
+    const text = body.toString('utf8');
+    value = body.length < LARGE_BODY_BYTES ? JSON.parse(text) : await parseJsonInSlices(text);
   } catch (err) {
     throw new BadRequestError(`the body is not valid JSON: ${err instanceof Error ? err.message : 'parse error'}`, undefined, 'malformed_json');
   }

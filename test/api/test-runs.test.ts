@@ -168,6 +168,33 @@ for (const kind of databaseKinds()) {
     assert.equal(list.body.items.map((r) => r.id), [run.id]);
   });
 
+  test('a large detections body is stored whole, or refused with JSON.parse\'s own message when one element deep in it is broken', async (ctx) => {
+    const { run } = await newRun(ctx);
+    const items = Array.from({ length: 6000 }, (_, k) => JSON.stringify({ frame: k % 100, bbox: [k % 500, 1, 5, 5], label: k % 3 ? 'car' : 'person', score: 0.5, detectionId: `d "${k}", [x]` }));
+    const send = (raw: string) =>
+      ctx.t.http.request<{ accepted: number } & ErrorResponse>('POST', `/api/test-runs/${run.id}/detections`, undefined, { headers: { 'content-type': 'application/json' }, raw });
+    const broken = [...items];
+    broken[5000] = broken[5000]!.replace('"score":0.5', '"score":0.5,');
+    const text = `[${broken.join(',')}]`;
+    assert.ok(text.length > 256 * 1024, 'large enough to be read in slices');
+    let parseError = '';
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      parseError = (err as Error).message;
+    }
+    const refused = await send(text);
+    assert.is(refused.status, 400);
+    assert.is(refused.body.error.code, 'malformed_json');
+    assert.is(refused.body.error.message, `the body is not valid JSON: ${parseError}`);
+    assert.is((await ctx.t.http.get<Run>(`/api/test-runs/${run.id}`)).body.detectionCount, 0, 'nothing stored');
+
+    const stored = await send(`[\n  ${items.join(',\n  ')}\n]\n`);
+    assert.is(stored.status, 200, stored.text);
+    assert.is(stored.body.accepted, 6000);
+    assert.is((await ctx.t.http.get<Run>(`/api/test-runs/${run.id}`)).body.detectionCount, 6000);
+  });
+
   test('roles: a viewer reads runs and events but cannot create, report or cancel', async (ctx) => {
     const { run, project, video, session } = await newRun(ctx);
     const viewer = await ctx.t.token({ sub: 'vera', projects: { [project.id]: 'viewer' } });
