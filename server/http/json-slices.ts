@@ -14,8 +14,7 @@
  *
  *   const value = await parseJsonInSlices(body.toString('utf8'))   // as JSON.parse(text), in slices
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { SLICE_MS } from './loop-slices.ts';
+import { finishInSlices, SLICE_MS } from './loop-slices.ts';
 
 const OPEN_ARRAY = 0x5b; // [
 const CLOSE_ARRAY = 0x5d; // ]
@@ -34,12 +33,16 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-export async function parseJsonInSlices(text: string, sliceMs = SLICE_MS): Promise<unknown> {
+export function parseJsonInSlices(text: string, sliceMs = SLICE_MS): Promise<unknown> {
+  return finishInSlices(scan(text), sliceMs);
+}
+
+/** The text's value; a step per SCAN_STEP characters scanned. */
+function* scan(text: string): Generator<void, unknown> {
   let at = 0;
   while (at < text.length && isSpace(text.charCodeAt(at))) at++;
   if (text.charCodeAt(at) !== OPEN_ARRAY) return JSON.parse(text);
   const items: unknown[] = [];
-  let since = performance.now();
   let depth = 1;
   let inString = false;
   /** Where the element being read starts; -1 between elements. */
@@ -47,7 +50,7 @@ export async function parseJsonInSlices(text: string, sliceMs = SLICE_MS): Promi
   /** A comma was read and no element after it yet. */
   let afterComma = false;
   let end = -1;
-  for (let i = at + 1; i < text.length && end < 0; ) {
+  for (let i = at + 1; i < text.length && end < 0; yield) {
     const stop = Math.min(text.length, i + SCAN_STEP);
     for (; i < stop; i++) {
       const c = text.charCodeAt(i);
@@ -82,10 +85,6 @@ export async function parseJsonInSlices(text: string, sliceMs = SLICE_MS): Promi
         start = -1;
         afterComma = true;
       }
-    }
-    if (end < 0 && performance.now() - since >= sliceMs) {
-      await nextTurn();
-      since = performance.now();
     }
   }
   if (end < 0) return JSON.parse(text);
