@@ -1,15 +1,17 @@
 /**
- * What one large detections upload does to everyone else: a real server (a child process, embedded
- * PGlite in a temp dir, or Postgres with --postgres), one test run, and `POST
- * /api/test-runs/:id/detections` of N detections while another client asks `GET
- * /api/test-runs/:id` back to back (2 ms apart). Prints per round the upload's time and how many
- * GETs were answered meanwhile, their p50 and max: on PGlite, whose one connection an open
- * transaction holds, the max is how long the upload held the database
- * (docs/architecture.md, "Reading over REST").
+ * What one large detections upload and its evaluation do to everyone else: a real server (a child
+ * process, embedded PGlite in a temp dir, or Postgres with --postgres), a session of 10 000
+ * annotations, one test run per round, and `POST /api/test-runs/:id/detections` of N detections,
+ * then `GET /api/test-runs/:id/evaluation`, while another client asks `GET /api/test-runs/:id` back
+ * to back (2 ms apart). Prints per round each one's time and how many GETs were answered
+ * meanwhile, their p50 and max: how long the request held the event loop, or on PGlite, whose one
+ * connection an open transaction holds, the database (docs/architecture.md, "Reading over REST").
+ * --tracks gives the detections tracker ids, so the evaluation adds the tracking metrics.
  *
  *   npx tsx bench/detections-upload.ts                                  # dist/server/main.js, 50 000, 3 rounds
  *   npx tsx bench/detections-upload.ts --main=.tmp/old/dist/server/main.js --count=100000 --rounds=5
  *   npx tsx bench/detections-upload.ts --postgres                       # postgres://postgres@127.0.0.1:5432/test, a schema of its own
+ *   npx tsx bench/detections-upload.ts --tracks                         # 50 tracks: CLEAR MOT, identity and HOTA too
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,17 +20,18 @@ import { startChildServer, testTokens } from '../tools/server.ts';
 import { percentile } from './lib/stats.ts';
 import { benchSchema, dropSchema } from './lib/postgres-schema.ts';
 
-const usage = 'usage: npx tsx bench/detections-upload.ts [--main=dist/server/main.js] [--count=50000] [--rounds=3] [--postgres]';
+const usage = 'usage: npx tsx bench/detections-upload.ts [--main=dist/server/main.js] [--count=50000] [--rounds=3] [--postgres] [--tracks]';
 const args = process.argv.slice(2);
 if (args.includes('--help')) {
   console.log(usage);
   process.exit(0);
 }
 const option = (name: string, fallback: string): string => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-for (const arg of args) if (!/^--(main|count|rounds)=|^--postgres$/.test(arg)) throw new Error(`unknown argument ${arg}\n${usage}`);
+for (const arg of args) if (!/^--(main|count|rounds)=|^--(postgres|tracks)$/.test(arg)) throw new Error(`unknown argument ${arg}\n${usage}`);
 const entry = option('main', 'dist/server/main.js');
 const count = Number(option('count', '50000'));
 const rounds = Number(option('rounds', '3'));
+const tracks = args.includes('--tracks');
 const postgresUrl = args.includes('--postgres') ? (process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test') : null;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'detections-upload-'));
@@ -57,27 +60,47 @@ try {
   const video = await must<{ id: string }>('POST', '/api/videos', { name: 'v', uri: 's3://b/v.mp4', width: 1920, height: 1080, fps: 25, frameCount: 1000 });
   await must('POST', `/api/projects/${project.id}/videos`, { videoIds: [video.id] });
   const session = await must<{ id: string }>('POST', `/api/projects/${project.id}/sessions`, { videoId: video.id });
+  // The session's ground truth: 10 000 boxes, one near each detection of the first 10 000.
+  const truth = Array.from({ length: 10_000 }, (_, i) => ({ frame: i % 1000, bbox: [(i * 37) % 1700, 10 + (i % 10) * 90, 40, 40], label: 'car' }));
+  await must('POST', `/api/sessions/${session.id}/annotations`, truth);
   // Made into text once, before any GET is timed: stringified in the round, it held this
-  // process's loop (the GETs' too) ~30 ms and was counted as the server's.
-  const detections = JSON.stringify(Array.from({ length: count }, (_, i) => ({ frame: i % 1000, bbox: [i % 1700, 10, 30, 30], label: 'car', score: 0.5 })));
-  for (let round = 0; round < rounds; round++) {
-    const run = await must<{ id: string }>('POST', `/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'bench', version: '1' } });
-    let uploading = true;
+  // process's loop (the GETs' too) ~30 ms and was counted as the server's. With --tracks, 50
+  // tracker ids, one box each per frame.
+  const detections = JSON.stringify(
+    Array.from({ length: count }, (_, i) => ({
+      frame: i % 1000,
+      bbox: [((i * 37) % 1700) + 2, 10 + (i % 10) * 90, 40, 40],
+      label: 'car',
+      score: (i % 100) / 100,
+      ...(tracks ? { trackId: `t${Math.floor(i / 1000)}` } : {}),
+    })),
+  );
+  /** `work`'s time, and the waits of a GET of the run asked back to back (2 ms apart) meanwhile. */
+  const whileReading = async (runId: string, work: () => Promise<unknown>): Promise<string> => {
+    let working = true;
     const waits: number[] = [];
     const reader = (async () => {
-      while (uploading) {
+      while (working) {
         const t0 = performance.now();
-        await must('GET', `/api/test-runs/${run.id}`);
+        await must('GET', `/api/test-runs/${runId}`);
         waits.push(performance.now() - t0);
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
     const t0 = performance.now();
-    await must('POST', `/api/test-runs/${run.id}/detections`, detections);
+    try {
+      await work();
+    } finally {
+      working = false;
+      await reader;
+    }
     const ms = performance.now() - t0;
-    uploading = false;
-    await reader;
-    console.log(`  round ${round + 1}: upload ${ms.toFixed(0)} ms; ${waits.length} GETs answered meanwhile, p50 ${percentile(waits, 50).toFixed(1)} ms, max ${percentile(waits, 100).toFixed(1)} ms`);
+    return `${ms.toFixed(0)} ms; ${waits.length} GETs answered meanwhile, p50 ${percentile(waits, 50).toFixed(1)} ms, max ${percentile(waits, 100).toFixed(1)} ms`;
+  };
+  for (let round = 0; round < rounds; round++) {
+    const run = await must<{ id: string }>('POST', `/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'bench', version: '1' } });
+    console.log(`  round ${round + 1}: upload ${await whileReading(run.id, () => must('POST', `/api/test-runs/${run.id}/detections`, detections))}`);
+    console.log(`           evaluation ${await whileReading(run.id, () => must('GET', `/api/test-runs/${run.id}/evaluation`))}`);
   }
 } finally {
   server.process.kill('SIGTERM');

@@ -13,11 +13,10 @@
  * The converter's errors come back as the same classes with the same fields (InputTooLargeError,
  * UnsafeInputError), so the routes map them exactly as before. The body is transferred, not
  * copied, when it owns its buffer: the caller must not use it afterwards. Requests run one at a
- * time, in order; the worker starts on the first request, and one that dies (out of memory, say)
- * fails what it was parsing and is replaced on the next. One left idle for `idleMs` is ended: its
- * heap keeps what its parses left (IDLE_WORKER_MS, persistence/worker-thread.ts).
+ * time, in order (persistence/thread-jobs.ts): the worker starts on the first request, one that
+ * dies (out of memory, say) fails what it was parsing and is replaced on the next, and one left
+ * idle for `idleMs` is ended, as its heap keeps what its parses left.
  */
-import type { Worker } from 'node:worker_threads';
 import {
   formats,
   InputTooLargeError,
@@ -28,8 +27,9 @@ import {
   type ImportResult,
 } from '../../docs-model/formats/index.ts';
 import { refusedByLayout } from '../../docs-model/formats/safe-zip.ts';
-import { IDLE_WORKER_MS, IdleWorkerEnd, startBundledThread, transferableBuffer } from '../../persistence/worker-thread.ts';
-import { silentLogger, type Logger } from '../../shared/logger.ts';
+import { ThreadJobs } from '../../persistence/thread-jobs.ts';
+import { startBundledThread, transferableBuffer } from '../../persistence/worker-thread.ts';
+import type { Logger } from '../../shared/logger.ts';
 import type { ParseMessage, ParseReply, ParseRequest, ThrownError } from './import-parse-thread.ts';
 
 export interface ImportParser {
@@ -49,12 +49,6 @@ export class ImportParserClosedError extends Error {
   override readonly name = 'ImportParserClosedError';
 }
 
-interface Pending {
-  annotations: ImportedAnnotation[];
-  resolve: (result: ImportResult) => void;
-  reject: (err: Error) => void;
-}
-
 /** The converter's error, rebuilt from the data the worker sent. */
 export function rebuilt(error: ThrownError): Error {
   if (error.kind === 'too_large') return new InputTooLargeError(error.code, error.message, error.place, error.limit, error.unit);
@@ -66,60 +60,28 @@ export function rebuilt(error: ThrownError): Error {
 }
 
 export function createImportParser(opts: { logger?: Logger; idleMs?: number } = {}): ImportParser {
-  const logger = opts.logger ?? silentLogger;
-  const idleMs = opts.idleMs ?? IDLE_WORKER_MS;
-  const pending = new Map<number, Pending>();
-  let nextId = 1;
-  let worker: Worker | null = null;
-  let closed: Promise<void> | null = null;
-  let workersStarted = 0;
-  const idle = new IdleWorkerEnd(idleMs, () => {
-    if (pending.size > 0 || !worker) return null;
-    const ending = worker;
-    worker = null;
-    return ending;
-  });
-
-  const failAll = (err: Error): void => {
-    for (const job of pending.values()) job.reject(err);
-    pending.clear();
-  };
-
-  function start(): Worker {
-    const fresh = startBundledThread('import-parse-thread', new URL('.', import.meta.url));
-    workersStarted++;
-    fresh.on('message', (reply: ParseReply) => {
-      const job = pending.get(reply.id);
-      if (!job) return;
+  /** Each job's state: the annotations its batches brought so far. */
+  const jobs: ThreadJobs<ImportResult, ImportedAnnotation[]> = new ThreadJobs(
+    {
+      name: 'import parse',
+      start: () => startBundledThread('import-parse-thread', new URL('.', import.meta.url)),
+      closed: () => new ImportParserClosedError('the import parser is closed'),
+      ...opts,
+    },
+    (reply: ParseReply, thread) => {
+      const annotations = jobs.state(reply.id);
+      if (!annotations) return;
       if (reply.type === 'annotations') {
-        for (const a of reply.batch) job.annotations.push(a);
+        for (const a of reply.batch) annotations.push(a);
         // One batch per task: the next is sent only now (import-parse-thread.ts, "Protocol").
-        fresh.postMessage({ type: 'more', id: reply.id } satisfies ParseMessage);
-        return;
-      }
-      pending.delete(reply.id);
-      // An idle worker must not keep the process alive, nor its heap for long.
-      if (pending.size === 0) {
-        fresh.unref();
-        idle.idle();
-      }
-      if (!reply.ok) job.reject(rebuilt(reply.error));
-      else job.resolve({ ...reply.result, content: { ...reply.result.content, annotations: job.annotations } });
-    });
-    const lost = (err: Error): void => {
-      if (worker !== fresh) return;
-      worker = null;
-      logger.error({ err }, 'import parse worker failed; the next import starts a fresh one');
-      failAll(new Error(`the import parse worker failed: ${err.message}`, { cause: err }));
-    };
-    fresh.on('error', lost);
-    fresh.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
-    return fresh;
-  }
+        thread.postMessage({ type: 'more', id: reply.id } satisfies ParseMessage);
+      } else if (!reply.ok) jobs.reject(reply.id, rebuilt(reply.error));
+      else jobs.resolve(reply.id, { ...reply.result, content: { ...reply.result.content, annotations } });
+    },
+  );
 
   return {
     parse(format, body, ctx) {
-      if (closed) return Promise.reject(new ImportParserClosedError('the import parser is closed'));
       // A small zip refused from its layout (the overlap zip bomb: ~100 kB) is refused before
       // anything is inflated: the converter is as quick here as in the worker, and no worker
       // starts for it (a cold one took 150-220 ms of the first bomb's answer under bench:stalls,
@@ -132,26 +94,12 @@ export function createImportParser(opts: { logger?: Logger; idleMs?: number } = 
           return Promise.reject(err instanceof Error ? err : new Error(String(err)));
         }
       }
-      idle.busy();
-      const thread = (worker ??= start());
-      const id = nextId++;
-      const done = new Promise<ImportResult>((resolve, reject) => pending.set(id, { annotations: [], resolve, reject }));
-      const buffer = transferableBuffer(body);
-      thread.ref();
-      thread.postMessage({ type: 'parse', id, format, body: buffer, ctx } satisfies ParseRequest, [buffer]);
-      return done;
+      return jobs.run((thread, id) => {
+        const buffer = transferableBuffer(body);
+        thread.postMessage({ type: 'parse', id, format, body: buffer, ctx } satisfies ParseRequest, [buffer]);
+      }, []);
     },
-
-    stats: () => ({ workersStarted, workersEnded: idle.ended }),
-
-    close() {
-      return (closed ??= (async () => {
-        idle.stop();
-        failAll(new ImportParserClosedError('the import parser closed before this import was parsed'));
-        const last = worker;
-        worker = null;
-        if (last) await last.terminate();
-      })());
-    },
+    stats: () => jobs.stats(),
+    close: () => jobs.close(),
   };
 }

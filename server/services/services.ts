@@ -19,6 +19,7 @@ import { createDocumentDirectory, type DocumentDirectory } from './document-dire
 import type { Repositories } from './repositories.ts';
 import { createSessionCache, type SessionCache } from './session-cache.ts';
 import { createTestRunService, type TestRunService } from './test-runs/test-run-service.ts';
+import { createEvaluationScorer } from './test-runs/evaluation-scorer.ts';
 import { promoteRun, type PromoteRequest } from './test-runs/promotion.ts';
 import type { TestRunRecord } from '../../persistence/repositories/test-runs.ts';
 import { createEventSink, type EventSink } from './event-sink.ts';
@@ -66,9 +67,11 @@ export function createServices(deps: ServicesDeps): Services & { close(): Promis
   const sessionCache = createSessionCache(deps.repos.sessions);
   const events = createEventSink({ events: deps.repos.events, onStored: () => deps.dispatcher.poke() });
   const releases = createReleaseService({ releases: deps.repos.releases, sessions: deps.repos.sessions, registry: deps.registry, sink: events });
+  const scorer = createEvaluationScorer({ logger: deps.logger });
   const testRuns = createTestRunService({
     sink: events,
     releases,
+    scorer,
     context: { repos: deps.repos, sessionCache, registry: deps.registry, projection: deps.projection, logger: deps.logger },
     runs: deps.runs,
     detections: deps.detections,
@@ -97,9 +100,10 @@ export function createServices(deps: ServicesDeps): Services & { close(): Promis
       onQueued: () => deps.dispatcher.poke(),
     }),
     importParser,
-    /** Writes every run's pending progress (after the registry closed, before the database does); stops the parse worker. */
+    /** Writes every run's pending progress (after the registry closed, before the database does); stops the parse and evaluation threads. */
     close: async () => {
       await importParser.close();
+      await scorer.close();
       await testRuns.flushAll();
     },
   };

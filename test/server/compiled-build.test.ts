@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { buildServer } from '../../scripts/build.ts';
+import { buildServer, serverEntries } from '../../scripts/build.ts';
 import { newSessionDoc } from '../../tools/api.ts';
 import { addAnnotation, listAnnotations, setLabel } from '../../docs-model/index.ts';
 import { connectClient, synced, type TestClient } from '../../tools/clients.ts';
@@ -44,9 +44,9 @@ for (const kind of databaseKinds()) {
     await ctx.storage.cleanup();
   });
 
-  test('the bundle starts on plain node, serves the API and keeps edits across a restart', async (ctx) => {
+  test('the bundle starts on plain node, serves the API, scores a run in its thread and keeps edits across a restart', async (ctx) => {
     const entry = path.join(outdir, 'server', 'main.js');
-    for (const file of ['main.js', 'pglite-thread.js', 'merge-worker-thread.js']) {
+    for (const file of Object.keys(serverEntries).map((name) => `${name}.js`)) {
       assert.ok(existsSync(path.join(outdir, 'server', file)), `${file} is built`);
       // V8 keeps a source of Latin-1 characters at one byte each, any other at two (scripts/build.ts).
       const nonAscii = /[^\x00-\x7f]/.exec(readFileSync(path.join(outdir, 'server', file), 'utf8'));
@@ -64,7 +64,7 @@ for (const kind of databaseKinds()) {
     assert.equal(health.database, { kind, reachable: true });
     assert.is((await fetch(`${first.url}/docs/swagger-ui.css`)).status, 200, 'swagger-ui assets from node_modules');
 
-    const { docName: name, sessionId } = await newSessionDoc(first.url, await adminToken);
+    const { docName: name, sessionId, projectId } = await newSessionDoc(first.url, await adminToken);
     const writer = connectClient(first.url, name, { params: { token: await adminToken } });
     ctx.clients.push(writer);
     await synced(writer.provider);
@@ -75,6 +75,17 @@ for (const kind of databaseKinds()) {
       return ((await res.json()) as { items: unknown[] }).items.length;
     };
     await waitFor(async () => (await stored(first.url)) === 10, { message: 'the server has every edit' });
+    // A run's evaluation is computed in evaluation-thread.js.
+    const api = async <T>(method: string, url: string, body?: unknown): Promise<T> => {
+      const res = await fetch(url, { method, headers: { authorization: `Bearer ${await adminToken}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      assert.ok(res.ok, `${method} ${url}: ${res.status}`);
+      return (await res.json()) as T;
+    };
+    const session = await api<{ videoId: string }>('GET', `${first.url}/api/sessions/${sessionId}`);
+    const run = await api<{ id: string }>('POST', `${first.url}/api/projects/${projectId}/test-runs`, { videoId: session.videoId, sessionId, model: { name: 'm', version: '1' } });
+    await api('POST', `${first.url}/api/test-runs/${run.id}/detections`, [{ frame: 0, bbox: [0, 0, 4, 4], label: 'car', score: 0.9 }, { frame: 1, bbox: [50, 50, 4, 4], label: 'car', score: 0.8 }]);
+    const evaluation = await api<{ overall: { tp: number; fp: number; fn: number } }>('GET', `${first.url}/api/test-runs/${run.id}/evaluation`);
+    assert.equal([evaluation.overall.tp, evaluation.overall.fp, evaluation.overall.fn], [1, 1, 9]);
     writer.destroy();
     ctx.clients = [];
     first.process.kill('SIGTERM');

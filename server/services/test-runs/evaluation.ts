@@ -2,26 +2,16 @@
  * A run's evaluation against the ground truth of its session: the
  * session's annotations with every track expanded per frame (interpolated boxes included, as an
  * export gives them), then `evaluateDetections`. Rejected annotations stay out of the metrics but
- * still report their verdict to the detections linked to them.
+ * still report their verdict to the detections linked to them. The metrics are computed in the
+ * evaluation thread (evaluation-scorer.ts); this reads their inputs and names what they were
+ * computed against.
  *
- *   const gt = groundTruthBoxes(index.all(), listTracks(ydoc), meta.frameCount)
- *   evaluateDetections(gt, detections)
- *   await evaluateRun(sources, run)   // the same, from the run's stored detections and live session
+ *   await evaluateRun(sources, run)   // from the run's stored detections and its release (or live session)
  */
-import {
-  evaluateDetections,
-  getMeta,
-  listTracks,
-  type Annotation,
-  type DetectionBox,
-  type Evaluation,
-  type GroundTruthBox,
-  type Track,
-} from '../../../docs-model/index.ts';
-import { walkGroundTruth } from '../../../docs-model/ground-truth.ts';
-import { evaluateRunTracking, hasTrackIds, type TrackingEvaluation } from '../../../docs-model/tracking/index.ts';
+import { getMeta, listTracks, type Evaluation, type GroundTruthBox } from '../../../docs-model/index.ts';
+import type { TrackingEvaluation } from '../../../docs-model/tracking/index.ts';
 import { parseDocName } from '../../../docs-model/protocol.ts';
-import { evaluationDetails, type EvaluationDetails } from '../../../docs-model/evaluation-details.ts';
+import type { EvaluationDetails } from '../../../docs-model/evaluation-details.ts';
 import type { ConfusionMatrix } from '../../../docs-model/confusion-matrix.ts';
 import type { PrecisionRecallCurves } from '../../../docs-model/precision-recall.ts';
 import type { ReleaseContent } from '../../../docs-model/release-content.ts';
@@ -31,6 +21,10 @@ import type { TestRunRecord } from '../../../persistence/repositories/test-runs.
 import { NotFoundError } from '../../base/errors.ts';
 import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
+import type { EvaluationScorer } from './evaluation-scorer.ts';
+import { groundTruthBoxes, type TruthSource } from './run-scoring.ts';
+
+export { groundTruthBoxes } from './run-scoring.ts';
 
 export interface RunEvaluation extends Evaluation {
   /** `releaseId` and `contentHash` name the release scored against (absent for runs made before releases). */
@@ -50,33 +44,6 @@ export interface ScoredRun {
   truth: GroundTruthBox[];
 }
 
-/** What the ground truth is made of: a release's content or the live session's, read once. */
-interface TruthSource {
-  annotations: Iterable<Annotation>;
-  tracks: readonly Track[];
-  frameCount: number | undefined;
-}
-
-/**
- * Annotations without a track as they are; a track's keyframes expanded to one box per visible
- * frame. An interpolated box takes its status from the keyframe before it (so a rejected keyframe
- * rejects the stretch it starts) and links no detection; a keyframe keeps its own id and link.
- */
-export function groundTruthBoxes(annotations: Iterable<Annotation>, tracks: readonly Track[], frameCount?: number): GroundTruthBox[] {
-  const out: GroundTruthBox[] = [];
-  for (const { box, from, drawn } of walkGroundTruth(annotations, tracks, frameCount)) {
-    out.push({
-      frame: box.frame,
-      bbox: box.bbox,
-      label: box.label,
-      annotationId: drawn ? from.id : null,
-      detectionId: drawn ? from.detectionId : null,
-      status: from.status,
-    });
-  }
-  return out;
-}
-
 /** The run's stored summary: everything but the (possibly long) list of links. */
 export function evaluationSummary(evaluation: RunEvaluation): Record<string, unknown> {
   const { linked, ...summary } = evaluation;
@@ -90,18 +57,28 @@ export interface RunEvaluationSources {
   projection: Projection;
   /** The frozen content and hash of a release (services/releases.ts). */
   releases: { content(id: string): Promise<ReleaseContent>; find(id: string): Promise<{ contentHash: string }> };
+  scorer: EvaluationScorer;
 }
 
 /** The run's stored detections against its release, or, for a run made before releases, its session's live ground truth. */
 export async function evaluateRun(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number } = {}): Promise<RunEvaluation> {
-  return (await scoreRun(deps, run, opts)).evaluation;
+  return (await scoreWithSource(deps, run, opts)).evaluation;
 }
 
+/** The evaluation with its details and the ground-truth boxes they index (a comparison needs them). */
 export async function scoreRun(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number } = {}): Promise<ScoredRun> {
+  const { evaluation, details, source } = await scoreWithSource(deps, run, opts);
+  // A walk over the annotations, on this thread (~2 ms for 10 000): only a comparison asks.
+  return { evaluation, details, truth: groundTruthBoxes(source.annotations, source.tracks, source.frameCount) };
+}
+
+type Scored = Omit<ScoredRun, 'truth'> & { source: TruthSource };
+
+async function scoreWithSource(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number }): Promise<Scored> {
   if (run.releaseId !== null) {
     const [release, content, stored] = await Promise.all([deps.releases.find(run.releaseId), deps.releases.content(run.releaseId), deps.detections.list(run.id)]);
     const source = { annotations: content.annotations, tracks: content.tracks, frameCount: content.meta.frameCount };
-    return scored(run, source, stored, opts, { releaseId: run.releaseId, contentHash: release.contentHash });
+    return scored(deps, run, source, stored, opts, { releaseId: run.releaseId, contentHash: release.contentHash });
   }
   const session = await deps.sessions.get(run.sessionId);
   const name = session ? parseDocName(session.docName) : null;
@@ -113,28 +90,25 @@ export async function scoreRun(deps: RunEvaluationSources, run: TestRunRecord, o
       return { annotations: index ? [...index.all()] : [], tracks: listTracks(ydoc), frameCount: getMeta(ydoc)?.frameCount };
     }),
   ]);
-  return scored(run, source, stored, opts, {});
+  return scored(deps, run, source, stored, opts, {});
 }
 
-function scored(
+async function scored(
+  deps: RunEvaluationSources,
   run: TestRunRecord,
   source: TruthSource,
   found: DetectionRecord[],
   opts: { iouThreshold?: number },
   release: { releaseId?: string; contentHash?: string },
-): ScoredRun {
-  const truth = groundTruthBoxes(source.annotations, source.tracks, source.frameCount);
-  const result = evaluateDetections(truth, found, opts);
-  const details = evaluationDetails(truth, found, opts);
-  // Tracker output is scored on the same ground truth, tracks kept whole.
-  const tracking = hasTrackIds(found) ? evaluateRunTracking(source, found, opts) : null;
+): Promise<Scored> {
+  const { result, details, tracking, truthCount } = await deps.scorer.score(source, found, opts);
   const evaluation: RunEvaluation = {
     ...result,
     ...(tracking ? { tracking } : {}),
-    groundTruth: { sessionId: run.sessionId, ...release, annotations: truth.reduce((n, g) => (g.status === 'rejected' ? n : n + 1), 0) },
+    groundTruth: { sessionId: run.sessionId, ...release, annotations: truthCount },
     detections: found.length,
     confusion: details.confusion,
     curves: details.curves,
   };
-  return { evaluation, details, truth };
+  return { evaluation, details, source };
 }

@@ -23,6 +23,7 @@ import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
 import { findProject, findSession, findVideo, type RecordSources } from '../records.ts';
 import { evaluateRun, evaluationSummary, scoreRun } from './evaluation.ts';
+import type { EvaluationScorer } from './evaluation-scorer.ts';
 import type { ReleaseService } from '../releases.ts';
 import type { ReleaseRecord } from '../../../persistence/repositories/releases.ts';
 import type { EventSink } from '../event-sink.ts';
@@ -59,6 +60,8 @@ export interface TestRunServiceDeps {
   sink: EventSink;
   /** Runs are scored against a release of their session. */
   releases: ReleaseService;
+  /** Computes a run's metrics off the event loop (evaluation-scorer.ts). */
+  scorer: EvaluationScorer;
 }
 
 function conflict(kind: 'finished' | 'backwards', run: TestRunRecord, wanted?: TestRunStatus): ConflictError {
@@ -119,7 +122,7 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     return caughtUp(run);
   };
 
-  const sources = { sessions: api.repos.sessions, detections, registry: api.registry, projection: api.projection, releases: deps.releases };
+  const sources = { sessions: api.repos.sessions, detections, registry: api.registry, projection: api.projection, releases: deps.releases, scorer: deps.scorer };
   const evaluate = (run: TestRunRecord, opts: { iouThreshold?: number } = {}) => evaluateRun(sources, run, opts);
 
   /** Applies a status/progress change; a completed run gets its evaluation stored before answering. */

@@ -1,0 +1,137 @@
+/**
+ * The evaluation scorer (server/services/test-runs/evaluation-scorer.ts) answers exactly what
+ * scoreDetections answers on the main thread — the scores, or a DocModelError with the same code,
+ * field and message — from a thread, with the event loop free meanwhile.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DocModelError, type Annotation, type Track } from '../../docs-model/index.ts';
+import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
+import { createEvaluationScorer, EvaluationScorerClosedError, type EvaluationScorer } from '../../server/services/test-runs/evaluation-scorer.ts';
+import { scoreDetections, type TruthSource } from '../../server/services/test-runs/run-scoring.ts';
+import { countLoopTurns } from '../../tools/loop-turns.ts';
+import { waitFor } from '../../tools/databases.ts';
+import { assertLowersOneThread } from '../helpers/threads.ts';
+
+const test = suite<{ scorer: EvaluationScorer }>('evaluation scorer');
+test.before((ctx) => {
+  ctx.scorer = createEvaluationScorer();
+});
+test.after(async ({ scorer }) => {
+  await scorer.close();
+});
+
+const annotation = (k: number, extra: Partial<Annotation> = {}): Annotation =>
+  ({
+    id: `a${k}`,
+    frame: k % 100,
+    bbox: [(k * 37) % 600, 10 + (k % 5) * 80, 40, 40],
+    label: k % 3 ? 'car' : 'person',
+    status: k % 11 === 0 ? 'rejected' : k % 2 ? 'validated' : 'draft',
+    attributes: {},
+    trackId: null,
+    detectionId: k % 7 === 0 ? `d${k}` : null,
+    createdBy: 'test',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    ...extra,
+  }) as Annotation;
+
+/** 1 000 boxes, a track of keyframes among them, and detections near most of them with scores, links and track ids. */
+function scene(count = 1000): { source: TruthSource; found: DetectionRecord[] } {
+  const annotations = Array.from({ length: count }, (_, k) => annotation(k));
+  const tracks: Track[] = [{ id: 't1', label: 'car', attributes: {}, createdBy: 'test', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' } as unknown as Track];
+  annotations.push(annotation(count, { frame: 0, trackId: 't1', label: 'car' }), annotation(count + 1, { frame: 50, trackId: 't1', label: 'car' }));
+  const found: DetectionRecord[] = annotations.map((a, k) => ({
+    frame: a.frame,
+    bbox: [a.bbox[0] + (k % 4), a.bbox[1], 40, 40 - (k % 3)],
+    label: k % 9 === 0 ? 'person' : a.label,
+    score: ((k * 13) % 100) / 100,
+    detectionId: k % 7 === 0 ? `d${k}` : null,
+    trackId: `o${k}`,
+  }));
+  return { source: { annotations, tracks, frameCount: 100 }, found };
+}
+
+test('scores a run in the thread exactly as on the main thread, tracking and links included', async ({ scorer }) => {
+  const { source, found } = scene();
+  const here = scoreDetections(source, found, { iouThreshold: 0.6 });
+  const there = await scorer.score(source, found, { iouThreshold: 0.6 });
+  assert.ok(here.tracking, 'the scene has tracking metrics');
+  assert.ok((here.result.linked?.length ?? 0) > 0, 'the scene has linked detections');
+  assert.equal(there, here);
+});
+
+test('a DocModelError in the thread comes back as a DocModelError with its code, field and message', async ({ scorer }) => {
+  const { source, found } = scene(200);
+  // One tracker id on two boxes of one frame: no metric can say which is the object.
+  found[1] = { ...found[1]!, frame: found[0]!.frame, label: found[0]!.label, trackId: found[0]!.trackId ?? null };
+  let here: unknown;
+  try {
+    scoreDetections(source, found, {});
+  } catch (err) {
+    here = err;
+  }
+  assert.instance(here, DocModelError);
+  const there = await scorer.score(source, found, {}).then(
+    () => assert.unreachable('scored'),
+    (err: unknown) => err,
+  );
+  assert.instance(there, DocModelError);
+  const fields = (e: DocModelError) => ({ code: e.code, field: e.field, message: e.message, details: e.details });
+  assert.equal(fields(there as DocModelError), fields(here as DocModelError));
+});
+
+test('the event loop keeps turning while a large run is scored', async ({ scorer }) => {
+  // ~0.4 s of scoring on the main thread.
+  const { source, found } = scene(10_000);
+  const loop = countLoopTurns();
+  const scores = await scorer.score(source, found, {});
+  loop.stop();
+  assert.is(scores.result.overall.tp + scores.result.overall.fp, found.length);
+  assert.ok(loop.turns() > 10, `the loop turned ${loop.turns()} times while 10 000 tracked detections were scored`);
+});
+
+test('a thread left idle is ended, and the next run starts a new one that answers the same', async () => {
+  const scorer = createEvaluationScorer({ idleMs: 20 });
+  try {
+    const { source, found } = scene(50);
+    const first = await scorer.score(source, found, {});
+    await waitFor(() => scorer.stats().workersEnded === 1, { message: 'the idle thread was not ended' });
+    assert.equal(await scorer.score(source, found, {}), first);
+    assert.equal(scorer.stats(), { workersStarted: 2, workersEnded: 1 });
+  } finally {
+    await scorer.close();
+  }
+});
+
+test('the scoring thread runs at a lower priority than the event loop, which keeps its own', async () => {
+  if (process.platform !== 'linux') {
+    console.log('  skipped: thread priorities are read from /proc (Linux only)');
+    return;
+  }
+  const scorer = createEvaluationScorer();
+  try {
+    const { source, found } = scene(50);
+    await assertLowersOneThread(async () => void (await scorer.score(source, found, {})));
+  } finally {
+    await scorer.close();
+  }
+});
+
+test('after close, score rejects with EvaluationScorerClosedError, and so does one pending at close', async () => {
+  const scorer = createEvaluationScorer();
+  const { source, found } = scene(2000);
+  const pending = scorer.score(source, found, {}).then(
+    () => 'scored',
+    (err: unknown) => err,
+  );
+  await scorer.close();
+  assert.instance(await pending, EvaluationScorerClosedError);
+  await scorer.score(source, found, {}).then(
+    () => assert.unreachable('scored after close'),
+    (err: unknown) => assert.instance(err, EvaluationScorerClosedError),
+  );
+});
+
+test.run();
