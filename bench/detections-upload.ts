@@ -1,9 +1,9 @@
 /**
  * What one large detections upload and its evaluation do to everyone else: a real server (a child
  * process, embedded PGlite in a temp dir, or Postgres with --postgres), a session of 10 000
- * annotations, one test run per round, and `POST /api/test-runs/:id/detections` of N detections,
- * then `GET /api/test-runs/:id/evaluation`, while another client asks `GET /api/test-runs/:id` back
- * to back (2 ms apart). Prints per round each one's time and how many GETs were answered
+ * annotations, one test run per round (its creation freezes a release of the session), `POST
+ * /api/test-runs/:id/detections` of N detections, then `GET /api/test-runs/:id/evaluation`, each
+ * while another client asks `GET /api/projects/:id` back to back (2 ms apart). Prints per round each one's time and how many GETs were answered
  * meanwhile, their p50 and max: how long the request held the event loop, or on PGlite, whose one
  * connection an open transaction holds, the database (docs/architecture.md, "Reading over REST").
  * --tracks gives the detections tracker ids, so the evaluation adds the tracking metrics.
@@ -75,14 +75,14 @@ try {
       ...(tracks ? { trackId: `t${Math.floor(i / 1000)}` } : {}),
     })),
   );
-  /** `work`'s time, and the waits of a GET of the run asked back to back (2 ms apart) meanwhile. */
-  const whileReading = async (runId: string, work: () => Promise<unknown>): Promise<string> => {
+  /** `work`'s time, and the waits of a GET of the project asked back to back (2 ms apart) meanwhile. */
+  const whileReading = async (work: () => Promise<unknown>): Promise<string> => {
     let working = true;
     const waits: number[] = [];
     const reader = (async () => {
       while (working) {
         const t0 = performance.now();
-        await must('GET', `/api/test-runs/${runId}`);
+        await must('GET', `/api/projects/${project.id}`);
         waits.push(performance.now() - t0);
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
@@ -98,9 +98,12 @@ try {
     return `${ms.toFixed(0)} ms; ${waits.length} GETs answered meanwhile, p50 ${percentile(waits, 50).toFixed(1)} ms, max ${percentile(waits, 100).toFixed(1)} ms`;
   };
   for (let round = 0; round < rounds; round++) {
-    const run = await must<{ id: string }>('POST', `/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'bench', version: '1' } });
-    console.log(`  round ${round + 1}: upload ${await whileReading(run.id, () => must('POST', `/api/test-runs/${run.id}/detections`, detections))}`);
-    console.log(`           evaluation ${await whileReading(run.id, () => must('GET', `/api/test-runs/${run.id}/evaluation`))}`);
+    let run = { id: '' };
+    // A run made without a release freezes one of the session (docs/releases.md).
+    const create = async () => (run = await must<{ id: string }>('POST', `/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'bench', version: '1' } }));
+    console.log(`  round ${round + 1}: run created ${await whileReading(create)}`);
+    console.log(`           upload ${await whileReading(() => must('POST', `/api/test-runs/${run.id}/detections`, detections))}`);
+    console.log(`           evaluation ${await whileReading(() => must('GET', `/api/test-runs/${run.id}/evaluation`))}`);
   }
 } finally {
   server.process.kill('SIGTERM');

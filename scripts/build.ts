@@ -24,7 +24,7 @@ export const serverEntries: Record<string, string> = {
   'merge-worker-thread': 'persistence/merge-worker-thread.ts',
   'pglite-thread': 'persistence/pglite-thread.ts',
   'import-parse-thread': 'server/services/import-parse-thread.ts',
-  'evaluation-thread': 'server/services/test-runs/evaluation-thread.ts',
+  'ground-truth-thread': 'server/services/ground-truth-thread.ts',
 };
 
 export async function buildServer(outdir = resolve(root, 'dist/server')): Promise<void> {

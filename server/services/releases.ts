@@ -11,7 +11,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type * as Y from 'yjs';
 import { DocModelError } from '../../docs-model/errors.ts';
-import { freezeSession, releaseContentHash, releaseCounts, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
+import { freezeSession, releaseCounts, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
 import { diffReleases, type DiffOptions, type ReleaseDiff } from '../../docs-model/release-diff.ts';
 import type { Page } from '../../persistence/page.ts';
 import {
@@ -29,6 +29,7 @@ import type { EventSink } from './event-sink.ts';
 import { paged } from './records.ts';
 import type { SessionRepository } from '../../persistence/repositories/sessions.ts';
 import { sessionDocName } from './session-documents.ts';
+import type { GroundTruthWorker } from './ground-truth-worker.ts';
 
 /** A release as the REST API sends it (the stored size stays inside). */
 export type ReleaseBody = Omit<ReleaseRecord, 'contentBytes'>;
@@ -41,6 +42,8 @@ export interface Frozen {
   content: ReleaseContent;
   contentHash: string;
   counts: ReleaseCounts;
+  /** The content as the database stores it. */
+  stored: Uint8Array;
 }
 
 export const toReleaseBody = ({ contentBytes: _bytes, ...release }: ReleaseRecord): ReleaseBody => release;
@@ -53,6 +56,8 @@ export interface ReleaseServiceDeps {
   sessions: SessionRepository;
   registry: DocRegistry;
   sink: EventSink;
+  /** Hashes and encodes frozen content off the event loop. */
+  worker: Pick<GroundTruthWorker, 'seal'>;
 }
 
 const noMeta = (sessionId: string): ConflictError =>
@@ -91,7 +96,8 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
     } finally {
       registry.release(doc);
     }
-    return { content, contentHash: await releaseContentHash(content), counts: releaseCounts(content) };
+    const { contentHash, stored } = await deps.worker.seal(content);
+    return { content, contentHash, stored, counts: releaseCounts(content) };
   }
 
   const newRelease = (session: SessionRecord, frozen: Frozen, name: string, note: string | null, actor: string, batchId: string | null): NewRelease => ({
@@ -105,6 +111,7 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
     contentHash: frozen.contentHash,
     counts: frozen.counts,
     content: frozen.content,
+    stored: frozen.stored,
   });
 
   const released = (actor: string) => (release: ReleaseRecord) => ({

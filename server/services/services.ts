@@ -19,7 +19,7 @@ import { createDocumentDirectory, type DocumentDirectory } from './document-dire
 import type { Repositories } from './repositories.ts';
 import { createSessionCache, type SessionCache } from './session-cache.ts';
 import { createTestRunService, type TestRunService } from './test-runs/test-run-service.ts';
-import { createEvaluationScorer } from './test-runs/evaluation-scorer.ts';
+import { createGroundTruthWorker } from './ground-truth-worker.ts';
 import { promoteRun, type PromoteRequest } from './test-runs/promotion.ts';
 import type { TestRunRecord } from '../../persistence/repositories/test-runs.ts';
 import { createEventSink, type EventSink } from './event-sink.ts';
@@ -66,12 +66,12 @@ export interface ServicesDeps {
 export function createServices(deps: ServicesDeps): Services & { close(): Promise<void> } {
   const sessionCache = createSessionCache(deps.repos.sessions);
   const events = createEventSink({ events: deps.repos.events, onStored: () => deps.dispatcher.poke() });
-  const releases = createReleaseService({ releases: deps.repos.releases, sessions: deps.repos.sessions, registry: deps.registry, sink: events });
-  const scorer = createEvaluationScorer({ logger: deps.logger });
+  const groundTruth = createGroundTruthWorker({ logger: deps.logger });
+  const releases = createReleaseService({ releases: deps.repos.releases, sessions: deps.repos.sessions, registry: deps.registry, sink: events, worker: groundTruth });
   const testRuns = createTestRunService({
     sink: events,
     releases,
-    scorer,
+    scorer: groundTruth,
     context: { repos: deps.repos, sessionCache, registry: deps.registry, projection: deps.projection, logger: deps.logger },
     runs: deps.runs,
     detections: deps.detections,
@@ -100,10 +100,10 @@ export function createServices(deps: ServicesDeps): Services & { close(): Promis
       onQueued: () => deps.dispatcher.poke(),
     }),
     importParser,
-    /** Writes every run's pending progress (after the registry closed, before the database does); stops the parse and evaluation threads. */
+    /** Writes every run's pending progress (after the registry closed, before the database does); stops the parse and ground-truth threads. */
     close: async () => {
       await importParser.close();
-      await scorer.close();
+      await groundTruth.close();
       await testRuns.flushAll();
     },
   };

@@ -75,7 +75,7 @@ for (const kind of databaseKinds()) {
       return ((await res.json()) as { items: unknown[] }).items.length;
     };
     await waitFor(async () => (await stored(first.url)) === 10, { message: 'the server has every edit' });
-    // A run's evaluation is computed in evaluation-thread.js.
+    // A run's evaluation is computed in ground-truth-thread.js.
     const api = async <T>(method: string, url: string, body?: unknown): Promise<T> => {
       const res = await fetch(url, { method, headers: { authorization: `Bearer ${await adminToken}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
       assert.ok(res.ok, `${method} ${url}: ${res.status}`);

@@ -3,7 +3,7 @@
  * session's annotations with every track expanded per frame (interpolated boxes included, as an
  * export gives them), then `evaluateDetections`. Rejected annotations stay out of the metrics but
  * still report their verdict to the detections linked to them. The metrics are computed in the
- * evaluation thread (evaluation-scorer.ts); this reads their inputs and names what they were
+ * ground-truth thread (../ground-truth-worker.ts); this reads their inputs and names what they were
  * computed against.
  *
  *   await evaluateRun(sources, run)   // from the run's stored detections and its release (or live session)
@@ -21,7 +21,7 @@ import type { TestRunRecord } from '../../../persistence/repositories/test-runs.
 import { NotFoundError } from '../../base/errors.ts';
 import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
-import type { EvaluationScorer } from './evaluation-scorer.ts';
+import type { GroundTruthWorker } from '../ground-truth-worker.ts';
 import { groundTruthBoxes, type TruthSource } from './run-scoring.ts';
 
 export { groundTruthBoxes } from './run-scoring.ts';
@@ -57,7 +57,7 @@ export interface RunEvaluationSources {
   projection: Projection;
   /** The frozen content and hash of a release (services/releases.ts). */
   releases: { content(id: string): Promise<ReleaseContent>; find(id: string): Promise<{ contentHash: string }> };
-  scorer: EvaluationScorer;
+  scorer: Pick<GroundTruthWorker, 'score'>;
 }
 
 /** The run's stored detections against its release, or, for a run made before releases, its session's live ground truth. */

@@ -1,6 +1,6 @@
 /**
  * The pure part of a run's evaluation: ground truth and detections in, metrics out. It runs in the
- * evaluation thread (evaluation-thread.ts), off the event loop: scored there, 50 000 detections
+ * ground-truth thread (../ground-truth-worker.ts), off the event loop: scored there, 50 000 detections
  * against a 10 000-annotation session held the loop 110-190 ms, 220-490 ms with track ids (a probe
  * of the loop's lateness under a CPU profile), and every socket of every document waited.
  *

@@ -23,7 +23,7 @@ import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
 import { findProject, findSession, findVideo, type RecordSources } from '../records.ts';
 import { evaluateRun, evaluationSummary, scoreRun } from './evaluation.ts';
-import type { EvaluationScorer } from './evaluation-scorer.ts';
+import type { GroundTruthWorker } from '../ground-truth-worker.ts';
 import type { ReleaseService } from '../releases.ts';
 import type { ReleaseRecord } from '../../../persistence/repositories/releases.ts';
 import type { EventSink } from '../event-sink.ts';
@@ -60,8 +60,8 @@ export interface TestRunServiceDeps {
   sink: EventSink;
   /** Runs are scored against a release of their session. */
   releases: ReleaseService;
-  /** Computes a run's metrics off the event loop (evaluation-scorer.ts). */
-  scorer: EvaluationScorer;
+  /** Computes a run's metrics off the event loop. */
+  scorer: Pick<GroundTruthWorker, 'score'>;
 }
 
 function conflict(kind: 'finished' | 'backwards', run: TestRunRecord, wanted?: TestRunStatus): ConflictError {

@@ -1,21 +1,24 @@
 /**
- * The evaluation scorer (server/services/test-runs/evaluation-scorer.ts) answers exactly what
- * scoreDetections answers on the main thread — the scores, or a DocModelError with the same code,
- * field and message — from a thread, with the event loop free meanwhile.
+ * The ground-truth worker (server/services/ground-truth-worker.ts) answers exactly what the main
+ * thread would: scoreDetections' scores, or a DocModelError with the same code, field and message;
+ * a release's hash and stored bytes — from a thread, with the event loop free meanwhile.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DocModelError, type Annotation, type Track } from '../../docs-model/index.ts';
+import * as Y from 'yjs';
+import { gunzipSync } from 'node:zlib';
+import { addAnnotations, DocModelError, initSession, type Annotation, type Track } from '../../docs-model/index.ts';
+import { decodeReleaseContent, freezeSession, releaseContentHash } from '../../docs-model/release-content.ts';
 import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
-import { createEvaluationScorer, EvaluationScorerClosedError, type EvaluationScorer } from '../../server/services/test-runs/evaluation-scorer.ts';
+import { createGroundTruthWorker, GroundTruthWorkerClosedError, type GroundTruthWorker } from '../../server/services/ground-truth-worker.ts';
 import { scoreDetections, type TruthSource } from '../../server/services/test-runs/run-scoring.ts';
 import { countLoopTurns } from '../../tools/loop-turns.ts';
 import { waitFor } from '../../tools/databases.ts';
 import { assertLowersOneThread } from '../helpers/threads.ts';
 
-const test = suite<{ scorer: EvaluationScorer }>('evaluation scorer');
+const test = suite<{ scorer: GroundTruthWorker }>('ground-truth worker');
 test.before((ctx) => {
-  ctx.scorer = createEvaluationScorer();
+  ctx.scorer = createGroundTruthWorker();
 });
 test.after(async ({ scorer }) => {
   await scorer.close();
@@ -93,7 +96,7 @@ test('the event loop keeps turning while a large run is scored', async ({ scorer
 });
 
 test('a thread left idle is ended, and the next run starts a new one that answers the same', async () => {
-  const scorer = createEvaluationScorer({ idleMs: 20 });
+  const scorer = createGroundTruthWorker({ idleMs: 20 });
   try {
     const { source, found } = scene(50);
     const first = await scorer.score(source, found, {});
@@ -110,7 +113,7 @@ test('the scoring thread runs at a lower priority than the event loop, which kee
     console.log('  skipped: thread priorities are read from /proc (Linux only)');
     return;
   }
-  const scorer = createEvaluationScorer();
+  const scorer = createGroundTruthWorker();
   try {
     const { source, found } = scene(50);
     await assertLowersOneThread(async () => void (await scorer.score(source, found, {})));
@@ -119,18 +122,28 @@ test('the scoring thread runs at a lower priority than the event loop, which kee
   }
 });
 
-test('after close, score rejects with EvaluationScorerClosedError, and so does one pending at close', async () => {
-  const scorer = createEvaluationScorer();
+test('seals a release as the main thread would: its hash, and stored bytes that read back as its content', async ({ scorer }) => {
+  const doc = new Y.Doc();
+  initSession(doc, { meta: { sessionId: 's', projectId: 'p', videoId: 'v', width: 1920, height: 1080, fps: 25, frameCount: 100 }, labels: { car: {}, person: {} } });
+  addAnnotations(doc, [...scene(500).source.annotations].filter((a) => a.trackId === null), { by: 'test' });
+  const content = freezeSession(doc);
+  const sealed = await scorer.seal(content);
+  assert.is(sealed.contentHash, await releaseContentHash(content));
+  assert.equal(decodeReleaseContent(gunzipSync(sealed.stored)), content);
+});
+
+test('after close, score rejects with GroundTruthWorkerClosedError, and so does one pending at close', async () => {
+  const scorer = createGroundTruthWorker();
   const { source, found } = scene(2000);
   const pending = scorer.score(source, found, {}).then(
     () => 'scored',
     (err: unknown) => err,
   );
   await scorer.close();
-  assert.instance(await pending, EvaluationScorerClosedError);
+  assert.instance(await pending, GroundTruthWorkerClosedError);
   await scorer.score(source, found, {}).then(
     () => assert.unreachable('scored after close'),
-    (err: unknown) => assert.instance(err, EvaluationScorerClosedError),
+    (err: unknown) => assert.instance(err, GroundTruthWorkerClosedError),
   );
 });
 
