@@ -24,8 +24,6 @@ import type { Projection } from '../../followers/projection.ts';
 import type { GroundTruthWorker } from '../ground-truth-worker.ts';
 import { groundTruthBoxes, type TruthSource } from './run-scoring.ts';
 
-export { groundTruthBoxes } from './run-scoring.ts';
-
 export interface RunEvaluation extends Evaluation {
   /** `releaseId` and `contentHash` name the release scored against (absent for runs made before releases). */
   groundTruth: { sessionId: string; annotations: number; releaseId?: string; contentHash?: string };
@@ -78,7 +76,7 @@ async function scoreWithSource(deps: RunEvaluationSources, run: TestRunRecord, o
   if (run.releaseId !== null) {
     const [release, content, stored] = await Promise.all([deps.releases.find(run.releaseId), deps.releases.content(run.releaseId), deps.detections.list(run.id)]);
     const source = { annotations: content.annotations, tracks: content.tracks, frameCount: content.meta.frameCount };
-    return scored(deps, run, source, stored, opts, { releaseId: run.releaseId, contentHash: release.contentHash });
+    return scored(deps, run, { source, found: stored, release: { releaseId: run.releaseId, contentHash: release.contentHash } }, opts);
   }
   const session = await deps.sessions.get(run.sessionId);
   const name = session ? parseDocName(session.docName) : null;
@@ -90,16 +88,15 @@ async function scoreWithSource(deps: RunEvaluationSources, run: TestRunRecord, o
       return { annotations: index ? [...index.all()] : [], tracks: listTracks(ydoc), frameCount: getMeta(ydoc)?.frameCount };
     }),
   ]);
-  return scored(deps, run, source, stored, opts, {});
+  return scored(deps, run, { source, found: stored, release: {} }, opts);
 }
 
+/** `found` scored against `source`, named by the run and the release it was scored against. */
 async function scored(
   deps: RunEvaluationSources,
   run: TestRunRecord,
-  source: TruthSource,
-  found: DetectionRecord[],
+  { source, found, release }: { source: TruthSource; found: DetectionRecord[]; release: { releaseId?: string; contentHash?: string } },
   opts: { iouThreshold?: number },
-  release: { releaseId?: string; contentHash?: string },
 ): Promise<Scored> {
   const { result, details, tracking, truthCount } = await deps.scorer.score(source, found, opts);
   const evaluation: RunEvaluation = {
