@@ -37,5 +37,5 @@ export function csvDetections(body: Uint8Array, opts: { video: VideoRecord; clip
       { code: 'too_many', message: `send at most ${MAX_BULK_DETECTIONS} rows per request`, place: `detections.csv:${MAX_BULK_DETECTIONS + 2}` },
     ], 'invalid_detections');
   }
-  return r.detections.map((d) => ({ frame: d.frame, bbox: d.bbox, label: d.label, score: d.score, detectionId: d.detectionId }));
+  return r.detections.map((d) => ({ frame: d.frame, bbox: d.bbox, label: d.label, score: d.score, detectionId: d.detectionId, trackId: d.trackId }));
 }

@@ -174,5 +174,18 @@ for (const kind of databaseKinds()) {
     assert.is(after.body.detectionCount, 1, 'nothing of the refused files was stored');
   });
 
+  test('CSV detections keep their trackId and detectionId: the run is scored as tracker output', async ({ t }) => {
+    const { http } = t;
+    const { project, video, session } = await linkedSession(http);
+    const run = await http.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'm' } });
+    const csv = 'frame,label,x,y,w,h,score,trackId,detectionId\n0,car,1,1,5,5,0.5,7,d0\n1,car,2,1,5,5,0.6,7,d1\n1,car,40,40,5,5,0.6,8,\n';
+    const posted = await http.request('POST', `/api/test-runs/${run.body.id}/detections?format=csv`, undefined, { headers: { 'content-type': 'text/csv' }, raw: csv });
+    assert.is(posted.status, 200, posted.text);
+    const evaluation = await http.get<{ detections: number; tracking?: { overall: { trackerTracks: number; trackerBoxes: number } } }>(`/api/test-runs/${run.body.id}/evaluation`);
+    assert.is(evaluation.status, 200, evaluation.text);
+    assert.is(evaluation.body.detections, 3);
+    assert.equal([evaluation.body.tracking?.overall.trackerTracks, evaluation.body.tracking?.overall.trackerBoxes], [2, 3], evaluation.text.slice(0, 400));
+  });
+
   test.run();
 }
