@@ -6,7 +6,8 @@
  * while another client asks `GET /api/projects/:id` back to back (2 ms apart). Prints per round each one's time and how many GETs were answered
  * meanwhile, their p50 and max: how long the request held the event loop, or on PGlite, whose one
  * connection an open transaction holds, the database (docs/architecture.md, "Reading over REST").
- * --tracks gives the detections tracker ids, so the evaluation adds the tracking metrics.
+ * --tracks gives the detections tracker ids, so the evaluation adds the tracking metrics; --format
+ * posts them as MOTChallenge text or CSV instead of JSON.
  *
  *   npx tsx bench/detections-upload.ts                                  # dist/server/main.js, 50 000, 3 rounds
  *   npx tsx bench/detections-upload.ts --main=.tmp/old/dist/server/main.js --count=100000 --rounds=5
@@ -20,18 +21,20 @@ import { startChildServer, testTokens } from '../tools/server.ts';
 import { percentile } from './lib/stats.ts';
 import { benchSchema, dropSchema } from './lib/postgres-schema.ts';
 
-const usage = 'usage: npx tsx bench/detections-upload.ts [--main=dist/server/main.js] [--count=50000] [--rounds=3] [--postgres] [--tracks]';
+const usage = 'usage: npx tsx bench/detections-upload.ts [--main=dist/server/main.js] [--count=50000] [--rounds=3] [--postgres] [--tracks] [--format=json|mot|csv]';
 const args = process.argv.slice(2);
 if (args.includes('--help')) {
   console.log(usage);
   process.exit(0);
 }
 const option = (name: string, fallback: string): string => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-for (const arg of args) if (!/^--(main|count|rounds)=|^--(postgres|tracks)$/.test(arg)) throw new Error(`unknown argument ${arg}\n${usage}`);
+for (const arg of args) if (!/^--(main|count|rounds|format)=|^--(postgres|tracks)$/.test(arg)) throw new Error(`unknown argument ${arg}\n${usage}`);
 const entry = option('main', 'dist/server/main.js');
 const count = Number(option('count', '50000'));
 const rounds = Number(option('rounds', '3'));
 const tracks = args.includes('--tracks');
+const format = option('format', 'json');
+if (format !== 'json' && format !== 'mot' && format !== 'csv') throw new Error(`--format is json, mot or csv\n${usage}`);
 const postgresUrl = args.includes('--postgres') ? (process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test') : null;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'detections-upload-'));
@@ -42,11 +45,11 @@ const server = await startChildServer(
 );
 const token = await testTokens.sign({ sub: 'bench', admin: true });
 
-/** `body` as JSON, or as it is when it is JSON text already. */
-async function must<T>(method: string, p: string, body?: unknown): Promise<T> {
+/** `body` as JSON, or as it is when it is text already (of `type`). */
+async function must<T>(method: string, p: string, body?: unknown, type = 'application/json'): Promise<T> {
   const res = await fetch(server.url + p, {
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${token}`, 'content-type': type },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -55,7 +58,7 @@ async function must<T>(method: string, p: string, body?: unknown): Promise<T> {
 }
 
 try {
-  console.log(`detections upload of ${count} on ${postgresUrl ? 'Postgres' : 'PGlite'}, ${entry}`);
+  console.log(`detections upload of ${count} (${format}${tracks ? ', tracked' : ''}) on ${postgresUrl ? 'Postgres' : 'PGlite'}, ${entry}`);
   const project = await must<{ id: string }>('POST', '/api/projects', { name: 'bench', labels: [{ name: 'car' }] });
   const video = await must<{ id: string }>('POST', '/api/videos', { name: 'v', uri: 's3://b/v.mp4', width: 1920, height: 1080, fps: 25, frameCount: 1000 });
   await must('POST', `/api/projects/${project.id}/videos`, { videoIds: [video.id] });
@@ -66,15 +69,18 @@ try {
   // Made into text once, before any GET is timed: stringified in the round, it held this
   // process's loop (the GETs' too) ~30 ms and was counted as the server's. With --tracks, 50
   // tracker ids, one box each per frame.
-  const detections = JSON.stringify(
-    Array.from({ length: count }, (_, i) => ({
-      frame: i % 1000,
-      bbox: [((i * 37) % 1700) + 2, 10 + (i % 10) * 90, 40, 40],
-      label: 'car',
-      score: (i % 100) / 100,
-      ...(tracks ? { trackId: `t${Math.floor(i / 1000)}` } : {}),
-    })),
-  );
+  const rows = Array.from({ length: count }, (_, i) => ({
+    frame: i % 1000,
+    bbox: [((i * 37) % 1700) + 2, 10 + (i % 10) * 90, 40, 40] as const,
+    score: (i % 100) / 100,
+    track: tracks ? Math.floor(i / 1000) + 1 : null,
+  }));
+  // The same detections in the format asked for (MOT frames are 1-based; class 1 is the first label).
+  const upload = {
+    json: () => ({ query: '', type: 'application/json', body: JSON.stringify(rows.map((r) => ({ frame: r.frame, bbox: r.bbox, label: 'car', score: r.score, ...(r.track ? { trackId: `t${r.track}` } : {}) }))) }),
+    mot: () => ({ query: '?format=mot', type: 'text/plain', body: rows.map((r) => `${r.frame + 1},${r.track ?? -1},${r.bbox.join(',')},${r.score},1,1`).join('\n') }),
+    csv: () => ({ query: '?format=csv', type: 'text/csv', body: `frame,label,x,y,w,h,score,trackId\n${rows.map((r) => `${r.frame},car,${r.bbox.join(',')},${r.score},${r.track ?? ''}`).join('\n')}\n` }),
+  }[format]();
   /** `work`'s time, and the waits of a GET of the project asked back to back (2 ms apart) meanwhile. */
   const whileReading = async (work: () => Promise<unknown>): Promise<string> => {
     let working = true;
@@ -102,7 +108,7 @@ try {
     // A run made without a release freezes one of the session (docs/releases.md).
     const create = async () => (run = await must<{ id: string }>('POST', `/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'bench', version: '1' } }));
     console.log(`  round ${round + 1}: run created ${await whileReading(create)}`);
-    console.log(`           upload ${await whileReading(() => must('POST', `/api/test-runs/${run.id}/detections`, detections))}`);
+    console.log(`           upload ${await whileReading(() => must('POST', `/api/test-runs/${run.id}/detections${upload.query}`, upload.body, upload.type))}`);
     console.log(`           evaluation ${await whileReading(() => must('GET', `/api/test-runs/${run.id}/evaluation`))}`);
   }
 } finally {

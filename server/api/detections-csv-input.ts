@@ -5,9 +5,9 @@
  * against the run's video as JSON detections are; all or nothing, every problem placed at
  * `detections.csv:line:column` (422).
  *
- *   csvDetections(body, { video, clip: false })  // → DetectionRecord[]
+ *   await csvDetections(importParser, body, { video, clip: false })  // → DetectionRecord[], read in the import parser's worker
  */
-import { parseDetectionsCsv } from '../../docs-model/formats/detections-csv.ts';
+import type { ImportParser } from '../services/import-parser.ts';
 import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
 import type { VideoRecord } from '../../persistence/rows.ts';
 import { ValidationError } from '../base/errors.ts';
@@ -20,9 +20,9 @@ export const CSV_DETECTION_LIMITS: BodyLimits = {
   'text/tab-separated-values': 16 * 1024 * 1024,
 };
 
-export function csvDetections(body: Uint8Array, opts: { video: VideoRecord; clip: boolean }): DetectionRecord[] {
+export async function csvDetections(parser: Pick<ImportParser, 'parseDetections'>, body: Uint8Array, opts: { video: VideoRecord; clip: boolean }): Promise<DetectionRecord[]> {
   const { video } = opts;
-  const r = parseDetectionsCsv(body, { meta: { width: video.width, height: video.height, frameCount: video.frameCount }, clip: opts.clip, fileName: 'detections.csv' });
+  const r = await parser.parseDetections('csv', body, { meta: { width: video.width, height: video.height, frameCount: video.frameCount }, clip: opts.clip });
   if (r.errorCount > 0) {
     const first = r.errors[0]!;
     throw new ValidationError(
@@ -37,5 +37,5 @@ export function csvDetections(body: Uint8Array, opts: { video: VideoRecord; clip
       { code: 'too_many', message: `send at most ${MAX_BULK_DETECTIONS} rows per request`, place: `detections.csv:${MAX_BULK_DETECTIONS + 2}` },
     ], 'invalid_detections');
   }
-  return r.detections.map((d) => ({ frame: d.frame, bbox: d.bbox, label: d.label, score: d.score, detectionId: d.detectionId, trackId: d.trackId }));
+  return r.detections;
 }

@@ -14,7 +14,8 @@ import { DocModelError, type DocModelErrorCode } from '../../docs-model/index.ts
 import { releaseContentHash, type ReleaseContent } from '../../docs-model/release-content.ts';
 import { storedReleaseBytes } from '../../persistence/repositories/releases.ts';
 import { runAtBackgroundPriority } from '../../persistence/thread-priority.ts';
-import { scoreDetections, unpackDetections, type DetectionScores, type PackedDetections, type TruthSource } from './test-runs/run-scoring.ts';
+import { unpackDetections, type PackedDetections } from './detection-columns.ts';
+import { scoreDetections, type DetectionScores, type TruthSource } from './test-runs/run-scoring.ts';
 
 export type GroundTruthRequest =
   | { id: number; type: 'score'; source: TruthSource; detections: PackedDetections; opts: { iouThreshold?: number } }

@@ -14,7 +14,7 @@
  *
  * Jobs are answered in order by one thread (persistence/thread-jobs.ts: started on the first,
  * ended when idle, replaced when it dies); a second would share the same cores. Detections cross
- * as columns (run-scoring.ts `packDetections`), the stored bytes come back transferred.
+ * as columns (detection-columns.ts), the stored bytes come back transferred.
  */
 import { DocModelError } from '../../docs-model/index.ts';
 import type { ReleaseContent } from '../../docs-model/release-content.ts';
@@ -23,7 +23,8 @@ import { ThreadJobs } from '../../persistence/thread-jobs.ts';
 import { startBundledThread } from '../../persistence/worker-thread.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { GroundTruthReply, GroundTruthRequest, SealedRelease, ThrownError } from './ground-truth-thread.ts';
-import { packDetections, packedBuffers, type DetectionScores, type TruthSource } from './test-runs/run-scoring.ts';
+import { packDetections, packedBuffers } from './detection-columns.ts';
+import type { DetectionScores, TruthSource } from './test-runs/run-scoring.ts';
 
 export type { SealedRelease } from './ground-truth-thread.ts';
 

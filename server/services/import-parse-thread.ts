@@ -11,10 +11,11 @@
  * delivers every message already queued on a port in one task, so ten batches sent at once were
  * decoded in one ~45 ms stretch of the main thread's loop; one at a time, each is its own task.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import {
   formats,
   InputTooLargeError,
+  parseMotDetections,
   UnsafeInputError,
   type FormatName,
   type ImportContext,
@@ -22,7 +23,9 @@ import {
   type ImportResult,
   type Problem,
 } from '../../docs-model/formats/index.ts';
+import { parseDetectionsCsv } from '../../docs-model/formats/detections-csv.ts';
 import { runAtBackgroundPriority } from '../../persistence/thread-priority.ts';
+import { packDetections, packedBuffers, type PackedDetections } from './detection-columns.ts';
 
 export interface ParseRequest {
   type: 'parse';
@@ -38,11 +41,30 @@ export type ThrownError =
   | { kind: 'unsafe'; problems: Problem[] }
   | { kind: 'other'; name: string; message: string; stack?: string };
 
+/** A run's detections uploaded as a MOTChallenge file (text or zip) or as CSV/TSV. */
+export interface DetectionsRequest {
+  type: 'detections';
+  id: number;
+  format: 'mot' | 'csv';
+  body: ArrayBuffer;
+  ctx: { meta: { width: number; height: number; frameCount: number }; labels?: readonly string[]; clip?: boolean };
+}
+
+/** What the converter found: the detections as columns (none when there is an error), and its problems. */
+export interface ParsedDetections {
+  detections: PackedDetections;
+  warnings: Problem[];
+  errors: Problem[];
+  /** Every error found, also past the ones listed. */
+  errorCount: number;
+}
+
 /** What the main thread sends: a file to parse, or "send the next part of answer `id`". */
-export type ParseMessage = ParseRequest | { type: 'more'; id: number };
+export type ParseMessage = ParseRequest | DetectionsRequest | { type: 'more'; id: number };
 
 export type ParseReply =
   | { type: 'annotations'; id: number; batch: ImportedAnnotation[] }
+  | { type: 'detections'; id: number; parsed: ParsedDetections }
   | { type: 'result'; id: number; ok: true; result: ImportResult }
   | { type: 'result'; id: number; ok: false; error: ThrownError };
 
@@ -71,6 +93,7 @@ if (port) {
   };
   port.on('message', (message: ParseMessage) => {
     if (message.type === 'more') return sendNext(message.id);
+    if (message.type === 'detections') return replyDetections(port, message);
     let result: ImportResult;
     try {
       result = formats[message.format].parse(new Uint8Array(message.body), message.ctx);
@@ -85,4 +108,22 @@ if (port) {
     sending.set(message.id, replies);
     sendNext(message.id);
   });
+}
+
+function replyDetections(to: MessagePort, { id, format, body, ctx }: DetectionsRequest): void {
+  let parsed: ParsedDetections;
+  try {
+    const input = new Uint8Array(body);
+    if (format === 'mot') {
+      const r = parseMotDetections(input, { meta: ctx.meta, ...(ctx.labels ? { labels: ctx.labels } : {}) });
+      parsed = { detections: packDetections(r.detections), warnings: r.warnings, errors: r.errors, errorCount: r.errors.length };
+    } else {
+      const r = parseDetectionsCsv(input, { meta: ctx.meta, clip: ctx.clip ?? false, fileName: 'detections.csv' });
+      parsed = { detections: packDetections(r.detections), warnings: [], errors: r.errors, errorCount: r.errorCount };
+    }
+  } catch (err) {
+    to.postMessage({ type: 'result', id, ok: false, error: asData(err) } satisfies ParseReply);
+    return;
+  }
+  to.postMessage({ type: 'detections', id, parsed } satisfies ParseReply, packedBuffers(parsed.detections));
 }

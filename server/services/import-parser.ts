@@ -30,11 +30,22 @@ import { refusedByLayout } from '../../docs-model/formats/safe-zip.ts';
 import { ThreadJobs } from '../../persistence/thread-jobs.ts';
 import { startBundledThread, transferableBuffer } from '../../persistence/worker-thread.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { ParseMessage, ParseReply, ParseRequest, ThrownError } from './import-parse-thread.ts';
+import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
+import { unpackDetections } from './detection-columns.ts';
+import type { DetectionsRequest, ParsedDetections, ParseMessage, ParseReply, ParseRequest, ThrownError } from './import-parse-thread.ts';
+
+/** A detections file as the worker read it. */
+export type DetectionsFile = Omit<ParsedDetections, 'detections'> & { detections: DetectionRecord[] };
 
 export interface ImportParser {
   /** What `formats[format].parse(body, ctx)` returns or throws, computed in the worker. */
   parse(format: FormatName, body: Uint8Array, ctx: ImportContext): Promise<ImportResult>;
+  /**
+   * A run's detections file, read by `parseMotDetections` or `parseDetectionsCsv` in the worker:
+   * the detections (none when there is an error) and the problems found. Throws what the MOT reader
+   * threw (InputTooLargeError, UnsafeInputError for a zip).
+   */
+  parseDetections(format: DetectionsRequest['format'], body: Uint8Array, ctx: DetectionsRequest['ctx']): Promise<DetectionsFile>;
   /** Counters for tests: workers started so far, and ended once idle. */
   stats(): { workersStarted: number; workersEnded: number };
   /** Fails pending parses and stops the worker. Idempotent. */
@@ -61,7 +72,7 @@ export function rebuilt(error: ThrownError): Error {
 
 export function createImportParser(opts: { logger?: Logger; idleMs?: number } = {}): ImportParser {
   /** Each job's state: the annotations its batches brought so far. */
-  const jobs: ThreadJobs<ImportResult, ImportedAnnotation[]> = new ThreadJobs(
+  const jobs: ThreadJobs<ImportResult | ParsedDetections, ImportedAnnotation[]> = new ThreadJobs(
     {
       name: 'import parse',
       start: () => startBundledThread('import-parse-thread', new URL('.', import.meta.url)),
@@ -71,7 +82,8 @@ export function createImportParser(opts: { logger?: Logger; idleMs?: number } = 
     (reply: ParseReply, thread) => {
       const annotations = jobs.state(reply.id);
       if (!annotations) return;
-      if (reply.type === 'annotations') {
+      if (reply.type === 'detections') jobs.resolve(reply.id, reply.parsed);
+      else if (reply.type === 'annotations') {
         for (const a of reply.batch) annotations.push(a);
         // One batch per task: the next is sent only now (import-parse-thread.ts, "Protocol").
         thread.postMessage({ type: 'more', id: reply.id } satisfies ParseMessage);
@@ -97,7 +109,14 @@ export function createImportParser(opts: { logger?: Logger; idleMs?: number } = 
       return jobs.run((thread, id) => {
         const buffer = transferableBuffer(body);
         thread.postMessage({ type: 'parse', id, format, body: buffer, ctx } satisfies ParseRequest, [buffer]);
-      }, []);
+      }, []) as Promise<ImportResult>;
+    },
+    async parseDetections(format, body, ctx) {
+      const parsed = (await jobs.run((thread, id) => {
+        const buffer = transferableBuffer(body);
+        thread.postMessage({ type: 'detections', id, format, body: buffer, ctx } satisfies DetectionsRequest, [buffer]);
+      }, [])) as ParsedDetections;
+      return { ...parsed, detections: unpackDetections(parsed.detections) };
     },
     stats: () => jobs.stats(),
     close: () => jobs.close(),

@@ -5,7 +5,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { strToU8 } from 'fflate';
-import { formats, InputTooLargeError, UnsafeInputError, type FormatName, type ImportContext } from '../../docs-model/formats/index.ts';
+import { formats, InputTooLargeError, parseMotDetections, UnsafeInputError, type FormatName, type ImportContext } from '../../docs-model/formats/index.ts';
+import { parseDetectionsCsv } from '../../docs-model/formats/detections-csv.ts';
 import { createImportParser, ImportParserClosedError, type ImportParser } from '../../server/services/import-parser.ts';
 import { overlapBomb } from '../../tools/zip-bombs.ts';
 import { rawZip } from '../helpers/zips.ts';
@@ -130,6 +131,22 @@ test('the parsing thread runs at a lower priority than the event loop, which kee
   } finally {
     await parser.close();
   }
+});
+
+test('a detections file (MOT or CSV) reads in the worker as on the main thread, its problems placed the same', async ({ parser }) => {
+  const meta = { width: 640, height: 480, frameCount: 100 };
+  const mot = strToU8(Array.from({ length: 300 }, (_, i) => `${(i % 100) + 1},${Math.floor(i / 100) + 1},${i % 600},10,30,30,${i % 7 === 0 ? 1.5 : 0.5},1,1`).join('\n') + '\n');
+  const here = parseMotDetections(mot, { meta, labels: ['car'] });
+  const there = await parser.parseDetections('mot', mot.slice(), { meta, labels: ['car'] });
+  assert.equal(there.detections, here.detections);
+  assert.equal([there.warnings, there.errors], [here.warnings, here.errors]);
+  assert.ok(here.warnings.length > 0, 'the rescored confidences are a warning');
+
+  const csv = strToU8('frame,label,x,y,w,h,score,trackId,detectionId\n0,car,1,1,5,5,0.5,7,d0\n1,car,1,1,5,5,high,,\n1,car,1,1,0,5,0.5,,\n');
+  const csvHere = parseDetectionsCsv(csv, { meta, clip: false, fileName: 'detections.csv' });
+  const csvThere = await parser.parseDetections('csv', csv.slice(), { meta });
+  assert.equal([csvThere.errors, csvThere.errorCount, csvThere.detections], [csvHere.errors, csvHere.errorCount, []]);
+  assert.is(csvThere.errorCount, 2);
 });
 
 test('after close, parse rejects with ImportParserClosedError', async () => {

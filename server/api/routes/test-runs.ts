@@ -180,7 +180,7 @@ export function testRunRoutes(deps: Services): Route[] {
         const video = await findVideo(deps, run.videoId);
         if (query.format === 'csv') {
           if (body !== undefined) throw new UnsupportedMediaTypeError('format=csv takes text/csv or text/tab-separated-values');
-          const list = csvDetections((await readRaw(ctx, CSV_DETECTION_LIMITS)).body, { video, clip: query.clip ?? false });
+          const list = await csvDetections(deps.importParser, (await readRaw(ctx, CSV_DETECTION_LIMITS)).body, { video, clip: query.clip ?? false });
           return { body: { accepted: list.length, run: toBody(await service.addDetections(run, list, actorOf(ctx))) } };
         }
         if (body === undefined && query.format !== 'mot') {
@@ -196,7 +196,7 @@ export function testRunRoutes(deps: Services): Route[] {
         }
         if (query.format === 'mot') {
           const raw = await readRaw(ctx, MOT_DETECTION_LIMITS);
-          const { detections, warnings } = motDetections(raw.body, { video, labels: labels ?? [] });
+          const { detections, warnings } = await motDetections(deps.importParser, raw.body, { video, labels: labels ?? [] });
           const updated = await service.addDetections(run, detections, actorOf(ctx));
           return { body: { accepted: detections.length, run: toBody(updated), warnings } };
         }
