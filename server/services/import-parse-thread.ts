@@ -10,6 +10,10 @@
  * threw. After a batch, the next message waits for the main thread's `{ type: 'more', id }`: Node
  * delivers every message already queued on a port in one task, so ten batches sent at once were
  * decoded in one ~45 ms stretch of the main thread's loop; one at a time, each is its own task.
+ *
+ * A run's detections file is `{ type: 'detections', id, format: 'mot' | 'csv', body, ctx }`,
+ * answered by one `{ type: 'detections', id, parsed }` (the detections as columns,
+ * detection-columns.ts, their buffers transferred) or by a failed `result` as above.
  */
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import {
