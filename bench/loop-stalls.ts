@@ -9,7 +9,9 @@
  *   10 000 annotations (the largest import of bench/formats-http.ts) · the load of the exported
  *   document (a loss report, so the next phase is the export alone) · a VOC export of 10 000
  *   annotations · a bulk create of 10 000 annotations · 200 sequential GETs of one frame right
- *   after that bulk create (the background work a big write leaves behind)
+ *   after that bulk create (the background work a big write leaves behind) · a test run made on the
+ *   10 000-annotation session (it freezes a release) · 50 000 detections of 50 tracks posted to it
+ *   as MOTChallenge text · its evaluation, three times
  *
  * and prints p50 / p99 / max delivery delay per phase (a stamp belongs to the phase it was sent
  * in), the bomb's status and time, the GETs' p99, and /proc/loadavg. Goal: max < 50 ms.
@@ -35,6 +37,7 @@ import { percentile } from './lib/stats.ts';
 
 const ANNOTATIONS = 10_000;
 const FRAMES = 1000;
+const DETECTIONS = 50_000;
 const TAIL_MS = 300;
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
@@ -89,6 +92,10 @@ async function main(): Promise<void> {
     const source = await newSession();
     await json(server, 'POST', `/api/sessions/${source}/annotations`, fixture());
     const coco = strToU8((await request(server, 'GET', `/api/sessions/${source}/export?format=coco`)).body);
+    // A tracker's output over the source session: 50 tracks, one box each per frame, near its boxes.
+    const mot = strToU8(
+      Array.from({ length: DETECTIONS }, (_, i) => `${(i % FRAMES) + 1},${Math.floor(i / FRAMES) + 1},${((i * 7) % 1800) + 2},${(i * 13) % 1000},40.5,60.25,${(i % 100) / 100},${(i % 3) + 1},1`).join('\n'),
+    );
     const bomb = overlapBomb({ entries: 1000, inflatedBytes: 16 * 1024 * 1024, name: (k) => `obj_train_data/frame_${String(k).padStart(6, '0')}.txt` });
     const targets = [await newSession(), await newSession(), await newSession()];
     const bulkTarget = await newSession();
@@ -146,6 +153,16 @@ async function main(): Promise<void> {
       }
     });
     notes.push(`200 GETs of one frame after the bulk create: p50 ${percentile(gets, 50).toFixed(1)} ms, p99 ${percentile(gets, 99).toFixed(1)} ms, max ${Math.max(...gets).toFixed(1)} ms`);
+    let run = '';
+    await phase('test run created (release of 10 000)', async () => {
+      run = (await json<{ id: string }>(server, 'POST', `/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: source, model: { name: 'stalls' } })).id;
+    });
+    await phase(`MOT upload ${DETECTIONS / 1000} 000 tracked`, async () => {
+      await json(server, 'POST', `/api/test-runs/${run}/detections?format=mot`, mot, 'text/plain');
+    });
+    await phase(`evaluation ${DETECTIONS / 1000} 000 tracked`, async () => {
+      for (let k = 0; k < 3; k++) await json(server, 'GET', `/api/test-runs/${run}/evaluation`);
+    });
     await phase('idle again', () => pause(2000));
     const samples = await probe.stop();
     probe = null;

@@ -64,9 +64,14 @@ async function runProbe(server: ServerAddress, room: string): Promise<void> {
   const sentAt: number[] = [];
   const sentMono: number[] = [];
   const samples: ProbeSample[] = [];
-  watchStamps(reader, (_delivered, seq, latencyMs) => {
-    const at = sentAt[seq];
-    if (at !== undefined) samples.push({ sentAt: at, sentMonoUs: sentMono[seq]!, latencyMs });
+  // Every stamp a message carries is a sample: stamps that queued while the server was busy
+  // arrive together, merged into one message (server/documents/update-batch.ts), and counting
+  // only the newest of them hid the wait of all the others.
+  watchStamps(reader, (delivered, seq, _latencyMs, arrivedAt) => {
+    for (let k = seq - delivered + 1; k <= seq; k++) {
+      const at = sentAt[k];
+      if (at !== undefined) samples.push({ sentAt: at, sentMonoUs: sentMono[k]!, latencyMs: arrivedAt - at });
+    }
   });
   let seq = 0;
   const timer = setInterval(() => {
