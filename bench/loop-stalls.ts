@@ -11,7 +11,8 @@
  *   annotations · a bulk create of 10 000 annotations · 200 sequential GETs of one frame right
  *   after that bulk create (the background work a big write leaves behind) · a test run made on the
  *   10 000-annotation session (it freezes a release) · 50 000 detections of 50 tracks posted to it
- *   as MOTChallenge text · its evaluation, three times
+ *   as MOTChallenge text · its evaluation, three times · the diff of that release against the live
+ *   session, three times
  *
  * and prints p50 / p99 / max delivery delay per phase (a stamp belongs to the phase it was sent
  * in), the bomb's status and time, the GETs' p99, and /proc/loadavg. Goal: max < 50 ms.
@@ -162,6 +163,10 @@ async function main(): Promise<void> {
     });
     await phase(`evaluation ${DETECTIONS / 1000} 000 tracked`, async () => {
       for (let k = 0; k < 3; k++) await json(server, 'GET', `/api/test-runs/${run}/evaluation`);
+    });
+    const [release] = (await json<{ items: { id: string }[] }>(server, 'GET', `/api/sessions/${source}/releases`)).items;
+    await phase('release diff against the live session', async () => {
+      for (let k = 0; k < 3; k++) await json(server, 'GET', `/api/sessions/${source}/releases/${release!.id}/diff?to=live`);
     });
     await phase('idle again', () => pause(2000));
     const samples = await probe.stop();
