@@ -9,7 +9,7 @@
 import { exportLoss, exportLossSteps } from '../docs-model/formats/loss-pass.ts';
 import type { SessionContent } from '../docs-model/formats/content.ts';
 import type { Annotation, Track } from '../docs-model/types.ts';
-import { finishInSlices } from '../server/http/loop-slices.ts';
+import { finishInSlices } from '../server/base/loop-slices.ts';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {

@@ -31,7 +31,7 @@ export const exportLoss = (format: LossFormat, sessions: readonly SessionContent
 /**
  * `exportLoss` one step at a time: it yields after each frame it walks and after each session, and
  * returns the report. The server runs it in slices between turns of its event loop
- * (server/http/loop-slices.ts): in one piece, the pass over 900 000 boxes held the loop 0.1 s for
+ * (server/base/loop-slices.ts): in one piece, the pass over 900 000 boxes held the loop 0.1 s for
  * VOC and 0.7-1.3 s for YOLO (bench/loss-pass.ts), before the export's own first chunk.
  */
 export function* exportLossSteps(format: LossFormat, sessions: readonly SessionContent[], opts: ExportOptions = {}): Generator<void, LossReport> {

@@ -9,7 +9,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import getRawBody from 'raw-body';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { SLICE_MS } from '../http/loop-slices.ts';
+import { SLICE_MS } from '../base/loop-slices.ts';
 import { parseJsonInSlices } from '../http/json-slices.ts';
 import {
   BadRequestError,

@@ -10,7 +10,7 @@
  *
  *   await toDetections(body, { format: 'coco', video, labels: ['car', 'person'] })  // → DetectionRecord[]
  *
- * In slices with a turn of the event loop between them (http/loop-slices.ts): parsed and checked
+ * In slices with a turn of the event loop between them (base/loop-slices.ts): parsed and checked
  * at once, 50 000 detections held the loop ~0.2-0.4 s (`npm run bench:detections-upload`, the
  * longest wait of another client's GET, on either database).
  */
@@ -21,7 +21,7 @@ import type { DetectionRecord } from '../../persistence/repositories/detections.
 import type { VideoRecord } from '../../persistence/rows.ts';
 import { PayloadTooLargeError, ValidationError, type ErrorDetail } from '../base/errors.ts';
 import { parseInputInSlices } from './body.ts';
-import { finishInSlices } from '../http/loop-slices.ts';
+import { finishInSlices } from '../base/loop-slices.ts';
 import { CocoResultList, DetectionList } from './test-run-schemas.ts';
 
 const MAX_DETAILS = 100;

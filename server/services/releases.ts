@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type * as Y from 'yjs';
 import { DocModelError } from '../../docs-model/errors.ts';
 import { freezeSession, releaseCounts, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
-import { diffReleases, type DiffOptions, type ReleaseDiff } from '../../docs-model/release-diff.ts';
+import { diffReleaseSteps, type DiffOptions, type ReleaseDiff } from '../../docs-model/release-diff.ts';
 import type { Page } from '../../persistence/page.ts';
 import {
   ReleaseInUseError,
@@ -24,6 +24,7 @@ import {
 } from '../../persistence/repositories/releases.ts';
 import type { SessionRecord } from '../../persistence/rows.ts';
 import { ConflictError, NotFoundError, ValidationError, toAppError } from '../base/errors.ts';
+import { finishInSlices } from '../base/loop-slices.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
 import type { EventSink } from './event-sink.ts';
 import { paged } from './records.ts';
@@ -227,7 +228,8 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
         after = await content((await find(to, from.sessionId)).id);
       }
       try {
-        return { from: from.id, to, ...diffReleases(before, after, opts) };
+        // In slices: 10 000 annotations against 10 000 held the loop 25-50 ms in one piece.
+        return { from: from.id, to, ...(await finishInSlices(diffReleaseSteps(before, after, opts))) };
       } catch (err) {
         // A cursor or limit the diff refuses names its parameter (docs-model invalid_value).
         throw toAppError(err);

@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import { addAnnotation, addTrack, deleteAnnotation, deleteTrack, initSession, updateAnnotation, updateTrack } from '../../docs-model/index.ts';
 import { DocModelError } from '../../docs-model/errors.ts';
 import { freezeSession } from '../../docs-model/release-content.ts';
-import { diffReleases, type DiffChange } from '../../docs-model/release-diff.ts';
+import { diffReleases, diffReleaseSteps, type DiffChange } from '../../docs-model/release-diff.ts';
 import { META } from './fixtures.ts';
 
 const base = (): Y.Doc => {
@@ -124,6 +124,22 @@ test('pages follow the cursor until every change was seen once; summary mode lis
   const summary = diffReleases(from, to, { summary: true });
   assert.is(summary.changes, undefined);
   assert.equal(summary.summary.annotations.added, 7);
+});
+
+test('in steps, a diff of 2 000 annotations stops every few hundred and ends with what it gives at once', () => {
+  const doc = base();
+  for (let k = 0; k < 2000; k++) addAnnotation(doc, { id: `n${k}`, frame: k % 5, bbox: [k % 50, 0, 10, 10], label: 'car' }, { by: 'a', now: 1 });
+  const from = freezeSession(doc);
+  for (let k = 0; k < 2000; k += 3) updateAnnotation(doc, `n${k}`, { bbox: [1, 1, 10, 10] }, { by: 'b', now: 2 });
+  deleteAnnotation(doc, 'n1', { by: 'b', now: 2 });
+  const to = freezeSession(doc);
+  const steps = diffReleaseSteps(from, to, { limit: 50 });
+  let stops = 0;
+  let step = steps.next();
+  for (; !step.done; step = steps.next()) stops++;
+  assert.ok(stops >= 4, `${stops} stops`);
+  assert.equal(step.value, diffReleases(from, to, { limit: 50 }));
+  assert.is(step.value.summary.annotations.changed + step.value.summary.annotations.removed, 668);
 });
 
 test('a cursor it did not give, or a bad limit, is refused naming the field', () => {

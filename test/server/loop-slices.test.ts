@@ -1,11 +1,11 @@
 /**
- * inSlices and finishInSlices (server/http/loop-slices.ts): every item or step, in order, with
+ * inSlices and finishInSlices (server/base/loop-slices.ts): every item or step, in order, with
  * turns of the event loop between slices, so a long export never holds the loop the sockets share.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Readable } from 'node:stream';
-import { finishInSlices, inSlices, itemsJson } from '../../server/http/loop-slices.ts';
+import { finishInSlices, inSlices, itemsJson } from '../../server/base/loop-slices.ts';
 import { countLoopTurns } from '../../tools/loop-turns.ts';
 
 const test = suite('loop slices');

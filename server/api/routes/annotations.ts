@@ -21,7 +21,7 @@ import { actorOf, sessionRole } from '../access.ts';
 import { changeSessionDoc, changeSessionDocInSteps, readSessionDoc } from '../../services/session-documents.ts';
 import { paged } from '../../services/records.ts';
 import { type Services } from '../../services/services.ts';
-import { itemsJson } from '../../http/loop-slices.ts';
+import { itemsJson } from '../../base/loop-slices.ts';
 import { defineRoute, type Route } from '../route.ts';
 import {
   Annotation as AnnotationSchema,

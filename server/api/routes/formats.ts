@@ -44,7 +44,7 @@ import { type Services } from '../../services/services.ts';
 import { ExportQuery, ImportAnswer, ImportQuery, LossReportBody, ProjectExportQuery } from '../format-schemas.ts';
 import { defineRoute, type Reply, type Route } from '../route.ts';
 import { zipChunksNative } from '../../http/zip-writer.ts';
-import { finishInSlices, inSlices } from '../../http/loop-slices.ts';
+import { finishInSlices, inSlices } from '../../base/loop-slices.ts';
 import { ProjectParams, SessionParams } from '../schemas.ts';
 
 const tag = 'formats';
