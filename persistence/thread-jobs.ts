@@ -61,7 +61,13 @@ export class ThreadJobs<T, S = undefined> {
     const id = this.nextId++;
     const done = new Promise<T>((resolve, reject) => this.pending.set(id, { state: state as S, resolve, reject }));
     worker.ref();
-    send(worker, id);
+    try {
+      send(worker, id);
+    } catch (err) {
+      // A message that cannot be sent (a value structured clone refuses): the job fails, and is
+      // not left pending to keep the thread, and the process, alive.
+      this.reject(id, err instanceof Error ? err : new Error(String(err)));
+    }
     return done;
   }
 

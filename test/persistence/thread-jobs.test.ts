@@ -52,6 +52,20 @@ test('a thread that dies fails the jobs it held, and the next job starts a fresh
   }
 });
 
+test('a job whose message cannot be sent fails, and leaves the thread free to end when idle', async () => {
+  const jobs = doubling({ idleMs: 10 });
+  try {
+    const unsendable = await jobs.run((worker, id) => worker.postMessage({ id, n: () => 1 })).then(
+      () => null,
+      (err: Error) => err.name,
+    );
+    assert.is(unsendable, 'DataCloneError');
+    await waitFor(() => jobs.stats().workersEnded === 1, { message: 'the thread was kept by the failed job' });
+  } finally {
+    await jobs.close();
+  }
+});
+
 test('an idle thread is ended; after close a job is refused with the closed error', async () => {
   const jobs = doubling({ idleMs: 10 });
   assert.is(await double(jobs, 1), 2);
