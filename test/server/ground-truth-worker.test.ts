@@ -16,12 +16,12 @@ import { countLoopTurns } from '../../tools/loop-turns.ts';
 import { waitFor } from '../../tools/databases.ts';
 import { assertLowersOneThread } from '../helpers/threads.ts';
 
-const test = suite<{ scorer: GroundTruthWorker }>('ground-truth worker');
+const test = suite<{ worker: GroundTruthWorker }>('ground-truth worker');
 test.before((ctx) => {
-  ctx.scorer = createGroundTruthWorker();
+  ctx.worker = createGroundTruthWorker();
 });
-test.after(async ({ scorer }) => {
-  await scorer.close();
+test.after(async ({ worker }) => {
+  await worker.close();
 });
 
 const annotation = (k: number, extra: Partial<Annotation> = {}): Annotation =>
@@ -56,16 +56,16 @@ function scene(count = 1000): { source: TruthSource; found: DetectionRecord[] } 
   return { source: { annotations, tracks, frameCount: 100 }, found };
 }
 
-test('scores a run in the thread exactly as on the main thread, tracking and links included', async ({ scorer }) => {
+test('scores a run in the thread exactly as on the main thread, tracking and links included', async ({ worker }) => {
   const { source, found } = scene();
   const here = scoreDetections(source, found, { iouThreshold: 0.6 });
-  const there = await scorer.score(source, found, { iouThreshold: 0.6 });
+  const there = await worker.score(source, found, { iouThreshold: 0.6 });
   assert.ok(here.tracking, 'the scene has tracking metrics');
   assert.ok((here.result.linked?.length ?? 0) > 0, 'the scene has linked detections');
   assert.equal(there, here);
 });
 
-test('a DocModelError in the thread comes back as a DocModelError with its code, field and message', async ({ scorer }) => {
+test('a DocModelError in the thread comes back as a DocModelError with its code, field and message', async ({ worker }) => {
   const { source, found } = scene(200);
   // One tracker id on two boxes of one frame: no metric can say which is the object.
   found[1] = { ...found[1]!, frame: found[0]!.frame, label: found[0]!.label, trackId: found[0]!.trackId ?? null };
@@ -76,7 +76,7 @@ test('a DocModelError in the thread comes back as a DocModelError with its code,
     here = err;
   }
   assert.instance(here, DocModelError);
-  const there = await scorer.score(source, found, {}).then(
+  const there = await worker.score(source, found, {}).then(
     () => assert.unreachable('scored'),
     (err: unknown) => err,
   );
@@ -85,26 +85,26 @@ test('a DocModelError in the thread comes back as a DocModelError with its code,
   assert.equal(fields(there as DocModelError), fields(here as DocModelError));
 });
 
-test('the event loop keeps turning while a large run is scored', async ({ scorer }) => {
+test('the event loop keeps turning while a large run is scored', async ({ worker }) => {
   // ~0.4 s of scoring on the main thread.
   const { source, found } = scene(10_000);
   const loop = countLoopTurns();
-  const scores = await scorer.score(source, found, {});
+  const scores = await worker.score(source, found, {});
   loop.stop();
   assert.is(scores.result.overall.tp + scores.result.overall.fp, found.length);
   assert.ok(loop.turns() > 10, `the loop turned ${loop.turns()} times while 10 000 tracked detections were scored`);
 });
 
 test('a thread left idle is ended, and the next run starts a new one that answers the same', async () => {
-  const scorer = createGroundTruthWorker({ idleMs: 20 });
+  const worker = createGroundTruthWorker({ idleMs: 20 });
   try {
     const { source, found } = scene(50);
-    const first = await scorer.score(source, found, {});
-    await waitFor(() => scorer.stats().workersEnded === 1, { message: 'the idle thread was not ended' });
-    assert.equal(await scorer.score(source, found, {}), first);
-    assert.equal(scorer.stats(), { workersStarted: 2, workersEnded: 1 });
+    const first = await worker.score(source, found, {});
+    await waitFor(() => worker.stats().workersEnded === 1, { message: 'the idle thread was not ended' });
+    assert.equal(await worker.score(source, found, {}), first);
+    assert.equal(worker.stats(), { workersStarted: 2, workersEnded: 1 });
   } finally {
-    await scorer.close();
+    await worker.close();
   }
 });
 
@@ -113,35 +113,35 @@ test('the scoring thread runs at a lower priority than the event loop, which kee
     console.log('  skipped: thread priorities are read from /proc (Linux only)');
     return;
   }
-  const scorer = createGroundTruthWorker();
+  const worker = createGroundTruthWorker();
   try {
     const { source, found } = scene(50);
-    await assertLowersOneThread(async () => void (await scorer.score(source, found, {})));
+    await assertLowersOneThread(async () => void (await worker.score(source, found, {})));
   } finally {
-    await scorer.close();
+    await worker.close();
   }
 });
 
-test('seals a release as the main thread would: its hash, and stored bytes that read back as its content', async ({ scorer }) => {
+test('seals a release as the main thread would: its hash, and stored bytes that read back as its content', async ({ worker }) => {
   const doc = new Y.Doc();
   initSession(doc, { meta: { sessionId: 's', projectId: 'p', videoId: 'v', width: 1920, height: 1080, fps: 25, frameCount: 100 }, labels: { car: {}, person: {} } });
   addAnnotations(doc, [...scene(500).source.annotations].filter((a) => a.trackId === null), { by: 'test' });
   const content = freezeSession(doc);
-  const sealed = await scorer.seal(content);
+  const sealed = await worker.seal(content);
   assert.is(sealed.contentHash, await releaseContentHash(content));
   assert.equal(decodeReleaseContent(gunzipSync(sealed.stored)), content);
 });
 
 test('after close, score rejects with GroundTruthWorkerClosedError, and so does one pending at close', async () => {
-  const scorer = createGroundTruthWorker();
+  const worker = createGroundTruthWorker();
   const { source, found } = scene(2000);
-  const pending = scorer.score(source, found, {}).then(
+  const pending = worker.score(source, found, {}).then(
     () => 'scored',
     (err: unknown) => err,
   );
-  await scorer.close();
+  await worker.close();
   assert.instance(await pending, GroundTruthWorkerClosedError);
-  await scorer.score(source, found, {}).then(
+  await worker.score(source, found, {}).then(
     () => assert.unreachable('scored after close'),
     (err: unknown) => assert.instance(err, GroundTruthWorkerClosedError),
   );
