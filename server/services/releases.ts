@@ -9,9 +9,7 @@
  *   const { release, created } = await releases.forRun(session, undefined, actor)  // auto-<timestamp>
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type * as Y from 'yjs';
-import { DocModelError } from '../../docs-model/errors.ts';
-import { freezeSession, releaseCounts, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
+import { releaseCounts, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
 import { diffReleaseSteps, type DiffOptions, type ReleaseDiff } from '../../docs-model/release-diff.ts';
 import type { Page } from '../../persistence/page.ts';
 import {
@@ -26,10 +24,12 @@ import type { SessionRecord } from '../../persistence/rows.ts';
 import { ConflictError, NotFoundError, ValidationError, toAppError } from '../base/errors.ts';
 import { finishInSlices } from '../base/loop-slices.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
+import type { LiveDocument } from '../documents/live-document.ts';
+import type { Projection } from '../followers/projection.ts';
 import type { EventSink } from './event-sink.ts';
 import { paged } from './records.ts';
 import type { SessionRepository } from '../../persistence/repositories/sessions.ts';
-import { sessionDocName } from './session-documents.ts';
+import { sessionDocName, snapshotSessionDoc } from './session-documents.ts';
 import type { GroundTruthWorker } from './ground-truth-worker.ts';
 
 /** A release as the REST API sends it (the stored size stays inside). */
@@ -56,6 +56,8 @@ export interface ReleaseServiceDeps {
   releases: ReleasesRepository;
   sessions: SessionRepository;
   registry: DocRegistry;
+  /** Its read index: the annotations of a freeze, plain data already. */
+  projection: Projection;
   sink: EventSink;
   /** Hashes and encodes frozen content off the event loop. */
   worker: Pick<GroundTruthWorker, 'seal'>;
@@ -71,15 +73,12 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
   const { releases, registry, sink } = deps;
   const cache = new Map<string, ReleaseContent>();
 
-  /** The session's content: one synchronous read of the live document, so a racing edit is entirely in it or entirely out. */
-  const freezeDoc = (ydoc: Y.Doc, sessionId: string): ReleaseContent => {
-    try {
-      return freezeSession(ydoc);
-    } catch (err) {
-      if (err instanceof DocModelError && err.code === 'invalid_meta') throw noMeta(sessionId);
-      throw err;
-    }
-  };
+  /** The session's content, one synchronous read of the live document (session-documents.ts `snapshotSessionDoc`). */
+  async function snapshot(doc: LiveDocument, sessionId: string): Promise<ReleaseContent> {
+    const { meta, ...rest } = await snapshotSessionDoc(deps, doc);
+    if (!meta) throw noMeta(sessionId);
+    return { meta, ...rest };
+  }
 
   /**
    * Freezes once every update the document received is committed (docs/architecture.md,
@@ -92,7 +91,7 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
     let content: ReleaseContent;
     try {
       await doc.lastCommit;
-      content = freezeDoc(doc.ydoc, session.id);
+      content = await snapshot(doc, session.id);
       await doc.lastCommit;
     } finally {
       registry.release(doc);
@@ -223,7 +222,12 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
       if (to === 'live') {
         const session = await deps.sessions.get(from.sessionId);
         if (!session) throw new NotFoundError(`no session '${from.sessionId}'`);
-        after = await registry.read(sessionDocName(session), (ydoc) => freezeDoc(ydoc, session.id));
+        const doc = await registry.acquireIdle(sessionDocName(session));
+        try {
+          after = await snapshot(doc, session.id);
+        } finally {
+          registry.release(doc);
+        }
       } else {
         after = await content((await find(to, from.sessionId)).id);
       }

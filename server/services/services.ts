@@ -67,7 +67,7 @@ export function createServices(deps: ServicesDeps): Services & { close(): Promis
   const sessionCache = createSessionCache(deps.repos.sessions);
   const events = createEventSink({ events: deps.repos.events, onStored: () => deps.dispatcher.poke() });
   const groundTruth = createGroundTruthWorker({ logger: deps.logger });
-  const releases = createReleaseService({ releases: deps.repos.releases, sessions: deps.repos.sessions, registry: deps.registry, sink: events, worker: groundTruth });
+  const releases = createReleaseService({ releases: deps.repos.releases, sessions: deps.repos.sessions, registry: deps.registry, projection: deps.projection, sink: events, worker: groundTruth });
   const testRuns = createTestRunService({
     sink: events,
     releases,

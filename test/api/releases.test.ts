@@ -8,7 +8,11 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { databaseKinds } from '../../tools/databases.ts';
+import { addAnnotations, deleteAnnotation, listAnnotations, updateAnnotation } from '../../docs-model/index.ts';
+import { annotationsMap } from '../../docs-model/annotations.ts';
+import { freezeSession, releaseContentHash } from '../../docs-model/release-content.ts';
+import { connectClient, synced } from '../../tools/clients.ts';
+import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { linkedSession, type ApiTestServer, type ErrorResponse, type JsonClient, withApiServer, type ApiSuiteContext } from '../../tools/api.ts';
 
 interface Release {
@@ -123,6 +127,39 @@ for (const kind of databaseKinds()) {
     const report = await http.get<{ summary: string }>(`${s}/releases/${r.id}/export?format=yolo&report=true`);
     assert.is(report.status, 200);
     assert.type(report.body.summary, 'string');
+  });
+
+  test('a release holds the document as readSession reads it, a large socket write just before included; a diff to live sees socket edits', async ({ t }) => {
+    const { http } = t;
+    const { session } = await linkedSession(http);
+    const s = `/api/sessions/${session.id}`;
+    const name = `session:${session.id}`;
+    const writer = connectClient(t.url, name, { params: { token: t.adminToken } });
+    // A second peer: once it holds an edit, the server has applied it (and its read index may still be behind).
+    const watcher = connectClient(t.url, name, { params: { token: t.adminToken } });
+    const holds = (n: number) => waitFor(() => annotationsMap(watcher.doc).size === n, { timeoutMs: 15_000, message: `the watcher never held ${n} annotations` });
+    try {
+      await Promise.all([synced(writer.provider), synced(watcher.provider)]);
+      const inputs = Array.from({ length: 300 }, (_, i) => ({ id: `w${String(299 - i).padStart(3, '0')}`, frame: (i * 7) % 40, bbox: [i, i, 10, 10] as [number, number, number, number], label: i % 2 ? 'car' : 'person' }));
+      addAnnotations(writer.doc, inputs, { by: 'client' });
+      await holds(300);
+      const r = await release(http, session.id, 'from-the-socket');
+      assert.is(r.counts.annotations, 300);
+      assert.is(r.contentHash, await releaseContentHash(freezeSession(writer.doc)), 'the hash of what readSession reads');
+      const exported = JSON.parse((await bytes(t, `${s}/releases/${r.id}/export?format=json`)).toString()) as { annotations: Array<{ id: string }> };
+      assert.equal(exported.annotations.map((a) => a.id), listAnnotations(writer.doc).map((a) => a.id), 'in readSession order (frame, then id)');
+
+      updateAnnotation(writer.doc, 'w010', { bbox: [1, 2, 3, 4] }, { by: 'client' });
+      deleteAnnotation(writer.doc, 'w020');
+      await holds(299);
+      await waitFor(() => JSON.stringify(annotationsMap(watcher.doc).get('w010')?.get('bbox')) === '[1,2,3,4]', { timeoutMs: 15_000, message: 'the move never reached the watcher' });
+      const live = await http.get<Diff>(`${s}/releases/${r.id}/diff?to=live`);
+      assert.is(live.status, 200, live.text);
+      assert.equal(live.body.changes!.map((c) => `${c.id}:${c.change}`), ['w010:changed', 'w020:removed']);
+    } finally {
+      writer.destroy();
+      watcher.destroy();
+    }
   });
 
   test('equal content gives equal hashes across different histories; different content a different hash', async ({ t }) => {
