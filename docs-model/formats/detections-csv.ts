@@ -16,6 +16,7 @@
 import { checkBbox } from '../annotation-validation.ts';
 import type { BBox, SessionMeta } from '../types.ts';
 import { problem, type Problem } from './problems.ts';
+import { repeatedTrackBox, TrackBoxKeys } from '../tracking/track-box-keys.ts';
 
 export const DETECTION_COLUMNS = ['frame', 'label', 'x', 'y', 'w', 'h', 'score'] as const;
 export const OPTIONAL_DETECTION_COLUMNS = ['trackId', 'detectionId'] as const;
@@ -120,6 +121,7 @@ export function parseDetectionsCsv(input: string | Uint8Array, opts: DetectionsC
 
   const meta = opts.meta;
   const detections: CsvDetection[] = [];
+  const repeats = new TrackBoxKeys<number>();
   for (let k = 1; k < lines.length; k++) {
     const line = lines[k]!;
     const at = k + 1;
@@ -159,7 +161,11 @@ export function parseDetectionsCsv(input: string | Uint8Array, opts: DetectionsC
     if (bbox.every(Number.isFinite)) {
       const check = checkBbox(bbox, meta ? { sessionId: '', projectId: '', videoId: '', fps: 1, ...meta } : null, { clip: opts.clip ?? false });
       if (check.error) fail(at, 'x,y,w,h', check.error.code, check.error.message);
-      else if (errorCount === before) detections.push({ frame, label, bbox: check.bbox!, score, trackId, detectionId });
+      else if (errorCount === before) {
+        const earlier = repeats.add(label, frame, trackId, at);
+        if (earlier !== undefined) fail(at, 'trackId', 'repeated_track_box', repeatedTrackBox(trackId!, label, `frame ${frame}`, `line ${earlier}`));
+        else detections.push({ frame, label, bbox: check.bbox!, score, trackId, detectionId });
+      }
     }
   }
   return result(detections);

@@ -122,16 +122,49 @@ export interface DetectionRepositoryOptions {
   betweenChunks?: () => Promise<void>;
 }
 
+/**
+ * A box of this upload whose track, label and frame an earlier upload of the run already has: one
+ * box per track per frame is what tracking metrics take as given (docs-model/tracking/track-box-keys.ts).
+ * Run with the run's row locked, so no other upload becomes visible meanwhile; uploads still being
+ * written by others are not looked at (theirs will look at this one when they commit).
+ */
+const REPEATED_SQL = `
+  select n.frame, n.label, n.track_id from detections n
+  where n.run_id = ? and n.upload_id = ? and n.track_id is not null
+    and exists (select 1 from detections o
+                where o.run_id = n.run_id and o.upload_id <> n.upload_id
+                  and o.frame = n.frame and o.label = n.label and o.track_id = n.track_id
+                  and not exists (select 1 from detection_uploads u where u.id = o.upload_id))
+  limit 1`;
+
+/** An upload repeats a box (track, label, frame) an earlier upload of the run stored: nothing of it is kept. */
+export class RepeatedTrackBoxError extends Error {
+  override readonly name = 'RepeatedTrackBoxError';
+  readonly runId: string;
+  readonly box: { frame: number; label: string; trackId: string };
+  constructor(runId: string, box: { frame: number; label: string; trackId: string }) {
+    super(`track '${box.trackId}' already has a '${box.label}' box on frame ${box.frame} in an earlier upload of run '${runId}'`);
+    this.runId = runId;
+    this.box = box;
+  }
+}
+
 /** A foreign key violation: the run was deleted after the append looked it up. */
 const isMissingRun = (err: unknown): boolean => (err as { code?: string }).code === '23503';
 
 export function createDetectionRepository({ knex, betweenChunks }: DetectionRepositoryOptions): DetectionRepository {
   /** In the transaction that makes an append visible: locks the run, adds to its counts. */
-  async function commit(trx: Knex.Transaction, runId: string, count: number, then: () => Promise<unknown>): Promise<AppendResult> {
+  async function commit(trx: Knex.Transaction, upload: { runId: string; uploadId: string; count: number; tracked: boolean }, then: () => Promise<unknown>): Promise<AppendResult> {
+    const { runId, count } = upload;
     const locked = (await trx('test_runs').where({ id: runId }).forUpdate().first()) as TestRunRow | undefined;
     if (!locked) return null;
     if (TERMINAL_STATUSES.has(locked.status)) return { conflict: 'finished' as const, run: testRunFromRow(locked) };
     await then();
+    // The run's first upload has nothing to repeat (its own repeats were refused as it was read).
+    if (upload.tracked && Number(locked.detection_count) > 0) {
+      const repeated = ((await trx.raw(REPEATED_SQL, [runId, upload.uploadId])) as { rows: Array<{ frame: number; label: string; track_id: string }> }).rows[0];
+      if (repeated) throw new RepeatedTrackBoxError(runId, { frame: repeated.frame, label: repeated.label, trackId: repeated.track_id });
+    }
     const [row] = (await trx('test_runs')
       .where({ id: runId })
       .update({
@@ -156,7 +189,7 @@ export function createDetectionRepository({ knex, betweenChunks }: DetectionRepo
   const discardQuietly = (uploadId: string, runId: string): Promise<void> => discard(uploadId, runId).catch(() => undefined);
 
   /** The chunks written as an unfinished upload, then made visible at once. */
-  async function staged(runId: string, uploadId: string, chunks: Iterable<string>, count: number): Promise<AppendResult> {
+  async function staged(runId: string, uploadId: string, chunks: Iterable<string>, count: number, tracked: boolean): Promise<AppendResult> {
     const run = (await knex('test_runs').where({ id: runId }).first()) as TestRunRow | undefined;
     if (!run) return null;
     if (TERMINAL_STATUSES.has(run.status)) return { conflict: 'finished' as const, run: testRunFromRow(run) };
@@ -172,7 +205,7 @@ export function createDetectionRepository({ knex, betweenChunks }: DetectionRepo
         await knex.raw(INSERT_SQL, [json]);
         await betweenChunks?.();
       }
-      result = await knex.transaction((trx) => commit(trx, runId, count, () => trx('detection_uploads').where({ id: uploadId }).delete()));
+      result = await knex.transaction((trx) => commit(trx, { runId, uploadId, count, tracked }, () => trx('detection_uploads').where({ id: uploadId }).delete()));
     } catch (err) {
       await discardQuietly(uploadId, runId);
       throw err;
@@ -189,16 +222,17 @@ export function createDetectionRepository({ knex, betweenChunks }: DetectionRepo
       const chunks = jsonChunks(detections, (d) => toRow(runId, uploadId, d), jsonChunkBytes(knex));
       const first = chunks.next();
       const second = first.done ? first : chunks.next();
+      const tracked = detections.some((d) => d.trackId != null);
       if (second.done) {
         // One chunk (or none): its rows carry an upload id no `detection_uploads` row names, and are
         // visible once this transaction commits.
         return knex.transaction((trx) =>
-          commit(trx, runId, detections.length, async () => {
+          commit(trx, { runId, uploadId, count: detections.length, tracked }, async () => {
             if (!first.done) await trx.raw(INSERT_SQL, [first.value]);
           }),
         );
       }
-      return staged(runId, uploadId, resumed([first.value, second.value], chunks), detections.length);
+      return staged(runId, uploadId, resumed([first.value, second.value], chunks), detections.length, tracked);
     },
     async sweepAbandoned(olderThanMs) {
       const stale = (await knex('detection_uploads')

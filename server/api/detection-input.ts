@@ -22,6 +22,7 @@ import type { VideoRecord } from '../../persistence/rows.ts';
 import { PayloadTooLargeError, ValidationError, type ErrorDetail } from '../base/errors.ts';
 import { parseInputInSlices } from './body.ts';
 import { finishInSlices } from '../base/loop-slices.ts';
+import { repeatedTrackBox, TrackBoxKeys } from '../../docs-model/tracking/track-box-keys.ts';
 import { CocoResultList, DetectionList } from './test-run-schemas.ts';
 
 const MAX_DETAILS = 100;
@@ -67,6 +68,8 @@ export async function toDetections(body: unknown[], opts: DetectionInputOptions)
   }
   const out: DetectionRecord[] = [];
   const frameField = opts.format === 'coco' ? 'image_id' : 'frame';
+  const trackField = opts.format === 'coco' ? 'track_id' : 'trackId';
+  const repeats = new TrackBoxKeys<number>();
   // One step per detection, run in slices (a generator's steps: no promise per item).
   function* checks(): Generator<void> {
     for (let i = 0; i < count; i++) {
@@ -75,7 +78,9 @@ export async function toDetections(body: unknown[], opts: DetectionInputOptions)
       const box = checkBbox(d.bbox, meta, { clip: opts.clip ?? false });
       if (box.error) problem(i, 'bbox', box.error.code, box.error.message);
       if (box.bbox && d.label !== null && d.frame < video.frameCount) {
-        out.push({ frame: d.frame, bbox: box.bbox, label: d.label, score: d.score, detectionId: d.detectionId, trackId: d.trackId });
+        const earlier = repeats.add(d.label, d.frame, d.trackId, i);
+        if (earlier === undefined) out.push({ frame: d.frame, bbox: box.bbox, label: d.label, score: d.score, detectionId: d.detectionId, trackId: d.trackId });
+        else problem(i, trackField, 'repeated_track_box', repeatedTrackBox(d.trackId!, d.label, opts.format === 'coco' ? `image_id ${d.frame + 1}` : `frame ${d.frame}`, `[${earlier}]`));
       }
       yield;
     }

@@ -148,5 +148,50 @@ for (const kind of databaseKinds()) {
     assert.is(json.status, 415);
   });
 
+  test('a track with two boxes of one label on one frame is refused at the upload that repeats it, in every format, and nothing of it is stored', async ({ t }) => {
+    const { runId } = await swapCase(t);
+    const path = `/api/test-runs/${runId}/detections`;
+    const details = (res: { body: ErrorResponse }) => (res.body.error.details as unknown as Array<{ code: string; field?: string; place?: string; message: string }>).map((d) => `${d.code}@${d.field ?? d.place}`);
+
+    const json = await t.http.post<ErrorResponse>(path, [
+      { frame: 0, bbox: A, label: 'person', score: 0.9, trackId: '1' },
+      { frame: 0, bbox: B, label: 'person', score: 0.9, trackId: '2' },
+      { frame: 0, bbox: B, label: 'person', score: 0.8, trackId: '1' },
+    ]);
+    assert.is(json.status, 422, json.text);
+    assert.equal(details(json), ['repeated_track_box@[2].trackId']);
+    assert.match(json.text, /track '1' already has a 'person' box on frame 0 \(\[0\]\)/);
+
+    const csv = await postText(t, path + '?format=csv', 'text/csv', 'frame,label,x,y,w,h,score,trackId\n1,person,0,0,10,10,0.9,7\n1,person,100,0,10,10,0.9,7\n');
+    assert.is(csv.status, 422, csv.text);
+    assert.equal(details(csv), ['repeated_track_box@detections.csv:3:trackId']);
+
+    const mot = await postText(t, path + '?format=mot', 'text/plain', '1,5,0,0,10,10,0.9,-1,-1,-1\n1,5,100,0,10,10,0.9,-1,-1,-1\n1,-1,50,0,10,10,0.9,-1,-1,-1\n1,-1,60,0,10,10,0.9,-1,-1,-1\n');
+    assert.is(mot.status, 422, mot.text);
+    assert.equal(details(mot), ['duplicate_id_frame@tracker.txt:2:id'], 'boxes without a track (-1) may share a frame');
+    assert.is((await t.http.get<{ detectionCount: number }>(`/api/test-runs/${runId}`)).body.detectionCount, 0);
+
+    // Across uploads: the second upload repeats a box of the first; the first stays, the second is not stored.
+    const first = await t.http.post(path, [{ frame: 2, bbox: A, label: 'person', score: 0.9, trackId: '1' }]);
+    assert.is(first.status, 200, first.text);
+    const again = await t.http.post<ErrorResponse>(path, [
+      { frame: 1, bbox: A, label: 'person', score: 0.9, trackId: '1' },
+      { frame: 2, bbox: B, label: 'person', score: 0.9, trackId: '1' },
+    ]);
+    assert.is(again.status, 422, again.text);
+    assert.is(again.body.error.code, 'repeated_track_box');
+    assert.match(again.text, /track '1' already has a 'person' box on frame 2 in an earlier upload/);
+    // The same track and frame under another label, or another track on that frame, is no repeat.
+    const other = await t.http.post(path, [
+      { frame: 2, bbox: B, label: 'car', score: 0.9, trackId: '1' },
+      { frame: 2, bbox: B, label: 'person', score: 0.9, trackId: '2' },
+    ]);
+    assert.is(other.status, 200, other.text);
+    assert.is((await t.http.get<{ detectionCount: number }>(`/api/test-runs/${runId}`)).body.detectionCount, 3);
+    const evaluation = await t.http.get<EvaluationBody>(`/api/test-runs/${runId}/evaluation`);
+    assert.is(evaluation.status, 200, evaluation.text);
+    assert.is(evaluation.body.detections, 3);
+  });
+
   test.run();
 }

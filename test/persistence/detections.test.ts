@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createDetectionRepository, type DetectionRecord, type DetectionRepository } from '../../persistence/repositories/detections.ts';
+import { createDetectionRepository, RepeatedTrackBoxError, type DetectionRecord, type DetectionRepository } from '../../persistence/repositories/detections.ts';
 import { createProjectRepository } from '../../persistence/repositories/projects.ts';
 import { createSessionRepository } from '../../persistence/repositories/sessions.ts';
 import { createTestRunRepository } from '../../persistence/repositories/test-runs.ts';
@@ -29,10 +29,15 @@ async function stored(knex: TestDatabase['db']['knex'], runId: string): Promise<
 /** More detections than one chunk holds on either database (statement-size.ts). */
 const LARGE = 120_000;
 
+/**
+ * A tracker's output: frames run through 0-499 once per 500 detections (7 is prime to 500), and a
+ * track id names one block of 500, so no track has two boxes on a frame (the repository refuses
+ * that across uploads).
+ */
 const detections = (run: string, from: number, count: number): DetectionRecord[] =>
   Array.from({ length: count }, (_, k) => {
     const i = from + k;
-    return { frame: (i * 7) % 500, bbox: [i % 640, i % 480, 10.5, 20.25], label: i % 3 ? 'car' : 'person', score: (i % 100) / 100, detectionId: `${run}-${i}`, trackId: i % 5 ? null : `t${i % 11}` };
+    return { frame: (i * 7) % 500, bbox: [i % 640, i % 480, 10.5, 20.25], label: i % 3 ? 'car' : 'person', score: (i % 100) / 100, detectionId: `${run}-${i}`, trackId: i % 5 ? null : `t${Math.floor(i / 500)}` };
   });
 
 for (const kind of databaseKinds()) {
@@ -44,7 +49,7 @@ for (const kind of databaseKinds()) {
     await createVideoRepository({ knex }).create({ id: 'v', name: 'v', uri: 's3://v', width: 640, height: 480, fps: 25, frameCount: 500, durationSec: 20 });
     await createSessionRepository({ knex }).create({ id: 's', projectId: 'p', videoId: 'v', name: 's', docName: 'session:s', createdBy: 'alice' });
     const runs = createTestRunRepository({ knex });
-    for (const id of ['a', 'b', 'c', 'empty', 'dropped', 'staged', 'failing', 'finishing']) await runs.create({ id, projectId: 'p', videoId: 'v', sessionId: 's', model: { name: 'm', version: '1' }, createdBy: 'alice' });
+    for (const id of ['a', 'b', 'c', 'empty', 'dropped', 'staged', 'failing', 'finishing', 'repeats']) await runs.create({ id, projectId: 'p', videoId: 'v', sessionId: 's', model: { name: 'm', version: '1' }, createdBy: 'alice' });
     // A second project, deleted by one test with everything under it.
     await createProjectRepository({ knex }).create({ id: 'p2', name: 'P2' });
     await createSessionRepository({ knex }).create({ id: 's2', projectId: 'p2', videoId: 'v', name: 's2', docName: 'session:s2', createdBy: 'alice' });
@@ -147,6 +152,28 @@ for (const kind of databaseKinds()) {
     assert.is(await repo.sweepAbandoned(0), 1);
     assert.is(await stored(knex, 'a'), before);
     assert.equal(await knex('detection_uploads').select('id'), []);
+  });
+
+  test('an upload repeating a box an earlier upload of the run stored (track, label, frame) is refused whole, small or in chunks', async (ctx) => {
+    const { knex } = ctx.t.db;
+    const repo = ctx.detections;
+    const box = (frame: number, label: string, trackId: string | null): DetectionRecord => ({ frame, bbox: [1, 1, 5, 5], label, score: 0.5, detectionId: null, trackId });
+    assert.ok(await repo.append('repeats', [box(3, 'car', 'x'), box(3, 'car', null)]));
+    const refused = (err: unknown) => {
+      assert.instance(err, RepeatedTrackBoxError);
+      assert.equal((err as RepeatedTrackBoxError).box, { frame: 3, label: 'car', trackId: 'x' });
+    };
+    await repo.append('repeats', [box(4, 'car', 'x'), box(3, 'car', 'x')]).then(() => assert.unreachable('refused'), refused);
+    // Chunked: the repeat is the last of LARGE rows, none of which may stay.
+    const large: DetectionRecord[] = detections('repeats', 0, LARGE).map((d) => ({ ...d, trackId: null }));
+    large[LARGE - 1] = box(3, 'car', 'x');
+    await repo.append('repeats', large).then(() => assert.unreachable('refused'), refused);
+    assert.is(await stored(knex, 'repeats'), 2);
+    assert.equal(await knex('detection_uploads').select('id'), []);
+    // Not repeats: no track id, another label, another frame, another run.
+    assert.ok(await repo.append('repeats', [box(3, 'car', null), box(3, 'person', 'x'), box(5, 'car', 'x')]));
+    assert.ok(await repo.append('c', [box(3, 'car', 'x')]));
+    assert.is(await repo.count('repeats'), 5);
   });
 
   test('an append to a run that does not exist stores nothing', async ({ detections: repo }) => {

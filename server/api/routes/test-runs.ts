@@ -159,7 +159,7 @@ export function testRunRoutes(deps: Services): Route[] {
       tag,
       summary: 'Add detections to a run (all or nothing)',
       description:
-        "422 naming [index].field: a frame outside the video, a box that is not finite, has w or h <= 0 or leaves the frame (clip=true clips it), a score outside [0, 1]. format=coco takes COCO results: image_id = frame + 1, category_id = the label's id in the session's COCO export, track_id kept as trackId. " +
+        "422 naming [index].field: a frame outside the video, a box that is not finite, has w or h <= 0 or leaves the frame (clip=true clips it), a score outside [0, 1], a track with two boxes of one label on one frame (repeated_track_box, also when an earlier upload of the run has the first). format=coco takes COCO results: image_id = frame + 1, category_id = the label's id in the session's COCO export, track_id kept as trackId. " +
         'format=csv takes text/csv or text/tab-separated-values with a header frame,label,x,y,w,h,score[,trackId,detectionId], its problems placed detections.csv:line:column. ' +
         'format=mot takes MOTChallenge tracker output or det.txt as text/plain (or a zip): frames 1-based, the id as trackId (-1: none), class_id the label\'s position in that order, boxes past the image edge kept as written and listed in warnings (MOT only); 422 naming file:line:field. 409 once the run has ended.',
       params: TestRunParams,

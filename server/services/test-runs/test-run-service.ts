@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readTestRun, testRunRevision, writeTestRun } from '../../../docs-model/index.ts';
-import type { DetectionRecord, DetectionRepository } from '../../../persistence/repositories/detections.ts';
+import { RepeatedTrackBoxError, type DetectionRecord, type DetectionRepository } from '../../../persistence/repositories/detections.ts';
 import { TERMINAL_STATUSES, type TestRunRecord, type TestRunRepository, type TestRunStatus } from '../../../persistence/repositories/test-runs.ts';
 import type { Dashboards } from '../../followers/dashboards.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../base/errors.ts';
@@ -247,7 +247,13 @@ export function createTestRunService(deps: TestRunServiceDeps) {
     async addDetections(run: TestRunRecord, list: readonly DetectionRecord[], actor: string): Promise<TestRunRecord> {
       const quiet = await quiesce(run.id);
       try {
-        const result = await detections.append(run.id, list);
+        let result;
+        try {
+          result = await detections.append(run.id, list);
+        } catch (err) {
+          if (err instanceof RepeatedTrackBoxError) throw new ValidationError(err.message, [{ field: 'trackId', code: 'repeated_track_box', message: err.message }], 'repeated_track_box');
+          throw err;
+        }
         if (!result) throw new NotFoundError(`no test run '${run.id}'`);
         if ('conflict' in result) throw conflict('finished', result.run);
         remember(result.run);
