@@ -15,6 +15,7 @@ import * as updateKeys from './20261204_0008_update_keys.ts';
 import * as updateLogKey from './20261206_0009_update_log_key.ts';
 import * as detectionsRunTrigger from './20261207_0010_detections_run_trigger.ts';
 import * as detectionUploads from './20261207_0011_detection_uploads.ts';
+import * as detectionsTrackIndex from './20261207_0012_detections_track_index.ts';
 
 export interface Migration {
   name: string;
@@ -22,4 +23,4 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory, detectionTracks, updateKeys, updateLogKey, detectionsRunTrigger, detectionUploads];
+export const migrations: Migration[] = [yjsDocuments, platform, testRuns, quarantine, releases, webhooksHistory, detectionTracks, updateKeys, updateLogKey, detectionsRunTrigger, detectionUploads, detectionsTrackIndex];
