@@ -163,7 +163,7 @@ export function parseDetectionsCsv(input: string | Uint8Array, opts: DetectionsC
       if (check.error) fail(at, 'x,y,w,h', check.error.code, check.error.message);
       else if (errorCount === before) {
         const earlier = repeats.add(label, frame, trackId, at);
-        if (earlier !== undefined) fail(at, 'trackId', 'repeated_track_box', repeatedTrackBox(trackId!, label, `frame ${frame}`, `line ${earlier}`));
+        if (earlier !== undefined) fail(at, 'trackId', 'repeated_track_box', repeatedTrackBox({ trackId: trackId!, label, on: `frame ${frame}` }, `line ${earlier}`));
         else detections.push({ frame, label, bbox: check.bbox!, score, trackId, detectionId });
       }
     }

@@ -24,5 +24,5 @@ export class TrackBoxKeys<Place> {
 }
 
 /** The message of a repeated box, the same from every reader; `on` names the frame as the reader's input does ('frame 12', 'image_id 13'). */
-export const repeatedTrackBox = (trackId: string, label: string, on: string, earlier: string): string =>
-  `track '${trackId}' already has a '${label}' box on ${on} (${earlier}): a tracker gives one box per track per frame`;
+export const repeatedTrackBox = (box: { trackId: string; label: string; on: string }, earlier: string): string =>
+  `track '${box.trackId}' already has a '${box.label}' box on ${box.on} (${earlier}): a tracker gives one box per track per frame`;

@@ -80,7 +80,7 @@ export async function toDetections(body: unknown[], opts: DetectionInputOptions)
       if (box.bbox && d.label !== null && d.frame < video.frameCount) {
         const earlier = repeats.add(d.label, d.frame, d.trackId, i);
         if (earlier === undefined) out.push({ frame: d.frame, bbox: box.bbox, label: d.label, score: d.score, detectionId: d.detectionId, trackId: d.trackId });
-        else problem(i, trackField, 'repeated_track_box', repeatedTrackBox(d.trackId!, d.label, opts.format === 'coco' ? `image_id ${d.frame + 1}` : `frame ${d.frame}`, `[${earlier}]`));
+        else problem(i, trackField, 'repeated_track_box', repeatedTrackBox({ trackId: d.trackId!, label: d.label, on: opts.format === 'coco' ? `image_id ${d.frame + 1}` : `frame ${d.frame}` }, `[${earlier}]`));
       }
       yield;
     }
