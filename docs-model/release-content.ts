@@ -184,6 +184,11 @@ export const decodeReleaseContent = (bytes: Uint8Array): ReleaseContent => {
   } catch (err) {
     throw invalidContent('content', `release content is not JSON: ${(err as Error).message}`);
   }
+  return releaseContentOf(root);
+};
+
+/** The parsed stored form as content; DocModelError 'invalid_content' when it is not what `encodeReleaseContent` writes. */
+export const releaseContentOf = (root: unknown): ReleaseContent => {
   if (!isPlainObject(root) || root.format !== RELEASE_CONTENT_FORMAT) throw invalidContent('format', `release content is not '${RELEASE_CONTENT_FORMAT}'`);
   if (root.version !== RELEASE_CONTENT_VERSION) throw invalidContent('version', `release content version ${String(root.version)} is not ${RELEASE_CONTENT_VERSION}`);
   const c = root.content;
@@ -191,4 +196,31 @@ export const decodeReleaseContent = (bytes: Uint8Array): ReleaseContent => {
     throw invalidContent('content', 'release content needs meta, labels, tracks and annotations');
   }
   return { meta: c.meta as unknown as SessionMeta, labels: c.labels as Record<string, LabelDef>, tracks: c.tracks as Track[], annotations: c.annotations as Annotation[] };
+};
+
+const ANNOTATIONS_KEY = '"annotations"';
+
+/**
+ * Where the annotations array lies in a text `encodeReleaseContent` wrote: `content`'s last member,
+ * so the text ends with the array's `]` and then `}}`. Found by a scan of what comes before it
+ * (meta, labels, tracks: small), tracking strings and nesting; null for a text of any other shape.
+ * What a reader that parses the array apart (in slices) needs; the text less that array, with `[]`
+ * in its place, parses to the rest.
+ */
+export const releaseAnnotationsSpan = (text: string): { start: number; end: number } | null => {
+  if (!text.endsWith(']}}')) return null;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip to its closing quote (a backslash escapes the character after it).
+      const from = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      if (depth === 2 && i - from + 1 === ANNOTATIONS_KEY.length && text.startsWith(ANNOTATIONS_KEY, from) && text.startsWith(':[', i + 1)) {
+        return { start: i + 2, end: text.length - 2 };
+      }
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return null;
 };

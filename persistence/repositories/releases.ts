@@ -11,8 +11,10 @@
  * Errors are typed (`ReleaseNameTakenError`, `ReleaseInUseError`, both 409), so a route maps them
  * once; two concurrent inserts of one name are told apart by the unique constraint, not a read.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import type { Knex } from 'knex';
+import { invalidContent } from '../../docs-model/errors.ts';
 import { decodeReleaseContent, encodeReleaseContent, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
 import { afterCursor, decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 import type { Within } from '../within.ts';
@@ -97,6 +99,8 @@ export interface ReleasesRepository {
   getByName(sessionId: string, name: string): Promise<ReleaseRecord | null>;
   /** The frozen content, or null when there is no such release. */
   content(id: string): Promise<ReleaseContent | null>;
+  /** The stored content as the text `encodeReleaseContent` wrote, inflated off the event loop (zlib's thread pool); a caller parses it. */
+  contentText(id: string): Promise<string | null>;
   listBySession(sessionId: string, opts: ReleaseListOptions): Promise<Page<ReleaseRecord>>;
   listByProject(projectId: string, opts: ReleaseListOptions): Promise<Page<ReleaseRecord>>;
   /** Every release made together by one project release, in the order of the project's sessions (created_at, id). */
@@ -142,6 +146,8 @@ const fromRow = (row: ReleaseRow): ReleaseRecord => ({
  * compresses ~8× at a fraction of level 6's time.
  */
 export const storedReleaseBytes = (content: ReleaseContent): Buffer => gzipSync(encodeReleaseContent(content), { level: 1 });
+
+const inflate = promisify(gunzip);
 
 const isUniqueViolation = (err: unknown, constraint: string): boolean => {
   const e = err as { code?: unknown; constraint?: unknown; message?: unknown } | null;
@@ -221,6 +227,16 @@ export function createReleasesRepository({ knex }: { knex: Knex }): ReleasesRepo
     async content(id) {
       const row = (await knex('releases').select('content').where({ id }).first()) as { content: Uint8Array } | undefined;
       return row ? decodeReleaseContent(gunzipSync(row.content)) : null;
+    },
+    async contentText(id) {
+      const row = (await knex('releases').select('content').where({ id }).first()) as { content: Uint8Array } | undefined;
+      if (!row) return null;
+      const bytes = await inflate(row.content);
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch (err) {
+        throw invalidContent('content', `release content is not UTF-8: ${(err as Error).message}`);
+      }
     },
     listBySession: (sessionId, opts) => list({ session_id: sessionId }, opts),
     listByProject: (projectId, opts) => list({ project_id: projectId }, opts),

@@ -10,7 +10,7 @@ import getRawBody from 'raw-body';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { SLICE_MS } from '../base/loop-slices.ts';
-import { parseJsonInSlices } from '../http/json-slices.ts';
+import { parseJsonInSlices } from '../base/json-slices.ts';
 import {
   BadRequestError,
   PayloadTooLargeError,
@@ -149,7 +149,7 @@ export async function readJson<T extends z.ZodType>(
   const { body } = await readRaw(ctx, { 'application/json': limit });
   let value: unknown;
   try {
-    // A large body's parse is cut at its array's elements (http/json-slices.ts).
+    // A large body's parse is cut at its array's elements (base/json-slices.ts).
     const text = body.toString('utf8');
     value = body.length < LARGE_BODY_BYTES ? JSON.parse(text) : await parseJsonInSlices(text);
   } catch (err) {

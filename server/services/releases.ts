@@ -31,6 +31,7 @@ import { paged } from './records.ts';
 import type { SessionRepository } from '../../persistence/repositories/sessions.ts';
 import { sessionDocName, snapshotSessionDoc } from './session-documents.ts';
 import type { GroundTruthWorker } from './ground-truth-worker.ts';
+import { decodeReleaseText } from './release-text.ts';
 
 /** A release as the REST API sends it (the stored size stays inside). */
 export type ReleaseBody = Omit<ReleaseRecord, 'contentBytes'>;
@@ -155,8 +156,9 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
       cache.set(id, kept);
       return kept;
     }
-    const stored = await releases.content(id);
-    if (!stored) throw new NotFoundError(`no release '${id}'`);
+    const text = await releases.contentText(id);
+    if (text === null) throw new NotFoundError(`no release '${id}'`);
+    const stored = await decodeReleaseText(text);
     cache.set(id, stored);
     trim();
     return stored;

@@ -1,11 +1,11 @@
 /**
- * parseJsonInSlices (server/http/json-slices.ts): a large JSON array parsed element by element with
+ * parseJsonInSlices (server/base/json-slices.ts): a large JSON array parsed element by element with
  * turns of the event loop between slices, giving exactly what JSON.parse gives for the same text,
  * its value or its error message.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseJsonInSlices } from '../../server/http/json-slices.ts';
+import { parseJsonInSlices } from '../../server/base/json-slices.ts';
 import { countLoopTurns } from '../../tools/loop-turns.ts';
 
 const test = suite('json slices');

@@ -14,7 +14,7 @@
  *
  *   const value = await parseJsonInSlices(body.toString('utf8'))   // as JSON.parse(text), in slices
  */
-import { finishInSlices, SLICE_MS } from '../base/loop-slices.ts';
+import { finishInSlices, SLICE_MS } from './loop-slices.ts';
 
 const OPEN_ARRAY = 0x5b; // [
 const CLOSE_ARRAY = 0x5d; // ]
