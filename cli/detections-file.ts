@@ -1,6 +1,6 @@
 /**
  * Reads a detections file the way model runners write them, for `annosync run`: a JSON array of
- * detections (`{ frame, bbox, label, score, detectionId? }`), COCO results (`[{ image_id,
+ * detections (`{ frame, bbox, label, score, trackId?, detectionId? }`), COCO results (`[{ image_id,
  * category_id, bbox, score }]`, recognised by `image_id`), or CSV/TSV with a header
  * (docs-model/formats/detections-csv.ts; problems are reported by line before anything is sent).
  * The server checks frames and boxes against the video; the CLI only checks the file's shape.
@@ -39,7 +39,15 @@ export function readDetections(bytes: Uint8Array, file: string): DetectionsFile 
   }
   return {
     format: 'native',
-    items: r.detections.map((d) => ({ frame: d.frame, bbox: d.bbox, label: d.label, score: d.score, ...(d.detectionId === null ? {} : { detectionId: d.detectionId }) })),
+    // trackId kept: a tracker's CSV is scored with its tracks (CLEAR MOT, identity, HOTA).
+    items: r.detections.map((d) => ({
+      frame: d.frame,
+      bbox: d.bbox,
+      label: d.label,
+      score: d.score,
+      ...(d.trackId === null ? {} : { trackId: d.trackId }),
+      ...(d.detectionId === null ? {} : { detectionId: d.detectionId }),
+    })),
   };
 }
 

@@ -84,9 +84,10 @@ for (const kind of databaseKinds()) {
     );
     const r = await annosync(['run', '--project', ids.project, '--video', ids.video, '--session', ids.session, '--model', 'yolo@8.1', '--detections', csv, '--chunk-size', '1', '--json'], env);
     assert.is(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { run: { id: string }; detections: number; evaluation: { overall: { tp: number; fp: number; fn: number } } };
+    const out = JSON.parse(r.stdout) as { run: { id: string }; detections: number; evaluation: { overall: { tp: number; fp: number; fn: number }; tracking?: unknown } };
     assert.is(out.detections, 4);
     assert.equal([out.evaluation.overall.tp, out.evaluation.overall.fp, out.evaluation.overall.fn], [2, 2, 1]);
+    assert.ok(out.evaluation.tracking, 'the trackId column reached the server: the run is scored as a tracker too');
     const run = await t.http.get<{ status: string; detectionCount: number; model: { name: string; version: string } }>(`/api/test-runs/${out.run.id}`);
     assert.equal([run.body.status, run.body.detectionCount, run.body.model], ['completed', 4, { name: 'yolo', version: '8.1' }]);
     const evaluation = await t.http.get<{ overall: unknown }>(`/api/test-runs/${out.run.id}/evaluation`);
