@@ -8,7 +8,7 @@
  *   const modules = await pgliteModules({ initdb: dataDir === null })
  *   new Worker(entry, { workerData: { dataDir, modules } })
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import v8 from 'node:v8';
@@ -40,11 +40,11 @@ function compiledModule(file: string): Promise<WebAssembly.Module> {
     v8.setFlagsFromString('--liftoff-only');
     module = (async () => {
       const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
-      const bytes = await readFile(join(dist, file));
+      const { whole, bytes } = await readLarge(join(dist, file));
       try {
         return await WebAssembly.compile(bytes);
       } finally {
-        readBytes.push(bytes);
+        readBytes.push(whole);
       }
     })();
     compiled.set(file, module);
@@ -52,6 +52,39 @@ function compiledModule(file: string): Promise<WebAssembly.Module> {
     module.catch(() => compiled.delete(file));
   }
   return module;
+}
+
+/**
+ * Larger than the largest mmap threshold glibc sets itself (32 MiB on 64 bits, mallopt(3)
+ * M_MMAP_THRESHOLD): a freed mmapped block of at most that size raises the threshold to its own
+ * size, and every later malloc below it comes from arenas that are not given back. pglite.wasm
+ * (9 MB), read into a buffer of its size and freed, did that to the whole process: the threshold
+ * ended at 9 MB; read into this one it ends at the 1.7 MB of V8's own compiler zones (read with gdb,
+ * `mp_.mmap_threshold`, once the server listens). Server RSS at start on PGlite (bench/start.ts,
+ * 5 runs, two alternated pairs): medians 149 and 150 MiB before, 148 and 146 after; with the
+ * threshold fixed by MALLOC_MMAP_THRESHOLD_, which only the environment can set, 141-143.
+ */
+const READ_BUFFER_BYTES = 33 * 1024 * 1024;
+
+/**
+ * A file read into the start of a buffer of at least READ_BUFFER_BYTES (`whole`; its pages past the
+ * file are never touched, so never resident), and the file's bytes as a view of it.
+ */
+async function readLarge(path: string): Promise<{ whole: Uint8Array<ArrayBuffer>; bytes: Uint8Array<ArrayBuffer> }> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const whole = new Uint8Array(Buffer.allocUnsafeSlow(Math.max(size, READ_BUFFER_BYTES)).buffer as ArrayBuffer);
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await handle.read(whole, at, size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return { whole, bytes: whole.subarray(0, at) };
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
