@@ -146,8 +146,10 @@ export interface DetectionRepositoryOptions {
 /**
  * A box of this upload whose track, label and frame an earlier upload of the run already has: one
  * box per track per frame is what tracking metrics take as given (docs-model/tracking/track-box-keys.ts).
- * Run with the run's row locked, so no other upload becomes visible meanwhile; uploads still being
- * written by others are not looked at (theirs will look at this one when they commit).
+ * Each box probes the index detections_run_track (migrations/20261207_0012). Uploads still being
+ * written by others are not looked at: theirs look at this one when they commit, and an upload that
+ * became visible between a staged upload's check and its commit is caught by a second check with the
+ * run's row locked (`commit`).
  */
 const REPEATED_SQL = `
   select n.frame, n.label, n.track_id from detections n

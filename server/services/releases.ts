@@ -24,7 +24,6 @@ import type { SessionRecord } from '../../persistence/rows.ts';
 import { ConflictError, NotFoundError, ValidationError, toAppError } from '../base/errors.ts';
 import { finishInSlices } from '../base/loop-slices.ts';
 import type { DocRegistry } from '../documents/doc-registry.ts';
-import type { LiveDocument } from '../documents/live-document.ts';
 import type { Projection } from '../followers/projection.ts';
 import type { EventSink } from './event-sink.ts';
 import { paged } from './records.ts';
@@ -74,29 +73,33 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
   const { releases, registry, sink } = deps;
   const cache = new Map<string, ReleaseContent>();
 
-  /** The session's content, one synchronous read of the live document (session-documents.ts `snapshotSessionDoc`). */
-  async function snapshot(doc: LiveDocument, sessionId: string): Promise<ReleaseContent> {
-    const { meta, ...rest } = await snapshotSessionDoc(deps, doc);
-    if (!meta) throw noMeta(sessionId);
-    return { meta, ...rest };
+  /**
+   * The session's content, read in one synchronous read of its live document (session-documents.ts
+   * `snapshotSessionDoc`). `committed`: read once every update the document received is committed
+   * (docs/architecture.md, "Durability"), and answer once every update the content holds is
+   * committed too, so a release never holds an edit a crash could still lose; updates commit in
+   * order, so the latest commit covers all that came before it. A staged change that took the
+   * document during those waits is waited for, and the document read again.
+   */
+  async function snapshot(session: SessionRecord, { committed }: { committed: boolean }): Promise<ReleaseContent> {
+    const name = sessionDocName(session);
+    for (;;) {
+      const doc = await registry.acquireIdle(name);
+      try {
+        if (committed) await doc.lastCommit;
+        const read = await snapshotSessionDoc(deps, doc);
+        if (read === null) continue;
+        if (!read.meta) throw noMeta(session.id);
+        if (committed) await doc.lastCommit;
+        return { ...read, meta: read.meta };
+      } finally {
+        registry.release(doc);
+      }
+    }
   }
 
-  /**
-   * Freezes once every update the document received is committed (docs/architecture.md,
-   * "Durability"), and answers once every update the frozen content holds is committed too: a
-   * release never holds an edit a crash could still lose. Updates commit in order, so the latest
-   * commit covers all that came before it.
-   */
   async function freeze(session: SessionRecord): Promise<Frozen> {
-    const doc = await registry.acquireIdle(sessionDocName(session));
-    let content: ReleaseContent;
-    try {
-      await doc.lastCommit;
-      content = await snapshot(doc, session.id);
-      await doc.lastCommit;
-    } finally {
-      registry.release(doc);
-    }
+    const content = await snapshot(session, { committed: true });
     const { contentHash, stored } = await deps.worker.seal(content);
     return { content, contentHash, stored, counts: releaseCounts(content) };
   }
@@ -224,12 +227,7 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
       if (to === 'live') {
         const session = await deps.sessions.get(from.sessionId);
         if (!session) throw new NotFoundError(`no session '${from.sessionId}'`);
-        const doc = await registry.acquireIdle(sessionDocName(session));
-        try {
-          after = await snapshot(doc, session.id);
-        } finally {
-          registry.release(doc);
-        }
+        after = await snapshot(session, { committed: false });
       } else {
         after = await content((await find(to, from.sessionId)).id);
       }

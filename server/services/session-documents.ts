@@ -102,13 +102,19 @@ export async function changeSessionDocInSteps<T>(
  * it whole: meta, labels and tracks from the document, the annotations from its read index (caught
  * up in slices first). They are what `readSession` gives, in its order (`listAnnotations` sorts by
  * frame then id, as `inOrder` does); walking the 10 000 Y.Maps of a session held the loop 11-24 ms
- * at every release frozen, the index's copy well under one.
+ * at every release frozen, the index's copy well under one. Null when, by the time of the read, a
+ * staged change holds the document (half-written: docs/architecture.md, "Large writes") or it is no
+ * longer the registry's: the caller acquires it again, which waits for the change to end.
  */
-export async function snapshotSessionDoc(deps: Pick<SessionDocumentSources, 'projection'>, doc: LiveDocument): Promise<Omit<SessionContent, 'meta'> & { meta: SessionContent['meta'] | null | undefined }> {
+export async function snapshotSessionDoc(deps: SessionDocumentSources, doc: LiveDocument): Promise<SessionSnapshot | null> {
   const index = indexOf(deps, doc);
   if (index.behind > REREAD_IN_READER) await index.catchUp();
+  if (doc.busy || deps.registry.get(doc.name) !== doc) return null;
   return { meta: getMeta(doc.ydoc), labels: getLabels(doc.ydoc), tracks: listTracks(doc.ydoc), annotations: index.inOrder() };
 }
+
+/** A session's content as read, its meta absent while the server has not written it. */
+export type SessionSnapshot = Omit<SessionContent, 'meta'> & { meta: SessionContent['meta'] | null | undefined };
 
 /** The session's whole content for an export; 409 `no_meta` while it has no video meta. */
 export async function readSessionContent(deps: SessionDocumentSources, session: SessionRecord): Promise<SessionContent> {
