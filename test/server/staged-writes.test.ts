@@ -124,6 +124,37 @@ for (const kind of databaseKinds()) {
     }
   });
 
+  test('a release whose freeze waited while a large change took the document holds all of that change, not its first steps', async (ctx) => {
+    const { docName: name, sessionId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
+    const api = jsonClient(ctx.app.url, ctx.app.adminToken);
+    const { registry, services } = ctx.app.server;
+    const session = (await services.repos.sessions.get(sessionId))!;
+    const doc = await registry.acquireIdle(parseDocName(name)!);
+    registry.release(doc);
+    // The freeze waits for the document's latest commit; that wait is held open here, so that the
+    // large change starts inside it, as a commit in flight would let it.
+    let commitDone!: () => void;
+    const commitWait = new Promise<void>((resolve) => (commitDone = resolve));
+    Object.defineProperty(doc, 'lastCommit', { configurable: true, get: () => commitWait });
+    const hold = ctx.gate.arm();
+    try {
+      const frozen = services.releases.freeze(session);
+      const bulk = api.post(`/api/sessions/${sessionId}/annotations`, boxes('r'));
+      await hold.held;
+      assert.ok(doc.busy, 'the change holds the document, its first step written');
+      delete (doc as unknown as { lastCommit?: unknown }).lastCommit;
+      commitDone();
+      hold.open();
+      assert.is((await bulk).status, 201);
+      const { content } = await frozen;
+      assert.is(content.annotations.length, COUNT, 'the whole change, read once it ended');
+    } finally {
+      delete (doc as unknown as { lastCommit?: unknown }).lastCommit;
+      commitDone();
+      hold.open();
+    }
+  });
+
   test('a large change that fails midway is dropped whole: nothing of it stored, its peers resync with what was', async (ctx) => {
     const { docName: name } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
     const peer = connect(ctx, name);
