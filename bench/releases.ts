@@ -22,6 +22,7 @@ import { diffReleases } from '../docs-model/release-diff.ts';
 import { evaluateDetections, type DetectionBox, type GroundTruthBox } from '../docs-model/evaluation.ts';
 import { evaluationDetails } from '../docs-model/evaluation-details.ts';
 import { createReleasesRepository } from '../persistence/repositories/releases.ts';
+import { decodeReleaseText } from '../server/services/release-text.ts';
 import { createProjectRepository } from '../persistence/repositories/projects.ts';
 import { createVideoRepository } from '../persistence/repositories/videos.ts';
 import { createSessionRepository } from '../persistence/repositories/sessions.ts';
@@ -92,7 +93,7 @@ for (const kind of postgres && process.env.DATABASE_URL ? (['pglite', 'postgres'
     await releases.insert({ id: `r${++n}`, sessionId: 's', projectId: 'p', name: `r${n}`, createdBy: 'b', contentHash, counts, content: c });
   });
   console.log(`stored content: ${((await releases.get('r1'))!.contentBytes / 1e3).toFixed(0)} KB compressed`);
-  await time(`read a release's content back (${kind})`, () => releases.content('r1'));
+  await time(`read a release's content back (${kind})`, async () => decodeReleaseText((await releases.contentText('r1'))!));
   await t.cleanup();
 }
 

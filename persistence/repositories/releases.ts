@@ -1,7 +1,7 @@
 /**
  * The `releases` table: immutable ground-truth versions of a session. A row is written once and
  * never updated; its content is the release's stored encoding (docs-model/release-content.ts),
- * gzip-compressed here, so lists never read it and `content(id)` inflates it on demand.
+ * gzip-compressed here, so lists never read it and `contentText(id)` inflates it on demand.
  *
  *   const releases = createReleasesRepository({ knex })
  *   await releases.insert({ id, sessionId, projectId, name: 'v1', note: null, createdBy, contentHash, counts, content })
@@ -12,10 +12,10 @@
  * once; two concurrent inserts of one name are told apart by the unique constraint, not a read.
  */
 import { promisify } from 'node:util';
-import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
+import { gunzip, gzipSync } from 'node:zlib';
 import type { Knex } from 'knex';
 import { invalidContent } from '../../docs-model/errors.ts';
-import { decodeReleaseContent, encodeReleaseContent, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
+import { encodeReleaseContent, type ReleaseContent, type ReleaseCounts } from '../../docs-model/release-content.ts';
 import { afterCursor, decodeTimeCursor, InvalidCursorError, toPage, type Page } from '../page.ts';
 import type { Within } from '../within.ts';
 
@@ -97,9 +97,11 @@ export interface ReleasesRepository {
   insertMany(releases: readonly NewRelease[], within?: Within<ReleaseRecord[]>): Promise<ReleaseRecord[]>;
   get(id: string): Promise<ReleaseRecord | null>;
   getByName(sessionId: string, name: string): Promise<ReleaseRecord | null>;
-  /** The frozen content, or null when there is no such release. */
-  content(id: string): Promise<ReleaseContent | null>;
-  /** The stored content as the text `encodeReleaseContent` wrote, inflated off the event loop (zlib's thread pool); a caller parses it. */
+  /**
+   * The frozen content as the text `encodeReleaseContent` wrote, inflated off the event loop (zlib's
+   * thread pool), or null when there is no such release. The caller parses it (in slices:
+   * server/services/release-text.ts).
+   */
   contentText(id: string): Promise<string | null>;
   listBySession(sessionId: string, opts: ReleaseListOptions): Promise<Page<ReleaseRecord>>;
   listByProject(projectId: string, opts: ReleaseListOptions): Promise<Page<ReleaseRecord>>;
@@ -224,10 +226,6 @@ export function createReleasesRepository({ knex }: { knex: Knex }): ReleasesRepo
     },
     get: (id) => first({ id }),
     getByName: (sessionId, name) => first({ session_id: sessionId, name }),
-    async content(id) {
-      const row = (await knex('releases').select('content').where({ id }).first()) as { content: Uint8Array } | undefined;
-      return row ? decodeReleaseContent(gunzipSync(row.content)) : null;
-    },
     async contentText(id) {
       const row = (await knex('releases').select('content').where({ id }).first()) as { content: Uint8Array } | undefined;
       if (!row) return null;
