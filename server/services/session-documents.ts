@@ -62,7 +62,7 @@ export async function readSessionDoc<T>(
   return deps.registry.read(name, (ydoc, doc) => reader(ydoc, indexOf(deps, doc)));
 }
 
-function indexOf(deps: Pick<SessionDocumentSources, 'projection'>, doc: LiveDocument): SessionIndex {
+function indexOf(deps: SessionDocumentSources, doc: LiveDocument): SessionIndex {
   const index = deps.projection.indexOf(doc);
   if (!index) throw new Error(`${doc.name} is not a session document`);
   return index;
@@ -110,8 +110,16 @@ export async function snapshotSessionDoc(deps: SessionDocumentSources, doc: Live
   const index = indexOf(deps, doc);
   if (index.behind > REREAD_IN_READER) await index.catchUp();
   if (doc.busy || deps.registry.get(doc.name) !== doc) return null;
-  return { meta: getMeta(doc.ydoc), labels: getLabels(doc.ydoc), tracks: listTracks(doc.ydoc), annotations: index.inOrder() };
+  return contentOf(doc.ydoc, index);
 }
+
+/** Meta, labels and tracks from the document, the annotations from its read index: one synchronous read. */
+const contentOf = (ydoc: Y.Doc, index: SessionIndex): SessionSnapshot => ({
+  meta: getMeta(ydoc),
+  labels: getLabels(ydoc),
+  tracks: listTracks(ydoc),
+  annotations: index.inOrder(),
+});
 
 /** A session's content as read, its meta absent while the server has not written it. */
 export type SessionSnapshot = Omit<SessionContent, 'meta'> & { meta: SessionContent['meta'] | null | undefined };
@@ -120,12 +128,7 @@ export type SessionSnapshot = Omit<SessionContent, 'meta'> & { meta: SessionCont
 export async function readSessionContent(deps: SessionDocumentSources, session: SessionRecord): Promise<SessionContent> {
   // The annotations come from the session's read index, plain data already and caught up in
   // slices: walking 10 000 Y.Maps with readSession held the event loop ~50 ms.
-  const content = await readSessionDoc(deps, session, (ydoc, index) => ({
-    meta: getMeta(ydoc),
-    labels: getLabels(ydoc),
-    tracks: listTracks(ydoc),
-    annotations: index.inOrder(),
-  }));
+  const content = await readSessionDoc(deps, session, contentOf);
   const { meta } = content;
   if (!meta) throw new ConflictError(`session '${session.id}' has no video meta yet`, undefined, 'no_meta');
   return { ...content, meta };
