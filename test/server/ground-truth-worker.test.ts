@@ -7,14 +7,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
 import { gunzipSync } from 'node:zlib';
-import { addAnnotations, DocModelError, initSession, type Annotation, type Track } from '../../docs-model/index.ts';
+import { addAnnotations, DocModelError, initSession } from '../../docs-model/index.ts';
 import { decodeReleaseContent, freezeSession, releaseContentHash } from '../../docs-model/release-content.ts';
-import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
 import { createGroundTruthWorker, GroundTruthWorkerClosedError, type GroundTruthWorker } from '../../server/services/ground-truth-worker.ts';
-import { scoreDetections, type TruthSource } from '../../server/services/test-runs/run-scoring.ts';
+import { scoreDetections } from '../../server/services/test-runs/run-scoring.ts';
 import { countLoopTurns } from '../../tools/loop-turns.ts';
 import { waitFor } from '../../tools/databases.ts';
 import { assertLowersOneThread } from '../helpers/threads.ts';
+import { scene } from '../helpers/ground-truth-scene.ts';
 
 const test = suite<{ worker: GroundTruthWorker }>('ground-truth worker');
 test.before((ctx) => {
@@ -23,38 +23,6 @@ test.before((ctx) => {
 test.after(async ({ worker }) => {
   await worker.close();
 });
-
-const annotation = (k: number, extra: Partial<Annotation> = {}): Annotation =>
-  ({
-    id: `a${k}`,
-    frame: k % 100,
-    bbox: [(k * 37) % 600, 10 + (k % 5) * 80, 40, 40],
-    label: k % 3 ? 'car' : 'person',
-    status: k % 11 === 0 ? 'rejected' : k % 2 ? 'validated' : 'draft',
-    attributes: {},
-    trackId: null,
-    detectionId: k % 7 === 0 ? `d${k}` : null,
-    createdBy: 'test',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    ...extra,
-  }) as Annotation;
-
-/** 1 000 boxes, a track of keyframes among them, and detections near most of them with scores, links and track ids. */
-function scene(count = 1000): { source: TruthSource; found: DetectionRecord[] } {
-  const annotations = Array.from({ length: count }, (_, k) => annotation(k));
-  const tracks: Track[] = [{ id: 't1', label: 'car', attributes: {}, createdBy: 'test', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' } as unknown as Track];
-  annotations.push(annotation(count, { frame: 0, trackId: 't1', label: 'car' }), annotation(count + 1, { frame: 50, trackId: 't1', label: 'car' }));
-  const found: DetectionRecord[] = annotations.map((a, k) => ({
-    frame: a.frame,
-    bbox: [a.bbox[0] + (k % 4), a.bbox[1], 40, 40 - (k % 3)],
-    label: k % 9 === 0 ? 'person' : a.label,
-    score: ((k * 13) % 100) / 100,
-    detectionId: k % 7 === 0 ? `d${k}` : null,
-    trackId: `o${k}`,
-  }));
-  return { source: { annotations, tracks, frameCount: 100 }, found };
-}
 
 test('scores a run in the thread exactly as on the main thread, tracking and links included', async ({ worker }) => {
   const { source, found } = scene();
@@ -102,7 +70,7 @@ test('a thread left idle is ended, and the next run starts a new one that answer
     const first = await worker.score(source, found, {});
     await waitFor(() => worker.stats().workersEnded === 1, { message: 'the idle thread was not ended' });
     assert.equal(await worker.score(source, found, {}), first);
-    assert.equal(worker.stats(), { workersStarted: 2, workersEnded: 1 });
+    assert.equal(worker.stats(), { workersStarted: 2, workersEnded: 1, truthsSent: 0 });
   } finally {
     await worker.close();
   }

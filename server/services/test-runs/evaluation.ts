@@ -21,8 +21,8 @@ import type { TestRunRecord } from '../../../persistence/repositories/test-runs.
 import { NotFoundError } from '../../base/errors.ts';
 import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
-import type { GroundTruthWorker } from '../ground-truth-worker.ts';
-import { groundTruthBoxes, type TruthSource } from './run-scoring.ts';
+import type { GroundTruthWorker, ReleaseTruth } from '../ground-truth-worker.ts';
+import { groundTruthBoxes, releaseTruth, type TruthSource } from './run-scoring.ts';
 
 export interface RunEvaluation extends Evaluation {
   /** `releaseId` and `contentHash` name the release scored against (absent for runs made before releases). */
@@ -67,35 +67,39 @@ export async function evaluateRun(deps: RunEvaluationSources, run: TestRunRecord
 export async function scoreRun(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number } = {}): Promise<ScoredRun> {
   const { evaluation, details, source } = await scoreWithSource(deps, run, opts);
   // A walk over the annotations, on this thread (~2 ms for 10 000): only a comparison asks.
-  return { evaluation, details, truth: groundTruthBoxes(source.annotations, source.tracks, source.frameCount) };
+  const { annotations, tracks, frameCount } = await source.load();
+  return { evaluation, details, truth: groundTruthBoxes(annotations, tracks, frameCount) };
 }
 
-type Scored = Omit<ScoredRun, 'truth'> & { source: TruthSource };
+type Scored = Omit<ScoredRun, 'truth'> & { source: ReleaseTruth | { load(): Promise<TruthSource> } };
 
 async function scoreWithSource(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number }): Promise<Scored> {
   if (run.releaseId !== null) {
-    const [release, content, stored] = await Promise.all([deps.releases.find(run.releaseId), deps.releases.content(run.releaseId), deps.detections.list(run.id)]);
-    const source = { annotations: content.annotations, tracks: content.tracks, frameCount: content.meta.frameCount };
-    return scored(deps, run, { source, found: stored, release: { releaseId: run.releaseId, contentHash: release.contentHash } }, opts);
+    const releaseId = run.releaseId;
+    const [release, stored] = await Promise.all([deps.releases.find(releaseId), deps.detections.list(run.id)]);
+    // The thread may hold this release's ground truth already (../ground-truth-worker.ts): then its
+    // content is not read here at all.
+    const source: ReleaseTruth = { contentHash: release.contentHash, load: async () => releaseTruth(await deps.releases.content(releaseId)) };
+    return scored(deps, run, { source, found: stored, release: { releaseId, contentHash: release.contentHash } }, opts);
   }
   const session = await deps.sessions.get(run.sessionId);
   const name = session ? parseDocName(session.docName) : null;
   if (!session || !name) throw new NotFoundError(`the ground-truth session '${run.sessionId}' is gone`);
-  const [stored, source] = await Promise.all([
+  const [stored, live] = await Promise.all([
     deps.detections.list(run.id),
     deps.registry.read(name, (ydoc, doc): TruthSource => {
       const index = deps.projection.indexOf(doc);
       return { annotations: index ? [...index.all()] : [], tracks: listTracks(ydoc), frameCount: getMeta(ydoc)?.frameCount };
     }),
   ]);
-  return scored(deps, run, { source, found: stored, release: {} }, opts);
+  return scored(deps, run, { source: live, found: stored, release: {} }, opts);
 }
 
 /** `found` scored against `source`, named by the run and the release it was scored against. */
 async function scored(
   deps: RunEvaluationSources,
   run: TestRunRecord,
-  { source, found, release }: { source: TruthSource; found: DetectionRecord[]; release: { releaseId?: string; contentHash?: string } },
+  { source, found, release }: { source: TruthSource | ReleaseTruth; found: DetectionRecord[]; release: { releaseId?: string; contentHash?: string } },
   opts: { iouThreshold?: number },
 ): Promise<Scored> {
   const { result, details, tracking, truthCount } = await deps.scorer.score(source, found, opts);
@@ -107,5 +111,5 @@ async function scored(
     confusion: details.confusion,
     curves: details.curves,
   };
-  return { evaluation, details, source };
+  return { evaluation, details, source: 'contentHash' in source ? source : { load: async () => source } };
 }

@@ -10,6 +10,7 @@ import { evaluateDetections, type Annotation, type Evaluation, type GroundTruthB
 import { walkGroundTruth } from '../../../docs-model/ground-truth.ts';
 import { evaluationDetails, type EvaluationDetails } from '../../../docs-model/evaluation-details.ts';
 import { evaluateRunTracking, type TrackingEvaluation } from '../../../docs-model/tracking/index.ts';
+import type { ReleaseContent } from '../../../docs-model/release-content.ts';
 import type { DetectionRecord } from '../../../persistence/repositories/detections.ts';
 
 /** What the ground truth is made of: a release's content or the live session's, read once. */
@@ -18,6 +19,13 @@ export interface TruthSource {
   tracks: readonly Track[];
   frameCount: number | undefined;
 }
+
+/** A release's content as the ground truth it is. */
+export const releaseTruth = (content: ReleaseContent): TruthSource & { annotations: ReleaseContent['annotations'] } => ({
+  annotations: content.annotations,
+  tracks: content.tracks,
+  frameCount: content.meta.frameCount,
+});
 
 /** A run's metrics before the service adds what it knows of the run (its session, its release). */
 export interface DetectionScores {
