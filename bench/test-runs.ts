@@ -13,6 +13,7 @@
  *
  *   npx tsx bench/test-runs.ts                       # ONLY=12 DURATION_S=20 RUNS=10 RUNNER_SOCKETS=32 …
  *   SERVER_PID=… ANNOSYNC_URL=http://… npx tsx bench/test-runs.ts   # a server started by hand
+ *   SERVER_MAIN=dist/server/main.js ONLY=4 npx tsx bench/test-runs.ts   # a compiled build (old against new)
  *
  * The server runs with REQUESTS_PER_MINUTE raised: the default per-token limit (6 000 / min =
  * 100 / s) is below the 200 posts per second one runner makes here.
@@ -339,7 +340,9 @@ async function main(): Promise<void> {
       base = process.env.ANNOSYNC_URL;
       if (process.env.SERVER_PID) serverPid = Number(process.env.SERVER_PID);
     } else {
-      server = await startChildServer({ DATA_DIR: dataDir, REQUESTS_PER_MINUTE: '10000000', LOG_LEVEL: 'warn' });
+      // SERVER_MAIN: another build's entry (a compiled dist/server/main.js, old code), on plain node.
+      const entry = process.env.SERVER_MAIN;
+      server = await startChildServer({ DATA_DIR: dataDir, REQUESTS_PER_MINUTE: '10000000', LOG_LEVEL: 'warn' }, entry ? { entry } : {});
       base = server.url;
       serverPid = server.process.pid;
     }

@@ -59,6 +59,12 @@ export interface DetectionRepository {
   /** Every detection of the run, in the order they were posted. */
   list(runId: string): Promise<DetectionRecord[]>;
   count(runId: string): Promise<number>;
+  /**
+   * How many detections of the run are visible, read from its row (`detection_count`, which the
+   * upload that makes rows visible raises in its transaction): one short read, not a count of the
+   * rows. 0 for no such run.
+   */
+  visibleCount(runId: string): Promise<number>;
 }
 
 const toRow = (runId: string, uploadId: string, d: DetectionRecord): DetectionRow => ({
@@ -332,6 +338,10 @@ export function createDetectionRepository({ knex, betweenChunks }: DetectionRepo
         if (next === null) return out;
         after = BigInt(next) - 1n;
       }
+    },
+    async visibleCount(runId) {
+      const row = (await knex('test_runs').where({ id: runId }).first('detection_count')) as { detection_count: number | string } | undefined;
+      return Number(row?.detection_count ?? 0);
     },
     async count(runId) {
       const row = (await knex('detections').where({ run_id: runId }).whereRaw(VISIBLE).count({ n: '*' }).first()) as { n: number | string } | undefined;

@@ -4,36 +4,44 @@
  * frozen release: its content hash and its stored bytes. Started only by `createGroundTruthWorker`
  * (through persistence/worker-thread.ts's `startBundledThread`).
  *
- * Protocol: a request is `{ id, type: 'score', truth, detections: PackedDetections, opts }` or
- * `{ id, type: 'seal', content }`; the answer `{ id, ok: true, value }` (for a seal, its stored
- * bytes transferred) or `{ id, ok: false, error }` with what was thrown, as data (a DocModelError
- * keeps its code, field and details, so the route answers the same 422).
+ * Protocol: a request is `{ id, type: 'score', truth, found, opts }` or `{ id, type: 'seal',
+ * content }`; the answer `{ id, ok: true, value }` (for a seal, its stored bytes transferred) or
+ * `{ id, ok: false, error }` with what was thrown, as data (a DocModelError keeps its code, field
+ * and details, so the route answers the same 422).
  *
- * A release's ground truth is kept here by its content hash (kept-truths.ts), from its seal or from
- * a score that sent it: a score's `truth` is `{ source }` (the live session's), `{ hash, source }`
- * (kept under hash), or `{ hash }` alone, answered with the error `{ kind: 'not-kept' }` when this
- * thread no longer holds it (it started since, or let it go).
+ * What a score is scored on may be kept here between jobs (kept-inputs.ts): a release's ground
+ * truth by its content hash (from its seal, or a score that sent it), a run's detections by their
+ * name. `truth` is `{ source }` (the live session's), `{ hash, source }` (kept under hash), or
+ * `{ hash }` alone; `found` likewise `{ packed }`, `{ name, packed }` or `{ name }`. One named alone
+ * that this thread no longer holds (it started since, or let it go) is answered with the error
+ * `{ kind: 'not-kept' }`, and the main thread sends it whole.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DocModelError, type Annotation, type DocModelErrorCode } from '../../docs-model/index.ts';
 import { releaseContentHash, type ReleaseContent } from '../../docs-model/release-content.ts';
+import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
 import { storedReleaseBytes } from '../../persistence/repositories/releases.ts';
 import { runAtBackgroundPriority } from '../../persistence/thread-priority.ts';
 import { unpackDetections, type PackedDetections } from './detection-columns.ts';
-import { KEPT_TRUTH_ANNOTATIONS, KeptTruths } from './kept-truths.ts';
+import { KEPT_ANNOTATIONS, KEPT_DETECTIONS, KeptInputs } from './kept-inputs.ts';
 import { releaseTruth, scoreDetections, type DetectionScores, type TruthSource } from './test-runs/run-scoring.ts';
 
 /** A ground truth as it crosses: its annotations an array (a structured clone takes no iterator). */
 export type PostedTruth = TruthSource & { annotations: Annotation[] };
 
+export interface ScoreInputs {
+  truth: { hash?: string; source?: PostedTruth };
+  found: { name?: string; packed?: PackedDetections };
+}
+
 export type GroundTruthRequest =
-  | { id: number; type: 'score'; truth: { hash?: string; source?: PostedTruth }; detections: PackedDetections; opts: { iouThreshold?: number } }
+  | ({ id: number; type: 'score'; opts: { iouThreshold?: number } } & ScoreInputs)
   | { id: number; type: 'seal'; content: ReleaseContent };
 
-/** What the thread is started with (`workerData`). */
+/** What the thread is started with (`workerData`): the budgets of what it keeps. */
 export interface GroundTruthThreadData {
-  /** KeptTruths' budget, in annotations. */
   keptAnnotations?: number;
+  keptDetections?: number;
 }
 
 /** A release's content as it is kept: what identifies it, and its bytes as the database stores them. */
@@ -45,7 +53,7 @@ export interface SealedRelease {
 export type ThrownError =
   | { kind: 'doc-model'; code: DocModelErrorCode; field: string; message: string; details?: unknown }
   | { kind: 'other'; name: string; message: string; stack?: string }
-  | { kind: 'not-kept'; hash: string };
+  | { kind: 'not-kept'; name: string };
 
 export type GroundTruthReply = { id: number; ok: true; value: DetectionScores | SealedRelease } | { id: number; ok: false; error: ThrownError };
 
@@ -55,25 +63,32 @@ function asData(err: unknown): ThrownError {
   return { kind: 'other', name: 'Error', message: String(err) };
 }
 
+class NotKept extends Error {}
+
 const port = parentPort;
 if (port) {
   // Batch work; the event loop's core comes first (persistence/thread-priority.ts).
   runAtBackgroundPriority();
-  const truths = new KeptTruths<TruthSource>((workerData as GroundTruthThreadData | null)?.keptAnnotations ?? KEPT_TRUTH_ANNOTATIONS);
-  const truthOf = ({ hash, source }: { hash?: string; source?: PostedTruth }): TruthSource | undefined => {
+  const data = workerData as GroundTruthThreadData | null;
+  const truths = new KeptInputs<TruthSource>(data?.keptAnnotations ?? KEPT_ANNOTATIONS);
+  const runs = new KeptInputs<DetectionRecord[]>(data?.keptDetections ?? KEPT_DETECTIONS);
+  const truthOf = ({ hash, source }: ScoreInputs['truth']): TruthSource => {
     if (source && hash !== undefined) truths.keep(hash, source.annotations.length, source);
-    return source ?? (hash === undefined ? undefined : truths.get(hash));
+    const truth = source ?? (hash === undefined ? undefined : truths.get(hash));
+    if (!truth) throw new NotKept(hash);
+    return truth;
+  };
+  const foundOf = ({ name, packed }: ScoreInputs['found']): DetectionRecord[] => {
+    const found = packed ? unpackDetections(packed) : name === undefined ? undefined : runs.get(name);
+    if (!found) throw new NotKept(name);
+    if (packed && name !== undefined) runs.keep(name, found.length, found);
+    return found;
   };
   port.on('message', (request: GroundTruthRequest) => {
     void (async () => {
       try {
         if (request.type === 'score') {
-          const source = truthOf(request.truth);
-          if (!source) {
-            port.postMessage({ id: request.id, ok: false, error: { kind: 'not-kept', hash: request.truth.hash ?? '' } } satisfies GroundTruthReply);
-            return;
-          }
-          const value = scoreDetections(source, unpackDetections(request.detections), request.opts);
+          const value = scoreDetections(truthOf(request.truth), foundOf(request.found), request.opts);
           port.postMessage({ id: request.id, ok: true, value } satisfies GroundTruthReply);
         } else {
           // A copy that owns its buffer (zlib's may be a view into a larger one), to transfer.
@@ -84,7 +99,8 @@ if (port) {
           port.postMessage({ id: request.id, ok: true, value } satisfies GroundTruthReply, [stored.buffer]);
         }
       } catch (err) {
-        port.postMessage({ id: request.id, ok: false, error: asData(err) } satisfies GroundTruthReply);
+        const error: ThrownError = err instanceof NotKept ? { kind: 'not-kept', name: err.message } : asData(err);
+        port.postMessage({ id: request.id, ok: false, error } satisfies GroundTruthReply);
       }
     })();
   });

@@ -15,11 +15,11 @@
  * Jobs are answered in order by one thread (persistence/thread-jobs.ts: started on the first,
  * ended when idle, replaced when it dies); a second would share the same cores. Detections cross
  * as columns (detection-columns.ts), the stored bytes come back transferred. A release's ground
- * truth crosses once per thread: the thread keeps it by content hash (kept-truths.ts), and a
- * score against a release it holds posts the hash; when it no longer does (it ended idle, died,
- * or let the release go), the truth is loaded and sent again.
+ * truth and a run's detections cross once per thread: the thread keeps them (kept-inputs.ts), and
+ * a score on inputs it holds posts their names (score-inputs.ts); when it no longer does (it ended
+ * idle, died, or let them go), they are loaded and sent again.
  *
- *   await worker.score({ contentHash, load: () => releaseTruth(content) }, detections, opts)
+ *   await worker.score({ contentHash, load: async () => releaseTruth(content) }, { name, count, load: () => list(runId) }, opts)
  */
 import type { Worker } from 'node:worker_threads';
 import { DocModelError } from '../../docs-model/index.ts';
@@ -28,26 +28,22 @@ import type { DetectionRecord } from '../../persistence/repositories/detections.
 import { ThreadJobs } from '../../persistence/thread-jobs.ts';
 import { startBundledThread } from '../../persistence/worker-thread.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { GroundTruthReply, GroundTruthRequest, GroundTruthThreadData, PostedTruth, SealedRelease, ThrownError } from './ground-truth-thread.ts';
-import { packDetections, packedBuffers } from './detection-columns.ts';
-import { KEPT_TRUTH_ANNOTATIONS, KeptTruths } from './kept-truths.ts';
+import type { GroundTruthReply, GroundTruthRequest, GroundTruthThreadData, ScoreInputs, SealedRelease, ThrownError } from './ground-truth-thread.ts';
+import { packedBuffers } from './detection-columns.ts';
+import { KEPT_ANNOTATIONS, KEPT_DETECTIONS } from './kept-inputs.ts';
+import { HeldInputs, type ReleaseTruth, type RunDetections } from './score-inputs.ts';
 import type { DetectionScores, TruthSource } from './test-runs/run-scoring.ts';
 
-/** A release's ground truth: named by its content hash, loaded only when the thread does not hold it. */
-export interface ReleaseTruth {
-  contentHash: string;
-  load(): Promise<TruthSource>;
-}
-
 export type { SealedRelease } from './ground-truth-thread.ts';
+export type { ReleaseTruth, RunDetections } from './score-inputs.ts';
 
 export interface GroundTruthWorker {
   /** What `scoreDetections(source, detections, opts)` returns or throws, computed in the thread. */
-  score(truth: TruthSource | ReleaseTruth, detections: readonly DetectionRecord[], opts: { iouThreshold?: number }): Promise<DetectionScores>;
+  score(truth: TruthSource | ReleaseTruth, detections: readonly DetectionRecord[] | RunDetections, opts: { iouThreshold?: number }): Promise<DetectionScores>;
   /** `releaseContentHash(content)` and `storedReleaseBytes(content)`, computed in the thread. */
   seal(content: ReleaseContent): Promise<SealedRelease>;
-  /** Counters for tests: threads started so far, and ended once idle; release truths sent whole. */
-  stats(): { workersStarted: number; workersEnded: number; truthsSent: number };
+  /** Counters for tests: threads started so far, and ended once idle; release truths and run detections sent whole. */
+  stats(): { workersStarted: number; workersEnded: number; truthsSent: number; runsSent: number };
   /** Fails pending jobs and stops the thread. Idempotent. */
   close(): Promise<void>;
 }
@@ -57,65 +53,52 @@ export class GroundTruthWorkerClosedError extends Error {
   override readonly name = 'GroundTruthWorkerClosedError';
 }
 
-/** The thread does not hold the release truth a score named by hash alone: send it whole. */
-class TruthNotKept extends Error {}
+/** The thread does not hold an input a score named alone: send it whole. */
+class InputNotKept extends Error {}
 
 /** The thread's error as the class it was thrown as. */
 function rebuilt(error: ThrownError): Error {
   if (error.kind === 'doc-model') return new DocModelError(error.code, error.field, error.message, error.details);
-  if (error.kind === 'not-kept') return new TruthNotKept(error.hash);
+  if (error.kind === 'not-kept') return new InputNotKept(error.name);
   const err = new Error(error.message);
   err.name = error.name;
   if (error.stack !== undefined) err.stack = error.stack;
   return err;
 }
 
-/** The annotations as an array: a structured clone takes no iterator. */
-const posted = (source: TruthSource): PostedTruth => ({ ...source, annotations: Array.isArray(source.annotations) ? source.annotations : [...source.annotations] });
-
-export function createGroundTruthWorker(opts: { logger?: Logger; idleMs?: number; keptAnnotations?: number } = {}): GroundTruthWorker {
-  const budget = opts.keptAnnotations ?? KEPT_TRUTH_ANNOTATIONS;
+export function createGroundTruthWorker(opts: { logger?: Logger; idleMs?: number; keptAnnotations?: number; keptDetections?: number } = {}): GroundTruthWorker {
+  const budgets = { annotations: opts.keptAnnotations ?? KEPT_ANNOTATIONS, detections: opts.keptDetections ?? KEPT_DETECTIONS };
   const jobs: ThreadJobs<DetectionScores | SealedRelease> = new ThreadJobs(
     {
       name: 'ground-truth',
-      start: () => startBundledThread('ground-truth-thread', new URL('.', import.meta.url), { workerData: { keptAnnotations: budget } satisfies GroundTruthThreadData }),
+      start: () =>
+        startBundledThread('ground-truth-thread', new URL('.', import.meta.url), {
+          workerData: { keptAnnotations: budgets.annotations, keptDetections: budgets.detections } satisfies GroundTruthThreadData,
+        }),
       closed: () => new GroundTruthWorkerClosedError('the ground-truth worker is closed'),
       ...opts,
     },
     (reply: GroundTruthReply) => (reply.ok ? jobs.resolve(reply.id, reply.value) : jobs.reject(reply.id, rebuilt(reply.error))),
   );
-  // What the current thread holds, as far as this side knows: the same keeps in the order they
-  // were posted (a seal's at its answer). A wrong guess costs a round trip, not a wrong score.
-  let held: { thread: Worker | null; truths: KeptTruths<true> } = { thread: null, truths: new KeptTruths(budget) };
-  const heldOn = (thread: Worker): KeptTruths<true> => {
-    if (held.thread !== thread) held = { thread, truths: new KeptTruths(budget) };
-    return held.truths;
-  };
-  let truthsSent = 0;
+  const held = new HeldInputs(budgets);
 
-  const postScore = (truth: { hash?: string; source?: PostedTruth }, detections: readonly DetectionRecord[], scoreOpts: { iouThreshold?: number }) =>
+  const post = (inputs: ScoreInputs, scoreOpts: { iouThreshold?: number }) =>
     jobs.run((thread, id) => {
-      const packed = packDetections(detections);
-      thread.postMessage({ id, type: 'score', truth, detections: packed, opts: scoreOpts } satisfies GroundTruthRequest, packedBuffers(packed));
-      if (truth.hash === undefined) return;
-      if (truth.source) heldOn(thread).keep(truth.hash, truth.source.annotations.length, true);
-      else heldOn(thread).get(truth.hash);
+      const transfer = inputs.found.packed ? packedBuffers(inputs.found.packed) : [];
+      thread.postMessage({ id, type: 'score', ...inputs, opts: scoreOpts } satisfies GroundTruthRequest, transfer);
+      held.posted(thread, inputs);
     }) as Promise<DetectionScores>;
 
   return {
     async score(truth, detections, scoreOpts) {
-      if (!('contentHash' in truth)) return postScore({ source: posted(truth) }, detections, scoreOpts);
-      const hash = truth.contentHash;
-      if (held.truths.has(hash)) {
-        try {
-          return await postScore({ hash }, detections, scoreOpts);
-        } catch (err) {
-          if (!(err instanceof TruthNotKept)) throw err;
-        }
+      const inputs = await held.inputs(truth, detections);
+      if (!HeldInputs.byName(inputs)) return post(inputs, scoreOpts);
+      try {
+        return await post(inputs, scoreOpts);
+      } catch (err) {
+        if (!(err instanceof InputNotKept)) throw err;
       }
-      const source = posted(await truth.load());
-      truthsSent++;
-      return postScore({ hash, source }, detections, scoreOpts);
+      return post(await held.inputs(truth, detections, true), scoreOpts);
     },
     seal(content) {
       let sentTo: Worker | null = null;
@@ -124,11 +107,11 @@ export function createGroundTruthWorker(opts: { logger?: Logger; idleMs?: number
         sentTo = thread;
       }) as Promise<SealedRelease>;
       return sealed.then((value) => {
-        if (sentTo) heldOn(sentTo).keep(value.contentHash, content.annotations.length, true);
+        if (sentTo) held.sealed(sentTo, value.contentHash, content.annotations.length);
         return value;
       });
     },
-    stats: () => ({ ...jobs.stats(), truthsSent }),
+    stats: () => ({ ...jobs.stats(), truthsSent: held.sent.truths, runsSent: held.sent.runs }),
     close: () => jobs.close(),
   };
 }

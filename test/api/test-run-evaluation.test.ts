@@ -91,5 +91,25 @@ for (const kind of databaseKinds()) {
     assert.is(done.body.evaluation.linkedCount, 2);
   });
 
+  test('an evaluation after another upload scores every detection, not those an earlier one read', async ({ t }) => {
+    const { http } = t;
+    const { project, video, session } = await linkedSession(http);
+    const created = await http.post(`/api/sessions/${session.id}/annotations`, [
+      { id: 'a1', frame: 0, bbox: [0, 0, 10, 10], label: 'car', status: 'validated' },
+      { id: 'a2', frame: 1, bbox: [0, 0, 10, 10], label: 'car', status: 'validated' },
+    ]);
+    assert.is(created.status, 201, created.text);
+    const run = await http.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'm', version: '1' } });
+    const path = `/api/test-runs/${run.body.id}`;
+    assert.is((await http.post(`${path}/detections`, [{ frame: 0, bbox: [0, 0, 10, 10], label: 'car', score: 0.9 }])).status, 200);
+    for (let k = 0; k < 2; k++) {
+      const first = await http.get<EvaluationBody>(`${path}/evaluation`);
+      assert.equal([first.body.detections, first.body.overall.tp, first.body.overall.fn], [1, 1, 1]);
+    }
+    assert.is((await http.post(`${path}/detections`, [{ frame: 1, bbox: [0, 0, 10, 10], label: 'car', score: 0.8 }])).status, 200);
+    const after = await http.get<EvaluationBody>(`${path}/evaluation`);
+    assert.equal([after.body.detections, after.body.overall.tp, after.body.overall.fn], [2, 2, 0]);
+  });
+
   test.run();
 }

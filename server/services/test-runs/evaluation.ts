@@ -15,13 +15,13 @@ import type { EvaluationDetails } from '../../../docs-model/evaluation-details.t
 import type { ConfusionMatrix } from '../../../docs-model/confusion-matrix.ts';
 import type { PrecisionRecallCurves } from '../../../docs-model/precision-recall.ts';
 import type { ReleaseContent } from '../../../docs-model/release-content.ts';
-import type { DetectionRecord, DetectionRepository } from '../../../persistence/repositories/detections.ts';
+import type { DetectionRepository } from '../../../persistence/repositories/detections.ts';
 import type { SessionRepository } from '../../../persistence/repositories/sessions.ts';
 import type { TestRunRecord } from '../../../persistence/repositories/test-runs.ts';
 import { NotFoundError } from '../../base/errors.ts';
 import type { DocRegistry } from '../../documents/doc-registry.ts';
 import type { Projection } from '../../followers/projection.ts';
-import type { GroundTruthWorker, ReleaseTruth } from '../ground-truth-worker.ts';
+import type { GroundTruthWorker, ReleaseTruth, RunDetections } from '../ground-truth-worker.ts';
 import { groundTruthBoxes, releaseTruth, type TruthSource } from './run-scoring.ts';
 
 export interface RunEvaluation extends Evaluation {
@@ -74,40 +74,40 @@ export async function scoreRun(deps: RunEvaluationSources, run: TestRunRecord, o
 type Scored = Omit<ScoredRun, 'truth'> & { source: ReleaseTruth | { load(): Promise<TruthSource> } };
 
 async function scoreWithSource(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number }): Promise<Scored> {
+  // The ground-truth thread may hold the run's detections, or the release's ground truth, already
+  // (../ground-truth-worker.ts): then they are not read here at all. The count comes from the run's
+  // row, not from `run`, which may be a copy this process held while another took an upload.
+  const count = await deps.detections.visibleCount(run.id);
+  const found: RunDetections = { name: `${run.id}:${count}`, count, load: () => deps.detections.list(run.id) };
   if (run.releaseId !== null) {
     const releaseId = run.releaseId;
-    const [release, stored] = await Promise.all([deps.releases.find(releaseId), deps.detections.list(run.id)]);
-    // The thread may hold this release's ground truth already (../ground-truth-worker.ts): then its
-    // content is not read here at all.
+    const release = await deps.releases.find(releaseId);
     const source: ReleaseTruth = { contentHash: release.contentHash, load: async () => releaseTruth(await deps.releases.content(releaseId)) };
-    return scored(deps, run, { source, found: stored, release: { releaseId, contentHash: release.contentHash } }, opts);
+    return scored(deps, run, { source, found, release: { releaseId, contentHash: release.contentHash } }, opts);
   }
   const session = await deps.sessions.get(run.sessionId);
   const name = session ? parseDocName(session.docName) : null;
   if (!session || !name) throw new NotFoundError(`the ground-truth session '${run.sessionId}' is gone`);
-  const [stored, live] = await Promise.all([
-    deps.detections.list(run.id),
-    deps.registry.read(name, (ydoc, doc): TruthSource => {
-      const index = deps.projection.indexOf(doc);
-      return { annotations: index ? [...index.all()] : [], tracks: listTracks(ydoc), frameCount: getMeta(ydoc)?.frameCount };
-    }),
-  ]);
-  return scored(deps, run, { source: live, found: stored, release: {} }, opts);
+  const live = await deps.registry.read(name, (ydoc, doc): TruthSource => {
+    const index = deps.projection.indexOf(doc);
+    return { annotations: index ? [...index.all()] : [], tracks: listTracks(ydoc), frameCount: getMeta(ydoc)?.frameCount };
+  });
+  return scored(deps, run, { source: live, found, release: {} }, opts);
 }
 
 /** `found` scored against `source`, named by the run and the release it was scored against. */
 async function scored(
   deps: RunEvaluationSources,
   run: TestRunRecord,
-  { source, found, release }: { source: TruthSource | ReleaseTruth; found: DetectionRecord[]; release: { releaseId?: string; contentHash?: string } },
+  { source, found, release }: { source: TruthSource | ReleaseTruth; found: RunDetections; release: { releaseId?: string; contentHash?: string } },
   opts: { iouThreshold?: number },
 ): Promise<Scored> {
-  const { result, details, tracking, truthCount } = await deps.scorer.score(source, found, opts);
+  const { result, details, tracking, truthCount, detectionCount } = await deps.scorer.score(source, found, opts);
   const evaluation: RunEvaluation = {
     ...result,
     ...(tracking ? { tracking } : {}),
     groundTruth: { sessionId: run.sessionId, ...release, annotations: truthCount },
-    detections: found.length,
+    detections: detectionCount,
     confusion: details.confusion,
     curves: details.curves,
   };

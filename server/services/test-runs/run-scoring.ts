@@ -34,6 +34,8 @@ export interface DetectionScores {
   tracking: TrackingEvaluation | null;
   /** Ground-truth boxes scored against, rejected ones left out. */
   truthCount: number;
+  /** Detections scored. */
+  detectionCount: number;
 }
 
 /**
@@ -64,5 +66,6 @@ export function scoreDetections(source: TruthSource, found: readonly DetectionRe
     // Tracker output is scored on the same ground truth, tracks kept whole.
     tracking: evaluateRunTracking(source, found, opts),
     truthCount: truth.reduce((n, g) => (g.status === 'rejected' ? n : n + 1), 0),
+    detectionCount: found.length,
   };
 }
