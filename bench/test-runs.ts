@@ -29,7 +29,7 @@ import { addAnnotation, getAnnotation, readTestRun, updateAnnotation } from '../
 import { startChildServer, testTokens, type ChildServer } from '../tools/server.ts';
 import { percentile, seededRandom } from './lib/stats.ts';
 import { startLoadWorkers, wallNow, type LoadResult } from './lib/progress-load.ts';
-import { readCpuMs, readMachineBusyMs } from './lib/server-process.ts';
+import { readCpuMs, readMachineBusyMs, readRssBytes } from './lib/server-process.ts';
 
 const DURATION_S = Number(process.env.DURATION_S ?? 10);
 const RUNS = Number(process.env.RUNS ?? 20);
@@ -327,7 +327,9 @@ async function evaluation(): Promise<void> {
     times.push(performance.now() - t0);
     overall = res.overall;
   }
-  console.log(`4. GET /evaluation, 100 000 detections × 100 000 boxes: first ${fmt(times[0]!)}, then ${times.slice(1).map(fmt).join(', ')} (target < 2 s)`);
+  // What the ground-truth thread keeps between evaluations (server/services/kept-inputs.ts) shows here.
+  const rss = serverPid === undefined ? '' : `; server RSS after them ${(readRssBytes(serverPid) / 2 ** 20).toFixed(0)} MiB`;
+  console.log(`4. GET /evaluation, 100 000 detections × 100 000 boxes: first ${fmt(times[0]!)}, then ${times.slice(1).map(fmt).join(', ')} (target < 2 s)${rss}`);
   console.log(`   overall ${JSON.stringify(overall)}`);
 }
 
