@@ -42,8 +42,8 @@ export interface GroundTruthWorker {
   score(truth: TruthSource | ReleaseTruth, detections: readonly DetectionRecord[] | RunDetections, opts: { iouThreshold?: number }): Promise<DetectionScores>;
   /** `releaseContentHash(content)` and `storedReleaseBytes(content)`, computed in the thread. */
   seal(content: ReleaseContent): Promise<SealedRelease>;
-  /** Counters for tests: threads started so far, and ended once idle; release truths and run detections sent whole. */
-  stats(): { workersStarted: number; workersEnded: number; truthsSent: number; runsSent: number };
+  /** Counters for tests: threads started, and ended once idle; release truths and run detections sent whole; scores sent again after the thread said it no longer held an input. */
+  stats(): { workersStarted: number; workersEnded: number; truthsSent: number; runsSent: number; sentAgain: number };
   /** Fails pending jobs and stops the thread. Idempotent. */
   close(): Promise<void>;
 }
@@ -98,6 +98,7 @@ export function createGroundTruthWorker(opts: { logger?: Logger; idleMs?: number
       } catch (err) {
         if (!(err instanceof InputNotKept)) throw err;
       }
+      held.sent.again++;
       return post(await held.inputs(truth, detections, true), scoreOpts);
     },
     seal(content) {
@@ -111,7 +112,7 @@ export function createGroundTruthWorker(opts: { logger?: Logger; idleMs?: number
         return value;
       });
     },
-    stats: () => ({ ...jobs.stats(), truthsSent: held.sent.truths, runsSent: held.sent.runs }),
+    stats: () => ({ ...jobs.stats(), truthsSent: held.sent.truths, runsSent: held.sent.runs, sentAgain: held.sent.again }),
     close: () => jobs.close(),
   };
 }

@@ -49,8 +49,8 @@ export class HeldInputs {
   private truths: KeptInputs<true>;
   private runs: KeptInputs<true>;
   private readonly budgets: Budgets;
-  /** Release truths and run detections sent whole, for tests. */
-  sent = { truths: 0, runs: 0 };
+  /** For tests: release truths and run detections sent whole, and scores sent again after `not-kept`. */
+  sent = { truths: 0, runs: 0, again: 0 };
 
   constructor(budgets: Budgets) {
     this.budgets = budgets;
@@ -91,7 +91,8 @@ export class HeldInputs {
       else this.truths.get(truth.hash);
     }
     if (found.name !== undefined) {
-      if (found.packed) this.runs.keep(found.name, found.packed.frames.length, true);
+      // The typed columns were transferred (detached, length 0); the arrays of strings were cloned.
+      if (found.packed) this.runs.keep(found.name, found.packed.trackIds.length, true);
       else this.runs.get(found.name);
     }
   }

@@ -89,7 +89,7 @@ test('a thread that ended idle is sent the release again, and scores it right', 
     // This side still believes the thread holds it: the new thread says it does not, and gets it.
     assert.equal(await worker.score(truth, found, {}), first);
     assert.is(truth.loads, 2);
-    assert.equal(worker.stats(), { workersStarted: 2, workersEnded: 1, truthsSent: 2, runsSent: 0 });
+    assert.equal(worker.stats(), { workersStarted: 2, workersEnded: 1, truthsSent: 2, runsSent: 0, sentAgain: 1 });
   });
 });
 
@@ -104,6 +104,7 @@ test('past its budget the thread lets the least recently used release go, and is
     assert.equal(truths.map((t) => t.loads), [1, 1, 1]);
     assert.equal(await worker.score(truths[0]!, found, {}), scoreDetections(scene(300).source, found, {}));
     assert.equal(truths.map((t) => t.loads), [2, 1, 1]);
+    assert.is(worker.stats().sentAgain, 0);
   });
 });
 
@@ -150,6 +151,8 @@ test('past its detections budget the thread lets the least recently used run go,
     for (const r of runs) await worker.score(source, r, {});
     assert.equal(await worker.score(source, runs[0]!, {}), scoreDetections(source, found, {}));
     assert.equal(runs.map((r) => r.loads), [2, 1, 1]);
+    // This side knew the thread had let it go: no round trip to hear so.
+    assert.is(worker.stats().sentAgain, 0);
   });
 });
 

@@ -70,7 +70,7 @@ test('a thread left idle is ended, and the next run starts a new one that answer
     const first = await worker.score(source, found, {});
     await waitFor(() => worker.stats().workersEnded === 1, { message: 'the idle thread was not ended' });
     assert.equal(await worker.score(source, found, {}), first);
-    assert.equal(worker.stats(), { workersStarted: 2, workersEnded: 1, truthsSent: 0, runsSent: 0 });
+    assert.equal(worker.stats(), { workersStarted: 2, workersEnded: 1, truthsSent: 0, runsSent: 0, sentAgain: 0 });
   } finally {
     await worker.close();
   }
