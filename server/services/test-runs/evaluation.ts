@@ -71,17 +71,17 @@ export async function scoreRun(deps: RunEvaluationSources, run: TestRunRecord, o
   return { evaluation, details, truth: groundTruthBoxes(annotations, tracks, frameCount) };
 }
 
-type Scored = Omit<ScoredRun, 'truth'> & { source: ReleaseTruth | { load(): Promise<TruthSource> } };
+/** `source` loads the ground truth scored against (a release's content is read only then). */
+type Scored = Omit<ScoredRun, 'truth'> & { source: { load(): Promise<TruthSource> } };
 
 async function scoreWithSource(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number }): Promise<Scored> {
   // The ground-truth thread may hold the run's detections, or the release's ground truth, already
   // (../ground-truth-worker.ts): then they are not read here at all. The count comes from the run's
   // row, not from `run`, which may be a copy this process held while another took an upload.
-  const count = await deps.detections.visibleCount(run.id);
+  const releaseId = run.releaseId;
+  const [count, release] = await Promise.all([deps.detections.visibleCount(run.id), releaseId === null ? null : deps.releases.find(releaseId)]);
   const found: RunDetections = { name: `${run.id}:${count}`, count, load: () => deps.detections.list(run.id) };
-  if (run.releaseId !== null) {
-    const releaseId = run.releaseId;
-    const release = await deps.releases.find(releaseId);
+  if (releaseId !== null && release !== null) {
     const source: ReleaseTruth = { contentHash: release.contentHash, load: async () => releaseTruth(await deps.releases.content(releaseId)) };
     return scored(deps, run, { source, found, release: { releaseId, contentHash: release.contentHash } }, opts);
   }
