@@ -101,8 +101,8 @@ export function buildSequences(groundTruth: readonly TrackingBox[], tracker: rea
       const p = frames.get(frame)!;
       const gt = Int32Array.from(p.gt, (i) => dense(gtIndex, seq.gtIds, groundTruth[i]!.trackId));
       const tr = Int32Array.from(p.tr, (i) => dense(trIndex, seq.trIds, tracker[i]!.trackId));
-      refuseRepeats(gt, p.gt, 'groundTruth', seq.gtIds);
-      refuseRepeats(tr, p.tr, 'tracker', seq.trIds);
+      refuseRepeats(gt, p.gt, { side: 'groundTruth', names: seq.gtIds, label, frame });
+      refuseRepeats(tr, p.tr, { side: 'tracker', names: seq.trIds, label, frame });
       seq.frames.push({ frame, gt, tr, ...overlaps(p.gt.map((i) => groundTruth[i]!.bbox), p.tr.map((i) => tracker[i]!.bbox)) });
       seq.gtBoxes += gt.length;
       seq.trBoxes += tr.length;
@@ -112,11 +112,11 @@ export function buildSequences(groundTruth: readonly TrackingBox[], tracker: rea
   return out;
 }
 
-function refuseRepeats(ids: Int32Array, inputs: number[], side: string, names: string[]): void {
+function refuseRepeats(ids: Int32Array, inputs: number[], at: { side: string; names: string[]; label: string; frame: number }): void {
   if (ids.length < 2) return;
   const seen = new Set<number>();
   for (let k = 0; k < ids.length; k++) {
-    if (seen.has(ids[k]!)) throw invalidValue(`${side}[${inputs[k]}].trackId`, `track ${names[ids[k]!]} has two boxes on one frame`);
+    if (seen.has(ids[k]!)) throw invalidValue(`${at.side}[${inputs[k]}].trackId`, `track ${at.names[ids[k]!]} has two boxes of label ${at.label} on frame ${at.frame}`);
     seen.add(ids[k]!);
   }
 }

@@ -107,8 +107,12 @@ clear('MOTP is the mean IoU of the matches (TrackEval), not py-motmetrics’ dis
   assert.is(overall.motp, 100 / 150);
 });
 
-clear('refuses one track twice on one frame, and a threshold outside (0, 1]', () => {
+clear('refuses one track twice on one frame, naming the track, label and frame, and a threshold outside (0, 1]', () => {
   assert.throws(() => evaluateTracking([box(0, 'a', A), box(0, 'a', B)], []), (e: unknown) => e instanceof DocModelError && e.field === 'groundTruth[1].trackId');
+  assert.throws(
+    () => evaluateTracking([], [box(3, 'x', A), box(4, 'x', A), box(4, 'x', B)]),
+    (e: unknown) => e instanceof DocModelError && e.field === 'tracker[2].trackId' && /track x has two boxes of label person on frame 4/.test(e.message),
+  );
   assert.throws(() => evaluateTracking([], [], { iouThreshold: 0 }), (e: unknown) => e instanceof DocModelError && e.field === 'iouThreshold');
 });
 
