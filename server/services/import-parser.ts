@@ -31,7 +31,7 @@ import { ThreadJobs } from '../../persistence/thread-jobs.ts';
 import { startBundledThread, transferableBuffer } from '../../persistence/worker-thread.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
-import { unpackDetections } from './detection-columns.ts';
+import { unpackDetectionsInSlices } from './detection-columns.ts';
 import type { DetectionsRequest, ParsedDetections, ParseMessage, ParseReply, ParseRequest, ThrownError } from './import-parse-thread.ts';
 
 /** A detections file as the worker read it. */
@@ -116,7 +116,7 @@ export function createImportParser(opts: { logger?: Logger; idleMs?: number } = 
         const buffer = transferableBuffer(body);
         thread.postMessage({ type: 'detections', id, format, body: buffer, ctx } satisfies DetectionsRequest, [buffer]);
       }, [])) as ParsedDetections;
-      return { ...parsed, detections: unpackDetections(parsed.detections) };
+      return { ...parsed, detections: await unpackDetectionsInSlices(parsed.detections) };
     },
     stats: () => jobs.stats(),
     close: () => jobs.close(),

@@ -13,7 +13,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { DetectionRecord } from '../../persistence/repositories/detections.ts';
 import type { PostedTruth, ScoreInputs } from './ground-truth-thread.ts';
-import { packDetections } from './detection-columns.ts';
+import { packDetectionsInSlices } from './detection-columns.ts';
 import { KeptInputs } from './kept-inputs.ts';
 import type { TruthSource } from './test-runs/run-scoring.ts';
 
@@ -68,11 +68,11 @@ export class HeldInputs {
       this.sent.truths++;
     }
     let foundPart: ScoreInputs['found'];
-    if (!isRun(detections)) foundPart = { packed: packDetections(detections) };
+    if (!isRun(detections)) foundPart = { packed: await packDetectionsInSlices(detections) };
     else if (!whole && this.runs.has(detections.name)) foundPart = { name: detections.name };
     else {
       const list = await detections.load();
-      foundPart = { packed: packDetections(list), ...(list.length === detections.count ? { name: detections.name } : {}) };
+      foundPart = { packed: await packDetectionsInSlices(list), ...(list.length === detections.count ? { name: detections.name } : {}) };
       this.sent.runs++;
     }
     return { truth: truthPart, found: foundPart };
