@@ -60,11 +60,14 @@ export interface DetectionRepository {
   list(runId: string): Promise<DetectionRecord[]>;
   count(runId: string): Promise<number>;
   /**
-   * How many detections of the run are visible, read from its row (`detection_count`, which the
-   * upload that makes rows visible raises in its transaction): one short read, not a count of the
-   * rows. 0 for no such run.
+   * What names the run's visible detections for good: how many there are, read from the run's row
+   * (`detection_count`, which the upload that makes rows visible raises in its transaction: one
+   * short read, not a count of the rows), and when the run was created (its `created_at` as
+   * Postgres prints it). A run's visible detections only grow, and a run deleted (with its project
+   * or video) and made again under the same id (a caller may choose it) is another creation. A count
+   * of 0 and an empty `created` for no such run.
    */
-  visibleCount(runId: string): Promise<number>;
+  visibleSet(runId: string): Promise<{ count: number; created: string }>;
 }
 
 const toRow = (runId: string, uploadId: string, d: DetectionRecord): DetectionRow => ({
@@ -349,9 +352,11 @@ export function createDetectionRepository({ knex, betweenChunks }: DetectionRepo
         after = BigInt(next) - 1n;
       }
     },
-    async visibleCount(runId) {
-      const row = (await knex('test_runs').where({ id: runId }).first('detection_count')) as { detection_count: number | string } | undefined;
-      return Number(row?.detection_count ?? 0);
+    async visibleSet(runId) {
+      const row = (await knex('test_runs').where({ id: runId }).first('detection_count', knex.raw('created_at::text as created'))) as
+        | { detection_count: number | string; created: string }
+        | undefined;
+      return { count: Number(row?.detection_count ?? 0), created: row?.created ?? '' };
     },
     async count(runId) {
       const row = (await knex('detections').where({ run_id: runId }).whereRaw(VISIBLE).count({ n: '*' }).first()) as { n: number | string } | undefined;

@@ -9,8 +9,8 @@
  * names alone.
  *
  * A name must name one value for ever: content hashes name content (two releases with the same
- * hash share an entry), and a run's visible detections only grow, so a run id with their count
- * names one set.
+ * hash share an entry), and a run's visible detections only grow, so a run (its id and its
+ * creation: a deleted run's id may be taken again) with their count names one set.
  *
  *   const kept = new KeptInputs<TruthSource>(100_000)   // a budget, in items (annotations, detections)
  *   kept.keep(name, source.annotations.length, source)  // one larger than the budget is not kept

@@ -24,9 +24,10 @@ export interface ReleaseTruth {
 }
 
 /**
- * A run's detections: named by `name` (the run's id and `count`: what a run holds only grows),
- * loaded only when the thread does not hold them. Loaded with another count than `count` (an upload
- * became visible meanwhile), they are scored but not kept.
+ * A run's detections: named by `name` (the run, its creation and `count`: what a run holds only
+ * grows; `visibleSet` in the detections repository), loaded only when the thread does not hold
+ * them. Loaded with another count than `count` (an upload became visible meanwhile), they are
+ * scored but not kept.
  */
 export interface RunDetections {
   name: string;

@@ -111,5 +111,24 @@ for (const kind of databaseKinds()) {
     assert.equal([after.body.detections, after.body.overall.tp, after.body.overall.fn], [2, 2, 0]);
   });
 
+  test('a run made again under the id of a deleted one is scored on its own detections', async ({ t }) => {
+    const { http } = t;
+    const evaluate = async (detection: { frame: number; bbox: number[] }) => {
+      const { project, video, session } = await linkedSession(http);
+      assert.is((await http.post(`/api/sessions/${session.id}/annotations`, [{ id: 'a1', frame: 0, bbox: [0, 0, 10, 10], label: 'car', status: 'validated' }])).status, 201);
+      const run = await http.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, { id: 'nightly', videoId: video.id, sessionId: session.id, model: { name: 'm', version: '1' } });
+      assert.is(run.status, 201, run.text);
+      assert.is((await http.post(`/api/test-runs/nightly/detections`, [{ ...detection, label: 'car', score: 0.9 }])).status, 200);
+      const evaluation = await http.get<EvaluationBody>(`/api/test-runs/nightly/evaluation`);
+      return { project, overall: evaluation.body.overall };
+    };
+    const first = await evaluate({ frame: 0, bbox: [0, 0, 10, 10] });
+    assert.equal([first.overall.tp, first.overall.fp], [1, 0]);
+    // The project goes, and its run with it; the same id, as many detections, other boxes.
+    assert.is((await http.delete(`/api/projects/${first.project.id}?force=true`)).status, 204);
+    const again = await evaluate({ frame: 0, bbox: [300, 300, 10, 10] });
+    assert.equal([again.overall.tp, again.overall.fp], [0, 1]);
+  });
+
   test.run();
 }

@@ -76,11 +76,13 @@ type Scored = Omit<ScoredRun, 'truth'> & { source: { load(): Promise<TruthSource
 
 async function scoreWithSource(deps: RunEvaluationSources, run: TestRunRecord, opts: { iouThreshold?: number }): Promise<Scored> {
   // The ground-truth thread may hold the run's detections, or the release's ground truth, already
-  // (../ground-truth-worker.ts): then they are not read here at all. The count comes from the run's
-  // row, not from `run`, which may be a copy this process held while another took an upload.
+  // (../ground-truth-worker.ts): then they are not read here at all. What names the detections
+  // comes from the run's row, not from `run`, which may be a copy this process held while another
+  // took an upload.
   const releaseId = run.releaseId;
-  const [count, release] = await Promise.all([deps.detections.visibleCount(run.id), releaseId === null ? null : deps.releases.find(releaseId)]);
-  const found: RunDetections = { name: `${run.id}:${count}`, count, load: () => deps.detections.list(run.id) };
+  const [visible, release] = await Promise.all([deps.detections.visibleSet(run.id), releaseId === null ? null : deps.releases.find(releaseId)]);
+  const { count, created } = visible;
+  const found: RunDetections = { name: `${run.id} ${created} ${count}`, count, load: () => deps.detections.list(run.id) };
   if (releaseId !== null && release !== null) {
     const source: ReleaseTruth = { contentHash: release.contentHash, load: async () => releaseTruth(await deps.releases.content(releaseId)) };
     return scored(deps, run, { source, found, release: { releaseId, contentHash: release.contentHash } }, opts);
