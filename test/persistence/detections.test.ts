@@ -74,6 +74,11 @@ for (const kind of databaseKinds()) {
     await repo.append('b', detections('b', 45_000, 10));
     assert.equal(await repo.list('a'), detections('a', 0, 12_000));
     assert.equal(await repo.list('b'), detections('b', 0, 45_010));
+    // What names a run's visible detections: their count, from the run's row, and its creation.
+    const [a, b] = [await repo.visibleSet('a'), await repo.visibleSet('b')];
+    assert.equal([a.count, b.count], [12_000, 45_010]);
+    assert.ok(a.created !== '' && b.created !== '', 'a run has a creation');
+    assert.equal(await repo.visibleSet('no-such-run'), { count: 0, created: '' });
   });
 
   test('a run of exactly a whole number of pages, and a run with none, are listed exactly', async ({ detections: repo }) => {
