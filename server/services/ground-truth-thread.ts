@@ -23,7 +23,7 @@ import type { DetectionRecord } from '../../persistence/repositories/detections.
 import { storedReleaseBytes } from '../../persistence/repositories/releases.ts';
 import { runAtBackgroundPriority } from '../../persistence/thread-priority.ts';
 import { unpackDetections, type PackedDetections } from './detection-columns.ts';
-import { KEPT_ANNOTATIONS, KEPT_DETECTIONS, KeptInputs } from './kept-inputs.ts';
+import { KeptInputs } from './kept-inputs.ts';
 import { releaseTruth, scoreDetections, type DetectionScores, type TruthSource } from './test-runs/run-scoring.ts';
 
 /** A ground truth as it crosses: its annotations an array (a structured clone takes no iterator). */
@@ -38,10 +38,10 @@ export type GroundTruthRequest =
   | ({ id: number; type: 'score'; opts: { iouThreshold?: number } } & ScoreInputs)
   | { id: number; type: 'seal'; content: ReleaseContent };
 
-/** What the thread is started with (`workerData`): the budgets of what it keeps. */
+/** What the thread is started with (`workerData`): the budgets of what it keeps (kept-inputs.ts). */
 export interface GroundTruthThreadData {
-  keptAnnotations?: number;
-  keptDetections?: number;
+  keptAnnotations: number;
+  keptDetections: number;
 }
 
 /** A release's content as it is kept: what identifies it, and its bytes as the database stores them. */
@@ -69,9 +69,9 @@ const port = parentPort;
 if (port) {
   // Batch work; the event loop's core comes first (persistence/thread-priority.ts).
   runAtBackgroundPriority();
-  const data = workerData as GroundTruthThreadData | null;
-  const truths = new KeptInputs<TruthSource>(data?.keptAnnotations ?? KEPT_ANNOTATIONS);
-  const runs = new KeptInputs<DetectionRecord[]>(data?.keptDetections ?? KEPT_DETECTIONS);
+  const { keptAnnotations, keptDetections } = workerData as GroundTruthThreadData;
+  const truths = new KeptInputs<TruthSource>(keptAnnotations);
+  const runs = new KeptInputs<DetectionRecord[]>(keptDetections);
   const truthOf = ({ hash, source }: ScoreInputs['truth']): TruthSource => {
     if (source && hash !== undefined) truths.keep(hash, source.annotations.length, source);
     const truth = source ?? (hash === undefined ? undefined : truths.get(hash));
