@@ -3,7 +3,10 @@
  * overall and per label, with its delta (head − base); the frames where head lost a true
  * positive base had (regressions) and where it gained one (fixes), paged by frame; and both runs'
  * confusion matrices and precision–recall curves. A label only one run has (detections under a
- * label the ground truth lacks, say) is compared with zeros and marked `onlyIn`.
+ * label the ground truth lacks, say) is compared with zeros and marked `onlyIn`. When either run
+ * carries track ids, `tracking` compares the tracking metrics the same way (a run without them
+ * counts zeros, and `tracking.onlyIn` says which has them), so a tracker is gated on HOTA or MOTA as
+ * a detector is on AP.
  *
  *   const c = compareEvaluations({ evaluation: e1, details: d1 }, { evaluation: e2, details: d2 }, { groundTruth })
  *   c.overall.ap50          // { base: 0.71, head: 0.69, delta: -0.02 }
@@ -14,6 +17,7 @@ import { invalidValue } from './errors.ts';
 import type { Evaluation, GroundTruthBox, LabelMetrics } from './evaluation.ts';
 import type { EvaluationDetails, TruePositives } from './evaluation-details.ts';
 import type { PrecisionRecallCurves } from './precision-recall.ts';
+import type { TrackingEvaluation, TrackingMetrics } from './tracking/index.ts';
 import type { BBox } from './types.ts';
 import { compareStrings } from './values.ts';
 
@@ -28,9 +32,25 @@ export interface MetricDelta {
 
 export type MetricDeltas = Record<MetricName, MetricDelta>;
 
-export interface LabelComparison extends MetricDeltas {
-  /** Set when only one run's evaluation has the label; the other side counts zeros. */
-  onlyIn?: 'base' | 'head';
+/** Set when only one run has the label (or the tracking metrics); the other side counts zeros. */
+type OnlyIn = { onlyIn?: 'base' | 'head' };
+
+export type LabelComparison = MetricDeltas & OnlyIn;
+
+/** Every figure of the tracking metrics, rates and counts, in the order the evaluation gives them. */
+export const TRACKING_METRICS = [
+  'mota', 'motp', 'idf1', 'idp', 'idr', 'hota', 'deta', 'assa', 'locA',
+  'idSwitches', 'fragmentations', 'mostlyTracked', 'partiallyTracked', 'mostlyLost',
+  'groundTruthBoxes', 'groundTruthTracks', 'trackerBoxes', 'trackerTracks',
+  'matches', 'misses', 'falsePositives', 'idtp', 'idfp', 'idfn',
+] as const satisfies readonly (keyof TrackingMetrics)[];
+export type TrackingMetricName = (typeof TRACKING_METRICS)[number];
+
+export type TrackingDeltas = Record<TrackingMetricName, MetricDelta>;
+
+export interface TrackingComparison extends OnlyIn {
+  overall: TrackingDeltas;
+  perLabel: Record<string, TrackingDeltas & OnlyIn>;
 }
 
 export interface ChangedBox {
@@ -57,13 +77,16 @@ export interface FramePage {
 }
 
 export interface RunResult {
-  evaluation: Evaluation;
+  /** `tracking` when the run's detections carry track ids. */
+  evaluation: Evaluation & { tracking?: TrackingEvaluation };
   details: EvaluationDetails;
 }
 
 export interface EvaluationComparison {
   overall: MetricDeltas;
   perLabel: Record<string, LabelComparison>;
+  /** When either run carries track ids. */
+  tracking?: TrackingComparison;
   regressions: FramePage;
   fixes: FramePage;
   base: { confusion: ConfusionMatrix; curves: PrecisionRecallCurves };
@@ -79,10 +102,39 @@ export interface CompareOptions {
   fixesCursor?: string;
 }
 
-const ZERO: LabelMetrics = { tp: 0, fp: 0, fn: 0, precision: 0, recall: 0, f1: 0, ap50: 0, ap: 0 };
+/** A run's figures, overall and per label: its detection metrics, or its tracking metrics. */
+interface Table<N extends string> {
+  overall: Record<N, number>;
+  perLabel: Record<string, Record<N, number>>;
+}
 
-const deltas = (base: LabelMetrics, head: LabelMetrics): MetricDeltas =>
-  Object.fromEntries(METRICS.map((m) => [m, { base: base[m], head: head[m], delta: head[m] - base[m] }])) as MetricDeltas;
+/**
+ * `names` of two tables side by side, overall and per label (every label of either, in order); a
+ * table or label one side lacks counts zeros there and is marked with the side that has it.
+ */
+function sideBySide<N extends string>(names: readonly N[], base: Table<N> | undefined, head: Table<N> | undefined): { overall: Record<N, MetricDelta>; perLabel: Record<string, Record<N, MetricDelta> & OnlyIn> } {
+  const zero = Object.fromEntries(names.map((m) => [m, 0])) as Record<N, number>;
+  const row = (b: Record<N, number>, h: Record<N, number>) => Object.fromEntries(names.map((m) => [m, { base: b[m], head: h[m], delta: h[m] - b[m] }])) as Record<N, MetricDelta>;
+  const labelRow = (label: string): Record<N, MetricDelta> & OnlyIn => {
+    const [b, h] = [base, head].map((table) => (table && Object.hasOwn(table.perLabel, label) ? table.perLabel[label] : undefined));
+    const out: Record<N, MetricDelta> & OnlyIn = row(b ?? zero, h ?? zero);
+    if (!b) out.onlyIn = 'head';
+    if (!h) out.onlyIn = 'base';
+    return out;
+  };
+  const labels = [...new Set([...Object.keys(base?.perLabel ?? {}), ...Object.keys(head?.perLabel ?? {})])].sort(compareStrings);
+  // fromEntries defines own properties, so a label named '__proto__' stays a label.
+  return { overall: row(base?.overall ?? zero, head?.overall ?? zero), perLabel: Object.fromEntries(labels.map((label) => [label, labelRow(label)])) };
+}
+
+/** The tracking metrics side by side, when either run has them. */
+function trackingSideBySide(base: TrackingEvaluation | undefined, head: TrackingEvaluation | undefined): TrackingComparison | undefined {
+  if (!base && !head) return undefined;
+  const out: TrackingComparison = sideBySide(TRACKING_METRICS, base, head);
+  if (!base) out.onlyIn = 'head';
+  if (!head) out.onlyIn = 'base';
+  return out;
+}
 
 /** The boxes `had` found and `has` did not, grouped by frame, with the score `had` found them at. */
 function lost(had: TruePositives, has: TruePositives, groundTruth: readonly GroundTruthBox[]): Map<number, ChangedBox[]> {
@@ -123,19 +175,12 @@ export function compareEvaluations(base: RunResult, head: RunResult, opts: Compa
       throw invalidValue('groundTruth', `${side} was scored against ${run.details.groundTruthCount} ground-truth boxes, not the ${groundTruth.length} given`);
     }
   }
-  const labels = [...new Set([...Object.keys(base.evaluation.perLabel), ...Object.keys(head.evaluation.perLabel)])].sort(compareStrings);
-  const perLabel = labels.map((label): [string, LabelComparison] => {
-    const b = Object.hasOwn(base.evaluation.perLabel, label) ? base.evaluation.perLabel[label]! : undefined;
-    const h = Object.hasOwn(head.evaluation.perLabel, label) ? head.evaluation.perLabel[label]! : undefined;
-    const out: LabelComparison = deltas(b ?? ZERO, h ?? ZERO);
-    if (!b) out.onlyIn = 'head';
-    if (!h) out.onlyIn = 'base';
-    return [label, out];
-  });
+  const { overall, perLabel } = sideBySide(METRICS, base.evaluation, head.evaluation);
+  const tracking = trackingSideBySide(base.evaluation.tracking, head.evaluation.tracking);
   return {
-    overall: deltas(base.evaluation.overall, head.evaluation.overall),
-    // fromEntries defines own properties, so a label named '__proto__' stays a label.
-    perLabel: Object.fromEntries(perLabel),
+    overall,
+    perLabel,
+    ...(tracking ? { tracking } : {}),
     regressions: page(lost(base.details.truePositives, head.details.truePositives, groundTruth), limit, opts.regressionsCursor, 'regressionsCursor'),
     fixes: page(lost(head.details.truePositives, base.details.truePositives, groundTruth), limit, opts.fixesCursor, 'fixesCursor'),
     base: { confusion: base.details.confusion, curves: base.details.curves },

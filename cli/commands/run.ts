@@ -2,12 +2,13 @@
  * `annosync run`: a model's detections scored against the ground truth. Creates the run (on a
  * named release, or on the release the server makes for it), uploads the detections in chunks
  * with a progress bar, follows the run's Server-Sent Events, completes it and prints the
- * evaluation table.
+ * evaluation table, and the tracking table when the detections carry track ids.
  *
  *   annosync run --project p1 --video v1 --session s1 --model yolo@8.1 --detections dets.csv --release v3
  */
 import cliProgress from 'cli-progress';
 import type { LabelMetrics } from '../../docs-model/evaluation.ts';
+import type { TrackingEvaluation } from '../../docs-model/tracking/index.ts';
 import type { Context } from '../context.ts';
 import { readDetections, lastFrame } from '../detections-file.ts';
 import { UsageError } from '../errors.ts';
@@ -45,6 +46,7 @@ export interface EvaluationBody {
   overall: LabelMetrics;
   perLabel: Record<string, LabelMetrics>;
   groundTruth?: { sessionId: string; releaseId?: string; contentHash?: string };
+  tracking?: TrackingEvaluation;
 }
 
 export const parseModel = (text: string): { name: string; version: string } => {
@@ -58,6 +60,15 @@ export const evaluationTable = (e: EvaluationBody): string =>
   formatTable(
     ['label', 'tp', 'fp', 'fn', 'precision', 'recall', 'f1', 'ap50', 'ap'],
     [...Object.entries(e.perLabel), ['(overall)', e.overall] as const].map(([label, m]) => [label, m.tp, m.fp, m.fn, m.precision, m.recall, m.f1, m.ap50, m.ap]),
+  );
+
+/** CLEAR MOT and identity at the evaluation's IoU, HOTA over its α sweep; the tracking counts. */
+export const trackingTable = (t: TrackingEvaluation): string =>
+  formatTable(
+    ['label', 'mota', 'motp', 'idf1', 'hota', 'deta', 'assa', 'loca', 'idsw', 'frag', 'mt', 'pt', 'ml'],
+    [...Object.entries(t.perLabel), ['(overall)', t.overall] as const].map(([label, m]) => [
+      label, m.mota, m.motp, m.idf1, m.hota, m.deta, m.assa, m.locA, m.idSwitches, m.fragmentations, m.mostlyTracked, m.partiallyTracked, m.mostlyLost,
+    ]),
   );
 
 export async function runCommand(ctx: Context, o: RunOptions): Promise<void> {
@@ -123,4 +134,5 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<void> {
   if (ctx.json) return ctx.emit({ run: { ...run, status: 'completed' }, detections: file.items.length, evaluation });
   ctx.out(`run ${run.id}: ${file.items.length} detections${evaluation.groundTruth?.releaseId ? ` against release ${evaluation.groundTruth.releaseId} (${evaluation.groundTruth.contentHash ?? ''})` : ''}`);
   ctx.out(evaluationTable(evaluation));
+  if (evaluation.tracking) ctx.out(`\ntracking (CLEAR MOT and identity at IoU ${evaluation.tracking.iouThreshold}, HOTA over α 0.05…0.95):\n${trackingTable(evaluation.tracking)}`);
 }

@@ -122,6 +122,14 @@ export const Comparison = z
     groundTruth: z.object({ sessionId: z.string(), releaseId: z.string(), contentHash: z.string() }),
     overall: Deltas.meta({ description: 'every metric: { base, head, delta = head - base }' }),
     perLabel: z.record(z.string(), Deltas).meta({ description: "as overall, per label; onlyIn: 'base' | 'head' for a label one run lacks (compared with zeros)" }),
+    tracking: z
+      .object({
+        overall: Deltas.meta({ description: 'every tracking figure (mota, motp, idf1, idp, idr, hota, deta, assa, locA, idSwitches, … idfn): { base, head, delta }' }),
+        perLabel: z.record(z.string(), Deltas),
+        onlyIn: z.enum(['base', 'head']).optional().meta({ description: 'set when only one run carries track ids (the other counts zeros)' }),
+      })
+      .optional()
+      .meta({ description: 'when either run carries track ids: the tracking metrics compared as overall and perLabel are' }),
     regressions: FramePage.meta({ description: 'frames where head lost a true positive base had' }),
     fixes: FramePage.meta({ description: 'frames where head gained a true positive base lacked' }),
   })

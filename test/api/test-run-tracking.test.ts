@@ -56,10 +56,23 @@ for (const kind of databaseKinds()) {
       { frame: 1, bbox: [300, 300, 10, 10], label: 'person', status: 'rejected' },
     ]);
     assert.is(created.status, 201, created.text);
-    const run = await t.http.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'tracker', version: '1' } });
+    const run = await t.http.post<{ id: string; releaseId: string }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'tracker', version: '1' } });
     assert.is(run.status, 201, run.text);
-    return { runId: run.body.id, session };
+    /** Another run of the session scored against the same release as the first. */
+    const another = async (version: string) => {
+      const r = await t.http.post<{ id: string }>(`/api/projects/${project.id}/test-runs`, { videoId: video.id, sessionId: session.id, model: { name: 'tracker', version }, groundTruth: { releaseId: run.body.releaseId } });
+      assert.is(r.status, 201, r.text);
+      return r.body.id;
+    };
+    return { runId: run.body.id, session, another };
   }
+
+  /** Boxes on a and b on frames 0-3; `swap`: the tracker's ids exchange their objects at frame 2. */
+  const trackerOutput = (swap: boolean) =>
+    [0, 1, 2, 3].flatMap((frame) => [
+      { frame, bbox: A, label: 'person', score: 0.9, trackId: swap && frame >= 2 ? '2' : '1' },
+      { frame, bbox: B, label: 'person', score: 0.9, trackId: swap && frame >= 2 ? '1' : '2' },
+    ]);
 
   test('tracker ids exchanging their objects halfway: two identity switches, MOTA 0.75, IDF1 0.5 (REST trackId)', async ({ t }) => {
     const { runId } = await swapCase(t);
@@ -81,6 +94,29 @@ for (const kind of databaseKinds()) {
     close(o.motp, 1, 'motp');
     assert.equal(Object.keys(tracking.perLabel), ['person']);
     assert.equal(tracking.perLabel.person, o);
+  });
+
+  test('two tracker runs on one release compare their tracking metrics, in the full answer and the summary; a run without track ids is onlyIn', async ({ t }) => {
+    const { runId: swapped, another } = await swapCase(t);
+    const [steady, plain] = [await another('2'), await another('3')];
+    for (const [id, detections] of [[swapped, trackerOutput(true)], [steady, trackerOutput(false)], [plain, trackerOutput(false).map(({ trackId: _, ...d }) => d)]] as const) {
+      const posted = await t.http.post(`/api/test-runs/${id}/detections`, detections);
+      assert.is(posted.status, 200, posted.text);
+    }
+    type Deltas = Record<string, { base: number; head: number; delta: number }>;
+    type Tracking = { overall: Deltas; perLabel: Record<string, Deltas>; onlyIn?: string };
+    for (const summary of [false, true]) {
+      const c = await t.http.get<{ overall: Deltas; tracking?: Tracking }>(`/api/test-runs/compare?base=${steady}&head=${swapped}${summary ? '&summary=true' : ''}`);
+      assert.is(c.status, 200, c.text);
+      const tracking = c.body.tracking!;
+      assert.equal(tracking.overall.idSwitches, { base: 0, head: 2, delta: 2 });
+      assert.equal(tracking.overall.mota, { base: 1, head: 0.75, delta: -0.25 });
+      assert.equal(tracking.perLabel.person!.idf1, { base: 1, head: 0.5, delta: -0.5 });
+      assert.not.ok('onlyIn' in tracking);
+      assert.equal(c.body.overall.tp, { base: 8, head: 8, delta: 0 }, 'the same boxes found');
+    }
+    const lost = await t.http.get<{ tracking?: Tracking }>(`/api/test-runs/compare?base=${steady}&head=${plain}&summary=true`);
+    assert.equal([lost.body.tracking!.onlyIn, lost.body.tracking!.overall.hota], ['base', { base: 1, head: 0, delta: -1 }]);
   });
 
   test('COCO results carry track_id; a run without track ids has no tracking figures', async ({ t }) => {

@@ -3,7 +3,8 @@
  * real server, on each database: a session release and a project release (table and --json), a
  * taken name (409, one line, exit 2), exports of a release byte-identical to the live export when
  * it was made, two runs scored against one release, and the gate's exit codes — 1 when head drops
- * more than allowed (overall or per label), 0 within it, 2 for runs on different releases.
+ * more than allowed (overall or per label), 0 within it, 2 for runs on different releases — and a
+ * tracker's runs, printed with their tracking metrics and gated on HOTA, MOTA or IDF1.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -149,6 +150,58 @@ for (const kind of databaseKinds()) {
     assert.is(human.code, 0, human.stderr);
     assert.match(human.stderr, /on release auto-\d{4}-\d\d-\d\dT\S+ \(made now\)/);
     assert.match(human.stdout, /against release \S+ \(sha256:[0-9a-f]{64}\)/);
+  });
+
+  test('a tracker is scored and gated on its tracking metrics: run prints them, gate --metric hota fails on an identity switch', async ({ t, dir, env, ids, runs }) => {
+    // One car track on frames 0-3 of the second session (keyframes 0 and 3, gone from 4).
+    const s = `/api/sessions/${ids.second}`;
+    assert.is((await t.http.post(`${s}/tracks`, { id: 'car-1', label: 'car' })).status, 201);
+    const keyframes = await t.http.post(`${s}/annotations`, [
+      { frame: 0, bbox: [10, 10, 50, 50], label: 'car', trackId: 'car-1' },
+      { frame: 3, bbox: [10, 10, 50, 50], label: 'car', trackId: 'car-1' },
+      { frame: 4, bbox: [10, 10, 50, 50], label: 'car', trackId: 'car-1', outside: true },
+    ]);
+    assert.is(keyframes.status, 201, keyframes.text);
+    assert.is((await annosync(['release', '--session', ids.second, '--name', 'tracks-v1'], env)).code, 0);
+    const tracker = (name: string, ids: string[] | null) => {
+      const file = path.join(dir, name);
+      const header = ids ? 'frame,label,x,y,w,h,score,trackId' : 'frame,label,x,y,w,h,score';
+      writeFileSync(file, [header, ...[0, 1, 2, 3].map((f) => `${f},car,10,10,50,50,0.9${ids ? `,${ids[f]}` : ''}`)].join('\n') + '\n');
+      return file;
+    };
+    const run = async (file: string, version: string, json = true) =>
+      annosync(['run', '--project', ids.project, '--video', ids.video, '--session', ids.second, '--model', `tracker@${version}`, '--detections', file, '--release', 'tracks-v1', ...(json ? ['--json'] : [])], env);
+    // base follows the car with one id; head switches to another id on frame 2 (MOTA 3/4, IDF1 1/2).
+    const base = await run(tracker('base-tracks.csv', ['7', '7', '7', '7']), '1', false);
+    assert.is(base.code, 0, base.stderr);
+    assert.match(base.stdout, /tracking \(CLEAR MOT and identity at IoU 0\.5, HOTA over α 0\.05…0\.95\):\nlabel\s+mota\s+motp\s+idf1\s+hota\s+deta\s+assa\s+loca\s+idsw\s+frag\s+mt\s+pt\s+ml/);
+    assert.match(base.stdout, /\(overall\)\s+1\s+1\s+1\s+1\s+1\s+1\s+1\s+0\s+0\s+1\s+0\s+0/);
+    const head = await run(tracker('head-tracks.csv', ['7', '7', '8', '8']), '2');
+    assert.is(head.code, 0, head.stderr);
+    const headRun = JSON.parse(head.stdout) as { run: { id: string }; evaluation: { tracking: { overall: { mota: number; idf1: number; idSwitches: number } } } };
+    assert.equal(headRun.evaluation.tracking.overall, { ...headRun.evaluation.tracking.overall, mota: 0.75, idf1: 0.5, idSwitches: 1 });
+    const baseId = (JSON.parse((await run(tracker('base-again.csv', ['7', '7', '7', '7']), '1b')).stdout) as { run: { id: string } }).run.id;
+
+    const failed = await annosync(['gate', '--run', headRun.run.id, '--baseline', baseId, '--metric', 'hota', '--max-drop', '0.01'], env);
+    assert.is(failed.code, 1, failed.stderr);
+    assert.match(failed.stdout, /label\s+base hota\s+head hota\s+delta\n\(overall\)\s+1\s+0\.\d{4}\s+-0\.\d{4}/);
+    assert.ok(oneCleanLine(failed.stderr) && /gate failed: hota dropped by more than 0\.01: overall -0\.\d+$/.test(failed.stderr.trim()), failed.stderr);
+    const mota = await annosync(['gate', '--run', headRun.run.id, '--baseline', baseId, '--metric', 'mota', '--max-drop', '0.25', '--per-label', '--json'], env);
+    assert.is(mota.code, 0, mota.stderr);
+    assert.equal((JSON.parse(mota.stdout) as { verdict: { passed: boolean; metric: string } }).verdict, { metric: 'mota', maxDrop: 0.25, perLabel: true, passed: true, failures: [] });
+    // The detection metrics did not move: every box was found by both.
+    assert.is((await annosync(['gate', '--run', headRun.run.id, '--baseline', baseId, '--metric', 'ap50', '--max-drop', '0'], env)).code, 0);
+
+    // A run of the same model without track ids has no tracking metrics: compared with zeros, and said so.
+    const untracked = JSON.parse((await run(tracker('boxes-only.csv', null), '3')).stdout) as { run: { id: string }; evaluation: { tracking?: unknown } };
+    assert.is(untracked.evaluation.tracking, undefined);
+    const dropped = await annosync(['gate', '--run', untracked.run.id, '--baseline', baseId, '--metric', 'idf1', '--max-drop', '0.5'], env);
+    assert.is(dropped.code, 1, dropped.stderr);
+    assert.ok(oneCleanLine(dropped.stderr) && dropped.stderr.includes(`gate failed: idf1 dropped by more than 0.5: overall -1 (run ${untracked.run.id} carries no track ids)`), dropped.stderr);
+    // Two detectors: no tracking metric to gate on, a usage error (exit 2).
+    const none = await annosync(['gate', '--run', runs.head, '--baseline', runs.base, '--metric', 'mota'], env);
+    assert.is(none.code, 2);
+    assert.ok(oneCleanLine(none.stderr) && none.stderr.includes('neither run carries track ids: no mota to gate on'), none.stderr);
   });
 
   test.run();

@@ -107,6 +107,22 @@ gate('a drop exactly at the limit passes; a metric the comparison lacks is a usa
   assert.is(parseMaxDrop('0'), 0);
 });
 
+gate('a tracking metric is read from the tracking comparison (LocA by its field); none there is a usage error naming the detection metrics', () => {
+  const tracked = {
+    ...comparison,
+    tracking: { overall: { hota: d(0.6, 0.55), locA: d(0.8, 0.8) }, perLabel: { car: { hota: d(0.6, 0.55), locA: d(0.8, 0.8) } } },
+  };
+  assert.equal(judge(tracked, 'hota', 0.01, true).failures.map((f) => f.scope), ['overall', 'car']);
+  assert.ok(judge(tracked, 'hota', 0.05, false).passed);
+  assert.ok(judge(tracked, 'loca', 0, true).passed);
+  // The detection metric of the same comparison is unchanged by the tracking part.
+  assert.ok(judge(tracked, 'ap50', 0.01, false).passed);
+  assert.throws(
+    () => judge(comparison, 'mota', 0.01, false),
+    (e: unknown) => e instanceof UsageError && /neither run carries track ids: no mota to gate on \(gate a detector on ap50, ap/.test(e.message),
+  );
+});
+
 const parts = suite('cli parts');
 
 parts('NAME@VERSION splits at the last @; tables align numbers right', () => {

@@ -12,6 +12,7 @@ import { evaluationDetails } from '../../docs-model/evaluation-details.ts';
 import { evaluateDetections, type DetectionBox, type GroundTruthBox } from '../../docs-model/evaluation.ts';
 import { DocModelError } from '../../docs-model/errors.ts';
 import { precisionRecallCurves } from '../../docs-model/precision-recall.ts';
+import { evaluateTracking, type TrackingBox } from '../../docs-model/tracking/index.ts';
 import type { BBox } from '../../docs-model/types.ts';
 
 const gt = (frame: number, bbox: BBox, label: string, extra: Partial<GroundTruthBox> = {}): GroundTruthBox => ({ frame, bbox, label, ...extra });
@@ -164,4 +165,33 @@ compare('regressions page by frame and refuse a foreign cursor or another ground
 matrix.run();
 curves.run();
 agree.run();
+compare('tracking metrics compared when either run has them: deltas overall and per label, onlyIn for a run without track ids', () => {
+  // One car track on frames 0-2. base follows it with one id; head switches id on frame 2.
+  const truthTrack: TrackingBox[] = [0, 1, 2].map((frame) => ({ frame, bbox: A, label: 'car', trackId: 'g' }));
+  const tracker = (ids: string[]): TrackingBox[] => ids.map((trackId, frame) => ({ frame, bbox: A, label: 'car', trackId }));
+  const truth = [0, 1, 2].map((f) => gt(f, A, 'car'));
+  const found = [0, 1, 2].map((f) => det(f, A, 0.9, 'car'));
+  const scored = (ids: string[] | null) => ({
+    evaluation: { ...evaluateDetections(truth, found), ...(ids ? { tracking: evaluateTracking(truthTrack, tracker(ids)) } : {}) },
+    details: evaluationDetails(truth, found),
+  });
+  const c = compareEvaluations(scored(['1', '1', '1']), scored(['1', '1', '2']), { groundTruth: truth });
+  // base: MOTA 1, IDF1 1. head: one switch, MOTA 1 - 1/3; IDF1 = 2·2 / (3 + 3).
+  assert.is(c.tracking!.overall.mota.base, 1);
+  close(c.tracking!.overall.mota.head, 1 - 1 / 3, 'head mota');
+  close(c.tracking!.overall.mota.delta, -1 / 3, 'mota delta');
+  assert.equal(c.tracking!.overall.idSwitches, { base: 0, head: 1, delta: 1 });
+  close(c.tracking!.perLabel.car!.idf1.delta, 4 / 6 - 1, 'car idf1 delta');
+  assert.ok(c.tracking!.overall.hota.delta < 0, 'hota dropped');
+  assert.not.ok('onlyIn' in c.tracking!);
+  assert.equal(c.overall.tp, { base: 3, head: 3, delta: 0 });
+
+  const lost = compareEvaluations(scored(['1', '1', '1']), scored(null), { groundTruth: truth });
+  assert.is(lost.tracking!.onlyIn, 'base');
+  assert.equal(lost.tracking!.overall.mota, { base: 1, head: 0, delta: -1 });
+  assert.is(lost.tracking!.perLabel.car!.onlyIn, 'base');
+  assert.is(compareEvaluations(scored(null), scored(['1', '1', '1']), { groundTruth: truth }).tracking!.onlyIn, 'head');
+  assert.not.ok('tracking' in compareEvaluations(scored(null), scored(null), { groundTruth: truth }));
+});
+
 compare.run();

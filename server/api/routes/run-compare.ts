@@ -28,6 +28,7 @@ export function runCompareRoutes(deps: Services): Route[] {
       summary: 'Compare two runs scored against the same release',
       description:
         'Overall and per-label base, head and delta of tp, fp, fn, precision, recall, f1, ap50 and ap (a label one run lacks is compared with zeros, onlyIn says which run has it); ' +
+        'when either run carries track ids, tracking: the same for MOTA, MOTP, IDF1, IDP, IDR, HOTA, DetA, AssA, LocA and the tracking counts; ' +
         'regressions (frames where head lost a true positive base had) and fixes, paged by frame with regressionsCursor and fixesCursor; both runs\u2019 confusion matrices and PR curves. ' +
         'summary=true: the deltas and the counts only. 409 naming both releases when the runs are scored against different ones.',
       query: CompareQuery,
@@ -58,7 +59,8 @@ export function runCompareRoutes(deps: Services): Route[] {
         const groundTruth = { sessionId: release.sessionId, releaseId: release.id, contentHash: release.contentHash };
         if (query.summary) {
           const count = ({ boxes, frames }: { boxes: number; frames: number }) => ({ boxes, frames });
-          return { body: { base: { runId: base.id }, head: { runId: head.id }, groundTruth, overall: c.overall, perLabel: c.perLabel, regressions: count(c.regressions), fixes: count(c.fixes) } };
+          const { overall, perLabel, tracking } = c;
+          return { body: { base: { runId: base.id }, head: { runId: head.id }, groundTruth, overall, perLabel, ...(tracking ? { tracking } : {}), regressions: count(c.regressions), fixes: count(c.fixes) } };
         }
         return {
           body: {
@@ -67,6 +69,7 @@ export function runCompareRoutes(deps: Services): Route[] {
             groundTruth,
             overall: c.overall,
             perLabel: c.perLabel,
+            ...(c.tracking ? { tracking: c.tracking } : {}),
             regressions: c.regressions,
             fixes: c.fixes,
           },
