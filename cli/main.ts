@@ -71,10 +71,10 @@ function program(io: Io): Command {
     .requiredOption('--video <id>', 'the video the model ran on')
     .requiredOption('--session <id>', 'the session whose ground truth scores the run')
     .requiredOption('--model <name@version>', 'the model, as NAME@VERSION')
-    .requiredOption('--detections <file>', 'detections: JSON array, COCO results JSON, or CSV/TSV frame,label,x,y,w,h,score[,trackId]')
+    .requiredOption('--detections <file>', 'detections: JSON array, COCO results JSON, CSV/TSV frame,label,x,y,w,h,score[,trackId], or MOTChallenge tracker output frame,id,x,y,w,h,conf,…')
     .option('--release <name>', 'score against this release (default: the server makes one now)')
     .option('--chunk-size <n>', `detections per request (1…${MAX_CHUNK})`, integer, 10_000)
-    .option('--clip', 'clip boxes that cross the frame edge instead of refusing them')
+    .option('--clip', 'clip boxes that cross the frame edge instead of refusing them (not for MOT tracker output, which keeps them)')
     .action((o: RunOptions & GlobalOptions) => runCommand(contextOf(o, io), o));
 
   sub('gate')

@@ -10,8 +10,8 @@ import cliProgress from 'cli-progress';
 import type { LabelMetrics } from '../../docs-model/evaluation.ts';
 import type { TrackingEvaluation } from '../../docs-model/tracking/index.ts';
 import type { Context } from '../context.ts';
-import { readDetections, lastFrame } from '../detections-file.ts';
-import { UsageError } from '../errors.ts';
+import { chunkBody, readDetections, lastFrame } from '../detections-file.ts';
+import { UsageError, type Diagnostic } from '../errors.ts';
 import { seg } from '../http.ts';
 import { sessionRelease } from '../releases.ts';
 import { readEvents } from '../sse.ts';
@@ -71,10 +71,26 @@ export const trackingTable = (t: TrackingEvaluation): string =>
     ]),
   );
 
+/**
+ * The server's warnings over all chunks, one per kind: "N rows …" counts added, the first place
+ * kept (each chunk is summarised on its own: docs-model/formats/mot-import.ts).
+ */
+export function mergeWarnings(list: readonly Diagnostic[]): Diagnostic[] {
+  const byCode = new Map<string, { rows: number; what: string; place: string } | Diagnostic>();
+  for (const w of list) {
+    const m = /^(\d+) rows? (.*)$/.exec(w.message);
+    const seen = byCode.get(w.code);
+    if (m && (seen === undefined || 'rows' in seen)) byCode.set(w.code, { rows: (seen?.rows ?? 0) + Number(m[1]), what: m[2]!, place: seen?.place ?? w.place });
+    else if (seen === undefined) byCode.set(w.code, w);
+  }
+  return [...byCode].map(([code, w]) => ('rows' in w ? { code, message: `${w.rows} ${w.rows === 1 ? 'row' : 'rows'} ${w.what}`, place: w.place } : w));
+}
+
 export async function runCommand(ctx: Context, o: RunOptions): Promise<void> {
   if (!Number.isSafeInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > MAX_CHUNK) throw new UsageError(`--chunk-size must be an integer in 1…${MAX_CHUNK}`);
   const model = parseModel(o.model);
   const file = readDetections(await readInputFile(o.detections), o.detections);
+  if (file.format === 'mot' && o.clip) throw new UsageError('--clip does not apply to MOTChallenge tracker output: its boxes past the image edge are kept as written, as MOT scoring wants');
   const release = o.release === undefined ? undefined : await sessionRelease(ctx.api, o.session, o.release);
   const run = await ctx.api.json<Run>(
     'POST',
@@ -107,10 +123,13 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<void> {
   bar?.start(file.items.length, 0, { frames: 0, totalFrames: total });
   const query = `?format=${file.format}${o.clip ? '&clip=true' : ''}`;
   let highest = -1;
+  /** What the server stored with a remark (MOT: a confidence outside [0, 1], a box past the edge). */
+  let warnings: Diagnostic[] = [];
   try {
     for (let k = 0; k < file.items.length; k += o.chunkSize) {
       const chunk = file.items.slice(k, k + o.chunkSize);
-      await ctx.api.json('POST', `/api/test-runs/${seg(run.id)}/detections${query}`, chunk, `upload detections ${k}…${k + chunk.length - 1}`);
+      const res = await ctx.api.request('POST', `/api/test-runs/${seg(run.id)}/detections${query}`, { ...chunkBody(file, chunk), what: `upload detections ${k}…${k + chunk.length - 1}` });
+      warnings = mergeWarnings([...warnings, ...(((await res.json()) as { warnings?: Diagnostic[] }).warnings ?? [])]);
       highest = Math.max(highest, lastFrame(file, chunk));
       const processed = Math.min(total, highest + 1);
       await ctx.api.json('POST', `/api/test-runs/${seg(run.id)}/progress`, { processedFrames: processed, totalFrames: total, status: 'running' }, `report progress of run ${run.id}`);
@@ -131,7 +150,9 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<void> {
   bar?.update(file.items.length, { frames: total, totalFrames: total });
   bar?.stop();
   const evaluation = await ctx.api.json<EvaluationBody>('GET', `/api/test-runs/${seg(run.id)}/evaluation`, undefined, `evaluate run ${run.id}`);
-  if (ctx.json) return ctx.emit({ run: { ...run, status: 'completed' }, detections: file.items.length, evaluation });
+  if (ctx.json) return ctx.emit({ run: { ...run, status: 'completed' }, detections: file.items.length, ...(warnings.length ? { warnings } : {}), evaluation });
+  // The server names a MOT body tracker.txt; its lines are the file's (chunkBody).
+  for (const w of warnings) ctx.note(`warning: ${w.message} (${w.place.replace(/^tracker\.txt(?=:)/, o.detections)})`);
   ctx.out(`run ${run.id}: ${file.items.length} detections${evaluation.groundTruth?.releaseId ? ` against release ${evaluation.groundTruth.releaseId} (${evaluation.groundTruth.contentHash ?? ''})` : ''}`);
   ctx.out(evaluationTable(evaluation));
   if (evaluation.tracking) ctx.out(`\ntracking (CLEAR MOT and identity at IoU ${evaluation.tracking.iouThreshold}, HOTA over α 0.05…0.95):\n${trackingTable(evaluation.tracking)}`);

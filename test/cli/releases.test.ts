@@ -204,5 +204,37 @@ for (const kind of databaseKinds()) {
     assert.ok(oneCleanLine(none.stderr) && none.stderr.includes('neither run carries track ids: no mota to gate on'), none.stderr);
   });
 
+  test('run reads MOTChallenge tracker output: scored as a tracker, warnings named by the line of the whole file, a bad line refused before anything is sent', async ({ t, dir, env, ids }) => {
+    // The car track of the second session (frames 0-3). 9 columns: class 1 is car, the session's
+    // first label. Confidence -1 (as many trackers write) is stored as 1 with a warning; line 4 (a
+    // blank line before it) reaches past the left edge, and is sent in the second chunk of two lines.
+    const file = path.join(dir, 'MOT17-02-tracker.txt');
+    writeFileSync(file, ['1,7,10,10,50,50,-1,1,-1', '2,7,10,10,50,50,-1,1,-1', '', '3,7,-5,10,50,50,-1,1,-1', '4,7,10,10,50,50,-1,1,-1'].join('\n') + '\n');
+    const args = ['run', '--project', ids.project, '--video', ids.video, '--session', ids.second, '--release', 'tracks-v1', '--detections'];
+    const r = await annosync([...args, file, '--model', 'tracker@mot', '--chunk-size', '2'], env);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\(overall\)\s+1\s+0\.\d{4}\s+1\s/, 'MOTA 1, MOTP below 1 (the box past the edge), IDF1 1');
+    assert.ok(r.stderr.includes(`warning: 4 rows with a confidence outside [0, 1] stored with score 1 (${file}:1)`), r.stderr);
+    assert.ok(r.stderr.includes(`warning: 1 row reaching past the image edge kept as written (${file}:4)`), r.stderr);
+    assert.is((await annosync([...args, file, '--model', 'tracker@mot', '--clip'], env)).code, 2, '--clip does not apply');
+
+    const runsBefore = (await t.http.get<{ items: unknown[] }>(`/api/projects/${ids.project}/test-runs?limit=500`)).body.items.length;
+    const bad = path.join(dir, 'bad-tracker.txt');
+    writeFileSync(bad, '1,7,10,10,50,50,1,1,-1\n2,7,10,10,0,50,1,1,-1\n');
+    const refused = await annosync([...args, bad, '--model', 'tracker@bad'], env);
+    assert.is(refused.code, 2);
+    assert.ok(oneCleanLine(refused.stderr) && refused.stderr.includes(`${bad}:2:w: w 0 must be > 0`), refused.stderr);
+    assert.is((await t.http.get<{ items: unknown[] }>(`/api/projects/${ids.project}/test-runs?limit=500`)).body.items.length, runsBefore, 'no run made');
+
+    // A frame past the video's 100 is the server's to see: its 422 names the line of the whole file.
+    const late = path.join(dir, 'late-tracker.txt');
+    writeFileSync(late, '1,7,10,10,50,50,1,1,-1\n2,7,10,10,50,50,1,1,-1\n101,7,10,10,50,50,1,1,-1\n');
+    const past = await annosync([...args, late, '--model', 'tracker@late', '--chunk-size', '2'], env);
+    assert.is(past.code, 2);
+    // After the note that the run was made, the refusal in one line.
+    const [made, refusal, ...rest] = past.stderr.trim().split('\n');
+    assert.ok(/^run \S+ created/.test(made!) && rest.length === 0 && refusal!.includes("frame 101 is past the video's 100 frames (tracker.txt:3:frame)"), past.stderr);
+  });
+
   test.run();
 }
