@@ -78,11 +78,12 @@ function program(io: Io): Command {
     .action((o: RunOptions & GlobalOptions) => runCommand(contextOf(o, io), o));
 
   sub('gate')
-    .description('compare a run with a baseline run; exit 1 when it is worse by more than --max-drop')
+    .description('exit 1 when a run is worse than a baseline run by more than --max-drop, or below --min')
     .requiredOption('--run <id>', 'the run to check (head)')
-    .requiredOption('--baseline <id>', 'the run to compare with (base), on the same release')
-    .addOption(new Option('--metric <metric>', 'metric to gate on').choices(GATE_METRICS).default('ap50'))
-    .option('--max-drop <value>', 'largest allowed drop of the metric', '0.01')
+    .option('--baseline <id>', 'the run to compare with (base), on the same release')
+    .addOption(new Option('--metric <metric>', 'metric to gate on (hota … loca: a tracker\'s)').choices(GATE_METRICS).default('ap50'))
+    .option('--max-drop <value>', 'largest allowed drop of the metric against --baseline', '0.01')
+    .option('--min <value>', 'lowest allowed value of the metric (with or without --baseline)')
     .option('--per-label', 'also fail when any single label drops by more')
     .action((o: GateOptions & GlobalOptions) => gateCommand(contextOf(o, io), o));
 

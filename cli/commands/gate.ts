@@ -1,30 +1,27 @@
 /**
  * `annosync gate`: compares a run with a baseline run on the same release and fails (exit 1)
  * when the run is worse by more than the allowed drop — overall, or for any label with
- * `--per-label`. A label the baseline has and the run lacks counts as a drop to 0.
+ * `--per-label`. A label the baseline has and the run lacks counts as a drop to 0. With `--min`
+ * it also (or, without `--baseline`, only) fails when the metric is below a floor (gate-floor.ts).
  *
  *   annosync gate --run r2 --baseline r1 --metric ap50 --max-drop 0.01 --per-label
  *   annosync gate --run r2 --baseline r1 --metric hota --max-drop 0.02    # a tracker
+ *   annosync gate --run r2 --min 0.5                                       # no baseline yet
  */
 import type { Context } from '../context.ts';
 import { GateFailedError, UsageError } from '../errors.ts';
 import { formatTable, signed } from '../table.ts';
+import { floorCheck, parseMin } from './gate-floor.ts';
+import { DETECTION_METRICS, gatedField, type GateCheck, type GateMetric } from './gate-metrics.ts';
 
-/** Rates where higher is better; counts (tp, fp, fn, ID switches) make no sense with one allowed drop. */
-const DETECTION_METRICS = ['ap50', 'ap', 'precision', 'recall', 'f1'] as const;
-/**
- * A tracker's rates, by the name given on the command line (lower case) → the comparison's field
- * (docs/formats.md, "Tracking metrics"). MOTP is TrackEval's mean IoU of the matches: higher is better.
- */
-const TRACKING_FIELDS = { mota: 'mota', motp: 'motp', idf1: 'idf1', idp: 'idp', idr: 'idr', hota: 'hota', deta: 'deta', assa: 'assa', loca: 'locA' } as const;
-export const GATE_METRICS = [...DETECTION_METRICS, ...(Object.keys(TRACKING_FIELDS) as Array<keyof typeof TRACKING_FIELDS>)] as const;
-export type GateMetric = (typeof GATE_METRICS)[number];
+export { GATE_METRICS, type GateMetric } from './gate-metrics.ts';
 
 export interface GateOptions {
   run: string;
-  baseline: string;
+  baseline?: string;
   metric: GateMetric;
   maxDrop: string;
+  min?: string;
   perLabel?: boolean;
 }
 
@@ -68,13 +65,12 @@ export const parseMaxDrop = (text: string): number => {
   return v;
 };
 
-const isTracking = (metric: GateMetric): metric is keyof typeof TRACKING_FIELDS => Object.hasOwn(TRACKING_FIELDS, metric);
-
 /** The table the metric is read from and its field there: the detection metrics, or the tracking ones. */
 function gatedOn(c: Comparison, metric: GateMetric): { table: Table; field: string } {
-  if (!isTracking(metric)) return { table: c, field: metric };
+  const { field, tracking } = gatedField(metric);
+  if (!tracking) return { table: c, field };
   if (!c.tracking) throw new UsageError(`neither run carries track ids: no ${metric} to gate on (gate a detector on ${DETECTION_METRICS.join(', ')})`);
-  return { table: c.tracking, field: TRACKING_FIELDS[metric] };
+  return { table: c.tracking, field };
 }
 
 /** The gate's decision on a comparison; pure, so it is tested without a server. */
@@ -95,23 +91,38 @@ export function judge(c: Comparison, metric: GateMetric, maxDrop: number, perLab
   return { metric, maxDrop, perLabel, passed: failures.length === 0, failures };
 }
 
-export async function gateCommand(ctx: Context, o: GateOptions): Promise<void> {
+/** The run against the baseline: the comparison's deltas, and the drop allowed. */
+async function dropCheck(ctx: Context, o: GateOptions, baseline: string): Promise<GateCheck> {
   const maxDrop = parseMaxDrop(o.maxDrop);
-  if (o.run === o.baseline) throw new UsageError('--run and --baseline are the same run');
-  const query = new URLSearchParams({ base: o.baseline, head: o.run, summary: 'true' });
-  const c = await ctx.api.json<Comparison>('GET', `/api/test-runs/compare?${query}`, undefined, `compare run ${o.run} with baseline ${o.baseline}`);
+  if (o.run === baseline) throw new UsageError('--run and --baseline are the same run');
+  const query = new URLSearchParams({ base: baseline, head: o.run, summary: 'true' });
+  const c = await ctx.api.json<Comparison>('GET', `/api/test-runs/compare?${query}`, undefined, `compare run ${o.run} with baseline ${baseline}`);
   const verdict = judge(c, o.metric, maxDrop, o.perLabel ?? false);
   const { table, field } = gatedOn(c, o.metric);
-  if (ctx.json) ctx.emit({ verdict, comparison: c });
-  else {
-    const rows = [['(overall)', deltaOf(table.overall, field)!] as const, ...Object.entries(table.perLabel).map(([l, d]) => [l + (d.onlyIn ? ` (only ${d.onlyIn})` : ''), deltaOf(d, field)!] as const)];
-    ctx.out(formatTable(['label', `base ${o.metric}`, `head ${o.metric}`, 'delta'], rows.map(([l, d]) => [l, d.base, d.head, signed(d.delta)])));
-    if (c.regressions && c.fixes) ctx.out(`lost ${c.regressions.boxes} true positive(s) on ${c.regressions.frames} frame(s); gained ${c.fixes.boxes} on ${c.fixes.frames}`);
-  }
-  if (!verdict.passed) {
-    const list = verdict.failures.map((f) => `${f.scope} ${signed(f.delta)}`).join(', ');
-    const untracked = isTracking(o.metric) && c.tracking?.onlyIn === 'base' ? ` (run ${o.run} carries no track ids)` : '';
-    throw new GateFailedError(`gate failed: ${o.metric} dropped by more than ${maxDrop}: ${list}${untracked}`);
-  }
-  if (!ctx.json) ctx.out(`gate passed: ${o.metric} dropped by no more than ${maxDrop}${o.perLabel ? ' overall and per label' : ' overall'}`);
+  const rows = [['(overall)', deltaOf(table.overall, field)!] as const, ...Object.entries(table.perLabel).map(([l, d]) => [l + (d.onlyIn ? ` (only ${d.onlyIn})` : ''), deltaOf(d, field)!] as const)];
+  const lines = [formatTable(['label', `base ${o.metric}`, `head ${o.metric}`, 'delta'], rows.map(([l, d]) => [l, d.base, d.head, signed(d.delta)]))];
+  if (c.regressions && c.fixes) lines.push(`lost ${c.regressions.boxes} true positive(s) on ${c.regressions.frames} frame(s); gained ${c.fixes.boxes} on ${c.fixes.frames}`);
+  const untracked = gatedField(o.metric).tracking && c.tracking?.onlyIn === 'base' ? ` (run ${o.run} carries no track ids)` : '';
+  return {
+    passed: verdict.passed,
+    json: { verdict, comparison: c },
+    table: lines.join('\n'),
+    failure: `${o.metric} dropped by more than ${maxDrop}: ${verdict.failures.map((f) => `${f.scope} ${signed(f.delta)}`).join(', ')}${untracked}`,
+    success: `${o.metric} dropped by no more than ${maxDrop}${o.perLabel ? ' overall and per label' : ' overall'}`,
+  };
+}
+
+export async function gateCommand(ctx: Context, o: GateOptions): Promise<void> {
+  if (o.baseline === undefined && o.min === undefined) throw new UsageError('give --baseline RUN (fail on a drop against it), --min VALUE (fail below it), or both');
+  // Both arguments are checked before either request is made.
+  const min = o.min === undefined ? undefined : parseMin(o.min);
+  if (o.baseline !== undefined) parseMaxDrop(o.maxDrop);
+  const checks: GateCheck[] = [];
+  if (o.baseline !== undefined) checks.push(await dropCheck(ctx, o, o.baseline));
+  if (min !== undefined) checks.push(await floorCheck(ctx, o, min));
+  if (ctx.json) ctx.emit(Object.assign({}, ...checks.map((c) => c.json)));
+  else for (const c of checks) ctx.out(c.table);
+  const failed = checks.filter((c) => !c.passed);
+  if (failed.length > 0) throw new GateFailedError(`gate failed: ${failed.map((c) => c.failure).join('; ')}`);
+  if (!ctx.json) ctx.out(`gate passed: ${checks.map((c) => c.success).join('; ')}`);
 }

@@ -134,6 +134,21 @@ for (const kind of databaseKinds()) {
     assert.is(perLabel.code, 1, perLabel.stderr);
     const verdict = JSON.parse(perLabel.stdout) as { verdict: { passed: boolean; failures: Array<{ scope: string }> } };
     assert.equal([verdict.verdict.passed, verdict.verdict.failures.map((f) => f.scope)], [false, ['car']]);
+
+    // A floor needs no baseline: head's recall is 2/3 overall, 1/2 for car.
+    const floor = await annosync(['gate', '--run', h.run.id, '--metric', 'recall', '--min', '0.6'], env);
+    assert.is(floor.code, 0, floor.stderr);
+    assert.match(floor.stdout, /label\s+recall\s+min\n\(overall\)\s+0\.6667\s+0\.6000/);
+    assert.match(floor.stdout, /gate passed: recall at least 0\.6 overall/);
+    const floorPerLabel = await annosync(['gate', '--run', h.run.id, '--metric', 'recall', '--min', '0.6', '--per-label'], env);
+    assert.is(floorPerLabel.code, 1);
+    assert.ok(oneCleanLine(floorPerLabel.stderr) && floorPerLabel.stderr.includes('gate failed: recall below 0.6: car 0.5000'), floorPerLabel.stderr);
+    // Both at once: each failure named, in one line; --json holds both verdicts.
+    const both = await annosync(['gate', '--run', h.run.id, '--baseline', b.run.id, '--metric', 'recall', '--max-drop', '0.1', '--min', '0.7', '--json'], env);
+    assert.is(both.code, 1);
+    const bothJson = JSON.parse(both.stdout) as { verdict: { passed: boolean }; floor: { passed: boolean; failures: Array<{ scope: string; value: number }> } };
+    assert.equal([bothJson.verdict.passed, bothJson.floor.passed, bothJson.floor.failures.map((f) => f.scope)], [false, false, ['overall']]);
+    assert.ok(/gate failed: recall dropped by more than 0\.1: overall -0\.3333; recall below 0\.7: overall 0\.6667/.test(both.stderr), both.stderr);
   });
 
   test('gate on runs of different releases is one line and exit 2 (409 naming both)', async ({ dir, env, ids, runs }) => {
@@ -198,6 +213,10 @@ for (const kind of databaseKinds()) {
     const dropped = await annosync(['gate', '--run', untracked.run.id, '--baseline', baseId, '--metric', 'idf1', '--max-drop', '0.5'], env);
     assert.is(dropped.code, 1, dropped.stderr);
     assert.ok(oneCleanLine(dropped.stderr) && dropped.stderr.includes(`gate failed: idf1 dropped by more than 0.5: overall -1 (run ${untracked.run.id} carries no track ids)`), dropped.stderr);
+    const floorless = await annosync(['gate', '--run', untracked.run.id, '--metric', 'hota', '--min', '0.5'], env);
+    assert.is(floorless.code, 1);
+    assert.ok(floorless.stderr.includes(`gate failed: hota below 0.5: overall 0 (run ${untracked.run.id} carries no track ids)`), floorless.stderr);
+    assert.is((await annosync(['gate', '--run', headRun.run.id, '--metric', 'mota', '--min', '0.75'], env)).code, 0);
     // Two detectors: no tracking metric to gate on, a usage error (exit 2).
     const none = await annosync(['gate', '--run', runs.head, '--baseline', runs.base, '--metric', 'mota'], env);
     assert.is(none.code, 2);

@@ -6,7 +6,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { judge, parseMaxDrop } from '../../cli/commands/gate.ts';
-import { parseModel } from '../../cli/commands/run.ts';
+import { judgeFloor, parseMin } from '../../cli/commands/gate-floor.ts';
+import { parseModel, type EvaluationBody } from '../../cli/commands/run.ts';
 import { UsageError } from '../../cli/errors.ts';
 import { formatTable } from '../../cli/table.ts';
 import { annosync, oneCleanLine } from './helpers.ts';
@@ -52,6 +53,8 @@ usage('bad values, a missing file, no token and an unreachable server: one clear
   const cases: Array<[string[], Record<string, string>, RegExp]> = [
     [['gate', '--run', 'a', '--baseline', 'b', '--max-drop', 'lots'], TOKEN, /--max-drop must be a number/],
     [['gate', '--run', 'a', '--baseline', 'a'], TOKEN, /same run/],
+    [['gate', '--run', 'a'], TOKEN, /give --baseline RUN \(fail on a drop against it\), --min VALUE \(fail below it\), or both/],
+    [['gate', '--run', 'a', '--min', 'high'], TOKEN, /--min must be a number in \[-1, 1\]/],
     [['release', '--session', 's', '--project', 'p', '--name', 'v1'], TOKEN, /exactly one of --session and --project/],
     [['import', '--session', 's', '--format', 'coco', '/nonexistent/file.json'], TOKEN, /cannot read \/nonexistent\/file.json: ENOENT/],
     [['run', '--project', 'p', '--video', 'v', '--session', 's', '--model', 'm@1', '--detections', '/nonexistent.csv'], TOKEN, /cannot read/],
@@ -121,6 +124,22 @@ gate('a tracking metric is read from the tracking comparison (LocA by its field)
     () => judge(comparison, 'mota', 0.01, false),
     (e: unknown) => e instanceof UsageError && /neither run carries track ids: no mota to gate on \(gate a detector on ap50, ap/.test(e.message),
   );
+});
+
+gate('a floor: overall, and per label only where the label has ground truth; a tracking floor on a run without track ids counts 0', () => {
+  const m = (tp: number, fn: number, ap50: number) => ({ tp, fp: 0, fn, precision: 1, recall: tp / Math.max(1, tp + fn), f1: 0, ap50, ap: 0 });
+  const evaluation = { overall: m(5, 5, 0.6), perLabel: { car: m(4, 1, 0.8), person: m(1, 4, 0.2), ghost: m(0, 0, 0) } };
+  assert.ok(judgeFloor(evaluation, 'ap50', 0.6, false).passed, 'a floor at the value passes');
+  assert.equal(judgeFloor(evaluation, 'ap50', 0.61, false).failures, [{ scope: 'overall', value: 0.6 }]);
+  // ghost (no ground truth) has nothing to find: not a failure.
+  assert.equal(judgeFloor(evaluation, 'ap50', 0.5, true).failures, [{ scope: 'person', value: 0.2 }]);
+  assert.equal(judgeFloor(evaluation, 'hota', 0.5, false).failures, [{ scope: 'overall', value: 0 }]);
+  // Only the figures the floor reads.
+  const tracked = { ...evaluation, tracking: { iouThreshold: 0.5, overall: { hota: 0.7, locA: 0.9, groundTruthBoxes: 3 }, perLabel: { car: { hota: 0.4, locA: 0.9, groundTruthBoxes: 3 } } } } as unknown as EvaluationBody;
+  assert.equal(judgeFloor(tracked, 'hota', 0.5, true).failures, [{ scope: 'car', value: 0.4 }]);
+  assert.ok(judgeFloor(tracked, 'loca', 0.9, true).passed);
+  assert.is(parseMin('-0.5'), -0.5);
+  assert.throws(() => parseMin('2'), (e: unknown) => e instanceof UsageError);
 });
 
 const parts = suite('cli parts');
