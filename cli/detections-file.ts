@@ -51,6 +51,8 @@ function readMot(bytes: Uint8Array, file: string): DetectionsFile {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function readDetections(bytes: Uint8Array, file: string): DetectionsFile {
+  // A zip (CVAT's MOT 1.1 export, a MOTChallenge submission) would otherwise read as a CSV without a header.
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) throw new InputFileError(`${file} is a zip: pass the file inside it (a tracker's <sequence>.txt, a detections JSON or CSV)`);
   const text = new TextDecoder('utf-8').decode(bytes);
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (/\.json$/i.test(file) || trimmed.startsWith('[')) {

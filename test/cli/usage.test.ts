@@ -2,7 +2,10 @@
  * The `annosync` command without a server: --help on every command, usage errors and unreachable
  * servers as one line on stderr with exit 2, and the gate's decision rule.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { judge, parseMaxDrop } from '../../cli/commands/gate.ts';
@@ -13,6 +16,9 @@ import { formatTable } from '../../cli/table.ts';
 import { annosync, oneCleanLine } from './helpers.ts';
 
 const COMMANDS = ['export', 'import', 'release', 'run', 'gate'];
+/** A zip where a detections file is expected (its first bytes are all the command reads). */
+const ZIP = path.join(mkdtempSync(path.join(tmpdir(), 'annosync-cli-usage-')), 'tracker.zip');
+writeFileSync(ZIP, Buffer.from('PK\x03\x04 not really a zip', 'latin1'));
 const TOKEN = { ANNOSYNC_TOKEN: 'not-checked-before-the-request' };
 
 const usage = suite('annosync usage');
@@ -58,6 +64,7 @@ usage('bad values, a missing file, no token and an unreachable server: one clear
     [['release', '--session', 's', '--project', 'p', '--name', 'v1'], TOKEN, /exactly one of --session and --project/],
     [['import', '--session', 's', '--format', 'coco', '/nonexistent/file.json'], TOKEN, /cannot read \/nonexistent\/file.json: ENOENT/],
     [['run', '--project', 'p', '--video', 'v', '--session', 's', '--model', 'm@1', '--detections', '/nonexistent.csv'], TOKEN, /cannot read/],
+    [['run', '--project', 'p', '--video', 'v', '--session', 's', '--model', 'm@1', '--detections', ZIP], TOKEN, /tracker\.zip is a zip: pass the file inside it/],
     [['run', '--project', 'p', '--video', 'v', '--session', 's', '--model', 'm@1', '--detections', 'x.csv', '--chunk-size', 'many'], TOKEN, /chunk-size/],
     [['export', '--session', 's', '--format', 'coco', '-o', '/tmp/x'], {}, /no token: set ANNOSYNC_TOKEN or pass --token/],
     [['export', '--session', 's', '--format', 'coco', '-o', '/tmp/x', '--url', 'ftp://x'], TOKEN, /not an http\(s\) URL/],
