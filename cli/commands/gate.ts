@@ -92,9 +92,7 @@ export function judge(c: Comparison, metric: GateMetric, maxDrop: number, perLab
 }
 
 /** The run against the baseline: the comparison's deltas, and the drop allowed. */
-async function dropCheck(ctx: Context, o: GateOptions, baseline: string): Promise<GateCheck> {
-  const maxDrop = parseMaxDrop(o.maxDrop);
-  if (o.run === baseline) throw new UsageError('--run and --baseline are the same run');
+async function dropCheck(ctx: Context, o: GateOptions, baseline: string, maxDrop: number): Promise<GateCheck> {
   const query = new URLSearchParams({ base: baseline, head: o.run, summary: 'true' });
   const c = await ctx.api.json<Comparison>('GET', `/api/test-runs/compare?${query}`, undefined, `compare run ${o.run} with baseline ${baseline}`);
   const verdict = judge(c, o.metric, maxDrop, o.perLabel ?? false);
@@ -114,11 +112,12 @@ async function dropCheck(ctx: Context, o: GateOptions, baseline: string): Promis
 
 export async function gateCommand(ctx: Context, o: GateOptions): Promise<void> {
   if (o.baseline === undefined && o.min === undefined) throw new UsageError('give --baseline RUN (fail on a drop against it), --min VALUE (fail below it), or both');
-  // Both arguments are checked before either request is made.
+  // Every argument is checked before any request is made.
   const min = o.min === undefined ? undefined : parseMin(o.min);
-  if (o.baseline !== undefined) parseMaxDrop(o.maxDrop);
+  const maxDrop = o.baseline === undefined ? undefined : parseMaxDrop(o.maxDrop);
+  if (o.run === o.baseline) throw new UsageError('--run and --baseline are the same run');
   const checks: GateCheck[] = [];
-  if (o.baseline !== undefined) checks.push(await dropCheck(ctx, o, o.baseline));
+  if (o.baseline !== undefined && maxDrop !== undefined) checks.push(await dropCheck(ctx, o, o.baseline, maxDrop));
   if (min !== undefined) checks.push(await floorCheck(ctx, o, min));
   if (ctx.json) ctx.emit(Object.assign({}, ...checks.map((c) => c.json)));
   else for (const c of checks) ctx.out(c.table);

@@ -19,6 +19,12 @@ import { waitFor } from '../../tools/databases.ts';
 import { inFreshProcess } from '../helpers/fresh-process.ts';
 
 const MiB = 2 ** 20;
+/**
+ * A replacement counts once the new thread has compiled and opened PGlite: about a second alone, and
+ * more than the 5 s `waitFor` gives by default in a CI run of every test file on a loaded 2-core
+ * machine (seen once: "not replaced after the commit", the thread on its way).
+ */
+const REPLACED = { timeoutMs: 30_000 };
 const policy: RecyclePolicy = { largeBytes: 1 * MiB, quietMs: 100, everyMs: 60_000 };
 const large = (seed: number): Uint8Array => Uint8Array.from({ length: 1.5 * MiB }, (_, i) => (i * 31 + seed) & 0xff);
 
@@ -50,7 +56,7 @@ test('after a large statement and a quiet moment the thread is replaced: the dat
   await conn.query('set search_path to kept');
   await conn.query('create table blobs (id int primary key, b bytea not null)');
   await conn.query('insert into blobs values (1, $1)', [large(1)]);
-  await waitFor(() => conn.recycles === 1, { message: 'the thread was not replaced' });
+  await waitFor(() => conn.recycles === 1, { ...REPLACED, message: 'the thread was not replaced' });
   // Unqualified: only the replayed `set search_path` finds the table in the new thread.
   const { rows } = await conn.query('select id, length(b) as n, md5(b) as h from blobs');
   const expected = await conn.query('select md5($1::bytea) as h', [large(1)]);
@@ -79,7 +85,7 @@ test('no replacement inside a transaction, of an in-memory database, after a sta
   const small = await openCopy(ctx);
   const again = await openCopy(ctx);
   await again.query('select length($1::bytea)', [large(6)]);
-  await waitFor(() => again.recycles === 1, { message: 'the first replacement did not happen' });
+  await waitFor(() => again.recycles === 1, { ...REPLACED, message: 'the first replacement did not happen' });
   // A witness with the same policy, given its large statement last: once it has been replaced,
   // the others' quiet moments have passed too.
   const witness = await openCopy(ctx);
@@ -91,14 +97,14 @@ test('no replacement inside a transaction, of an in-memory database, after a sta
   await small.query('select length($1::bytea)', [new Uint8Array(policy.largeBytes - 1)]);
   await again.query('select length($1::bytea)', [large(7)]);
   await witness.query('select length($1::bytea)', [large(5)]);
-  await waitFor(() => witness.recycles === 1, { message: 'the witness was not replaced' });
+  await waitFor(() => witness.recycles === 1, { ...REPLACED, message: 'the witness was not replaced' });
   assert.is(conn.recycles, 0, 'not while a transaction is open');
   assert.is(memory.recycles, 0, 'never for an in-memory database');
   assert.is(small.recycles, 0, 'not after a statement one byte under the size');
   assert.is(again.recycles, 1, 'a replacement is not replaced again within everyMs');
   await conn.query('insert into blobs values (2, $1)', [new Uint8Array(10)]);
   await conn.query('commit');
-  await waitFor(() => conn.recycles === 1, { message: 'not replaced after the commit' });
+  await waitFor(() => conn.recycles === 1, { ...REPLACED, message: 'not replaced after the commit' });
   const { rows } = await conn.query('select id from blobs order by id');
   assert.equal(rows, [{ id: 1 }, { id: 2 }], 'the transaction committed whole');
   assert.equal((await memory.query('select count(*)::int as n from blobs')).rows, [{ n: 1 }]);
