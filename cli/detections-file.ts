@@ -10,6 +10,7 @@
 import { parseDetectionsCsv } from '../docs-model/formats/detections-csv.ts';
 import { parseNumberText, textLines } from '../docs-model/formats/imported.ts';
 import { readMotRows } from '../docs-model/formats/mot-import.ts';
+import { looksLikeZip } from '../docs-model/formats/safe-zip.ts';
 import type { Problem } from '../docs-model/formats/problems.ts';
 import { InputFileError } from './errors.ts';
 
@@ -52,7 +53,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export function readDetections(bytes: Uint8Array, file: string): DetectionsFile {
   // A zip (CVAT's MOT 1.1 export, a MOTChallenge submission) would otherwise read as a CSV without a header.
-  if (bytes[0] === 0x50 && bytes[1] === 0x4b) throw new InputFileError(`${file} is a zip: pass the file inside it (a tracker's <sequence>.txt, a detections JSON or CSV)`);
+  if (looksLikeZip(bytes)) throw new InputFileError(`${file} is a zip: pass the file inside it (a tracker's <sequence>.txt, a detections JSON or CSV)`);
   const text = new TextDecoder('utf-8').decode(bytes);
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (/\.json$/i.test(file) || trimmed.startsWith('[')) {

@@ -13,7 +13,8 @@ import { UsageError } from '../errors.ts';
 import { seg } from '../http.ts';
 import { projectRelease, sessionRelease } from '../releases.ts';
 
-export const EXPORT_FORMATS = ['coco', 'yolo', 'ultralytics', 'voc', 'json'] as const;
+/** The server's formats (docs/formats.md); `mot` is CVAT's MOT 1.1 zip, as TrackEval and py-motmetrics read it. */
+export const EXPORT_FORMATS = ['coco', 'yolo', 'ultralytics', 'voc', 'mot', 'json'] as const;
 
 export interface ExportOptions {
   session?: string;

@@ -3,8 +3,10 @@
  * problem the server found, one per line on stderr, and exits 1.
  *
  *   annosync import --session s1 --format coco gt.json --mode replace --dry-run
+ *   annosync import --session s1 --format mot gt.txt      # or CVAT's MOT 1.1 zip
  */
 import { readFile } from 'node:fs/promises';
+import { looksLikeZip } from '../../docs-model/formats/safe-zip.ts';
 import type { Context } from '../context.ts';
 import { ImportRefusedError, ServerError, UsageError, type Diagnostic } from '../errors.ts';
 import { seg } from '../http.ts';
@@ -29,8 +31,13 @@ interface ImportAnswer {
   warnings: Diagnostic[];
 }
 
-const contentTypeOf = (format: ImportOptions['format'], file: string): string =>
-  format === 'coco' || format === 'json' ? 'application/json' : format === 'voc' && /\.xml$/i.test(file) ? 'application/xml' : 'application/zip';
+/** MOT comes as CVAT's zip or as a bare `gt.txt` (text/plain), told apart by the zip's first bytes. */
+const contentTypeOf = (format: ImportOptions['format'], file: string, body: Uint8Array): string => {
+  if (format === 'coco' || format === 'json') return 'application/json';
+  if (format === 'voc' && /\.xml$/i.test(file)) return 'application/xml';
+  if (format === 'mot' && !looksLikeZip(body)) return 'text/plain';
+  return 'application/zip';
+};
 
 export async function readInputFile(file: string): Promise<Buffer> {
   try {
@@ -49,7 +56,7 @@ export async function importCommand(ctx: Context, file: string, o: ImportOptions
   try {
     const res = await ctx.api.request('POST', `/api/sessions/${seg(o.session)}/import?${query}`, {
       body: new Uint8Array(body),
-      contentType: contentTypeOf(o.format, file),
+      contentType: contentTypeOf(o.format, file, body),
       what: `import ${file} into session ${o.session}`,
     });
     answer = (await res.json()) as ImportAnswer;

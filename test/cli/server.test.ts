@@ -1,7 +1,7 @@
 /**
  * The `annosync` command as a child process against a real server (PGlite, and Postgres with
  * DATABASE_URL), with an admin token the server signed: export (byte-identical to the REST
- * export), import (a refusal prints located problems and exits 1), run (CSV detections uploaded in
+ * export), import (a refusal prints located problems and exits 1; MOT as a zip or a bare gt.txt), run (CSV detections uploaded in
  * chunks, followed over SSE, completed, evaluation printed) and the exit codes of server errors.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,6 +74,27 @@ for (const kind of databaseKinds()) {
     assert.ok(lines.slice(0, -1).every((l) => l.startsWith(`${bad}: /annotations/0`)), r.stderr);
     assert.match(lines.at(-1)!, /^annosync: .*bad\.json was not imported: \d+ problem\(s\)$/);
     assert.not.match(r.stderr, /\n\s+at /);
+  });
+
+  test('MOT: export writes the REST export\'s zip; import takes that zip, and a bare gt.txt as text', async ({ t, dir, env, ids }) => {
+    const zip = path.join(dir, 'gt-mot.zip');
+    const r = await annosync(['export', '--session', ids.session, '--format', 'mot', '-o', zip], env);
+    assert.is(r.code, 0, r.stderr);
+    const rest = await fetch(`${t.url}/api/sessions/${ids.session}/export?format=mot`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+    assert.ok(readFileSync(zip).equals(Buffer.from(await rest.arrayBuffer())), 'byte-identical');
+    const fresh = async () => (await t.http.post<{ id: string }>(`/api/projects/${ids.project}/sessions`, { videoId: ids.video })).body.id;
+    const fromZip = await annosync(['import', '--session', await fresh(), '--format', 'mot', zip], env);
+    assert.is(fromZip.code, 0, fromZip.stderr);
+    // Each MOT id is a track: the three boxes come back as three one-frame tracks (a keyframe and the
+    // outside one after it).
+    assert.ok(/^imported 6, updated 0.*tracks \+3 /.test(fromZip.stdout), fromZip.stdout);
+    // frame,id,x,y,w,h,not_ignored,class_id,visibility: one object on frames 1-2; class 1 is MOT16's
+    // pedestrian, a bare gt.txt having no labels.txt (docs/formats.md).
+    const txt = path.join(dir, 'gt.txt');
+    writeFileSync(txt, '1,1,10,10,50,50,1,1,1\n2,1,12,10,50,50,1,1,1\n');
+    const fromText = await annosync(['import', '--session', await fresh(), '--format', 'mot', txt], env);
+    assert.is(fromText.code, 0, fromText.stderr);
+    assert.ok(/^imported 3, updated 0.*tracks \+1 .*labels added: pedestrian/.test(fromText.stdout), fromText.stdout);
   });
 
   test('run uploads CSV detections in chunks, completes the run and prints its evaluation', async ({ t, dir, env, ids }) => {
