@@ -30,22 +30,26 @@ export interface DetectionsFile {
   items: unknown[];
 }
 
+/** How a MOT line's values are separated (commas, or blanks), as docs-model's `readMotRows` reads them. */
+const MOT_SEPARATOR = /\s*,\s*|\s+/;
+
 /** The first line of MOTChallenge text: 6 to 10 numbers, no header. */
 const looksLikeMot = (line: string): boolean => {
-  const tokens = line.trim().split(/\s*,\s*|\s+/);
+  const tokens = line.trim().split(MOT_SEPARATOR);
   return tokens.length >= 6 && tokens.length <= 10 && tokens.every((t) => parseNumberText(t) !== null);
 };
 
-const refused = (file: string, errors: readonly Problem[]): InputFileError => {
+/** A file refused before anything is sent: `count` problems (the list may hold fewer), the first named. */
+const refused = (file: string, errors: readonly Problem[], count = errors.length): InputFileError => {
   const first = errors[0]!;
-  return new InputFileError(`${file}: ${errors.length} problem(s), first at ${first.place}: ${first.message}`, errors.map(({ code, message, place }) => ({ code, message, place })));
+  return new InputFileError(`${file}: ${count} problem(s), first at ${first.place}: ${first.message}`, errors.map(({ code, message, place }) => ({ code, message, place })));
 };
 
 function readMot(bytes: Uint8Array, file: string): DetectionsFile {
   const errors: Problem[] = [];
   readMotRows({ bytes, name: file }, {}, errors);
   if (errors.length > 0) throw refused(file, errors);
-  const items: MotLine[] = textLines(bytes).map(({ line, text }) => ({ line, text, frame: Number(text.trim().split(/\s*,\s*|\s+/)[0]) - 1 }));
+  const items: MotLine[] = textLines(bytes).map(({ line, text }) => ({ line, text, frame: Number(text.trim().split(MOT_SEPARATOR)[0]) - 1 }));
   return { format: 'mot', items };
 }
 
@@ -72,10 +76,7 @@ export function readDetections(bytes: Uint8Array, file: string): DetectionsFile 
   const firstLine = trimmed.slice(0, trimmed.indexOf('\n') + 1 || undefined);
   if (looksLikeMot(firstLine)) return readMot(bytes, file);
   const r = parseDetectionsCsv(text, { fileName: file });
-  if (r.errorCount > 0) {
-    const first = r.errors[0]!;
-    throw new InputFileError(`${file}: ${r.errorCount} problem(s), first at ${first.place}: ${first.message}`, r.errors);
-  }
+  if (r.errorCount > 0) throw refused(file, r.errors, r.errorCount);
   return {
     format: 'native',
     // trackId kept: a tracker's CSV is scored with its tracks (CLEAR MOT, identity, HOTA).

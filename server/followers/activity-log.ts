@@ -4,8 +4,8 @@
  * Presence notes (joined, left) are stored here too, in batches: a reconnect storm is one INSERT
  * per `flushMs`, not one per socket. A client that leaves and is back under the same client id
  * before its leave is written (a provider's `disconnect()` and `connect()`, as after a refreshed
- * token: docs/architecture.md, "Who hears a change") leaves no note at all: "Ada left, Ada joined" within a fifth of a
- * second is no activity, and 200 clients reconnecting wrote 400 rows.
+ * token: docs/architecture.md, "Who hears a change") leaves no note at all: "Ada left, Ada
+ * joined" within a fifth of a second is no activity, and 200 clients reconnecting wrote 400 rows.
  *
  *   const activity = createActivityLog({ events, logger })
  *   activity.presence(projectId, { type: 'joined', sessionId, user: 'Ada', clientId: 7 })

@@ -27,32 +27,24 @@ async function withWorker(opts: Parameters<typeof createGroundTruthWorker>[0], b
   }
 }
 
-/** A release truth whose loads are counted. */
-function counted(contentHash: string, source: TruthSource): ReleaseTruth & { loads: number } {
-  const truth = {
-    contentHash,
+/** `fields` with a `load` that answers `value` and counts how often it was called. */
+function countingLoads<F extends object, T>(fields: F, value: T): F & { loads: number; load(): Promise<T> } {
+  const counted = {
+    ...fields,
     loads: 0,
     load: async () => {
-      truth.loads++;
-      return source;
+      counted.loads++;
+      return value;
     },
   };
-  return truth;
+  return counted;
 }
 
+/** A release truth whose loads are counted. */
+const counted = (contentHash: string, source: TruthSource): ReleaseTruth & { loads: number } => countingLoads({ contentHash }, source);
+
 /** A run's detections whose loads are counted; `count` as the run's row would say. */
-function run(name: string, list: readonly DetectionRecord[], count = list.length): RunDetections & { loads: number } {
-  const detections = {
-    name,
-    count,
-    loads: 0,
-    load: async () => {
-      detections.loads++;
-      return list;
-    },
-  };
-  return detections;
-}
+const run = (name: string, list: readonly DetectionRecord[], count = list.length): RunDetections & { loads: number } => countingLoads({ name, count }, list);
 
 test('a release scored twice is loaded and sent once, and scores as on the main thread both times', async () => {
   await withWorker({}, async (worker) => {
