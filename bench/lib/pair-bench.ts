@@ -45,6 +45,6 @@ export async function startPairServers(opts: {
     });
     servers.push({ name: main, server });
   }
-  if (opts.reference) servers.push({ name: 'reference', server: await startServer({ kind: 'reference' }) });
+  if (opts.reference) servers.push({ name: 'reference', server: await startServer({ kind: 'reference', nodeArgs: opts.nodeArgs }) });
   return servers;
 }
