@@ -9,6 +9,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { contextOf, type GlobalOptions, type Io } from './context.ts';
 import { CliError, EXIT } from './errors.ts';
+import { compareCommand, type CompareOptions } from './commands/compare.ts';
 import { EXPORT_FORMATS, exportCommand, type ExportOptions } from './commands/export.ts';
 import { GATE_METRICS, gateCommand, type GateOptions } from './commands/gate.ts';
 import { importCommand, type ImportOptions } from './commands/import.ts';
@@ -30,7 +31,7 @@ const integer = (value: string): number => {
 function program(io: Io): Command {
   const out = { writeOut: (s: string) => void io.stdout.write(s), writeErr: (s: string) => void io.stderr.write(s) };
   const root = new Command('annosync')
-    .description('annosync from scripts and CI: export and import ground truth, make releases, score a model run, gate on regressions')
+    .description('annosync from scripts and CI: export and import ground truth, make releases, score a model run, compare runs, gate on regressions')
     .configureOutput(out)
     .showSuggestionAfterError(false)
     .exitOverride();
@@ -76,6 +77,12 @@ function program(io: Io): Command {
     .option('--chunk-size <n>', `detections per request (1…${MAX_CHUNK})`, integer, 10_000)
     .option('--clip', 'clip boxes that cross the frame edge instead of refusing them (not for MOT tracker output, which keeps them)')
     .action((o: RunOptions & GlobalOptions) => runCommand(contextOf(o, io), o));
+
+  sub('compare')
+    .description('print two runs on one release side by side: every metric of base and head and the delta, per label, and the tracking metrics')
+    .requiredOption('--base <id>', 'the run to compare with')
+    .requiredOption('--head <id>', 'the run compared')
+    .action((o: CompareOptions & GlobalOptions) => compareCommand(contextOf(o, io), o));
 
   sub('gate')
     .description('exit 1 when a run is worse than a baseline run by more than --max-drop, or below --min')

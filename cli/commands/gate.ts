@@ -11,6 +11,7 @@
 import type { Context } from '../context.ts';
 import { GateFailedError, UsageError } from '../errors.ts';
 import { formatTable, signed } from '../table.ts';
+import { changesLine, fetchComparison } from './compare.ts';
 import { floorCheck, parseMin } from './gate-floor.ts';
 import { DETECTION_METRICS, gatedField, type GateCheck, type GateMetric } from './gate-metrics.ts';
 
@@ -93,13 +94,12 @@ export function judge(c: Comparison, metric: GateMetric, maxDrop: number, perLab
 
 /** The run against the baseline: the comparison's deltas, and the drop allowed. */
 async function dropCheck(ctx: Context, o: GateOptions, baseline: string, maxDrop: number): Promise<GateCheck> {
-  const query = new URLSearchParams({ base: baseline, head: o.run, summary: 'true' });
-  const c = await ctx.api.json<Comparison>('GET', `/api/test-runs/compare?${query}`, undefined, `compare run ${o.run} with baseline ${baseline}`);
+  const c: Comparison = await fetchComparison(ctx, baseline, o.run, `compare run ${o.run} with baseline ${baseline}`);
   const verdict = judge(c, o.metric, maxDrop, o.perLabel ?? false);
   const { table, field } = gatedOn(c, o.metric);
   const rows = [['(overall)', deltaOf(table.overall, field)!] as const, ...Object.entries(table.perLabel).map(([l, d]) => [l + (d.onlyIn ? ` (only ${d.onlyIn})` : ''), deltaOf(d, field)!] as const)];
   const lines = [formatTable(['label', `base ${o.metric}`, `head ${o.metric}`, 'delta'], rows.map(([l, d]) => [l, d.base, d.head, signed(d.delta)]))];
-  if (c.regressions && c.fixes) lines.push(`lost ${c.regressions.boxes} true positive(s) on ${c.regressions.frames} frame(s); gained ${c.fixes.boxes} on ${c.fixes.frames}`);
+  if (c.regressions && c.fixes) lines.push(changesLine({ regressions: c.regressions, fixes: c.fixes }));
   const untracked = gatedField(o.metric).tracking && c.tracking?.onlyIn === 'base' ? ` (run ${o.run} carries no track ids)` : '';
   return {
     passed: verdict.passed,

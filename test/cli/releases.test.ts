@@ -4,7 +4,8 @@
  * taken name (409, one line, exit 2), exports of a release byte-identical to the live export when
  * it was made, two runs scored against one release, and the gate's exit codes — 1 when head drops
  * more than allowed (overall or per label), 0 within it, 2 for runs on different releases — and a
- * tracker's runs, printed with their tracking metrics and gated on HOTA, MOTA or IDF1.
+ * tracker's runs, printed with their tracking metrics and gated on HOTA, MOTA or IDF1; `compare` of
+ * both kinds of runs (every figure side by side, --json the server's summary).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -135,6 +136,20 @@ for (const kind of databaseKinds()) {
     const verdict = JSON.parse(perLabel.stdout) as { verdict: { passed: boolean; failures: Array<{ scope: string }> } };
     assert.equal([verdict.verdict.passed, verdict.verdict.failures.map((f) => f.scope)], [false, ['car']]);
 
+    // compare decides nothing: every figure side by side, the rates' deltas per label; --json is the server's summary.
+    const compared = await annosync(['compare', '--base', b.run.id, '--head', h.run.id], env);
+    assert.is(compared.code, 0, compared.stderr);
+    assert.ok(compared.stdout.startsWith(`run ${h.run.id} (head) against run ${b.run.id} (base), both on release ${v1.id} (${v1.contentHash})`), compared.stdout);
+    assert.match(compared.stdout, /metric\s+base\s+head\s+delta\n(.+\n){3}recall\s+1\s+0\.6667\s+-0\.3333\n/);
+    assert.match(compared.stdout, /\ntp\s+3\s+2\s+-1\nfp\s+0\s+0\s+0\nfn\s+0\s+1\s+\+1\n/);
+    assert.match(compared.stdout, /lost 1 true positive\(s\) on 1 frame\(s\); gained 0 on 0/);
+    assert.match(compared.stdout, /per label:\nlabel\s+Δap50\s+Δap\s+Δprecision\s+Δrecall\s+Δf1\ncar\s+\S+\s+\S+\s+0\s+-0\.5000\s+\S+\nperson\s+0\s+0\s+0\s+0\s+0/);
+    assert.not.match(compared.stdout, /tracking/, 'two detectors: no tracking table');
+    const comparedJson = await annosync(['compare', '--base', b.run.id, '--head', h.run.id, '--json'], env);
+    assert.is(comparedJson.code, 0, comparedJson.stderr);
+    const summary = await rest(ctx.t, `/api/test-runs/compare?base=${b.run.id}&head=${h.run.id}&summary=true`);
+    assert.equal(JSON.parse(comparedJson.stdout), JSON.parse(summary.toString()));
+
     // A floor needs no baseline: head's recall is 2/3 overall, 1/2 for car.
     const floor = await annosync(['gate', '--run', h.run.id, '--metric', 'recall', '--min', '0.6'], env);
     assert.is(floor.code, 0, floor.stderr);
@@ -197,6 +212,11 @@ for (const kind of databaseKinds()) {
     assert.equal(headRun.evaluation.tracking.overall, { ...headRun.evaluation.tracking.overall, mota: 0.75, idf1: 0.5, idSwitches: 1 });
     const baseId = (JSON.parse((await run(tracker('base-again.csv', ['7', '7', '7', '7']), '1b')).stdout) as { run: { id: string } }).run.id;
 
+    const compared = await annosync(['compare', '--base', baseId, '--head', headRun.run.id], env);
+    assert.is(compared.code, 0, compared.stderr);
+    assert.match(compared.stdout, /\ntracking:\nmetric\s+base\s+head\s+delta\nmota\s+1\s+0\.7500\s+-0\.2500\n/);
+    assert.match(compared.stdout, /\nidSwitches\s+0\s+1\s+\+1\n/);
+    assert.match(compared.stdout, /tracking per label:\nlabel\s+Δhota\s+Δmota\s+Δidf1\s+ΔidSwitches\ncar\s+-0\.\d{4}\s+-0\.2500\s+-0\.5000\s+\+1/);
     const failed = await annosync(['gate', '--run', headRun.run.id, '--baseline', baseId, '--metric', 'hota', '--max-drop', '0.01'], env);
     assert.is(failed.code, 1, failed.stderr);
     assert.match(failed.stdout, /label\s+base hota\s+head hota\s+delta\n\(overall\)\s+1\s+0\.\d{4}\s+-0\.\d{4}/);
@@ -213,6 +233,8 @@ for (const kind of databaseKinds()) {
     const dropped = await annosync(['gate', '--run', untracked.run.id, '--baseline', baseId, '--metric', 'idf1', '--max-drop', '0.5'], env);
     assert.is(dropped.code, 1, dropped.stderr);
     assert.ok(oneCleanLine(dropped.stderr) && dropped.stderr.includes(`gate failed: idf1 dropped by more than 0.5: overall -1 (run ${untracked.run.id} carries no track ids)`), dropped.stderr);
+    const lostIds = await annosync(['compare', '--base', baseId, '--head', untracked.run.id], env);
+    assert.ok(lostIds.stdout.includes(`tracking (run ${untracked.run.id} carries no track ids: its figures count 0):`), lostIds.stdout);
     const floorless = await annosync(['gate', '--run', untracked.run.id, '--metric', 'hota', '--min', '0.5'], env);
     assert.is(floorless.code, 1);
     assert.ok(floorless.stderr.includes(`gate failed: hota below 0.5: overall 0 (run ${untracked.run.id} carries no track ids)`), floorless.stderr);

@@ -15,7 +15,7 @@ import { UsageError } from '../../cli/errors.ts';
 import { formatTable } from '../../cli/table.ts';
 import { annosync, oneCleanLine } from './helpers.ts';
 
-const COMMANDS = ['export', 'import', 'release', 'run', 'gate'];
+const COMMANDS = ['export', 'import', 'release', 'run', 'compare', 'gate'];
 /** A zip where a detections file is expected (its first bytes are all the command reads). */
 const ZIP = path.join(mkdtempSync(path.join(tmpdir(), 'annosync-cli-usage-')), 'tracker.zip');
 writeFileSync(ZIP, Buffer.from('PK\x03\x04 not really a zip', 'latin1'));
@@ -59,6 +59,8 @@ usage('bad values, a missing file, no token and an unreachable server: one clear
   const cases: Array<[string[], Record<string, string>, RegExp]> = [
     [['gate', '--run', 'a', '--baseline', 'b', '--max-drop', 'lots'], TOKEN, /--max-drop must be a number/],
     [['gate', '--run', 'a', '--baseline', 'a'], TOKEN, /same run/],
+    [['compare', '--base', 'a', '--head', 'a'], TOKEN, /--base and --head are the same run/],
+    [['compare', '--base', 'a'], TOKEN, /required option '--head <id>' not specified/],
     [['gate', '--run', 'a'], TOKEN, /give --baseline RUN \(fail on a drop against it\), --min VALUE \(fail below it\), or both/],
     [['gate', '--run', 'a', '--min', 'high'], TOKEN, /--min must be a number in \[-1, 1\]/],
     [['release', '--session', 's', '--project', 'p', '--name', 'v1'], TOKEN, /exactly one of --session and --project/],
