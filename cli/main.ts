@@ -7,6 +7,8 @@
  *   process.exitCode = await main(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr })
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+// Bundled into dist/cli/main.js by the build, so an installed package answers with its own version.
+import packageJson from '../package.json' with { type: 'json' };
 import { contextOf, type GlobalOptions, type Io } from './context.ts';
 import { CliError, EXIT } from './errors.ts';
 import { compareCommand, type CompareOptions } from './commands/compare.ts';
@@ -32,6 +34,7 @@ function program(io: Io): Command {
   const out = { writeOut: (s: string) => void io.stdout.write(s), writeErr: (s: string) => void io.stderr.write(s) };
   const root = new Command('annosync')
     .description('annosync from scripts and CI: export and import ground truth, make releases, score a model run, compare runs, gate on regressions')
+    .version(packageJson.version, '-V, --version', 'print the version of annosync')
     .configureOutput(out)
     .showSuggestionAfterError(false)
     .exitOverride();

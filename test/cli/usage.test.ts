@@ -2,7 +2,7 @@
  * The `annosync` command without a server: --help on every command, usage errors and unreachable
  * servers as one line on stderr with exit 2, and the gate's decision rule.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,12 +23,14 @@ const TOKEN = { ANNOSYNC_TOKEN: 'not-checked-before-the-request' };
 
 const usage = suite('annosync usage');
 
-usage('--help on every command prints its options and exits 0', async () => {
+usage('--help on every command prints its options and exits 0; --version prints the package version', async () => {
   const all = await Promise.all(COMMANDS.map((c) => annosync([c, '--help'])));
   all.forEach((r, k) => {
     assert.is(r.code, 0, COMMANDS[k]);
     assert.ok(r.stdout.includes(`Usage: annosync ${COMMANDS[k]}`) && r.stdout.includes('--json') && r.stdout.includes('--token'), r.stdout);
   });
+  const version = await annosync(['--version']);
+  assert.equal([version.code, version.stdout.trim()], [0, (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version]);
   const root = await annosync(['--help']);
   assert.is(root.code, 0);
   for (const c of COMMANDS) assert.ok(root.stdout.includes(c));
