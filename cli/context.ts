@@ -3,7 +3,7 @@
  * whether to answer in JSON, and where to write. Commands write results to `out` and human notes
  * to `note` (stderr), so `--json` output on stdout stays one parseable document.
  */
-import { createApi, type Api } from './http.ts';
+import { createApi, DEFAULT_RETRIES, type Api } from './http.ts';
 import { UsageError } from './errors.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:1234';
@@ -42,8 +42,11 @@ export function contextOf(opts: GlobalOptions, io: Io): Context {
   } catch {
     throw new UsageError(`the server URL '${url}' is not an http(s) URL`);
   }
+  const retriesText = io.env.ANNOSYNC_RETRIES ?? String(DEFAULT_RETRIES);
+  const retries = Number(retriesText);
+  if (!/^\d+$/.test(retriesText.trim()) || retries > 10) throw new UsageError(`ANNOSYNC_RETRIES must be a whole number from 0 to 10, got '${retriesText}'`);
   return {
-    api: createApi({ url, token }),
+    api: createApi({ url, token, retries }),
     json: opts.json ?? false,
     io,
     out: (text) => void io.stdout.write(`${text}\n`),
