@@ -5,7 +5,9 @@
  * 1. bulk create: 10 000 annotations in one POST, timed until the answer (= committed);
  * 2. GET the annotations of one frame of that 10 000-annotation session, 50 concurrent
  *    keep-alive connections: p50 / p99 / max, after a warm-up of 2 000 requests over those
- *    connections (printed on its own);
+ *    connections (printed on its own); then the same load on the floor (bench/lib/http-floor.ts: koa
+ *    answering a body of the same size and nothing else), which tells what this machine's Node HTTP
+ *    stack and the load generator alone cost (--no-floor to skip);
  * 3. projection lag: 1 000 live edits from a WebsocketProvider (one transaction each), then the
  *    time until the `annotations` table shows all of them (read through the session's counts);
  * 4. single writes: 200 POSTs of one annotation, one after the other (a script's loop), each
@@ -13,6 +15,7 @@
  * 5. the server's RSS after all that, and again 90 s (--idle-ms) later with nothing asked of it.
  *
  *   npx tsx bench/rest.ts            # targets: p99 < 20 ms, bulk < 1 s, lag < 1 s
+ *   npx tsx bench/rest.ts --no-floor # without the floor's run (see 2.)
  *   DATABASE_URL=postgres://… npx tsx bench/rest.ts   # on Postgres (a schema of its own, dropped after)
  *   npx tsx bench/rest.ts --main=../other/server/main.ts   # another checkout's server, to compare
  *   npx tsx bench/rest.ts --cpu-prof-dir=/tmp/prof         # the server's CPU profile (written at its exit)
@@ -134,7 +137,8 @@ async function main(): Promise<void> {
     // socket left the measured phase to open 49 sockets, and its first second ran at a quarter of
     // the steady rate, p50 22-32 ms, which was most of the p99).
     const framePath = () => `/api/sessions/${session.id}/annotations?frame=${Math.floor(random() * FRAMES)}`;
-    const concurrently = async (count: number): Promise<number[]> => {
+    let bodyBytes = 0;
+    const concurrently = async (count: number, target: BenchServer = server): Promise<number[]> => {
       const latencies: number[] = [];
       let next = 0;
       await Promise.all(
@@ -142,9 +146,10 @@ async function main(): Promise<void> {
           while (next < count) {
             next++;
             const t0 = performance.now();
-            const reply = await request(agent, server, 'GET', framePath());
+            const reply = await request(agent, target, 'GET', framePath());
             latencies.push(performance.now() - t0);
             if (reply.status !== 200) throw new Error(`GET frame: ${reply.status}`);
+            bodyBytes = Buffer.byteLength(reply.body);
           }
         }),
       );
@@ -165,6 +170,24 @@ async function main(): Promise<void> {
         `p50 ${percentile(latencies, 50).toFixed(2)} ms  p99 ${percentile(latencies, 99).toFixed(2)} ms  max ${percentile(latencies, 100).toFixed(2)} ms  ` +
         `${Math.round(REQUESTS / elapsed)} req/s  server CPU ${serverCpuUs.toFixed(0)} µs/request  (target p99 < 20)`,
     );
+
+    if (!process.argv.includes('--no-floor')) {
+      const floor = await startServer({ kind: 'http-floor', env: { FLOOR_BODY_BYTES: String(bodyBytes) } });
+      try {
+        await concurrently(WARM_REQUESTS, floor);
+        const floorCpu = readCpuMs(floor.pid);
+        const floorStarted = performance.now();
+        const floorLatencies = await concurrently(REQUESTS, floor);
+        const floorElapsed = (performance.now() - floorStarted) / 1000;
+        console.log(
+          `the floor (koa answering ${bodyBytes} bytes, nothing else), same load: p50 ${percentile(floorLatencies, 50).toFixed(2)} ms  p99 ${percentile(floorLatencies, 99).toFixed(2)} ms  ` +
+            `max ${percentile(floorLatencies, 100).toFixed(2)} ms  ${Math.round(REQUESTS / floorElapsed)} req/s  server CPU ${(((readCpuMs(floor.pid) - floorCpu) * 1000) / REQUESTS).toFixed(0)} µs/request` +
+            `  (annosync's p99 ${(percentile(latencies, 99) / percentile(floorLatencies, 99)).toFixed(2)}× the floor's)`,
+        );
+      } finally {
+        await stopServer(floor);
+      }
+    }
 
     // 3. Projection lag after a burst of live edits. A fresh agent: the read phase's idle
     // keep-alive sockets may have been closed by the server (keepAliveTimeout) meanwhile.

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type ServerKind = 'annosync' | 'reference';
+/** `http-floor`: bench/lib/http-floor.ts, koa answering a fixed body (bench/rest.ts's floor). */
+export type ServerKind = 'annosync' | 'reference' | 'http-floor';
 
 export interface BenchServer {
   kind: ServerKind;
@@ -41,7 +42,7 @@ export interface StartOptions {
   kind: ServerKind;
   /** annosync only: use this Postgres instead of embedded PGlite. */
   databaseUrl?: string;
-  /** annosync only: extra environment (e.g. idle-unload settings). */
+  /** annosync and http-floor: extra environment (e.g. idle-unload settings, FLOOR_BODY_BYTES). */
   env?: Record<string, string>;
   /** annosync only: the entry module (another worktree's, say); default server/main.ts here. */
   main?: string;
@@ -59,6 +60,7 @@ export class ServerStartError extends Error {
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const referenceBin = join(repoRoot, 'node_modules/@y/websocket-server/src/server.js');
 const annosyncMain = join(repoRoot, 'server/main.ts');
+const httpFloorMain = join(repoRoot, 'bench/lib/http-floor.ts');
 const HOST = '127.0.0.1';
 
 const children = new Set<ChildProcess>();
@@ -97,6 +99,10 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
     args = [...(options.nodeArgs ?? []), referenceBin];
     env = { ...process.env, HOST, PORT: String(port) };
     ready = /running at '([^']+)' on port (\d+)/;
+  } else if (kind === 'http-floor') {
+    args = [...(options.nodeArgs ?? []), '--import', 'tsx', httpFloorMain];
+    env = { ...process.env, ...options.env, HOST, PORT: '0' };
+    ready = /listening on http:\/\/([^:/\s]+):(\d+)/;
   } else {
     dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'annosync-bench-'));
     tempDirs.add(dataDir);
