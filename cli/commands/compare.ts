@@ -59,7 +59,7 @@ function deltasPerLabel<F extends string>(fields: readonly F[], perLabel: Record
   return formatTable(['label', ...fields.map((f) => `Δ${f}`)], rows);
 }
 
-/** The tables as printed; pure, so the layout is tested without a server. */
+/** The tables as printed: the overall figures, the changed boxes, the deltas per label, then the tracking ones. */
 export function comparisonText(c: ComparisonSummary): string {
   const parts = [
     `run ${c.head.runId} (head) against run ${c.base.runId} (base), both on release ${c.groundTruth.releaseId} (${c.groundTruth.contentHash})`,
