@@ -6,6 +6,7 @@
  * reference keeps every document and does nothing in the background, so it settles at once.
  *
  *   const waited = await settle(server)   // ms; documents unloaded, then the CPU quiet
+ *   await untilQuiet(server)              // the CPU quiet, documents left loaded
  *
  * Bounded polls, not sleeps: /health's document count, then the server's CPU from /proc.
  */
@@ -23,7 +24,15 @@ export async function settle(server: BenchServer, timeoutMs = 30_000): Promise<n
   const deadline = started + timeoutMs;
   // Every document of earlier scenarios has left memory (its compaction starts then).
   while (performance.now() < deadline && ((await readHealth(server))?.documents ?? 0) > 0) await pause(POLL_MS);
-  // Then two quiet polls in a row: the compactions (and their database writes) are done.
+  // Then the compactions (and their database writes) are done.
+  await untilQuiet(server, deadline - performance.now());
+  return performance.now() - started;
+}
+
+/** Waits for two quiet polls in a row (the server's CPU under IDLE_CPU_MS each); ms waited. */
+export async function untilQuiet(server: BenchServer, timeoutMs = 30_000): Promise<number> {
+  const started = performance.now();
+  const deadline = started + timeoutMs;
   let quiet = 0;
   let cpu = readCpuMs(server.pid);
   while (quiet < 2 && performance.now() < deadline) {
