@@ -144,9 +144,16 @@ test('the retries end: four 503s are exit 2 naming the answer; ANNOSYNC_RETRIES=
   assert.is(once.code, 2);
   assert.is(proxy.seen.length, 1);
 
-  const bad = await annosync(['export', '--session', session, '--format', 'coco', '-o', file], { ...env, ANNOSYNC_RETRIES: 'many' });
-  assert.is(bad.code, 2);
-  assert.ok(oneCleanLine(bad.stderr) && bad.stderr.includes("ANNOSYNC_RETRIES must be a whole number from 0 to 10, got 'many'"), bad.stderr);
+  for (const value of ['many', '11', '-1']) {
+    const bad = await annosync(['export', '--session', session, '--format', 'coco', '-o', file], { ...env, ANNOSYNC_RETRIES: value });
+    assert.is(bad.code, 2, value);
+    assert.ok(oneCleanLine(bad.stderr) && bad.stderr.includes(`ANNOSYNC_RETRIES must be a whole number from 0 to 10, got '${value}'`), bad.stderr);
+  }
+  // The bound itself is taken: ten retries allowed, and none needed here.
+  proxy.seen.length = 0;
+  const most = await annosync(['export', '--session', session, '--format', 'coco', '-o', file], { ...env, ANNOSYNC_RETRIES: '10' });
+  assert.is(most.code, 0, most.stderr);
+  assert.is(proxy.seen.length, 1);
 });
 
 test.run();
