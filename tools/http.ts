@@ -25,7 +25,14 @@ export function jsonClient(baseUrl: string, token?: string): JsonClient {
       ...init.headers,
     };
     const payload = init.raw ?? (body === undefined ? undefined : JSON.stringify(body));
-    const res = await fetch(baseUrl + path, { method, headers, ...(payload === undefined ? {} : { body: payload as BodyInit }) });
+    let res: Response;
+    try {
+      res = await fetch(baseUrl + path, { method, headers, ...(payload === undefined ? {} : { body: payload as BodyInit }) });
+    } catch (err) {
+      // fetch says only "fetch failed"; what failed (a reset socket, a refused connection) is its cause.
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`${method} ${path}: ${(err as Error).message}${cause ? ` (${[cause.code, cause.message].filter(Boolean).join(': ')})` : ''}`, { cause: err });
+    }
     const text = await res.text();
     let parsed: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('json') && text !== '') parsed = JSON.parse(text);

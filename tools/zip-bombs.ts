@@ -31,10 +31,24 @@ const le = (fields: Array<[2 | 4, number]>): Uint8Array => {
   return out;
 };
 
+/**
+ * The deflated zeros and their CRC, by size: made once per process. Deflating 16 MiB in JavaScript
+ * blocks the caller for seconds on a loaded machine, long enough for a test's pooled keep-alive
+ * socket to be closed by the server under its next request (fetch failed, once in a CI run).
+ */
+const streams = new Map<number, { deflated: Uint8Array; crc: number }>();
+
+function zerosStream(inflatedBytes: number): { deflated: Uint8Array; crc: number } {
+  let stream = streams.get(inflatedBytes);
+  if (!stream) {
+    const zeros = new Uint8Array(inflatedBytes);
+    streams.set(inflatedBytes, (stream = { deflated: deflateSync(zeros, { level: 9 }), crc: crc32(zeros) }));
+  }
+  return stream;
+}
+
 export function overlapBomb({ entries, inflatedBytes, name }: OverlapBombOptions): Uint8Array {
-  const zeros = new Uint8Array(inflatedBytes);
-  const deflated = deflateSync(zeros, { level: 9 });
-  const crc = crc32(zeros);
+  const { deflated, crc } = zerosStream(inflatedBytes);
   const sizes: Array<[4, number]> = [[4, crc], [4, deflated.length], [4, inflatedBytes]];
   const first = strToU8(name(0));
   const parts: Uint8Array[] = [le([[4, 0x04034b50], [2, 20], [2, 0x0800], [2, 8], [2, 0], [2, 0], ...sizes, [2, first.length], [2, 0]]), first, deflated];

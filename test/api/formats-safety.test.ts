@@ -142,6 +142,13 @@ const ARCHIVES = {
   voc: { files: [['Annotations/frame_000001.xml', vocXml('frame_000001')]] as [string, string][], entry: 'Annotations/frame_000002.xml' },
 } as const;
 const ZIP_FORMATS = Object.keys(ARCHIVES) as Array<keyof typeof ARCHIVES>;
+/** Built before the first request (tools/zip-bombs.ts: deflating 16 MiB blocks this process for seconds). */
+const OVERLAP_BOMBS = Object.fromEntries(
+  ZIP_FORMATS.map((format) => {
+    const name = (k: number): string => ARCHIVES[format].entry.replace('000002', String(k + 2).padStart(6, '0'));
+    return [format, { name, bomb: overlapBomb({ entries: 1000, inflatedBytes: 16 * 1024 * 1024, name }) }];
+  }),
+) as Record<(typeof ZIP_FORMATS)[number], { name: (k: number) => string; bomb: Uint8Array }>;
 
 const deflated = (files: [string, string][]) =>
   files.map(([name, text]) => ({ name, deflated: deflateSync(strToU8(text)), declared: text.length, crc: crc32(strToU8(text)) }));
@@ -252,9 +259,7 @@ for (const kind of databaseKinds()) {
   test('an overlap zip bomb (1 000 entries over one 16 MiB deflate stream) is refused as unsafe (422) from its layout, and nothing changes', async ({ t }) => {
     const { session, before } = await populated(t);
     for (const format of ZIP_FORMATS) {
-      const { entry } = ARCHIVES[format];
-      const name = (k: number): string => entry.replace('000002', String(k + 2).padStart(6, '0'));
-      const bomb = overlapBomb({ entries: 1000, inflatedBytes: 16 * 1024 * 1024, name });
+      const { name, bomb } = OVERLAP_BOMBS[format];
       const res = await post(t, session, `format=${format}`, ZIP, bomb);
       // Inflated, it would stop at the total cap with 413 zip_too_large; the layout refuses it first.
       assertRefused(res, Array.from({ length: 999 }, (_, k) => `zip_name_mismatch@${name(k + 1)}`), `${format} overlap bomb`);
