@@ -48,8 +48,6 @@ interface Table {
 interface Comparison extends Table {
   /** When either run carries track ids; `onlyIn` when one of them does not. */
   tracking?: Table & { onlyIn?: 'base' | 'head' };
-  regressions?: { boxes: number; frames: number };
-  fixes?: { boxes: number; frames: number };
 }
 
 export interface GateVerdict {
@@ -94,12 +92,12 @@ export function judge(c: Comparison, metric: GateMetric, maxDrop: number, perLab
 
 /** The run against the baseline: the comparison's deltas, and the drop allowed. */
 async function dropCheck(ctx: Context, o: GateOptions, baseline: string, maxDrop: number): Promise<GateCheck> {
-  const c: Comparison = await fetchComparison(ctx, baseline, o.run, `compare run ${o.run} with baseline ${baseline}`);
+  const c = await fetchComparison(ctx, baseline, o.run, `compare run ${o.run} with baseline ${baseline}`);
   const verdict = judge(c, o.metric, maxDrop, o.perLabel ?? false);
   const { table, field } = gatedOn(c, o.metric);
   const rows = [['(overall)', deltaOf(table.overall, field)!] as const, ...Object.entries(table.perLabel).map(([l, d]) => [l + (d.onlyIn ? ` (only ${d.onlyIn})` : ''), deltaOf(d, field)!] as const)];
   const lines = [formatTable(['label', `base ${o.metric}`, `head ${o.metric}`, 'delta'], rows.map(([l, d]) => [l, d.base, d.head, signed(d.delta)]))];
-  if (c.regressions && c.fixes) lines.push(changesLine({ regressions: c.regressions, fixes: c.fixes }));
+  lines.push(changesLine(c));
   const untracked = gatedField(o.metric).tracking && c.tracking?.onlyIn === 'base' ? ` (run ${o.run} carries no track ids)` : '';
   return {
     passed: verdict.passed,
