@@ -66,6 +66,21 @@ const status = (page: Page) => page.$eval('#status', (e) => e.textContent ?? '')
 const waitForBoxes = (page: Page, count: number, timeout = 5000) =>
   page.waitForFunction((n) => (window as unknown as { annotator: { workspace: { boxes(): unknown[] } } }).annotator.workspace.boxes().length === n, { timeout }, count);
 
+/** Waits until the page draws exactly these boxes (rounded bboxes, in the order `boxes` sorts them): a
+ * count alone can be met by a peer's older state, before its latest keyframe has arrived. */
+const waitForBboxes = (page: Page, expected: number[][], timeout = 5000) =>
+  page.waitForFunction(
+    (want) =>
+      JSON.stringify(
+        (window as unknown as { annotator: { workspace: { boxes(): { bbox: number[] }[] } } }).annotator.workspace
+          .boxes()
+          .map((b) => b.bbox.map(Math.round))
+          .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!),
+      ) === JSON.stringify(want),
+    { timeout },
+    expected,
+  );
+
 const waitForStatus = (page: Page, text: string, timeout = 5000) =>
   page.waitForFunction((t) => document.getElementById('status')?.textContent === t, { timeout }, text);
 
@@ -226,8 +241,7 @@ test('track mode: a box becomes a keyframe, frames between keyframes show the in
     (el as HTMLInputElement).value = '20';
     el.dispatchEvent(new Event('change'));
   });
-  await waitForBoxes(bob.page, 1);
-  assert.equal((await boxes(bob.page)).map((b) => b.bbox), [[200, 200, 40, 40]]);
+  await waitForBboxes(bob.page, [[200, 200, 40, 40]]);
   for (let i = 0; i < 10; i++) await ada.page.keyboard.press('ArrowRight'); // frame 15
   await click(ada.page, [220, 220]);
   await ada.page.click('#outside');
