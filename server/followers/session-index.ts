@@ -19,7 +19,7 @@ import type * as Y from 'yjs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { getAnnotation, type Annotation, type AnnotationFilter } from '../../docs-model/index.ts';
 import { annotationsMap } from '../../docs-model/annotations.ts';
-import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../../persistence/page.ts';
+import { decodeCursor, encodeCursor, InvalidCursorError } from '../../persistence/page.ts';
 
 export type ChangeListener = (changedIds: ReadonlySet<string>) => void;
 
@@ -33,6 +33,16 @@ function matchesFilter(a: Annotation, filter: AnnotationFilter): boolean {
     (filter.detectionId === undefined || a.detectionId === filter.detectionId) &&
     (filter.status === undefined || a.status === filter.status)
   );
+}
+
+function hasConditions(filter: AnnotationFilter): boolean {
+  return filter.label !== undefined || filter.trackId !== undefined || filter.detectionId !== undefined || filter.status !== undefined;
+}
+
+/** A page of the index: `items` may be the index's own (frozen) array of a frame. */
+export interface ReadPage {
+  items: readonly Annotation[];
+  nextCursor: string | null;
 }
 
 /** First index in `sorted` whose (frame, id) is after `key` (or at/after `frame` when id is null). */
@@ -63,6 +73,12 @@ export class SessionIndex {
    * 100 annotations (one per frame) (docs/architecture.md, "Memory").
    */
   private byFrame: Map<number, Map<string, Annotation>> | null = null;
+  /**
+   * A frame's annotations sorted, made by the first query of that frame and dropped when one of
+   * them changes: frozen, so a page that is a whole frame hands out this very array and readers
+   * may keep what they derive from it (the route's page JSON) for as long as it is handed out.
+   */
+  private frameSorted = new Map<number, readonly Annotation[]>();
   private sorted: Annotation[] | null = null;
   /** False until the first read walks the whole document. */
   private filled = false;
@@ -155,6 +171,7 @@ export class SessionIndex {
   private put(annotation: Annotation): void {
     this.byId.set(annotation.id, annotation);
     if (this.byFrame) addToFrame(this.byFrame, annotation);
+    this.frameSorted.delete(annotation.frame);
     this.sorted = null;
   }
 
@@ -165,6 +182,7 @@ export class SessionIndex {
     const frame = this.byFrame?.get(old.frame);
     frame?.delete(id);
     if (frame?.size === 0) this.byFrame?.delete(old.frame);
+    this.frameSorted.delete(old.frame);
     this.sorted = null;
   }
 
@@ -173,6 +191,16 @@ export class SessionIndex {
     const byFrame = new Map<number, Map<string, Annotation>>();
     for (const a of this.byId.values()) addToFrame(byFrame, a);
     return (this.byFrame = byFrame);
+  }
+
+  private sortedFrame(frame: number): readonly Annotation[] {
+    let sorted = this.frameSorted.get(frame);
+    if (sorted === undefined) {
+      const annotations = this.frames().get(frame);
+      sorted = Object.freeze(annotations ? [...annotations.values()].sort(byFrameThenId) : []);
+      this.frameSorted.set(frame, sorted);
+    }
+    return sorted;
   }
 
   private sortedAll(): Annotation[] {
@@ -190,9 +218,10 @@ export class SessionIndex {
   /**
    * Annotations matching the filter, sorted by frame then id, one page at a time. The cursor is
    * the (frame, id) of the last item handed out, so edits between pages never repeat or skip an
-   * annotation that exists throughout.
+   * annotation that exists throughout. A page that is one whole frame is the index's own frozen
+   * array of it (the same array until that frame changes).
    */
-  query(filter: AnnotationFilter, page: { limit: number; cursor?: string }): Page<Annotation> {
+  query(filter: AnnotationFilter, page: { limit: number; cursor?: string }): ReadPage {
     let after: [number, string] | null = null;
     if (page.cursor !== undefined) {
       const key = decodeCursor(page.cursor);
@@ -212,8 +241,8 @@ export class SessionIndex {
     let more = false;
     if (from === to) {
       // One frame: only its annotations, not a walk over the session.
-      const frame = this.frames().get(from);
-      const candidates = frame ? [...frame.values()].sort(byFrameThenId) : [];
+      const candidates = this.sortedFrame(from);
+      if (after === null && candidates.length <= page.limit && !hasConditions(filter)) return { items: candidates, nextCursor: null };
       for (const a of candidates) {
         if (after && (a.frame < after[0] || (a.frame === after[0] && a.id <= after[1]))) continue;
         if (!matchesFilter(a, filter)) continue;

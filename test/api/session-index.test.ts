@@ -94,7 +94,7 @@ test('queries agree with listAnnotations for every filter', () => {
   }
 });
 
-test('one-frame queries stay right through adds, moves and deletes made after the first one', () => {
+test('one-frame queries stay right, field for field, through adds, moves, edits and deletes made after the first one', () => {
   const s = seed('frames');
   const random = seededRandom(s);
   const doc = newDoc();
@@ -107,12 +107,37 @@ test('one-frame queries stay right through adds, moves and deletes made after th
     const target = live[Math.floor(random() * live.length)];
     if (r < 0.3 || !target) ids.push(addAnnotation(doc, randomInputs(random, 1)[0]!, { by: 'x' }).id);
     else if (r < 0.7) updateAnnotation(doc, target.id, { frame: frame() }, { by: 'x' });
-    else if (r < 0.8) updateAnnotation(doc, target.id, { label: 'bike' }, { by: 'x' });
+    else if (r < 0.75) updateAnnotation(doc, target.id, { label: 'bike' }, { by: 'x' });
+    else if (r < 0.85) updateAnnotation(doc, target.id, { bbox: [1, 2, 3 + step, 4] }, { by: 'x' });
     else deleteAnnotation(doc, target.id);
-    const f = frame();
-    const expected = listAnnotations(doc, { frame: f }).map((a) => a.id);
-    assert.equal(index.query({ frame: f }, { limit: 10_000 }).items.map((a) => a.id), expected, `seed ${s}, step ${step}, frame ${f}`);
+    // Frames queried before are queried again after their annotations changed (a kept list must follow).
+    const f = step % 3 === 0 && target ? target.frame : frame();
+    assert.equal(index.query({ frame: f }, { limit: 10_000 }).items, listAnnotations(doc, { frame: f }), `seed ${s}, step ${step}, frame ${f}`);
   }
+});
+
+test('a whole frame is handed out as one frozen list until an annotation of that frame changes', () => {
+  const doc = newDoc();
+  const index = new SessionIndex(doc);
+  const a = addAnnotation(doc, { frame: 3, bbox: [0, 0, 10, 10], label: 'car' }, { by: 'x' });
+  addAnnotation(doc, { frame: 4, bbox: [0, 0, 10, 10], label: 'car' }, { by: 'x' });
+  const first = index.query({ frame: 3 }, { limit: 10 });
+  assert.ok(Object.isFrozen(first.items));
+  assert.is(index.query({ frame: 3 }, { limit: 10 }).items, first.items, 'nothing changed: the same list');
+  addAnnotation(doc, { frame: 4, bbox: [5, 5, 10, 10], label: 'car' }, { by: 'x' });
+  assert.is(index.query({ frame: 3 }, { limit: 10 }).items, first.items, 'another frame changed');
+  updateAnnotation(doc, a.id, { label: 'person' }, { by: 'x' });
+  const edited = index.query({ frame: 3 }, { limit: 10 }).items;
+  assert.is.not(edited, first.items);
+  assert.equal(edited.map((x) => x.label), ['person']);
+  assert.equal(first.items.map((x) => x.label), ['car'], 'a list handed out is never changed');
+  // Part of a frame (a filter, a smaller page) is a list of its own, not the kept one.
+  assert.not.ok(Object.isFrozen(index.query({ frame: 3, label: 'person' }, { limit: 10 }).items));
+  addAnnotation(doc, { frame: 3, bbox: [9, 9, 10, 10], label: 'car' }, { by: 'x' });
+  const partial = index.query({ frame: 3 }, { limit: 1 });
+  assert.not.ok(Object.isFrozen(partial.items));
+  assert.is(partial.items.length, 1);
+  assert.ok(partial.nextCursor);
 });
 
 test('pages cover every annotation that exists throughout exactly once, despite edits between pages', () => {

@@ -220,6 +220,17 @@ for (const kind of databaseKinds()) {
 
     const frame3 = await http.get<AnnotationPageBody>(`${base}/annotations?frame=3`);
     assert.equal(frame3.body.items.map((a) => a.id).sort(), created.filter((a) => a.frame === 3).map((a) => a.id).sort());
+    // The same frame read again after an edit and a delete of its annotations (the page of a
+    // whole frame is kept between reads): the edit shows, the deleted one is gone.
+    const [edited, removed] = frame3.body.items as [AnnotationBody, AnnotationBody];
+    const relabel = edited.label === 'car' ? 'person' : 'car';
+    assert.is((await http.patch(`${base}/annotations/${edited.id}`, { label: relabel })).status, 200);
+    assert.is((await http.delete(`${base}/annotations/${removed.id}`)).status, 204);
+    const frame3Again = (await http.get<AnnotationPageBody>(`${base}/annotations?frame=3`)).body.items;
+    assert.is(frame3Again.find((a) => a.id === edited.id)?.label, relabel);
+    assert.equal(frame3Again.map((a) => a.id).sort(), frame3.body.items.filter((a) => a.id !== removed.id).map((a) => a.id).sort());
+    created.splice(created.findIndex((a) => a.id === removed.id), 1);
+    created.splice(created.findIndex((a) => a.id === edited.id), 1, { ...edited, label: relabel });
     const range = await http.get<AnnotationPageBody>(`${base}/annotations?fromFrame=5&toFrame=7&label=person&status=validated`);
     assert.equal(
       range.body.items.map((a) => a.id).sort(),

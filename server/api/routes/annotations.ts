@@ -22,6 +22,7 @@ import { changeSessionDoc, changeSessionDocInSteps, readSessionDoc } from '../..
 import { paged } from '../../services/records.ts';
 import { type Services } from '../../services/services.ts';
 import { itemsJson } from '../../base/loop-slices.ts';
+import type { ReadPage } from '../../followers/session-index.ts';
 import { defineRoute, type Route } from '../route.ts';
 import {
   Annotation as AnnotationSchema,
@@ -92,10 +93,23 @@ function trackBoxes(
  * profile, ~8 % of its server CPU); most reads hand out annotations serialised before.
  */
 const annotationJson = new WeakMap<Annotation, string>();
+/**
+ * The JSON of a page that is a whole frame, kept while the index hands out that frame's frozen
+ * array (it makes a new one when the frame changes): a one-frame GET of a frame nobody edited
+ * since is its cached text.
+ */
+const framePageJson = new WeakMap<readonly Annotation[], string>();
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 
 /** Byte for byte `JSON.stringify(page)` (koa's serialisation of the object). */
-function pageJson(page: { items: Annotation[]; nextCursor: string | null }): string {
+function pageJson(page: ReadPage): string {
+  if (!Object.isFrozen(page.items)) return itemsPageJson(page);
+  let json = framePageJson.get(page.items);
+  if (json === undefined) framePageJson.set(page.items, (json = itemsPageJson(page)));
+  return json;
+}
+
+function itemsPageJson(page: ReadPage): string {
   let out = '{"items":[';
   for (let i = 0; i < page.items.length; i++) {
     const a = page.items[i] as Annotation;
