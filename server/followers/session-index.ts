@@ -39,6 +39,8 @@ function hasConditions(filter: AnnotationFilter): boolean {
   return filter.label !== undefined || filter.trackId !== undefined || filter.detectionId !== undefined || filter.status !== undefined;
 }
 
+const NO_ANNOTATIONS: readonly Annotation[] = Object.freeze([]);
+
 /** A page of the index: `items` may be the index's own (frozen) array of a frame. */
 export interface ReadPage {
   items: readonly Annotation[];
@@ -78,7 +80,7 @@ export class SessionIndex {
    * them changes: frozen, so a page that is a whole frame hands out this very array and readers
    * may keep what they derive from it (the route's page JSON) for as long as it is handed out.
    */
-  private frameSorted = new Map<number, readonly Annotation[]>();
+  private readonly frameSorted = new Map<number, readonly Annotation[]>();
   private sorted: Annotation[] | null = null;
   /** False until the first read walks the whole document. */
   private filled = false;
@@ -193,11 +195,13 @@ export class SessionIndex {
     return (this.byFrame = byFrame);
   }
 
+  /** Only frames that hold annotations are kept: a client asking for every frame number it can think of makes the index hold nothing. */
   private sortedFrame(frame: number): readonly Annotation[] {
     let sorted = this.frameSorted.get(frame);
     if (sorted === undefined) {
       const annotations = this.frames().get(frame);
-      sorted = Object.freeze(annotations ? [...annotations.values()].sort(byFrameThenId) : []);
+      if (!annotations) return NO_ANNOTATIONS;
+      sorted = Object.freeze([...annotations.values()].sort(byFrameThenId));
       this.frameSorted.set(frame, sorted);
     }
     return sorted;

@@ -131,6 +131,9 @@ test('a whole frame is handed out as one frozen list until an annotation of that
   assert.is.not(edited, first.items);
   assert.equal(edited.map((x) => x.label), ['person']);
   assert.equal(first.items.map((x) => x.label), ['car'], 'a list handed out is never changed');
+  // A frame without annotations is one shared empty list: asking for frame after frame keeps nothing per frame.
+  assert.is(index.query({ frame: 40 }, { limit: 10 }).items, index.query({ frame: 41 }, { limit: 10 }).items);
+  assert.equal(index.query({ frame: 40 }, { limit: 10 }), { items: [], nextCursor: null });
   // Part of a frame (a filter, a smaller page) is a list of its own, not the kept one.
   assert.not.ok(Object.isFrozen(index.query({ frame: 3, label: 'person' }, { limit: 10 }).items));
   addAnnotation(doc, { frame: 3, bbox: [9, 9, 10, 10], label: 'car' }, { by: 'x' });
