@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Page } from 'puppeteer-core';
 import { browserSkipReason } from '../../tools/browser.ts';
+import { waitFor } from '../../tools/databases.ts';
 import { openAnnotator, startHarness, type Annotator, type Harness } from '../../tools/browser-harness.ts';
 
 type Box = { key: string; bbox: number[]; label: string };
@@ -66,20 +67,15 @@ const status = (page: Page) => page.$eval('#status', (e) => e.textContent ?? '')
 const waitForBoxes = (page: Page, count: number, timeout = 5000) =>
   page.waitForFunction((n) => (window as unknown as { annotator: { workspace: { boxes(): unknown[] } } }).annotator.workspace.boxes().length === n, { timeout }, count);
 
-/** Waits until the page draws exactly these boxes (rounded bboxes, in the order `boxes` sorts them): a
- * count alone can be met by a peer's older state, before its latest keyframe has arrived. */
-const waitForBboxes = (page: Page, expected: number[][], timeout = 5000) =>
-  page.waitForFunction(
-    (want) =>
-      JSON.stringify(
-        (window as unknown as { annotator: { workspace: { boxes(): { bbox: number[] }[] } } }).annotator.workspace
-          .boxes()
-          .map((b) => b.bbox.map(Math.round))
-          .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!),
-      ) === JSON.stringify(want),
-    { timeout },
-    expected,
-  );
+/**
+ * Waits until the page draws exactly these boxes (as `boxes` reports them), else fails showing what
+ * it drew: a count alone can be met by a peer's older state, before its latest keyframe arrived.
+ */
+const waitForBboxes = async (page: Page, expected: number[][]): Promise<void> => {
+  let drawn: number[][] = [];
+  const matches = async () => JSON.stringify((drawn = (await boxes(page)).map((b) => b.bbox))) === JSON.stringify(expected);
+  await waitFor(matches).catch(() => assert.equal(drawn, expected));
+};
 
 const waitForStatus = (page: Page, text: string, timeout = 5000) =>
   page.waitForFunction((t) => document.getElementById('status')?.textContent === t, { timeout }, text);
