@@ -137,6 +137,9 @@ test('a whole frame is handed out as one frozen list until an annotation of that
   // Part of a frame (a filter, a smaller page) is a list of its own, not the kept one.
   assert.not.ok(Object.isFrozen(index.query({ frame: 3, label: 'person' }, { limit: 10 }).items));
   addAnnotation(doc, { frame: 3, bbox: [9, 9, 10, 10], label: 'car' }, { by: 'x' });
+  const exact = index.query({ frame: 3 }, { limit: 2 }); // a page exactly as long as the frame is the whole frame
+  assert.ok(Object.isFrozen(exact.items));
+  assert.is(exact.nextCursor, null);
   const partial = index.query({ frame: 3 }, { limit: 1 });
   assert.not.ok(Object.isFrozen(partial.items));
   assert.is(partial.items.length, 1);
