@@ -14,6 +14,7 @@ import { encodeSyncMessage, syncPrefix } from './sync-messages.ts';
 import { DocAwareness, type AwarenessLimits, type AwarenessOwner } from './doc-awareness.ts';
 import { PresenceBatch } from './presence-batch.ts';
 import { UpdateBatch } from './update-batch.ts';
+import { HeldBack, type HeldBackUpdates } from './update-chain.ts';
 import { SyncMessageType, type CloseCodeValue, type DocName } from '../../docs-model/protocol.ts';
 import { compactNewContent } from '../../docs-model/compact-content.ts';
 import { asChangeOrigin, persistenceOrigin, type ChangeOrigin, type ConnectionOrigin } from './origins.ts';
@@ -80,7 +81,7 @@ export class LiveDocument {
   /** While a staged change holds the document (`takeExclusive`): resolves when it lets go. */
   private exclusiveEnd: Promise<void> | null = null;
   /** The staged change's origin and the updates it made so far, held back (`holdBack`). */
-  private heldBack: { origin: ChangeOrigin; updates: Uint8Array[] } | null = null;
+  private heldBack: HeldBack | null = null;
   /** Resolves once something asked for the stored state to be integrated (see `requestIntegration`). */
   readonly integrationRequested: Promise<void>;
 
@@ -205,15 +206,15 @@ export class LiveDocument {
   }
 
   /** From now, updates with `origin` (this very object) are kept, not stored, sent or told, until `takeHeldBack`. */
-  holdBack(origin: ChangeOrigin): void {
-    this.heldBack = { origin, updates: [] };
+  holdBack(origin: ChangeOrigin, expectedSteps = 0): void {
+    this.heldBack = new HeldBack(origin, this.ydoc.clientID, expectedSteps);
   }
 
   /** The updates held back since `holdBack`, which ends holding back. */
-  takeHeldBack(): Uint8Array[] {
-    const updates = this.heldBack?.updates ?? [];
+  takeHeldBack(): HeldBackUpdates {
+    const held = this.heldBack;
     this.heldBack = null;
-    return updates;
+    return held?.take() ?? { updates: [], joined: null };
   }
 
   /** A held-back change, merged into one update: stored, sent and told as `onUpdate` does every update. */
@@ -252,13 +253,10 @@ export class LiveDocument {
     }
   }
 
-  private readonly onUpdate = (update: Uint8Array, rawOrigin: unknown): void => {
+  private readonly onUpdate = (update: Uint8Array, rawOrigin: unknown, _doc?: Y.Doc, transaction?: Y.Transaction): void => {
     this.step1Message = null;
     this.step2Cache.clear();
-    if (this.heldBack && rawOrigin === this.heldBack.origin) {
-      this.heldBack.updates.push(update);
-      return;
-    }
+    if (this.heldBack && rawOrigin === this.heldBack.origin) return this.heldBack.add(update, transaction);
     const origin = asChangeOrigin(rawOrigin);
     if (origin.kind === 'persistence') return;
     let row: KeyedRow | null = null;

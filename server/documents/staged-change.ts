@@ -4,9 +4,10 @@
  * annotations held the loop — and every socket of every document — for 300–450 ms (integration,
  * the update's encoding, the observers, the garbage). Meanwhile the document is the change's
  * alone (`LiveDocument.takeExclusive`): its peers' messages and every other reader and writer
- * wait, so nobody sees it half-written. Its updates are held back, merged into one off the event
- * loop, and only then stored, sent and told — one update, one log row, one `change`, as if written
- * in one transaction (docs/architecture.md, "Large writes").
+ * wait, so nobody sees it half-written. Its updates are held back, made into one (joined as they
+ * are when they chain, update-chain.ts; merged off the event loop otherwise), and only then stored,
+ * sent and told — one update, one log row, one `change`, as if written in one transaction
+ * (docs/architecture.md, "Large writes").
  *
  *   const result = await runInSteps(doc, origin, staged, { mergeUpdates })
  */
@@ -68,7 +69,7 @@ export async function runInSteps<T>(
       if (steps[0]) doc.ydoc.transact(steps[0], origin);
       return staged.result();
     }
-    doc.holdBack(origin);
+    doc.holdBack(origin, steps.length);
     let merged: Uint8Array | null = null;
     try {
       for (let k = 0; k < steps.length; k++) {
@@ -76,8 +77,8 @@ export async function runInSteps<T>(
         if (doc.destroyed) break;
         doc.ydoc.transact(steps[k]!, origin);
       }
-      const updates = doc.takeHeldBack();
-      if (!doc.destroyed) merged = updates.length <= 1 ? (updates[0] ?? null) : await (deps.mergeUpdates ?? mergeHere)(updates);
+      const { updates, joined } = doc.takeHeldBack();
+      if (!doc.destroyed) merged = updates.length <= 1 ? (updates[0] ?? null) : (joined ?? (await (deps.mergeUpdates ?? mergeHere)(updates)));
     } catch (err) {
       await deps.halfWritten(doc, err);
       throw err;

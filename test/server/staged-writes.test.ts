@@ -80,6 +80,31 @@ for (const kind of databaseKinds()) {
     assert.is(await ctx.app.server.store.logLength(name), rowsBefore + 1, 'one log row');
   });
 
+  test('a large change that deletes (an import replacing the content) also reaches a peer as one update and one log row', async (ctx) => {
+    const { docName: name, sessionId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
+    const api = jsonClient(ctx.app.url, ctx.app.adminToken);
+    assert.is((await api.post(`/api/sessions/${sessionId}/annotations`, boxes('a'))).status, 201);
+    const exported = await api.get(`/api/sessions/${sessionId}/export?format=json`);
+    assert.is(exported.status, 200);
+    assert.is((await api.post(`/api/sessions/${sessionId}/annotations`, boxes('b'))).status, 201);
+    const peer = connect(ctx, name);
+    await synced(peer.provider);
+    const beforeImport = Y.encodeStateAsUpdate(peer.doc);
+    const updates: Uint8Array[] = [];
+    peer.doc.on('update', (update: Uint8Array, origin: unknown) => origin === peer.provider && updates.push(update));
+    const rowsBefore = await ctx.app.server.store.logLength(name);
+    const imported = await api.request<{ deleted: number }>('POST', `/api/sessions/${sessionId}/import?format=json&mode=replace`, exported.body);
+    assert.is(imported.status, 200, imported.text);
+    assert.is(imported.body.deleted, COUNT, 'the b boxes go');
+    await waitFor(() => peer.doc.getMap('annotations').size === COUNT && peer.doc.getMap('annotations').has('a0'), { message: 'the peer receives the import' });
+    assert.is(updates.length, 1, 'one update, not one per step');
+    const alone = new Y.Doc();
+    Y.applyUpdate(alone, beforeImport);
+    Y.applyUpdate(alone, updates[0]!);
+    assert.equal(listAnnotations(alone).map((a) => a.id).sort(), boxes('a').map((b) => b.id).sort(), 'the state before and that one update hold the a boxes alone');
+    assert.is(await ctx.app.server.store.logLength(name), rowsBefore + 1, 'one log row');
+  });
+
   test('while a large change is written, readers, writers and joiners wait, then see all of it', async (ctx) => {
     const { docName: name, sessionId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
     const api = jsonClient(ctx.app.url, ctx.app.adminToken);

@@ -1,0 +1,148 @@
+/**
+ * A staged change's step updates joined without decoding them (server/documents/update-chain.ts):
+ * when the steps only added the document's own structs, one after the other, the joined update is
+ * exactly what Y.mergeUpdates makes of them; anything else is left to Y.mergeUpdates.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as Y from 'yjs';
+import { deleteAnnotation, listAnnotations, planAddAnnotations, updateAnnotation, type AnnotationInput } from '../../docs-model/index.ts';
+import { HeldBack } from '../../server/documents/update-chain.ts';
+import { sessionDoc } from '../docs-model/fixtures.ts';
+
+const STEP = 'the change';
+const boxes = (prefix: string, count: number): AnnotationInput[] =>
+  Array.from({ length: count }, (_, k) => ({ id: `${prefix}${k}`, frame: k % 7, bbox: [k % 50, 5, 20, 30], label: k % 2 ? 'car' : 'truck' }));
+
+/** Holds back every update `doc` makes with origin STEP, as LiveDocument does during a staged change. */
+function holding(doc: Y.Doc, expectedSteps?: number): HeldBack {
+  const held = new HeldBack(STEP, doc.clientID, expectedSteps);
+  doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction) => {
+    if (origin === STEP) held.add(update, transaction);
+  });
+  return held;
+}
+
+/** The real steps of a bulk create of `count` annotations, each in a transaction of its own. */
+function bulkCreate(doc: Y.Doc, prefix: string, count: number): void {
+  const staged = planAddAnnotations(doc, boxes(prefix, count), { by: 'ada', stepItems: 10 });
+  for (const check of staged.checks ?? []) check();
+  for (const step of staged.steps()) doc.transact(step, STEP);
+}
+
+const stateOf = (...updates: Uint8Array[]): Uint8Array => {
+  const doc = new Y.Doc();
+  for (const update of updates) Y.applyUpdate(doc, update);
+  return Y.encodeStateAsUpdate(doc);
+};
+
+// The joined bytes are built as the steps come, in a buffer sized for the steps said to come: told
+// right, told too few (it grows), or not told (it doubles).
+for (const expectedSteps of [10, 3, undefined]) {
+  test(`the steps of a bulk create join into the very bytes Y.mergeUpdates makes of them (${expectedSteps ?? 'no'} steps expected)`, () => {
+    const doc = sessionDoc();
+    const before = Y.encodeStateAsUpdate(doc);
+    const held = holding(doc, expectedSteps);
+    bulkCreate(doc, 'a', 95);
+    const { updates, joined } = held.take();
+    assert.is(updates.length, 10, 'ten steps');
+    assert.ok(joined, 'they chain');
+    assert.equal(joined, Y.mergeUpdates(updates));
+    assert.equal(stateOf(before, joined), Y.encodeStateAsUpdate(doc));
+  });
+}
+
+test('steps of very different sizes join to the bytes Y.mergeUpdates makes, however many steps were said to come', () => {
+  for (const expectedSteps of [1, 2, 5, 40, undefined]) {
+    const doc = new Y.Doc();
+    const held = holding(doc, expectedSteps);
+    for (let step = 0; step < 12; step++) {
+      doc.transact(() => {
+        const map = doc.getMap('m');
+        // Sizes from a few bytes to ~40 kB; every value ends in a byte that is not 0.
+        for (let k = 0; k < 1 + ((step * 7) % 5) * 40; k++) map.set(`s${step}k${k}`, `${'v'.repeat((k * 13) % 200)}${step}!`);
+      }, STEP);
+    }
+    const { updates, joined } = held.take();
+    assert.ok(joined, `they chain (${expectedSteps ?? 'no'} steps expected)`);
+    assert.equal(joined, Y.mergeUpdates(updates), `${expectedSteps ?? 'no'} steps expected`);
+  }
+});
+
+test('a chain on a document that already holds content, its own and a peer\'s, joins to what Y.mergeUpdates makes', () => {
+  const peer = sessionDoc();
+  bulkCreate(peer, 'p', 12);
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer));
+  bulkCreate(doc, 'own', 15);
+  const before = Y.encodeStateAsUpdate(doc);
+  const held = holding(doc);
+  bulkCreate(doc, 'b', 40);
+  const { updates, joined } = held.take();
+  assert.ok(joined);
+  assert.equal(joined, Y.mergeUpdates(updates));
+  assert.equal(stateOf(before, joined), Y.encodeStateAsUpdate(doc));
+  assert.is(listAnnotations(doc).length, 12 + 15 + 40);
+});
+
+test('a step that deletes breaks the chain: the updates are left to Y.mergeUpdates', () => {
+  const doc = sessionDoc();
+  bulkCreate(doc, 'a', 5);
+  const held = holding(doc);
+  bulkCreate(doc, 'b', 20);
+  doc.transact(() => deleteAnnotation(doc, 'a1'), STEP);
+  bulkCreate(doc, 'c', 20);
+  const { updates, joined } = held.take();
+  assert.ok(updates.length > 2);
+  assert.is(joined, null);
+});
+
+test('a step that writes over a value (a delete under the hood) breaks the chain', () => {
+  const doc = sessionDoc();
+  bulkCreate(doc, 'a', 5);
+  const held = holding(doc);
+  bulkCreate(doc, 'b', 20);
+  doc.transact(() => updateAnnotation(doc, 'a2', { bbox: [1, 1, 10, 10] }, { by: 'ada' }), STEP);
+  assert.is(held.take().joined, null);
+});
+
+test('a change of the same client in between, not held back, leaves a gap: no chain', () => {
+  const doc = sessionDoc();
+  const held = holding(doc);
+  bulkCreate(doc, 'a', 20);
+  doc.transact(() => doc.getMap('meta').set('note', 'elsewhere'), 'another origin');
+  bulkCreate(doc, 'b', 20);
+  assert.is(held.take().joined, null);
+});
+
+test('a step that integrates another client\'s structs breaks the chain', () => {
+  const peer = new Y.Doc();
+  peer.getMap('meta').set('from', 'peer');
+  const doc = sessionDoc();
+  const held = holding(doc);
+  bulkCreate(doc, 'a', 20);
+  doc.transact(() => Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer)), STEP);
+  bulkCreate(doc, 'b', 20);
+  assert.is(held.take().joined, null);
+});
+
+test('an update without its transaction cannot be checked: no chain', () => {
+  const doc = new Y.Doc();
+  const held = new HeldBack(STEP, doc.clientID);
+  doc.on('update', (update: Uint8Array) => held.add(update, undefined));
+  doc.transact(() => doc.getMap('m').set('a', 1), STEP);
+  doc.transact(() => doc.getMap('m').set('b', 2), STEP);
+  assert.is(held.take().joined, null);
+});
+
+test('one step, or none, is never joined: it is the update itself', () => {
+  const doc = new Y.Doc();
+  const held = holding(doc);
+  assert.equal(held.take(), { updates: [], joined: null });
+  doc.transact(() => doc.getMap('m').set('a', 1), STEP);
+  const one = held.take();
+  assert.is(one.updates.length, 1);
+  assert.is(one.joined, null);
+});
+
+test.run();
