@@ -96,6 +96,7 @@ export class UpdateChain {
     const decoder = decoding.createDecoder(update);
     if (decoding.readVarUint(decoder) !== 1) return null;
     const count = decoding.readVarUint(decoder);
+    // Follows from the transaction's states; a mismatch would be an encoding this file does not know.
     if (decoding.readVarUint(decoder) !== this.client || decoding.readVarUint(decoder) !== before) return null;
     if (this.firstClock < 0) this.firstClock = before;
     this.nextClock = after;

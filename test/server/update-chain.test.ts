@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import { deleteAnnotation, listAnnotations, planAddAnnotations, updateAnnotation, type AnnotationInput } from '../../docs-model/index.ts';
 import { HeldBack } from '../../server/documents/update-chain.ts';
 import { sessionDoc } from '../docs-model/fixtures.ts';
+import { seededRandom } from '../../tools/fuzz.ts';
 
 const STEP = 'the change';
 const boxes = (prefix: string, count: number): AnnotationInput[] =>
@@ -121,7 +122,7 @@ test('a step that integrates another client\'s structs breaks the chain', () => 
   const doc = sessionDoc();
   const held = holding(doc);
   bulkCreate(doc, 'a', 20);
-  doc.transact(() => Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer)), STEP);
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer), STEP);
   bulkCreate(doc, 'b', 20);
   assert.is(held.take().joined, null);
 });
@@ -133,6 +134,55 @@ test('an update without its transaction cannot be checked: no chain', () => {
   doc.transact(() => doc.getMap('m').set('a', 1), STEP);
   doc.transact(() => doc.getMap('m').set('b', 2), STEP);
   assert.is(held.take().joined, null);
+});
+
+test('random changes of random steps: joined, when joined, is the bytes Y.mergeUpdates makes and brings a copy where the steps do', () => {
+  const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const random = seededRandom(seed);
+  const pick = (n: number): number => Math.floor(random() * n);
+  let joinedCount = 0;
+  for (let round = 0; round < 300; round++) {
+    const doc = new Y.Doc();
+    const peer = new Y.Doc();
+    peer.getMap('m').set('peer', round);
+    if (random() < 0.5) Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer));
+    for (let k = 0; k < pick(4); k++) doc.getMap('m').set(`old${k}`, k);
+    const before = Y.encodeStateAsUpdate(doc);
+    const held = holding(doc, random() < 0.3 ? undefined : 1 + pick(8));
+    const steps = 2 + pick(6);
+    // Mostly adds, as a bulk create; now and then what breaks a chain.
+    const breaking = random() < 0.4;
+    for (let s = 0; s < steps; s++) {
+      const what = breaking ? pick(5) : 0;
+      // A peer's structs held back as a step of the change (applied on their own: applied inside a
+      // local transaction, Yjs takes the doc's own new structs for another client's and renews its id).
+      if (what === 3) Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer), STEP);
+      doc.transact(() => {
+        const map = doc.getMap('m');
+        if (what === 1 && map.size > 0) map.delete([...map.keys()][pick(map.size)]!);
+        else if (what === 2 && map.size > 0) map.set([...map.keys()][pick(map.size)]!, `over${s}`);
+        const nested = new Y.Map<unknown>();
+        for (let f = 0; f < 1 + pick(5); f++) nested.set(`f${f}`, random() < 0.5 ? `${'x'.repeat(pick(300))}${s}` : pick(1000));
+        map.set(`r${round}s${s}`, nested);
+        if (what === 4 && random() < 0.5) doc.getArray('list').insert(0, [s, `t${s}`]);
+      }, STEP);
+      if (breaking && pick(4) === 0) doc.transact(() => doc.getMap('m').set(`between${s}`, s), 'not the change');
+    }
+    const { updates, joined } = held.take();
+    if (joined === null) continue;
+    joinedCount++;
+    assert.equal(joined, Y.mergeUpdates(updates), `seed ${seed}, round ${round}`);
+    // What the steps' updates make one by one, the one update makes at once.
+    const copy = new Y.Doc();
+    const stepwise = new Y.Doc();
+    Y.applyUpdate(copy, before);
+    Y.applyUpdate(copy, joined);
+    Y.applyUpdate(stepwise, before);
+    for (const update of updates) Y.applyUpdate(stepwise, update);
+    assert.equal(copy.getMap('m').toJSON(), stepwise.getMap('m').toJSON(), `seed ${seed}, round ${round}`);
+    assert.equal(Y.encodeStateVector(copy), Y.encodeStateVector(stepwise), `seed ${seed}, round ${round}`);
+  }
+  assert.ok(joinedCount > 100, `most changes chain (${joinedCount} of 300)`);
 });
 
 test('one step, or none, is never joined: it is the update itself', () => {
