@@ -16,6 +16,7 @@ import {
   type PutResult,
 } from './annotations.ts';
 import { checkAnnotationInput } from './annotation-validation.ts';
+import { newestFirst } from './delete-order.ts';
 import { invalidContent, invalidValue, type DocModelError } from './errors.ts';
 import { getLabels, validateLabel } from './labels.ts';
 import { getMeta, setMeta, validateMeta } from './meta.ts';
@@ -186,7 +187,7 @@ export const planWriteSession = (
   const steps = (): Array<() => void> => {
     const all = annotationsMap(doc);
     const keep = new Set(annotations.map((a) => a.id as string));
-    const removed = replace ? [...all.keys()].filter((id) => !keep.has(id)) : [];
+    const removed = replace ? newestFirst(all, [...all.keys()].filter((id) => !keep.has(id))) : [];
     const remove = (id: string): void => {
       all.delete(id);
       result.annotations.deleted++;

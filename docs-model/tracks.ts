@@ -9,6 +9,7 @@
  */
 import * as Y from 'yjs';
 import { annotationsMap, compareAnnotations, readAnnotation, setChanged, type PutResult } from './annotations.ts';
+import { newestFirst } from './delete-order.ts';
 import { duplicateId, invalidValue, notFound, unknownLabel, type DocModelError } from './errors.ts';
 import { ANNOTATION, SESSION, TRACK } from './keys.ts';
 import { getLabels } from './labels.ts';
@@ -133,10 +134,13 @@ export const deleteTrack = (
   if (!all.has(id)) return false;
   doc.transact(() => {
     const annotations = annotationsMap(doc);
-    for (const [annotationId, map] of [...annotations.entries()]) {
-      if (!(map instanceof Y.Map) || map.get(ANNOTATION.trackId) !== id) continue;
+    const keyframes: string[] = [];
+    for (const [annotationId, map] of annotations.entries()) {
+      if (map instanceof Y.Map && map.get(ANNOTATION.trackId) === id) keyframes.push(annotationId);
+    }
+    for (const annotationId of opts.withKeyframes ? newestFirst(annotations, keyframes) : keyframes) {
       if (opts.withKeyframes) annotations.delete(annotationId);
-      else map.set(ANNOTATION.trackId, null);
+      else annotations.get(annotationId)?.set(ANNOTATION.trackId, null);
     }
     all.delete(id);
   }, opts.origin);

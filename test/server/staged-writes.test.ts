@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
-import { addAnnotation, listAnnotations, WRITE_STEP_ITEMS } from '../../docs-model/index.ts';
+import { addAnnotation, listAnnotations, planAddAnnotations, setLabel, WRITE_STEP_ITEMS, type AnnotationInput } from '../../docs-model/index.ts';
 import { parseDocName } from '../../docs-model/protocol.ts';
 import { connectClient, nextClose, synced, type TestClient } from '../../tools/clients.ts';
 import { startTestServer, type TestServer } from '../../tools/server.ts';
@@ -16,9 +16,13 @@ import { databaseKinds, waitFor } from '../../tools/databases.ts';
 import { jsonClient } from '../../tools/http.ts';
 import { newSessionDoc } from '../../tools/api.ts';
 import type { Connection } from '../../server/sync/connection.ts';
+import { defaultLimits } from '../../server/config.ts';
+import { LiveDocument } from '../../server/documents/live-document.ts';
+import { runInSteps } from '../../server/documents/staged-change.ts';
+import { serverOrigin } from '../../server/documents/origins.ts';
 
 const COUNT = WRITE_STEP_ITEMS * 5 + 7;
-const boxes = (prefix: string, count = COUNT) =>
+const boxes = (prefix: string, count = COUNT): AnnotationInput[] =>
   Array.from({ length: count }, (_, k) => ({ id: `${prefix}${k}`, frame: k % 50, bbox: [k % 500, 10, 20, 30], label: 'car' }));
 
 /** Holds the next staged change before its second step until `open()`; `held` resolves once it waits there. */
@@ -105,6 +109,36 @@ for (const kind of databaseKinds()) {
     assert.is(await ctx.app.server.store.logLength(name), rowsBefore + 1, 'one log row');
   });
 
+  // Through the server, a staged change holds its document alone and always chains; a write of the
+  // document's own client in between (which that hold rules out) is what makes it merge instead.
+  for (const between of [false, true]) {
+    test(`a change whose steps ${between ? 'do not chain (its client wrote in between) is merged once' : 'chain is joined, never merged'}, and what is told brings a copy where the document is`, async (ctx) => {
+      const told: Uint8Array[] = [];
+      const doc = new LiveDocument(parseDocName(`session:chain-${between}-${kind}`)!, {
+        log: ctx.app.server.log,
+        limits: defaultLimits,
+        events: { emit: (name: string, args: unknown[]) => void (name === 'change' && told.push(args[1] as Uint8Array)) },
+      });
+      setLabel(doc.ydoc, 'car', {});
+      const before = Y.encodeStateAsUpdate(doc.ydoc);
+      told.length = 0;
+      let merges = 0;
+      let k = 0;
+      await runInSteps(doc, serverOrigin('test'), () => planAddAnnotations(doc.ydoc, boxes('c', WRITE_STEP_ITEMS * 3), { by: 'ada' }), {
+        mergeUpdates: (updates) => (merges++, Promise.resolve(Y.mergeUpdates(updates))),
+        betweenSteps: async () => void (between && doc.ydoc.transact(() => doc.ydoc.getMap('meta').set('between', k++), serverOrigin('other'))),
+        halfWritten: async () => undefined,
+      });
+      assert.is(merges, between ? 1 : 0);
+      const copy = new Y.Doc();
+      for (const update of [before, ...told]) Y.applyUpdate(copy, update);
+      assert.equal(Y.encodeStateAsUpdate(copy), Y.encodeStateAsUpdate(doc.ydoc));
+      assert.is(listAnnotations(copy).length, WRITE_STEP_ITEMS * 3);
+      await doc.lastCommit;
+      doc.destroy();
+    });
+  }
+
   test('while a large change is written, readers, writers and joiners wait, then see all of it', async (ctx) => {
     const { docName: name, sessionId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
     const api = jsonClient(ctx.app.url, ctx.app.adminToken);
@@ -140,7 +174,7 @@ for (const kind of databaseKinds()) {
       await synced(joiner.provider);
       const first = joiner.doc.getMap('annotations');
       await waitFor(() => first.has('socket-during') && first.has('rest-during'), { message: 'the joiner gets the edits made during the change' });
-      assert.ok(boxes('s').every((b) => first.has(b.id)), 'the joiner has the whole change');
+      assert.ok(boxes('s').every((b) => first.has(b.id!)), 'the joiner has the whole change');
       await waitFor(() => editor.doc.getMap('annotations').size === COUNT + 2, { message: 'the editor gets the change and the REST edit' });
       const onServer = await ctx.app.server.registry.read(parseDocName(name)!, (ydoc) => listAnnotations(ydoc).length);
       assert.is(onServer, COUNT + 2);
