@@ -48,12 +48,8 @@ function deleteSetBytes(ds: DeleteSet): Uint8Array {
   return encoding.toUint8Array(encoder);
 }
 
-function endsWith(bytes: Uint8Array, tail: Uint8Array): boolean {
-  if (tail.length > bytes.length) return false;
-  const from = bytes.length - tail.length;
-  for (let k = 0; k < tail.length; k++) if (bytes[from + k] !== tail[k]) return false;
-  return true;
-}
+const endsWith = (bytes: Uint8Array, tail: Uint8Array): boolean =>
+  tail.length <= bytes.length && Buffer.from(bytes.buffer, bytes.byteOffset + bytes.length - tail.length, tail.length).equals(tail);
 
 export class UpdateChain {
   private readonly client: number;
