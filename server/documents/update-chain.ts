@@ -51,7 +51,7 @@ function deleteSetBytes(ds: DeleteSet): Uint8Array {
 const endsWith = (bytes: Uint8Array, tail: Uint8Array): boolean =>
   tail.length <= bytes.length && Buffer.from(bytes.buffer, bytes.byteOffset + bytes.length - tail.length, tail.length).equals(tail);
 
-export class UpdateChain {
+class UpdateChain {
   private readonly client: number;
   private readonly expectedSteps: number;
   /** The structs so far, from HEAD_ROOM to `end`, copied in as each step comes. */

@@ -65,23 +65,38 @@ for (const kind of databaseKinds()) {
     return client;
   };
 
-  test('a bulk create reaches a peer as one update and is stored as one log row', async (ctx) => {
-    const { docName: name, sessionId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
+  /**
+   * A synced peer of `name`; `received` waits until it holds what `until` says, checks that the
+   * change came as one update and was stored as one log row, and gives the state the peer had
+   * before plus that one update.
+   */
+  const watchOneChange = async (ctx: SocketSuiteContext, name: string) => {
     const peer = connect(ctx, name);
     await synced(peer.provider);
-    const beforeBulk = Y.encodeStateAsUpdate(peer.doc);
+    const before = Y.encodeStateAsUpdate(peer.doc);
     const updates: Uint8Array[] = [];
     peer.doc.on('update', (update: Uint8Array, origin: unknown) => origin === peer.provider && updates.push(update));
     const rowsBefore = await ctx.app.server.store.logLength(name);
+    return {
+      async received(until: (doc: Y.Doc) => boolean, what: string): Promise<Y.Doc> {
+        await waitFor(() => until(peer.doc), { message: `the peer receives ${what}` });
+        assert.is(updates.length, 1, 'one update, not one per step');
+        assert.is(await ctx.app.server.store.logLength(name), rowsBefore + 1, 'one log row');
+        const alone = new Y.Doc();
+        Y.applyUpdate(alone, before);
+        Y.applyUpdate(alone, updates[0]!);
+        return alone;
+      },
+    };
+  };
+
+  test('a bulk create reaches a peer as one update and is stored as one log row', async (ctx) => {
+    const { docName: name, sessionId } = await newSessionDoc(ctx.app.url, ctx.app.adminToken);
+    const watch = await watchOneChange(ctx, name);
     const res = await jsonClient(ctx.app.url, ctx.app.adminToken).post(`/api/sessions/${sessionId}/annotations`, boxes('b'));
     assert.is(res.status, 201);
-    await waitFor(() => peer.doc.getMap('annotations').size === COUNT, { message: 'the peer receives the bulk create' });
-    assert.is(updates.length, 1, 'one update, not one per step');
-    const alone = new Y.Doc();
-    Y.applyUpdate(alone, beforeBulk);
-    Y.applyUpdate(alone, updates[0]!);
+    const alone = await watch.received((doc) => doc.getMap('annotations').size === COUNT, 'the bulk create');
     assert.is(alone.getMap('annotations').size, COUNT, 'the state before and that one update hold every annotation');
-    assert.is(await ctx.app.server.store.logLength(name), rowsBefore + 1, 'one log row');
   });
 
   test('a large change that deletes (an import replacing the content) also reaches a peer as one update and one log row', async (ctx) => {
@@ -91,22 +106,12 @@ for (const kind of databaseKinds()) {
     const exported = await api.get(`/api/sessions/${sessionId}/export?format=json`);
     assert.is(exported.status, 200);
     assert.is((await api.post(`/api/sessions/${sessionId}/annotations`, boxes('b'))).status, 201);
-    const peer = connect(ctx, name);
-    await synced(peer.provider);
-    const beforeImport = Y.encodeStateAsUpdate(peer.doc);
-    const updates: Uint8Array[] = [];
-    peer.doc.on('update', (update: Uint8Array, origin: unknown) => origin === peer.provider && updates.push(update));
-    const rowsBefore = await ctx.app.server.store.logLength(name);
+    const watch = await watchOneChange(ctx, name);
     const imported = await api.request<{ deleted: number }>('POST', `/api/sessions/${sessionId}/import?format=json&mode=replace`, exported.body);
     assert.is(imported.status, 200, imported.text);
     assert.is(imported.body.deleted, COUNT, 'the b boxes go');
-    await waitFor(() => peer.doc.getMap('annotations').size === COUNT && peer.doc.getMap('annotations').has('a0'), { message: 'the peer receives the import' });
-    assert.is(updates.length, 1, 'one update, not one per step');
-    const alone = new Y.Doc();
-    Y.applyUpdate(alone, beforeImport);
-    Y.applyUpdate(alone, updates[0]!);
+    const alone = await watch.received((doc) => doc.getMap('annotations').size === COUNT && doc.getMap('annotations').has('a0'), 'the import');
     assert.equal(listAnnotations(alone).map((a) => a.id).sort(), boxes('a').map((b) => b.id).sort(), 'the state before and that one update hold the a boxes alone');
-    assert.is(await ctx.app.server.store.logLength(name), rowsBefore + 1, 'one log row');
   });
 
   // Through the server, a staged change holds its document alone and always chains; a write of the
