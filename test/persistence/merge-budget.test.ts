@@ -179,11 +179,17 @@ pool('a merge that waits for a core on a busy machine is not cut off: the budget
   const busy = await keepCoresBusy(3 * availableParallelism());
   try {
     await pool.merge([]); // the worker started, outside the measured merge
-    const started = performance.now();
-    const merged = await pool.merge(updates);
-    const waited = performance.now() - started;
-    assert.equal(merged, expected);
-    assert.ok(waited > budget, `the busy machine held the merge ${waited.toFixed(0)} ms, past its ${budget.toFixed(0)} ms budget in wall time`);
+    // The spinners are scheduled as the kernel pleases: a merge may now and then get its core for
+    // long enough to finish inside the budget (a CI run: 204 ms against 224), which shows nothing.
+    // Up to five merges, until one has waited past its budget; none may be cut off.
+    const waits: number[] = [];
+    for (let attempt = 0; attempt < 5 && !waits.some((ms) => ms > budget); attempt++) {
+      const started = performance.now();
+      const merged = await pool.merge(updates);
+      waits.push(performance.now() - started);
+      assert.equal(merged, expected);
+    }
+    assert.ok(waits.some((ms) => ms > budget), `the busy machine held a merge past its ${budget.toFixed(0)} ms budget in wall time (${waits.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
     assert.is(pool.stats().timedOut, 0);
   } finally {
     busy.stop();
