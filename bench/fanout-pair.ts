@@ -8,7 +8,7 @@
  *   npx tsx bench/fanout-pair.ts --main=dist/server/main.js --clients=50 --reps=8 --pglite
  *   npx tsx bench/fanout-pair.ts --main=dist/server/main.js --perf     # perf record of the last repetition
  *
- * Options: --clients=10 (writer included), --updates=3000 per repetition, --reps=8, --warm-rooms=4
+ * Options: --floor (also the relay of bench/lib/sync-floor.ts, which no server can beat), --clients=10 (writer included), --updates=3000 per repetition, --reps=8, --warm-rooms=4
  * and --warm=1000 (fan-outs of that many updates, each in a room of its own, before measuring: a
  * new room brings new client ids and connections, and with a single warm-up room the first
  * measured repetitions still ran TurboFan compiles), --no-reference, --pglite (default Postgres at
@@ -24,7 +24,7 @@ import { median } from './lib/stats.ts';
 import { pairArgs, startPairServers } from './lib/pair-bench.ts';
 
 const { option, flag, mains } = pairArgs(
-  'usage: npx tsx bench/fanout-pair.ts --main=A.js [--main=B.js …] [--clients=10] [--updates=3000] [--reps=8] [--warm-rooms=4] [--warm=1000] [--no-reference] [--pglite] [--node-args="…"] [--perf]',
+  'usage: npx tsx bench/fanout-pair.ts --main=A.js [--main=B.js …] [--clients=10] [--updates=3000] [--reps=8] [--warm-rooms=4] [--warm=1000] [--no-reference] [--floor] [--pglite] [--node-args="…"] [--perf]',
 );
 const clients = Number(option('clients', '10'));
 const updates = Number(option('updates', '3000'));
@@ -48,7 +48,7 @@ const stopPerf = async (recorder: ChildProcess | null): Promise<void> => {
   await new Promise((done) => recorder.once('exit', done));
 };
 try {
-  for (const { name, server } of await startPairServers({ mains, nodeArgs, pglite: flag('pglite'), reference: !flag('no-reference') })) {
+  for (const { name, server } of await startPairServers({ mains, nodeArgs, pglite: flag('pglite'), reference: !flag('no-reference'), floor: flag('floor') })) {
     entries.push({ name, server, cpu: [], p99: [] });
   }
   const tag = `${process.pid}-${Date.now().toString(36)}`;
@@ -70,8 +70,10 @@ try {
     }
   }
   console.log(`fan-out to ${clients} clients, ${updates} updates, ${reps} alternated repetitions (${flag('pglite') ? 'PGlite' : 'Postgres'})`);
+  const reference = entries.find((e) => e.server.kind === 'reference');
   for (const { name, cpu, p99 } of entries) {
-    console.log(`${name.padEnd(42)} CPU per delivery µs ${cpu.map((v) => v.toFixed(1)).join(' ')}  median ${median(cpu).toFixed(2)}  p99 median ${median(p99).toFixed(2)} ms`);
+    const against = reference === undefined ? '' : `  (× reference: CPU ${(median(cpu) / median(reference.cpu)).toFixed(2)}, p99 ${(median(p99) / median(reference.p99)).toFixed(2)})`;
+    console.log(`${name.padEnd(42)} CPU per delivery µs ${cpu.map((v) => v.toFixed(1)).join(' ')}  median ${median(cpu).toFixed(2)}  p99 median ${median(p99).toFixed(2)} ms${against}`);
   }
 } finally {
   for (const { server } of entries) await stopServer(server);

@@ -16,9 +16,15 @@
  *   npx tsx bench/sync.ts --workers 2       # fan-out receivers in 2 child processes
  *   npx tsx bench/sync.ts --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"   # flags for annosync's node
  *   npx tsx bench/sync.ts --scenarios throughput --throughput-updates 6000   # ~30 s repetitions: sustained load
+ *   npx tsx bench/sync.ts --no-floor        # without the floor (below)
  *
  * Both servers run as child processes (CPU and RSS read from /proc per server); the clients run
  * in this process, on the same 2 cores. Prints a table and, last, one JSON line.
+ *
+ * The fan-out and the throughput also run against a floor (bench/lib/sync-floor.ts): a relay that
+ * passes each update on untouched and stores nothing, the least any server must do. Its ratio to
+ * the reference, printed beside each row, is the best a server can show on this machine: where it
+ * is over a goal, the bench's clients, not the server, hold the figure.
  *
  * Every bench client is one user with one token, and the per-user connection and message-rate
  * limits are lifted (ANNOSYNC_BENCH_ENV, bench/lib/annosync-rooms.ts) so that the server is measured, not its policy; every
@@ -26,7 +32,6 @@
  */
 import { ANNOSYNC_BENCH_ENV } from './lib/annosync-rooms.ts';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { dropSchema } from './lib/postgres-schema.ts';
 import { annosyncAvailable, killAllSync, readRssBytes, removeTempDirs, startServer, stopServer } from './lib/server-process.ts';
 import type { BenchServer, ServerKind } from './lib/server-process.ts';
@@ -37,120 +42,13 @@ import { printCombinedTable, printRunsSummary, printTable, tableRows } from './l
 import type { RunRows, ServerResults } from './lib/sync-report.ts';
 import { median } from './lib/stats.ts';
 import { settle } from './lib/settle.ts';
+import { FULL, QUICK, parseArgs, type Args } from './lib/sync-plan.ts';
 
 /** Which server: the reference, or annosync (on Postgres and PGlite with --both). */
-type Label = ServerKind | 'postgres' | 'pglite';
+type Label = ServerKind | 'postgres' | 'pglite' | 'floor';
 type LabeledServer = BenchServer & { label: Label };
 
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
-// Measured on the 2-core machine (reference, fan-out 50): receivers in the bench process gave
-// p50 1.35 ms / 160 ms wall for 60 updates; split over 2 child processes p50 2.58 ms / 339 ms,
-// because three busy processes then contend for two cores and IPC adds work. So: in-process.
-const DEFAULT_WORKERS = 0;
-const SCENARIOS = ['fanout', 'throughput', 'initial', 'reconnect', 'rss', 'open'];
-
-// Timed parts run `reps` times, alternating the servers, and report the median repetition, so a
-// burst of load from elsewhere on the machine spoils one repetition rather than one server.
-// Warm-ups are generous: with a cold JIT the first server measured came out 1.5× slower than
-// the same server measured second.
-const FULL = {
-  reps: 3,
-  fanOut: { clients: [2, 10, 50], updates: 1000, warmup: 100 },
-  throughput: { docs: 100, updates: 600, warmup: 30, window: 4 },
-  initialSync: { annotations: 10_000, batch: 250, fresh: 9 },
-  reconnect: { docs: 20, perDoc: 10, annotations: 100, rounds: 7 },
-  rss: { docs: 200, annotations: 100 },
-  open: { docs: 1000 },
-};
-const QUICK: typeof FULL = {
-  reps: 3,
-  fanOut: { clients: [2, 10, 50], updates: 150, warmup: 50 },
-  throughput: { docs: 100, updates: 60, warmup: 15, window: 4 },
-  initialSync: { annotations: 10_000, batch: 250, fresh: 3 },
-  reconnect: { docs: 20, perDoc: 10, annotations: 100, rounds: 3 },
-  rss: { docs: 100, annotations: 100 },
-  open: { docs: 300 },
-};
-
-interface Args {
-  quick: boolean;
-  only: ServerKind | null;
-  postgres: boolean;
-  /** annosync on Postgres and on PGlite in the same run, against one reference. */
-  both: boolean;
-  env: Record<string, string>;
-  idleWaitMs: number;
-  /** Child processes for the fan-out receivers; 0 keeps them in the bench process. */
-  workers: number;
-  annosyncMain: string | undefined;
-  /** Flags for the node running annosync (a CPU profile, say); the reference runs without them. */
-  nodeArgs: string[];
-  scenarios: Set<string>;
-  /**
-   * Updates per document in each throughput repetition (default: the plan's). The default's ~2 s
-   * see no compaction (a loaded document compacts at most every 10 s); thousands show sustained load.
-   */
-  throughputUpdates: number | undefined;
-  /** Whole runs, one after the other (servers started afresh each time), then a summary over them. */
-  runs: number;
-}
-
-function parseArgs(argv: readonly string[]): Args {
-  const args: Args = {
-    quick: false,
-    only: null,
-    postgres: false,
-    both: false,
-    env: {},
-    idleWaitMs: -1,
-    workers: DEFAULT_WORKERS,
-    annosyncMain: undefined,
-    nodeArgs: [],
-    scenarios: new Set(SCENARIOS),
-    throughputUpdates: undefined,
-    runs: 1,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--quick') args.quick = true;
-    else if (arg === '--postgres') args.postgres = true;
-    else if (arg === '--both') args.both = true;
-    else if (arg === '--only') {
-      const v = value();
-      if (v !== 'annosync' && v !== 'reference') throw new Error('--only takes annosync or reference');
-      args.only = v;
-    } else if (arg === '--env') {
-      const [k, ...rest] = value().split('=');
-      if (k === undefined || k === '' || rest.length === 0) throw new Error('--env takes KEY=VALUE');
-      args.env[k] = rest.join('=');
-    } else if (arg === '--idle-wait') args.idleWaitMs = Number(value()) * 1000;
-    else if (arg === '--workers') args.workers = Number(value());
-    else if (arg === '--annosync-main') args.annosyncMain = resolve(value());
-    else if (arg === '--node-args') args.nodeArgs = value().split(' ').filter(Boolean);
-    else if (arg === '--runs') {
-      args.runs = Number(value());
-      if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs takes a positive integer');
-    } else if (arg === '--throughput-updates') {
-      args.throughputUpdates = Number(value());
-      if (!Number.isInteger(args.throughputUpdates) || args.throughputUpdates < 1) throw new Error('--throughput-updates takes a positive integer');
-    }
-    else if (arg === '--scenarios') {
-      args.scenarios = new Set(value().split(','));
-      for (const name of args.scenarios) {
-        if (!SCENARIOS.includes(name)) throw new Error(`--scenarios takes some of ${SCENARIOS.join(',')}`);
-      }
-    } else throw new Error(`unknown argument ${arg}`);
-  }
-  if (args.both && (args.postgres || args.only !== null)) throw new Error('--both runs every server: it takes neither --postgres nor --only');
-  if (args.idleWaitMs < 0) args.idleWaitMs = args.quick ? 10_000 : 20_000;
-  return args;
-}
-
 /** Median repetition by `key`, with CPU and deliveries summed over all repetitions (finer ticks). */
 function combine<T extends FanOutResult | ThroughputResult>(runs: T[], key: (r: T) => number): T {
   const sorted = [...runs].sort((a, b) => key(a) - key(b));
@@ -222,6 +120,15 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     servers.push({ ...server, label: plan.label });
     results[plan.label] = { fanOut: [], start: { rssBytes: readRssBytes(server.pid), ms: server.readyMs } };
   }
+  // The floor runs the fan-out and the throughput only: a relay holds no document to give a joiner.
+  const floors: LabeledServer[] = [];
+  if (args.floor && (args.scenarios.has('fanout') || args.scenarios.has('throughput'))) {
+    const floor = await startServer({ kind: 'sync-floor' });
+    log(`floor pid ${floor.pid} at ${floor.serverUrl}`);
+    floors.push({ ...floor, label: 'floor' });
+    results.floor = { fanOut: [] };
+  }
+  const withFloor = [...servers, ...floors];
   const res = (s: LabeledServer): ServerResults => (results[s.label] ??= { fanOut: [] });
   const room = (scenario: string): string => `session:bench-${run}-${scenario}`;
   const started = performance.now();
@@ -229,9 +136,9 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
   // Alternates which server goes first on every call, so drift (of the machine, or of this
   // process's JIT) hits both alike.
   let turn = 0;
-  const each = async <T>(label: string, body: (s: LabeledServer) => Promise<T>): Promise<Map<LabeledServer, T>> => {
+  const each = async <T>(label: string, body: (s: LabeledServer) => Promise<T>, among = servers): Promise<Map<LabeledServer, T>> => {
     const out = new Map<LabeledServer, T>();
-    const order = turn++ % 2 === 0 ? servers : [...servers].reverse();
+    const order = turn++ % 2 === 0 ? among : [...among].reverse();
     for (const s of order) {
       const t0 = performance.now();
       try {
@@ -244,11 +151,11 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     }
     return out;
   };
-  const repeated = async <T>(label: string, body: (s: LabeledServer, rep: number) => Promise<T>, settleEach = false): Promise<Map<LabeledServer, T[]>> => {
-    const out = new Map<LabeledServer, T[]>(servers.map((s) => [s, []]));
+  const repeated = async <T>(label: string, body: (s: LabeledServer, rep: number) => Promise<T>, settleEach = false, among = servers): Promise<Map<LabeledServer, T[]>> => {
+    const out = new Map<LabeledServer, T[]>(among.map((s) => [s, []]));
     for (let rep = 0; rep < plan.reps; rep++) {
       if (settleEach) await settleAll();
-      const once = await each(`${label} #${rep + 1}`, (s) => body(s, rep));
+      const once = await each(`${label} #${rep + 1}`, (s) => body(s, rep), among);
       for (const [s, r] of once) out.get(s)?.push(r);
     }
     return out;
@@ -275,7 +182,7 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
   await each('warm-up', async (s) => {
     await fanOut(s, { room: room('warm-fan'), clients: 10, updates: 1, warmup: 300, processes: 0 });
     await throughput(s, { roomPrefix: room('warm-tp'), docs: 100, updates: 1, warmup: 50, window: 4 });
-  });
+  }, withFloor);
   // Memory first, right after the warm-up: measured after the other scenarios, a server's RSS grew
   // less than its documents hold, or fell (their garbage left room in a heap already grown, or went
   // back to the system while the documents loaded), so the row told how much garbage came before.
@@ -289,11 +196,13 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
   for (const clients of want('fanout') ? plan.fanOut.clients : []) {
     const runs = await repeated(`fan-out ${clients}`, (s, rep) =>
       fanOut(s, { ...plan.fanOut, room: room(`fan${clients}-${rep}`), clients, processes: clients > 2 ? args.workers : 0 }),
+      false,
+      withFloor,
     );
     for (const [s, r] of runs) res(s).fanOut.push(combine(r, (f) => f.p99Ms));
   }
   if (want('throughput')) {
-    const runs = await repeated('throughput', (s, rep) => throughput(s, { ...plan.throughput, roomPrefix: room(`tp${rep}`) }), true);
+    const runs = await repeated('throughput', (s, rep) => throughput(s, { ...plan.throughput, roomPrefix: room(`tp${rep}`) }), true, withFloor);
     for (const [s, r] of runs) res(s).throughput = combine(r, (t) => t.perSecond);
   }
   if (want('initial')) {
@@ -345,21 +254,21 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     for (const [s, r] of runs) res(s).openMany = [...r].sort((a, b) => a.ms - b.ms)[Math.floor((r.length - 1) / 2)] as OpenManyResult;
   }
 
-  for (const s of servers) await stopServer(s);
+  for (const s of withFloor) await stopServer(s);
   removeTempDirs();
   if (plans.some((p) => p.databaseUrl !== undefined)) await dropSchema(POSTGRES_URL, schema);
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
   const limits = 'per-user connection and message-rate limits lifted (one token for every client), every other setting default';
   console.log('');
   if (args.both) {
-    const { reference, postgres, pglite } = results;
-    const rows = { postgres: tableRows({ annosync: postgres, reference }), pglite: tableRows({ annosync: pglite, reference }) };
+    const { reference, postgres, pglite, floor } = results;
+    const rows = { postgres: tableRows({ annosync: postgres, reference, floor }), pglite: tableRows({ annosync: pglite, reference, floor }) };
     console.log(`bench:sync ${args.quick ? 'quick' : 'full'} run ${run}, annosync on Postgres and on PGlite, ${seconds} s; ${limits}`);
     printCombinedTable(rows.postgres, rows.pglite);
     console.log(JSON.stringify({ bench: 'sync', run, quick: args.quick, both: true, rows, results }));
     return rows;
   }
-  const rows = tableRows({ annosync: results.annosync, reference: results.reference });
+  const rows = tableRows({ annosync: results.annosync, reference: results.reference, floor: results.floor });
   console.log(`bench:sync ${args.quick ? 'quick' : 'full'} run ${run}, annosync on ${args.postgres ? 'Postgres' : 'PGlite'}, ${seconds} s; ${limits}`);
   printTable(rows);
   console.log(JSON.stringify({ bench: 'sync', run, quick: args.quick, postgres: args.postgres, rows, results }));

@@ -1,7 +1,8 @@
 /**
  * What the benches that run builds side by side share (fanout-pair.ts, reconnect-pair.ts): their
  * command line (`--name=value` options, `--flag`s, the builds given as `--main=path/to/main.js`)
- * and their servers (each build, then the reference unless `--no-reference`).
+ * and their servers (each build, then the reference unless `--no-reference`); `--main=A.js@--flag,NAME=value`
+ * runs a build under node flags or environment variables of its own.
  *
  *   const { option, flag, mains } = pairArgs('usage: npx tsx bench/x-pair.ts --main=A.js …');
  *   const servers = await startPairServers({ mains, nodeArgs, pglite: flag('pglite'), reference: !flag('no-reference') });
@@ -33,18 +34,27 @@ export async function startPairServers(opts: {
   nodeArgs: string[];
   pglite: boolean;
   reference: boolean;
+  /** The fan-out's floor too (bench/lib/sync-floor.ts): a relay no server can beat. */
+  floor?: boolean;
 }): Promise<Array<{ name: string; server: BenchServer }>> {
   const servers: Array<{ name: string; server: BenchServer }> = [];
-  for (const main of opts.mains) {
+  for (const spec of opts.mains) {
+    // `--main=dist/server/main.js@--max-semi-space-size=32,COMMIT_INTERVAL_MS=40`: the same build
+    // under node flags (`--…`) or environment variables (`NAME=value`) of its own.
+    const [main, extra = ''] = spec.split('@') as [string, string?];
+    const items = extra.split(',').filter(Boolean);
+    const flags = items.filter((item) => item.startsWith('--'));
+    const env = Object.fromEntries(items.filter((item) => !item.startsWith('--')).map((item) => item.split('=', 2) as [string, string]));
     const server = await startServer({
       kind: 'annosync',
       main,
-      env: { ...ANNOSYNC_BENCH_ENV },
-      nodeArgs: opts.nodeArgs,
+      env: { ...ANNOSYNC_BENCH_ENV, ...env },
+      nodeArgs: [...opts.nodeArgs, ...flags],
       ...(opts.pglite ? {} : { databaseUrl: 'postgres://postgres@127.0.0.1:5432/test' }),
     });
-    servers.push({ name: main, server });
+    servers.push({ name: spec, server });
   }
+  if (opts.floor === true) servers.push({ name: 'floor (relay)', server: await startServer({ kind: 'sync-floor', nodeArgs: opts.nodeArgs }) });
   if (opts.reference) servers.push({ name: 'reference', server: await startServer({ kind: 'reference', nodeArgs: opts.nodeArgs }) });
   return servers;
 }

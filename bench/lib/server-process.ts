@@ -17,8 +17,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** `http-floor`: bench/lib/http-floor.ts, koa answering a fixed body (bench/rest.ts's floor). */
-export type ServerKind = 'annosync' | 'reference' | 'http-floor';
+/**
+ * `http-floor`: bench/lib/http-floor.ts, koa answering a fixed body (bench/rest.ts's floor);
+ * `sync-floor`: bench/lib/sync-floor.ts, a relay that passes updates on untouched (the fan-out's floor).
+ */
+export type ServerKind = 'annosync' | 'reference' | 'http-floor' | 'sync-floor';
 
 export interface BenchServer {
   kind: ServerKind;
@@ -60,7 +63,7 @@ export class ServerStartError extends Error {
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const referenceBin = join(repoRoot, 'node_modules/@y/websocket-server/src/server.js');
 const annosyncMain = join(repoRoot, 'server/main.ts');
-const httpFloorMain = join(repoRoot, 'bench/lib/http-floor.ts');
+const floorMains = { 'http-floor': join(repoRoot, 'bench/lib/http-floor.ts'), 'sync-floor': join(repoRoot, 'bench/lib/sync-floor.ts') };
 const HOST = '127.0.0.1';
 
 const children = new Set<ChildProcess>();
@@ -99,8 +102,8 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
     args = [...(options.nodeArgs ?? []), referenceBin];
     env = { ...process.env, HOST, PORT: String(port) };
     ready = /running at '([^']+)' on port (\d+)/;
-  } else if (kind === 'http-floor') {
-    args = [...(options.nodeArgs ?? []), '--import', 'tsx', httpFloorMain];
+  } else if (kind === 'http-floor' || kind === 'sync-floor') {
+    args = [...(options.nodeArgs ?? []), '--import', 'tsx', floorMains[kind]];
     env = { ...process.env, ...options.env, HOST, PORT: '0' };
     ready = /listening on http:\/\/([^:/\s]+):(\d+)/;
   } else {

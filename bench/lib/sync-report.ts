@@ -1,11 +1,12 @@
 /**
  * The table of bench/sync.ts: one row per scenario of bench/lib/sync-scenarios.ts, annosync beside the
- * reference, their ratio and the issue's target; context rows (prefixed ·) explain the others.
+ * reference, their ratio and the issue's target; context rows (prefixed ·) explain the others. Where
+ * the floor ran (bench/lib/sync-floor.ts: the fan-out and the throughput), its ratio to the
+ * reference too: the best any server could show in that run.
  *
  *   const rows = tableRows({ annosync, reference });
  *   printTable(rows);
  */
-import type { ServerKind } from './server-process.ts';
 import type { CpuWindow, FanOutResult, OpenManyResult, ReconnectResult, ThroughputResult } from './sync-scenarios.ts';
 import type { RssResult } from './rss-scenario.ts';
 
@@ -41,6 +42,8 @@ export interface TableRow {
   annosync: number | null;
   reference: number | null;
   ratio: number | null;
+  /** The floor's figure over the reference's, where it ran. */
+  floor: number | null;
   target: string | null;
   met: boolean | null;
 }
@@ -92,15 +95,19 @@ const ROWS: Row[] = [
   { name: '· docs loaded after all left (/health)', unit: 'docs', pick: (r) => r.rss?.documentsAfterLeave },
 ];
 
-export function tableRows(results: Partial<Record<ServerKind, ServerResults>>): TableRow[] {
+export function tableRows(results: { annosync?: ServerResults | undefined; reference?: ServerResults | undefined; floor?: ServerResults | undefined }): TableRow[] {
+  const of = (r: ServerResults | undefined, row: Row): number | null => (r === undefined ? null : (row.pick(r) ?? null));
+  const over = (a: number | null, r: number | null): number | null =>
+    a !== null && r !== null && r !== 0 && !Number.isNaN(a) && !Number.isNaN(r) ? a / r : null;
   return ROWS.map((row) => {
-    const a = results.annosync === undefined ? null : (row.pick(results.annosync) ?? null);
-    const r = results.reference === undefined ? null : (row.pick(results.reference) ?? null);
-    const ratio = a !== null && r !== null && r !== 0 && !Number.isNaN(a) && !Number.isNaN(r) ? a / r : null;
+    const a = of(results.annosync, row);
+    const r = of(results.reference, row);
+    const ratio = over(a, r);
+    const floor = over(of(results.floor, row), r);
     let met: boolean | null = null;
     if (row.target !== undefined && ratio !== null) met = row.target.kind === 'max' ? ratio <= row.target.ratio : ratio >= row.target.ratio;
     const target = row.target === undefined ? null : `${row.target.kind === 'max' ? '≤' : '≥'} ${row.target.ratio}×`;
-    return { scenario: `${row.name} (${row.unit})`, annosync: a, reference: r, ratio, target, met };
+    return { scenario: `${row.name} (${row.unit})`, annosync: a, reference: r, ratio, floor, target, met };
   });
 }
 
@@ -118,7 +125,7 @@ function format(v: number | null): string {
 export function printCombinedTable(postgres: readonly TableRow[], pglite: readonly TableRow[], write: (line: string) => void = console.log): void {
   const ratio = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)}×`);
   const cells = [
-    ['scenario', 'reference', 'postgres', 'ratio', 'pglite', 'ratio', 'pglite/pg', 'target (ratio to reference)'],
+    ['scenario', 'reference', 'postgres', 'ratio', 'pglite', 'ratio', 'pglite/pg', 'floor', 'target (ratio to reference)'],
     ...postgres.map((pg, i) => {
       const lite = pglite[i];
       const over = lite?.annosync != null && pg.annosync != null && pg.annosync !== 0 ? lite.annosync / pg.annosync : null;
@@ -131,6 +138,7 @@ export function printCombinedTable(postgres: readonly TableRow[], pglite: readon
         format(lite?.annosync ?? null),
         ratio(lite?.ratio ?? null),
         ratio(over),
+        ratio(pg.floor),
         pg.target === null ? '' : `${pg.target}: pg ${met(pg)}, pglite ${met(lite)}`,
       ];
     }),
@@ -149,12 +157,13 @@ function writeCells(cells: string[][], write: (line: string) => void): void {
 
 export function printTable(rows: readonly TableRow[], write: (line: string) => void = console.log): void {
   const cells = [
-    ['scenario', 'annosync', 'reference', 'ratio', 'target'],
+    ['scenario', 'annosync', 'reference', 'ratio', 'floor', 'target'],
     ...rows.map((row) => [
       row.scenario,
       format(row.annosync),
       format(row.reference),
       row.ratio === null ? '–' : `${row.ratio.toFixed(2)}×`,
+      row.floor === null ? '–' : `${row.floor.toFixed(2)}×`,
       row.target === null ? '' : `${row.target}${row.met === null ? '' : row.met ? ' met' : ' NOT met'}`,
     ]),
   ];
@@ -179,8 +188,10 @@ export function printRunsSummary(runs: readonly RunRows[], write: (line: string)
   const both = dbs.length === 2;
   const first = runs[0]?.[dbs[0] ?? 'postgres'] ?? [];
   const joined = (values: Array<number | null>): string => values.map((v) => (v === null ? '–' : v.toFixed(2))).join(', ');
+  // Runs saved before the floor existed have none.
+  const floored = runs.some((run) => run[dbs[0] ?? 'postgres']?.some((row) => row.floor != null));
   const cells = [
-    ['scenario', ...dbs.map((db) => `${db}: ratio per run`), ...(both ? ['pglite/pg per run'] : []), 'target', 'met in'],
+    ['scenario', ...dbs.map((db) => `${db}: ratio per run`), ...(both ? ['pglite/pg per run'] : []), ...(floored ? ['floor per run'] : []), 'target', 'met in'],
     ...first.flatMap((row, i) => {
       if (row.scenario.startsWith('·')) return [];
       const of = (db: 'postgres' | 'pglite'): Array<TableRow | undefined> => runs.map((run) => run[db]?.[i]);
@@ -194,7 +205,8 @@ export function printRunsSummary(runs: readonly RunRows[], write: (line: string)
         const lite = run.pglite?.[i]?.annosync ?? null;
         return pg === null || lite === null || pg === 0 ? null : lite / pg;
       });
-      return [[row.scenario, ...dbs.map((db) => joined(of(db).map((r) => r?.ratio ?? null))), ...(both ? [joined(over)] : []), row.target ?? '', dbs.map(metIn).filter(Boolean).join(', ')]];
+      const floor = floored ? [joined(of(dbs[0] ?? 'postgres').map((r) => r?.floor ?? null))] : [];
+      return [[row.scenario, ...dbs.map((db) => joined(of(db).map((r) => r?.ratio ?? null))), ...(both ? [joined(over)] : []), ...floor, row.target ?? '', dbs.map(metIn).filter(Boolean).join(', ')]];
     }),
   ];
   writeCells(cells, write);
