@@ -21,10 +21,11 @@
  * Both servers run as child processes (CPU and RSS read from /proc per server); the clients run
  * in this process, on the same 2 cores. Prints a table and, last, one JSON line.
  *
- * The fan-out and the throughput also run against a floor (bench/lib/sync-floor.ts): a relay that
- * passes each update on untouched and stores nothing, the least any server must do. Its ratio to
- * the reference, printed beside each row, is the best a server can show on this machine: where it
- * is over a goal, the bench's clients, not the server, hold the figure.
+ * The fan-out, the throughput and the opening of documents also run against a floor
+ * (bench/lib/sync-floor.ts): a relay that passes each update on untouched and stores nothing, the
+ * least any server must do. Its ratio to the reference, printed beside each row, is the best a
+ * server can show on this machine: where it is over a goal, the bench's clients, not the server,
+ * hold the figure. The initial sync's floor is worked out instead (bench/lib/sync-report.ts).
  *
  * Every bench client is one user with one token, and the per-user connection and message-rate
  * limits are lifted (ANNOSYNC_BENCH_ENV, bench/lib/annosync-rooms.ts) so that the server is measured, not its policy; every
@@ -120,9 +121,10 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     servers.push({ ...server, label: plan.label });
     results[plan.label] = { fanOut: [], start: { rssBytes: readRssBytes(server.pid), ms: server.readyMs } };
   }
-  // The floor runs the fan-out and the throughput only: a relay holds no document to give a joiner.
+  // The floor runs the fan-out, the throughput and the opening of new documents only: a relay
+  // holds no document to give a joiner.
   const floors: LabeledServer[] = [];
-  if (args.floor && (args.scenarios.has('fanout') || args.scenarios.has('throughput'))) {
+  if (args.floor && ['fanout', 'throughput', 'open'].some((name) => args.scenarios.has(name))) {
     const floor = await startServer({ kind: 'sync-floor' });
     log(`floor pid ${floor.pid} at ${floor.serverUrl}`);
     floors.push({ ...floor, label: 'floor' });
@@ -250,7 +252,7 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     }
   }
   if (want('open')) {
-    const runs = await repeated('opening documents', (s, rep) => openMany(s, { roomPrefix: room(`open${rep}`), docs: plan.open.docs }), true);
+    const runs = await repeated('opening documents', (s, rep) => openMany(s, { roomPrefix: room(`open${rep}`), docs: plan.open.docs }), true, withFloor);
     for (const [s, r] of runs) res(s).openMany = [...r].sort((a, b) => a.ms - b.ms)[Math.floor((r.length - 1) / 2)] as OpenManyResult;
   }
 

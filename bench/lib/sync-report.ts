@@ -2,7 +2,8 @@
  * The table of bench/sync.ts: one row per scenario of bench/lib/sync-scenarios.ts, annosync beside the
  * reference, their ratio and the issue's target; context rows (prefixed ·) explain the others. Where
  * the floor ran (bench/lib/sync-floor.ts: the fan-out and the throughput), its ratio to the
- * reference too: the best any server could show in that run.
+ * reference too: the best any server could show in that run (for the initial sync, worked out
+ * from the joiner's own time after the state arrived).
  *
  *   const rows = tableRows({ annosync, reference });
  *   printTable(rows);
@@ -35,6 +36,8 @@ interface Row {
   pick: (r: ServerResults) => number | null | undefined;
   /** 'max': the ratio must be ≤ ratio; 'min': ≥ ratio. */
   target?: { kind: 'max' | 'min'; ratio: number };
+  /** Where the relay cannot run the scenario: the floor's figure worked out from annosync's own results. */
+  floor?: (r: ServerResults) => number | null | undefined;
 }
 
 export interface TableRow {
@@ -68,7 +71,15 @@ const ROWS: Row[] = [
   { name: 'server CPU per delivery (fan-out 50)', unit: 'µs', pick: (r) => perDelivery(fan(r, 50)), target: { kind: 'max', ratio: 0.8 } },
   { name: 'server CPU per delivery (fan-out 10)', unit: 'µs', pick: (r) => perDelivery(fan(r, 10)), target: { kind: 'max', ratio: 1.0 } },
   { name: 'delivery p99 under that throughput', unit: 'ms', pick: (r) => r.throughput?.p99Ms, target: { kind: 'max', ratio: 1.0 } },
-  { name: 'initial sync, 10 000 annotations', unit: 'ms', pick: (r) => r.initialSync?.syncedMs, target: { kind: 'max', ratio: 0.7 } },
+  {
+    name: 'initial sync, 10 000 annotations',
+    unit: 'ms',
+    pick: (r) => r.initialSync?.syncedMs,
+    target: { kind: 'max', ratio: 0.7 },
+    // A server that answered at once: what is left is the joiner's own time after the state
+    // arrived (synced − received), which no server can shorten.
+    floor: (r) => (r.initialSync === undefined ? undefined : r.initialSync.syncedMs - r.initialSync.receivedMs),
+  },
   { name: 'reconnect, 200 clients / 20 docs', unit: 'ms', pick: (r) => r.reconnect?.ms, target: { kind: 'max', ratio: 1.0 } },
   {
     name: 'RSS per loaded 100-annotation doc',
@@ -103,7 +114,7 @@ export function tableRows(results: { annosync?: ServerResults | undefined; refer
     const a = of(results.annosync, row);
     const r = of(results.reference, row);
     const ratio = over(a, r);
-    const floor = over(of(results.floor, row), r);
+    const floor = over(row.floor === undefined ? of(results.floor, row) : results.annosync === undefined ? null : (row.floor(results.annosync) ?? null), r);
     let met: boolean | null = null;
     if (row.target !== undefined && ratio !== null) met = row.target.kind === 'max' ? ratio <= row.target.ratio : ratio >= row.target.ratio;
     const target = row.target === undefined ? null : `${row.target.kind === 'max' ? '≤' : '≥'} ${row.target.ratio}×`;
