@@ -23,6 +23,7 @@ import { bytesParameter, writesByCopy } from './bytea.ts';
 import { copyIn } from './copy-in.ts';
 import { directStatement } from './direct-statement.ts';
 import { logBatchBytes } from './statement-size.ts';
+import { mergedRows, type LogRow } from './log-rows.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 
 export interface UpdateLog {
@@ -42,6 +43,7 @@ export interface UpdateLog {
 }
 
 export interface CommitInfo {
+  /** Rows written: with `mergeRows`, a document's merged updates are one. */
   rows: number;
   /** Keyed updates of the batch not written because a row with their key was stored already. */
   skipped: number;
@@ -69,6 +71,12 @@ export interface UpdateLogOptions {
    * 256 KiB): its own bytes dominate its INSERT, and an import answers only after it.
    */
   hurryBytes?: number;
+  /**
+   * Write each document's small updates of a commit as one merged row (log-rows.ts): for a database
+   * in this process, where every row costs this process its INSERT (default false). Keyed batches
+   * (with Redis) keep one row per update.
+   */
+  mergeRows?: boolean;
   /** Cap of the retry backoff after a failed INSERT (default 5 s). */
   maxRetryDelayMs?: number;
   /** How long close() keeps retrying a failing INSERT before giving the updates up (default 10 s). */
@@ -119,6 +127,8 @@ interface Waiter {
  * of event loop by INSERT, 95 and 4 by COPY; PGlite about half the time as a binary parameter.
  */
 const LARGE_BATCH_BYTES = 32 * 1024;
+/** A document's updates of one commit are merged below this many bytes (log-rows.ts). */
+const MAX_MERGE_BYTES = 64 * 1024;
 
 const singleInsert = directStatement(
   'annosync_log_insert_one',
@@ -241,24 +251,28 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     const started = (lastCommitStarted = performance.now());
     const bytes = batch.reduce((sum, entry) => sum + entry.update.byteLength, 0);
     let skipped = 0;
+    let written = batch.length;
     try {
       const keyed = batch.some((entry) => entry.key !== null);
       const large = bytes >= LARGE_BATCH_BYTES;
+      const rows: readonly LogRow[] = opts.mergeRows === true && !keyed ? mergedRows(batch, MAX_MERGE_BYTES) : batch;
+      written = rows.length;
       if (large && writesByCopy(knex)) {
         if (keyed) skipped = batch.length - (await copyKeyed(knex, batch));
-        else await copyIn(knex, 'yjs_updates', { doc_name: 'text', update: 'bytes' }, batch.map((entry) => [entry.docName, entry.update]));
-      } else if (large && batch.length === 1) {
+        else await copyIn(knex, 'yjs_updates', { doc_name: 'text', update: 'bytes' }, rows.map((row) => [row.docName, row.update]));
+      } else if (large && rows.length === 1) {
         // A keyed one too (an import's merged update): as base64 text, making it and copying it to
         // PGlite's thread held the event loop ~30 ms for a 3 MB update (bench:stalls).
-        const [entry] = batch as [Entry];
-        skipped = 1 - (await singleInsert.run(knex, [entry.docName, bytesParameter(entry.update), entry.key]));
+        const [row] = rows as [LogRow];
+        const key = keyed ? (batch[0] as Entry).key : null;
+        skipped = 1 - (await singleInsert.run(knex, [row.docName, bytesParameter(row.update), key]));
       } else if (keyed) {
         const docNames = textArray(batch.map((entry) => entry.docName));
         const data = byteaArray(batch.map((entry) => entry.update));
         const keys = textArray(batch.map((entry) => entry.key));
         skipped = batch.length - (await keyedBatchInsert.run(knex, [docNames, data, keys]));
       } else {
-        await batchInsert.run(knex, [textArray(batch.map((entry) => entry.docName)), byteaArray(batch.map((entry) => entry.update))]);
+        await batchInsert.run(knex, [textArray(rows.map((row) => row.docName)), byteaArray(rows.map((row) => row.update))]);
       }
     } catch (err) {
       failures++;
@@ -281,7 +295,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
       return false;
     });
     try {
-      opts.onCommit?.({ rows: batch.length, skipped, bytes, ms: performance.now() - started });
+      opts.onCommit?.({ rows: written, skipped, bytes, ms: performance.now() - started });
     } catch (err) {
       logger.warn({ err }, 'update log onCommit hook threw');
     }

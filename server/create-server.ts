@@ -88,6 +88,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const log = createUpdateLog({
     knex: db.knex,
     intervalMs: commitIntervalFor(config),
+    // The embedded PGlite runs each row's INSERT in this process (persistence/log-rows.ts).
+    mergeRows: db.kind === 'pglite',
     logger,
     onCommit: ({ rows, skipped, ms }) => {
       metrics.commitSeconds.observe(ms / 1000);

@@ -1,0 +1,124 @@
+/**
+ * Merged log rows (persistence/log-rows.ts): with `mergeRows`, one commit writes each document's
+ * small updates as one row, which says everything they said; large groups and keyed batches keep a
+ * row per update.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as Y from 'yjs';
+import { mergedRows, type LogRow } from '../../persistence/log-rows.ts';
+import { createUpdateLog, type CommitInfo } from '../../persistence/update-log.ts';
+import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
+
+/** `count` edits of one Y.Doc, each update as Yjs emitted it, and the document's final state. */
+function edits(count: number, clientID: number, valueBytes = 8): { updates: Uint8Array[]; state: unknown } {
+  const doc = new Y.Doc();
+  doc.clientID = clientID;
+  const updates: Uint8Array[] = [];
+  doc.on('update', (update: Uint8Array) => updates.push(update));
+  const map = doc.getMap('annotations');
+  for (let i = 0; i < count; i++) {
+    map.set(`a${i % 5}`, 'x'.repeat(valueBytes) + i);
+    if (i % 7 === 6) map.delete(`a${i % 5}`);
+  }
+  return { updates, state: map.toJSON() };
+}
+
+function applied(updates: readonly Uint8Array[]): unknown {
+  const doc = new Y.Doc();
+  for (const update of updates) Y.applyUpdate(doc, update);
+  return doc.getMap('annotations').toJSON();
+}
+
+const rows = suite('merged log rows');
+
+rows('a document’s updates become one row where its first stood, saying what they all said', () => {
+  const a = edits(12, 1);
+  const b = edits(5, 2);
+  const batch: LogRow[] = [
+    { docName: 'a', update: a.updates[0]! },
+    { docName: 'b', update: b.updates[0]! },
+    ...a.updates.slice(1).map((update) => ({ docName: 'a', update })),
+    ...b.updates.slice(1).map((update) => ({ docName: 'b', update })),
+  ];
+  const out = mergedRows(batch, 64 * 1024);
+  assert.equal(
+    out.map((row) => row.docName),
+    ['a', 'b'],
+  );
+  assert.equal(applied([out[0]!.update]), a.state);
+  assert.equal(applied([out[1]!.update]), b.state);
+});
+
+rows('a batch with one update per document, and a group of maxMergeBytes or more, keep their rows', () => {
+  const small = edits(3, 1);
+  const large = edits(4, 2, 2000);
+  const one = edits(1, 3);
+  const batch: LogRow[] = [
+    ...large.updates.map((update) => ({ docName: 'large', update })),
+    { docName: 'one', update: one.updates[0]! },
+    ...small.updates.map((update) => ({ docName: 'small', update })),
+  ];
+  const out = mergedRows(batch, 4096);
+  assert.equal(
+    out.map((row) => row.docName),
+    ['large', 'large', 'large', 'large', 'one', 'small'],
+  );
+  assert.equal(applied(out.filter((row) => row.docName === 'large').map((row) => row.update)), large.state);
+  assert.equal(applied(out.filter((row) => row.docName === 'small').map((row) => row.update)), small.state);
+  const distinct: LogRow[] = [batch[4]!, batch[0]!];
+  assert.equal(mergedRows(distinct, 4096), distinct);
+});
+
+rows.run();
+
+for (const kind of databaseKinds()) {
+  const test = suite<{ t: TestDatabase }>(`update log with merged rows (${kind})`);
+  test.before(async (ctx) => {
+    ctx.t = await openTestDatabase(kind);
+  });
+  test.after(async (ctx) => {
+    await ctx.t.cleanup();
+  });
+
+  test('one commit writes a row per document, and the rows load as every update applied', async ({ t }) => {
+    const commits: CommitInfo[] = [];
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, mergeRows: true, onCommit: (info) => commits.push(info) });
+    const a = edits(30, 11);
+    const b = edits(9, 12);
+    const names = [`session:merged-a-${process.pid}`, `session:merged-b-${process.pid}`] as const;
+    const appends = [...a.updates.map((u) => log.append(names[0], u)), ...b.updates.map((u) => log.append(names[1], u))];
+    assert.is(log.pending(names[0]), a.updates.length);
+    await log.flush();
+    await Promise.all(appends);
+    assert.is(log.pending(names[0]), 0);
+    assert.equal(
+      commits.map((c) => c.rows),
+      [2],
+    );
+    for (const [name, { state }] of [
+      [names[0], a],
+      [names[1], b],
+    ] as const) {
+      const stored = await t.db.knex('yjs_updates').select('update').where({ doc_name: name }).orderBy('seq');
+      assert.is(stored.length, 1, `${name}: one row`);
+      assert.equal(applied(stored.map((row: { update: Uint8Array }) => row.update)), state);
+    }
+    await log.close();
+  });
+
+  test('a batch with keys keeps one row per update, for every key to be found', async ({ t }) => {
+    const log = createUpdateLog({ knex: t.db.knex, intervalMs: 60_000, mergeRows: true });
+    const name = `session:merged-keyed-${process.pid}`;
+    const { updates, state } = edits(6, 13);
+    const appends = updates.map((u, i) => log.append(name, u, `writer-${process.pid}:${i}`));
+    await log.flush();
+    await Promise.all(appends);
+    const stored = await t.db.knex('yjs_updates').select('update', 'update_key').where({ doc_name: name }).orderBy('seq');
+    assert.is(stored.length, updates.length);
+    assert.equal(applied(stored.map((row: { update: Uint8Array }) => row.update)), state);
+    await log.close();
+  });
+
+  test.run();
+}
