@@ -127,8 +127,6 @@ interface Waiter {
  * of event loop by INSERT, 95 and 4 by COPY; PGlite about half the time as a binary parameter.
  */
 const LARGE_BATCH_BYTES = 32 * 1024;
-/** A document's updates of one commit are merged below this many bytes (log-rows.ts). */
-const MAX_MERGE_BYTES = 64 * 1024;
 
 const singleInsert = directStatement(
   'annosync_log_insert_one',
@@ -255,7 +253,7 @@ export function createUpdateLog(opts: UpdateLogOptions): UpdateLog {
     try {
       const keyed = batch.some((entry) => entry.key !== null);
       const large = bytes >= LARGE_BATCH_BYTES;
-      const rows: readonly LogRow[] = opts.mergeRows === true && !keyed ? mergedRows(batch, MAX_MERGE_BYTES) : batch;
+      const rows: readonly LogRow[] = opts.mergeRows === true && !keyed ? mergedRows(batch) : batch;
       written = rows.length;
       if (large && writesByCopy(knex)) {
         if (keyed) skipped = batch.length - (await copyKeyed(knex, batch));

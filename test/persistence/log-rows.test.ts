@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as Y from 'yjs';
-import { mergedRows, type LogRow } from '../../persistence/log-rows.ts';
+import { DEFAULT_MERGE_LIMITS, mergedRows, type LogRow } from '../../persistence/log-rows.ts';
 import { createUpdateLog, type CommitInfo } from '../../persistence/update-log.ts';
 import { databaseKinds, openTestDatabase, type TestDatabase } from '../../tools/databases.ts';
 
@@ -41,7 +41,7 @@ rows('a document’s updates become one row where its first stood, saying what t
     ...a.updates.slice(1).map((update) => ({ docName: 'a', update })),
     ...b.updates.slice(1).map((update) => ({ docName: 'b', update })),
   ];
-  const out = mergedRows(batch, 64 * 1024);
+  const out = mergedRows(batch);
   assert.equal(
     out.map((row) => row.docName),
     ['a', 'b'],
@@ -50,24 +50,35 @@ rows('a document’s updates become one row where its first stood, saying what t
   assert.equal(applied([out[1]!.update]), b.state);
 });
 
-rows('a batch with one update per document, and a group of maxMergeBytes or more, keep their rows', () => {
+rows('an update of bytesPerRow or more keeps its own row; one update per document is left as it came', () => {
   const small = edits(3, 1);
-  const large = edits(4, 2, 2000);
+  const large = edits(2, 2, 5000);
   const one = edits(1, 3);
+  const limits = { ...DEFAULT_MERGE_LIMITS, bytesPerRow: 4096 };
   const batch: LogRow[] = [
+    { docName: 'small', update: small.updates[0]! },
     ...large.updates.map((update) => ({ docName: 'large', update })),
     { docName: 'one', update: one.updates[0]! },
-    ...small.updates.map((update) => ({ docName: 'small', update })),
+    ...small.updates.slice(1).map((update) => ({ docName: 'small', update })),
   ];
-  const out = mergedRows(batch, 4096);
+  const out = mergedRows(batch, limits);
   assert.equal(
     out.map((row) => row.docName),
-    ['large', 'large', 'large', 'large', 'one', 'small'],
+    ['small', 'large', 'large', 'one'],
   );
   assert.equal(applied(out.filter((row) => row.docName === 'large').map((row) => row.update)), large.state);
   assert.equal(applied(out.filter((row) => row.docName === 'small').map((row) => row.update)), small.state);
-  const distinct: LogRow[] = [batch[4]!, batch[0]!];
-  assert.equal(mergedRows(distinct, 4096), distinct);
+  assert.is(out[3]!.update, one.updates[0], 'not re-encoded');
+});
+
+rows('merging is bounded: updatesPerRow per row, updatesPerBatch over the batch, the rest a row each, in order', () => {
+  const { updates, state } = edits(40, 1);
+  const batch = updates.map((update) => ({ docName: 'doc', update }));
+  const out = mergedRows(batch, { updatesPerRow: 10, bytesPerRow: 64 * 1024, updatesPerBatch: 25 });
+  // 10 + 10 + 5 merged (the budget ends inside the third row), then one row per update.
+  assert.is(out.length, 3 + (updates.length - 25));
+  assert.equal(applied(out.map((row) => row.update)), state);
+  for (let i = 3; i < out.length; i++) assert.is(out[i]!.update, updates[22 + i], `row ${i} is update ${22 + i} as it came`);
 });
 
 rows.run();
