@@ -64,8 +64,15 @@ export function mergedRows(batch: readonly LogRow[], limits: MergeLimits = DEFAU
     rows.push(started);
     grouped++;
   }
-  return rows.map((row) => {
-    if (!('updates' in row)) return row;
-    return { docName: row.docName, update: row.updates.length === 1 ? row.updates[0]! : Y.mergeUpdates(row.updates) };
+  return rows.flatMap((row) => {
+    if (!('updates' in row)) return [row];
+    if (row.updates.length === 1) return [{ docName: row.docName, update: row.updates[0]! }];
+    try {
+      return [{ docName: row.docName, update: Y.mergeUpdates(row.updates) }];
+    } catch {
+      // Bytes the merge cannot read are stored as they came, a row each: the log must never stall
+      // on a batch it cannot merge (loading sets a row it cannot merge aside, doc-store.ts).
+      return row.updates.map((update) => ({ docName: row.docName, update }));
+    }
   });
 }

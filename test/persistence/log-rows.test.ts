@@ -81,6 +81,20 @@ rows('merging is bounded: updatesPerRow per row, updatesPerBatch over the batch,
   for (let i = 3; i < out.length; i++) assert.is(out[i]!.update, updates[22 + i], `row ${i} is update ${22 + i} as it came`);
 });
 
+rows('updates the merge cannot read keep a row each, as they came, rather than failing the commit', () => {
+  const good = edits(2, 1);
+  const unreadable = [new Uint8Array([1, 2, 3]), new Uint8Array([5])];
+  const batch: LogRow[] = [...unreadable.map((update) => ({ docName: 'odd', update })), ...good.updates.map((update) => ({ docName: 'good', update }))];
+  const out = mergedRows(batch);
+  assert.equal(
+    out.map((row) => row.docName),
+    ['odd', 'odd', 'good'],
+  );
+  assert.is(out[0]!.update, unreadable[0]);
+  assert.is(out[1]!.update, unreadable[1]);
+  assert.equal(applied([out[2]!.update]), good.state);
+});
+
 rows.run();
 
 for (const kind of databaseKinds()) {
