@@ -6,7 +6,8 @@
  * the one buffer written to every receiver, as annosync does (`server/sync/outbox.ts`). What it
  * measures is `ws`, Node's sockets and the stock clients sharing the machine with it: no server
  * can do better, so its ratio against the reference is the best a server can show on this machine.
- * It serves the fan-out only (a joiner gets nothing of what was sent before it came).
+ * It serves what needs no stored state: the fan-out, the throughput and the opening of new documents
+ * (a joiner gets nothing of what was sent before it came).
  *
  * Started by `startServer({ kind: 'sync-floor' })`; prints the ready line annosync prints.
  */

@@ -1,7 +1,7 @@
 /**
  * The table of bench/sync.ts: one row per scenario of bench/lib/sync-scenarios.ts, annosync beside the
  * reference, their ratio and the issue's target; context rows (prefixed ·) explain the others. Where
- * the floor ran (bench/lib/sync-floor.ts: the fan-out and the throughput), its ratio to the
+ * the floor ran (bench/lib/sync-floor.ts: the fan-out, the throughput, the opening), its ratio to the
  * reference too: the best any server could show in that run (for the initial sync, worked out
  * from the joiner's own time after the state arrived).
  *

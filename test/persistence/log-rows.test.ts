@@ -79,6 +79,15 @@ rows('merging is bounded: updatesPerRow per row, updatesPerBatch over the batch,
   assert.is(out.length, 3 + (updates.length - 25));
   assert.equal(applied(out.map((row) => row.update)), state);
   for (let i = 3; i < out.length; i++) assert.is(out[i]!.update, updates[22 + i], `row ${i} is update ${22 + i} as it came`);
+
+  // bytesPerRow: two updates of ~1 500 bytes share a row under 4 096, a third starts the next.
+  const wide = edits(6, 2, 1500);
+  const byBytes = mergedRows(
+    wide.updates.map((update) => ({ docName: 'wide', update })),
+    { updatesPerRow: 100, bytesPerRow: 4096, updatesPerBatch: 2000 },
+  );
+  assert.is(byBytes.length, Math.ceil(wide.updates.length / 2));
+  assert.equal(applied(byBytes.map((row) => row.update)), wide.state);
 });
 
 rows('updates the merge cannot read keep a row each, as they came, rather than failing the commit', () => {
