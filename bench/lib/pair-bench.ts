@@ -44,7 +44,8 @@ export async function startPairServers(opts: {
     const [main, extra = ''] = spec.split('@') as [string, string?];
     const items = extra.split(',').filter(Boolean);
     const flags = items.filter((item) => item.startsWith('--'));
-    const env = Object.fromEntries(items.filter((item) => !item.startsWith('--')).map((item) => item.split('=', 2) as [string, string]));
+    // Split at the first '=' only: a value may hold more (a URL's query string).
+    const env = Object.fromEntries(items.filter((item) => !item.startsWith('--')).map((item) => [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)]));
     const server = await startServer({
       kind: 'annosync',
       main,
