@@ -228,11 +228,11 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     }
   }
   if (want('reconnect')) {
-    const { rounds, ...shape } = plan.reconnect;
+    const { rounds, warmup, ...shape } = plan.reconnect;
     await settleAll();
     const groups = await each('reconnect: connect', (s) => openReconnectGroup(s, { ...shape, roomPrefix: room('rc') }));
     try {
-      await each('reconnect: warm-up round', (s) => groups.get(s)!.round());
+      for (let i = 0; i < warmup; i++) await each(`reconnect: warm-up round #${i + 1}`, (s) => groups.get(s)!.round());
       const samples = new Map<LabeledServer, { ms: number; serverCpuMs: number }[]>(servers.map((s) => [s, []]));
       for (let i = 0; i < rounds; i++) {
         const once = await each(`reconnect: round #${i + 1}`, (s) => groups.get(s)!.round());

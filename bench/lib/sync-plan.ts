@@ -16,13 +16,18 @@ export const SCENARIOS = ['fanout', 'throughput', 'initial', 'reconnect', 'rss',
 // Timed parts run `reps` times, alternating the servers, and report the median repetition, so a
 // burst of load from elsewhere on the machine spoils one repetition rather than one server.
 // Warm-ups are generous: with a cold JIT the first server measured came out 1.5× slower than
-// the same server measured second.
+// the same server measured second. A reconnect round runs code the other scenarios hardly touch
+// (the upgrade, auth, a connection's setup and teardown, 200 times at once): each server's rounds
+// took 2-3× their settled time at first and settled only after ~8 (a `.tmp` probe, round by
+// round after a group opened: annosync 243, 199, 153 … 78, 76 ms; the reference 155, 189, 134 …
+// 72, 66), so with one warm-up round the row measured V8 compiling both servers, 0.96-1.36 in
+// three runs.
 export const FULL = {
   reps: 3,
   fanOut: { clients: [2, 10, 50], updates: 1000, warmup: 100 },
   throughput: { docs: 100, updates: 600, warmup: 30, window: 4 },
   initialSync: { annotations: 10_000, batch: 250, fresh: 9 },
-  reconnect: { docs: 20, perDoc: 10, annotations: 100, rounds: 7 },
+  reconnect: { docs: 20, perDoc: 10, annotations: 100, warmup: 10, rounds: 25 },
   rss: { docs: 200, annotations: 100 },
   open: { docs: 1000 },
 };
@@ -31,7 +36,7 @@ export const QUICK: typeof FULL = {
   fanOut: { clients: [2, 10, 50], updates: 150, warmup: 50 },
   throughput: { docs: 100, updates: 60, warmup: 15, window: 4 },
   initialSync: { annotations: 10_000, batch: 250, fresh: 3 },
-  reconnect: { docs: 20, perDoc: 10, annotations: 100, rounds: 3 },
+  reconnect: { docs: 20, perDoc: 10, annotations: 100, warmup: 3, rounds: 3 },
   rss: { docs: 100, annotations: 100 },
   open: { docs: 300 },
 };
