@@ -138,7 +138,8 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
   // Alternates which server goes first on every call, so drift (of the machine, or of this
   // process's JIT) hits both alike.
   let turn = 0;
-  const each = async <T>(label: string, body: (s: LabeledServer) => Promise<T>, among = servers): Promise<Map<LabeledServer, T>> => {
+  // `quiet`: no line per server (a reconnect's rounds, dozens of ~0.1 s calls, say their own).
+  const each = async <T>(label: string, body: (s: LabeledServer) => Promise<T>, among = servers, quiet = false): Promise<Map<LabeledServer, T>> => {
     const out = new Map<LabeledServer, T>();
     const order = turn++ % 2 === 0 ? among : [...among].reverse();
     for (const s of order) {
@@ -149,7 +150,7 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
         log(`${label} on ${s.label} failed; the server's last lines:\n${s.output()}`);
         throw err;
       }
-      log(`${label} on ${s.label}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      if (!quiet) log(`${label} on ${s.label}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     return out;
   };
@@ -232,13 +233,14 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     await settleAll();
     const groups = await each('reconnect: connect', (s) => openReconnectGroup(s, { ...shape, roomPrefix: room('rc') }));
     try {
-      for (let i = 0; i < warmup; i++) await each(`reconnect: warm-up round #${i + 1}`, (s) => groups.get(s)!.round());
+      for (let i = 0; i < warmup; i++) await each(`reconnect: warm-up round #${i + 1}`, (s) => groups.get(s)!.round(), servers, true);
       const samples = new Map<LabeledServer, { ms: number; serverCpuMs: number }[]>(servers.map((s) => [s, []]));
       for (let i = 0; i < rounds; i++) {
-        const once = await each(`reconnect: round #${i + 1}`, (s) => groups.get(s)!.round());
+        const once = await each(`reconnect: round #${i + 1}`, (s) => groups.get(s)!.round(), servers, true);
         for (const [s, r] of once) samples.get(s)?.push(r);
       }
       for (const [s, r] of samples) {
+        log(`reconnect: ${warmup} warm-up and ${rounds} measured rounds on ${s.label}: median ${median(r.map((x) => x.ms)).toFixed(1)} ms`);
         res(s).reconnect = {
           clients: groups.get(s)?.clients ?? 0,
           docs: shape.docs,
