@@ -20,8 +20,6 @@
  * both for the two cores; with it, the join is measured as it happens on a quiet server.
  */
 import { loadavg } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +27,7 @@ import * as Y from 'yjs';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import { median } from './lib/stats.ts';
+import { collectGarbage } from './lib/collect-garbage.ts';
 import { killAllSync, readCpuMs, removeTempDirs, startServer, stopServer, type BenchServer } from './lib/server-process.ts';
 import { dropSchema } from './lib/postgres-schema.ts';
 import { benchRequest } from './lib/http-request.ts';
@@ -95,10 +94,6 @@ async function prepare(): Promise<string> {
     await stopServer(server, 60_000);
   }
 }
-
-/** A `gc()` for this process (bench only): V8's flag, then the function from a new context. */
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
 /** Waits until the server used no CPU tick (10 ms) in a 200 ms window, at most 20 s. */
 async function quiet(server: BenchServer): Promise<void> {

@@ -41,6 +41,7 @@ import { rssPerDoc } from './lib/rss-scenario.ts';
 import type { FanOutResult, JoinResult, OpenManyResult, ThroughputResult } from './lib/sync-scenarios.ts';
 import { printCombinedTable, printRunsSummary, printTable, tableRows } from './lib/sync-report.ts';
 import type { RunRows, ServerResults } from './lib/sync-report.ts';
+import { collectGarbage } from './lib/collect-garbage.ts';
 import { median } from './lib/stats.ts';
 import { settle } from './lib/settle.ts';
 import { FULL, QUICK, parseArgs, type Args } from './lib/sync-plan.ts';
@@ -215,7 +216,11 @@ async function runOnce(args: Args, plan: typeof FULL): Promise<RunRows> {
     await each('initial sync: warm-up join', (s) => joinFresh(s, room('init'), annotations));
     const joins = new Map<LabeledServer, JoinResult[]>(servers.map((s) => [s, []]));
     for (let i = 0; i < fresh; i++) {
-      const once = await each(`initial sync: join #${i + 1}`, (s) => joinFresh(s, room('init'), annotations));
+      const once = await each(`initial sync: join #${i + 1}`, (s) => {
+        // Not the previous join's copy of the session, collected in this one's window.
+        collectGarbage();
+        return joinFresh(s, room('init'), annotations);
+      });
       for (const [s, r] of once) joins.get(s)?.push(r);
     }
     for (const [s, j] of joins) {

@@ -1,10 +1,11 @@
 /**
  * Reads documents' stored state (snapshot + remaining log rows), batching concurrent reads
- * (shared/batched-reads.ts): a read asked for while two are in flight waits, and then the waiting
- * documents are read by ONE statement. A crowd opening many documents at once (a reconnect storm after a restart, a
- * dashboard over a project) then costs a few queries instead of one per document; on PGlite, where
- * each query is ~1 ms of CPU on its one connection, that was most of what opening 1 000 documents
- * cost. A lone read goes out at once, so a single cold join waits for nothing.
+ * (shared/batched-reads.ts): the reads asked for in one turn of the event loop, and those asked for
+ * while two are in flight, are read by ONE statement. A crowd opening many documents at once (a
+ * reconnect storm after a restart, a dashboard over a project) then costs a few queries instead of
+ * one per document; on PGlite, where each query is ~1 ms of CPU on its one connection, that was
+ * most of what opening 1 000 documents cost. A lone read waits only for the end of its turn, so a
+ * single cold join waits for nothing.
  *
  * One statement per batch is also one MVCC snapshot per document, which `load` relies on
  * (persistence/doc-store.ts): a compaction committing between a separate snapshot read and log

@@ -1,8 +1,14 @@
 /**
- * Reads by key, batched: a read asked for while `maxInFlight` others run waits, and then the
- * waiting keys (up to `maxBatch`) are read by ONE call of `readMany`. A lone read goes at once, so
- * it waits for nothing; a crowd (a reconnect storm, 1 000 sockets opening 1 000 documents) costs a
- * few queries instead of one per key. Concurrent reads of one key share its read.
+ * Reads by key, batched: the reads asked for during one turn of the event loop go together at its
+ * end, and a read asked for while `maxInFlight` others run waits; then the waiting keys (up to
+ * `maxBatch`) are read by ONE call of `readMany`. A lone read waits for nothing but the end of its
+ * turn; a crowd (a reconnect storm, 1 000 sockets opening 1 000 documents) costs a few queries
+ * instead of one per key. Concurrent reads of one key share its read.
+ *
+ * Why the end of the turn: sockets upgraded in one poll of the event loop each ask for their
+ * document in a callback of their own. Sent as they came while a slot was free, the loads of 1 000
+ * documents opened at once took 336 statements of ~3 documents on Postgres; gathered per turn, 63
+ * to 178 (docs/architecture.md, "Loading").
  * persistence/stored-reads.ts and server/services/session-cache.ts read this way.
  *
  *   const read = batchedReads((ids) => repo.getMany(ids), { maxBatch: 100, maxInFlight: 2 })
@@ -26,6 +32,17 @@ interface Waiter<V> {
 export function batchedReads<K, V>(readMany: (keys: K[]) => Promise<Map<K, V>>, opts: BatchOptions): (key: K) => Promise<V> {
   const waiting = new Map<K, Waiter<V>[]>();
   let inFlight = 0;
+  let pumpScheduled = false;
+
+  /** `pump` once the current turn's callbacks have run (setImmediate: the loop's check phase, after its I/O). */
+  const pumpLater = (): void => {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    setImmediate(() => {
+      pumpScheduled = false;
+      pump();
+    });
+  };
 
   const pump = (): void => {
     while (inFlight < opts.maxInFlight && waiting.size > 0) {
@@ -57,6 +74,6 @@ export function batchedReads<K, V>(readMany: (keys: K[]) => Promise<Map<K, V>>, 
       const waiters = waiting.get(key);
       if (waiters) waiters.push({ resolve, reject });
       else waiting.set(key, [{ resolve, reject }]);
-      pump();
+      pumpLater();
     });
 }

@@ -63,8 +63,8 @@ export function createSessionCache(repo: SessionRepository, opts: { ttlMs?: numb
   };
 
   /**
-   * A lone miss is read at once; misses asked for while MAX_IN_FLIGHT reads run wait, then go
-   * together (one query per MAX_BATCH). 1 000 sockets opening 1 000 sessions cost a query each
+   * A lone miss is read at the end of its turn; misses asked for in one turn, or while
+   * MAX_IN_FLIGHT reads run, go together (one query per MAX_BATCH). 1 000 sockets opening 1 000 sessions cost a query each
    * before, most of the database work of opening them.
    */
   const read = batchedReads(
