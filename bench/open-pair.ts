@@ -2,10 +2,8 @@
  * Two (or more) builds of annosync and the reference, side by side on `bench:sync`'s opening of
  * documents (`docs` clients at once, each on a document of its own that nobody holds), repeated
  * with the servers alternated. Per server: the median wall time and server CPU of an opening, and
- * how many connections the kernel's listen queue dropped during it (TcpExtListenOverflows, from
- * /proc/net/netstat: one server runs at a time, so the machine's count is that server's). A dropped
- * connection is retried by the client's TCP after its 1 s SYN timeout, so one overflow adds ~1 s
- * to the opening whatever the server does afterwards.
+ * how many connections the kernel's listen queue dropped during it (bench/lib/listen-overflows.ts:
+ * each one adds ~1 s to the opening, whatever the server does afterwards).
  *
  *   npx tsx bench/open-pair.ts --main=.tmp/old/dist/server/main.js --main=dist/server/main.js
  *   npx tsx bench/open-pair.ts --main=dist/server/main.js --reps=8 --pglite
@@ -14,7 +12,6 @@
  * postgres://postgres@127.0.0.1:5432/test), --node-args="…" (for annosync's node).
  * Build an old tree into .tmp with `npx tsx scripts/build.ts --outdir .tmp/old/dist/server`.
  */
-import { readFileSync } from 'node:fs';
 import { stopServer, killAllSync, removeTempDirs, type BenchServer } from './lib/server-process.ts';
 import { openMany } from './lib/sync-scenarios.ts';
 import { median } from './lib/stats.ts';
@@ -26,18 +23,6 @@ const { option, flag, mains } = pairArgs(
 const docs = Number(option('docs', '1000'));
 const reps = Number(option('reps', '6'));
 const nodeArgs = option('node-args', '').split(' ').filter(Boolean);
-
-/** The machine's count of connections dropped because a listen queue was full. */
-function listenOverflows(): number {
-  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
-  for (let i = 0; i + 1 < lines.length; i += 2) {
-    const names = lines[i]!.split(' ');
-    const values = lines[i + 1]!.split(' ');
-    if (names[0] !== 'TcpExt:') continue;
-    return Number(values[names.indexOf('ListenOverflows')] ?? 0);
-  }
-  return 0;
-}
 
 interface Entry {
   name: string;
@@ -59,9 +44,8 @@ try {
   for (const { server } of entries) await openMany(server, { roomPrefix: `session:open-pair-${tag}-${server.port}-warm`, docs });
   for (let rep = 0; rep < reps; rep++) {
     for (const entry of rep % 2 === 0 ? entries : [...entries].reverse()) {
-      const before = listenOverflows();
       const result = await openMany(entry.server, { roomPrefix: `session:open-pair-${tag}-${entry.server.port}-${rep}`, docs });
-      entry.overflows.push(listenOverflows() - before);
+      entry.overflows.push(result.listenOverflows);
       entry.ms.push(result.ms);
       entry.cpuMs.push(result.serverCpuMs);
       entry.clientCpuMs.push(result.clientCpuMs);

@@ -93,6 +93,7 @@ const ROWS: Row[] = [
   { name: 'server RSS at start', unit: 'MiB', pick: (r) => (r.start === undefined ? undefined : r.start.rssBytes / 2 ** 20) },
   { name: '· server start, spawn → listening', unit: 'ms', pick: (r) => r.start?.ms },
   { name: '· server CPU while opening documents', unit: 'ms', pick: (r) => r.openMany?.serverCpuMs },
+  { name: '· connections dropped, listen queue full (opening)', unit: 'conns', pick: (r) => r.openMany?.listenOverflows },
   { name: '· initial sync: state received', unit: 'ms', pick: (r) => r.initialSync?.receivedMs },
   { name: '· server CPU per delivery (throughput)', unit: 'µs', pick: (r) => perDelivery(r.throughput) },
   { name: '· server CPU busy (throughput)', unit: '%', pick: (r) => busy(r.throughput, 'serverCpuMs') },

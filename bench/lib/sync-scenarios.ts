@@ -20,6 +20,7 @@ import {
 } from './clients.ts';
 import type { Client } from './clients.ts';
 import { addAnnotations, annotationCount } from './session-fixture.ts';
+import { listenOverflows } from './listen-overflows.ts';
 import { ensureRoom } from './annosync-rooms.ts';
 import { readCpuMs, readMachineBusyMs } from './server-process.ts';
 import type { BenchServer } from './server-process.ts';
@@ -267,6 +268,8 @@ export interface OpenManyResult extends CpuWindow {
   docs: number;
   /** First connect → every client synced. */
   ms: number;
+  /** Connections the kernel dropped meanwhile, its listen queue full (each retried ~1 s later). */
+  listenOverflows: number;
 }
 
 /**
@@ -282,11 +285,12 @@ export async function openMany(server: BenchServer, options: { roomPrefix: strin
   await settle(server);
   let clients: Client[] = [];
   try {
+    const overflowsBefore = listenOverflows();
     const window = await measured(server, async () => {
       clients = await openSynced(server, rooms);
       return {};
     });
-    return { ...window, docs: options.docs, ms: window.elapsedMs };
+    return { ...window, docs: options.docs, ms: window.elapsedMs, listenOverflows: listenOverflows() - overflowsBefore };
   } finally {
     clients.forEach(closeClient);
   }
