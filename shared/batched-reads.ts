@@ -29,6 +29,10 @@ interface Waiter<V> {
   reject: (err: unknown) => void;
 }
 
+/** Node's setImmediate; a browser, which has none, ends the turn with a timer (shared/ stays browser-safe). */
+const afterThisTurn: (run: () => void) => void =
+  typeof globalThis.setImmediate === 'function' ? (run) => void globalThis.setImmediate(run) : (run) => void setTimeout(run, 0);
+
 export function batchedReads<K, V>(readMany: (keys: K[]) => Promise<Map<K, V>>, opts: BatchOptions): (key: K) => Promise<V> {
   const waiting = new Map<K, Waiter<V>[]>();
   let inFlight = 0;
@@ -38,7 +42,7 @@ export function batchedReads<K, V>(readMany: (keys: K[]) => Promise<Map<K, V>>, 
   const pumpLater = (): void => {
     if (pumpScheduled) return;
     pumpScheduled = true;
-    setImmediate(() => {
+    afterThisTurn(() => {
       pumpScheduled = false;
       pump();
     });
