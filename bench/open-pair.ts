@@ -1,8 +1,8 @@
 /**
  * Two (or more) builds of annosync and the reference, side by side on `bench:sync`'s opening of
  * documents (`docs` clients at once, each on a document of its own that nobody holds), repeated
- * with the servers alternated. Per server: the median wall time and server CPU of an opening, and
- * how many connections the kernel's listen queue dropped during it (bench/lib/listen-overflows.ts:
+ * with the servers alternated. Per server: the median wall time of an opening, its CPU and this
+ * process's (the stock clients', which share the two cores with the server), and how many connections the kernel's listen queue dropped during it (bench/lib/listen-overflows.ts:
  * each one adds ~1 s to the opening, whatever the server does afterwards).
  *
  *   npx tsx bench/open-pair.ts --main=.tmp/old/dist/server/main.js --main=dist/server/main.js
